@@ -1,0 +1,644 @@
+// Package auth is an authentication library for Go services: password
+// hashing (argon2id by default, bcrypt too, recognising both and upgrading
+// old hashes on login), access and refresh tokens (issue, verify, rotate
+// with reuse detection, revoke), a pluggable store of users and refresh
+// sessions, and net/http middleware that puts the current user in the
+// request context.
+//
+// It does what the FastAPI JWT tutorials (python-jose + passlib +
+// OAuth2PasswordBearer + get_current_user) leave as "in production you
+// should...": algorithms pinned per key, every claim checked, refresh
+// rotation with reuse detection, logout-all that takes effect at once, a
+// login limiter, no user enumeration by status, body or timing, and a
+// bounded cost for password hashing.
+//
+// Start with New, a Config and a Store (NewMemoryStore here; store/sqlite
+// and store/postgres for real deployments), then wrap handlers in
+// Authenticator.Middleware and read the user with UserFromContext.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net/mail"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Config configures an Authenticator. Zero fields take the documented
+// defaults; New rejects unsafe values with an error naming the field.
+type Config struct {
+	// Store keeps users and refresh sessions. Required.
+	Store Store
+
+	// Keys signs and verifies tokens. Set Keys or SecretKey.
+	Keys *KeySet
+	// SecretKey, when Keys is nil, makes an HS256 key set from these bytes,
+	// used as given (as PyJWT and python-jose use a string SECRET_KEY). At
+	// least 32 bytes of random data.
+	SecretKey []byte
+
+	// Issuer is the iss of every token, checked on verification.
+	// Default "goauthkit".
+	Issuer string
+	// Audience is the aud of access tokens, checked on verification.
+	// Default: the Issuer.
+	Audience string
+
+	// AccessTTL is the lifetime of access tokens. Default 15 minutes;
+	// negative values and values above 24 hours are refused.
+	AccessTTL time.Duration
+	// RefreshTTL is the lifetime of each refresh token (every rotation
+	// gives a fresh one). Default 7 days; it may not be shorter than
+	// AccessTTL.
+	RefreshTTL time.Duration
+	// RefreshGrace, when positive, lets the refresh token spent just before
+	// the current one be exchanged again within this time without counting
+	// as reuse, for clients on flaky networks. Default 0 (off); at most 1 minute.
+	RefreshGrace time.Duration
+	// Leeway allows for clock skew when checking exp, nbf and iat.
+	// Default 30 seconds; at most 5 minutes.
+	Leeway time.Duration
+
+	// Hasher hashes new passwords. Default Argon2id{} (OWASP parameters).
+	// Whatever it is, stored argon2id and bcrypt hashes both verify, and
+	// ones that are outdated are rehashed on login.
+	Hasher Hasher
+	// PasswordPolicy is checked on every new password.
+	PasswordPolicy PasswordPolicy
+	// UsernameRule checks a normalised username at registration. Default
+	// ValidateUsername.
+	UsernameRule func(normalized string) error
+	// MaxConcurrentHashes bounds how many password hashes are computed at
+	// once, so a login flood cannot exhaust memory. Default GOMAXPROCS.
+	MaxConcurrentHashes int
+
+	// Limiter throttles login attempts. Default NewMemoryLimiter with
+	// LimiterConfig's defaults.
+	Limiter Limiter
+
+	// ExtraClaims, if set, returns custom claims to add to each access token
+	// issued to u. It may not set the registered claims (iss, sub, aud, exp,
+	// nbf, iat, jti) nor ver and sid.
+	ExtraClaims func(ctx context.Context, u *User) (map[string]any, error)
+
+	// OnEvent, if set, is called synchronously for security-relevant events
+	// (for an audit log). It must not block. Events never carry a password,
+	// a hash or a token.
+	OnEvent func(ctx context.Context, e Event)
+
+	// Realm is the realm of WWW-Authenticate challenges. Default: the Issuer.
+	Realm string
+
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Authenticator registers users, logs them in, issues, refreshes and revokes
+// their tokens, and guards handlers. It is safe for concurrent use.
+type Authenticator struct {
+	store        Store
+	keys         *KeySet
+	verifier     *Verifier
+	hasher       Hasher
+	policy       PasswordPolicy
+	usernameRule func(string) error
+	limiter      Limiter
+	hashSlots    chan struct{}
+	dummyHash    string
+	issuer       string
+	audience     string
+	accessTTL    time.Duration
+	refreshTTL   time.Duration
+	grace        time.Duration
+	extraClaims  func(context.Context, *User) (map[string]any, error)
+	onEvent      func(context.Context, Event)
+	realm        string
+	now          func() time.Time
+}
+
+// New returns an Authenticator for c, or an error naming the first field
+// that is missing or unsafe. It computes one password hash (the dummy used
+// to make unknown-user logins cost the same as real ones).
+func New(c Config) (*Authenticator, error) {
+	if c.Store == nil {
+		return nil, errors.New("auth: Config.Store is required")
+	}
+	keys := c.Keys
+	if keys == nil {
+		if c.SecretKey == nil {
+			return nil, errors.New("auth: Config.Keys or Config.SecretKey is required")
+		}
+		k, err := NewHMACKey("", "HS256", c.SecretKey)
+		if err != nil {
+			return nil, fmt.Errorf("auth: Config.SecretKey: %w", err)
+		}
+		keys, _ = NewKeySet(k)
+	} else if c.SecretKey != nil {
+		return nil, errors.New("auth: Config.SecretKey and Config.Keys are exclusive")
+	}
+	if c.Issuer == "" {
+		c.Issuer = "goauthkit"
+	}
+	if c.Audience == "" {
+		c.Audience = c.Issuer
+	}
+	if c.Realm == "" {
+		c.Realm = c.Issuer
+	}
+	if strings.ContainsAny(c.Realm, "\"\\\r\n") {
+		return nil, errors.New("auth: Config.Realm may not contain quotes, backslashes or line breaks")
+	}
+	switch {
+	case c.AccessTTL < 0 || c.AccessTTL > 24*time.Hour:
+		return nil, errors.New("auth: Config.AccessTTL must be positive and at most 24h")
+	case c.AccessTTL == 0:
+		c.AccessTTL = 15 * time.Minute
+	}
+	switch {
+	case c.RefreshTTL < 0:
+		return nil, errors.New("auth: Config.RefreshTTL must be positive")
+	case c.RefreshTTL == 0:
+		c.RefreshTTL = 7 * 24 * time.Hour
+	}
+	if c.RefreshTTL < c.AccessTTL {
+		return nil, errors.New("auth: Config.RefreshTTL must not be shorter than Config.AccessTTL")
+	}
+	if c.RefreshGrace < 0 || c.RefreshGrace > time.Minute {
+		return nil, errors.New("auth: Config.RefreshGrace must be between 0 and 1m")
+	}
+	if c.MaxConcurrentHashes < 0 {
+		return nil, errors.New("auth: Config.MaxConcurrentHashes must not be negative")
+	}
+	if c.MaxConcurrentHashes == 0 {
+		c.MaxConcurrentHashes = runtime.GOMAXPROCS(0)
+	}
+	if c.PasswordPolicy.MinLength < 0 || c.PasswordPolicy.MaxBytes < 0 ||
+		(c.PasswordPolicy.MinLength > 0 && c.PasswordPolicy.MinLength < 8) {
+		return nil, errors.New("auth: Config.PasswordPolicy.MinLength must be at least 8")
+	}
+	if c.Hasher == nil {
+		c.Hasher = Argon2id{}
+	}
+	if v, ok := c.Hasher.(interface{ validate() error }); ok {
+		if err := v.validate(); err != nil {
+			return nil, fmt.Errorf("auth: Config.Hasher: %w", err)
+		}
+	}
+	if c.UsernameRule == nil {
+		c.UsernameRule = ValidateUsername
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Limiter == nil {
+		c.Limiter = NewMemoryLimiter(LimiterConfig{Now: c.Now})
+	}
+	verifier, err := NewVerifier(VerifierConfig{Keys: keys, Issuer: c.Issuer, Audience: c.Audience, Leeway: c.Leeway, Now: c.Now})
+	if err != nil {
+		return nil, errors.New(strings.Replace(err.Error(), "VerifierConfig", "Config", 1))
+	}
+	// A dummy hash, of a random password nobody knows, for unknown users.
+	dummy, err := c.Hasher.Hash(rand.Text())
+	if err != nil {
+		return nil, fmt.Errorf("auth: Config.Hasher: %w", err)
+	}
+	return &Authenticator{
+		store: c.Store, keys: keys, verifier: verifier, hasher: c.Hasher,
+		policy: c.PasswordPolicy.withDefaults(), usernameRule: c.UsernameRule,
+		limiter: c.Limiter, hashSlots: make(chan struct{}, c.MaxConcurrentHashes),
+		dummyHash: dummy, issuer: c.Issuer, audience: c.Audience,
+		accessTTL: c.AccessTTL, refreshTTL: c.RefreshTTL, grace: c.RefreshGrace,
+		extraClaims: c.ExtraClaims, onEvent: c.OnEvent, realm: c.Realm, now: c.Now,
+	}, nil
+}
+
+// Verifier returns the access-token verifier the Authenticator uses. It
+// checks tokens without the store: no revocation, no user.
+func (a *Authenticator) Verifier() *Verifier { return a.verifier }
+
+// Keys returns the key set tokens are signed with.
+func (a *Authenticator) Keys() *KeySet { return a.keys }
+
+// Store returns the store the Authenticator uses.
+func (a *Authenticator) Store() Store { return a.store }
+
+// AccessTTL returns the lifetime of access tokens.
+func (a *Authenticator) AccessTTL() time.Duration { return a.accessTTL }
+
+// NewUser is what Register needs to create an account.
+type NewUser struct {
+	Username string // normalised by Register
+	Password string // checked against the PasswordPolicy, hashed as given
+	Email    string // optional
+	Roles    []string
+}
+
+// ErrInvalidEmail is returned by Register for an email that is not a bare
+// address (local@domain, at most 254 bytes).
+var ErrInvalidEmail = errors.New("auth: invalid email address")
+
+// Register creates an account. It returns ErrInvalidUsername,
+// ErrInvalidPassword (wrapped by the reason), ErrInvalidEmail,
+// ErrUserExists, or a store error.
+func (a *Authenticator) Register(ctx context.Context, n NewUser) (*User, error) {
+	name := NormalizeUsername(n.Username)
+	if err := a.usernameRule(name); err != nil {
+		return nil, err
+	}
+	if err := a.policy.Check(n.Password); err != nil {
+		return nil, err
+	}
+	email := strings.TrimSpace(n.Email)
+	if email != "" {
+		addr, err := mail.ParseAddress(email)
+		if err != nil || addr.Address != email || addr.Name != "" || len(email) > 254 {
+			return nil, ErrInvalidEmail
+		}
+	}
+	// Fail fast for a taken name, before paying for a hash; the store's
+	// unique constraint still decides races.
+	if _, err := a.store.UserByUsername(ctx, name); err == nil {
+		return nil, ErrUserExists
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	hash, err := a.hash(ctx, n.Password)
+	if err != nil {
+		return nil, err
+	}
+	now := a.timestamp()
+	u := &User{
+		ID: newUUID(), Username: name, Email: email, PasswordHash: hash,
+		Roles: n.Roles, CreatedAt: now, UpdatedAt: now,
+	}
+	if err := a.store.CreateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	a.emit(ctx, Event{Type: EventRegistered, UserID: u.ID, Username: u.Username})
+	return u.Clone(), nil
+}
+
+// Credentials are what Login checks.
+type Credentials struct {
+	Username string // normalised by Login
+	Password string // as typed
+	// ClientAddr is the client's network address (the IP of the socket, or
+	// of the first untrusted proxy hop) for the per-address limit. Empty
+	// disables that limit for this attempt.
+	ClientAddr string
+}
+
+// TokenPair is what Login and Refresh return.
+type TokenPair struct {
+	AccessToken      string
+	RefreshToken     string
+	AccessExpiresAt  time.Time
+	RefreshExpiresAt time.Time
+}
+
+// Login checks credentials and opens a refresh session. It returns
+// ErrInvalidCredentials for an unknown user and a wrong password alike, with
+// the same cost (an unknown user is verified against a dummy hash);
+// ErrUserDisabled (only once the password is right); a *RateLimitError
+// (ErrTooManyAttempts); ErrBusy if ctx ends while waiting to hash; or a
+// store error. An outdated stored hash is replaced on success.
+func (a *Authenticator) Login(ctx context.Context, c Credentials) (*TokenPair, error) {
+	name := NormalizeUsername(c.Username)
+	if err := a.limiter.Attempt(name, c.ClientAddr); err != nil {
+		a.emit(ctx, Event{Type: EventLoginThrottled, Username: name, ClientAddr: c.ClientAddr})
+		return nil, err
+	}
+	u, err := a.store.UserByUsername(ctx, name)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		a.limiter.Refund(name, c.ClientAddr)
+		return nil, err
+	}
+	stored := a.dummyHash
+	if u != nil {
+		stored = u.PasswordHash
+	}
+	release, err := a.acquireHashSlot(ctx)
+	if err != nil {
+		a.limiter.Refund(name, c.ClientAddr)
+		return nil, err
+	}
+	verr := a.hasher.Verify(c.Password, stored)
+	if verr != nil || u == nil {
+		release()
+		a.emit(ctx, Event{Type: EventLoginFailed, UserID: idOf(u), Username: name, ClientAddr: c.ClientAddr})
+		return nil, ErrInvalidCredentials
+	}
+	if a.hasher.NeedsRehash(stored) {
+		// Best effort: a failure here must not fail the login. The update
+		// is conditional on the old hash, so it cannot undo a password
+		// change that raced this login.
+		if h, err := a.hasher.Hash(c.Password); err == nil {
+			if a.store.UpdatePasswordHash(ctx, u.ID, stored, h, false, a.timestamp()) == nil {
+				a.emit(ctx, Event{Type: EventPasswordRehashed, UserID: u.ID, Username: name})
+			}
+		}
+	}
+	release()
+	if u.Disabled {
+		a.limiter.Refund(name, c.ClientAddr)
+		a.emit(ctx, Event{Type: EventLoginFailed, UserID: u.ID, Username: name, ClientAddr: c.ClientAddr, Reason: "disabled"})
+		return nil, ErrUserDisabled
+	}
+	a.limiter.Success(name, c.ClientAddr)
+	pair, sid, err := a.openSession(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	a.emit(ctx, Event{Type: EventLoginSucceeded, UserID: u.ID, Username: name, ClientAddr: c.ClientAddr, SessionID: sid})
+	return pair, nil
+}
+
+func idOf(u *User) string {
+	if u == nil {
+		return ""
+	}
+	return u.ID
+}
+
+// Refresh exchanges a refresh token for a new pair and spends it. A spent
+// token presented again is reuse: the whole session (every token descending
+// from the same login) is revoked and an error wrapping both
+// ErrInvalidToken and ErrRefreshReuse is returned. Every other failure
+// wraps ErrInvalidToken, except store errors.
+func (a *Authenticator) Refresh(ctx context.Context, refreshToken string) (*TokenPair, error) {
+	rc, err := a.verifier.verifyRefresh(ctx, refreshToken, false)
+	if err != nil {
+		return nil, err
+	}
+	now := a.timestamp()
+	secret := randomID(32)
+	s, err := a.store.RotateSession(ctx, Rotation{
+		SessionID: rc.SessionID,
+		Presented: hashSecret(rc.ID),
+		Next:      hashSecret(secret),
+		ExpiresAt: now.Add(a.refreshTTL),
+		Now:       now,
+		Grace:     a.grace,
+	})
+	switch {
+	case errors.Is(err, ErrRefreshReuse):
+		a.emit(ctx, Event{Type: EventRefreshReuse, UserID: rc.Subject, SessionID: rc.SessionID})
+		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, ErrRefreshReuse)
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrSessionRevoked):
+		return nil, fmt.Errorf("%w: %w", ErrTokenRevoked, ErrSessionRevoked)
+	case err != nil:
+		return nil, err
+	}
+	if s.UserID != rc.Subject {
+		_ = a.store.RevokeSession(ctx, s.ID)
+		return nil, fmt.Errorf("%w: session of another user", ErrTokenClaims)
+	}
+	u, err := a.store.UserByID(ctx, s.UserID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil, fmt.Errorf("%w: user deleted", ErrTokenRevoked)
+	case err != nil:
+		return nil, err
+	case u.Disabled || u.TokenVersion != s.UserVersion:
+		// Logout-all or a password change raced the login that opened
+		// this session; or the user was disabled. Either way it is dead.
+		if err := a.store.RevokeSession(ctx, s.ID); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: user disabled or logged out everywhere", ErrTokenRevoked)
+	}
+	return a.issuePair(ctx, u, s.ID, secret, now)
+}
+
+// Logout revokes the refresh session of refreshToken (every token of the
+// family). An expired token still logs out. It returns an error wrapping
+// ErrInvalidToken for a token that is not one of ours; callers answering
+// over HTTP should ignore it (RFC 7009 §2.2).
+func (a *Authenticator) Logout(ctx context.Context, refreshToken string) error {
+	rc, err := a.verifier.verifyRefresh(ctx, refreshToken, true)
+	if err != nil {
+		return err
+	}
+	if err := a.store.RevokeSession(ctx, rc.SessionID); err != nil {
+		return err
+	}
+	a.emit(ctx, Event{Type: EventLogout, UserID: rc.Subject, SessionID: rc.SessionID})
+	return nil
+}
+
+// LogoutAll revokes every refresh session of the user and ends every access
+// token issued to the user until now, at once.
+func (a *Authenticator) LogoutAll(ctx context.Context, userID string) error {
+	if err := a.store.InvalidateTokens(ctx, userID, a.timestamp()); err != nil {
+		return err
+	}
+	a.emit(ctx, Event{Type: EventLogoutAll, UserID: userID})
+	return nil
+}
+
+// ChangePassword replaces the user's password after checking the current
+// one, then ends every session and access token of the user, in one store
+// operation. It returns ErrInvalidCredentials for a wrong current password,
+// an error wrapping ErrInvalidPassword for a new one that fails the policy,
+// ErrTooManyAttempts when current passwords are being guessed, ErrConflict
+// if another change won a race, or a store error.
+func (a *Authenticator) ChangePassword(ctx context.Context, userID, current, next string) error {
+	u, err := a.store.UserByID(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if err := a.policy.Check(next); err != nil {
+		return err
+	}
+	if err := a.limiter.Attempt(u.Username, ""); err != nil {
+		return err
+	}
+	release, err := a.acquireHashSlot(ctx)
+	if err != nil {
+		a.limiter.Refund(u.Username, "")
+		return err
+	}
+	defer release()
+	if err := a.hasher.Verify(current, u.PasswordHash); err != nil {
+		return ErrInvalidCredentials
+	}
+	a.limiter.Success(u.Username, "")
+	hash, err := a.hasher.Hash(next)
+	if err != nil {
+		return err
+	}
+	if err := a.store.UpdatePasswordHash(ctx, u.ID, u.PasswordHash, hash, true, a.timestamp()); err != nil {
+		return err
+	}
+	a.emit(ctx, Event{Type: EventPasswordChanged, UserID: u.ID, Username: u.Username})
+	return nil
+}
+
+// Authenticate checks an access token against the key set and the store:
+// the user must exist, not be disabled, and the token must have been issued
+// under the user's current token version. Every rejection wraps
+// ErrInvalidToken; a store failure is returned as it is.
+func (a *Authenticator) Authenticate(ctx context.Context, accessToken string) (*User, *Claims, error) {
+	c, err := a.verifier.Verify(ctx, accessToken)
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := a.store.UserByID(ctx, c.Subject)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil, nil, fmt.Errorf("%w: user deleted", ErrTokenRevoked)
+	case err != nil:
+		return nil, nil, err
+	case u.Disabled:
+		return nil, nil, fmt.Errorf("%w: %w", ErrTokenRevoked, ErrUserDisabled)
+	case u.TokenVersion != c.Version:
+		return nil, nil, fmt.Errorf("%w: logged out everywhere", ErrTokenRevoked)
+	}
+	return u, c, nil
+}
+
+// openSession opens a refresh family for u and issues its first pair.
+func (a *Authenticator) openSession(ctx context.Context, u *User) (*TokenPair, string, error) {
+	now := a.timestamp()
+	sid, secret := randomID(16), randomID(32)
+	err := a.store.CreateSession(ctx, &Session{
+		ID: sid, UserID: u.ID, TokenHash: hashSecret(secret), UserVersion: u.TokenVersion,
+		CreatedAt: now, ExpiresAt: now.Add(a.refreshTTL),
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	pair, err := a.issuePair(ctx, u, sid, secret, now)
+	return pair, sid, err
+}
+
+// issuePair signs an access token for u and the refresh token whose secret
+// (its jti) the session now holds the hash of.
+func (a *Authenticator) issuePair(ctx context.Context, u *User, sid, secret string, now time.Time) (*TokenPair, error) {
+	access, accessExp, err := a.issueAccess(ctx, u, now)
+	if err != nil {
+		return nil, err
+	}
+	refreshExp := now.Add(a.refreshTTL)
+	refresh, err := sign(a.keys.Active(), typeRefresh, wireClaims{
+		Iss: a.issuer, Sub: u.ID, Aud: a.audience, Exp: refreshExp.Unix(), Iat: now.Unix(),
+		Jti: secret, Ver: u.TokenVersion, Sid: sid,
+	}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &TokenPair{AccessToken: access, RefreshToken: refresh, AccessExpiresAt: accessExp, RefreshExpiresAt: refreshExp}, nil
+}
+
+// IssueAccessToken signs an access token for u, valid for the configured
+// AccessTTL, without a refresh token. Most callers want Login instead.
+func (a *Authenticator) IssueAccessToken(ctx context.Context, u *User) (string, error) {
+	t, _, err := a.issueAccess(ctx, u, a.timestamp())
+	return t, err
+}
+
+func (a *Authenticator) issueAccess(ctx context.Context, u *User, now time.Time) (string, time.Time, error) {
+	var extra map[string]any
+	if a.extraClaims != nil {
+		var err error
+		if extra, err = a.extraClaims(ctx, u); err != nil {
+			return "", time.Time{}, fmt.Errorf("auth: ExtraClaims: %w", err)
+		}
+	}
+	exp := now.Add(a.accessTTL)
+	t, err := sign(a.keys.Active(), typeAccess, wireClaims{
+		Iss: a.issuer, Sub: u.ID, Aud: a.audience, Exp: exp.Unix(), Iat: now.Unix(),
+		Jti: randomID(16), Ver: u.TokenVersion,
+	}, extra)
+	return t, exp, err
+}
+
+// hash computes a new password hash under the concurrency bound.
+func (a *Authenticator) hash(ctx context.Context, password string) (string, error) {
+	release, err := a.acquireHashSlot(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	h, err := a.hasher.Hash(password)
+	if errors.Is(err, ErrInvalidPassword) {
+		return "", err
+	}
+	if err != nil {
+		return "", fmt.Errorf("auth: hashing: %w", err)
+	}
+	return h, nil
+}
+
+// acquireHashSlot waits for one of MaxConcurrentHashes slots, or for ctx.
+func (a *Authenticator) acquireHashSlot(ctx context.Context) (release func(), err error) {
+	select {
+	case a.hashSlots <- struct{}{}:
+		return func() { <-a.hashSlots }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %w", ErrBusy, ctx.Err())
+	}
+}
+
+// timestamp is the clock, in UTC at microsecond precision (what every
+// store keeps).
+func (a *Authenticator) timestamp() time.Time {
+	return a.now().UTC().Truncate(time.Microsecond)
+}
+
+func (a *Authenticator) emit(ctx context.Context, e Event) {
+	if a.onEvent == nil {
+		return
+	}
+	e.Time = a.timestamp()
+	a.onEvent(ctx, e)
+}
+
+// hashSecret is the SHA-256 of a refresh token's secret: what the store
+// keeps. The secret has 256 bits of entropy, so a fast hash suffices.
+func hashSecret(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
+}
+
+// newUUID returns a random (version 4) UUID.
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// EventType names an Event.
+type EventType string
+
+// Event types.
+const (
+	EventRegistered       EventType = "registered"
+	EventLoginSucceeded   EventType = "login_succeeded"
+	EventLoginFailed      EventType = "login_failed"
+	EventLoginThrottled   EventType = "login_throttled"
+	EventPasswordRehashed EventType = "password_rehashed"
+	EventRefreshReuse     EventType = "refresh_reuse_detected"
+	EventLogout           EventType = "logout"
+	EventLogoutAll        EventType = "logout_all"
+	EventPasswordChanged  EventType = "password_changed"
+)
+
+// Event is a security-relevant occurrence, for audit logs. It never holds a
+// password, a hash, a secret or a token.
+type Event struct {
+	Type       EventType
+	Time       time.Time
+	UserID     string // empty when unknown (a login for a name that does not exist)
+	Username   string // normalised, as attempted
+	ClientAddr string
+	SessionID  string // the refresh family, where one is concerned
+	Reason     string // a short word for failures, such as "disabled"
+}

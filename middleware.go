@@ -1,0 +1,212 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Bearer-header errors, from ParseBearer.
+var (
+	// ErrNoBearer means there is no Authorization header, or it uses another
+	// scheme: the request is anonymous.
+	ErrNoBearer = errors.New("auth: no bearer token")
+	// ErrMultipleAuthorization means the request has more than one
+	// Authorization header (RFC 6750 §2 allows one method, once).
+	ErrMultipleAuthorization = errors.New("auth: more than one Authorization header")
+)
+
+// ParseBearer extracts the token from the Authorization header values of a
+// request (RFC 6750 §2.1): "Bearer" (any case), one or more spaces, and a
+// b64token. It returns ErrNoBearer when there is no header or another
+// scheme, ErrMultipleAuthorization for several headers, and ErrTokenMalformed
+// for a Bearer header whose token is empty or not a b64token. Tokens in the
+// query string or the body are never read.
+func ParseBearer(h http.Header) (string, error) {
+	values := h.Values("Authorization")
+	switch {
+	case len(values) == 0:
+		return "", ErrNoBearer
+	case len(values) > 1:
+		return "", ErrMultipleAuthorization
+	}
+	v := values[0]
+	const scheme = "bearer"
+	if len(v) < len(scheme) || !equalFoldASCII(v[:len(scheme)], scheme) {
+		return "", ErrNoBearer
+	}
+	rest := v[len(scheme):]
+	if rest != "" && rest[0] != ' ' {
+		return "", ErrNoBearer // "Bearerx ...": another scheme
+	}
+	i := 0
+	for i < len(rest) && rest[i] == ' ' {
+		i++
+	}
+	tok := rest[i:]
+	if !isB64Token(tok) {
+		return "", fmt.Errorf("%w: not a bearer b64token", ErrTokenMalformed)
+	}
+	return tok, nil
+}
+
+func equalFoldASCII(s, lower string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// isB64Token reports whether s is 1*( ALPHA / DIGIT / "-" / "." / "_" / "~"
+// / "+" / "/" ) *"=" (RFC 6750 §2.1).
+func isB64Token(s string) bool {
+	n := len(s)
+	for n > 0 && s[n-1] == '=' {
+		n--
+	}
+	if n == 0 {
+		return false
+	}
+	for i := 0; i < n; i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '-', c == '.', c == '_', c == '~', c == '+', c == '/':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// contextKey is an unexported pointer type, so that no other package can
+// plant a user in a request's context.
+type contextKey struct{ name string }
+
+func (k *contextKey) String() string { return "auth context key " + k.name }
+
+var principalKey = &contextKey{"principal"}
+
+type principal struct {
+	user   *User
+	claims *Claims
+}
+
+// WithUser returns a copy of ctx carrying u and c, as the middleware does.
+// It is for tests of handlers that read UserFromContext.
+func WithUser(ctx context.Context, u *User, c *Claims) context.Context {
+	return context.WithValue(ctx, principalKey, &principal{user: u, claims: c})
+}
+
+// UserFromContext returns the user the middleware authenticated, and false
+// if the request is anonymous or did not pass through the middleware.
+func UserFromContext(ctx context.Context) (*User, bool) {
+	p, _ := ctx.Value(principalKey).(*principal)
+	if p == nil || p.user == nil {
+		return nil, false
+	}
+	return p.user, true
+}
+
+// ClaimsFromContext returns the verified access-token claims of the request,
+// and false if there are none.
+func ClaimsFromContext(ctx context.Context) (*Claims, bool) {
+	p, _ := ctx.Value(principalKey).(*principal)
+	if p == nil || p.claims == nil {
+		return nil, false
+	}
+	return p.claims, true
+}
+
+// Middleware returns a handler that lets a request through to next only if
+// it carries a valid access token of an existing, enabled user, issued under
+// the user's current token version; it puts the user and the claims in the
+// request's context (see UserFromContext). Otherwise it answers with RFC
+// 6750: 401 and a Bearer challenge (with error="invalid_token" when a token
+// was sent), 400 for more than one Authorization header, 503 when the store
+// is unavailable. It works with http.ServeMux, chi and any router that
+// composes http.Handlers.
+func (a *Authenticator) Middleware(next http.Handler) http.Handler {
+	return a.middleware(next, false)
+}
+
+// OptionalMiddleware is Middleware that also lets anonymous requests (no
+// Authorization header, or another scheme) through, without a user in the
+// context. A Bearer token that is present but not valid is still refused, so
+// a client never silently loses its identity.
+func (a *Authenticator) OptionalMiddleware(next http.Handler) http.Handler {
+	return a.middleware(next, true)
+}
+
+func (a *Authenticator) middleware(next http.Handler, optional bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, err := ParseBearer(r.Header)
+		if err == nil {
+			var u *User
+			var c *Claims
+			if u, c, err = a.Authenticate(r.Context(), tok); err == nil {
+				next.ServeHTTP(w, r.WithContext(WithUser(r.Context(), u, c)))
+				return
+			}
+		}
+		if optional && errors.Is(err, ErrNoBearer) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		a.writeAuthError(w, err)
+	})
+}
+
+// RequireRole returns middleware that lets a request through only if the
+// authenticated user holds role; use it inside Middleware. A user without
+// it gets 403 insufficient_scope; a request without a user gets 401.
+func (a *Authenticator) RequireRole(role string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			u, ok := UserFromContext(r.Context())
+			switch {
+			case !ok:
+				a.writeAuthError(w, ErrNoBearer)
+			case !u.HasRole(role):
+				a.writeAuthError(w, errInsufficientScope)
+			default:
+				next.ServeHTTP(w, r)
+			}
+		})
+	}
+}
+
+var errInsufficientScope = errors.New("auth: insufficient scope")
+
+// writeAuthError answers a request that failed authentication, following
+// RFC 6750 §3.
+func (a *Authenticator) writeAuthError(w http.ResponseWriter, err error) {
+	challenge := `Bearer realm="` + a.realm + `"`
+	switch {
+	case errors.Is(err, ErrNoBearer):
+		w.Header().Set("WWW-Authenticate", challenge)
+		WriteError(w, http.StatusUnauthorized, "unauthorized", "authentication required")
+	case errors.Is(err, ErrMultipleAuthorization):
+		w.Header().Set("WWW-Authenticate", challenge+`, error="invalid_request"`)
+		WriteError(w, http.StatusBadRequest, "invalid_request", "more than one Authorization header")
+	case errors.Is(err, errInsufficientScope):
+		w.Header().Set("WWW-Authenticate", challenge+`, error="insufficient_scope"`)
+		WriteError(w, http.StatusForbidden, "insufficient_scope", "the user lacks the required role")
+	case errors.Is(err, ErrInvalidToken):
+		desc := "the access token is invalid"
+		if errors.Is(err, ErrTokenExpired) {
+			desc = "the access token expired"
+		}
+		w.Header().Set("WWW-Authenticate", challenge+`, error="invalid_token", error_description="`+desc+`"`)
+		WriteError(w, http.StatusUnauthorized, "invalid_token", desc)
+	default:
+		WriteErrorFor(w, err)
+	}
+}

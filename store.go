@@ -1,0 +1,440 @@
+package auth
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Store errors. Every store implementation returns (or wraps) these, so the
+// Authenticator and the HTTP handlers can branch on them with errors.Is.
+var (
+	// ErrNotFound reports that no user or refresh session has the given key.
+	ErrNotFound = errors.New("auth: not found")
+	// ErrUserExists reports that the normalised username is already taken.
+	ErrUserExists = errors.New("auth: user already exists")
+	// ErrConflict reports that a conditional update lost a race: the stored
+	// value was no longer the one the caller expected.
+	ErrConflict = errors.New("auth: conflicting update")
+	// ErrStoreUnavailable reports that the store could not be reached or
+	// failed. Stores wrap their driver's error with it, so callers see both.
+	ErrStoreUnavailable = errors.New("auth: store unavailable")
+	// ErrSessionRevoked reports that a refresh session was revoked (by logout,
+	// logout-all, a password change or reuse detection) or has expired.
+	ErrSessionRevoked = errors.New("auth: refresh session revoked")
+	// ErrRefreshReuse reports that a refresh token that was already spent was
+	// presented again. The store has revoked the whole session when it
+	// returns this error.
+	ErrRefreshReuse = errors.New("auth: refresh token reuse detected")
+)
+
+// User is an account as the store keeps it.
+//
+// PasswordHash is a PHC-style hash string ($argon2id$... or $2b$...). It never
+// leaves the library through an HTTP handler, a log line or an event.
+type User struct {
+	ID       string // opaque, random, never reused
+	Username string // normalised (see NormalizeUsername); unique
+	Email    string // empty when none was given
+
+	PasswordHash string
+	Disabled     bool
+	Roles        []string
+
+	// TokenVersion is incremented by every logout-all and password change.
+	// Access tokens carry the version they were issued under, and the
+	// middleware rejects any token whose version is not the current one, so
+	// tokens end at once, even ones issued in the same second.
+	TokenVersion int64
+
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Clone returns a deep copy of u. Stores hand out copies so that callers can
+// never change what the store holds by mutating a returned value.
+func (u *User) Clone() *User {
+	if u == nil {
+		return nil
+	}
+	c := *u
+	c.Roles = slices.Clone(u.Roles)
+	return &c
+}
+
+// HasRole reports whether u holds role (exact, case-sensitive match).
+func (u *User) HasRole(role string) bool {
+	return slices.Contains(u.Roles, role)
+}
+
+// Session is one refresh-token family: everything that descends from one
+// login. Only the SHA-256 hash of the current refresh token's secret is kept,
+// so a leaked database yields no usable refresh token.
+type Session struct {
+	ID     string // the family id, carried in every refresh token of the family
+	UserID string
+
+	// TokenHash is the SHA-256 of the secret of the family's current
+	// (unspent) refresh token.
+	TokenHash []byte
+	// UserVersion is the user's TokenVersion when the family was opened. A
+	// session whose version is no longer the user's is dead.
+	UserVersion int64
+
+	CreatedAt time.Time
+	// ExpiresAt is when the current refresh token expires; the store may
+	// purge the session after it.
+	ExpiresAt time.Time
+}
+
+// Rotation asks a store to replace a session's current refresh token.
+type Rotation struct {
+	SessionID string
+	// Presented is the hash of the secret of the token being exchanged.
+	Presented []byte
+	// Next is the hash of the secret of the token that replaces it.
+	Next []byte
+	// ExpiresAt is the expiry of the new token.
+	ExpiresAt time.Time
+	// Now is the time of the rotation, from the Authenticator's clock.
+	Now time.Time
+	// Grace, when positive, lets the token that was current just before the
+	// presented one be exchanged again within Grace of its rotation, without
+	// counting as reuse (for clients that lost a response). Zero disables it.
+	Grace time.Duration
+}
+
+// UserStore keeps user accounts. Implementations must be safe for concurrent
+// use. Usernames reach the store already normalised; the store compares
+// them byte for byte and keeps them unique.
+//
+// Error contract: a missing user is ErrNotFound; a taken username is
+// ErrUserExists; a lost compare-and-swap is ErrConflict; any failure to reach
+// or use the backing database wraps ErrStoreUnavailable. Returned users are
+// copies owned by the caller.
+type UserStore interface {
+	// CreateUser inserts u, whose ID, Username and timestamps are set by the
+	// caller. It returns ErrUserExists if the ID or username is taken.
+	CreateUser(ctx context.Context, u *User) error
+	// UserByID returns the user with the given id, or ErrNotFound.
+	UserByID(ctx context.Context, id string) (*User, error)
+	// UserByUsername returns the user with the given normalised username,
+	// or ErrNotFound.
+	UserByUsername(ctx context.Context, username string) (*User, error)
+	// UpdateUser stores u's Username, Email, Disabled, Roles and UpdatedAt.
+	// It never changes the password hash or the token version. It returns
+	// ErrNotFound for an unknown id and ErrUserExists if the new username
+	// belongs to another user.
+	UpdateUser(ctx context.Context, u *User) error
+	// UpdatePasswordHash replaces the user's password hash with newHash if,
+	// and only if, it is still oldHash; otherwise it returns ErrConflict (so
+	// that a rehash on login can never undo a concurrent password change).
+	// When logout is true, the same atomic operation also increments the
+	// token version and revokes every refresh session of the user.
+	UpdatePasswordHash(ctx context.Context, id, oldHash, newHash string, logout bool, now time.Time) error
+	// InvalidateTokens atomically increments the user's token version and
+	// revokes every refresh session of the user (logout-all).
+	InvalidateTokens(ctx context.Context, id string, now time.Time) error
+	// DeleteUser removes the user and every refresh session of the user.
+	DeleteUser(ctx context.Context, id string) error
+}
+
+// SessionStore keeps refresh-token families. Implementations must be safe
+// for concurrent use and rotate atomically: of any number of concurrent
+// rotations presenting the same token, exactly one succeeds.
+//
+// Error contract: a missing session is ErrNotFound; a revoked or expired one
+// is ErrSessionRevoked; reuse of a spent token is ErrRefreshReuse (and the
+// session is revoked by the same call); backend failures wrap
+// ErrStoreUnavailable.
+type SessionStore interface {
+	// CreateSession opens a new family. The user must exist.
+	CreateSession(ctx context.Context, s *Session) error
+	// RotateSession exchanges the session's current token for r.Next and
+	// returns the updated session. If r.Presented is not the current token
+	// (nor, within r.Grace, the previous one) the session is revoked and
+	// ErrRefreshReuse is returned.
+	RotateSession(ctx context.Context, r Rotation) (*Session, error)
+	// RevokeSession revokes one family. Revoking an unknown or already
+	// revoked session is not an error.
+	RevokeSession(ctx context.Context, id string) error
+}
+
+// Store is what the Authenticator needs: users and their refresh sessions,
+// in one backend so that logout-all and password changes are atomic.
+type Store interface {
+	UserStore
+	SessionStore
+}
+
+// NormalizeUsername returns the canonical form of a username: Unicode NFKC,
+// surrounding white space trimmed, lower case. "Alice", " alice " and
+// "ａｌｉｃｅ" (full-width) all become "alice". The library normalises every
+// username before it reaches a store.
+func NormalizeUsername(s string) string {
+	s = norm.NFKC.String(s)
+	s = strings.TrimSpace(s)
+	s = strings.ToLower(s)
+	// Lower-casing can (rarely) produce a string that is not NFKC again.
+	return norm.NFKC.String(s)
+}
+
+// ValidateUsername is the default username rule: after normalisation, 3 to
+// 64 characters, each one of a-z, 0-9, '.', '_', '-', '@' or '+'. Letters
+// from other scripts are refused so that no two accounts look alike.
+func ValidateUsername(normalized string) error {
+	n := utf8.RuneCountInString(normalized)
+	if n < 3 || n > 64 {
+		return ErrInvalidUsername
+	}
+	for i := 0; i < len(normalized); i++ {
+		c := normalized[i]
+		switch {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+		case c == '.', c == '_', c == '-', c == '@', c == '+':
+		default:
+			return ErrInvalidUsername
+		}
+	}
+	return nil
+}
+
+// MemoryStore is an in-memory Store, safe for concurrent use. It loses
+// everything when the process ends: use it for tests and single-process
+// demos. The zero value is not usable; call NewMemoryStore.
+type MemoryStore struct {
+	mu         sync.Mutex
+	users      map[string]*User // by id
+	byUsername map[string]string
+	sessions   map[string]*memSession
+}
+
+type memSession struct {
+	Session
+	prevHash  []byte
+	rotatedAt time.Time
+	revoked   bool
+}
+
+// NewMemoryStore returns an empty in-memory store.
+func NewMemoryStore() *MemoryStore {
+	return &MemoryStore{
+		users:      make(map[string]*User),
+		byUsername: make(map[string]string),
+		sessions:   make(map[string]*memSession),
+	}
+}
+
+var _ Store = (*MemoryStore)(nil)
+
+// CreateUser implements UserStore.
+func (m *MemoryStore) CreateUser(ctx context.Context, u *User) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.users[u.ID]; ok {
+		return ErrUserExists
+	}
+	if _, ok := m.byUsername[u.Username]; ok {
+		return ErrUserExists
+	}
+	m.users[u.ID] = u.Clone()
+	m.byUsername[u.Username] = u.ID
+	return nil
+}
+
+// UserByID implements UserStore.
+func (m *MemoryStore) UserByID(ctx context.Context, id string) (*User, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u, ok := m.users[id]
+	if !ok {
+		return nil, ErrNotFound
+	}
+	return u.Clone(), nil
+}
+
+// UserByUsername implements UserStore.
+func (m *MemoryStore) UserByUsername(ctx context.Context, username string) (*User, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	id, ok := m.byUsername[username]
+	if !ok {
+		return nil, ErrNotFound
+	}
+	return m.users[id].Clone(), nil
+}
+
+// UpdateUser implements UserStore.
+func (m *MemoryStore) UpdateUser(ctx context.Context, u *User) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	cur, ok := m.users[u.ID]
+	if !ok {
+		return ErrNotFound
+	}
+	if u.Username != cur.Username {
+		if _, taken := m.byUsername[u.Username]; taken {
+			return ErrUserExists
+		}
+		delete(m.byUsername, cur.Username)
+		m.byUsername[u.Username] = u.ID
+	}
+	cur.Username = u.Username
+	cur.Email = u.Email
+	cur.Disabled = u.Disabled
+	cur.Roles = slices.Clone(u.Roles)
+	cur.UpdatedAt = u.UpdatedAt
+	return nil
+}
+
+// UpdatePasswordHash implements UserStore.
+func (m *MemoryStore) UpdatePasswordHash(ctx context.Context, id, oldHash, newHash string, logout bool, now time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u, ok := m.users[id]
+	if !ok {
+		return ErrNotFound
+	}
+	if subtle.ConstantTimeCompare([]byte(u.PasswordHash), []byte(oldHash)) != 1 {
+		return ErrConflict
+	}
+	u.PasswordHash = newHash
+	u.UpdatedAt = now
+	if logout {
+		m.invalidateLocked(u, now)
+	}
+	return nil
+}
+
+// InvalidateTokens implements UserStore.
+func (m *MemoryStore) InvalidateTokens(ctx context.Context, id string, now time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u, ok := m.users[id]
+	if !ok {
+		return ErrNotFound
+	}
+	m.invalidateLocked(u, now)
+	return nil
+}
+
+func (m *MemoryStore) invalidateLocked(u *User, now time.Time) {
+	u.TokenVersion++
+	u.UpdatedAt = now
+	for _, s := range m.sessions {
+		if s.UserID == u.ID {
+			s.revoked = true
+		}
+	}
+}
+
+// DeleteUser implements UserStore.
+func (m *MemoryStore) DeleteUser(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u, ok := m.users[id]
+	if !ok {
+		return ErrNotFound
+	}
+	delete(m.byUsername, u.Username)
+	delete(m.users, id)
+	for sid, s := range m.sessions {
+		if s.UserID == id {
+			delete(m.sessions, sid)
+		}
+	}
+	return nil
+}
+
+// CreateSession implements SessionStore.
+func (m *MemoryStore) CreateSession(ctx context.Context, s *Session) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.users[s.UserID]; !ok {
+		return ErrNotFound
+	}
+	if _, ok := m.sessions[s.ID]; ok {
+		return ErrConflict
+	}
+	c := *s
+	c.TokenHash = slices.Clone(s.TokenHash)
+	m.sessions[s.ID] = &memSession{Session: c}
+	return nil
+}
+
+// RotateSession implements SessionStore.
+func (m *MemoryStore) RotateSession(ctx context.Context, r Rotation) (*Session, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.sessions[r.SessionID]
+	if !ok {
+		return nil, ErrNotFound
+	}
+	if s.revoked || !r.Now.Before(s.ExpiresAt) {
+		return nil, ErrSessionRevoked
+	}
+	current := subtle.ConstantTimeCompare(s.TokenHash, r.Presented) == 1
+	graced := !current && r.Grace > 0 && s.prevHash != nil &&
+		subtle.ConstantTimeCompare(s.prevHash, r.Presented) == 1 &&
+		r.Now.Sub(s.rotatedAt) <= r.Grace
+	if !current && !graced {
+		s.revoked = true
+		return nil, ErrRefreshReuse
+	}
+	if current {
+		s.prevHash = s.TokenHash
+		s.rotatedAt = r.Now
+	}
+	s.TokenHash = slices.Clone(r.Next)
+	s.ExpiresAt = r.ExpiresAt
+	out := s.Session
+	out.TokenHash = slices.Clone(s.TokenHash)
+	return &out, nil
+}
+
+// RevokeSession implements SessionStore.
+func (m *MemoryStore) RevokeSession(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if s, ok := m.sessions[id]; ok {
+		s.revoked = true
+	}
+	return nil
+}

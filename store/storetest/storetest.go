@@ -1,0 +1,629 @@
+// Package storetest is the conformance suite for auth.Store implementations.
+// Every store, the in-memory one included, runs it with one call:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) auth.Store { return newStore(t) })
+//	}
+//
+// The factory must return an empty store, isolated from every other store
+// it returns (a fresh database, schema or file).
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/goauthkit/auth"
+)
+
+// Concurrency is how many goroutines the concurrency cases run.
+const Concurrency = 50
+
+// Run runs the whole suite against stores made by newStore.
+func Run(t *testing.T, newStore func(t *testing.T) auth.Store) {
+	t.Helper()
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s auth.Store)
+	}{
+		{"CreateAndGet", testCreateAndGet},
+		{"DuplicateUsername", testDuplicateUsername},
+		{"DuplicateID", testDuplicateID},
+		{"NotFound", testNotFound},
+		{"ReturnedUsersAreCopies", testCopies},
+		{"UpdateUser", testUpdateUser},
+		{"UpdatePasswordHash", testUpdatePasswordHash},
+		{"UpdatePasswordHashLogout", testUpdatePasswordHashLogout},
+		{"InvalidateTokens", testInvalidateTokens},
+		{"DeleteUser", testDeleteUser},
+		{"SessionRotate", testSessionRotate},
+		{"SessionReuseRevokesFamily", testSessionReuse},
+		{"SessionGrace", testSessionGrace},
+		{"SessionExpired", testSessionExpired},
+		{"SessionRevoke", testSessionRevoke},
+		{"SessionForUnknownUser", testSessionUnknownUser},
+		{"SessionsAreIndependent", testSessionsIndependent},
+		{"ContextCanceled", testContextCanceled},
+		{"ConcurrentCreateOneUsername", testConcurrentCreate},
+		{"ConcurrentRotateOneToken", testConcurrentRotate},
+		{"ConcurrentMixedLoad", testConcurrentMixed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.fn(t, newStore(t))
+		})
+	}
+}
+
+// base is a fixed, microsecond-precise instant; stores must keep times to
+// the microsecond.
+var base = time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC)
+
+func newID() string {
+	return rand.Text()
+}
+
+func newUser(name string) *auth.User {
+	return &auth.User{
+		ID:           newID(),
+		Username:     name,
+		Email:        name + "@example.com",
+		PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$" + name,
+		Roles:        []string{"user"},
+		CreatedAt:    base,
+		UpdatedAt:    base,
+	}
+}
+
+func mustCreate(t *testing.T, s auth.Store, u *auth.User) {
+	t.Helper()
+	if err := s.CreateUser(context.Background(), u); err != nil {
+		t.Fatalf("CreateUser(%q): %v", u.Username, err)
+	}
+}
+
+func hash(s string) []byte {
+	h := sha256.Sum256([]byte(s))
+	return h[:]
+}
+
+func newSession(t *testing.T, s auth.Store, userID, secret string) *auth.Session {
+	t.Helper()
+	sess := &auth.Session{
+		ID: newID(), UserID: userID, TokenHash: hash(secret), UserVersion: 0,
+		CreatedAt: base, ExpiresAt: base.Add(time.Hour),
+	}
+	if err := s.CreateSession(context.Background(), sess); err != nil {
+		t.Fatalf("CreateSession: %v", err)
+	}
+	return sess
+}
+
+func rotation(id, presented, next string, now time.Time) auth.Rotation {
+	return auth.Rotation{SessionID: id, Presented: hash(presented), Next: hash(next), ExpiresAt: now.Add(time.Hour), Now: now}
+}
+
+func equalUser(t *testing.T, got, want *auth.User) {
+	t.Helper()
+	if got.ID != want.ID || got.Username != want.Username || got.Email != want.Email ||
+		got.PasswordHash != want.PasswordHash || got.Disabled != want.Disabled ||
+		got.TokenVersion != want.TokenVersion || !slices.Equal(got.Roles, want.Roles) ||
+		!got.CreatedAt.Equal(want.CreatedAt) || !got.UpdatedAt.Equal(want.UpdatedAt) {
+		t.Fatalf("user differs:\n got %+v\nwant %+v", redact(got), redact(want))
+	}
+}
+
+func redact(u *auth.User) auth.User {
+	c := *u
+	c.PasswordHash = fmt.Sprintf("<%d bytes>", len(u.PasswordHash))
+	return c
+}
+
+func testCreateAndGet(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	u := newUser("alice")
+	mustCreate(t, s, u)
+	byID, err := s.UserByID(ctx, u.ID)
+	if err != nil {
+		t.Fatalf("UserByID: %v", err)
+	}
+	equalUser(t, byID, u)
+	byName, err := s.UserByUsername(ctx, "alice")
+	if err != nil {
+		t.Fatalf("UserByUsername: %v", err)
+	}
+	equalUser(t, byName, u)
+
+	// No email, no roles.
+	bare := newUser("bob")
+	bare.Email, bare.Roles = "", nil
+	mustCreate(t, s, bare)
+	got, err := s.UserByID(ctx, bare.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Email != "" || len(got.Roles) != 0 {
+		t.Fatalf("bare user came back as %+v", redact(got))
+	}
+}
+
+func testDuplicateUsername(t *testing.T, s auth.Store) {
+	mustCreate(t, s, newUser("alice"))
+	err := s.CreateUser(context.Background(), newUser("alice"))
+	if !errors.Is(err, auth.ErrUserExists) {
+		t.Fatalf("second CreateUser(alice) = %v, want ErrUserExists", err)
+	}
+	// Usernames reach the store normalised; it compares them exactly.
+	mustCreate(t, s, newUser("alice2"))
+}
+
+func testDuplicateID(t *testing.T, s auth.Store) {
+	u := newUser("alice")
+	mustCreate(t, s, u)
+	v := newUser("bob")
+	v.ID = u.ID
+	if err := s.CreateUser(context.Background(), v); !errors.Is(err, auth.ErrUserExists) {
+		t.Fatalf("CreateUser with a taken id = %v, want ErrUserExists", err)
+	}
+	if _, err := s.UserByUsername(context.Background(), "bob"); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("failed create left a user behind: %v", err)
+	}
+}
+
+func testNotFound(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	if _, err := s.UserByID(ctx, "nobody"); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("UserByID(unknown) = %v, want ErrNotFound", err)
+	}
+	if _, err := s.UserByUsername(ctx, "nobody"); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("UserByUsername(unknown) = %v, want ErrNotFound", err)
+	}
+	if err := s.UpdateUser(ctx, newUser("nobody")); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("UpdateUser(unknown) = %v, want ErrNotFound", err)
+	}
+	if err := s.UpdatePasswordHash(ctx, "nobody", "a", "b", false, base); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("UpdatePasswordHash(unknown) = %v, want ErrNotFound", err)
+	}
+	if err := s.InvalidateTokens(ctx, "nobody", base); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("InvalidateTokens(unknown) = %v, want ErrNotFound", err)
+	}
+	if err := s.DeleteUser(ctx, "nobody"); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("DeleteUser(unknown) = %v, want ErrNotFound", err)
+	}
+	if _, err := s.RotateSession(ctx, rotation("nosession", "a", "b", base)); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("RotateSession(unknown) = %v, want ErrNotFound", err)
+	}
+	if err := s.RevokeSession(ctx, "nosession"); err != nil {
+		t.Errorf("RevokeSession(unknown) = %v, want nil", err)
+	}
+}
+
+func testCopies(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	u := newUser("alice")
+	mustCreate(t, s, u)
+	u.Roles[0] = "mutated-after-create"
+	got, _ := s.UserByID(ctx, u.ID)
+	got.Roles[0] = "mutated-after-get"
+	got.Email = "x"
+	again, _ := s.UserByID(ctx, u.ID)
+	if again.Roles[0] != "user" || again.Email != "alice@example.com" {
+		t.Fatalf("store shares memory with callers: %+v", redact(again))
+	}
+}
+
+func testUpdateUser(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	u := newUser("alice")
+	mustCreate(t, s, u)
+	mustCreate(t, s, newUser("bob"))
+
+	u.Email = "new@example.com"
+	u.Disabled = true
+	u.Roles = []string{"admin", "user"}
+	u.UpdatedAt = base.Add(time.Minute)
+	u.PasswordHash = "must-not-change"
+	u.TokenVersion = 99
+	if err := s.UpdateUser(ctx, u); err != nil {
+		t.Fatalf("UpdateUser: %v", err)
+	}
+	got, _ := s.UserByID(ctx, u.ID)
+	if got.Email != "new@example.com" || !got.Disabled || !slices.Equal(got.Roles, []string{"admin", "user"}) ||
+		!got.UpdatedAt.Equal(base.Add(time.Minute)) {
+		t.Fatalf("UpdateUser did not store the fields: %+v", redact(got))
+	}
+	if got.PasswordHash == "must-not-change" || got.TokenVersion != 0 {
+		t.Fatal("UpdateUser changed the password hash or the token version")
+	}
+
+	// Rename to a taken name: refused, nothing changed.
+	u.Username = "bob"
+	if err := s.UpdateUser(ctx, u); !errors.Is(err, auth.ErrUserExists) {
+		t.Fatalf("rename to a taken name = %v, want ErrUserExists", err)
+	}
+	// Rename to a free name frees the old one.
+	u.Username = "carol"
+	if err := s.UpdateUser(ctx, u); err != nil {
+		t.Fatalf("rename: %v", err)
+	}
+	if _, err := s.UserByUsername(ctx, "alice"); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("old name still resolves: %v", err)
+	}
+	if got, err := s.UserByUsername(ctx, "carol"); err != nil || got.ID != u.ID {
+		t.Fatalf("new name: %v", err)
+	}
+	mustCreate(t, s, newUser("alice"))
+}
+
+func testUpdatePasswordHash(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	u := newUser("alice")
+	mustCreate(t, s, u)
+	sess := newSession(t, s, u.ID, "r1")
+
+	if err := s.UpdatePasswordHash(ctx, u.ID, "not-the-current-hash", "new", false, base); !errors.Is(err, auth.ErrConflict) {
+		t.Fatalf("UpdatePasswordHash with a stale old hash = %v, want ErrConflict", err)
+	}
+	later := base.Add(time.Second)
+	if err := s.UpdatePasswordHash(ctx, u.ID, u.PasswordHash, "$2b$new", false, later); err != nil {
+		t.Fatalf("UpdatePasswordHash: %v", err)
+	}
+	got, _ := s.UserByID(ctx, u.ID)
+	if got.PasswordHash != "$2b$new" || got.TokenVersion != 0 || !got.UpdatedAt.Equal(later) {
+		t.Fatalf("after rehash: hash %q version %d updated %v", got.PasswordHash, got.TokenVersion, got.UpdatedAt)
+	}
+	// A rehash without logout keeps sessions alive.
+	if _, err := s.RotateSession(ctx, rotation(sess.ID, "r1", "r2", later)); err != nil {
+		t.Fatalf("session did not survive a rehash: %v", err)
+	}
+}
+
+func testUpdatePasswordHashLogout(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	u := newUser("alice")
+	mustCreate(t, s, u)
+	other := newUser("bob")
+	mustCreate(t, s, other)
+	sess := newSession(t, s, u.ID, "r1")
+	otherSess := newSession(t, s, other.ID, "o1")
+
+	if err := s.UpdatePasswordHash(ctx, u.ID, u.PasswordHash, "new", true, base); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.UserByID(ctx, u.ID)
+	if got.TokenVersion != 1 || got.PasswordHash != "new" {
+		t.Fatalf("version %d hash %q, want 1 and new", got.TokenVersion, got.PasswordHash)
+	}
+	if _, err := s.RotateSession(ctx, rotation(sess.ID, "r1", "r2", base)); !errors.Is(err, auth.ErrSessionRevoked) {
+		t.Fatalf("session after password change = %v, want ErrSessionRevoked", err)
+	}
+	if _, err := s.RotateSession(ctx, rotation(otherSess.ID, "o1", "o2", base)); err != nil {
+		t.Fatalf("another user's session was revoked: %v", err)
+	}
+}
+
+func testInvalidateTokens(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	u := newUser("alice")
+	mustCreate(t, s, u)
+	a := newSession(t, s, u.ID, "a1")
+	b := newSession(t, s, u.ID, "b1")
+	for i := 1; i <= 3; i++ {
+		if err := s.InvalidateTokens(ctx, u.ID, base); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := s.UserByID(ctx, u.ID)
+		if got.TokenVersion != int64(i) {
+			t.Fatalf("TokenVersion = %d after %d invalidations", got.TokenVersion, i)
+		}
+	}
+	for _, sess := range []*auth.Session{a, b} {
+		secret := map[string]string{a.ID: "a1", b.ID: "b1"}[sess.ID]
+		if _, err := s.RotateSession(ctx, rotation(sess.ID, secret, "x", base)); !errors.Is(err, auth.ErrSessionRevoked) {
+			t.Fatalf("session after InvalidateTokens = %v, want ErrSessionRevoked", err)
+		}
+	}
+	// A session opened afterwards works.
+	c := newSession(t, s, u.ID, "c1")
+	if _, err := s.RotateSession(ctx, rotation(c.ID, "c1", "c2", base)); err != nil {
+		t.Fatalf("new session after InvalidateTokens: %v", err)
+	}
+}
+
+func testDeleteUser(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	u := newUser("alice")
+	mustCreate(t, s, u)
+	sess := newSession(t, s, u.ID, "r1")
+	if err := s.DeleteUser(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UserByID(ctx, u.ID); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("UserByID after delete = %v", err)
+	}
+	if _, err := s.UserByUsername(ctx, "alice"); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("UserByUsername after delete = %v", err)
+	}
+	_, err := s.RotateSession(ctx, rotation(sess.ID, "r1", "r2", base))
+	if !errors.Is(err, auth.ErrNotFound) && !errors.Is(err, auth.ErrSessionRevoked) {
+		t.Fatalf("session of a deleted user rotated: %v", err)
+	}
+	// The name is free again.
+	mustCreate(t, s, newUser("alice"))
+}
+
+func testSessionRotate(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	u := newUser("alice")
+	mustCreate(t, s, u)
+	sess := newSession(t, s, u.ID, "r1")
+	now := base
+	for i := 1; i <= 5; i++ {
+		now = now.Add(time.Minute)
+		got, err := s.RotateSession(ctx, rotation(sess.ID, fmt.Sprint("r", i), fmt.Sprint("r", i+1), now))
+		if err != nil {
+			t.Fatalf("rotation %d: %v", i, err)
+		}
+		if got.ID != sess.ID || got.UserID != u.ID || got.UserVersion != 0 ||
+			!bytes.Equal(got.TokenHash, hash(fmt.Sprint("r", i+1))) ||
+			!got.ExpiresAt.Equal(now.Add(time.Hour)) || !got.CreatedAt.Equal(base) {
+			t.Fatalf("rotation %d returned %+v", i, got)
+		}
+	}
+}
+
+func testSessionReuse(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	u := newUser("alice")
+	mustCreate(t, s, u)
+	sess := newSession(t, s, u.ID, "r1")
+	if _, err := s.RotateSession(ctx, rotation(sess.ID, "r1", "r2", base)); err != nil {
+		t.Fatal(err)
+	}
+	// r1 is spent: presenting it again is reuse, and revokes the family.
+	if _, err := s.RotateSession(ctx, rotation(sess.ID, "r1", "r3", base)); !errors.Is(err, auth.ErrRefreshReuse) {
+		t.Fatalf("reuse = %v, want ErrRefreshReuse", err)
+	}
+	// Even the newest token (r2) is dead now.
+	if _, err := s.RotateSession(ctx, rotation(sess.ID, "r2", "r4", base)); !errors.Is(err, auth.ErrSessionRevoked) {
+		t.Fatalf("newest token after reuse = %v, want ErrSessionRevoked", err)
+	}
+	// A token that never belonged to the family is reuse too (the signature
+	// vouched for it, so it was spent).
+	other := newSession(t, s, u.ID, "o1")
+	if _, err := s.RotateSession(ctx, rotation(other.ID, "never-issued", "o2", base)); !errors.Is(err, auth.ErrRefreshReuse) {
+		t.Fatalf("unknown token = %v, want ErrRefreshReuse", err)
+	}
+}
+
+func testSessionGrace(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	u := newUser("alice")
+	mustCreate(t, s, u)
+	sess := newSession(t, s, u.ID, "r1")
+	r := rotation(sess.ID, "r1", "r2", base)
+	if _, err := s.RotateSession(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	// Within the grace period the previous token may be exchanged again.
+	r = rotation(sess.ID, "r1", "r3", base.Add(5*time.Second))
+	r.Grace = 10 * time.Second
+	if _, err := s.RotateSession(ctx, r); err != nil {
+		t.Fatalf("previous token within grace = %v", err)
+	}
+	// r3 is now current; r2 (never used by the client) is spent.
+	r = rotation(sess.ID, "r3", "r4", base.Add(6*time.Second))
+	if _, err := s.RotateSession(ctx, r); err != nil {
+		t.Fatalf("token issued under grace: %v", err)
+	}
+	// After the grace period, the previous token is reuse.
+	r = rotation(sess.ID, "r3", "r5", base.Add(time.Minute))
+	r.Grace = 10 * time.Second
+	if _, err := s.RotateSession(ctx, r); !errors.Is(err, auth.ErrRefreshReuse) {
+		t.Fatalf("previous token after grace = %v, want ErrRefreshReuse", err)
+	}
+	// Without grace, the previous token is reuse at once.
+	sess2 := newSession(t, s, u.ID, "a1")
+	if _, err := s.RotateSession(ctx, rotation(sess2.ID, "a1", "a2", base)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RotateSession(ctx, rotation(sess2.ID, "a1", "a3", base)); !errors.Is(err, auth.ErrRefreshReuse) {
+		t.Fatalf("previous token without grace = %v, want ErrRefreshReuse", err)
+	}
+}
+
+func testSessionExpired(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	u := newUser("alice")
+	mustCreate(t, s, u)
+	sess := newSession(t, s, u.ID, "r1")
+	_, err := s.RotateSession(ctx, rotation(sess.ID, "r1", "r2", sess.ExpiresAt))
+	if !errors.Is(err, auth.ErrSessionRevoked) {
+		t.Fatalf("rotation at expiry = %v, want ErrSessionRevoked", err)
+	}
+}
+
+func testSessionRevoke(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	u := newUser("alice")
+	mustCreate(t, s, u)
+	sess := newSession(t, s, u.ID, "r1")
+	keep := newSession(t, s, u.ID, "k1")
+	if err := s.RevokeSession(ctx, sess.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeSession(ctx, sess.ID); err != nil {
+		t.Fatalf("second revoke: %v", err)
+	}
+	if _, err := s.RotateSession(ctx, rotation(sess.ID, "r1", "r2", base)); !errors.Is(err, auth.ErrSessionRevoked) {
+		t.Fatalf("revoked session = %v, want ErrSessionRevoked", err)
+	}
+	if _, err := s.RotateSession(ctx, rotation(keep.ID, "k1", "k2", base)); err != nil {
+		t.Fatalf("other session was revoked too: %v", err)
+	}
+}
+
+func testSessionUnknownUser(t *testing.T, s auth.Store) {
+	err := s.CreateSession(context.Background(), &auth.Session{
+		ID: newID(), UserID: "nobody", TokenHash: hash("x"), CreatedAt: base, ExpiresAt: base.Add(time.Hour),
+	})
+	if err == nil {
+		t.Fatal("CreateSession for an unknown user succeeded")
+	}
+	if errors.Is(err, auth.ErrStoreUnavailable) {
+		t.Fatalf("CreateSession for an unknown user = %v, want a non-availability error", err)
+	}
+}
+
+func testSessionsIndependent(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	u := newUser("alice")
+	mustCreate(t, s, u)
+	a := newSession(t, s, u.ID, "same-secret")
+	b := newSession(t, s, u.ID, "other")
+	// Reuse in one family leaves the other alone.
+	if _, err := s.RotateSession(ctx, rotation(a.ID, "same-secret", "a2", base)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RotateSession(ctx, rotation(a.ID, "same-secret", "a3", base)); !errors.Is(err, auth.ErrRefreshReuse) {
+		t.Fatal(err)
+	}
+	if _, err := s.RotateSession(ctx, rotation(b.ID, "other", "b2", base)); err != nil {
+		t.Fatalf("independent session: %v", err)
+	}
+}
+
+func testContextCanceled(t *testing.T, s auth.Store) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.CreateUser(ctx, newUser("alice")); err == nil {
+		t.Fatal("CreateUser with a canceled context succeeded")
+	}
+	if _, err := s.UserByUsername(context.Background(), "alice"); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("a canceled CreateUser left a user: %v", err)
+	}
+	if _, err := s.UserByID(ctx, "x"); err == nil || errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("UserByID with a canceled context = %v, want a context error", err)
+	}
+}
+
+func testConcurrentCreate(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make([]error, Concurrency)
+	start := make(chan struct{})
+	for i := range Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[i] = s.CreateUser(ctx, newUser("contested"))
+		}()
+	}
+	close(start)
+	wg.Wait()
+	won := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case errors.Is(err, auth.ErrUserExists):
+		default:
+			t.Errorf("concurrent CreateUser: unexpected error %v", err)
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d of %d concurrent creates of one username won, want exactly 1", won, Concurrency)
+	}
+}
+
+func testConcurrentRotate(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	u := newUser("alice")
+	mustCreate(t, s, u)
+	sess := newSession(t, s, u.ID, "r1")
+	var wg sync.WaitGroup
+	errs := make([]error, Concurrency)
+	start := make(chan struct{})
+	for i := range Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, errs[i] = s.RotateSession(ctx, rotation(sess.ID, "r1", fmt.Sprint("next", i), base))
+		}()
+	}
+	close(start)
+	wg.Wait()
+	won := -1
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			if won >= 0 {
+				t.Fatalf("rotations %d and %d both won", won, i)
+			}
+			won = i
+		case errors.Is(err, auth.ErrRefreshReuse), errors.Is(err, auth.ErrSessionRevoked):
+		default:
+			t.Errorf("concurrent RotateSession: unexpected error %v", err)
+		}
+	}
+	if won < 0 {
+		t.Fatal("no concurrent rotation won")
+	}
+	// The losers were reuse, so the family is revoked, winner's token too.
+	if _, err := s.RotateSession(ctx, rotation(sess.ID, fmt.Sprint("next", won), "after", base)); !errors.Is(err, auth.ErrSessionRevoked) {
+		t.Fatalf("winner's token after concurrent reuse = %v, want ErrSessionRevoked", err)
+	}
+}
+
+// testConcurrentMixed runs reads and writes on many users at once; with
+// -race it finds unsynchronised state, and it catches stores that fail
+// under write contention (SQLite's "database is locked").
+func testConcurrentMixed(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errc := make(chan error, Concurrency)
+	for i := range Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			u := newUser(fmt.Sprint("user", i))
+			if err := s.CreateUser(ctx, u); err != nil {
+				errc <- fmt.Errorf("create: %w", err)
+				return
+			}
+			sess := &auth.Session{ID: newID(), UserID: u.ID, TokenHash: hash("t0"), CreatedAt: base, ExpiresAt: base.Add(time.Hour)}
+			if err := s.CreateSession(ctx, sess); err != nil {
+				errc <- fmt.Errorf("session: %w", err)
+				return
+			}
+			for j := range 5 {
+				if _, err := s.UserByID(ctx, u.ID); err != nil {
+					errc <- fmt.Errorf("get: %w", err)
+					return
+				}
+				if _, err := s.RotateSession(ctx, rotation(sess.ID, fmt.Sprint("t", j), fmt.Sprint("t", j+1), base)); err != nil {
+					errc <- fmt.Errorf("rotate: %w", err)
+					return
+				}
+			}
+			if err := s.InvalidateTokens(ctx, u.ID, base); err != nil {
+				errc <- fmt.Errorf("invalidate: %w", err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Error(err)
+	}
+}

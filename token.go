@@ -1,0 +1,465 @@
+package auth
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Token types, sent in the typ header. Access tokens follow RFC 9068; the
+// refresh type is private to this library. A token of one type is never
+// accepted as the other.
+const (
+	typeAccess  = "at+jwt"
+	typeRefresh = "rt+jwt"
+)
+
+// MaxTokenBytes is the longest token the verifier reads; longer input is
+// refused before any decoding.
+const MaxTokenBytes = 8 << 10
+
+// reservedClaims are the claim names the library sets itself; custom claims
+// may not use them.
+var reservedClaims = []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "ver", "sid"}
+
+// Claims are the verified claims of an access token.
+type Claims struct {
+	Issuer    string    // iss
+	Subject   string    // sub: the user id, never the username
+	Audience  []string  // aud
+	ExpiresAt time.Time // exp
+	NotBefore time.Time // nbf; zero when absent
+	IssuedAt  time.Time // iat
+	ID        string    // jti
+	// Version is the user's token version when the token was issued (the
+	// private claim "ver"); see User.TokenVersion.
+	Version int64
+	// Extra holds every other claim as raw JSON, including those added by
+	// Config.ExtraClaims. Use Claim to decode one.
+	Extra map[string]json.RawMessage
+}
+
+// Claim decodes the custom claim name into v. It reports false if the
+// claim is absent, and an error if it does not decode into v.
+func (c *Claims) Claim(name string, v any) (bool, error) {
+	raw, ok := c.Extra[name]
+	if !ok {
+		return false, nil
+	}
+	return true, json.Unmarshal(raw, v)
+}
+
+// refreshClaims are the claims of a refresh token.
+type refreshClaims struct {
+	Claims
+	SessionID string // sid: the refresh family
+}
+
+// encodeHeader returns the base64url JOSE header for a key and token type.
+func encodeHeader(alg, kid, typ string) string {
+	h, _ := json.Marshal(struct {
+		Alg string `json:"alg"`
+		Kid string `json:"kid"`
+		Typ string `json:"typ"`
+	}{alg, kid, typ})
+	return base64.RawURLEncoding.EncodeToString(h)
+}
+
+// wireClaims is the JSON form of the registered claims we issue.
+type wireClaims struct {
+	Iss string `json:"iss"`
+	Sub string `json:"sub"`
+	Aud string `json:"aud"`
+	Exp int64  `json:"exp"`
+	Iat int64  `json:"iat"`
+	Jti string `json:"jti"`
+	Ver int64  `json:"ver"`
+	Sid string `json:"sid,omitempty"`
+}
+
+// sign encodes and signs a token of type typ with key k.
+func sign(k *Key, typ string, c wireClaims, extra map[string]any) (string, error) {
+	payload, err := json.Marshal(c)
+	if err != nil {
+		return "", err
+	}
+	if len(extra) > 0 {
+		for _, name := range reservedClaims {
+			if _, ok := extra[name]; ok {
+				return "", fmt.Errorf("auth: custom claim %q is reserved", name)
+			}
+		}
+		more, err := json.Marshal(extra)
+		if err != nil {
+			return "", fmt.Errorf("auth: custom claims: %w", err)
+		}
+		payload = append(payload[:len(payload)-1], ',')
+		payload = append(payload, more[1:]...)
+	}
+	header := k.accessHeader
+	if typ == typeRefresh {
+		header = k.refreshHeader
+	}
+	var b strings.Builder
+	b.Grow(len(header) + 1 + base64.RawURLEncoding.EncodedLen(len(payload)) + 1 + 128)
+	b.WriteString(header)
+	b.WriteByte('.')
+	b.WriteString(base64.RawURLEncoding.EncodeToString(payload))
+	sig, err := k.method.Sign(b.String(), k.sign)
+	if err != nil {
+		return "", fmt.Errorf("auth: signing: %w", err)
+	}
+	b.WriteByte('.')
+	b.WriteString(base64.RawURLEncoding.EncodeToString(sig))
+	return b.String(), nil
+}
+
+// randomID returns n random bytes, base64url-encoded.
+func randomID(n int) string {
+	b := make([]byte, n)
+	if _, err := io.ReadFull(rand.Reader, b); err != nil {
+		// crypto/rand never fails on supported platforms (Go 1.24+ crashes
+		// the program instead); keep the check for other readers.
+		panic("auth: crypto/rand failed: " + err.Error())
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// Verifier checks access tokens: signature under the key its kid names,
+// with that key's algorithm only; typ; iss; aud; exp, nbf and iat with a
+// small leeway; and the form of the token itself. It does not consult a
+// user store: use the Authenticator (or its Middleware) for revocation and
+// disabled users. A Verifier is safe for concurrent use.
+type Verifier struct {
+	keys     KeySource
+	issuer   string
+	audience string
+	leeway   time.Duration
+	now      func() time.Time
+}
+
+// VerifierConfig configures a Verifier.
+type VerifierConfig struct {
+	Keys     KeySource // required
+	Issuer   string    // required: the exact iss expected
+	Audience string    // required: a value aud must hold
+	// Leeway allows for clock skew when checking exp, nbf and iat.
+	// Zero means 30 seconds; it may not exceed 5 minutes.
+	Leeway time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// NewVerifier returns a Verifier, or an error naming the bad field.
+func NewVerifier(c VerifierConfig) (*Verifier, error) {
+	switch {
+	case c.Keys == nil:
+		return nil, errors.New("auth: VerifierConfig.Keys is required")
+	case c.Issuer == "":
+		return nil, errors.New("auth: VerifierConfig.Issuer is required")
+	case c.Audience == "":
+		return nil, errors.New("auth: VerifierConfig.Audience is required")
+	case c.Leeway < 0 || c.Leeway > 5*time.Minute:
+		return nil, errors.New("auth: VerifierConfig.Leeway must be between 0 and 5m")
+	}
+	if c.Leeway == 0 {
+		c.Leeway = 30 * time.Second
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return &Verifier{keys: c.Keys, issuer: c.Issuer, audience: c.Audience, leeway: c.Leeway, now: c.Now}, nil
+}
+
+// Verify checks an access token and returns its claims. Every failure
+// wraps ErrInvalidToken.
+func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
+	var c Claims
+	if err := v.verify(ctx, token, typeAccess, &c, nil); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// verifyRefresh checks a refresh token. With ignoreExpiry, an expired but
+// otherwise valid token is accepted (for logout).
+func (v *Verifier) verifyRefresh(ctx context.Context, token string, ignoreExpiry bool) (*refreshClaims, error) {
+	var c refreshClaims
+	if err := v.verify(ctx, token, typeRefresh, &c.Claims, &c.SessionID); err != nil {
+		if !ignoreExpiry || !errors.Is(err, ErrTokenExpired) {
+			return nil, err
+		}
+	}
+	if c.SessionID == "" {
+		return nil, fmt.Errorf("%w: no sid", ErrTokenClaims)
+	}
+	return &c, nil
+}
+
+var b64 = base64.RawURLEncoding.Strict()
+
+func (v *Verifier) verify(ctx context.Context, token, wantType string, c *Claims, sid *string) error {
+	if len(token) > MaxTokenBytes {
+		return fmt.Errorf("%w: longer than %d bytes", ErrTokenMalformed, MaxTokenBytes)
+	}
+	dot1 := strings.IndexByte(token, '.')
+	if dot1 < 0 {
+		return fmt.Errorf("%w: not a JWS compact serialisation", ErrTokenMalformed)
+	}
+	dot2 := strings.IndexByte(token[dot1+1:], '.')
+	if dot2 < 0 {
+		return fmt.Errorf("%w: not a JWS compact serialisation", ErrTokenMalformed)
+	}
+	dot2 += dot1 + 1
+	if strings.IndexByte(token[dot2+1:], '.') >= 0 {
+		return fmt.Errorf("%w: too many segments", ErrTokenMalformed)
+	}
+	rawHeader, err := b64.DecodeString(token[:dot1])
+	if err != nil {
+		return fmt.Errorf("%w: header encoding", ErrTokenMalformed)
+	}
+	h, err := parseHeader(rawHeader)
+	if err != nil {
+		return err
+	}
+	if !typeMatches(h.typ, wantType) {
+		return fmt.Errorf("%w: wrong token type", ErrTokenClaims)
+	}
+	if h.kid == "" {
+		return fmt.Errorf("%w: no kid", ErrTokenSignature)
+	}
+	key, err := v.keys.VerificationKey(ctx, h.kid)
+	if err != nil {
+		if errors.Is(err, ErrUnknownKey) {
+			return fmt.Errorf("%w: unknown kid", ErrTokenSignature)
+		}
+		return fmt.Errorf("%w: key source: %w", ErrTokenSignature, err)
+	}
+	if h.alg != key.alg {
+		return fmt.Errorf("%w: alg is not the key's", ErrTokenSignature)
+	}
+	sig, err := b64.DecodeString(token[dot2+1:])
+	if err != nil || len(sig) == 0 {
+		return fmt.Errorf("%w: signature encoding", ErrTokenMalformed)
+	}
+	if err := key.method.Verify(token[:dot2], sig, key.verify); err != nil {
+		return fmt.Errorf("%w: bad signature", ErrTokenSignature)
+	}
+	payload, err := b64.DecodeString(token[dot1+1 : dot2])
+	if err != nil {
+		return fmt.Errorf("%w: payload encoding", ErrTokenMalformed)
+	}
+	if err := parseClaims(payload, c, sid); err != nil {
+		return err
+	}
+	return v.checkClaims(c)
+}
+
+func (v *Verifier) checkClaims(c *Claims) error {
+	now := v.now()
+	switch {
+	case c.Issuer != v.issuer:
+		return fmt.Errorf("%w: iss", ErrTokenClaims)
+	case !slices.Contains(c.Audience, v.audience):
+		return fmt.Errorf("%w: aud", ErrTokenClaims)
+	case c.Subject == "":
+		return fmt.Errorf("%w: no sub", ErrTokenClaims)
+	case c.ID == "":
+		return fmt.Errorf("%w: no jti", ErrTokenClaims)
+	case c.IssuedAt.IsZero():
+		return fmt.Errorf("%w: no iat", ErrTokenClaims)
+	case c.IssuedAt.After(now.Add(v.leeway)):
+		return fmt.Errorf("%w: iat in the future", ErrTokenClaims)
+	case !c.NotBefore.IsZero() && c.NotBefore.After(now.Add(v.leeway)):
+		return fmt.Errorf("%w: not valid yet", ErrTokenClaims)
+	case c.ExpiresAt.IsZero():
+		return fmt.Errorf("%w: no exp", ErrTokenClaims)
+	case !now.Before(c.ExpiresAt.Add(v.leeway)):
+		return ErrTokenExpired
+	}
+	return nil
+}
+
+var headerNames = []string{"alg", "kid", "typ", "crit", "jku", "jwk", "x5u", "x5c", "cty"}
+
+// isCaseVariant reports whether name equals one of names up to case only.
+func isCaseVariant(name string, names []string) bool {
+	for _, n := range names {
+		if n != name && strings.EqualFold(n, name) {
+			return true
+		}
+	}
+	return false
+}
+
+func typeMatches(got, want string) bool {
+	got, _ = strings.CutPrefix(strings.ToLower(got), "application/")
+	return got == want
+}
+
+type header struct {
+	alg, kid, typ string
+}
+
+// parseHeader reads the JOSE header strictly: a JSON object without
+// duplicate (or case-variant) member names; no crit (we implement no
+// extension, so any critical one is unknown); and none of the members that
+// would point the verifier at a key of the sender's choosing.
+func parseHeader(raw []byte) (header, error) {
+	var h header
+	err := scanObject(raw, func(name string, value json.RawMessage) error {
+		switch name {
+		case "alg":
+			return json.Unmarshal(value, &h.alg)
+		case "kid":
+			return json.Unmarshal(value, &h.kid)
+		case "typ":
+			return json.Unmarshal(value, &h.typ)
+		case "crit":
+			return errors.New("crit extensions are not supported")
+		case "jku", "jwk", "x5u", "x5c", "x5t", "x5t#S256", "b64", "zip", "enc":
+			return fmt.Errorf("header %q is not accepted", name)
+		}
+		if isCaseVariant(name, headerNames) {
+			return fmt.Errorf("header %q is a case variant of a registered one", name)
+		}
+		return nil
+	})
+	if err != nil {
+		return header{}, fmt.Errorf("%w: header: %v", ErrTokenMalformed, err)
+	}
+	return h, nil
+}
+
+// parseClaims reads the payload strictly into c (and sid for refresh
+// tokens); unknown claims go to c.Extra.
+func parseClaims(raw []byte, c *Claims, sid *string) error {
+	err := scanObject(raw, func(name string, value json.RawMessage) error {
+		var err error
+		switch name {
+		case "iss":
+			err = json.Unmarshal(value, &c.Issuer)
+		case "sub":
+			err = json.Unmarshal(value, &c.Subject)
+		case "jti":
+			err = json.Unmarshal(value, &c.ID)
+		case "aud":
+			c.Audience, err = parseAudience(value)
+		case "exp":
+			c.ExpiresAt, err = parseNumericDate(value)
+		case "nbf":
+			c.NotBefore, err = parseNumericDate(value)
+		case "iat":
+			c.IssuedAt, err = parseNumericDate(value)
+		case "ver":
+			err = json.Unmarshal(value, &c.Version)
+		case "sid":
+			if sid != nil {
+				err = json.Unmarshal(value, sid)
+			} else {
+				c.setExtra(name, value)
+			}
+		default:
+			if isCaseVariant(name, reservedClaims) {
+				return fmt.Errorf("claim %q is a case variant of a registered claim", name)
+			}
+			c.setExtra(name, value)
+		}
+		if err != nil {
+			return fmt.Errorf("claim %q: %v", name, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%w: claims: %v", ErrTokenMalformed, err)
+	}
+	return nil
+}
+
+func (c *Claims) setExtra(name string, value json.RawMessage) {
+	if c.Extra == nil {
+		c.Extra = make(map[string]json.RawMessage)
+	}
+	c.Extra[name] = value
+}
+
+func parseAudience(raw json.RawMessage) ([]string, error) {
+	if len(raw) > 0 && raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, err
+		}
+		return []string{s}, nil
+	}
+	var list []string
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return nil, errors.New("not a string or an array of strings")
+	}
+	return list, nil
+}
+
+// maxNumericDate is the year 9999; later dates are refused.
+const maxNumericDate = 253402300799
+
+// parseNumericDate reads a NumericDate (RFC 7519 §2): seconds since the
+// epoch, possibly fractional.
+func parseNumericDate(raw json.RawMessage) (time.Time, error) {
+	var f float64
+	if err := json.Unmarshal(raw, &f); err != nil {
+		return time.Time{}, errors.New("not a number")
+	}
+	if math.IsNaN(f) || f < 0 || f > maxNumericDate {
+		return time.Time{}, errors.New("out of range")
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)), nil
+}
+
+// scanObject walks a JSON object's members in order, refusing anything
+// that is not exactly one object and any member name that repeats another
+// exactly or up to case ("exp" and "EXP"), which would otherwise let a
+// token mean one thing here and another to a case-insensitive decoder.
+func scanObject(raw []byte, member func(name string, value json.RawMessage) error) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	tok, err := dec.Token()
+	if err != nil || tok != json.Delim('{') {
+		return errors.New("not a JSON object")
+	}
+	var seen []string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return errors.New("invalid JSON")
+		}
+		name, _ := tok.(string)
+		for _, s := range seen {
+			if strings.EqualFold(s, name) {
+				return fmt.Errorf("duplicate member %q", name)
+			}
+		}
+		seen = append(seen, name)
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
+			return errors.New("invalid JSON")
+		}
+		if err := member(name, value); err != nil {
+			return err
+		}
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
+		return errors.New("invalid JSON")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("trailing data after the object")
+	}
+	return nil
+}
