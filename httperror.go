@@ -88,4 +88,3 @@ func WriteErrorFor(w http.ResponseWriter, err error) {
 	status, code, desc := ErrorStatus(err)
 	WriteError(w, status, code, desc)
 }
-
