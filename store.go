@@ -174,6 +174,19 @@ type Store interface {
 	SessionStore
 }
 
+// Pinger is an optional capability of a Store: Ping checks that the backing
+// database answers, for health checks. It returns an error wrapping
+// ErrStoreUnavailable when it does not.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Closer is an optional capability of a Store that holds resources (a
+// database connection pool, a file).
+type Closer interface {
+	Close() error
+}
+
 // NormalizeUsername returns the canonical form of a username: Unicode NFKC,
 // surrounding white space trimmed, lower case. "Alice", " alice " and
 // "ａｌｉｃｅ" (full-width) all become "alice". The library normalises every
@@ -233,6 +246,9 @@ func NewMemoryStore() *MemoryStore {
 }
 
 var _ Store = (*MemoryStore)(nil)
+
+// Ping implements Pinger; the memory store always answers.
+func (m *MemoryStore) Ping(ctx context.Context) error { return ctx.Err() }
 
 // CreateUser implements UserStore.
 func (m *MemoryStore) CreateUser(ctx context.Context, u *User) error {
