@@ -251,13 +251,14 @@ func (v *Verifier) verify(ctx context.Context, token, wantType string, c *Claims
 	if err != nil || len(sig) == 0 {
 		return fmt.Errorf("%w: signature encoding", ErrTokenMalformed)
 	}
-	if err := key.method.Verify(token[:dot2], sig, key.verify); err != nil {
-		return fmt.Errorf("%w: bad signature", ErrTokenSignature)
-	}
 	payload, err := b64.DecodeString(token[dot1+1 : dot2])
 	if err != nil {
 		return fmt.Errorf("%w: payload encoding", ErrTokenMalformed)
 	}
+	if err := key.method.Verify(token[:dot2], sig, key.verify); err != nil {
+		return fmt.Errorf("%w: bad signature", ErrTokenSignature)
+	}
+	// Only now, with the signature verified, is the payload parsed.
 	if err := parseClaims(payload, c, sid); err != nil {
 		return err
 	}

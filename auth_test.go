@@ -1,0 +1,663 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// eventLog records events for assertions.
+type eventLog struct {
+	mu     sync.Mutex
+	events []Event
+}
+
+func (l *eventLog) add(_ context.Context, e Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.events = append(l.events, e)
+}
+
+func (l *eventLog) count(t EventType) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, e := range l.events {
+		if e.Type == t {
+			n++
+		}
+	}
+	return n
+}
+
+type fixture struct {
+	a      *Authenticator
+	store  *MemoryStore
+	clock  *testClock
+	events *eventLog
+}
+
+func newFixture(t testing.TB, edit func(c *Config)) *fixture {
+	t.Helper()
+	f := &fixture{store: NewMemoryStore(), clock: newTestClock(), events: &eventLog{}}
+	c := Config{Store: f.store, SecretKey: testSecret, Now: f.clock.Now, OnEvent: f.events.add}
+	if edit != nil {
+		edit(&c)
+	}
+	a, err := New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.a = a
+	return f
+}
+
+func (f *fixture) register(t testing.TB, name, password string) *User {
+	t.Helper()
+	u, err := f.a.Register(context.Background(), NewUser{Username: name, Password: password})
+	if err != nil {
+		t.Fatalf("Register(%q): %v", name, err)
+	}
+	return u
+}
+
+func (f *fixture) login(t testing.TB, name, password string) *TokenPair {
+	t.Helper()
+	p, err := f.a.Login(context.Background(), Credentials{Username: name, Password: password, ClientAddr: "192.0.2.1"})
+	if err != nil {
+		t.Fatalf("Login(%q): %v", name, err)
+	}
+	return p
+}
+
+func TestNewRejectsUnsafeConfig(t *testing.T) {
+	store := NewMemoryStore()
+	ks, _ := testKeySet(t)
+	tests := []struct {
+		name  string
+		c     Config
+		field string // the field the error must name
+	}{
+		{"no store", Config{SecretKey: testSecret}, "Config.Store"},
+		{"no key", Config{Store: store}, "Config.Keys"},
+		{"short secret", Config{Store: store, SecretKey: []byte("too-short-secret")}, "Config.SecretKey"},
+		{"keys and secret", Config{Store: store, Keys: ks, SecretKey: testSecret}, "Config.SecretKey"},
+		{"negative access TTL", Config{Store: store, SecretKey: testSecret, AccessTTL: -time.Minute}, "Config.AccessTTL"},
+		{"day-long access TTL", Config{Store: store, SecretKey: testSecret, AccessTTL: 48 * time.Hour}, "Config.AccessTTL"},
+		{"negative refresh TTL", Config{Store: store, SecretKey: testSecret, RefreshTTL: -1}, "Config.RefreshTTL"},
+		{"refresh shorter than access", Config{Store: store, SecretKey: testSecret, AccessTTL: time.Hour, RefreshTTL: time.Minute}, "Config.RefreshTTL"},
+		{"negative grace", Config{Store: store, SecretKey: testSecret, RefreshGrace: -1}, "Config.RefreshGrace"},
+		{"long grace", Config{Store: store, SecretKey: testSecret, RefreshGrace: time.Hour}, "Config.RefreshGrace"},
+		{"negative leeway", Config{Store: store, SecretKey: testSecret, Leeway: -1}, "Config.Leeway"},
+		{"weak argon2", Config{Store: store, SecretKey: testSecret, Hasher: Argon2id{MemoryKiB: 1024}}, "Config.Hasher"},
+		{"weak bcrypt", Config{Store: store, SecretKey: testSecret, Hasher: Bcrypt{Cost: 4}}, "Config.Hasher"},
+		{"short passwords", Config{Store: store, SecretKey: testSecret, PasswordPolicy: PasswordPolicy{MinLength: 4}}, "Config.PasswordPolicy"},
+		{"negative hash slots", Config{Store: store, SecretKey: testSecret, MaxConcurrentHashes: -1}, "Config.MaxConcurrentHashes"},
+		{"quote in realm", Config{Store: store, SecretKey: testSecret, Realm: `a"b`}, "Config.Realm"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a, err := New(tc.c)
+			if err == nil || a != nil {
+				t.Fatalf("New accepted an unsafe config")
+			}
+			if !strings.Contains(err.Error(), tc.field) {
+				t.Fatalf("New = %q, want it to name %s", err, tc.field)
+			}
+			if strings.Contains(err.Error(), string(testSecret)) {
+				t.Fatal("error contains the secret")
+			}
+		})
+	}
+}
+
+func TestNewDefaults(t *testing.T) {
+	f := newFixture(t, nil)
+	a := f.a
+	if a.accessTTL != 15*time.Minute || a.refreshTTL != 7*24*time.Hour || a.grace != 0 {
+		t.Errorf("TTLs %v %v %v", a.accessTTL, a.refreshTTL, a.grace)
+	}
+	if _, ok := a.hasher.(Argon2id); !ok {
+		t.Errorf("default hasher %T, want Argon2id", a.hasher)
+	}
+	if a.issuer != "goauthkit" || a.audience != "goauthkit" || a.verifier.leeway != 30*time.Second {
+		t.Errorf("issuer %q audience %q leeway %v", a.issuer, a.audience, a.verifier.leeway)
+	}
+	if cap(a.hashSlots) < 1 {
+		t.Error("no hash slots")
+	}
+}
+
+func TestRegister(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	u := f.register(t, "  Alice ", "correct horse battery")
+	if u.Username != "alice" || u.ID == "" || u.PasswordHash == "" || !strings.HasPrefix(u.PasswordHash, "$argon2id$") {
+		t.Fatalf("registered %+v", u)
+	}
+	tests := []struct {
+		name string
+		n    NewUser
+		want error
+	}{
+		{"same name", NewUser{Username: "alice", Password: "another good one"}, ErrUserExists},
+		{"upper case", NewUser{Username: "ALICE", Password: "another good one"}, ErrUserExists},
+		{"full-width", NewUser{Username: "ａｌｉｃｅ", Password: "another good one"}, ErrUserExists},
+		{"too short name", NewUser{Username: "al", Password: "another good one"}, ErrInvalidUsername},
+		{"cyrillic a", NewUser{Username: "аlice", Password: "another good one"}, ErrInvalidUsername},
+		{"space inside", NewUser{Username: "al ice", Password: "another good one"}, ErrInvalidUsername},
+		{"65 chars", NewUser{Username: strings.Repeat("a", 65), Password: "another good one"}, ErrInvalidUsername},
+		{"short password", NewUser{Username: "bob", Password: "short"}, ErrInvalidPassword},
+		{"common password", NewUser{Username: "bob", Password: "Password1"}, ErrInvalidPassword},
+		{"NUL password", NewUser{Username: "bob", Password: "abc\x00defghij"}, ErrInvalidPassword},
+		{"long password", NewUser{Username: "bob", Password: strings.Repeat("x", 1025)}, ErrInvalidPassword},
+		{"bad email", NewUser{Username: "bob", Password: "another good one", Email: "not an email"}, ErrInvalidEmail},
+		{"email with name", NewUser{Username: "bob", Password: "another good one", Email: "Bob <bob@example.com>"}, ErrInvalidEmail},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := f.a.Register(ctx, tc.n)
+			if !errors.Is(err, tc.want) || got != nil {
+				t.Fatalf("Register = %v, %v; want %v", got, err, tc.want)
+			}
+		})
+	}
+	if _, err := f.store.UserByUsername(ctx, "bob"); !errors.Is(err, ErrNotFound) {
+		t.Fatal("a refused registration left a user behind")
+	}
+	// 1024 bytes, non-ASCII, and email are fine.
+	long := strings.Repeat("é", 512)
+	b, err := f.a.Register(ctx, NewUser{Username: "bob", Password: long, Email: "bob@example.com"})
+	if err != nil || b.Email != "bob@example.com" {
+		t.Fatalf("Register(bob) = %v", err)
+	}
+	f.login(t, "bob", long)
+}
+
+// countingHasher counts Verify calls and the hashes they were given.
+type countingHasher struct {
+	Hasher
+	mu     sync.Mutex
+	hashes []string
+}
+
+func (h *countingHasher) Verify(password, encoded string) error {
+	h.mu.Lock()
+	h.hashes = append(h.hashes, encoded)
+	h.mu.Unlock()
+	return h.Hasher.Verify(password, encoded)
+}
+
+func TestLoginNoEnumeration(t *testing.T) {
+	h := &countingHasher{Hasher: Argon2id{}}
+	f := newFixture(t, func(c *Config) { c.Hasher = h })
+	f.register(t, "alice", "correct horse battery")
+	ctx := context.Background()
+
+	_, errWrong := f.a.Login(ctx, Credentials{Username: "alice", Password: "wrong password!"})
+	_, errUnknown := f.a.Login(ctx, Credentials{Username: "mallory", Password: "wrong password!"})
+	if errWrong != ErrInvalidCredentials || errUnknown != ErrInvalidCredentials {
+		t.Fatalf("wrong password: %v; unknown user: %v; want ErrInvalidCredentials for both", errWrong, errUnknown)
+	}
+	// Both paths pay for one argon2id verification of the same cost: the
+	// unknown user against the dummy hash.
+	if len(h.hashes) != 2 {
+		t.Fatalf("%d verifications, want 2", len(h.hashes))
+	}
+	if h.hashes[1] != f.a.dummyHash || !strings.HasPrefix(h.hashes[1], "$argon2id$v=19$m=19456,t=2,p=1$") {
+		t.Fatalf("unknown user verified against %q, want the dummy hash at the configured cost", h.hashes[1])
+	}
+	if f.events.count(EventLoginFailed) != 2 {
+		t.Fatal("failed logins were not reported")
+	}
+}
+
+func TestLoginDisabled(t *testing.T) {
+	f := newFixture(t, nil)
+	u := f.register(t, "alice", "correct horse battery")
+	u.Disabled = true
+	if err := f.store.UpdateUser(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.a.Login(context.Background(), Credentials{Username: "alice", Password: "wrong password!"})
+	if err != ErrInvalidCredentials {
+		t.Fatalf("disabled user, wrong password = %v, want ErrInvalidCredentials", err)
+	}
+	_, err = f.a.Login(context.Background(), Credentials{Username: "alice", Password: "correct horse battery"})
+	if !errors.Is(err, ErrUserDisabled) {
+		t.Fatalf("disabled user, right password = %v, want ErrUserDisabled", err)
+	}
+}
+
+func TestLoginRehashesOutdatedHashes(t *testing.T) {
+	ctx := context.Background()
+	weak := Argon2id{MemoryKiB: 19 * 1024, Time: 2}
+	strong := Argon2id{MemoryKiB: 24 * 1024, Time: 2}
+	tests := []struct {
+		name    string
+		stored  Hasher
+		current Hasher
+		prefix  string
+	}{
+		{"bcrypt to argon2id", Bcrypt{Cost: 10}, Argon2id{}, "$argon2id$v=19$m=19456,t=2,p=1$"},
+		{"argon2id to bcrypt", Argon2id{}, Bcrypt{Cost: 10}, "$2a$10$"},
+		{"weaker argon2id", weak, strong, "$argon2id$v=19$m=24576,t=2,p=1$"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, func(c *Config) { c.Hasher = tc.current })
+			old, err := tc.stored.Hash("correct horse battery")
+			if err != nil {
+				t.Fatal(err)
+			}
+			u := &User{ID: "u1", Username: "alice", PasswordHash: old}
+			if err := f.store.CreateUser(ctx, u); err != nil {
+				t.Fatal(err)
+			}
+			f.login(t, "alice", "correct horse battery")
+			got, _ := f.store.UserByID(ctx, "u1")
+			if !strings.HasPrefix(got.PasswordHash, tc.prefix) {
+				t.Fatalf("hash after login %.30q..., want prefix %q", got.PasswordHash, tc.prefix)
+			}
+			if f.events.count(EventPasswordRehashed) != 1 {
+				t.Fatal("no rehash event")
+			}
+			f.login(t, "alice", "correct horse battery")
+			if f.events.count(EventPasswordRehashed) != 1 {
+				t.Fatal("rehashed an up-to-date hash")
+			}
+		})
+	}
+}
+
+func TestLoginLimiter(t *testing.T) {
+	f := newFixture(t, func(c *Config) {
+		c.Limiter = nil // the default, on the fixture's clock
+	})
+	f.register(t, "alice", "correct horse battery")
+	ctx := context.Background()
+	for i := range 5 {
+		_, err := f.a.Login(ctx, Credentials{Username: "Alice", Password: fmt.Sprint("guess ", i), ClientAddr: "192.0.2.9"})
+		if err != ErrInvalidCredentials {
+			t.Fatalf("guess %d = %v", i, err)
+		}
+	}
+	// The sixth attempt is refused, even with the right password, and
+	// whatever the case of the username.
+	_, err := f.a.Login(ctx, Credentials{Username: "ALICE", Password: "correct horse battery", ClientAddr: "192.0.2.10"})
+	var rl *RateLimitError
+	if !errors.As(err, &rl) || !errors.Is(err, ErrTooManyAttempts) {
+		t.Fatalf("sixth attempt = %v, want a *RateLimitError", err)
+	}
+	if rl.RetryAfter <= 0 || rl.RetryAfter > time.Minute {
+		t.Fatalf("RetryAfter = %v", rl.RetryAfter)
+	}
+	f.clock.Advance(rl.RetryAfter)
+	f.login(t, "alice", "correct horse battery")
+	// Success forgave the username's failures.
+	for range 5 {
+		_, _ = f.a.Login(ctx, Credentials{Username: "alice", Password: "nope nope nope", ClientAddr: "192.0.2.11"})
+	}
+	if _, err := f.a.Login(ctx, Credentials{Username: "alice", Password: "nope", ClientAddr: "192.0.2.11"}); !errors.Is(err, ErrTooManyAttempts) {
+		t.Fatalf("after 5 more failures = %v", err)
+	}
+	if f.events.count(EventLoginThrottled) != 2 {
+		t.Fatalf("%d throttle events, want 2", f.events.count(EventLoginThrottled))
+	}
+}
+
+func TestRefreshRotationAndReuse(t *testing.T) {
+	f := newFixture(t, nil)
+	f.register(t, "alice", "correct horse battery")
+	ctx := context.Background()
+	p1 := f.login(t, "alice", "correct horse battery")
+	other := f.login(t, "alice", "correct horse battery")
+
+	p2, err := f.a.Refresh(ctx, p1.RefreshToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p2.RefreshToken == p1.RefreshToken || p2.AccessToken == p1.AccessToken {
+		t.Fatal("refresh returned the same tokens")
+	}
+	p3, err := f.a.Refresh(ctx, p2.RefreshToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// p1 is spent: reuse revokes the family, the newest token included.
+	_, err = f.a.Refresh(ctx, p1.RefreshToken)
+	if !errors.Is(err, ErrRefreshReuse) || !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("reuse = %v", err)
+	}
+	if _, err := f.a.Refresh(ctx, p3.RefreshToken); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("newest token after reuse = %v", err)
+	}
+	if f.events.count(EventRefreshReuse) != 1 {
+		t.Fatal("reuse was not reported")
+	}
+	// The other login is another family and lives on.
+	if _, err := f.a.Refresh(ctx, other.RefreshToken); err != nil {
+		t.Fatalf("other family: %v", err)
+	}
+	// Access tokens already issued stay valid until they expire.
+	if _, _, err := f.a.Authenticate(ctx, p3.AccessToken); err != nil {
+		t.Fatalf("access token after family revocation: %v", err)
+	}
+}
+
+func TestRefreshTypeConfusionAndExpiry(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.RefreshTTL = time.Hour })
+	f.register(t, "alice", "correct horse battery")
+	ctx := context.Background()
+	p := f.login(t, "alice", "correct horse battery")
+	if _, err := f.a.Refresh(ctx, p.AccessToken); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("access token as refresh token = %v", err)
+	}
+	if _, _, err := f.a.Authenticate(ctx, p.RefreshToken); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("refresh token as access token = %v", err)
+	}
+	for _, bad := range []string{"", "garbage", p.RefreshToken + "x", strings.Repeat("a.", 5000)} {
+		if _, err := f.a.Refresh(ctx, bad); !errors.Is(err, ErrInvalidToken) {
+			t.Fatalf("Refresh(%.20q) = %v", bad, err)
+		}
+	}
+	f.clock.Advance(time.Hour + time.Minute)
+	if _, err := f.a.Refresh(ctx, p.RefreshToken); !errors.Is(err, ErrTokenExpired) {
+		t.Fatalf("expired refresh token = %v", err)
+	}
+}
+
+func TestRefreshGrace(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.RefreshGrace = 10 * time.Second })
+	f.register(t, "alice", "correct horse battery")
+	ctx := context.Background()
+	p1 := f.login(t, "alice", "correct horse battery")
+	if _, err := f.a.Refresh(ctx, p1.RefreshToken); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(5 * time.Second)
+	p3, err := f.a.Refresh(ctx, p1.RefreshToken) // the response to the first was lost
+	if err != nil {
+		t.Fatalf("retry within grace: %v", err)
+	}
+	if _, err := f.a.Refresh(ctx, p3.RefreshToken); err != nil {
+		t.Fatalf("token from the grace exchange: %v", err)
+	}
+}
+
+func TestConcurrentRefreshOneWinner(t *testing.T) {
+	f := newFixture(t, nil)
+	f.register(t, "alice", "correct horse battery")
+	p := f.login(t, "alice", "correct horse battery")
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := f.a.Refresh(context.Background(), p.RefreshToken); err == nil {
+				wins.Add(1)
+			} else if !errors.Is(err, ErrInvalidToken) {
+				t.Errorf("loser got %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("%d concurrent refreshes won, want 1", wins.Load())
+	}
+}
+
+func TestLogout(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.RefreshTTL = time.Hour })
+	f.register(t, "alice", "correct horse battery")
+	ctx := context.Background()
+	p := f.login(t, "alice", "correct horse battery")
+	other := f.login(t, "alice", "correct horse battery")
+	p2, err := f.a.Refresh(ctx, p.RefreshToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Logging out with any token of the family ends the family.
+	if err := f.a.Logout(ctx, p.RefreshToken); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.a.Refresh(ctx, p2.RefreshToken); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("refresh after logout = %v", err)
+	}
+	if _, err := f.a.Refresh(ctx, other.RefreshToken); err != nil {
+		t.Fatalf("other session after logout: %v", err)
+	}
+	if err := f.a.Logout(ctx, "not a token"); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("Logout(garbage) = %v", err)
+	}
+	if err := f.a.Logout(ctx, p2.AccessToken); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("Logout(access token) = %v", err)
+	}
+	// An expired refresh token still logs out.
+	p3 := f.login(t, "alice", "correct horse battery")
+	f.clock.Advance(2 * time.Hour)
+	if err := f.a.Logout(ctx, p3.RefreshToken); err != nil {
+		t.Fatalf("Logout(expired) = %v", err)
+	}
+}
+
+func TestLogoutAllEndsTokensAtOnce(t *testing.T) {
+	f := newFixture(t, nil)
+	u := f.register(t, "alice", "correct horse battery")
+	ctx := context.Background()
+	p := f.login(t, "alice", "correct horse battery")
+	if _, _, err := f.a.Authenticate(ctx, p.AccessToken); err != nil {
+		t.Fatal(err)
+	}
+	// Same clock instant: a timestamp comparison could not tell these apart.
+	if err := f.a.LogoutAll(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.a.Authenticate(ctx, p.AccessToken); !errors.Is(err, ErrTokenRevoked) {
+		t.Fatalf("access token after logout-all = %v", err)
+	}
+	if _, err := f.a.Refresh(ctx, p.RefreshToken); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("refresh token after logout-all = %v", err)
+	}
+	q := f.login(t, "alice", "correct horse battery")
+	if _, _, err := f.a.Authenticate(ctx, q.AccessToken); err != nil {
+		t.Fatalf("new login after logout-all: %v", err)
+	}
+	if err := f.a.LogoutAll(ctx, "nobody"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("LogoutAll(unknown) = %v", err)
+	}
+}
+
+// A login that read the user before a logout-all, and opened its session
+// after, must not yield working tokens.
+func TestLoginRacingLogoutAll(t *testing.T) {
+	f := newFixture(t, nil)
+	u := f.register(t, "alice", "correct horse battery")
+	ctx := context.Background()
+	stale, _ := f.store.UserByID(ctx, u.ID)
+	if err := f.a.LogoutAll(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	pair, _, err := f.a.openSession(ctx, stale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.a.Authenticate(ctx, pair.AccessToken); !errors.Is(err, ErrTokenRevoked) {
+		t.Fatalf("stale access token = %v", err)
+	}
+	if _, err := f.a.Refresh(ctx, pair.RefreshToken); !errors.Is(err, ErrTokenRevoked) {
+		t.Fatalf("stale refresh token = %v", err)
+	}
+}
+
+func TestChangePassword(t *testing.T) {
+	f := newFixture(t, nil)
+	u := f.register(t, "alice", "correct horse battery")
+	ctx := context.Background()
+	p := f.login(t, "alice", "correct horse battery")
+
+	if err := f.a.ChangePassword(ctx, u.ID, "wrong current pw", "a brand new one"); err != ErrInvalidCredentials {
+		t.Fatalf("wrong current = %v", err)
+	}
+	if err := f.a.ChangePassword(ctx, u.ID, "correct horse battery", "short"); !errors.Is(err, ErrPasswordTooShort) {
+		t.Fatalf("weak new password = %v", err)
+	}
+	if _, _, err := f.a.Authenticate(ctx, p.AccessToken); err != nil {
+		t.Fatalf("failed changes ended the session: %v", err)
+	}
+	if err := f.a.ChangePassword(ctx, u.ID, "correct horse battery", "a brand new one"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.a.Authenticate(ctx, p.AccessToken); !errors.Is(err, ErrTokenRevoked) {
+		t.Fatalf("access token after password change = %v", err)
+	}
+	if _, err := f.a.Refresh(ctx, p.RefreshToken); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("refresh token after password change = %v", err)
+	}
+	if _, err := f.a.Login(ctx, Credentials{Username: "alice", Password: "correct horse battery"}); err != ErrInvalidCredentials {
+		t.Fatalf("old password = %v", err)
+	}
+	f.login(t, "alice", "a brand new one")
+	if f.events.count(EventPasswordChanged) != 1 {
+		t.Fatal("no password_changed event")
+	}
+}
+
+func TestAuthenticateUserState(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	u := f.register(t, "alice", "correct horse battery")
+	p := f.login(t, "alice", "correct horse battery")
+	got, c, err := f.a.Authenticate(ctx, p.AccessToken)
+	if err != nil || got.ID != u.ID || c.Subject != u.ID {
+		t.Fatalf("Authenticate = %v", err)
+	}
+	if c.Subject == "alice" {
+		t.Fatal("sub is the username")
+	}
+	u.Disabled = true
+	_ = f.store.UpdateUser(ctx, u)
+	if _, _, err := f.a.Authenticate(ctx, p.AccessToken); !errors.Is(err, ErrUserDisabled) || !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("disabled user = %v", err)
+	}
+	_ = f.store.DeleteUser(ctx, u.ID)
+	if _, _, err := f.a.Authenticate(ctx, p.AccessToken); !errors.Is(err, ErrTokenRevoked) {
+		t.Fatalf("deleted user = %v", err)
+	}
+}
+
+func TestExtraClaims(t *testing.T) {
+	f := newFixture(t, func(c *Config) {
+		c.ExtraClaims = func(_ context.Context, u *User) (map[string]any, error) {
+			return map[string]any{"name": u.Username, "roles": u.Roles}, nil
+		}
+	})
+	ctx := context.Background()
+	if _, err := f.a.Register(ctx, NewUser{Username: "alice", Password: "correct horse battery", Roles: []string{"admin"}}); err != nil {
+		t.Fatal(err)
+	}
+	p := f.login(t, "alice", "correct horse battery")
+	_, c, err := f.a.Authenticate(ctx, p.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var roles []string
+	if ok, err := c.Claim("roles", &roles); !ok || err != nil || len(roles) != 1 || roles[0] != "admin" {
+		t.Fatalf("roles claim = %v %v %v", ok, err, roles)
+	}
+
+	g := newFixture(t, func(c *Config) {
+		c.ExtraClaims = func(context.Context, *User) (map[string]any, error) { return map[string]any{"sub": "admin"}, nil }
+	})
+	g.register(t, "alice", "correct horse battery")
+	if _, err := g.a.Login(ctx, Credentials{Username: "alice", Password: "correct horse battery"}); err == nil {
+		t.Fatal("a custom claim overrode sub")
+	}
+}
+
+// blockingHasher blocks every Verify until released.
+type blockingHasher struct {
+	Argon2id
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (h *blockingHasher) Verify(password, encoded string) error {
+	h.entered <- struct{}{}
+	<-h.release
+	return h.Argon2id.Verify(password, encoded)
+}
+
+func TestHashConcurrencyBound(t *testing.T) {
+	h := &blockingHasher{entered: make(chan struct{}, 10), release: make(chan struct{})}
+	f := newFixture(t, func(c *Config) { c.Hasher = h; c.MaxConcurrentHashes = 1 })
+	f.register(t, "alice", "correct horse battery")
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.a.Login(context.Background(), Credentials{Username: "alice", Password: "correct horse battery"})
+		done <- err
+	}()
+	<-h.entered // the first login holds the only slot
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := f.a.Login(ctx, Credentials{Username: "bob", Password: "whatever it is"})
+	if !errors.Is(err, ErrBusy) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("second login while the slot is taken = %v, want ErrBusy", err)
+	}
+	close(h.release)
+	if err := <-done; err != nil {
+		t.Fatalf("first login: %v", err)
+	}
+}
+
+// TestEventsCarryNoSecrets runs every flow and checks that no event holds a
+// password, a hash or a token.
+func TestEventsCarryNoSecrets(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	u := f.register(t, "alice", "correct horse battery")
+	p := f.login(t, "alice", "correct horse battery")
+	_, _ = f.a.Login(ctx, Credentials{Username: "alice", Password: "wrong password here"})
+	p2, _ := f.a.Refresh(ctx, p.RefreshToken)
+	_, _ = f.a.Refresh(ctx, p.RefreshToken)
+	_ = f.a.ChangePassword(ctx, u.ID, "correct horse battery", "new password here")
+	_ = f.a.LogoutAll(ctx, u.ID)
+	secrets := []string{"correct horse battery", "wrong password here", "new password here", p.AccessToken, p.RefreshToken, p2.AccessToken, p2.RefreshToken, u.PasswordHash, string(testSecret)}
+	f.events.mu.Lock()
+	defer f.events.mu.Unlock()
+	if len(f.events.events) < 6 {
+		t.Fatalf("only %d events", len(f.events.events))
+	}
+	for _, e := range f.events.events {
+		s := fmt.Sprintf("%+v", e)
+		for _, secret := range secrets {
+			if secret != "" && strings.Contains(s, secret) {
+				t.Fatalf("event %s contains a secret", e.Type)
+			}
+		}
+	}
+}
+
+func TestNormalizeUsername(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"Alice", "alice"},
+		{"  alice\t", "alice"},
+		{"ａｌｉｃｅ", "alice"},
+		{"\u3000alice\u3000", "alice"},
+		{"ÅSA", "åsa"},
+		{"A\u030a", "å"}, // decomposed
+		{"ﬁne", "fine"},  // ligature
+	}
+	for _, tc := range tests {
+		if got := NormalizeUsername(tc.in); got != tc.want {
+			t.Errorf("NormalizeUsername(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
