@@ -1,0 +1,127 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/subtle"
+	"database/sql"
+	"errors"
+
+	"github.com/goauthkit/auth"
+)
+
+// CreateSession implements auth.SessionStore. It returns auth.ErrNotFound
+// if the user does not exist and auth.ErrConflict if the session id is
+// taken.
+func (s *Store) CreateSession(ctx context.Context, sess *auth.Session) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	_, err := s.w.ExecContext(ctx, `INSERT INTO sessions
+		(id, user_id, token_hash, user_version, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?)`,
+		sess.ID, sess.UserID, blob(sess.TokenHash), sess.UserVersion,
+		micros(sess.CreatedAt), micros(sess.ExpiresAt))
+	switch {
+	case err == nil:
+		return nil
+	case isForeignKeyViolation(err):
+		return auth.ErrNotFound
+	case isUniqueViolation(err):
+		return auth.ErrConflict
+	}
+	return s.fail(ctx, "CreateSession", err)
+}
+
+// RotateSession implements auth.SessionStore, atomically: the session is
+// read and written in one immediate transaction on the single writer
+// connection, so of concurrent rotations presenting one token exactly one
+// succeeds. Presenting the current token rotates it and remembers it as the
+// previous one; presenting the previous token within r.Grace of its
+// rotation is allowed; anything else revokes the session and returns
+// auth.ErrRefreshReuse. A revoked or expired session is
+// auth.ErrSessionRevoked; a missing one auth.ErrNotFound.
+func (s *Store) RotateSession(ctx context.Context, r auth.Rotation) (*auth.Session, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	const op = "RotateSession"
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, s.fail(ctx, op, err)
+	}
+	defer tx.Rollback()
+
+	var (
+		out              auth.Session
+		prevHash         []byte
+		rotatedAt        sql.NullInt64
+		created, expires int64
+		revoked          bool
+	)
+	err = tx.QueryRowContext(ctx, `SELECT user_id, token_hash, prev_hash, rotated_at, user_version,
+		created_at, expires_at, revoked FROM sessions WHERE id = ?`, r.SessionID).
+		Scan(&out.UserID, &out.TokenHash, &prevHash, &rotatedAt, &out.UserVersion, &created, &expires, &revoked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, auth.ErrNotFound
+	}
+	if err != nil {
+		return nil, s.fail(ctx, op, err)
+	}
+	if revoked || !r.Now.Before(fromMicros(expires)) {
+		return nil, auth.ErrSessionRevoked
+	}
+	current := subtle.ConstantTimeCompare(out.TokenHash, r.Presented) == 1
+	graced := !current && r.Grace > 0 && prevHash != nil && rotatedAt.Valid &&
+		subtle.ConstantTimeCompare(prevHash, r.Presented) == 1 &&
+		r.Now.Sub(fromMicros(rotatedAt.Int64)) <= r.Grace
+	if !current && !graced {
+		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked = 1 WHERE id = ?`, r.SessionID); err != nil {
+			return nil, s.fail(ctx, op, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return nil, s.fail(ctx, op, err)
+		}
+		return nil, auth.ErrRefreshReuse
+	}
+	if current {
+		// The presented token becomes the previous one.
+		_, err = tx.ExecContext(ctx, `UPDATE sessions
+			SET prev_hash = token_hash, rotated_at = ?, token_hash = ?, expires_at = ?
+			WHERE id = ?`, micros(r.Now), blob(r.Next), micros(r.ExpiresAt), r.SessionID)
+	} else {
+		_, err = tx.ExecContext(ctx, `UPDATE sessions
+			SET token_hash = ?, expires_at = ?
+			WHERE id = ?`, blob(r.Next), micros(r.ExpiresAt), r.SessionID)
+	}
+	if err != nil {
+		return nil, s.fail(ctx, op, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, s.fail(ctx, op, err)
+	}
+	out.ID = r.SessionID
+	out.TokenHash = append([]byte(nil), r.Next...)
+	out.CreatedAt = fromMicros(created)
+	out.ExpiresAt = fromMicros(micros(r.ExpiresAt))
+	return &out, nil
+}
+
+// RevokeSession implements auth.SessionStore. Revoking an unknown or
+// already revoked session is not an error.
+func (s *Store) RevokeSession(ctx context.Context, id string) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	if _, err := s.w.ExecContext(ctx, `UPDATE sessions SET revoked = 1 WHERE id = ?`, id); err != nil {
+		return s.fail(ctx, "RevokeSession", err)
+	}
+	return nil
+}
+
+// blob makes a nil hash an empty BLOB rather than NULL.
+func blob(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}

@@ -1,0 +1,184 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync/atomic"
+
+	"github.com/goauthkit/auth"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Store is an auth.Store kept in one SQLite database file. It is safe for
+// concurrent use by many goroutines. Create it with Open and release it with
+// Close.
+type Store struct {
+	w      *sql.DB // one connection: every write and read-modify-write
+	r      *sql.DB // query-only pool: plain reads
+	closed atomic.Bool
+}
+
+var (
+	_ auth.Store  = (*Store)(nil)
+	_ auth.Pinger = (*Store)(nil)
+	_ auth.Closer = (*Store)(nil)
+)
+
+// busyTimeoutMillis is how long a connection waits for a lock held by
+// another process before it gives up with SQLITE_BUSY.
+const busyTimeoutMillis = 5000
+
+// errClosed is the cause of every error a closed Store returns.
+var errClosed = errors.New("sqlite: store is closed")
+
+// Open opens the SQLite database file at path, creating it if it does not
+// exist, and brings its schema up to date. The file is put in WAL mode.
+//
+// path must name a file: an empty path and ":memory:" are refused, as every
+// connection would get its own database. Failures to open, create or migrate
+// the file wrap auth.ErrStoreUnavailable.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("sqlite: Open: path %q does not name a database file", path)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: sqlite: Open: %w", auth.ErrStoreUnavailable, err)
+	}
+	// A file: URI, so that no character of the path (?, #, %) is read as
+	// part of the query; SQLite decodes the escapes.
+	p := filepath.ToSlash(abs)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p // Windows: C:/x becomes /C:/x
+	}
+	base := "file:" + (&url.URL{Path: p}).EscapedPath()
+	pragmas := []string{
+		fmt.Sprintf("busy_timeout(%d)", busyTimeoutMillis),
+		"journal_mode(WAL)",
+		"foreign_keys(1)",
+		"synchronous(FULL)",
+	}
+	q := url.Values{"_pragma": pragmas}
+	q.Set("_txlock", "immediate")
+	w, err := sql.Open("sqlite", base+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("%w: sqlite: Open: %w", auth.ErrStoreUnavailable, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+
+	// The writer's first connection converts the file to WAL, and the
+	// migrations create the schema, before any reader connects.
+	if err := migrate(ctx, w); err != nil {
+		w.Close()
+		return nil, err
+	}
+
+	q = url.Values{"_pragma": append(pragmas, "query_only(1)")}
+	r, err := sql.Open("sqlite", base+"?"+q.Encode())
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("%w: sqlite: Open: %w", auth.ErrStoreUnavailable, err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	if err := r.PingContext(ctx); err != nil {
+		r.Close()
+		w.Close()
+		return nil, wrapOpen(ctx, err)
+	}
+	return &Store{w: w, r: r}, nil
+}
+
+// Close closes the database. Every later call on s returns an error
+// wrapping auth.ErrStoreUnavailable. Closing a closed Store does nothing.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	errR := s.r.Close()
+	errW := s.w.Close() // the last connection checkpoints the WAL
+	if err := errors.Join(errW, errR); err != nil {
+		return fmt.Errorf("%w: sqlite: Close: %w", auth.ErrStoreUnavailable, err)
+	}
+	return nil
+}
+
+// Ping checks that the database file answers, for health checks. It
+// implements auth.Pinger: a failure wraps auth.ErrStoreUnavailable.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	var v int
+	if err := s.r.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return s.fail(ctx, "Ping", err)
+	}
+	if err := s.w.PingContext(ctx); err != nil {
+		return s.fail(ctx, "Ping", err)
+	}
+	return nil
+}
+
+// check is the first step of every method: a closed store or a done
+// context fails at once.
+func (s *Store) check(ctx context.Context) error {
+	if s.closed.Load() {
+		return fmt.Errorf("%w: %w", auth.ErrStoreUnavailable, errClosed)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	return nil
+}
+
+// fail wraps a driver error from operation op: the context's error if ctx
+// is done (the driver interrupts a statement whose context ends), otherwise
+// auth.ErrStoreUnavailable together with err.
+func (s *Store) fail(ctx context.Context, op string, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return fmt.Errorf("sqlite: %s: %w", op, cerr)
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	if s.closed.Load() {
+		return fmt.Errorf("%w: sqlite: %s: %w", auth.ErrStoreUnavailable, op, errClosed)
+	}
+	return fmt.Errorf("%w: sqlite: %s: %w", auth.ErrStoreUnavailable, op, err)
+}
+
+func wrapOpen(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return fmt.Errorf("sqlite: Open: %w", cerr)
+	}
+	return fmt.Errorf("%w: sqlite: Open: %w", auth.ErrStoreUnavailable, err)
+}
+
+// sqliteCode returns the extended result code of a driver error, or 0.
+func sqliteCode(err error) int {
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		return e.Code()
+	}
+	return 0
+}
+
+func isUniqueViolation(err error) bool {
+	c := sqliteCode(err)
+	return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
+func isForeignKeyViolation(err error) bool {
+	return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+}

@@ -1,0 +1,217 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/goauthkit/auth"
+)
+
+// CreateUser implements auth.UserStore. It returns auth.ErrUserExists if the
+// id or the username is taken.
+func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	roles, err := json.Marshal(u.Roles)
+	if err != nil {
+		return fmt.Errorf("sqlite: CreateUser: roles: %w", err)
+	}
+	_, err = s.w.ExecContext(ctx, `INSERT INTO users
+		(id, username, email, password_hash, disabled, roles, token_version, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.Username, u.Email, u.PasswordHash, u.Disabled, string(roles), u.TokenVersion,
+		micros(u.CreatedAt), micros(u.UpdatedAt))
+	switch {
+	case err == nil:
+		return nil
+	case isUniqueViolation(err):
+		return auth.ErrUserExists
+	}
+	return s.fail(ctx, "CreateUser", err)
+}
+
+const userColumns = `id, username, email, password_hash, disabled, roles, token_version, created_at, updated_at`
+
+// UserByID implements auth.UserStore.
+func (s *Store) UserByID(ctx context.Context, id string) (*auth.User, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+	if err != nil {
+		return nil, s.userErr(ctx, "UserByID", err)
+	}
+	return u, nil
+}
+
+// UserByUsername implements auth.UserStore. The username is compared byte
+// for byte.
+func (s *Store) UserByUsername(ctx context.Context, username string) (*auth.User, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE username = ?`, username))
+	if err != nil {
+		return nil, s.userErr(ctx, "UserByUsername", err)
+	}
+	return u, nil
+}
+
+func (s *Store) userErr(ctx context.Context, op string, err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return auth.ErrNotFound
+	}
+	return s.fail(ctx, op, err)
+}
+
+func scanUser(row *sql.Row) (*auth.User, error) {
+	var (
+		u                auth.User
+		roles            string
+		created, updated int64
+	)
+	if err := row.Scan(&u.ID, &u.Username, &u.Email, &u.PasswordHash, &u.Disabled, &roles,
+		&u.TokenVersion, &created, &updated); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(roles), &u.Roles); err != nil {
+		return nil, fmt.Errorf("roles of user: %w", err)
+	}
+	u.CreatedAt, u.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return &u, nil
+}
+
+// UpdateUser implements auth.UserStore: it stores u's Username, Email,
+// Disabled, Roles and UpdatedAt, in one statement.
+func (s *Store) UpdateUser(ctx context.Context, u *auth.User) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	roles, err := json.Marshal(u.Roles)
+	if err != nil {
+		return fmt.Errorf("sqlite: UpdateUser: roles: %w", err)
+	}
+	res, err := s.w.ExecContext(ctx, `UPDATE users
+		SET username = ?, email = ?, disabled = ?, roles = ?, updated_at = ?
+		WHERE id = ?`,
+		u.Username, u.Email, u.Disabled, string(roles), micros(u.UpdatedAt), u.ID)
+	if err != nil {
+		if isUniqueViolation(err) {
+			return auth.ErrUserExists
+		}
+		return s.fail(ctx, "UpdateUser", err)
+	}
+	return s.oneRow(ctx, "UpdateUser", res)
+}
+
+// UpdatePasswordHash implements auth.UserStore: a compare-and-swap on the
+// password hash (compared in constant time), which with logout also
+// increments the token version and revokes every session of the user, all
+// in one transaction.
+func (s *Store) UpdatePasswordHash(ctx context.Context, id, oldHash, newHash string, logout bool, now time.Time) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	return s.inTx(ctx, "UpdatePasswordHash", func(tx *sql.Tx) error {
+		var cur string
+		err := tx.QueryRowContext(ctx, `SELECT password_hash FROM users WHERE id = ?`, id).Scan(&cur)
+		if err != nil {
+			return s.userErr(ctx, "UpdatePasswordHash", err)
+		}
+		if subtle.ConstantTimeCompare([]byte(cur), []byte(oldHash)) != 1 {
+			return auth.ErrConflict
+		}
+		bump := 0
+		if logout {
+			bump = 1
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users
+			SET password_hash = ?, token_version = token_version + ?, updated_at = ?
+			WHERE id = ?`, newHash, bump, micros(now), id); err != nil {
+			return s.fail(ctx, "UpdatePasswordHash", err)
+		}
+		if logout {
+			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked = 1 WHERE user_id = ?`, id); err != nil {
+				return s.fail(ctx, "UpdatePasswordHash", err)
+			}
+		}
+		return nil
+	})
+}
+
+// InvalidateTokens implements auth.UserStore: it increments the user's
+// token version and revokes every session of the user in one transaction.
+func (s *Store) InvalidateTokens(ctx context.Context, id string, now time.Time) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	return s.inTx(ctx, "InvalidateTokens", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users
+			SET token_version = token_version + 1, updated_at = ?
+			WHERE id = ?`, micros(now), id)
+		if err != nil {
+			return s.fail(ctx, "InvalidateTokens", err)
+		}
+		if err := s.oneRow(ctx, "InvalidateTokens", res); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked = 1 WHERE user_id = ?`, id); err != nil {
+			return s.fail(ctx, "InvalidateTokens", err)
+		}
+		return nil
+	})
+}
+
+// DeleteUser implements auth.UserStore. The user's sessions go with it
+// (ON DELETE CASCADE), in the same statement.
+func (s *Store) DeleteUser(ctx context.Context, id string) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	res, err := s.w.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
+	if err != nil {
+		return s.fail(ctx, "DeleteUser", err)
+	}
+	return s.oneRow(ctx, "DeleteUser", res)
+}
+
+// oneRow turns a statement that matched no row into auth.ErrNotFound.
+func (s *Store) oneRow(ctx context.Context, op string, res sql.Result) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return s.fail(ctx, op, err)
+	}
+	if n == 0 {
+		return auth.ErrNotFound
+	}
+	return nil
+}
+
+// inTx runs fn in an immediate transaction on the writer and commits it if
+// fn returns nil. fn returns errors already wrapped.
+func (s *Store) inTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return s.fail(ctx, op, err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return s.fail(ctx, op, err)
+	}
+	return nil
+}
+
+// micros is the stored form of a time: Unix microseconds.
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+// fromMicros is the inverse of micros, in UTC.
+func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
