@@ -1,0 +1,144 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// migration is one numbered schema change. Its SQL names tables as
+// {schema}.name; migrate substitutes the quoted schema. Once released, a
+// migration never changes: later changes are new migrations.
+type migration struct {
+	version     int
+	description string
+	sql         string
+}
+
+var migrations = []migration{
+	{1, "users and refresh sessions", `
+CREATE TABLE {schema}.auth_users (
+	id            text PRIMARY KEY,
+	username      text COLLATE "C" NOT NULL,
+	email         text NOT NULL DEFAULT '',
+	password_hash text NOT NULL,
+	disabled      boolean NOT NULL DEFAULT false,
+	roles         text[] NOT NULL DEFAULT '{}',
+	token_version bigint NOT NULL DEFAULT 0,
+	created_at    timestamptz NOT NULL,
+	updated_at    timestamptz NOT NULL
+);
+CREATE UNIQUE INDEX auth_users_username_key ON {schema}.auth_users (username);
+CREATE TABLE {schema}.auth_sessions (
+	id           text PRIMARY KEY,
+	user_id      text NOT NULL REFERENCES {schema}.auth_users (id) ON DELETE CASCADE,
+	token_hash   bytea NOT NULL,
+	prev_hash    bytea,
+	rotated_at   timestamptz,
+	user_version bigint NOT NULL,
+	revoked      boolean NOT NULL DEFAULT false,
+	created_at   timestamptz NOT NULL,
+	expires_at   timestamptz NOT NULL
+);
+CREATE INDEX auth_sessions_user_id_idx ON {schema}.auth_sessions (user_id);
+CREATE INDEX auth_sessions_expires_at_idx ON {schema}.auth_sessions (expires_at);
+`},
+}
+
+// lockName is the first key of the advisory lock; the schema name is the
+// second, so stores in different schemas do not wait for each other.
+const lockName = "github.com/goauthkit/auth/store/postgres migrations"
+
+// migrate brings schema (the connection's current schema if empty) up to
+// date in one transaction, under a transaction-scoped advisory lock, and
+// returns the schema's name.
+func migrate(ctx context.Context, pool *pgxpool.Pool, schema string) (string, error) {
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		return "", unavailable(ctx, err)
+	}
+	// After Commit, Rollback is a no-op; after an error it ends the
+	// transaction (or pgx closes the connection if it cannot).
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+
+	explicit := schema != ""
+	if !explicit {
+		var cur *string
+		if err := tx.QueryRow(ctx, "SELECT current_schema()").Scan(&cur); err != nil {
+			return "", unavailable(ctx, err)
+		}
+		if cur == nil {
+			return "", errors.New("postgres: the connection's search_path names no existing schema; create one or use WithSchema")
+		}
+		schema = *cur
+	}
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))", lockName, schema); err != nil {
+		return "", unavailable(ctx, err)
+	}
+
+	// Look before creating, so that a role without the CREATE privilege can
+	// start on a schema that someone else prepared.
+	var exists bool
+	if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", schema).Scan(&exists); err != nil {
+		return "", unavailable(ctx, err)
+	}
+	if !exists {
+		if !explicit {
+			return "", fmt.Errorf("postgres: schema %q does not exist", schema)
+		}
+		if _, err := tx.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
+			return "", fmt.Errorf("postgres: create schema %q: %w", schema, unavailable(ctx, err))
+		}
+	}
+	table := ident(schema, "auth_schema_migrations")
+	var regclass *string
+	if err := tx.QueryRow(ctx, "SELECT to_regclass($1)::text", table).Scan(&regclass); err != nil {
+		return "", unavailable(ctx, err)
+	}
+	if regclass == nil {
+		_, err := tx.Exec(ctx, `CREATE TABLE `+table+` (
+	version     integer PRIMARY KEY,
+	description text NOT NULL,
+	applied_at  timestamptz NOT NULL DEFAULT now()
+)`)
+		if err != nil {
+			return "", fmt.Errorf("postgres: create migrations table: %w", unavailable(ctx, err))
+		}
+	}
+
+	applied := make(map[int]bool)
+	rows, err := tx.Query(ctx, "SELECT version FROM "+table)
+	if err != nil {
+		return "", unavailable(ctx, err)
+	}
+	versions, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		return "", unavailable(ctx, err)
+	}
+	for _, v := range versions {
+		applied[int(v)] = true
+	}
+
+	quoted := pgx.Identifier{schema}.Sanitize()
+	for _, m := range migrations {
+		if applied[m.version] {
+			continue
+		}
+		// No arguments: pgx sends it with the simple protocol, which runs
+		// several statements.
+		if _, err := tx.Exec(ctx, strings.ReplaceAll(m.sql, "{schema}", quoted)); err != nil {
+			return "", fmt.Errorf("postgres: migration %d (%s): %w", m.version, m.description, unavailable(ctx, err))
+		}
+		if _, err := tx.Exec(ctx, "INSERT INTO "+table+" (version, description) VALUES ($1, $2)", m.version, m.description); err != nil {
+			return "", unavailable(ctx, err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return "", unavailable(ctx, err)
+	}
+	return schema, nil
+}

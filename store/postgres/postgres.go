@@ -1,0 +1,233 @@
+// Package postgres is an auth.Store on PostgreSQL, for services that run
+// more than one instance against one database.
+//
+// # Use
+//
+//	s, err := postgres.Open(ctx, "postgres://app@db/app")
+//	if err != nil { ... }
+//	defer s.Close()
+//	a, err := auth.New(auth.Config{Store: s, SecretKey: key})
+//
+// Open makes and owns a pgxpool.Pool (configure it through the URL, e.g.
+// pool_max_conns=20). New takes a pool the caller already has; Close then
+// leaves that pool open.
+//
+// # Schema
+//
+// The store keeps three tables, auth_users, auth_sessions and
+// auth_schema_migrations, in one PostgreSQL schema: by default the current
+// schema of the connection (the first existing entry of its search_path,
+// usually "public"; a search_path URL parameter sets it), or the one named
+// with WithSchema, which is created if missing. Table names are always
+// qualified with the schema, so every query is immune to the search_path of
+// the pool's other users.
+//
+// Open and New bring the schema up to date before returning. Migrations are
+// numbered, each applied at most once and recorded in
+// auth_schema_migrations, all in one transaction that first takes a
+// transaction-scoped advisory lock named after the schema: instances that
+// start together queue on the lock, and whoever comes second finds the work
+// done. A failed migration rolls back completely. An instance that finds
+// migrations newer than it knows leaves them alone, so new migrations must
+// stay compatible with the code of the previous release.
+//
+// # Atomicity
+//
+// Every operation is a single SQL statement, so it is atomic without an
+// explicit transaction and costs one round trip. RotateSession is one
+// UPDATE whose WHERE clause and SET expressions read the row it locks: when
+// instances race on one refresh token, PostgreSQL serialises them on that
+// row lock and re-evaluates each waiting UPDATE against the row the winner
+// committed (READ COMMITTED's EvalPlanQual), so exactly one sees the
+// presented token as current and every other one sees reuse and revokes the
+// family, in the same committed statement that reports it.
+// UpdatePasswordHash (with logout) and InvalidateTokens update the user and
+// revoke the user's sessions in one statement with data-modifying CTEs.
+//
+// Hashes are compared with SQL equality, which is not constant-time. The
+// values compared are SHA-256 digests of refresh-token secrets and password
+// hashes the library read from the store itself, and a refresh token only
+// reaches the store after its signature was verified, so the timing tells an
+// attacker nothing usable.
+//
+// # Failures
+//
+// A store that cannot reach PostgreSQL, or is closed, returns errors
+// wrapping auth.ErrStoreUnavailable and the driver's error (and the
+// context's error, when the context ended mid-call); a context that has
+// already ended when a call starts is returned as it is, as MemoryStore
+// does. The store holds no connection between calls, and pgxpool discards
+// connections that broke and pings those idle for over a second before
+// handing them out, so when PostgreSQL comes back the next calls open fresh
+// connections: nothing needs restarting. A write whose connection breaks after PostgreSQL committed it
+// reports an error even though it took effect; callers that retry must
+// expect ErrUserExists and the like.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/goauthkit/auth"
+)
+
+// ErrClosed is wrapped, together with auth.ErrStoreUnavailable, by every
+// call on a closed Store.
+var ErrClosed = errors.New("postgres: store closed")
+
+// Store is an auth.Store backed by PostgreSQL. It is safe for concurrent
+// use, by any number of goroutines and of processes sharing the database.
+type Store struct {
+	pool    *pgxpool.Pool
+	ownPool bool
+	closed  atomic.Bool
+	schema  string
+	q       queries
+}
+
+var (
+	_ auth.Store  = (*Store)(nil)
+	_ auth.Pinger = (*Store)(nil)
+	_ auth.Closer = (*Store)(nil)
+)
+
+// Option configures Open and New.
+type Option func(*options)
+
+type options struct {
+	schema string
+}
+
+// WithSchema keeps the store's tables in the named PostgreSQL schema,
+// creating it if it does not exist (which needs the CREATE privilege on the
+// database). The name is used as given, case included; it is always quoted,
+// so any name is safe. The default, or an empty name, is the current schema
+// of the connection.
+func WithSchema(name string) Option {
+	return func(o *options) { o.schema = name }
+}
+
+// Open connects to the PostgreSQL database at url (a postgres:// URL or a
+// key=value connection string, as pgxpool.ParseConfig reads it), brings the
+// schema up to date and returns a Store that owns its connection pool:
+// Close closes it. An unreachable database is an error wrapping
+// auth.ErrStoreUnavailable.
+func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// pgconn redacts the password in the message.
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, unavailable(ctx, err)
+	}
+	s, err := newStore(ctx, pool, true, opts)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// New returns a Store on the caller's pool, after bringing the schema up to
+// date. Close does not close the pool; the caller does, after Close.
+func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error) {
+	if pool == nil {
+		return nil, errors.New("postgres: New: nil pool")
+	}
+	return newStore(ctx, pool, false, opts)
+}
+
+func newStore(ctx context.Context, pool *pgxpool.Pool, own bool, opts []Option) (*Store, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if len(o.schema) > 63 {
+		// PostgreSQL would silently truncate it (NAMEDATALEN).
+		return nil, fmt.Errorf("postgres: schema name longer than 63 bytes")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	schema, err := migrate(ctx, pool, o.schema)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{pool: pool, ownPool: own, schema: schema, q: buildQueries(schema)}, nil
+}
+
+// Schema returns the name of the PostgreSQL schema that holds the store's
+// tables.
+func (s *Store) Schema() string { return s.schema }
+
+// Close marks the store closed, so that every later call fails with an
+// error wrapping auth.ErrStoreUnavailable and ErrClosed, and closes the
+// pool if Open made it (waiting for calls in flight to return their
+// connections). It is safe to call more than once; it always returns nil.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	if s.ownPool {
+		s.pool.Close()
+	}
+	return nil
+}
+
+// Ping checks that PostgreSQL answers, for health checks. It implements
+// auth.Pinger.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.ready(ctx); err != nil {
+		return err
+	}
+	if err := s.pool.Ping(ctx); err != nil {
+		return unavailable(ctx, err)
+	}
+	return nil
+}
+
+// ready is called first by every operation: a closed store and an ended
+// context fail before touching the pool.
+func (s *Store) ready(ctx context.Context) error {
+	if s.closed.Load() {
+		return fmt.Errorf("%w: %w", auth.ErrStoreUnavailable, ErrClosed)
+	}
+	return ctx.Err()
+}
+
+// unavailable wraps a driver error with auth.ErrStoreUnavailable, and with
+// the context's error if the context has ended (pgx does not always wrap
+// it), so that callers can tell a timeout from a refused connection.
+func unavailable(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("%w: %w: %w", auth.ErrStoreUnavailable, cerr, err)
+	}
+	return fmt.Errorf("%w: %w", auth.ErrStoreUnavailable, err)
+}
+
+// SQLSTATE codes the store maps to auth errors.
+const (
+	codeUniqueViolation     = "23505"
+	codeForeignKeyViolation = "23503"
+)
+
+func sqlState(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
+}
+
+// ident quotes a schema-qualified name.
+func ident(schema, name string) string {
+	return pgx.Identifier{schema, name}.Sanitize()
+}

@@ -1,0 +1,85 @@
+package postgres
+
+import "strings"
+
+// queries holds every statement, with the schema's tables filled in once at
+// construction. pgx prepares and caches each on every connection.
+type queries struct {
+	createUser, userByID, userByUsername, updateUser, deleteUser   string
+	updatePasswordHash, updatePasswordHashLogout, invalidateTokens string
+
+	createSession, rotateSession, sessionExists, revokeSession, deleteExpired string
+}
+
+const userColumns = `id, username, email, password_hash, disabled, roles, token_version, created_at, updated_at`
+
+// Rotation outcome, from the row the UPDATE locked ($2 presented, $6 grace
+// enabled, $7 oldest rotation time still within grace). Neither expression
+// is ever NULL.
+const (
+	isCurrent = `(token_hash = $2)`
+	isGraced  = `($6 AND prev_hash IS NOT NULL AND rotated_at IS NOT NULL AND prev_hash = $2 AND rotated_at >= $7)`
+	isAllowed = `(` + isCurrent + ` OR ` + isGraced + `)`
+)
+
+func buildQueries(schema string) queries {
+	users, sessions := ident(schema, "auth_users"), ident(schema, "auth_sessions")
+	r := strings.NewReplacer("{users}", users, "{sessions}", sessions)
+	return queries{
+		createUser: r.Replace(`INSERT INTO {users} (` + userColumns + `)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`),
+		userByID:       r.Replace(`SELECT ` + userColumns + ` FROM {users} WHERE id = $1`),
+		userByUsername: r.Replace(`SELECT ` + userColumns + ` FROM {users} WHERE username = $1`),
+		updateUser: r.Replace(`UPDATE {users}
+SET username = $2, email = $3, disabled = $4, roles = $5, updated_at = $6
+WHERE id = $1`),
+		deleteUser: r.Replace(`DELETE FROM {users} WHERE id = $1`),
+
+		// Both return (updated, exists): 0 updated rows is ErrConflict if
+		// the user exists, ErrNotFound if not. exists reads the statement's
+		// snapshot, which is all the CAS needs.
+		updatePasswordHash: r.Replace(`WITH u AS (
+	UPDATE {users} SET password_hash = $3, updated_at = $4
+	WHERE id = $1 AND password_hash = $2
+	RETURNING id
+)
+SELECT (SELECT count(*) FROM u), EXISTS (SELECT 1 FROM {users} WHERE id = $1)`),
+		updatePasswordHashLogout: r.Replace(`WITH u AS (
+	UPDATE {users} SET password_hash = $3, updated_at = $4, token_version = token_version + 1
+	WHERE id = $1 AND password_hash = $2
+	RETURNING id
+), s AS (
+	UPDATE {sessions} SET revoked = true
+	WHERE user_id IN (SELECT id FROM u) AND NOT revoked
+)
+SELECT (SELECT count(*) FROM u), EXISTS (SELECT 1 FROM {users} WHERE id = $1)`),
+		invalidateTokens: r.Replace(`WITH u AS (
+	UPDATE {users} SET token_version = token_version + 1, updated_at = $2
+	WHERE id = $1
+	RETURNING id
+), s AS (
+	UPDATE {sessions} SET revoked = true
+	WHERE user_id IN (SELECT id FROM u) AND NOT revoked
+)
+SELECT count(*) FROM u`),
+
+		createSession: r.Replace(`INSERT INTO {sessions} (id, user_id, token_hash, user_version, created_at, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6)`),
+		// One statement, so one row lock decides races (see the package
+		// documentation). The WHERE clause passes only live sessions; the
+		// SET expressions see the locked row as it was before this update.
+		// A presented token that is neither current nor graced revokes the
+		// session, and RETURNING reports that as revoked = true.
+		rotateSession: r.Replace(`UPDATE {sessions} SET
+	revoked    = NOT ` + isAllowed + `,
+	prev_hash  = CASE WHEN ` + isCurrent + ` THEN token_hash ELSE prev_hash END,
+	rotated_at = CASE WHEN ` + isCurrent + ` THEN $5 ELSE rotated_at END,
+	token_hash = CASE WHEN ` + isAllowed + ` THEN $3 ELSE token_hash END,
+	expires_at = CASE WHEN ` + isAllowed + ` THEN $4 ELSE expires_at END
+WHERE id = $1 AND NOT revoked AND expires_at > $5
+RETURNING revoked, user_id, token_hash, user_version, created_at, expires_at`),
+		sessionExists: r.Replace(`SELECT EXISTS (SELECT 1 FROM {sessions} WHERE id = $1)`),
+		revokeSession: r.Replace(`UPDATE {sessions} SET revoked = true WHERE id = $1 AND NOT revoked`),
+		deleteExpired: r.Replace(`DELETE FROM {sessions} WHERE expires_at <= $1`),
+	}
+}

@@ -1,0 +1,96 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/goauthkit/auth"
+)
+
+// CreateSession implements auth.SessionStore. An unknown user is
+// auth.ErrNotFound; a session id already in use is auth.ErrConflict.
+func (s *Store) CreateSession(ctx context.Context, sess *auth.Session) error {
+	if err := s.ready(ctx); err != nil {
+		return err
+	}
+	_, err := s.pool.Exec(ctx, s.q.createSession,
+		sess.ID, sess.UserID, sess.TokenHash, sess.UserVersion, sess.CreatedAt, sess.ExpiresAt)
+	switch {
+	case err == nil:
+		return nil
+	case sqlState(err) == codeForeignKeyViolation:
+		return auth.ErrNotFound
+	case sqlState(err) == codeUniqueViolation:
+		return auth.ErrConflict
+	}
+	return unavailable(ctx, err)
+}
+
+// RotateSession implements auth.SessionStore with the semantics of
+// auth.MemoryStore, in one UPDATE (see the package documentation): the
+// current token rotates, remembering it and the rotation time; the previous
+// token rotates within r.Grace of that time (without moving it); any other
+// token revokes the session, committed, and returns auth.ErrRefreshReuse. A
+// revoked or expired session is auth.ErrSessionRevoked, a missing one
+// auth.ErrNotFound.
+func (s *Store) RotateSession(ctx context.Context, r auth.Rotation) (*auth.Session, error) {
+	if err := s.ready(ctx); err != nil {
+		return nil, err
+	}
+	out := auth.Session{ID: r.SessionID}
+	var revoked bool
+	err := s.pool.QueryRow(ctx, s.q.rotateSession,
+		r.SessionID, r.Presented, r.Next, r.ExpiresAt, r.Now, r.Grace > 0, r.Now.Add(-r.Grace),
+	).Scan(&revoked, &out.UserID, &out.TokenHash, &out.UserVersion, &out.CreatedAt, &out.ExpiresAt)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		// Missing, or not live. Which one is a second look; a session
+		// deleted in between is reported missing, as it now is.
+		var exists bool
+		if err := s.pool.QueryRow(ctx, s.q.sessionExists, r.SessionID).Scan(&exists); err != nil {
+			return nil, unavailable(ctx, err)
+		}
+		if exists {
+			return nil, auth.ErrSessionRevoked
+		}
+		return nil, auth.ErrNotFound
+	case err != nil:
+		return nil, unavailable(ctx, err)
+	case revoked:
+		return nil, auth.ErrRefreshReuse
+	}
+	out.CreatedAt, out.ExpiresAt = out.CreatedAt.UTC(), out.ExpiresAt.UTC()
+	return &out, nil
+}
+
+// RevokeSession implements auth.SessionStore. An unknown or already revoked
+// session is not an error.
+func (s *Store) RevokeSession(ctx context.Context, id string) error {
+	if err := s.ready(ctx); err != nil {
+		return err
+	}
+	if _, err := s.pool.Exec(ctx, s.q.revokeSession, id); err != nil {
+		return unavailable(ctx, err)
+	}
+	return nil
+}
+
+// DeleteExpiredSessions deletes every session whose current refresh token
+// expired at or before now, revoked or not, and returns how many it
+// deleted. Nothing calls it for you: run it now and then (say, hourly, from
+// any one instance) to keep auth_sessions small. A token of a deleted
+// session is answered auth.ErrNotFound instead of auth.ErrSessionRevoked,
+// which the Authenticator treats alike.
+func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error) {
+	if err := s.ready(ctx); err != nil {
+		return 0, err
+	}
+	tag, err := s.pool.Exec(ctx, s.q.deleteExpired, now)
+	if err != nil {
+		return 0, unavailable(ctx, err)
+	}
+	return tag.RowsAffected(), nil
+}

@@ -1,0 +1,141 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/goauthkit/auth"
+)
+
+// CreateUser implements auth.UserStore. A taken id or username is
+// auth.ErrUserExists.
+func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
+	if err := s.ready(ctx); err != nil {
+		return err
+	}
+	_, err := s.pool.Exec(ctx, s.q.createUser,
+		u.ID, u.Username, u.Email, u.PasswordHash, u.Disabled, roles(u.Roles),
+		u.TokenVersion, u.CreatedAt, u.UpdatedAt)
+	switch {
+	case err == nil:
+		return nil
+	case sqlState(err) == codeUniqueViolation:
+		return auth.ErrUserExists
+	}
+	return unavailable(ctx, err)
+}
+
+// UserByID implements auth.UserStore.
+func (s *Store) UserByID(ctx context.Context, id string) (*auth.User, error) {
+	return s.user(ctx, s.q.userByID, id)
+}
+
+// UserByUsername implements auth.UserStore. The username is compared byte
+// for byte (it reaches the store normalised).
+func (s *Store) UserByUsername(ctx context.Context, username string) (*auth.User, error) {
+	return s.user(ctx, s.q.userByUsername, username)
+}
+
+func (s *Store) user(ctx context.Context, query, key string) (*auth.User, error) {
+	if err := s.ready(ctx); err != nil {
+		return nil, err
+	}
+	var u auth.User
+	err := s.pool.QueryRow(ctx, query, key).Scan(&u.ID, &u.Username, &u.Email, &u.PasswordHash,
+		&u.Disabled, &u.Roles, &u.TokenVersion, &u.CreatedAt, &u.UpdatedAt)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil, auth.ErrNotFound
+	case err != nil:
+		return nil, unavailable(ctx, err)
+	}
+	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
+	return &u, nil
+}
+
+// UpdateUser implements auth.UserStore.
+func (s *Store) UpdateUser(ctx context.Context, u *auth.User) error {
+	if err := s.ready(ctx); err != nil {
+		return err
+	}
+	tag, err := s.pool.Exec(ctx, s.q.updateUser, u.ID, u.Username, u.Email, u.Disabled, roles(u.Roles), u.UpdatedAt)
+	switch {
+	case sqlState(err) == codeUniqueViolation:
+		return auth.ErrUserExists
+	case err != nil:
+		return unavailable(ctx, err)
+	case tag.RowsAffected() == 0:
+		return auth.ErrNotFound
+	}
+	return nil
+}
+
+// UpdatePasswordHash implements auth.UserStore: a compare-and-swap on the
+// stored hash, which with logout also increments the token version and
+// revokes every session of the user, all in one statement.
+func (s *Store) UpdatePasswordHash(ctx context.Context, id, oldHash, newHash string, logout bool, now time.Time) error {
+	if err := s.ready(ctx); err != nil {
+		return err
+	}
+	query := s.q.updatePasswordHash
+	if logout {
+		query = s.q.updatePasswordHashLogout
+	}
+	var (
+		updated int64
+		exists  bool
+	)
+	err := s.pool.QueryRow(ctx, query, id, oldHash, newHash, now).Scan(&updated, &exists)
+	switch {
+	case err != nil:
+		return unavailable(ctx, err)
+	case updated == 1:
+		return nil
+	case !exists:
+		return auth.ErrNotFound
+	}
+	return auth.ErrConflict
+}
+
+// InvalidateTokens implements auth.UserStore: one statement increments the
+// token version and revokes every session of the user.
+func (s *Store) InvalidateTokens(ctx context.Context, id string, now time.Time) error {
+	if err := s.ready(ctx); err != nil {
+		return err
+	}
+	var updated int64
+	if err := s.pool.QueryRow(ctx, s.q.invalidateTokens, id, now).Scan(&updated); err != nil {
+		return unavailable(ctx, err)
+	}
+	if updated == 0 {
+		return auth.ErrNotFound
+	}
+	return nil
+}
+
+// DeleteUser implements auth.UserStore. The user's sessions go with it (ON
+// DELETE CASCADE).
+func (s *Store) DeleteUser(ctx context.Context, id string) error {
+	if err := s.ready(ctx); err != nil {
+		return err
+	}
+	tag, err := s.pool.Exec(ctx, s.q.deleteUser, id)
+	switch {
+	case err != nil:
+		return unavailable(ctx, err)
+	case tag.RowsAffected() == 0:
+		return auth.ErrNotFound
+	}
+	return nil
+}
+
+// roles maps nil to an empty slice: pgx would send nil as NULL.
+func roles(r []string) []string {
+	if r == nil {
+		return []string{}
+	}
+	return r
+}
