@@ -1,7 +1,9 @@
 package auth
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"encoding/base64"
 	"net/http"
 	"os"
@@ -82,6 +84,36 @@ func FuzzParseBearer(f *testing.F) {
 		}
 		if tok == "" || !isB64Token(tok) || !strings.HasSuffix(value, tok) {
 			t.Fatalf("ParseBearer(%q) = %q", value, tok)
+		}
+	})
+}
+
+// FuzzScanObject checks the strict JSON reader of token headers and claims
+// against encoding/json: whatever it accepts is valid JSON, and it refuses
+// a valid JSON object only for a repeated (or case-variant) member name or
+// excessive nesting.
+func FuzzScanObject(f *testing.F) {
+	requireSeeds(f, 5)
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		members := 0
+		err := scanObject(raw, func(name string, value []byte) error {
+			members++
+			if !json.Valid(value) {
+				t.Fatalf("member %q has invalid value %q", name, value)
+			}
+			return nil
+		})
+		valid := json.Valid(raw)
+		trimmed := bytes.TrimLeft(raw, " \t\r\n")
+		isObject := valid && len(trimmed) > 0 && trimmed[0] == '{'
+		switch {
+		case err == nil && !isObject:
+			t.Fatalf("accepted %q, which is not a JSON object", raw)
+		case err != nil && isObject:
+			msg := err.Error()
+			if !strings.HasPrefix(msg, "duplicate member") && !strings.Contains(msg, "nested too deeply") {
+				t.Fatalf("refused the valid object %q: %v", raw, err)
+			}
 		}
 	})
 }

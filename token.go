@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -211,17 +210,23 @@ func (v *Verifier) verify(ctx context.Context, token, wantType string, c *Claims
 	if len(token) > MaxTokenBytes {
 		return fmt.Errorf("%w: longer than %d bytes", ErrTokenMalformed, MaxTokenBytes)
 	}
-	dot1 := strings.IndexByte(token, '.')
-	if dot1 < 0 {
-		return fmt.Errorf("%w: not a JWS compact serialisation", ErrTokenMalformed)
+	// One pass: every byte must be of the base64url alphabet or one of
+	// exactly two dots. (encoding/base64 skips \r and \n, which would
+	// otherwise let a token be altered and still verify.)
+	dot1, dot2 := -1, -1
+	for i := 0; i < len(token); i++ {
+		switch c := token[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_':
+		case c == '.' && dot1 < 0:
+			dot1 = i
+		case c == '.' && dot2 < 0:
+			dot2 = i
+		default:
+			return fmt.Errorf("%w: not a JWS compact serialisation", ErrTokenMalformed)
+		}
 	}
-	dot2 := strings.IndexByte(token[dot1+1:], '.')
 	if dot2 < 0 {
 		return fmt.Errorf("%w: not a JWS compact serialisation", ErrTokenMalformed)
-	}
-	dot2 += dot1 + 1
-	if strings.IndexByte(token[dot2+1:], '.') >= 0 {
-		return fmt.Errorf("%w: too many segments", ErrTokenMalformed)
 	}
 	rawHeader, err := b64.DecodeString(token[:dot1])
 	if err != nil {
@@ -317,14 +322,18 @@ type header struct {
 // would point the verifier at a key of the sender's choosing.
 func parseHeader(raw []byte) (header, error) {
 	var h header
-	err := scanObject(raw, func(name string, value json.RawMessage) error {
+	err := scanObject(raw, func(name string, value []byte) error {
+		var err error
 		switch name {
 		case "alg":
-			return json.Unmarshal(value, &h.alg)
+			h.alg, err = claimString(value)
+			return err
 		case "kid":
-			return json.Unmarshal(value, &h.kid)
+			h.kid, err = claimString(value)
+			return err
 		case "typ":
-			return json.Unmarshal(value, &h.typ)
+			h.typ, err = claimString(value)
+			return err
 		case "crit":
 			return errors.New("crit extensions are not supported")
 		case "jku", "jwk", "x5u", "x5c", "x5t", "x5t#S256", "b64", "zip", "enc":
@@ -344,15 +353,15 @@ func parseHeader(raw []byte) (header, error) {
 // parseClaims reads the payload strictly into c (and sid for refresh
 // tokens); unknown claims go to c.Extra.
 func parseClaims(raw []byte, c *Claims, sid *string) error {
-	err := scanObject(raw, func(name string, value json.RawMessage) error {
+	err := scanObject(raw, func(name string, value []byte) error {
 		var err error
 		switch name {
 		case "iss":
-			err = json.Unmarshal(value, &c.Issuer)
+			c.Issuer, err = claimString(value)
 		case "sub":
-			err = json.Unmarshal(value, &c.Subject)
+			c.Subject, err = claimString(value)
 		case "jti":
-			err = json.Unmarshal(value, &c.ID)
+			c.ID, err = claimString(value)
 		case "aud":
 			c.Audience, err = parseAudience(value)
 		case "exp":
@@ -362,10 +371,10 @@ func parseClaims(raw []byte, c *Claims, sid *string) error {
 		case "iat":
 			c.IssuedAt, err = parseNumericDate(value)
 		case "ver":
-			err = json.Unmarshal(value, &c.Version)
+			c.Version, err = claimInt(value)
 		case "sid":
 			if sid != nil {
-				err = json.Unmarshal(value, sid)
+				*sid, err = claimString(value)
 			} else {
 				c.setExtra(name, value)
 			}
@@ -386,23 +395,23 @@ func parseClaims(raw []byte, c *Claims, sid *string) error {
 	return nil
 }
 
-func (c *Claims) setExtra(name string, value json.RawMessage) {
+func (c *Claims) setExtra(name string, value []byte) {
 	if c.Extra == nil {
 		c.Extra = make(map[string]json.RawMessage)
 	}
-	c.Extra[name] = value
+	c.Extra[name] = json.RawMessage(append([]byte(nil), value...))
 }
 
-func parseAudience(raw json.RawMessage) ([]string, error) {
+func parseAudience(raw []byte) ([]string, error) {
 	if len(raw) > 0 && raw[0] == '"' {
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
+		s, err := claimString(raw)
+		if err != nil {
 			return nil, err
 		}
 		return []string{s}, nil
 	}
 	var list []string
-	if err := json.Unmarshal(raw, &list); err != nil {
+	if err := json.Unmarshal(raw, &list); err != nil || list == nil {
 		return nil, errors.New("not a string or an array of strings")
 	}
 	return list, nil
@@ -413,54 +422,14 @@ const maxNumericDate = 253402300799
 
 // parseNumericDate reads a NumericDate (RFC 7519 §2): seconds since the
 // epoch, possibly fractional.
-func parseNumericDate(raw json.RawMessage) (time.Time, error) {
-	var f float64
-	if err := json.Unmarshal(raw, &f); err != nil {
-		return time.Time{}, errors.New("not a number")
+func parseNumericDate(raw []byte) (time.Time, error) {
+	f, err := claimNumber(raw)
+	if err != nil {
+		return time.Time{}, err
 	}
 	if math.IsNaN(f) || f < 0 || f > maxNumericDate {
 		return time.Time{}, errors.New("out of range")
 	}
 	sec, frac := math.Modf(f)
 	return time.Unix(int64(sec), int64(frac*1e9)), nil
-}
-
-// scanObject walks a JSON object's members in order, refusing anything
-// that is not exactly one object and any member name that repeats another
-// exactly or up to case ("exp" and "EXP"), which would otherwise let a
-// token mean one thing here and another to a case-insensitive decoder.
-func scanObject(raw []byte, member func(name string, value json.RawMessage) error) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	tok, err := dec.Token()
-	if err != nil || tok != json.Delim('{') {
-		return errors.New("not a JSON object")
-	}
-	var seen []string
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return errors.New("invalid JSON")
-		}
-		name, _ := tok.(string)
-		for _, s := range seen {
-			if strings.EqualFold(s, name) {
-				return fmt.Errorf("duplicate member %q", name)
-			}
-		}
-		seen = append(seen, name)
-		var value json.RawMessage
-		if err := dec.Decode(&value); err != nil {
-			return errors.New("invalid JSON")
-		}
-		if err := member(name, value); err != nil {
-			return err
-		}
-	}
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
-		return errors.New("invalid JSON")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("trailing data after the object")
-	}
-	return nil
 }

@@ -140,6 +140,8 @@ func TestVerifyAttacks(t *testing.T) {
 		{"padded signature", valid + "=", ErrTokenMalformed},
 		{"non-canonical signature bits", parts[0] + "." + parts[1] + "." + flipLastBits(parts[2]), ErrTokenMalformed},
 		{"standard base64 alphabet", parts[0] + "." + parts[1] + "." + strings.NewReplacer("-", "+", "_", "/").Replace(parts[2]) + "+/", ErrTokenMalformed},
+		{"CR in signature", parts[0] + "." + parts[1] + "." + parts[2][:6] + "\r" + parts[2][6:], ErrTokenMalformed},
+		{"LF in payload", parts[0] + "." + parts[1][:4] + "\n" + parts[1][4:] + "." + parts[2], ErrTokenMalformed},
 		{"whitespace in token", parts[0] + ". " + parts[1] + "." + parts[2], ErrTokenMalformed},
 
 		{"expired", good(func(m map[string]any) { m["exp"] = now.Add(-11 * time.Second).Unix() }), ErrTokenExpired},
