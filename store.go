@@ -227,6 +227,9 @@ type MemoryStore struct {
 	users      map[string]*User // by id
 	byUsername map[string]string
 	sessions   map[string]*memSession
+	// sweepAt is the session count at which CreateSession next drops
+	// revoked and expired sessions, so memory stays bounded by live ones.
+	sweepAt int
 }
 
 type memSession struct {
@@ -246,6 +249,14 @@ func NewMemoryStore() *MemoryStore {
 }
 
 var _ Store = (*MemoryStore)(nil)
+
+// SessionCount returns how many refresh sessions the store holds, live or
+// not yet swept.
+func (m *MemoryStore) SessionCount() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.sessions)
+}
 
 // Ping implements Pinger; the memory store always answers.
 func (m *MemoryStore) Ping(ctx context.Context) error { return ctx.Err() }
@@ -402,6 +413,14 @@ func (m *MemoryStore) CreateSession(ctx context.Context, s *Session) error {
 	}
 	if _, ok := m.sessions[s.ID]; ok {
 		return ErrConflict
+	}
+	if len(m.sessions) >= m.sweepAt {
+		for id, old := range m.sessions {
+			if old.revoked || !s.CreatedAt.Before(old.ExpiresAt) {
+				delete(m.sessions, id)
+			}
+		}
+		m.sweepAt = 2*len(m.sessions) + 1024
 	}
 	c := *s
 	c.TokenHash = slices.Clone(s.TokenHash)
