@@ -18,6 +18,9 @@
 //   - a reader pool of several connections for plain reads (UserByID,
 //     UserByUsername). The connections are query-only.
 //
+// Every statement is prepared once by Open and kept per connection, so the
+// hot paths parse no SQL.
+//
 // Every connection of both handles is configured through _pragma DSN
 // parameters, so a connection the pool opens later gets the same settings:
 // journal_mode=WAL (readers never block the writer and the writer never

@@ -16,9 +16,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *auth.Session) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	_, err := s.w.ExecContext(ctx, `INSERT INTO sessions
-		(id, user_id, token_hash, user_version, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?)`,
+	_, err := s.ws[qCreateSession].ExecContext(ctx,
 		sess.ID, sess.UserID, blob(sess.TokenHash), sess.UserVersion,
 		micros(sess.CreatedAt), micros(sess.ExpiresAt))
 	switch {
@@ -58,8 +56,7 @@ func (s *Store) RotateSession(ctx context.Context, r auth.Rotation) (*auth.Sessi
 		created, expires int64
 		revoked          bool
 	)
-	err = tx.QueryRowContext(ctx, `SELECT user_id, token_hash, prev_hash, rotated_at, user_version,
-		created_at, expires_at, revoked FROM sessions WHERE id = ?`, r.SessionID).
+	err = s.txStmt(ctx, tx, qSession).QueryRowContext(ctx, r.SessionID).
 		Scan(&out.UserID, &out.TokenHash, &prevHash, &rotatedAt, &out.UserVersion, &created, &expires, &revoked)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, auth.ErrNotFound
@@ -75,7 +72,7 @@ func (s *Store) RotateSession(ctx context.Context, r auth.Rotation) (*auth.Sessi
 		subtle.ConstantTimeCompare(prevHash, r.Presented) == 1 &&
 		r.Now.Sub(fromMicros(rotatedAt.Int64)) <= r.Grace
 	if !current && !graced {
-		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked = 1 WHERE id = ?`, r.SessionID); err != nil {
+		if _, err := s.txStmt(ctx, tx, qRevokeSession).ExecContext(ctx, r.SessionID); err != nil {
 			return nil, s.fail(ctx, op, err)
 		}
 		if err := tx.Commit(); err != nil {
@@ -85,13 +82,9 @@ func (s *Store) RotateSession(ctx context.Context, r auth.Rotation) (*auth.Sessi
 	}
 	if current {
 		// The presented token becomes the previous one.
-		_, err = tx.ExecContext(ctx, `UPDATE sessions
-			SET prev_hash = token_hash, rotated_at = ?, token_hash = ?, expires_at = ?
-			WHERE id = ?`, micros(r.Now), blob(r.Next), micros(r.ExpiresAt), r.SessionID)
+		_, err = s.txStmt(ctx, tx, qRotateCurrent).ExecContext(ctx, micros(r.Now), blob(r.Next), micros(r.ExpiresAt), r.SessionID)
 	} else {
-		_, err = tx.ExecContext(ctx, `UPDATE sessions
-			SET token_hash = ?, expires_at = ?
-			WHERE id = ?`, blob(r.Next), micros(r.ExpiresAt), r.SessionID)
+		_, err = s.txStmt(ctx, tx, qRotateGraced).ExecContext(ctx, blob(r.Next), micros(r.ExpiresAt), r.SessionID)
 	}
 	if err != nil {
 		return nil, s.fail(ctx, op, err)
@@ -112,7 +105,7 @@ func (s *Store) RevokeSession(ctx context.Context, id string) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	if _, err := s.w.ExecContext(ctx, `UPDATE sessions SET revoked = 1 WHERE id = ?`, id); err != nil {
+	if _, err := s.ws[qRevokeSession].ExecContext(ctx, id); err != nil {
 		return s.fail(ctx, "RevokeSession", err)
 	}
 	return nil

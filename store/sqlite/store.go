@@ -23,6 +23,9 @@ type Store struct {
 	w      *sql.DB // one connection: every write and read-modify-write
 	r      *sql.DB // query-only pool: plain reads
 	closed atomic.Bool
+
+	ws map[string]*sql.Stmt // prepared on w
+	rs map[string]*sql.Stmt // prepared on r
 }
 
 var (
@@ -92,12 +95,16 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	n := max(4, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	if err := r.PingContext(ctx); err != nil {
+	s := &Store{w: w, r: r}
+	if s.ws, err = prepare(ctx, w, writerQueries); err == nil {
+		s.rs, err = prepare(ctx, r, readerQueries)
+	}
+	if err != nil {
 		r.Close()
 		w.Close()
 		return nil, wrapOpen(ctx, err)
 	}
-	return &Store{w: w, r: r}, nil
+	return s, nil
 }
 
 // Close closes the database. Every later call on s returns an error

@@ -22,9 +22,7 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: CreateUser: roles: %w", err)
 	}
-	_, err = s.w.ExecContext(ctx, `INSERT INTO users
-		(id, username, email, password_hash, disabled, roles, token_version, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = s.ws[qCreateUser].ExecContext(ctx,
 		u.ID, u.Username, u.Email, u.PasswordHash, u.Disabled, string(roles), u.TokenVersion,
 		micros(u.CreatedAt), micros(u.UpdatedAt))
 	switch {
@@ -36,14 +34,12 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
 	return s.fail(ctx, "CreateUser", err)
 }
 
-const userColumns = `id, username, email, password_hash, disabled, roles, token_version, created_at, updated_at`
-
 // UserByID implements auth.UserStore.
 func (s *Store) UserByID(ctx context.Context, id string) (*auth.User, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
-	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+	u, err := scanUser(s.rs[qUserByID].QueryRowContext(ctx, id))
 	if err != nil {
 		return nil, s.userErr(ctx, "UserByID", err)
 	}
@@ -56,7 +52,7 @@ func (s *Store) UserByUsername(ctx context.Context, username string) (*auth.User
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
-	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE username = ?`, username))
+	u, err := scanUser(s.rs[qUserByUsername].QueryRowContext(ctx, username))
 	if err != nil {
 		return nil, s.userErr(ctx, "UserByUsername", err)
 	}
@@ -97,9 +93,7 @@ func (s *Store) UpdateUser(ctx context.Context, u *auth.User) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: UpdateUser: roles: %w", err)
 	}
-	res, err := s.w.ExecContext(ctx, `UPDATE users
-		SET username = ?, email = ?, disabled = ?, roles = ?, updated_at = ?
-		WHERE id = ?`,
+	res, err := s.ws[qUpdateUser].ExecContext(ctx,
 		u.Username, u.Email, u.Disabled, string(roles), micros(u.UpdatedAt), u.ID)
 	if err != nil {
 		if isUniqueViolation(err) {
@@ -120,7 +114,7 @@ func (s *Store) UpdatePasswordHash(ctx context.Context, id, oldHash, newHash str
 	}
 	return s.inTx(ctx, "UpdatePasswordHash", func(tx *sql.Tx) error {
 		var cur string
-		err := tx.QueryRowContext(ctx, `SELECT password_hash FROM users WHERE id = ?`, id).Scan(&cur)
+		err := s.txStmt(ctx, tx, qPasswordHash).QueryRowContext(ctx, id).Scan(&cur)
 		if err != nil {
 			return s.userErr(ctx, "UpdatePasswordHash", err)
 		}
@@ -131,13 +125,11 @@ func (s *Store) UpdatePasswordHash(ctx context.Context, id, oldHash, newHash str
 		if logout {
 			bump = 1
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE users
-			SET password_hash = ?, token_version = token_version + ?, updated_at = ?
-			WHERE id = ?`, newHash, bump, micros(now), id); err != nil {
+		if _, err := s.txStmt(ctx, tx, qSetPasswordHash).ExecContext(ctx, newHash, bump, micros(now), id); err != nil {
 			return s.fail(ctx, "UpdatePasswordHash", err)
 		}
 		if logout {
-			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked = 1 WHERE user_id = ?`, id); err != nil {
+			if _, err := s.txStmt(ctx, tx, qRevokeUserSessions).ExecContext(ctx, id); err != nil {
 				return s.fail(ctx, "UpdatePasswordHash", err)
 			}
 		}
@@ -152,16 +144,14 @@ func (s *Store) InvalidateTokens(ctx context.Context, id string, now time.Time) 
 		return err
 	}
 	return s.inTx(ctx, "InvalidateTokens", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE users
-			SET token_version = token_version + 1, updated_at = ?
-			WHERE id = ?`, micros(now), id)
+		res, err := s.txStmt(ctx, tx, qBumpTokenVersion).ExecContext(ctx, micros(now), id)
 		if err != nil {
 			return s.fail(ctx, "InvalidateTokens", err)
 		}
 		if err := s.oneRow(ctx, "InvalidateTokens", res); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked = 1 WHERE user_id = ?`, id); err != nil {
+		if _, err := s.txStmt(ctx, tx, qRevokeUserSessions).ExecContext(ctx, id); err != nil {
 			return s.fail(ctx, "InvalidateTokens", err)
 		}
 		return nil
@@ -174,7 +164,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	res, err := s.w.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
+	res, err := s.ws[qDeleteUser].ExecContext(ctx, id)
 	if err != nil {
 		return s.fail(ctx, "DeleteUser", err)
 	}
@@ -208,6 +198,12 @@ func (s *Store) inTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) 
 		return s.fail(ctx, op, err)
 	}
 	return nil
+}
+
+// txStmt is the prepared statement q within tx (on the writer connection,
+// where it is already prepared).
+func (s *Store) txStmt(ctx context.Context, tx *sql.Tx, q string) *sql.Stmt {
+	return tx.StmtContext(ctx, s.ws[q])
 }
 
 // micros is the stored form of a time: Unix microseconds.

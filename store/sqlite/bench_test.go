@@ -1,0 +1,73 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/goauthkit/auth"
+)
+
+func BenchmarkUserByID(b *testing.B) {
+	ctx := context.Background()
+	s := newStore(b)
+	u := user("alice")
+	if err := s.CreateUser(ctx, u); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.UserByID(ctx, u.ID); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkUserByIDParallel(b *testing.B) {
+	ctx := context.Background()
+	s := newStore(b)
+	u := user("alice")
+	if err := s.CreateUser(ctx, u); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := s.UserByID(ctx, u.ID); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkRotateSession rotates one session over and over, each time
+// presenting the current token, so every rotation succeeds and commits.
+func BenchmarkRotateSession(b *testing.B) {
+	ctx := context.Background()
+	s := newStore(b)
+	u := user("alice")
+	if err := s.CreateUser(ctx, u); err != nil {
+		b.Fatal(err)
+	}
+	sess := &auth.Session{ID: "s1", UserID: u.ID, TokenHash: sha("t0"), CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	if err := s.CreateSession(ctx, sess); err != nil {
+		b.Fatal(err)
+	}
+	// Precompute the hashes so that only the store is measured.
+	const ring = 1024
+	hashes := make([][]byte, ring)
+	for i := range hashes {
+		hashes[i] = sha(fmt.Sprint("t", i))
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		r := auth.Rotation{SessionID: sess.ID, Presented: hashes[i%ring], Next: hashes[(i+1)%ring], Now: t0, ExpiresAt: t0.Add(time.Hour)}
+		if _, err := s.RotateSession(ctx, r); err != nil {
+			b.Fatalf("rotation %d: %v", i, err)
+		}
+		i++
+	}
+}
