@@ -59,8 +59,12 @@
 // does. The store holds no connection between calls, and pgxpool discards
 // connections that broke and pings those idle for over a second before
 // handing them out, so when PostgreSQL comes back the next calls open fresh
-// connections: nothing needs restarting. A write whose connection breaks after PostgreSQL committed it
-// reports an error even though it took effect; callers that retry must
+// connections: nothing needs restarting.
+//
+// An error does not always mean that nothing happened. When a context ends
+// mid-statement, pgx cancels the statement on the server, but the cancel
+// is asynchronous and can arrive after the commit; and a connection can
+// break after PostgreSQL committed a write. Callers that retry a write must
 // expect ErrUserExists and the like.
 package postgres
 

@@ -293,3 +293,65 @@ func TestDeleteExpiredSessions(t *testing.T) {
 		t.Fatalf("purged session = %v, want ErrNotFound", err)
 	}
 }
+
+// A context that ends while a call waits on PostgreSQL (here, on a row lock
+// held by another transaction) is an error wrapping both the context's error
+// and ErrStoreUnavailable, and pgx cancels the statement on the server, so
+// the call takes no effect.
+func TestContextEndsMidCall(t *testing.T) {
+	ctx := context.Background()
+	pool := testPool(t)
+	s, err := postgres.New(ctx, pool, postgres.WithSchema(freshSchema(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := s.CreateUser(ctx, &auth.User{ID: "u1", Username: "alice", PasswordHash: "h", CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateSession(ctx, &auth.Session{ID: "s1", UserID: "u1", TokenHash: []byte("t1"), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, "SELECT 1 FROM "+pgx.Identifier{s.Schema(), "auth_sessions"}.Sanitize()+" WHERE id = 's1' FOR UPDATE"); err != nil {
+		t.Fatal(err)
+	}
+
+	rot := auth.Rotation{SessionID: "s1", Presented: []byte("t1"), Next: []byte("t2"), Now: now, ExpiresAt: now.Add(time.Hour)}
+	cctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	got, err := s.RotateSession(cctx, rot)
+	cancel()
+	if got != nil || !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, auth.ErrStoreUnavailable) {
+		t.Fatalf("RotateSession past its deadline = %v, %v; want nil and DeadlineExceeded + ErrStoreUnavailable", got, err)
+	}
+	// pgx sends a cancel request for the abandoned statement, but
+	// asynchronously: wait until the server has given up the lock wait,
+	// or the rollback below could let the statement run after all.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var waiting int
+		err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+WHERE wait_event_type = 'Lock' AND datname = current_database() AND strpos(query, $1) > 0`, s.Schema()).Scan(&waiting)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if waiting == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the timed-out statement still waits on the server")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The timed-out rotation did not happen: t1 is still current.
+	if _, err := s.RotateSession(ctx, rot); err != nil {
+		t.Fatalf("rotation after the timed-out one: %v", err)
+	}
+}
