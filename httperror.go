@@ -8,6 +8,41 @@ import (
 	"strconv"
 )
 
+// Request errors, returned by the body parsers of the HTTP handlers and
+// answered by WriteErrorFor.
+var (
+	// ErrInvalidRequest is a request the handlers cannot read: a wrong
+	// Content-Type, a body that is not strict JSON or form data, a missing
+	// field. It answers 400 invalid_request. A *RequestError says which rule
+	// the request broke.
+	ErrInvalidRequest = errors.New("auth: invalid request")
+	// ErrRequestTooLarge is a request body over MaxBodyBytes. It answers
+	// 413 request_too_large.
+	ErrRequestTooLarge = errors.New("auth: request body too large")
+	// ErrUnsupportedGrantType is a grant_type the token endpoint does not
+	// know. It answers 400 unsupported_grant_type.
+	ErrUnsupportedGrantType = errors.New("auth: unsupported grant type")
+	// ErrMethodNotAllowed is a request whose method the route does not
+	// serve. It answers 405 method_not_allowed.
+	ErrMethodNotAllowed = errors.New("auth: method not allowed")
+)
+
+// RequestError is an ErrInvalidRequest that says, in a fixed text written by
+// this package and never taken from the request, what is wrong with it.
+type RequestError struct {
+	// Reason is sent to the client as the error_description.
+	Reason string
+}
+
+// Error implements error.
+func (e *RequestError) Error() string { return "auth: invalid request: " + e.Reason }
+
+// Unwrap makes errors.Is(err, ErrInvalidRequest) hold.
+func (e *RequestError) Unwrap() error { return ErrInvalidRequest }
+
+// badRequest returns a *RequestError with a fixed reason.
+func badRequest(reason string) error { return &RequestError{Reason: reason} }
+
 // ErrorBody is the JSON body of every error answer: the OAuth 2.0 shape
 // (RFC 6749 §5.2).
 type ErrorBody struct {
@@ -18,29 +53,49 @@ type ErrorBody struct {
 // WriteError writes an error answer with the OAuth 2.0 JSON body. It is the
 // one place error answers are written.
 func WriteError(w http.ResponseWriter, status int, code, description string) {
+	writeJSON(w, status, ErrorBody{Error: code, Description: description})
+}
+
+// writeJSON writes v as the JSON body of an answer that no cache may keep
+// (every answer of this package concerns credentials or a user).
+func writeJSON(w http.ResponseWriter, status int, v any) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(ErrorBody{Error: code, Description: description})
+	_ = json.NewEncoder(w).Encode(v)
 }
 
 // ErrorStatus maps an error of this package to the HTTP status, OAuth 2.0
-// error code and description that answer it outside the token endpoint.
-// Errors it does not know map to 500 server_error; no error's own text is
-// ever sent to the client.
+// error code and description that answer it outside the token endpoint
+// (GrantErrorStatus is the token endpoint's). Errors it does not know map to
+// 500 server_error; no error's own text is ever sent to the client, only
+// the fixed reason of a *RequestError.
 func ErrorStatus(err error) (status int, code, description string) {
 	var rl *RateLimitError
+	var re *RequestError
 	switch {
 	case errors.As(err, &rl):
 		return http.StatusTooManyRequests, "too_many_attempts", "too many attempts; retry later"
 	case errors.Is(err, ErrStoreUnavailable), errors.Is(err, ErrBusy),
 		errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return http.StatusServiceUnavailable, "temporarily_unavailable", "the service is temporarily unavailable"
+	case errors.Is(err, ErrRequestTooLarge):
+		return http.StatusRequestEntityTooLarge, "request_too_large", "the request body is too large"
+	case errors.As(err, &re):
+		return http.StatusBadRequest, "invalid_request", re.Reason
+	case errors.Is(err, ErrInvalidRequest):
+		return http.StatusBadRequest, "invalid_request", "the request is malformed"
+	case errors.Is(err, ErrUnsupportedGrantType):
+		return http.StatusBadRequest, "unsupported_grant_type", "grant_type must be password or refresh_token"
+	case errors.Is(err, ErrMethodNotAllowed):
+		return http.StatusMethodNotAllowed, "method_not_allowed", "the method is not allowed on this path"
 	case errors.Is(err, ErrInvalidToken):
 		return http.StatusUnauthorized, "invalid_token", "the access token is invalid"
-	case errors.Is(err, ErrInvalidCredentials):
+	case errors.Is(err, ErrInvalidCredentials), errors.Is(err, ErrUserDisabled):
+		// One answer for an unknown user, a wrong password and a disabled
+		// account, so that none can be told from another.
 		return http.StatusBadRequest, "invalid_grant", "invalid username or password"
 	case errors.Is(err, ErrUserExists):
 		return http.StatusConflict, "user_exists", "the username is taken"
@@ -56,6 +111,21 @@ func ErrorStatus(err error) (status int, code, description string) {
 		return http.StatusNotFound, "not_found", "not found"
 	}
 	return http.StatusInternalServerError, "server_error", "internal error"
+}
+
+// GrantErrorStatus is ErrorStatus for the token endpoint (RFC 6749 §5.2):
+// there an unknown user, a wrong password, a disabled account and every
+// refresh token that is not accepted (expired, revoked, reused, malformed,
+// an access token) are all 400 invalid_grant, with one body per grant type,
+// so that no failure can be told from another.
+func GrantErrorStatus(err error) (status int, code, description string) {
+	switch {
+	case errors.Is(err, ErrInvalidCredentials), errors.Is(err, ErrUserDisabled):
+		return http.StatusBadRequest, "invalid_grant", "invalid username or password"
+	case errors.Is(err, ErrInvalidToken):
+		return http.StatusBadRequest, "invalid_grant", "the refresh token is invalid, expired or revoked"
+	}
+	return ErrorStatus(err)
 }
 
 func passwordRuleText(err error) string {
@@ -77,6 +147,20 @@ func passwordRuleText(err error) string {
 // WriteErrorFor writes the answer ErrorStatus gives for err, with a
 // Retry-After header for a *RateLimitError.
 func WriteErrorFor(w http.ResponseWriter, err error) {
+	setRetryAfter(w, err)
+	status, code, desc := ErrorStatus(err)
+	WriteError(w, status, code, desc)
+}
+
+// WriteGrantErrorFor writes the answer GrantErrorStatus gives for err, with
+// a Retry-After header for a *RateLimitError.
+func WriteGrantErrorFor(w http.ResponseWriter, err error) {
+	setRetryAfter(w, err)
+	status, code, desc := GrantErrorStatus(err)
+	WriteError(w, status, code, desc)
+}
+
+func setRetryAfter(w http.ResponseWriter, err error) {
 	var rl *RateLimitError
 	if errors.As(err, &rl) {
 		secs := int64((rl.RetryAfter + 999_999_999) / 1e9)
@@ -85,6 +169,4 @@ func WriteErrorFor(w http.ResponseWriter, err error) {
 		}
 		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 	}
-	status, code, desc := ErrorStatus(err)
-	WriteError(w, status, code, desc)
 }

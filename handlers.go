@@ -1,0 +1,476 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+)
+
+// HandlerOptions configures the HTTP handlers made by NewHandlers. The zero
+// value is ready to use.
+type HandlerOptions struct {
+	// TrustedProxies lists the network prefixes of the reverse proxies in
+	// front of the service. Only when the socket's peer is inside one of
+	// them is X-Forwarded-For read, and then the client is the right-most
+	// hop that is not itself a trusted proxy. Default none: X-Forwarded-For
+	// is ignored and the client is the socket's peer, since anyone can send
+	// the header. List only proxies you run: a listed prefix lets whoever
+	// holds it choose the address the login limiter counts by.
+	TrustedProxies []netip.Prefix
+
+	// Timeout bounds how long one request may wait for a password-hashing
+	// slot and for the store; past it the request is answered with 503
+	// temporarily_unavailable, so that a login flood queues for a bounded
+	// time. Default 15 seconds.
+	Timeout time.Duration
+}
+
+// Handlers are the HTTP endpoints of the library's HTTP contract (the
+// OAuth 2.0 token endpoint, signup, logout, logout-all, the current user,
+// password change and a health check), ready to mount in a service's own
+// router. Every method returns a new http.Handler; Routes returns them all
+// with their methods and paths. Handlers is safe for concurrent use.
+//
+// Each handler:
+//   - answers only its own method (and HEAD for GET), with 405 and an
+//     Allow header otherwise, so it can be mounted on a bare path;
+//   - reads bodies strictly: the right Content-Type, at most MaxBodyBytes
+//     (else 413 request_too_large), JSON with case-sensitive and unique
+//     member names and no unpaired surrogates, form data with no repeated
+//     parameter and empty values counting as missing; never the query;
+//   - answers every error as JSON through ErrorStatus or GrantErrorStatus,
+//     never with an error's own text, and never with a password, a hash or
+//     a secret.
+type Handlers struct {
+	a       *Authenticator
+	proxies []netip.Prefix
+	timeout time.Duration
+}
+
+// NewHandlers returns the HTTP handlers of a, or an error naming the option
+// that is not valid.
+func NewHandlers(a *Authenticator, o HandlerOptions) (*Handlers, error) {
+	if a == nil {
+		return nil, errors.New("auth: NewHandlers: nil Authenticator")
+	}
+	h := &Handlers{a: a, timeout: o.Timeout}
+	for i, p := range o.TrustedProxies {
+		if !p.IsValid() {
+			return nil, fmt.Errorf("auth: HandlerOptions.TrustedProxies[%d] is not a valid prefix", i)
+		}
+		h.proxies = append(h.proxies, p.Masked())
+	}
+	switch {
+	case h.timeout < 0:
+		return nil, errors.New("auth: HandlerOptions.Timeout must not be negative")
+	case h.timeout == 0:
+		h.timeout = 15 * time.Second
+	}
+	return h, nil
+}
+
+// Route is one endpoint: the method and the literal path it is served at.
+type Route struct {
+	Method  string
+	Path    string
+	Handler http.Handler
+}
+
+// Routes returns every endpoint at the method and path of the HTTP
+// contract:
+//
+//	POST /token               Token
+//	POST /signup              Signup
+//	POST /logout              Logout
+//	POST /logout/all          LogoutAll
+//	GET  /users/me            Me
+//	POST /users/me/password   ChangePassword
+//	GET  /healthz             Healthz
+//
+// Mount them in a Router (which answers unknown paths and methods with
+// JSON), or in any router, e.g. mux.Handle(r.Method+" "+r.Path, r.Handler).
+func (h *Handlers) Routes() []Route {
+	return []Route{
+		{http.MethodPost, "/token", h.Token()},
+		{http.MethodPost, "/signup", h.Signup()},
+		{http.MethodPost, "/logout", h.Logout()},
+		{http.MethodPost, "/logout/all", h.LogoutAll()},
+		{http.MethodGet, "/users/me", h.Me()},
+		{http.MethodPost, "/users/me/password", h.ChangePassword()},
+		{http.MethodGet, "/healthz", h.Healthz()},
+	}
+}
+
+// tokenResponse is the body of a successful token request (RFC 6749 §5.1).
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	RefreshToken string `json:"refresh_token"`
+}
+
+// userResponse is the public view of a User: never the hash, the roles, the
+// token version or the disabled flag.
+type userResponse struct {
+	ID        string  `json:"id"`
+	Username  string  `json:"username"`
+	Email     *string `json:"email"`
+	CreatedAt string  `json:"created_at"`
+}
+
+func newUserResponse(u *User) userResponse {
+	r := userResponse{ID: u.ID, Username: u.Username, CreatedAt: u.CreatedAt.UTC().Format(time.RFC3339)}
+	if u.Email != "" {
+		r.Email = &u.Email
+	}
+	return r
+}
+
+// Token returns the OAuth 2.0 token endpoint (RFC 6749 §3.2), POST with a
+// form body:
+//
+//   - password grant (§4.3): grant_type=password (or no grant_type, as
+//     FastAPI's OAuth2PasswordRequestForm sends), username, password;
+//   - refresh grant (§6): grant_type=refresh_token, refresh_token; the
+//     token is spent, and a spent one coming back revokes its family.
+//
+// Success is 200 with Cache-Control: no-store and {"access_token",
+// "token_type": "bearer", "expires_in", "refresh_token"}. An unknown user, a
+// wrong password, a disabled account and any refresh token not accepted are
+// 400 invalid_grant (identical answers for an unknown user and a wrong
+// password); another grant_type is 400 unsupported_grant_type; too many
+// failed attempts for the username or the client address (see ClientAddr)
+// are 429 too_many_attempts with Retry-After; a store failure is 503.
+func (h *Handlers) Token() http.Handler {
+	return h.endpoint(http.MethodPost, grant, func(w http.ResponseWriter, r *http.Request) error {
+		form, err := readForm(w, r)
+		if err != nil {
+			return err
+		}
+		var pair *TokenPair
+		switch form["grant_type"] {
+		case "", "password":
+			username, password := form["username"], form["password"]
+			if username == "" || password == "" {
+				return badRequest("username and password are required")
+			}
+			pair, err = h.a.Login(r.Context(), Credentials{Username: username, Password: password, ClientAddr: h.ClientAddr(r)})
+		case "refresh_token":
+			token := form["refresh_token"]
+			if token == "" {
+				return badRequest("refresh_token is required")
+			}
+			pair, err = h.a.Refresh(r.Context(), token)
+		default:
+			return ErrUnsupportedGrantType
+		}
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Pragma", "no-cache")
+		writeJSON(w, http.StatusOK, tokenResponse{
+			AccessToken:  pair.AccessToken,
+			TokenType:    "bearer",
+			ExpiresIn:    int64(h.a.AccessTTL() / time.Second),
+			RefreshToken: pair.RefreshToken,
+		})
+		return nil
+	})
+}
+
+// Signup returns the registration endpoint, POST with a JSON body
+// {"username", "password", "email" (optional)}: 201 with {"id", "username",
+// "email" (string or null), "created_at"}; 409 user_exists for a username
+// taken after normalisation; 422 invalid_username or invalid_password for
+// one that breaks the rules; 400 invalid_request for a bad body or email.
+func (h *Handlers) Signup() http.Handler {
+	return h.endpoint(http.MethodPost, public, func(w http.ResponseWriter, r *http.Request) error {
+		body, err := readJSON(w, r)
+		if err != nil {
+			return err
+		}
+		username, ok, err := body.stringField("username", errUsernameType)
+		if err != nil || !ok {
+			return cmpOr(err, errUsernameMissing)
+		}
+		password, ok, err := body.stringField("password", errPasswordType)
+		if err != nil || !ok {
+			return cmpOr(err, errPasswordMissing)
+		}
+		email, _, err := body.stringField("email", errEmailType)
+		if err != nil {
+			return err
+		}
+		u, err := h.a.Register(r.Context(), NewUser{Username: username, Password: password, Email: email})
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusCreated, newUserResponse(u))
+		return nil
+	})
+}
+
+var (
+	errUsernameMissing = badRequest("username is required")
+	errUsernameType    = badRequest("username must be a string")
+	errPasswordMissing = badRequest("password is required")
+	errPasswordType    = badRequest("password must be a string")
+	errEmailType       = badRequest("email must be a string or null")
+	errRefreshMissing  = badRequest("refresh_token is required")
+	errRefreshType     = badRequest("refresh_token must be a string")
+	errCurrentMissing  = badRequest("current_password and new_password are required")
+	errCurrentType     = badRequest("current_password and new_password must be strings")
+)
+
+// cmpOr returns err if it is not nil, else missing.
+func cmpOr(err, missing error) error {
+	if err != nil {
+		return err
+	}
+	return missing
+}
+
+// Logout returns the revocation endpoint (RFC 7009), POST with a form or
+// JSON body holding refresh_token: it revokes the token's whole family and
+// answers 204 whether or not the token was valid (§2.2), so it tells
+// nothing about tokens. A missing refresh_token is 400 invalid_request; a
+// store failure is 503, since the token may then still be live.
+func (h *Handlers) Logout() http.Handler {
+	return h.endpoint(http.MethodPost, public, func(w http.ResponseWriter, r *http.Request) error {
+		mt, err := requestMediaType(r, mediaForm, mediaJSON)
+		if err != nil {
+			return err
+		}
+		var token string
+		if mt == mediaJSON {
+			body, err := readJSON(w, r)
+			if err != nil {
+				return err
+			}
+			if token, _, err = body.stringField("refresh_token", errRefreshType); err != nil {
+				return err
+			}
+		} else {
+			form, err := readForm(w, r)
+			if err != nil {
+				return err
+			}
+			token = form["refresh_token"]
+		}
+		if token == "" {
+			return errRefreshMissing
+		}
+		if err := h.a.Logout(r.Context(), token); err != nil && !errors.Is(err, ErrInvalidToken) {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
+}
+
+// LogoutAll returns the logout-everywhere endpoint, POST with a Bearer
+// access token: it revokes every refresh token of the user and ends every
+// access token issued to the user until now, then answers 204. It includes
+// the Authenticator's Middleware.
+func (h *Handlers) LogoutAll() http.Handler {
+	return h.endpoint(http.MethodPost, authenticated, func(w http.ResponseWriter, r *http.Request) error {
+		u, _ := UserFromContext(r.Context())
+		if err := h.a.LogoutAll(r.Context(), u.ID); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
+}
+
+// Me returns the current-user endpoint, GET with a Bearer access token:
+// 200 with {"id", "username", "email", "created_at"}. It includes the
+// Authenticator's Middleware, which answers the RFC 6750 failures.
+func (h *Handlers) Me() http.Handler {
+	return h.endpoint(http.MethodGet, authenticated, func(w http.ResponseWriter, r *http.Request) error {
+		u, _ := UserFromContext(r.Context())
+		writeJSON(w, http.StatusOK, newUserResponse(u))
+		return nil
+	})
+}
+
+// ChangePassword returns the password-change endpoint, POST with a Bearer
+// access token and a JSON body {"current_password", "new_password"}: 204 on
+// success, after which every refresh token of the user is revoked and every
+// older access token rejected. A wrong current password is 400
+// invalid_grant (and counts towards the username's limit: 429 after too
+// many); a new password breaking the rules is 422 invalid_password.
+func (h *Handlers) ChangePassword() http.Handler {
+	return h.endpoint(http.MethodPost, authenticated, func(w http.ResponseWriter, r *http.Request) error {
+		body, err := readJSON(w, r)
+		if err != nil {
+			return err
+		}
+		current, ok1, err := body.stringField("current_password", errCurrentType)
+		if err != nil {
+			return err
+		}
+		next, ok2, err := body.stringField("new_password", errCurrentType)
+		if err != nil {
+			return err
+		}
+		if !ok1 || !ok2 {
+			return errCurrentMissing
+		}
+		u, _ := UserFromContext(r.Context())
+		if err := h.a.ChangePassword(r.Context(), u.ID, current, next); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
+}
+
+// Healthz returns the health check, GET: 200 {"status": "ok"} when the
+// store answers its Ping (see Pinger) within the Timeout, 503
+// temporarily_unavailable otherwise. A store without Ping is taken to be up.
+func (h *Handlers) Healthz() http.Handler {
+	return h.endpoint(http.MethodGet, public, func(w http.ResponseWriter, r *http.Request) error {
+		if p, ok := h.a.Store().(Pinger); ok {
+			if err := p.Ping(r.Context()); err != nil {
+				return fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
+			}
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		return nil
+	})
+}
+
+// endpointKind says how an endpoint is guarded and how its errors are
+// answered.
+type endpointKind uint8
+
+const (
+	public        endpointKind = iota // errors through ErrorStatus
+	grant                             // the token endpoint: GrantErrorStatus
+	authenticated                     // behind Middleware
+)
+
+// endpoint makes the http.Handler of one endpoint: it checks the method,
+// bounds the request's context by the Timeout, runs the Authenticator's
+// Middleware for an authenticated endpoint, and answers an error serve
+// returns. serve writes the success answer itself, and nothing when it
+// fails.
+func (h *Handlers) endpoint(method string, kind endpointKind, serve func(http.ResponseWriter, *http.Request) error) http.Handler {
+	var inner http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := serve(w, r)
+		switch {
+		case err == nil:
+		case kind == grant:
+			WriteGrantErrorFor(w, err)
+		case kind == authenticated && (errors.Is(err, ErrInvalidToken) || errors.Is(err, ErrNotFound)):
+			// The user's token stopped being valid while the request ran
+			// (the account was deleted, or logged out everywhere).
+			h.a.writeAuthError(w, fmt.Errorf("%w: %w", ErrTokenRevoked, err))
+		default:
+			WriteErrorFor(w, err)
+		}
+	})
+	if kind == authenticated {
+		inner = h.a.Middleware(inner)
+	}
+	allow := method
+	if method == http.MethodGet {
+		allow = "GET, HEAD"
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != method && (method != http.MethodGet || r.Method != http.MethodHead) {
+			w.Header().Set("Allow", allow)
+			WriteErrorFor(w, ErrMethodNotAllowed)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
+		defer cancel()
+		inner.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// ClientAddr returns the address the login limiter counts r's attempts by:
+// the IP of the socket's peer or, when that peer is one of the
+// TrustedProxies, the right-most X-Forwarded-For hop that is not a trusted
+// proxy (a hop that does not parse ends the walk at the last good one). An
+// IPv6 address is reduced to its /64 prefix, which one host usually holds
+// whole; an IPv4-mapped IPv6 address counts as the IPv4 address. A peer
+// that is not an IP address (a Unix socket) is returned as it is.
+func (h *Handlers) ClientAddr(r *http.Request) string {
+	peer, ok := parseHop(r.RemoteAddr)
+	if !ok {
+		return r.RemoteAddr
+	}
+	addr := peer
+	if h.trusted(peer) {
+		addr = forwardedClient(r.Header.Values("X-Forwarded-For"), peer, h.trusted)
+	}
+	return limiterKey(addr)
+}
+
+func (h *Handlers) trusted(a netip.Addr) bool {
+	for _, p := range h.proxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// forwardedClient walks the X-Forwarded-For hops (every header line, in
+// order) from the right, starting at the trusted peer, and returns the first
+// hop that is not trusted; or the last hop that parsed, when one does not
+// parse or every hop is trusted.
+func forwardedClient(lines []string, peer netip.Addr, trusted func(netip.Addr) bool) netip.Addr {
+	addr := peer
+	for i := len(lines) - 1; i >= 0; i-- {
+		rest := lines[i]
+		for rest != "" {
+			hop := rest
+			if j := strings.LastIndexByte(rest, ','); j >= 0 {
+				hop, rest = rest[j+1:], rest[:j]
+			} else {
+				rest = ""
+			}
+			a, ok := parseHop(hop)
+			if !ok {
+				return addr
+			}
+			addr = a
+			if !trusted(a) {
+				return addr
+			}
+		}
+	}
+	return addr
+}
+
+// parseHop parses an IP address, with or without a port, as RemoteAddr and
+// X-Forwarded-For hops hold it. The zone is dropped and an IPv4-mapped
+// address becomes IPv4.
+func parseHop(s string) (netip.Addr, bool) {
+	s = strings.Trim(s, " \t")
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		ap, err := netip.ParseAddrPort(s)
+		if err != nil {
+			return netip.Addr{}, false
+		}
+		a = ap.Addr()
+	}
+	return a.WithZone("").Unmap(), true
+}
+
+// limiterKey is the string the limiter counts an address by.
+func limiterKey(a netip.Addr) string {
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
+}
