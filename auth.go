@@ -198,7 +198,7 @@ func New(c Config) (*Authenticator, error) {
 	if c.Limiter == nil {
 		c.Limiter = NewMemoryLimiter(LimiterConfig{Now: c.Now})
 	}
-	verifier, err := NewVerifier(VerifierConfig{Keys: keys, Issuer: c.Issuer, Audience: c.Audience, Leeway: c.Leeway, Now: c.Now})
+	verifier, err := NewVerifier(VerifierConfig{Keys: keys, Issuer: c.Issuer, Audience: c.Audience, Leeway: c.Leeway, Realm: c.Realm, Now: c.Now})
 	if err != nil {
 		return nil, errors.New(strings.Replace(err.Error(), "VerifierConfig", "Config", 1))
 	}

@@ -160,7 +160,30 @@ func (a *Authenticator) middleware(next http.Handler, optional bool) http.Handle
 			next.ServeHTTP(w, r)
 			return
 		}
-		a.writeAuthError(w, err)
+		writeAuthError(w, a.realm, err)
+	})
+}
+
+// Middleware returns a handler that lets a request through to next only if
+// it carries an access token that v accepts, and puts the claims in the
+// request's context (ClaimsFromContext). It is for a service that verifies
+// the tokens of an issuer it does not run, without a user store (typically
+// with a RemoteKeySet as key source): there is no user, so UserFromContext
+// reports false, and logout-all, password changes and disabled users reach
+// such a service only when the access token expires. The caller's identity
+// is the claims' Subject (the user id); custom claims are read with
+// Claims.Claim. Failures are answered as by Authenticator.Middleware.
+func (v *Verifier) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, err := ParseBearer(r.Header)
+		if err == nil {
+			var c *Claims
+			if c, err = v.Verify(r.Context(), tok); err == nil {
+				next.ServeHTTP(w, r.WithContext(WithUser(r.Context(), nil, c)))
+				return
+			}
+		}
+		writeAuthError(w, v.realm, err)
 	})
 }
 
@@ -187,8 +210,8 @@ var errInsufficientScope = errors.New("auth: insufficient scope")
 
 // writeAuthError answers a request that failed authentication, following
 // RFC 6750 §3.
-func (a *Authenticator) writeAuthError(w http.ResponseWriter, err error) {
-	challenge := `Bearer realm="` + a.realm + `"`
+func writeAuthError(w http.ResponseWriter, realm string, err error) {
+	challenge := `Bearer realm="` + realm + `"`
 	switch {
 	case errors.Is(err, ErrNoBearer):
 		w.Header().Set("WWW-Authenticate", challenge)
@@ -209,4 +232,9 @@ func (a *Authenticator) writeAuthError(w http.ResponseWriter, err error) {
 	default:
 		WriteErrorFor(w, err)
 	}
+}
+
+// writeAuthError answers with the Authenticator's realm.
+func (a *Authenticator) writeAuthError(w http.ResponseWriter, err error) {
+	writeAuthError(w, a.realm, err)
 }

@@ -143,6 +143,7 @@ type Verifier struct {
 	issuer   string
 	audience string
 	leeway   time.Duration
+	realm    string
 	now      func() time.Time
 }
 
@@ -154,6 +155,9 @@ type VerifierConfig struct {
 	// Leeway allows for clock skew when checking exp, nbf and iat.
 	// Zero means 30 seconds; it may not exceed 5 minutes.
 	Leeway time.Duration
+	// Realm is the realm of WWW-Authenticate challenges from
+	// Verifier.Middleware. Default: the Issuer.
+	Realm string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -176,7 +180,13 @@ func NewVerifier(c VerifierConfig) (*Verifier, error) {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	return &Verifier{keys: c.Keys, issuer: c.Issuer, audience: c.Audience, leeway: c.Leeway, now: c.Now}, nil
+	if c.Realm == "" {
+		c.Realm = c.Issuer
+	}
+	if strings.ContainsAny(c.Realm, "\"\\\r\n") {
+		return nil, errors.New("auth: VerifierConfig.Realm may not contain quotes, backslashes or line breaks")
+	}
+	return &Verifier{keys: c.Keys, issuer: c.Issuer, audience: c.Audience, leeway: c.Leeway, realm: c.Realm, now: c.Now}, nil
 }
 
 // Verify checks an access token and returns its claims. Every failure

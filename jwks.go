@@ -1,0 +1,333 @@
+package auth
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// JWKSMaxAge is how long clients may cache the JWKS that JWKSHandler
+// serves. Publish a new key (KeySet.Add) at least this long before making
+// it active, so every consumer has it when the first token signed by it
+// arrives (consumers that use RemoteKeySet also refetch on an unknown kid).
+const JWKSMaxAge = 5 * time.Minute
+
+// JWKSHandler serves the public keys of ks as an RFC 7517 JSON Web Key Set,
+// at GET (and HEAD), with Cache-Control allowing JWKSMaxAge of caching. It
+// never includes a private or secret member, nor HMAC keys.
+func JWKSHandler(ks *KeySet) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			WriteError(w, http.StatusMethodNotAllowed, "method_not_allowed", "use GET")
+			return
+		}
+		body := ks.JWKS()
+		h := w.Header()
+		h.Set("Content-Type", "application/json")
+		h.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(JWKSMaxAge/time.Second)))
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+		if r.Method == http.MethodGet {
+			_, _ = w.Write(body)
+		}
+	})
+}
+
+// JWKS parsing limits.
+const (
+	maxJWKSBytes = 1 << 20
+	maxJWKSKeys  = 100
+)
+
+// ParseJWKS reads a JSON Web Key Set and returns its usable verification
+// keys: EdDSA (OKP Ed25519), ES256 (EC P-256) and RS256 (RSA of 2048 bits
+// or more) signature keys with a kid. Keys of other types or uses are
+// skipped; symmetric ("oct") keys are never accepted from a key set. A
+// malformed set, a malformed key of a supported type, or two keys with one
+// kid is an error.
+func ParseJWKS(data []byte) ([]*Key, error) {
+	if len(data) > maxJWKSBytes {
+		return nil, errors.New("auth: JWKS: larger than 1 MiB")
+	}
+	var set struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := scanObject(data, func(name string, value []byte) error {
+		if name == "keys" {
+			return json.Unmarshal(value, &set.Keys)
+		}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("auth: JWKS: %w", err)
+	}
+	if set.Keys == nil {
+		return nil, errors.New("auth: JWKS: no keys array")
+	}
+	if len(set.Keys) > maxJWKSKeys {
+		return nil, fmt.Errorf("auth: JWKS: more than %d keys", maxJWKSKeys)
+	}
+	var keys []*Key
+	seen := map[string]bool{}
+	for i, raw := range set.Keys {
+		k, err := parseJWK(raw)
+		if err != nil {
+			return nil, fmt.Errorf("auth: JWKS: key %d: %w", i, err)
+		}
+		if k == nil {
+			continue
+		}
+		if seen[k.id] {
+			return nil, fmt.Errorf("auth: JWKS: duplicate kid %q", k.id)
+		}
+		seen[k.id] = true
+		keys = append(keys, k)
+	}
+	return keys, nil
+}
+
+// parseJWK returns the key of one JWK, nil (and no error) for a key this
+// library does not verify with.
+func parseJWK(raw []byte) (*Key, error) {
+	var j jwk
+	var useSet bool
+	err := scanObject(raw, func(name string, value []byte) error {
+		var dst *string
+		switch name {
+		case "kty":
+			dst = &j.Kty
+		case "kid":
+			dst = &j.Kid
+		case "alg":
+			dst = &j.Alg
+		case "use":
+			dst, useSet = &j.Use, true
+		case "crv":
+			dst = &j.Crv
+		case "x":
+			dst = &j.X
+		case "y":
+			dst = &j.Y
+		case "n":
+			dst = &j.N
+		case "e":
+			dst = &j.E
+		default:
+			return nil // key_ops, x5c, private members...: not used
+		}
+		s, err := claimString(value)
+		if err != nil {
+			return fmt.Errorf("member %q: %w", name, err)
+		}
+		*dst = s
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if useSet && j.Use != "sig" {
+		return nil, nil
+	}
+	want := map[string]string{"OKP": "EdDSA", "EC": "ES256", "RSA": "RS256"}[j.Kty]
+	if want == "" || (j.Kty == "OKP" && j.Crv != "Ed25519") || (j.Kty == "EC" && j.Crv != "P-256") {
+		return nil, nil // oct, other curves, encryption keys: never ours
+	}
+	if j.Alg != "" && j.Alg != want {
+		return nil, nil
+	}
+	if j.Kid == "" {
+		return nil, errors.New("no kid")
+	}
+	dec := func(s string) ([]byte, error) { return base64.RawURLEncoding.Strict().DecodeString(s) }
+	switch j.Kty {
+	case "OKP":
+		x, err := dec(j.X)
+		if err != nil || len(x) != ed25519.PublicKeySize {
+			return nil, errors.New("bad Ed25519 x")
+		}
+		return NewVerificationKey(j.Kid, want, ed25519.PublicKey(x))
+	case "EC":
+		x, errX := dec(j.X)
+		y, errY := dec(j.Y)
+		if errX != nil || errY != nil || len(x) != 32 || len(y) != 32 {
+			return nil, errors.New("bad P-256 coordinates")
+		}
+		pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...))
+		if err != nil {
+			return nil, errors.New("P-256 point not on the curve")
+		}
+		return NewVerificationKey(j.Kid, want, pub)
+	default: // RSA
+		n, errN := dec(j.N)
+		e, errE := dec(j.E)
+		if errN != nil || errE != nil || len(n) == 0 || n[0] == 0 || len(e) == 0 || len(e) > 4 || e[0] == 0 {
+			return nil, errors.New("bad RSA modulus or exponent")
+		}
+		exp := new(big.Int).SetBytes(e).Int64()
+		if exp < 3 || exp%2 == 0 {
+			return nil, errors.New("bad RSA exponent")
+		}
+		return NewVerificationKey(j.Kid, want, &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(exp)})
+	}
+}
+
+// RemoteKeySetConfig configures a RemoteKeySet.
+type RemoteKeySetConfig struct {
+	// URL of the issuer's JWKS, such as
+	// "https://auth.example.com/.well-known/jwks.json". Required.
+	URL string
+	// Client makes the requests. Default: a client with a 10-second timeout.
+	Client *http.Client
+	// RefreshInterval is how old the cached set may grow before the next
+	// verification fetches it again. Default 10 minutes.
+	RefreshInterval time.Duration
+	// MinRefreshInterval is the least time between two fetches, however
+	// many unknown kids arrive, so a flood of made-up kids cannot hammer the
+	// issuer. Default 30 seconds.
+	MinRefreshInterval time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// RemoteKeySet is a KeySource that verifies with the keys an issuer
+// publishes as a JWKS: for a service that accepts this library's tokens
+// without holding the signing key or a user store. It fetches the set
+// lazily: on first use, when it is older than RefreshInterval, and when a
+// token names an unknown kid — at most once per MinRefreshInterval. If a
+// fetch fails, it goes on with the keys it has. It starts no goroutine and
+// is safe for concurrent use.
+type RemoteKeySet struct {
+	c     RemoteKeySetConfig
+	keys  atomic.Pointer[map[string]*Key]
+	mu    sync.Mutex    // guards the fields below
+	wait  chan struct{} // closed when the fetch under way ends; nil if none
+	last  time.Time     // start of the last fetch attempt
+	fresh time.Time     // time of the last successful fetch
+	err   error         // error of the last fetch
+}
+
+// NewRemoteKeySet returns a RemoteKeySet; it fetches nothing yet.
+func NewRemoteKeySet(c RemoteKeySetConfig) (*RemoteKeySet, error) {
+	if c.URL == "" {
+		return nil, errors.New("auth: RemoteKeySetConfig.URL is required")
+	}
+	if c.Client == nil {
+		c.Client = &http.Client{Timeout: 10 * time.Second}
+	}
+	if c.RefreshInterval <= 0 {
+		c.RefreshInterval = 10 * time.Minute
+	}
+	if c.MinRefreshInterval <= 0 {
+		c.MinRefreshInterval = 30 * time.Second
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	r := &RemoteKeySet{c: c}
+	empty := map[string]*Key{}
+	r.keys.Store(&empty)
+	return r, nil
+}
+
+// VerificationKey implements KeySource.
+func (r *RemoteKeySet) VerificationKey(ctx context.Context, kid string) (*Key, error) {
+	k, ok := (*r.keys.Load())[kid]
+	if ok && !r.stale() {
+		return k, nil
+	}
+	if err := r.refresh(ctx); err != nil && !ok {
+		return nil, fmt.Errorf("%w: %q (fetching the JWKS: %w)", ErrUnknownKey, kid, err)
+	}
+	if k, ok := (*r.keys.Load())[kid]; ok {
+		return k, nil
+	}
+	return nil, fmt.Errorf("%w: %q", ErrUnknownKey, kid)
+}
+
+// Refresh fetches the set now, unless a fetch happened less than
+// MinRefreshInterval ago.
+func (r *RemoteKeySet) Refresh(ctx context.Context) error { return r.refresh(ctx) }
+
+func (r *RemoteKeySet) stale() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.c.Now().Sub(r.fresh) >= r.c.RefreshInterval
+}
+
+// refresh fetches the set, sharing a fetch already under way, and skipping
+// one that would come less than MinRefreshInterval after the last.
+func (r *RemoteKeySet) refresh(ctx context.Context) error {
+	r.mu.Lock()
+	if r.wait != nil { // join the fetch under way
+		wait := r.wait
+		r.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.err
+	}
+	now := r.c.Now()
+	if !r.last.IsZero() && now.Sub(r.last) < r.c.MinRefreshInterval {
+		err := r.err
+		r.mu.Unlock()
+		return err
+	}
+	r.last = now
+	wait := make(chan struct{})
+	r.wait = wait
+	r.mu.Unlock()
+
+	keys, err := r.fetch(ctx)
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err == nil {
+		m := make(map[string]*Key, len(keys))
+		for _, k := range keys {
+			m[k.id] = k
+		}
+		r.keys.Store(&m)
+		r.fresh = r.c.Now()
+	}
+	r.err = err
+	r.wait = nil
+	close(wait)
+	return err
+}
+
+func (r *RemoteKeySet) fetch(ctx context.Context) ([]*Key, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.c.URL, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := r.c.Client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("JWKS answered %s", resp.Status)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	return ParseJWKS(body)
+}
