@@ -261,7 +261,7 @@ func TestAuthenticatorWithAsymmetricKeys(t *testing.T) {
 			if _, err := f.a.Refresh(context.Background(), p.RefreshToken); err != nil {
 				t.Fatal(err)
 			}
-			if !strings.HasPrefix(p.AccessToken, enc(`{"alg":"`+alg+`"`)[:10]) {
+			if !strings.HasPrefix(p.AccessToken, enc(`{"alg":"` + alg + `"`)[:10]) {
 				t.Fatal("token not signed with the configured algorithm")
 			}
 		})
