@@ -2,8 +2,16 @@ package auth
 
 import (
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -91,5 +99,93 @@ func BenchmarkLogin(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkAlgorithms measures signing and verification per algorithm, and
+// for the asymmetric ones the bare signature check of the standard library
+// on the same token (the floor our Verify cannot go under).
+func BenchmarkAlgorithms(b *testing.B) {
+	now := time.Now()
+	for _, alg := range []string{"HS256", "EdDSA", "ES256", "RS256"} {
+		k := testAsymKey(b, alg)
+		ks, _ := NewKeySet(k)
+		v, _ := NewVerifier(VerifierConfig{Keys: ks, Issuer: "iss", Audience: "aud"})
+		claims := wireClaims{Iss: "iss", Sub: "7c9e6679-7425-40de-944b-e07fc1f90ae7", Aud: "aud",
+			Exp: now.Add(time.Hour).Unix(), Iat: now.Unix(), Jti: "a3f1c2d4e5f60718293a4b5c6d7e8f90"}
+		tok, err := sign(k, typeAccess, claims, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(alg+"/sign", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := sign(k, typeAccess, claims, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(alg+"/verify", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := v.Verify(context.Background(), tok); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		dot := strings.LastIndexByte(tok, '.')
+		msg := []byte(tok[:dot])
+		sig, _ := base64.RawURLEncoding.DecodeString(tok[dot+1:])
+		switch pub := k.verify.(type) {
+		case ed25519.PublicKey:
+			b.Run(alg+"/floor-ed25519.Verify", func(b *testing.B) {
+				for b.Loop() {
+					if !ed25519.Verify(pub, msg, sig) {
+						b.Fatal("bad signature")
+					}
+				}
+			})
+		case *ecdsa.PublicKey:
+			r, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
+			b.Run(alg+"/floor-ecdsa.Verify", func(b *testing.B) {
+				for b.Loop() {
+					h := sha256.Sum256(msg)
+					if !ecdsa.Verify(pub, h[:], r, s) {
+						b.Fatal("bad signature")
+					}
+				}
+			})
+		case *rsa.PublicKey:
+			b.Run(alg+"/floor-rsa.VerifyPKCS1v15", func(b *testing.B) {
+				for b.Loop() {
+					h := sha256.Sum256(msg)
+					if rsa.VerifyPKCS1v15(pub, crypto.SHA256, h[:], sig) != nil {
+						b.Fatal("bad signature")
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkVerifyRemote verifies through a RemoteKeySet whose cache is warm:
+// what a consumer service pays per request.
+func BenchmarkVerifyRemote(b *testing.B) {
+	k := testAsymKey(b, "EdDSA")
+	ks, _ := NewKeySet(k)
+	srv := httptest.NewServer(JWKSHandler(ks))
+	defer srv.Close()
+	remote, _ := NewRemoteKeySet(RemoteKeySetConfig{URL: srv.URL})
+	v, _ := NewVerifier(VerifierConfig{Keys: remote, Issuer: "iss", Audience: "aud"})
+	now := time.Now()
+	tok, _ := sign(k, typeAccess, wireClaims{Iss: "iss", Sub: "u", Aud: "aud", Exp: now.Add(time.Hour).Unix(), Iat: now.Unix(), Jti: "j"}, nil)
+	if _, err := v.Verify(context.Background(), tok); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := v.Verify(context.Background(), tok); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
