@@ -1,0 +1,257 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/store/postgres"
+	"github.com/goauthkit/auth/store/sqlite"
+)
+
+// app is the assembled server: the store, the authenticator and the HTTP
+// handler tree.
+type app struct {
+	store   auth.Store
+	auth    *auth.Authenticator
+	router  *auth.Router
+	handler http.Handler // router wrapped in request logging and Server-Timing
+	close   func() error // closes the store
+}
+
+// keyFileName is the file in the data directory holding the generated HS256
+// key: 64 hexadecimal characters, whose bytes are the HMAC key (so a Python
+// service can use the file's content as its SECRET_KEY).
+const keyFileName = "hs256.key"
+
+// openTimeout bounds opening the store at start-up.
+const openTimeout = 15 * time.Second
+
+// newApp opens the store, loads or makes the signing key and builds the
+// handler tree. tweak, if not nil, edits the auth.Config before New (tests
+// use it for a faster hasher or another limiter). Every error is a
+// *settingError naming the setting at fault.
+func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*auth.Config)) (*app, error) {
+	key := s.secretKey
+	if key == nil {
+		var err error
+		if key, err = loadOrCreateKey(s.dataDir, s.dataSetting, logger); err != nil {
+			return nil, err
+		}
+	} else {
+		logger.Info("using the HS256 key from AUTH_SECRET_KEY")
+	}
+
+	store, closeStore, err := openStore(ctx, s, logger)
+	if err != nil {
+		return nil, err
+	}
+	cfg := auth.Config{
+		Store:      store,
+		SecretKey:  key,
+		AccessTTL:  s.accessTTL,
+		RefreshTTL: s.refreshTTL,
+	}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	a, err := auth.New(cfg)
+	if err != nil {
+		_ = closeStore()
+		return nil, configSetting(err)
+	}
+	h, err := auth.NewHandlers(a, auth.HandlerOptions{TrustedProxies: s.proxies})
+	if err != nil {
+		_ = closeStore()
+		return nil, badSetting(s.proxiesSetting, "%v", err)
+	}
+	router := newRouter(h)
+	return &app{
+		store:   store,
+		auth:    a,
+		router:  router,
+		handler: logRequests(logger, auth.ServerTiming(router)),
+		close:   closeStore,
+	}, nil
+}
+
+//go:embed openapi.json
+var openapiFS embed.FS
+
+// newRouter mounts every route the server answers: the library's handlers,
+// the OpenAPI document and, under HS256, a JWKS path that answers 404.
+func newRouter(h *auth.Handlers) *auth.Router {
+	rt := auth.NewRouter()
+	rt.Mount(h.Routes())
+	doc, err := fs.ReadFile(openapiFS, "openapi.json")
+	if err != nil {
+		panic(err) // embedded at build time: cannot happen
+	}
+	rt.Handle(http.MethodGet, "/openapi.json", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		_, _ = w.Write(doc)
+	}))
+	// An HS256 key is a shared secret: there is no public key to publish.
+	// A later release adds asymmetric keys and serves them here.
+	rt.Handle(http.MethodGet, "/.well-known/jwks.json", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth.WriteError(w, http.StatusNotFound, "not_found", "no public keys: tokens are signed with a shared secret (HS256)")
+	}))
+	return rt
+}
+
+// openStore opens the store the settings select.
+//
+// The one place the store backends are wired: memory (auth.NewMemoryStore),
+// SQLite (store/sqlite, the default, DIR/auth.db) and PostgreSQL
+// (store/postgres).
+func openStore(ctx context.Context, s settings, logger *slog.Logger) (auth.Store, func() error, error) {
+	ctx, cancel := context.WithTimeout(ctx, openTimeout)
+	defer cancel()
+	switch {
+	case s.db == "memory":
+		logger.Info("store", "kind", "memory", "note", "everything is lost when the process ends")
+		return auth.NewMemoryStore(), func() error { return nil }, nil
+
+	case strings.HasPrefix(s.db, "postgres://"), strings.HasPrefix(s.db, "postgresql://"):
+		st, err := postgres.Open(ctx, s.db)
+		if err == nil {
+			err = st.Ping(ctx)
+			if err != nil {
+				_ = st.Close()
+			}
+		}
+		if err != nil {
+			return nil, nil, badSetting(s.dbSetting, "cannot use the PostgreSQL database: %s", redact(err, s.db))
+		}
+		logger.Info("store", "kind", "postgres", "database", safeURL(s.db))
+		return st, st.Close, nil
+
+	default: // "" or "sqlite"
+		if err := os.MkdirAll(s.dataDir, 0o700); err != nil {
+			return nil, nil, badSetting(s.dataSetting, "cannot create the data directory: %v", err)
+		}
+		path := filepath.Join(s.dataDir, "auth.db")
+		st, err := sqlite.Open(ctx, path)
+		if err != nil {
+			return nil, nil, badSetting(s.dbSetting, "cannot open the SQLite database %s: %v", path, err)
+		}
+		logger.Info("store", "kind", "sqlite", "file", path)
+		return st, st.Close, nil
+	}
+}
+
+// redact returns err's text with the password of dbURL, if any, masked.
+// pgx already redacts it; this makes sure.
+func redact(err error, dbURL string) string {
+	msg := err.Error()
+	if u, perr := url.Parse(dbURL); perr == nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			msg = strings.ReplaceAll(msg, pw, "xxxxx")
+			msg = strings.ReplaceAll(msg, url.QueryEscape(pw), "xxxxx")
+		}
+	}
+	return msg
+}
+
+// safeURL is dbURL without its password and query, for the log.
+func safeURL(dbURL string) string {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return "(unparseable)"
+	}
+	if u.User != nil {
+		u.User = url.User(u.User.Username())
+	}
+	u.RawQuery = ""
+	return u.String()
+}
+
+// loadOrCreateKey returns the HS256 key kept in dir, generating it the
+// first time. The file is written whole under a temporary name and then
+// linked into place, so a crash never leaves a short key and two servers
+// starting at once agree on one key.
+func loadOrCreateKey(dir, setting string, logger *slog.Logger) ([]byte, error) {
+	path := filepath.Join(dir, keyFileName)
+	key, err := readKey(path, setting, logger)
+	if err == nil {
+		logger.Info("loaded the HS256 signing key", "file", path)
+		return key, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, badSetting(setting, "cannot create the data directory: %v", err)
+	}
+	var raw [32]byte
+	_, _ = rand.Read(raw[:])
+	text := hex.EncodeToString(raw[:])
+	tmp, err := os.CreateTemp(dir, ".hs256-*.tmp")
+	if err != nil {
+		return nil, badSetting(setting, "cannot write the key file: %v", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err == nil {
+		if _, err = tmp.WriteString(text + "\n"); err == nil {
+			err = tmp.Sync()
+		}
+		if cerr := tmp.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Link(tmp.Name(), path)
+		}
+		if errors.Is(err, fs.ErrExist) { // another process won the race
+			return loadOrCreateKey(dir, setting, logger)
+		}
+		if err != nil {
+			return nil, badSetting(setting, "cannot write the key file: %v", err)
+		}
+	} else {
+		tmp.Close()
+		return nil, badSetting(setting, "cannot write the key file: %v", err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	logger.Info("generated a new HS256 signing key; tokens survive restarts while this file is kept", "file", path)
+	return []byte(text), nil
+}
+
+// readKey reads a key file: its content, without a final line break, is
+// the key.
+func readKey(path, setting string, logger *slog.Logger) ([]byte, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		return nil, badSetting(setting, "cannot read the key file: %v", err)
+	}
+	if info.Mode().Perm()&0o077 != 0 {
+		logger.Warn("the key file is readable by other users; chmod 600 it", "file", path, "mode", fmt.Sprintf("%04o", info.Mode().Perm()))
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, badSetting(setting, "cannot read the key file: %v", err)
+	}
+	b = []byte(strings.TrimRight(string(b), "\r\n"))
+	if len(b) < 32 {
+		return nil, badSetting(setting, "the key file %s holds %d bytes, fewer than 32: remove it to generate a new key", path, len(b))
+	}
+	return b, nil
+}

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"strings"
+	"time"
+)
+
+// settings is the server's configuration, from flags and environment
+// variables (a flag wins over its variable).
+type settings struct {
+	addr      string
+	dataDir   string
+	db        string // "", "memory", "sqlite" or a postgres:// URL
+	// The names of the settings dataDir, db and proxies came from (a flag
+	// or an environment variable), for messages.
+	addrSetting, dataSetting, dbSetting, proxiesSetting string
+
+	secretKey  []byte // nil: generate or load one in dataDir
+	signingAlg string
+	accessTTL  time.Duration
+	refreshTTL time.Duration
+	proxies    []netip.Prefix
+}
+
+// settingError is a bad setting: it names the setting, never its value
+// when that could be a secret.
+type settingError struct {
+	setting string
+	problem string
+}
+
+func (e *settingError) Error() string { return "bad setting " + e.setting + ": " + e.problem }
+
+func badSetting(setting, format string, args ...any) error {
+	return &settingError{setting: setting, problem: fmt.Sprintf(format, args...)}
+}
+
+const usageText = `Usage: server [flags]
+
+The goauthkit example authentication server (see README.md).
+
+Flags (each also read from the environment variable named after it):
+  -addr HOST:PORT          listen address (AUTH_ADDR; default 127.0.0.1:8080)
+  -data DIR                data directory (AUTH_DATA_DIR; default ./data)
+  -db VALUE                store: sqlite (default: DIR/auth.db), memory, or a
+                           postgres:// URL (AUTH_DATABASE_URL)
+  -trusted-proxies LIST    comma-separated IPs or CIDR prefixes of reverse
+                           proxies whose X-Forwarded-For is believed
+                           (AUTH_TRUSTED_PROXIES; default none)
+
+Environment only:
+  AUTH_SECRET_KEY          HS256 key, at least 32 bytes, used as given
+                           (default: generated once and kept in DIR/hs256.key)
+  AUTH_SIGNING_ALG         HS256 (the only one supported for now)
+  AUTH_ACCESS_TTL          access-token lifetime, a Go duration (default 15m)
+  AUTH_REFRESH_TTL         refresh-token lifetime (default 168h)
+`
+
+// loadSettings reads the flags in args and the environment through getenv.
+// It returns flag.ErrHelp for -h, or a *settingError.
+func loadSettings(args []string, getenv func(string) string) (settings, error) {
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	var s settings
+	var proxies string
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&s.addr, "addr", env("AUTH_ADDR", "127.0.0.1:8080"), "")
+	fs.StringVar(&s.dataDir, "data", env("AUTH_DATA_DIR", "./data"), "")
+	fs.StringVar(&s.db, "db", env("AUTH_DATABASE_URL", ""), "")
+	fs.StringVar(&proxies, "trusted-proxies", env("AUTH_TRUSTED_PROXIES", ""), "")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return s, err
+		}
+		return s, badSetting("(flags)", "%v", err)
+	}
+	if fs.NArg() > 0 {
+		return s, badSetting("(flags)", "unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	name := func(flagName, envName string) string {
+		if set[flagName] {
+			return "-" + flagName
+		}
+		return envName
+	}
+
+	s.addrSetting = name("addr", "AUTH_ADDR")
+	if s.addr == "" {
+		return s, badSetting(s.addrSetting, "empty address")
+	}
+	s.dataSetting = name("data", "AUTH_DATA_DIR")
+	if s.dataDir == "" {
+		return s, badSetting(s.dataSetting, "empty directory")
+	}
+	s.dbSetting = name("db", "AUTH_DATABASE_URL")
+	switch {
+	case s.db == "", s.db == "sqlite", s.db == "memory":
+	case strings.HasPrefix(s.db, "postgres://"), strings.HasPrefix(s.db, "postgresql://"):
+	default:
+		// The value is not repeated: it could hold a password.
+		return s, badSetting(s.dbSetting, "want sqlite, memory or a postgres:// URL")
+	}
+
+	if k := getenv("AUTH_SECRET_KEY"); k != "" {
+		if len(k) < 32 {
+			return s, badSetting("AUTH_SECRET_KEY", "must be at least 32 bytes, got %d (try: openssl rand -hex 32)", len(k))
+		}
+		s.secretKey = []byte(k)
+	}
+
+	s.signingAlg = env("AUTH_SIGNING_ALG", "HS256")
+	switch s.signingAlg {
+	case "HS256":
+	case "EdDSA", "ES256", "RS256":
+		return s, badSetting("AUTH_SIGNING_ALG", "%s is not supported yet: only HS256 for now (asymmetric keys and /.well-known/jwks.json come in a later release)", s.signingAlg)
+	default:
+		return s, badSetting("AUTH_SIGNING_ALG", "unknown algorithm %q (want HS256)", s.signingAlg)
+	}
+
+	var err error
+	if s.accessTTL, err = duration(getenv, "AUTH_ACCESS_TTL", 15*time.Minute); err != nil {
+		return s, err
+	}
+	if s.refreshTTL, err = duration(getenv, "AUTH_REFRESH_TTL", 168*time.Hour); err != nil {
+		return s, err
+	}
+
+	s.proxiesSetting = name("trusted-proxies", "AUTH_TRUSTED_PROXIES")
+	if proxies != "" {
+		setting := s.proxiesSetting
+		for item := range strings.SplitSeq(proxies, ",") {
+			item = strings.TrimSpace(item)
+			p, err := netip.ParsePrefix(item)
+			if err != nil {
+				a, aerr := netip.ParseAddr(item)
+				if aerr != nil {
+					return s, badSetting(setting, "%q is neither an IP address nor a CIDR prefix", item)
+				}
+				p = netip.PrefixFrom(a, a.BitLen())
+			}
+			s.proxies = append(s.proxies, p)
+		}
+	}
+	return s, nil
+}
+
+func duration(getenv func(string) string, name string, def time.Duration) (time.Duration, error) {
+	v := getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	switch {
+	case err != nil:
+		return 0, badSetting(name, "%q is not a Go duration such as 15m or 168h", v)
+	case d <= 0:
+		return 0, badSetting(name, "must be positive, got %s", v)
+	}
+	return d, nil
+}
+
+// configSetting names the setting behind an error of auth.New, which names
+// Config fields.
+func configSetting(err error) error {
+	msg := err.Error()
+	for _, m := range []struct{ field, setting string }{
+		{"Config.RefreshTTL", "AUTH_REFRESH_TTL"},
+		{"Config.AccessTTL", "AUTH_ACCESS_TTL"},
+		{"Config.SecretKey", "AUTH_SECRET_KEY"},
+	} {
+		if i := strings.Index(msg, m.field); i >= 0 && !strings.Contains(msg[:i], "Config.") {
+			return badSetting(m.setting, "%s", strings.TrimPrefix(msg, "auth: "))
+		}
+	}
+	return err
+}

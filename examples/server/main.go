@@ -1,0 +1,159 @@
+// Command server is the goauthkit example authentication server: the
+// library's HTTP handlers over SQLite (default), PostgreSQL or memory, as
+// the HTTP contract in README.md describes.
+//
+//	go run ./examples/server [-addr 127.0.0.1:8080] [-data ./data] [-db sqlite|memory|postgres://...]
+//
+// Run it with -h for every setting.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stderr))
+}
+
+// Server timeouts: long enough for a login queued behind others for a
+// hashing slot (the handlers give up after 15 s), short enough that slow
+// clients cannot hold connections open.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 30 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 120 * time.Second
+	shutdownTimeout   = 30 * time.Second
+)
+
+// run runs the server until ctx ends and returns the exit code: 0 after a
+// clean shutdown, 2 for a bad setting (after one line naming it), 1 for a
+// failure while serving.
+func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
+	s, err := loadSettings(args, getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stderr, usageText)
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "server: %v\n", err)
+		return 2
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	logger.Info("starting", "data", s.dataDir, "alg", s.signingAlg,
+		"access_ttl", s.accessTTL.String(), "refresh_ttl", s.refreshTTL.String(), "trusted_proxies", len(s.proxies))
+
+	a, err := newApp(ctx, s, logger, nil)
+	if err != nil {
+		fmt.Fprintf(stderr, "server: %v\n", err)
+		return 2
+	}
+	closeStore := func() int {
+		if err := a.close(); err != nil {
+			logger.Error("closing the store", "error", err)
+			return 1
+		}
+		return 0
+	}
+
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		closeStore()
+		fmt.Fprintf(stderr, "server: %v\n", badSetting(s.addrSetting, "cannot listen: %v", err))
+		return 2
+	}
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	logger.Info("listening on http://"+ln.Addr().String(), "addr", ln.Addr().String())
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		logger.Error("serving failed", "error", err)
+		closeStore()
+		return 1
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: no new connections, finishing requests in flight")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	code := 0
+	if err := srv.Shutdown(sctx); err != nil {
+		logger.Error("requests still running at the shutdown deadline; closing them", "error", err)
+		_ = srv.Close()
+		code = 1
+	}
+	if closeStore() != 0 {
+		code = 1
+	}
+	logger.Info("stopped", "exit_code", code)
+	return code
+}
+
+// logRequests logs one line per request: method, path, status and
+// duration. Never the query string (it could hold a token someone put
+// there), nor a header or a body.
+func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+		path := r.URL.Path
+		if len(path) > 200 {
+			path = path[:200] + "..."
+		}
+		logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("method", r.Method),
+			slog.String("path", path),
+			slog.Int("status", sw.status),
+			slog.Duration("duration", time.Since(start)))
+	})
+}
+
+// statusWriter records the status of an answer.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 && code >= 200 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Flush() { _ = http.NewResponseController(w.ResponseWriter).Flush() }
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
