@@ -13,9 +13,9 @@ import (
 // settings is the server's configuration, from flags and environment
 // variables (a flag wins over its variable).
 type settings struct {
-	addr      string
-	dataDir   string
-	db        string // "", "memory", "sqlite" or a postgres:// URL
+	addr    string
+	dataDir string
+	db      string // "", "memory", "sqlite" or a postgres:// URL
 	// The names of the settings dataDir, db and proxies came from (a flag
 	// or an environment variable), for messages.
 	addrSetting, dataSetting, dbSetting, proxiesSetting string
