@@ -44,19 +44,18 @@ const openTimeout = 15 * time.Second
 // use it for a faster hasher or another limiter). Every error is a
 // *settingError naming the setting at fault.
 func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*auth.Config)) (*app, error) {
+	store, closeStore, err := openStore(ctx, s, logger)
+	if err != nil {
+		return nil, err
+	}
 	key := s.secretKey
 	if key == nil {
-		var err error
 		if key, err = loadOrCreateKey(s.dataDir, s.dataSetting, logger); err != nil {
+			_ = closeStore()
 			return nil, err
 		}
 	} else {
 		logger.Info("using the HS256 key from AUTH_SECRET_KEY")
-	}
-
-	store, closeStore, err := openStore(ctx, s, logger)
-	if err != nil {
-		return nil, err
 	}
 	cfg := auth.Config{
 		Store:      store,

@@ -34,7 +34,10 @@ type settingError struct {
 	problem string
 }
 
-func (e *settingError) Error() string { return "bad setting " + e.setting + ": " + e.problem }
+// Error returns one line: a driver's message spanning lines is joined.
+func (e *settingError) Error() string {
+	return "bad setting " + e.setting + ": " + strings.Join(strings.Fields(e.problem), " ")
+}
 
 func badSetting(setting, format string, args ...any) error {
 	return &settingError{setting: setting, problem: fmt.Sprintf(format, args...)}

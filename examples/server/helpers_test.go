@@ -107,7 +107,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if o.hasher == nil {
 		o.hasher = testHasher{}
 	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logger := discardLogger()
 	a, err := newApp(context.Background(), s, logger, func(c *auth.Config) {
 		c.Hasher = o.hasher
 		c.Now = clock.Now
@@ -343,3 +343,5 @@ func decodeSegment(t *testing.T, seg string) map[string]any {
 	}
 	return m
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

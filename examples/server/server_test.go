@@ -1,0 +1,392 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/goauthkit/auth"
+)
+
+// TestServerBinary builds the real binary, starts it on 127.0.0.1:0 over
+// SQLite with the default hasher and a generated key, reads the address
+// from its log, signs up, logs in and reads /users/me, then stops it with
+// SIGTERM and expects exit code 0; then starts it again on the same data
+// directory and checks the token still works (the key was kept).
+func TestServerBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "server")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	data := filepath.Join(t.TempDir(), "data")
+
+	p := startServer(t, bin, data)
+	p.post(t, "/signup", "application/json", `{"username":"Alice","password":"correct horse battery"}`, 201)
+	tok := p.post(t, "/token", "application/x-www-form-urlencoded", "username=alice&password=correct+horse+battery", 200)
+	access, _ := tok["access_token"].(string)
+	me := p.get(t, "/users/me", access, 200)
+	if me["username"] != "alice" {
+		t.Fatalf("/users/me: %v", me)
+	}
+	log1 := p.stop(t)
+	for _, want := range []string{"generated a new HS256 signing key", "listening on http://127.0.0.1:", "msg=request method=POST path=/token status=200", "shutting down", "msg=stopped"} {
+		if !strings.Contains(log1, want) {
+			t.Errorf("log lacks %q:\n%s", want, log1)
+		}
+	}
+	for _, secret := range []string{"correct horse battery", "correct+horse+battery", access, "$argon2id$"} {
+		if strings.Contains(log1, secret) {
+			t.Errorf("log holds a secret %.12q", secret)
+		}
+	}
+	key, err := os.Stat(filepath.Join(data, keyFileName))
+	if err != nil || key.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v, mode %v", err, key.Mode())
+	}
+
+	// Restart: the key and the users were kept.
+	p = startServer(t, bin, data)
+	if me := p.get(t, "/users/me", access, 200); me["username"] != "alice" {
+		t.Fatalf("/users/me after a restart: %v", me)
+	}
+	log2 := p.stop(t)
+	if !strings.Contains(log2, "loaded the HS256 signing key") {
+		t.Errorf("second start did not load the key:\n%s", log2)
+	}
+}
+
+type serverProc struct {
+	cmd  *exec.Cmd
+	base string
+	mu   sync.Mutex
+	log  bytes.Buffer
+	done chan struct{}
+}
+
+var listeningRE = regexp.MustCompile(`listening on (http://127\.0\.0\.1:[0-9]+)`)
+
+func startServer(t *testing.T, bin, data string) *serverProc {
+	t.Helper()
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-data", data)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &serverProc{cmd: cmd, done: make(chan struct{})}
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			_ = cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	addr := make(chan string, 1)
+	go func() {
+		defer close(p.done)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			p.mu.Lock()
+			p.log.WriteString(line + "\n")
+			p.mu.Unlock()
+			if m := listeningRE.FindStringSubmatch(line); m != nil {
+				select {
+				case addr <- m[1]:
+				default:
+				}
+			}
+		}
+	}()
+	select {
+	case p.base = <-addr:
+	case <-p.done:
+		t.Fatalf("server exited before listening:\n%s", p.logText())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("no listening line after 60s:\n%s", p.logText())
+	}
+	return p
+}
+
+func (p *serverProc) logText() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.log.String()
+}
+
+// stop sends SIGTERM and expects a clean exit; it returns the log.
+func (p *serverProc) stop(t *testing.T) string {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("no exit 60s after SIGTERM:\n%s", p.logText())
+	}
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, p.logText())
+	}
+	return p.logText()
+}
+
+func (p *serverProc) post(t *testing.T, path, ct, body string, want int) map[string]any {
+	t.Helper()
+	res, err := http.Post(p.base+path, ct, strings.NewReader(body))
+	return p.read(t, res, err, want)
+}
+
+func (p *serverProc) get(t *testing.T, path, bearer string, want int) map[string]any {
+	t.Helper()
+	r, _ := http.NewRequest("GET", p.base+path, nil)
+	r.Header.Set("Authorization", "Bearer "+bearer)
+	res, err := http.DefaultClient.Do(r)
+	return p.read(t, res, err, want)
+}
+
+func (p *serverProc) read(t *testing.T, res *http.Response, err error, want int) map[string]any {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, p.logText())
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != want {
+		t.Fatalf("%s %s: %d %s, want %d", res.Request.Method, res.Request.URL.Path, res.StatusCode, b, want)
+	}
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	return m
+}
+
+// TestBadSettings checks that every bad setting stops start-up with one
+// line naming it, exit code 2, and no secret in the output.
+func TestBadSettings(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "a-file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	shortKey := filepath.Join(dir, "short")
+	if err := os.MkdirAll(shortKey, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(shortKey, keyFileName), []byte("too short"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		setting string
+		also    string
+	}{
+		{"access TTL not a duration", nil, map[string]string{"AUTH_ACCESS_TTL": "15 minutes"}, "AUTH_ACCESS_TTL", ""},
+		{"access TTL negative", nil, map[string]string{"AUTH_ACCESS_TTL": "-5m"}, "AUTH_ACCESS_TTL", ""},
+		{"access TTL too long", nil, map[string]string{"AUTH_ACCESS_TTL": "48h"}, "AUTH_ACCESS_TTL", "24h"},
+		{"refresh TTL not a duration", nil, map[string]string{"AUTH_REFRESH_TTL": "7d"}, "AUTH_REFRESH_TTL", ""},
+		{"refresh shorter than access", nil, map[string]string{"AUTH_REFRESH_TTL": "1m"}, "AUTH_REFRESH_TTL", ""},
+		{"short secret", nil, map[string]string{"AUTH_SECRET_KEY": "hunter2-is-short"}, "AUTH_SECRET_KEY", "32 bytes"},
+		{"EdDSA", nil, map[string]string{"AUTH_SIGNING_ALG": "EdDSA"}, "AUTH_SIGNING_ALG", "not supported yet"},
+		{"ES256", nil, map[string]string{"AUTH_SIGNING_ALG": "ES256"}, "AUTH_SIGNING_ALG", "not supported yet"},
+		{"RS256", nil, map[string]string{"AUTH_SIGNING_ALG": "RS256"}, "AUTH_SIGNING_ALG", "not supported yet"},
+		{"unknown alg", nil, map[string]string{"AUTH_SIGNING_ALG": "none"}, "AUTH_SIGNING_ALG", "unknown"},
+		{"unknown database", []string{"-db", "mysql://root:hunter2-secret@localhost/x"}, nil, "-db", ""},
+		{"unknown database, env", nil, map[string]string{"AUTH_DATABASE_URL": "mysql://root:hunter2-secret@localhost/x"}, "AUTH_DATABASE_URL", ""},
+		{"unreachable database", nil, map[string]string{"AUTH_DATABASE_URL": "postgres://u:hunter2-secret@127.0.0.1:1/x?connect_timeout=5"}, "AUTH_DATABASE_URL", "PostgreSQL"},
+		{"bad address", []string{"-addr", "nonsense"}, nil, "-addr", "listen"},
+		{"bad port", nil, map[string]string{"AUTH_ADDR": "127.0.0.1:99999"}, "AUTH_ADDR", "listen"},
+		{"data dir is a file", []string{"-data", file}, nil, "-data", ""},
+		{"short key file", []string{"-data", shortKey}, nil, "-data", "fewer than 32"},
+		{"bad proxy", []string{"-trusted-proxies", "10.0.0.0/8,nonsense"}, nil, "-trusted-proxies", ""},
+		{"unknown flag", []string{"-port", "80"}, nil, "flags", ""},
+		{"stray argument", []string{"serve"}, nil, "flags", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var out bytes.Buffer
+			args := c.args
+			if !slices.Contains(args, "-data") {
+				args = append(args, "-data", t.TempDir())
+			}
+			code := run(context.Background(), args, func(k string) string { return c.env[k] }, &out)
+			var lines []string
+			for l := range strings.Lines(out.String()) {
+				if !strings.Contains(l, "level=INFO") { // start-up progress lines
+					lines = append(lines, l)
+				}
+			}
+			if code != 2 || len(lines) != 1 || !strings.Contains(lines[0], "bad setting") ||
+				!strings.Contains(lines[0], c.setting) || !strings.Contains(lines[0], c.also) {
+				t.Fatalf("exit %d, output:\n%s\nwant exit 2 and one line naming %s", code, out.String(), c.setting)
+			}
+			if strings.Contains(out.String(), "hunter2") || strings.Contains(out.String(), "goroutine ") {
+				t.Fatalf("output holds a secret or a stack trace:\n%s", out.String())
+			}
+		})
+	}
+
+	t.Run("help", func(t *testing.T) {
+		var out bytes.Buffer
+		if code := run(context.Background(), []string{"-h"}, func(string) string { return "" }, &out); code != 0 || !strings.Contains(out.String(), "AUTH_ACCESS_TTL") {
+			t.Fatalf("-h: exit %d\n%s", code, out.String())
+		}
+	})
+}
+
+// TestRunShutdown runs the server in-process over the memory store until
+// its context ends, and checks a clean exit.
+func TestRunShutdown(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-db", "memory", "-data", t.TempDir()},
+			func(k string) string {
+				if k == "AUTH_SECRET_KEY" {
+					return testSecret
+				}
+				return ""
+			}, out)
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	var base string
+	for base == "" && time.Now().Before(deadline) {
+		if m := listeningRE.FindStringSubmatch(out.String()); m != nil {
+			base = m[1]
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if base == "" {
+		t.Fatalf("not listening:\n%s", out.String())
+	}
+	res, err := http.Get(base + "/healthz")
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("healthz: %v %v", res, err)
+	}
+	res.Body.Close()
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit %d:\n%s", code, out.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("run did not return after its context ended")
+	}
+	if strings.Contains(out.String(), testSecret) {
+		t.Fatal("the log holds the secret key")
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestOpenAPI checks that the OpenAPI document describes exactly the
+// routes the server mounts.
+func TestOpenAPI(t *testing.T) {
+	var doc struct {
+		OpenAPI string                                `json:"openapi"`
+		Paths   map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	raw, err := openapiFS.ReadFile("openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(doc.OpenAPI, "3.1.") {
+		t.Fatalf("openapi %q, want 3.1.x", doc.OpenAPI)
+	}
+	documented := map[string]bool{}
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			documented[strings.ToUpper(method)+" "+path] = true
+		}
+	}
+	e := newEnv(t, envOptions{db: "memory"})
+	mounted := map[string]bool{}
+	for _, r := range e.app.router.Routes() {
+		mounted[r.Method+" "+r.Path] = true
+		if !documented[r.Method+" "+r.Path] {
+			t.Errorf("%s %s is mounted but not in openapi.json", r.Method, r.Path)
+		}
+	}
+	for route := range documented {
+		if !mounted[route] {
+			t.Errorf("%s is in openapi.json but not mounted", route)
+		}
+	}
+	if len(mounted) < 9 {
+		t.Errorf("only %d routes mounted", len(mounted))
+	}
+}
+
+// TestPostgresStore opens the PostgreSQL store the way the server does,
+// when AUTH_TEST_POSTGRES_URL names a database (CI sets it).
+func TestPostgresStore(t *testing.T) {
+	url := os.Getenv("AUTH_TEST_POSTGRES_URL")
+	if url == "" {
+		t.Skip("AUTH_TEST_POSTGRES_URL not set")
+	}
+	s := settings{db: url, dbSetting: "AUTH_DATABASE_URL"}
+	logger := discardLogger()
+	var err error
+	// Other packages' tests may restart the cluster (AUTH_TEST_PG_RESTART):
+	// try a few times.
+	for attempt := range 5 {
+		var st auth.Store
+		var closeStore func() error
+		st, closeStore, err = openStore(context.Background(), s, logger)
+		if err == nil {
+			err = st.(auth.Pinger).Ping(context.Background())
+			_ = closeStore()
+			if err == nil {
+				return
+			}
+		}
+		var se *settingError
+		if err != nil && !errors.As(err, &se) && attempt == 0 {
+			t.Fatalf("openStore error is not a setting error: %v", err)
+		}
+		time.Sleep(2 * time.Second)
+	}
+	t.Fatal(err)
+}
