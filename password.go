@@ -131,6 +131,9 @@ func (a Argon2id) validate() error {
 		return errors.New("Argon2id.SaltLength below 16 bytes")
 	case p.keyLen < 16:
 		return errors.New("Argon2id.KeyLength below 16 bytes")
+	case p.saltLen > argon2MaxSalt || p.keyLen > argon2MaxKey:
+		// Verify refuses longer ones: every login would fail.
+		return errors.New("Argon2id.SaltLength above 64 bytes or KeyLength above 128 bytes")
 	case p.memory > l.Argon2MaxMemoryKiB || p.time > l.Argon2MaxTime || p.threads > l.Argon2MaxThreads:
 		return errors.New("Argon2id parameters above its own Limits: its hashes could not be verified")
 	}
@@ -296,15 +299,32 @@ func parseArgon2id(s string) (argon2Params, error) {
 		return bad("parameters")
 	}
 	p.memory, p.time, p.threads = m, t, uint8(th)
-	var err error
-	if p.salt, err = base64.RawStdEncoding.Strict().DecodeString(parts[4]); err != nil || len(p.salt) < 8 || len(p.salt) > 64 {
+	var ok bool
+	if p.salt, ok = decodeCanonical(parts[4]); !ok || len(p.salt) < 8 || len(p.salt) > argon2MaxSalt {
 		return bad("salt")
 	}
-	if p.key, err = base64.RawStdEncoding.Strict().DecodeString(parts[5]); err != nil || len(p.key) < 16 || len(p.key) > 128 {
+	if p.key, ok = decodeCanonical(parts[5]); !ok || len(p.key) < 16 || len(p.key) > argon2MaxKey {
 		return bad("key")
 	}
 	p.saltLen, p.keyLen = uint32(len(p.salt)), uint32(len(p.key))
 	return p, nil
+}
+
+// Longest salt and key that parseArgon2id accepts, in bytes.
+const (
+	argon2MaxSalt = 64
+	argon2MaxKey  = 128
+)
+
+// decodeCanonical decodes unpadded standard base64 that is in its one
+// canonical form. Strict mode alone still ignores CR and LF anywhere in
+// the input, so the result is also checked to re-encode to s.
+func decodeCanonical(s string) ([]byte, bool) {
+	b, err := base64.RawStdEncoding.Strict().DecodeString(s)
+	if err != nil || base64.RawStdEncoding.EncodeToString(b) != s {
+		return nil, false
+	}
+	return b, true
 }
 
 // decimalParam parses "<prefix><decimal>" into a uint32, refusing signs,
