@@ -245,17 +245,21 @@ func (h *Handlers) Logout() http.Handler {
 		if err != nil {
 			return err
 		}
+		body, err := readBody(w, r)
+		if err != nil {
+			return err
+		}
 		var token string
 		if mt == mediaJSON {
-			body, err := readJSON(w, r)
+			obj, err := parseJSONObject(body)
 			if err != nil {
 				return err
 			}
-			if token, _, err = body.stringField("refresh_token", errRefreshType); err != nil {
+			if token, _, err = obj.stringField("refresh_token", errRefreshType); err != nil {
 				return err
 			}
 		} else {
-			form, err := readForm(w, r)
+			form, err := parseForm(body)
 			if err != nil {
 				return err
 			}
