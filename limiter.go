@@ -118,36 +118,40 @@ func (l *MemoryLimiter) Refund(username, addr string) {
 
 type buckets struct {
 	mu        sync.Mutex
-	burst     float64
+	capacity  time.Duration // burst × interval
 	interval  time.Duration
 	maxKeys   int
 	m         map[string]*bucket
 	lastSweep time.Time
 }
 
+// bucket holds credit in time rather than in (floating-point) attempts:
+// one attempt costs interval, and credit accrues at one second per second,
+// so the arithmetic is exact.
 type bucket struct {
-	tokens float64
+	credit time.Duration
 	last   time.Time
 }
 
 func newBuckets(burst int, interval time.Duration, maxKeys int) *buckets {
-	return &buckets{burst: float64(burst), interval: interval, maxKeys: maxKeys, m: make(map[string]*bucket)}
+	return &buckets{capacity: time.Duration(burst) * interval, interval: interval, maxKeys: maxKeys, m: make(map[string]*bucket)}
 }
 
 // refill brings b up to date and reports whether it is full.
 func (bs *buckets) refill(b *bucket, now time.Time) bool {
 	if d := now.Sub(b.last); d > 0 {
-		b.tokens += float64(d) / float64(bs.interval)
+		b.credit += d
 		b.last = now
 	}
-	if b.tokens >= bs.burst {
-		b.tokens = bs.burst
+	if b.credit >= bs.capacity {
+		b.credit = bs.capacity
 		return true
 	}
 	return false
 }
 
-// take removes one token for key, or returns how long until one is there.
+// take spends one attempt for key, or returns how long until one is there
+// (always more than zero).
 func (bs *buckets) take(key string, now time.Time) time.Duration {
 	bs.mu.Lock()
 	defer bs.mu.Unlock()
@@ -156,18 +160,18 @@ func (bs *buckets) take(key string, now time.Time) time.Duration {
 		if len(bs.m) >= bs.maxKeys && !bs.sweep(now) {
 			return bs.interval
 		}
-		b = &bucket{tokens: bs.burst, last: now}
+		b = &bucket{credit: bs.capacity, last: now}
 		bs.m[key] = b
 	}
 	bs.refill(b, now)
-	if b.tokens < 1 {
-		return time.Duration((1 - b.tokens) * float64(bs.interval))
+	if b.credit < bs.interval {
+		return bs.interval - b.credit
 	}
-	b.tokens--
+	b.credit -= bs.interval
 	return 0
 }
 
-// give returns one token to key (or, with reset, fills its bucket).
+// give returns one attempt to key (or, with reset, fills its bucket).
 func (bs *buckets) give(key string, now time.Time, reset bool) {
 	bs.mu.Lock()
 	defer bs.mu.Unlock()
@@ -179,7 +183,7 @@ func (bs *buckets) give(key string, now time.Time, reset bool) {
 		delete(bs.m, key)
 		return
 	}
-	b.tokens++
+	b.credit += bs.interval
 	if bs.refill(b, now) {
 		delete(bs.m, key)
 	}
