@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -195,11 +196,11 @@ func (h *Handlers) Signup() http.Handler {
 		}
 		username, ok, err := body.stringField("username", errUsernameType)
 		if err != nil || !ok {
-			return cmpOr(err, errUsernameMissing)
+			return cmp.Or(err, errUsernameMissing)
 		}
 		password, ok, err := body.stringField("password", errPasswordType)
 		if err != nil || !ok {
-			return cmpOr(err, errPasswordMissing)
+			return cmp.Or(err, errPasswordMissing)
 		}
 		email, _, err := body.stringField("email", errEmailType)
 		if err != nil {
@@ -215,24 +216,16 @@ func (h *Handlers) Signup() http.Handler {
 }
 
 var (
-	errUsernameMissing = badRequest("username is required")
-	errUsernameType    = badRequest("username must be a string")
-	errPasswordMissing = badRequest("password is required")
-	errPasswordType    = badRequest("password must be a string")
-	errEmailType       = badRequest("email must be a string or null")
-	errRefreshMissing  = badRequest("refresh_token is required")
-	errRefreshType     = badRequest("refresh_token must be a string")
-	errCurrentMissing  = badRequest("current_password and new_password are required")
-	errCurrentType     = badRequest("current_password and new_password must be strings")
+	errUsernameMissing  = badRequest("username is required")
+	errUsernameType     = badRequest("username must be a string")
+	errPasswordMissing  = badRequest("password is required")
+	errPasswordType     = badRequest("password must be a string")
+	errEmailType        = badRequest("email must be a string or null")
+	errRefreshMissing   = badRequest("refresh_token is required")
+	errRefreshType      = badRequest("refresh_token must be a string")
+	errPasswordsMissing = badRequest("current_password and new_password are required")
+	errPasswordsType    = badRequest("current_password and new_password must be strings")
 )
-
-// cmpOr returns err if it is not nil, else missing.
-func cmpOr(err, missing error) error {
-	if err != nil {
-		return err
-	}
-	return missing
-}
 
 // Logout returns the revocation endpoint (RFC 7009), POST with a form or
 // JSON body holding refresh_token: it revokes the token's whole family and
@@ -314,16 +307,16 @@ func (h *Handlers) ChangePassword() http.Handler {
 		if err != nil {
 			return err
 		}
-		current, ok1, err := body.stringField("current_password", errCurrentType)
+		current, ok1, err := body.stringField("current_password", errPasswordsType)
 		if err != nil {
 			return err
 		}
-		next, ok2, err := body.stringField("new_password", errCurrentType)
+		next, ok2, err := body.stringField("new_password", errPasswordsType)
 		if err != nil {
 			return err
 		}
 		if !ok1 || !ok2 {
-			return errCurrentMissing
+			return errPasswordsMissing
 		}
 		u, _ := UserFromContext(r.Context())
 		if err := h.a.ChangePassword(r.Context(), u.ID, current, next); err != nil {
