@@ -132,7 +132,8 @@ func GenerateKey(alg string) (*Key, error) {
 // ParseKeyPEM reads one key for alg from PEM: a "PRIVATE KEY" (PKCS #8),
 // "EC PRIVATE KEY" or "RSA PRIVATE KEY" block gives a signing key, a
 // "PUBLIC KEY" (PKIX) block a verification-only key. An empty kid is the
-// key's thumbprint.
+// key's thumbprint; an empty alg is the key type's one algorithm (EdDSA for
+// Ed25519, ES256 for P-256, RS256 for RSA).
 func ParseKeyPEM(kid, alg string, data []byte) (*Key, error) {
 	block, rest := pem.Decode(data)
 	if block == nil {
@@ -160,10 +161,36 @@ func ParseKeyPEM(kid, alg string, data []byte) (*Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("auth: ParseKeyPEM: %w", err)
 	}
-	if s, ok := parsed.(crypto.Signer); ok {
-		return NewSigningKey(kid, alg, s)
+	signer, isSigner := parsed.(crypto.Signer)
+	if alg == "" {
+		pub := crypto.PublicKey(parsed)
+		if isSigner {
+			pub = signer.Public()
+		}
+		if alg = algorithmOf(pub); alg == "" {
+			return nil, fmt.Errorf("auth: ParseKeyPEM: unsupported key type %T", pub)
+		}
+	}
+	if isSigner {
+		return NewSigningKey(kid, alg, signer)
 	}
 	return NewVerificationKey(kid, alg, parsed)
+}
+
+// algorithmOf names the one algorithm this library uses a public key with:
+// EdDSA for Ed25519, ES256 for ECDSA P-256, RS256 for RSA; "" for others.
+func algorithmOf(pub crypto.PublicKey) string {
+	switch p := pub.(type) {
+	case ed25519.PublicKey:
+		return "EdDSA"
+	case *ecdsa.PublicKey:
+		if p.Curve == elliptic.P256() {
+			return "ES256"
+		}
+	case *rsa.PublicKey:
+		return "RS256"
+	}
+	return ""
 }
 
 // LoadKeyFile reads a PEM key file (see ParseKeyPEM).

@@ -192,6 +192,10 @@ func TestKeyFiles(t *testing.T) {
 			if err != nil || pub.CanSign() || pub.ID() != k.ID() {
 				t.Fatalf("public PEM: %v", err)
 			}
+			// With no algorithm given, the key type decides.
+			if inferred, err := LoadKeyFile("", "", path); err != nil || inferred.Algorithm() != alg || inferred.ID() != k.ID() {
+				t.Fatalf("LoadKeyFile without alg: %v", err)
+			}
 			// Loading under another algorithm fails.
 			for _, other := range asymAlgs {
 				if other != alg {
