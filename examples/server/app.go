@@ -48,20 +48,25 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*au
 	if err != nil {
 		return nil, err
 	}
-	key := s.secretKey
-	if key == nil {
-		if key, err = loadOrCreateKey(s.dataDir, s.dataSetting, logger); err != nil {
+	cfg := auth.Config{
+		Store:      store,
+		AccessTTL:  s.accessTTL,
+		RefreshTTL: s.refreshTTL,
+	}
+	switch {
+	case s.signingAlg != "HS256":
+		if cfg.Keys, err = loadKeyPair(s.dataDir, s.signingAlg, logger); err != nil {
 			_ = closeStore()
 			return nil, err
 		}
-	} else {
+	case s.secretKey != nil:
+		cfg.SecretKey = s.secretKey
 		logger.Info("using the HS256 key from AUTH_SECRET_KEY")
-	}
-	cfg := auth.Config{
-		Store:      store,
-		SecretKey:  key,
-		AccessTTL:  s.accessTTL,
-		RefreshTTL: s.refreshTTL,
+	default:
+		if cfg.SecretKey, err = loadOrCreateKey(s.dataDir, s.dataSetting, logger); err != nil {
+			_ = closeStore()
+			return nil, err
+		}
 	}
 	if tweak != nil {
 		tweak(&cfg)
@@ -76,7 +81,7 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*au
 		_ = closeStore()
 		return nil, badSetting(s.proxiesSetting, "%v", err)
 	}
-	router := newRouter(h)
+	router := newRouter(h, cfg.Keys)
 	return &app{
 		store:   store,
 		auth:    a,
@@ -90,8 +95,9 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*au
 var openapiFS embed.FS
 
 // newRouter mounts every route the server answers: the library's handlers,
-// the OpenAPI document and, under HS256, a JWKS path that answers 404.
-func newRouter(h *auth.Handlers) *auth.Router {
+// the OpenAPI document and the JWKS: the public keys of an asymmetric key
+// set, or under HS256 (keys == nil) a 404.
+func newRouter(h *auth.Handlers, keys *auth.KeySet) *auth.Router {
 	rt := auth.NewRouter()
 	rt.Mount(h.Routes())
 	doc, err := fs.ReadFile(openapiFS, "openapi.json")
@@ -103,12 +109,55 @@ func newRouter(h *auth.Handlers) *auth.Router {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		_, _ = w.Write(doc)
 	}))
+	if keys != nil {
+		rt.Handle(http.MethodGet, "/.well-known/jwks.json", auth.JWKSHandler(keys))
+		return rt
+	}
 	// An HS256 key is a shared secret: there is no public key to publish.
-	// A later release adds asymmetric keys and serves them here.
 	rt.Handle(http.MethodGet, "/.well-known/jwks.json", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		auth.WriteError(w, http.StatusNotFound, "not_found", "no public keys: tokens are signed with a shared secret (HS256)")
 	}))
 	return rt
+}
+
+// loadKeyPair returns the key set of an asymmetric algorithm: the signing
+// key DIR/signing-ALG.pem (generated with mode 0600 the first time), and
+// for verification only every DIR/retired-*.pem.
+//
+// Rotation without losing sessions: move signing-ALG.pem to
+// retired-<date>.pem and restart (a new key is generated and published
+// beside the old one); delete the retired file once the refresh TTL has
+// passed, and restart again.
+func loadKeyPair(dir, alg string, logger *slog.Logger) (*auth.KeySet, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, badSetting("AUTH_SIGNING_ALG", "cannot create the data directory: %v", err)
+	}
+	path := filepath.Join(dir, "signing-"+alg+".pem")
+	key, created, err := auth.LoadOrGenerateKeyFile(alg, path)
+	if err != nil {
+		return nil, badSetting("AUTH_SIGNING_ALG", "cannot load or create the %s key %s: %v", alg, path, err)
+	}
+	if created {
+		logger.Info("generated a new signing key; tokens survive restarts while this file is kept", "alg", alg, "kid", key.ID(), "file", path)
+	} else {
+		logger.Info("loaded the signing key", "alg", alg, "kid", key.ID(), "file", path)
+	}
+	ks, err := auth.NewKeySet(key)
+	if err != nil {
+		return nil, badSetting("AUTH_SIGNING_ALG", "%v", err)
+	}
+	retired, _ := filepath.Glob(filepath.Join(dir, "retired-*.pem"))
+	for _, p := range retired {
+		old, err := auth.LoadKeyFile("", "", p)
+		if err == nil {
+			err = ks.Add(old)
+		}
+		if err != nil {
+			return nil, badSetting("AUTH_SIGNING_ALG", "retired key %s: %v", p, err)
+		}
+		logger.Info("loaded a retired key for verification", "alg", old.Algorithm(), "kid", old.ID(), "file", p)
+	}
+	return ks, nil
 }
 
 // openStore opens the store the settings select.

@@ -59,7 +59,11 @@ Flags (each also read from the environment variable named after it):
 Environment only:
   AUTH_SECRET_KEY          HS256 key, at least 32 bytes, used as given
                            (default: generated once and kept in DIR/hs256.key)
-  AUTH_SIGNING_ALG         HS256 (the only one supported for now)
+  AUTH_SIGNING_ALG         HS256 (default), or EdDSA, ES256, RS256: a key
+                           pair generated once and kept in
+                           DIR/signing-ALG.pem, its public half served at
+                           /.well-known/jwks.json with retired keys
+                           (DIR/retired-*.pem) still verifying
   AUTH_ACCESS_TTL          access-token lifetime, a Go duration (default 15m)
   AUTH_REFRESH_TTL         refresh-token lifetime (default 168h)
 `
@@ -127,9 +131,11 @@ func loadSettings(args []string, getenv func(string) string) (settings, error) {
 	switch s.signingAlg {
 	case "HS256":
 	case "EdDSA", "ES256", "RS256":
-		return s, badSetting("AUTH_SIGNING_ALG", "%s is not supported yet: only HS256 for now (asymmetric keys and /.well-known/jwks.json come in a later release)", s.signingAlg)
+		if s.secretKey != nil {
+			return s, badSetting("AUTH_SIGNING_ALG", "%s uses a key pair kept in the data directory: unset AUTH_SECRET_KEY, which selects HS256", s.signingAlg)
+		}
 	default:
-		return s, badSetting("AUTH_SIGNING_ALG", "unknown algorithm %q (want HS256)", s.signingAlg)
+		return s, badSetting("AUTH_SIGNING_ALG", "unknown algorithm %q (want HS256, EdDSA, ES256 or RS256)", s.signingAlg)
 	}
 
 	var err error

@@ -81,13 +81,20 @@ type envOptions struct {
 	limiter auth.Limiter
 	db      string // default "" (SQLite in a temporary directory)
 	proxies string
+	// signingAlg, if set, is AUTH_SIGNING_ALG, and AUTH_SECRET_KEY is unset.
+	signingAlg string
+	// dataDir is the data directory; default a new temporary one.
+	dataDir string
 }
 
 const testSecret = "e2e-test-secret-key-0123456789abcdef-ABCDEF"
 
 func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
-	args := []string{"-data", t.TempDir()}
+	if o.dataDir == "" {
+		o.dataDir = t.TempDir()
+	}
+	args := []string{"-data", o.dataDir}
 	if o.db != "" {
 		args = append(args, "-db", o.db)
 	}
@@ -95,7 +102,10 @@ func newEnv(t *testing.T, o envOptions) *env {
 		args = append(args, "-trusted-proxies", o.proxies)
 	}
 	s, err := loadSettings(args, func(name string) string {
-		if name == "AUTH_SECRET_KEY" {
+		switch {
+		case o.signingAlg != "" && name == "AUTH_SIGNING_ALG":
+			return o.signingAlg
+		case o.signingAlg == "" && name == "AUTH_SECRET_KEY":
 			return testSecret
 		}
 		return ""

@@ -197,6 +197,13 @@ func TestBadSettings(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(shortKey, keyFileName), []byte("too short"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	badPEM := filepath.Join(dir, "bad-pem")
+	if err := os.MkdirAll(badPEM, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(badPEM, "signing-EdDSA.pem"), []byte("not a key"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		name    string
 		args    []string
@@ -210,9 +217,9 @@ func TestBadSettings(t *testing.T) {
 		{"refresh TTL not a duration", nil, map[string]string{"AUTH_REFRESH_TTL": "7d"}, "AUTH_REFRESH_TTL", ""},
 		{"refresh shorter than access", nil, map[string]string{"AUTH_REFRESH_TTL": "1m"}, "AUTH_REFRESH_TTL", ""},
 		{"short secret", nil, map[string]string{"AUTH_SECRET_KEY": "hunter2-is-short"}, "AUTH_SECRET_KEY", "32 bytes"},
-		{"EdDSA", nil, map[string]string{"AUTH_SIGNING_ALG": "EdDSA"}, "AUTH_SIGNING_ALG", "not supported yet"},
-		{"ES256", nil, map[string]string{"AUTH_SIGNING_ALG": "ES256"}, "AUTH_SIGNING_ALG", "not supported yet"},
-		{"RS256", nil, map[string]string{"AUTH_SIGNING_ALG": "RS256"}, "AUTH_SIGNING_ALG", "not supported yet"},
+		{"EdDSA with a secret key", nil, map[string]string{"AUTH_SIGNING_ALG": "EdDSA", "AUTH_SECRET_KEY": strings.Repeat("k", 32)}, "AUTH_SIGNING_ALG", "unset AUTH_SECRET_KEY"},
+		{"unreadable key file", []string{"-data", badPEM}, map[string]string{"AUTH_SIGNING_ALG": "EdDSA"}, "AUTH_SIGNING_ALG", "signing-EdDSA.pem"},
+		{"lower-case alg", nil, map[string]string{"AUTH_SIGNING_ALG": "es256"}, "AUTH_SIGNING_ALG", "unknown"},
 		{"unknown alg", nil, map[string]string{"AUTH_SIGNING_ALG": "none"}, "AUTH_SIGNING_ALG", "unknown"},
 		{"unknown database", []string{"-db", "mysql://root:hunter2-secret@localhost/x"}, nil, "-db", ""},
 		{"unknown database, env", nil, map[string]string{"AUTH_DATABASE_URL": "mysql://root:hunter2-secret@localhost/x"}, "AUTH_DATABASE_URL", ""},
