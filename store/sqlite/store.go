@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -55,6 +56,14 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: sqlite: Open: %w", auth.ErrStoreUnavailable, err)
 	}
+	// The file holds password hashes: create it readable by its owner only
+	// (SQLite would use 0644, and gives the -wal and -shm files the mode of
+	// the database file).
+	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("%w: sqlite: Open: %w", auth.ErrStoreUnavailable, err)
+	}
+	f.Close()
 	// A file: URI, so that no character of the path (?, #, %) is read as
 	// part of the query; SQLite decodes the escapes.
 	p := filepath.ToSlash(abs)

@@ -491,3 +491,24 @@ func TestAuthenticator(t *testing.T) {
 		t.Fatalf("stored user: %v, version %d", err, stored.TokenVersion)
 	}
 }
+
+func TestFileModes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "auth.db")
+	s, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.CreateUser(context.Background(), &auth.User{ID: "u", Username: "u", CreatedAt: time.Now(), UpdatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		fi, err := os.Stat(path + suffix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s has mode %v, want no access for group and others", fi.Name(), fi.Mode().Perm())
+		}
+	}
+}
