@@ -1,90 +1,283 @@
 package auth
 
 import (
-	"encoding/json"
+	"bytes"
 	"errors"
-	"fmt"
 	"strconv"
-	"strings"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
-// This file holds the strict JSON reader of token headers and claims. It
-// exists for two reasons: encoding/json matches member names
-// case-insensitively and keeps the last of duplicate members, so "EXP" or a
-// second "sub" would silently change what a token means; and decoding
-// claims with encoding/json's streaming decoder costs more than everything
-// else in verification together. The reader accepts exactly RFC 8259 JSON
-// (FuzzScanObject checks it against encoding/json.Valid) and allocates only
-// for member names that contain escapes.
+// This file holds the package's one JSON reader, scanObject. Token headers
+// and claims, JWK sets and HTTP request bodies all go through it.
+//
+// It exists because encoding/json is lenient where authentication must not
+// be: it matches member names to struct fields case-insensitively (so
+// "EXP" fills Exp), keeps the last of duplicate members (so a second "sub"
+// silently wins), and turns an unpaired surrogate escape ("\ud800") or
+// invalid UTF-8 into U+FFFD (so that two different byte strings decode to
+// one password or one subject). And decoding claims with encoding/json
+// costs more than everything else in token verification together.
+//
+// scanObject accepts exactly RFC 8259 JSON (FuzzScanObject checks it
+// against encoding/json.Valid) and on top of that refuses, anywhere in the
+// input, invalid UTF-8, escapes of unpaired UTF-16 surrogates and nesting
+// deeper than maxJSONDepth, and refuses repeated member names as its
+// jsonRules say. It hands its caller each top-level member's name and raw
+// value in place: it is on the path of every access-token verification,
+// and allocates nothing for member names without escapes in objects of up
+// to nameListMax members.
 
-var errJSON = errors.New("invalid JSON")
+// jsonRules are what the readers of JSON differ in: how member names are
+// checked for duplicates.
+type jsonRules struct {
+	// foldNames makes top-level member names compare as strings.EqualFold
+	// does, so that "exp" and "EXP" are duplicates; otherwise they compare
+	// byte for byte. Claim and header names are case-sensitive, so a case
+	// variant can only be meant for a verifier that matches names the way
+	// encoding/json does.
+	foldNames bool
+	// nestedNames refuses repeated names (byte for byte) in nested objects
+	// too. Without it only the top-level names, the ones the caller reads,
+	// are checked.
+	nestedNames bool
+}
 
-// maxTokenJSONDepth bounds nesting inside claim values.
-const maxTokenJSONDepth = 32
+var (
+	// tokenJSON reads JOSE headers, JWT claims and JWK sets, whose nested
+	// values (claims the library does not know) it only carries.
+	tokenJSON = jsonRules{foldNames: true}
+	// bodyJSON reads request bodies: names exact, duplicates nowhere.
+	bodyJSON = jsonRules{nestedNames: true}
+)
 
-// scanObject walks the members of the JSON object raw in order, calling
-// member with each name (unescaped) and raw value. It refuses anything that
-// is not exactly one object, and any name equal to an earlier one up to
-// case: "exp" twice, or "exp" and "EXP".
-func scanObject(raw []byte, member func(name string, value []byte) error) error {
-	i := skipSpace(raw, 0)
-	if i >= len(raw) || raw[i] != '{' {
-		return errors.New("not a JSON object")
+// maxJSONDepth bounds the nesting of objects and arrays, the outermost
+// object included, so that input cannot make the reader recurse deeply.
+const maxJSONDepth = 32
+
+// jsonError is why scanObject refused its input. parseJSONObject turns it
+// into a *RequestError; the token path wraps it in ErrTokenMalformed.
+type jsonError uint8
+
+const (
+	jsonErrSyntax    jsonError = iota // not RFC 8259 JSON
+	jsonErrNotObject                  // JSON, but not an object
+	jsonErrDuplicate                  // a repeated member name
+	jsonErrSurrogate                  // an escape of an unpaired UTF-16 surrogate
+	jsonErrUTF8                       // invalid UTF-8 in a string
+	jsonErrDepth                      // nested deeper than maxJSONDepth
+)
+
+var jsonErrorText = [...]string{
+	jsonErrSyntax:    "invalid JSON",
+	jsonErrNotObject: "not a JSON object",
+	jsonErrDuplicate: "duplicate member name",
+	jsonErrSurrogate: "unpaired UTF-16 surrogate escape",
+	jsonErrUTF8:      "invalid UTF-8",
+	jsonErrDepth:     "JSON nested too deeply",
+}
+
+func (e jsonError) Error() string { return jsonErrorText[e] }
+
+// scanObject reads data, which must be exactly one JSON object with
+// optional white space around it, and calls member with each top-level
+// member in order: its name, unescaped, and its raw value, which is valid
+// JSON by then. Both alias data unless the name holds escapes. An error
+// from member stops the scan and is returned as is; every other error is
+// a jsonError. Duplicate names are refused before member sees them.
+func scanObject(data []byte, rules jsonRules, member func(name, value []byte) error) error {
+	s := jsonScanner{b: data, nested: noNames}
+	if rules.nestedNames {
+		s.nested = exactNames
 	}
-	i = skipSpace(raw, i+1)
-	var seenBuf [16]string
-	seen := seenBuf[:0]
-	if i < len(raw) && raw[i] == '}' {
-		i++
-	} else {
-		for {
-			if i >= len(raw) || raw[i] != '"' {
-				return errJSON
-			}
-			end, escaped, err := scanString(raw, i)
-			if err != nil {
-				return err
-			}
-			name, err := stringValue(raw[i:end], escaped)
-			if err != nil {
-				return err
-			}
-			for _, s := range seen {
-				if strings.EqualFold(s, name) {
-					return fmt.Errorf("duplicate member %q", name)
-				}
-			}
-			seen = append(seen, name)
-			i = skipSpace(raw, end)
-			if i >= len(raw) || raw[i] != ':' {
-				return errJSON
-			}
-			i = skipSpace(raw, i+1)
-			vend, err := scanValue(raw, i, 0)
-			if err != nil {
-				return err
-			}
-			if err := member(name, raw[i:vend]); err != nil {
-				return err
-			}
-			i = skipSpace(raw, vend)
-			if i >= len(raw) {
-				return errJSON
-			}
-			if raw[i] == '}' {
-				i++
-				break
-			}
-			if raw[i] != ',' {
-				return errJSON
-			}
-			i = skipSpace(raw, i+1)
+	top := exactNames
+	if rules.foldNames {
+		top = foldedNames
+	}
+	i := skipSpace(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		// Tell input that is JSON but not an object from input that is
+		// not JSON at all.
+		if _, err := s.value(i, 0); err != nil {
+			return err
 		}
+		return jsonErrNotObject
 	}
-	if skipSpace(raw, i) != len(raw) {
-		return errors.New("trailing data after the object")
+	end, err := s.container(i, 1, top, member)
+	if err != nil {
+		return err
+	}
+	if skipSpace(data, end) != len(data) {
+		return jsonErrSyntax
 	}
 	return nil
+}
+
+// nameCheck is how the member names of one object are checked.
+type nameCheck uint8
+
+const (
+	noNames     nameCheck = iota // not at all
+	exactNames                   // refuse a name equal to an earlier one
+	foldedNames                  // refuse a name equal up to case (strings.EqualFold)
+)
+
+type jsonScanner struct {
+	b      []byte
+	nested nameCheck // for objects below the top level
+}
+
+// value returns the end of the JSON value at b[i], which depth objects and
+// arrays enclose.
+func (s *jsonScanner) value(i, depth int) (int, error) {
+	b := s.b
+	if i >= len(b) {
+		return 0, jsonErrSyntax
+	}
+	switch c := b[i]; {
+	case c == '"':
+		end, _, err := scanString(b, i)
+		return end, err
+	case c == '-' || '0' <= c && c <= '9':
+		return scanNumber(b, i)
+	case c == '{' || c == '[':
+		if depth >= maxJSONDepth {
+			return 0, jsonErrDepth
+		}
+		return s.container(i, depth+1, s.nested, nil)
+	case c == 't':
+		return scanLiteral(b, i, "true")
+	case c == 'f':
+		return scanLiteral(b, i, "false")
+	case c == 'n':
+		return scanLiteral(b, i, "null")
+	}
+	return 0, jsonErrSyntax
+}
+
+// container returns the end of the object or array at b[i], at depth
+// (itself included). It checks an object's names as check says, and
+// passes its members to member if member is not nil.
+func (s *jsonScanner) container(i, depth int, check nameCheck, member func(name, value []byte) error) (int, error) {
+	b := s.b
+	closer, isObject := byte(']'), b[i] == '{'
+	if isObject {
+		closer = '}'
+	}
+	var list [nameListMax][]byte
+	seen := nameSet{fold: check == foldedNames, list: list[:0]}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == closer {
+		return i + 1, nil
+	}
+	for {
+		var name []byte
+		if isObject {
+			if i >= len(b) || b[i] != '"' {
+				return 0, jsonErrSyntax
+			}
+			end, escaped, err := scanString(b, i)
+			if err != nil {
+				return 0, err
+			}
+			if check != noNames || member != nil {
+				if name = b[i+1 : end-1]; escaped {
+					name = unescape(name)
+				}
+			}
+			if check != noNames {
+				var ok bool
+				if seen, ok = seen.add(name); !ok {
+					return 0, jsonErrDuplicate
+				}
+			}
+			i = skipSpace(b, end)
+			if i >= len(b) || b[i] != ':' {
+				return 0, jsonErrSyntax
+			}
+			i = skipSpace(b, i+1)
+		}
+		end, err := s.value(i, depth)
+		if err != nil {
+			return 0, err
+		}
+		if member != nil {
+			if err := member(name, b[i:end]); err != nil {
+				return 0, err
+			}
+		}
+		i = skipSpace(b, end)
+		if i >= len(b) {
+			return 0, jsonErrSyntax
+		}
+		switch b[i] {
+		case ',':
+			i = skipSpace(b, i+1)
+		case closer:
+			return i + 1, nil
+		default:
+			return 0, jsonErrSyntax
+		}
+	}
+}
+
+// nameListMax is how many names a nameSet compares one by one before it
+// builds a map, so that an object of many members costs linear time.
+const nameListMax = 16
+
+// nameSet is the member names of one object seen so far. Its methods take
+// and return it by value so that its list can live on the caller's stack.
+type nameSet struct {
+	fold  bool // compare as bytes.EqualFold does
+	list  [][]byte
+	index map[string]struct{} // by nameKey, once list is full
+}
+
+// add adds name to the set, and reports false if an equal name is there.
+func (s nameSet) add(name []byte) (nameSet, bool) {
+	if s.index == nil {
+		for _, n := range s.list {
+			if bytes.Equal(n, name) || s.fold && bytes.EqualFold(n, name) {
+				return s, false
+			}
+		}
+		if len(s.list) < cap(s.list) {
+			s.list = append(s.list, name)
+			return s, true
+		}
+		s.index = make(map[string]struct{}, 2*len(s.list))
+		for _, n := range s.list {
+			s.index[s.key(n)] = struct{}{}
+		}
+	}
+	k := s.key(name)
+	if _, dup := s.index[k]; dup {
+		return s, false
+	}
+	s.index[k] = struct{}{}
+	return s, true
+}
+
+// key returns name as compared: itself, or with every rune replaced by
+// the least rune of its case-folding orbit (unicode.SimpleFold), so that
+// two names are equal under bytes.EqualFold exactly when their keys are
+// equal.
+func (s nameSet) key(name []byte) string {
+	if !s.fold {
+		return string(name)
+	}
+	key := make([]byte, 0, len(name))
+	for len(name) > 0 {
+		r, size := utf8.DecodeRune(name)
+		name = name[size:]
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		key = utf8.AppendRune(key, least)
+	}
+	return string(key)
 }
 
 func skipSpace(b []byte, i int) int {
@@ -94,123 +287,15 @@ func skipSpace(b []byte, i int) int {
 	return i
 }
 
-// scanValue returns the end of the JSON value starting at b[i].
-func scanValue(b []byte, i, depth int) (int, error) {
-	if i >= len(b) {
-		return 0, errJSON
-	}
-	switch c := b[i]; {
-	case c == '"':
-		end, _, err := scanString(b, i)
-		return end, err
-	case c == '-' || ('0' <= c && c <= '9'):
-		return scanNumber(b, i)
-	case c == '{' || c == '[':
-		if depth >= maxTokenJSONDepth {
-			return 0, errors.New("JSON nested too deeply")
-		}
-		return scanContainer(b, i, depth+1)
-	case c == 't':
-		return scanLiteral(b, i, "true")
-	case c == 'f':
-		return scanLiteral(b, i, "false")
-	case c == 'n':
-		return scanLiteral(b, i, "null")
-	}
-	return 0, errJSON
-}
-
 func scanLiteral(b []byte, i int, lit string) (int, error) {
 	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
-		return 0, errJSON
+		return 0, jsonErrSyntax
 	}
 	return i + len(lit), nil
 }
 
-// scanContainer scans a nested object or array (no duplicate checks inside:
-// only top-level names carry meaning here).
-func scanContainer(b []byte, i, depth int) (int, error) {
-	closer, isObject := byte(']'), b[i] == '{'
-	if isObject {
-		closer = '}'
-	}
-	i = skipSpace(b, i+1)
-	if i < len(b) && b[i] == closer {
-		return i + 1, nil
-	}
-	for {
-		if isObject {
-			if i >= len(b) || b[i] != '"' {
-				return 0, errJSON
-			}
-			end, _, err := scanString(b, i)
-			if err != nil {
-				return 0, err
-			}
-			i = skipSpace(b, end)
-			if i >= len(b) || b[i] != ':' {
-				return 0, errJSON
-			}
-			i = skipSpace(b, i+1)
-		}
-		end, err := scanValue(b, i, depth)
-		if err != nil {
-			return 0, err
-		}
-		i = skipSpace(b, end)
-		if i >= len(b) {
-			return 0, errJSON
-		}
-		if b[i] == closer {
-			return i + 1, nil
-		}
-		if b[i] != ',' {
-			return 0, errJSON
-		}
-		i = skipSpace(b, i+1)
-	}
-}
-
-// scanString returns the end of the string starting at b[i] (just past the
-// closing quote) and whether it holds escapes.
-func scanString(b []byte, i int) (end int, escaped bool, err error) {
-	for i++; i < len(b); i++ {
-		switch c := b[i]; {
-		case c == '"':
-			return i + 1, escaped, nil
-		case c < 0x20:
-			return 0, false, errJSON
-		case c == '\\':
-			escaped = true
-			i++
-			if i >= len(b) {
-				return 0, false, errJSON
-			}
-			switch b[i] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-			case 'u':
-				if len(b)-i < 5 {
-					return 0, false, errJSON
-				}
-				for _, h := range b[i+1 : i+5] {
-					if !isHex(h) {
-						return 0, false, errJSON
-					}
-				}
-				i += 4
-			default:
-				return 0, false, errJSON
-			}
-		}
-	}
-	return 0, false, errJSON
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-// scanNumber returns the end of the number at b[i], per RFC 8259 §6.
+// scanNumber returns the end of the number at b[i], per RFC 8259 §6:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
 func scanNumber(b []byte, i int) (int, error) {
 	if b[i] == '-' {
 		i++
@@ -219,20 +304,14 @@ func scanNumber(b []byte, i int) (int, error) {
 	case i < len(b) && b[i] == '0':
 		i++
 	case i < len(b) && '1' <= b[i] && b[i] <= '9':
-		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
-			i++
-		}
+		i = skipDigits(b, i)
 	default:
-		return 0, errJSON
+		return 0, jsonErrSyntax
 	}
 	if i < len(b) && b[i] == '.' {
-		i++
-		start := i
-		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
-			i++
-		}
-		if i == start {
-			return 0, errJSON
+		start := i + 1
+		if i = skipDigits(b, start); i == start {
+			return 0, jsonErrSyntax
 		}
 	}
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
@@ -241,42 +320,176 @@ func scanNumber(b []byte, i int) (int, error) {
 			i++
 		}
 		start := i
-		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
-			i++
-		}
-		if i == start {
-			return 0, errJSON
+		if i = skipDigits(b, i); i == start {
+			return 0, jsonErrSyntax
 		}
 	}
 	return i, nil
 }
 
-// stringValue returns the Go string of a scanned JSON string (quotes
-// included in raw).
-func stringValue(raw []byte, escaped bool) (string, error) {
-	if !escaped {
-		return string(raw[1 : len(raw)-1]), nil
+func skipDigits(b []byte, i int) int {
+	for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+		i++
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", errJSON
-	}
-	return s, nil
+	return i
 }
 
-// claimString decodes a value that must be a JSON string.
+// plainByte[c] is true for the bytes that stand for themselves in a JSON
+// string: printable ASCII but the quote and the backslash.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// scanString returns the end of the string at b[i] (just past its closing
+// quote) and whether it holds escapes. It refuses control characters, bad
+// escapes, invalid UTF-8 (overlong forms and UTF-8 encoded surrogates
+// included) and escapes of unpaired UTF-16 surrogates.
+func scanString(b []byte, i int) (end int, escaped bool, err error) {
+	i++
+	for i < len(b) {
+		if plainByte[b[i]] {
+			i++
+			continue
+		}
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1, escaped, nil
+		case c == '\\':
+			escaped = true
+			if i, err = scanEscape(b, i); err != nil {
+				return 0, false, err
+			}
+		case c < 0x20:
+			return 0, false, jsonErrSyntax
+		default:
+			r, size := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && size == 1 {
+				return 0, false, jsonErrUTF8
+			}
+			i += size
+		}
+	}
+	return 0, false, jsonErrSyntax
+}
+
+// scanEscape returns the end of the escape at b[i] (a backslash): a
+// \uXXXX escape of a high surrogate must be followed by one of a low one.
+func scanEscape(b []byte, i int) (int, error) {
+	if i+1 >= len(b) {
+		return 0, jsonErrSyntax
+	}
+	switch b[i+1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return i + 2, nil
+	case 'u':
+		r, ok := hex4(b, i+2)
+		if !ok {
+			return 0, jsonErrSyntax
+		}
+		i += 6
+		switch {
+		case isLowSurrogate(r):
+			return 0, jsonErrSurrogate
+		case utf16.IsSurrogate(r):
+			if len(b)-i < 2 || b[i] != '\\' || b[i+1] != 'u' {
+				return 0, jsonErrSurrogate
+			}
+			lo, ok := hex4(b, i+2)
+			if !ok {
+				return 0, jsonErrSyntax
+			}
+			if !isLowSurrogate(lo) {
+				return 0, jsonErrSurrogate
+			}
+			i += 6
+		}
+		return i, nil
+	}
+	return 0, jsonErrSyntax
+}
+
+func isLowSurrogate(r rune) bool { return 0xDC00 <= r && r < 0xE000 }
+
+// hex4 reads the four hexadecimal digits at b[i].
+func hex4(b []byte, i int) (rune, bool) {
+	if len(b)-i < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[i : i+4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// unescape decodes the escapes in s, the inside of a string scanString
+// has accepted, into a new slice.
+func unescape(s []byte) []byte {
+	out := make([]byte, 0, len(s))
+	for {
+		k := bytes.IndexByte(s, '\\')
+		if k < 0 {
+			return append(out, s...)
+		}
+		out = append(out, s[:k]...)
+		c := s[k+1]
+		s = s[k+2:]
+		switch c {
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r, _ := hex4(s, 0)
+			s = s[4:]
+			if utf16.IsSurrogate(r) { // a high one: scanString saw its pair
+				lo, _ := hex4(s, 2)
+				s = s[6:]
+				r = utf16.DecodeRune(r, lo)
+			}
+			out = utf8.AppendRune(out, r)
+		default: // '"', '\\', '/'
+			out = append(out, c)
+		}
+	}
+}
+
+// stringValue returns the Go string of raw, a JSON string value (quotes
+// included) that scanObject has accepted. Without escapes its only
+// allocation is the conversion to string.
+func stringValue(raw []byte) string {
+	s := raw[1 : len(raw)-1]
+	if bytes.IndexByte(s, '\\') < 0 {
+		return string(s)
+	}
+	return string(unescape(s))
+}
+
+// claimString decodes a value from scanObject that must be a JSON string.
 func claimString(raw []byte) (string, error) {
 	if len(raw) < 2 || raw[0] != '"' {
 		return "", errors.New("not a string")
 	}
-	escaped := false
-	for _, c := range raw[1 : len(raw)-1] {
-		if c == '\\' {
-			escaped = true
-			break
-		}
-	}
-	return stringValue(raw, escaped)
+	return stringValue(raw), nil
 }
 
 // claimInt decodes a value that must be a JSON integer.

@@ -65,8 +65,8 @@ func ParseJWKS(data []byte) ([]*Key, error) {
 	var set struct {
 		Keys []json.RawMessage `json:"keys"`
 	}
-	if err := scanObject(data, func(name string, value []byte) error {
-		if name == "keys" {
+	if err := scanObject(data, tokenJSON, func(name, value []byte) error {
+		if string(name) == "keys" {
 			return json.Unmarshal(value, &set.Keys)
 		}
 		return nil
@@ -103,9 +103,9 @@ func ParseJWKS(data []byte) ([]*Key, error) {
 func parseJWK(raw []byte) (*Key, error) {
 	var j jwk
 	var useSet bool
-	err := scanObject(raw, func(name string, value []byte) error {
+	err := scanObject(raw, tokenJSON, func(name, value []byte) error {
 		var dst *string
-		switch name {
+		switch string(name) {
 		case "kty":
 			dst = &j.Kty
 		case "kid":

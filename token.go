@@ -332,9 +332,9 @@ type header struct {
 // would point the verifier at a key of the sender's choosing.
 func parseHeader(raw []byte) (header, error) {
 	var h header
-	err := scanObject(raw, func(name string, value []byte) error {
+	err := scanObject(raw, tokenJSON, func(name, value []byte) error {
 		var err error
-		switch name {
+		switch string(name) {
 		case "alg":
 			h.alg, err = claimString(value)
 			return err
@@ -349,7 +349,7 @@ func parseHeader(raw []byte) (header, error) {
 		case "jku", "jwk", "x5u", "x5c", "x5t", "x5t#S256", "b64", "zip", "enc":
 			return fmt.Errorf("header %q is not accepted", name)
 		}
-		if isCaseVariant(name, headerNames) {
+		if isCaseVariant(string(name), headerNames) {
 			return fmt.Errorf("header %q is a case variant of a registered one", name)
 		}
 		return nil
@@ -363,9 +363,9 @@ func parseHeader(raw []byte) (header, error) {
 // parseClaims reads the payload strictly into c (and sid for refresh
 // tokens); unknown claims go to c.Extra.
 func parseClaims(raw []byte, c *Claims, sid *string) error {
-	err := scanObject(raw, func(name string, value []byte) error {
+	err := scanObject(raw, tokenJSON, func(name, value []byte) error {
 		var err error
-		switch name {
+		switch string(name) {
 		case "iss":
 			c.Issuer, err = claimString(value)
 		case "sub":
@@ -386,13 +386,13 @@ func parseClaims(raw []byte, c *Claims, sid *string) error {
 			if sid != nil {
 				*sid, err = claimString(value)
 			} else {
-				c.setExtra(name, value)
+				c.setExtra(string(name), value)
 			}
 		default:
-			if isCaseVariant(name, reservedClaims) {
+			if isCaseVariant(string(name), reservedClaims) {
 				return fmt.Errorf("claim %q is a case variant of a registered claim", name)
 			}
-			c.setExtra(name, value)
+			c.setExtra(string(name), value)
 		}
 		if err != nil {
 			return fmt.Errorf("claim %q: %v", name, err)
