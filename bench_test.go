@@ -211,8 +211,8 @@ func BenchmarkMemoryStore(b *testing.B) {
 		}
 	})
 	b.Run("RotateSession", func(b *testing.B) {
-		cur := hashSecret("t0")
-		if err := s.CreateSession(ctx, &Session{ID: "s1", UserID: "u1", TokenHash: cur, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		cur, sid := hashSecret("t0"), randomID(16)
+		if err := s.CreateSession(ctx, &Session{ID: sid, UserID: "u1", TokenHash: cur, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
 			b.Fatal(err)
 		}
 		b.ReportAllocs()
@@ -220,7 +220,7 @@ func BenchmarkMemoryStore(b *testing.B) {
 		for b.Loop() {
 			i++
 			next := hashSecret(strconv.Itoa(i))
-			if _, err := s.RotateSession(ctx, Rotation{SessionID: "s1", Presented: cur, Next: next, Now: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+			if _, err := s.RotateSession(ctx, Rotation{SessionID: sid, Presented: cur, Next: next, Now: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
 				b.Fatal(err)
 			}
 			cur = next
