@@ -223,7 +223,7 @@ func ValidateUsername(normalized string) error {
 // everything when the process ends: use it for tests and single-process
 // demos. The zero value is not usable; call NewMemoryStore.
 type MemoryStore struct {
-	mu         sync.Mutex
+	mu         sync.RWMutex
 	users      map[string]*User // by id
 	byUsername map[string]string
 	sessions   map[string]*memSession
@@ -250,11 +250,29 @@ func NewMemoryStore() *MemoryStore {
 
 var _ Store = (*MemoryStore)(nil)
 
+// lock takes the write lock, unless ctx has ended.
+func (m *MemoryStore) lock(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	return nil
+}
+
+// rlock takes the read lock, unless ctx has ended.
+func (m *MemoryStore) rlock(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.RLock()
+	return nil
+}
+
 // SessionCount returns how many refresh sessions the store holds, live or
 // not yet swept.
 func (m *MemoryStore) SessionCount() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.mu.RLock()
+	defer m.mu.RUnlock()
 	return len(m.sessions)
 }
 
@@ -263,10 +281,9 @@ func (m *MemoryStore) Ping(ctx context.Context) error { return ctx.Err() }
 
 // CreateUser implements UserStore.
 func (m *MemoryStore) CreateUser(ctx context.Context, u *User) error {
-	if err := ctx.Err(); err != nil {
+	if err := m.lock(ctx); err != nil {
 		return err
 	}
-	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.users[u.ID]; ok {
 		return ErrUserExists
@@ -281,11 +298,10 @@ func (m *MemoryStore) CreateUser(ctx context.Context, u *User) error {
 
 // UserByID implements UserStore.
 func (m *MemoryStore) UserByID(ctx context.Context, id string) (*User, error) {
-	if err := ctx.Err(); err != nil {
+	if err := m.rlock(ctx); err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer m.mu.RUnlock()
 	u, ok := m.users[id]
 	if !ok {
 		return nil, ErrNotFound
@@ -295,11 +311,10 @@ func (m *MemoryStore) UserByID(ctx context.Context, id string) (*User, error) {
 
 // UserByUsername implements UserStore.
 func (m *MemoryStore) UserByUsername(ctx context.Context, username string) (*User, error) {
-	if err := ctx.Err(); err != nil {
+	if err := m.rlock(ctx); err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer m.mu.RUnlock()
 	id, ok := m.byUsername[username]
 	if !ok {
 		return nil, ErrNotFound
@@ -309,10 +324,9 @@ func (m *MemoryStore) UserByUsername(ctx context.Context, username string) (*Use
 
 // UpdateUser implements UserStore.
 func (m *MemoryStore) UpdateUser(ctx context.Context, u *User) error {
-	if err := ctx.Err(); err != nil {
+	if err := m.lock(ctx); err != nil {
 		return err
 	}
-	m.mu.Lock()
 	defer m.mu.Unlock()
 	cur, ok := m.users[u.ID]
 	if !ok {
@@ -335,10 +349,9 @@ func (m *MemoryStore) UpdateUser(ctx context.Context, u *User) error {
 
 // UpdatePasswordHash implements UserStore.
 func (m *MemoryStore) UpdatePasswordHash(ctx context.Context, id, oldHash, newHash string, logout bool, now time.Time) error {
-	if err := ctx.Err(); err != nil {
+	if err := m.lock(ctx); err != nil {
 		return err
 	}
-	m.mu.Lock()
 	defer m.mu.Unlock()
 	u, ok := m.users[id]
 	if !ok {
@@ -357,10 +370,9 @@ func (m *MemoryStore) UpdatePasswordHash(ctx context.Context, id, oldHash, newHa
 
 // InvalidateTokens implements UserStore.
 func (m *MemoryStore) InvalidateTokens(ctx context.Context, id string, now time.Time) error {
-	if err := ctx.Err(); err != nil {
+	if err := m.lock(ctx); err != nil {
 		return err
 	}
-	m.mu.Lock()
 	defer m.mu.Unlock()
 	u, ok := m.users[id]
 	if !ok {
@@ -382,10 +394,9 @@ func (m *MemoryStore) invalidateLocked(u *User, now time.Time) {
 
 // DeleteUser implements UserStore.
 func (m *MemoryStore) DeleteUser(ctx context.Context, id string) error {
-	if err := ctx.Err(); err != nil {
+	if err := m.lock(ctx); err != nil {
 		return err
 	}
-	m.mu.Lock()
 	defer m.mu.Unlock()
 	u, ok := m.users[id]
 	if !ok {
@@ -403,10 +414,9 @@ func (m *MemoryStore) DeleteUser(ctx context.Context, id string) error {
 
 // CreateSession implements SessionStore.
 func (m *MemoryStore) CreateSession(ctx context.Context, s *Session) error {
-	if err := ctx.Err(); err != nil {
+	if err := m.lock(ctx); err != nil {
 		return err
 	}
-	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.users[s.UserID]; !ok {
 		return ErrNotFound
@@ -430,10 +440,9 @@ func (m *MemoryStore) CreateSession(ctx context.Context, s *Session) error {
 
 // RotateSession implements SessionStore.
 func (m *MemoryStore) RotateSession(ctx context.Context, r Rotation) (*Session, error) {
-	if err := ctx.Err(); err != nil {
+	if err := m.lock(ctx); err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
 	defer m.mu.Unlock()
 	s, ok := m.sessions[r.SessionID]
 	if !ok {
@@ -463,10 +472,9 @@ func (m *MemoryStore) RotateSession(ctx context.Context, r Rotation) (*Session, 
 
 // RevokeSession implements SessionStore.
 func (m *MemoryStore) RevokeSession(ctx context.Context, id string) error {
-	if err := ctx.Err(); err != nil {
+	if err := m.lock(ctx); err != nil {
 		return err
 	}
-	m.mu.Lock()
 	defer m.mu.Unlock()
 	if s, ok := m.sessions[id]; ok {
 		s.revoked = true
