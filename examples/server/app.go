@@ -82,13 +82,34 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*au
 		return nil, badSetting(s.proxiesSetting, "%v", err)
 	}
 	router := newRouter(h, cfg.Keys)
+	var inner http.Handler = router
+	if s.loadtestBare {
+		logger.Warn("AUTH_LOADTEST_BARE=1: GET /loadtest/bare is mounted (a load-testing aid)")
+		inner = withBareRoute(router)
+	}
 	return &app{
 		store:   store,
 		auth:    a,
 		router:  router,
-		handler: logRequests(logger, auth.ServerTiming(router)),
+		handler: logRequests(logger, auth.ServerTiming(inner)),
 		close:   closeStore,
 	}, nil
+}
+
+// withBareRoute answers GET /loadtest/bare with 204 and no work, and hands
+// every other request to next. It is the ceiling cmd/loadtest measures the
+// real routes against: the same server, listener, request logging and
+// Server-Timing, but no routing, authentication or store. It is mounted only
+// with AUTH_LOADTEST_BARE=1 and outside the router, so it is not one of the
+// API's routes (nor in openapi.json).
+func withBareRoute(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && r.URL.Path == "/loadtest/bare" {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 //go:embed openapi.json

@@ -25,6 +25,10 @@ type settings struct {
 	accessTTL  time.Duration
 	refreshTTL time.Duration
 	proxies    []netip.Prefix
+
+	// loadtestBare mounts GET /loadtest/bare (AUTH_LOADTEST_BARE=1), a
+	// route doing no work: the ceiling cmd/loadtest compares with.
+	loadtestBare bool
 }
 
 // settingError is a bad setting: it names the setting, never its value
@@ -66,6 +70,10 @@ Environment only:
                            (DIR/retired-*.pem) still verifying
   AUTH_ACCESS_TTL          access-token lifetime, a Go duration (default 15m)
   AUTH_REFRESH_TTL         refresh-token lifetime (default 168h)
+  AUTH_LOADTEST_BARE       load-testing aid: 1 mounts GET /loadtest/bare,
+                           answering 204 with no work, as the ceiling
+                           cmd/loadtest measures (default off; not an API
+                           route, not in /openapi.json)
 `
 
 // loadSettings reads the flags in args and the environment through getenv.
@@ -144,6 +152,14 @@ func loadSettings(args []string, getenv func(string) string) (settings, error) {
 	}
 	if s.refreshTTL, err = duration(getenv, "AUTH_REFRESH_TTL", 168*time.Hour); err != nil {
 		return s, err
+	}
+
+	switch v := getenv("AUTH_LOADTEST_BARE"); v {
+	case "", "0":
+	case "1":
+		s.loadtestBare = true
+	default:
+		return s, badSetting("AUTH_LOADTEST_BARE", "want 1 or 0, got %q", v)
 	}
 
 	s.proxiesSetting = name("trusted-proxies", "AUTH_TRUSTED_PROXIES")

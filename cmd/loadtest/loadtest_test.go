@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestLoadtest builds the example server once, checks that the bare route
+// is off by default, and runs the whole program with tiny durations.
+func TestLoadtest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the example server: skipped with -short")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	bin, err := buildServer(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("bare route off by default", func(t *testing.T) {
+		srv, err := startServer(ctx, serverOptions{bin: bin, dataDir: filepath.Join(t.TempDir(), "data"), db: "memory"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer srv.stop()
+		if err := checkStatus(getBare(ctx, srv.base), 404); err != nil {
+			t.Error(err)
+		}
+		if code, err := srv.stop(); code != 0 || err != nil {
+			t.Errorf("server exit %d: %v", code, err)
+		}
+	})
+
+	t.Run("smoke", func(t *testing.T) {
+		var stdout, stderr bytes.Buffer
+		args := []string{
+			"-server-bin", bin,
+			"-duration", "300ms", "-warmup", "100ms",
+			"-conns", "4", "-login-conns", "2", "-probe-conns", "2",
+			"-rounds", "2", "-floods", "8,4", "-flood-runs", "1",
+			"-hash-iters", "3", "-hash-parallel", "100ms",
+		}
+		start := time.Now()
+		code := run(ctx, "loadtest", args, &stdout, &stderr)
+		out := stdout.String()
+		t.Logf("ran in %s", time.Since(start).Round(time.Millisecond))
+		if code != 0 {
+			t.Fatalf("exit code %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr.String())
+		}
+		for _, want := range []string{
+			"- Command: `loadtest -server-bin",
+			"- Machine: ",
+			"| GET /users/me | memory | 4 |",
+			"| GET /users/me | sqlite | 4 |",
+			"| GET /loadtest/bare | memory | 4 |",
+			"| **/users/me ÷ bare** | memory |",
+			"| POST /token | memory | 2 |",
+			"| **logins ÷ hashing bound",
+			"| none (same server, before the flood) |",
+			"| **8 logins**, run 1 (2 users) |",
+			"| **4 logins**, run 1 (1 user) |",
+			"Peak RSS with 8 attackers − with 4 (highest of 1 runs each)",
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("the report lacks %q", want)
+			}
+		}
+		if strings.Contains(out, "Errors and problems") {
+			t.Error("the run reported errors")
+		}
+		if t.Failed() {
+			t.Logf("stdout:\n%s\nstderr:\n%s", out, stderr.String())
+		}
+	})
+}
+
+func TestListeningAddr(t *testing.T) {
+	for _, c := range []struct{ line, want string }{
+		{`time=2026-01-01T00:00:00Z level=INFO msg="listening on http://127.0.0.1:40123" addr=127.0.0.1:40123` + "\n", "127.0.0.1:40123"},
+		{"listening on http://[::1]:8080\n", "[::1]:8080"},
+		{`level=INFO msg=starting`, ""},
+	} {
+		got, ok := listeningAddr(c.line)
+		if got != c.want || ok != (c.want != "") {
+			t.Errorf("listeningAddr(%q) = %q, %v; want %q", c.line, got, ok, c.want)
+		}
+	}
+}
