@@ -209,13 +209,19 @@ type RemoteKeySetConfig struct {
 // fetch fails, it goes on with the keys it has. It starts no goroutine and
 // is safe for concurrent use.
 type RemoteKeySet struct {
-	c     RemoteKeySetConfig
-	keys  atomic.Pointer[map[string]*Key]
-	mu    sync.Mutex    // guards the fields below
-	wait  chan struct{} // closed when the fetch under way ends; nil if none
-	last  time.Time     // start of the last fetch attempt
-	fresh time.Time     // time of the last successful fetch
-	err   error         // error of the last fetch
+	c    RemoteKeySetConfig
+	keys atomic.Pointer[remoteKeys]
+	mu   sync.Mutex    // guards the fields below
+	wait chan struct{} // closed when the fetch under way ends; nil if none
+	last time.Time     // start of the last fetch attempt
+	err  error         // error of the last fetch
+}
+
+// remoteKeys is an immutable snapshot of a fetched key set, read without a
+// lock on every verification.
+type remoteKeys struct {
+	byID    map[string]*Key
+	fetched time.Time // zero before the first successful fetch
 }
 
 // NewRemoteKeySet returns a RemoteKeySet; it fetches nothing yet.
@@ -236,21 +242,21 @@ func NewRemoteKeySet(c RemoteKeySetConfig) (*RemoteKeySet, error) {
 		c.Now = time.Now
 	}
 	r := &RemoteKeySet{c: c}
-	empty := map[string]*Key{}
-	r.keys.Store(&empty)
+	r.keys.Store(&remoteKeys{})
 	return r, nil
 }
 
 // VerificationKey implements KeySource.
 func (r *RemoteKeySet) VerificationKey(ctx context.Context, kid string) (*Key, error) {
-	k, ok := (*r.keys.Load())[kid]
-	if ok && !r.stale() {
+	snap := r.keys.Load()
+	k, ok := snap.byID[kid]
+	if ok && r.c.Now().Sub(snap.fetched) < r.c.RefreshInterval {
 		return k, nil
 	}
 	if err := r.refresh(ctx); err != nil && !ok {
 		return nil, fmt.Errorf("%w: %q (fetching the JWKS: %w)", ErrUnknownKey, kid, err)
 	}
-	if k, ok := (*r.keys.Load())[kid]; ok {
+	if k, ok := r.keys.Load().byID[kid]; ok {
 		return k, nil
 	}
 	return nil, fmt.Errorf("%w: %q", ErrUnknownKey, kid)
@@ -259,12 +265,6 @@ func (r *RemoteKeySet) VerificationKey(ctx context.Context, kid string) (*Key, e
 // Refresh fetches the set now, unless a fetch happened less than
 // MinRefreshInterval ago.
 func (r *RemoteKeySet) Refresh(ctx context.Context) error { return r.refresh(ctx) }
-
-func (r *RemoteKeySet) stale() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.c.Now().Sub(r.fresh) >= r.c.RefreshInterval
-}
 
 // refresh fetches the set, sharing a fetch already under way, and skipping
 // one that would come less than MinRefreshInterval after the last.
@@ -302,8 +302,7 @@ func (r *RemoteKeySet) refresh(ctx context.Context) error {
 		for _, k := range keys {
 			m[k.id] = k
 		}
-		r.keys.Store(&m)
-		r.fresh = r.c.Now()
+		r.keys.Store(&remoteKeys{byID: m, fetched: r.c.Now()})
 	}
 	r.err = err
 	r.wait = nil
