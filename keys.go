@@ -30,6 +30,8 @@ type Key struct {
 	method jwt.SigningMethod
 	sign   any // nil for a verification-only (public) key
 	verify any
+	// mac is set for HMAC keys: pre-keyed states used instead of method.
+	mac *macPool
 	// headers caches the encoded JOSE header per token type.
 	accessHeader, refreshHeader string
 }
@@ -86,6 +88,9 @@ func newKey(kid, alg string, method jwt.SigningMethod, sign, verify any) (*Key, 
 		return nil, errors.New("auth: a key id must be 1 to 128 bytes")
 	}
 	k := &Key{id: kid, alg: alg, method: method, sign: sign, verify: verify}
+	if secret, ok := sign.([]byte); ok {
+		k.mac = newMACPool(alg, secret)
+	}
 	k.accessHeader = encodeHeader(alg, kid, typeAccess)
 	k.refreshHeader = encodeHeader(alg, kid, typeRefresh)
 	return k, nil
@@ -211,4 +216,21 @@ func (s *keySnapshot) clone() *keySnapshot {
 		c.byID[id] = k
 	}
 	return c
+}
+
+// signature signs input with k: through the pre-keyed HMAC states for an
+// HMAC key, through golang-jwt's signing method otherwise.
+func (k *Key) signature(input string) ([]byte, error) {
+	if k.mac != nil {
+		return k.mac.sum(nil, input), nil
+	}
+	return k.method.Sign(input, k.sign)
+}
+
+// checkSignature verifies sig over input with k, under k's algorithm only.
+func (k *Key) checkSignature(input string, sig []byte) error {
+	if k.mac != nil {
+		return k.mac.verify(input, sig)
+	}
+	return k.method.Verify(input, sig, k.verify)
 }

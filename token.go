@@ -113,7 +113,7 @@ func sign(k *Key, typ string, c wireClaims, extra map[string]any) (string, error
 	b.WriteString(header)
 	b.WriteByte('.')
 	b.WriteString(base64.RawURLEncoding.EncodeToString(payload))
-	sig, err := k.method.Sign(b.String(), k.sign)
+	sig, err := k.signature(b.String())
 	if err != nil {
 		return "", fmt.Errorf("auth: signing: %w", err)
 	}
@@ -270,7 +270,7 @@ func (v *Verifier) verify(ctx context.Context, token, wantType string, c *Claims
 	if err != nil {
 		return fmt.Errorf("%w: payload encoding", ErrTokenMalformed)
 	}
-	if err := key.method.Verify(token[:dot2], sig, key.verify); err != nil {
+	if err := key.checkSignature(token[:dot2], sig); err != nil {
 		return fmt.Errorf("%w: bad signature", ErrTokenSignature)
 	}
 	// Only now, with the signature verified, is the payload parsed.
