@@ -74,7 +74,12 @@ type Config struct {
 	// ValidateUsername.
 	UsernameRule func(normalized string) error
 	// MaxConcurrentHashes bounds how many password hashes are computed at
-	// once, so a login flood cannot exhaust memory. Default GOMAXPROCS.
+	// once, so a login flood cannot exhaust memory or CPU. Default
+	// GOMAXPROCS. While the Authenticator is also serving (an Authenticate,
+	// middleware or Refresh call within the last 100 ms), one slot is kept
+	// back, so that a login flood leaves a P for authenticated requests:
+	// Go preempts a running hash only every 10 ms or so, and a hash takes
+	// tens of milliseconds.
 	MaxConcurrentHashes int
 
 	// Limiter throttles login attempts. Default NewMemoryLimiter with
@@ -108,7 +113,7 @@ type Authenticator struct {
 	policy       PasswordPolicy
 	usernameRule func(string) error
 	limiter      Limiter
-	hashSlots    chan struct{}
+	hashGate     *hashGate
 	dummyHash    string
 	issuer       string
 	audience     string
@@ -210,7 +215,7 @@ func New(c Config) (*Authenticator, error) {
 	return &Authenticator{
 		store: c.Store, keys: keys, verifier: verifier, hasher: c.Hasher,
 		policy: c.PasswordPolicy.withDefaults(), usernameRule: c.UsernameRule,
-		limiter: c.Limiter, hashSlots: make(chan struct{}, c.MaxConcurrentHashes),
+		limiter: c.Limiter, hashGate: newHashGate(c.MaxConcurrentHashes),
 		dummyHash: dummy, issuer: c.Issuer, audience: c.Audience,
 		accessTTL: c.AccessTTL, refreshTTL: c.RefreshTTL, grace: c.RefreshGrace,
 		extraClaims: c.ExtraClaims, onEvent: c.OnEvent, realm: c.Realm, now: c.Now,
@@ -371,6 +376,7 @@ func idOf(u *User) string {
 // ErrInvalidToken and ErrRefreshReuse is returned. Every other failure
 // wraps ErrInvalidToken, except store errors.
 func (a *Authenticator) Refresh(ctx context.Context, refreshToken string) (*TokenPair, error) {
+	a.hashGate.serve()
 	rc, err := a.verifier.verifyRefresh(ctx, refreshToken, false)
 	if err != nil {
 		return nil, err
@@ -484,6 +490,7 @@ func (a *Authenticator) ChangePassword(ctx context.Context, userID, current, nex
 // under the user's current token version. Every rejection wraps
 // ErrInvalidToken; a store failure is returned as it is.
 func (a *Authenticator) Authenticate(ctx context.Context, accessToken string) (*User, *Claims, error) {
+	a.hashGate.serve()
 	c, err := a.verifier.Verify(ctx, accessToken)
 	if err != nil {
 		return nil, nil, err
@@ -575,14 +582,9 @@ func (a *Authenticator) hash(ctx context.Context, password string) (string, erro
 	return h, nil
 }
 
-// acquireHashSlot waits for one of MaxConcurrentHashes slots, or for ctx.
+// acquireHashSlot waits for a hashing slot (see hashGate), or for ctx.
 func (a *Authenticator) acquireHashSlot(ctx context.Context) (release func(), err error) {
-	select {
-	case a.hashSlots <- struct{}{}:
-		return func() { <-a.hashSlots }, nil
-	case <-ctx.Done():
-		return nil, fmt.Errorf("%w: %w", ErrBusy, ctx.Err())
-	}
+	return a.hashGate.acquire(ctx)
 }
 
 // timestamp is the clock, in UTC at microsecond precision (what every

@@ -128,7 +128,7 @@ func TestNewDefaults(t *testing.T) {
 	if a.issuer != "goauthkit" || a.audience != "goauthkit" || a.verifier.leeway != 30*time.Second {
 		t.Errorf("issuer %q audience %q leeway %v", a.issuer, a.audience, a.verifier.leeway)
 	}
-	if cap(a.hashSlots) < 1 {
+	if a.hashGate.capacity() < 1 {
 		t.Error("no hash slots")
 	}
 }

@@ -95,7 +95,7 @@ func parseOptions(args []string, stderr io.Writer) (options, *flag.FlagSet, erro
 	fs.IntVar(&o.loginConns, "login-conns", 0, "connections for the POST /token workload (0: 2 × GOMAXPROCS)")
 	fs.IntVar(&o.rounds, "rounds", 5, "GET /users/me and the bare handler alternate in this many rounds, sharing -duration")
 	fs.IntVar(&o.probeConns, "probe-conns", 4, "connections measuring GET /users/me during a login flood")
-	fs.StringVar(&floods, "floods", "200,50", "comma-separated numbers of concurrent flood logins")
+	fs.StringVar(&floods, "floods", "200,50", "comma-separated numbers of concurrent flood logins (\"\": no floods)")
 	fs.IntVar(&o.floodRuns, "flood-runs", 2, "runs of each flood, each on a fresh server (peak RSS is the highest)")
 	fs.BoolVar(&o.stores, "stores", true, "measure GET /users/me, the bare handler and logins on each store (-stores=false: floods only)")
 	fs.StringVar(&o.floodDB, "flood-db", "sqlite", "store of the flood servers: sqlite or memory")
@@ -111,6 +111,9 @@ func parseOptions(args []string, stderr io.Writer) (options, *flag.FlagSet, erro
 		o.loginConns = 2 * runtime.GOMAXPROCS(0)
 	}
 	for f := range strings.SplitSeq(floods, ",") {
+		if strings.TrimSpace(floods) == "" {
+			break // -floods "": no flood phase
+		}
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n <= 0 {
 			return o, fs, fmt.Errorf("-floods: %q is not a positive number", f)
