@@ -63,6 +63,11 @@ type Config struct {
 	// Leeway allows for clock skew when checking exp, nbf and iat.
 	// Default 30 seconds; at most 5 minutes.
 	Leeway time.Duration
+	// TokenCacheSize is how many verified access tokens are remembered
+	// (see VerifierConfig.TokenCacheSize). Default 1024; negative turns the
+	// cache off. Revocation stays exact either way: Authenticate looks the
+	// user up in the store on every call.
+	TokenCacheSize int
 
 	// Hasher hashes new passwords. Default Argon2id{} (OWASP parameters).
 	// Whatever it is, stored argon2id and bcrypt hashes both verify, and
@@ -203,7 +208,7 @@ func New(c Config) (*Authenticator, error) {
 	if c.Limiter == nil {
 		c.Limiter = NewMemoryLimiter(LimiterConfig{Now: c.Now})
 	}
-	verifier, err := NewVerifier(VerifierConfig{Keys: keys, Issuer: c.Issuer, Audience: c.Audience, Leeway: c.Leeway, Realm: c.Realm, Now: c.Now})
+	verifier, err := NewVerifier(VerifierConfig{Keys: keys, Issuer: c.Issuer, Audience: c.Audience, Leeway: c.Leeway, Realm: c.Realm, Now: c.Now, TokenCacheSize: c.TokenCacheSize})
 	if err != nil {
 		return nil, errors.New(strings.Replace(err.Error(), "VerifierConfig", "Config", 1))
 	}

@@ -23,10 +23,12 @@ import (
 )
 
 // BenchmarkAccessPath measures, in one run and on the same HS256 token:
+// the standard-library floor written by hand (floorVerifyHS256),
 // golang-jwt's ParseWithClaims alone (parser built once, exp and iat
 // required, iss and aud checked), our Verifier, our whole middleware (verify,
 // user lookup in the memory store, context) in front of a trivial handler,
-// and that trivial handler alone. Compare them as ratios.
+// each with the verified-token cache off and on, and that trivial handler
+// alone. Compare them as ratios.
 func BenchmarkAccessPath(b *testing.B) {
 	f := newFixture(b, func(c *Config) { c.Hasher = Bcrypt{Cost: 10} })
 	f.clock.t = time.Now() // golang-jwt reads the real clock
@@ -55,14 +57,29 @@ func BenchmarkAccessPath(b *testing.B) {
 			}
 		}
 	})
-	b.Run("auth/Verify", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := f.a.verifier.Verify(ctx, p.AccessToken); err != nil {
-				b.Fatal(err)
-			}
+	// Rows without the verified-token cache do the whole verification on
+	// every call; the cache-hit rows present the same token again, as a
+	// client does until the token expires.
+	cache := f.a.verifier.cache
+	useCache := func(on bool) {
+		f.a.verifier.cache = nil
+		if on {
+			f.a.verifier.cache = cache
 		}
-	})
+	}
+	defer useCache(true)
+	for _, on := range []bool{false, true} {
+		name := map[bool]string{false: "auth/Verify", true: "auth/Verify/cache-hit"}[on]
+		b.Run(name, func(b *testing.B) {
+			useCache(on)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := f.a.verifier.Verify(ctx, p.AccessToken); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 	trivial := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	serve := func(b *testing.B, h http.Handler) {
 		req := httptest.NewRequest("GET", "/users/me", nil)
@@ -77,7 +94,8 @@ func BenchmarkAccessPath(b *testing.B) {
 			}
 		}
 	}
-	b.Run("auth/Middleware", func(b *testing.B) { serve(b, f.a.Middleware(trivial)) })
+	b.Run("auth/Middleware", func(b *testing.B) { useCache(false); serve(b, f.a.Middleware(trivial)) })
+	b.Run("auth/Middleware/cache-hit", func(b *testing.B) { useCache(true); serve(b, f.a.Middleware(trivial)) })
 	b.Run("bare-handler", func(b *testing.B) { serve(b, trivial) })
 }
 
@@ -166,7 +184,9 @@ func BenchmarkAlgorithms(b *testing.B) {
 	for _, alg := range []string{"HS256", "EdDSA", "ES256", "RS256"} {
 		k := testAsymKey(b, alg)
 		ks, _ := NewKeySet(k)
-		v, _ := NewVerifier(VerifierConfig{Keys: ks, Issuer: "iss", Audience: "aud"})
+		// The floor comparison is of the whole verification: cache off.
+		v, _ := NewVerifier(VerifierConfig{Keys: ks, Issuer: "iss", Audience: "aud", TokenCacheSize: -1})
+		cached, _ := NewVerifier(VerifierConfig{Keys: ks, Issuer: "iss", Audience: "aud"})
 		claims := wireClaims{Iss: "iss", Sub: "7c9e6679-7425-40de-944b-e07fc1f90ae7", Aud: "aud",
 			Exp: now.Add(time.Hour).Unix(), Iat: now.Unix(), Jti: "a3f1c2d4e5f60718293a4b5c6d7e8f90"}
 		tok, err := sign(k, typeAccess, claims, nil)
@@ -185,6 +205,14 @@ func BenchmarkAlgorithms(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := v.Verify(context.Background(), tok); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(alg+"/verify/cache-hit", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := cached.Verify(context.Background(), tok); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -232,7 +260,7 @@ func BenchmarkVerifyRemote(b *testing.B) {
 	srv := httptest.NewServer(JWKSHandler(ks))
 	defer srv.Close()
 	remote, _ := NewRemoteKeySet(RemoteKeySetConfig{URL: srv.URL})
-	v, _ := NewVerifier(VerifierConfig{Keys: remote, Issuer: "iss", Audience: "aud"})
+	v, _ := NewVerifier(VerifierConfig{Keys: remote, Issuer: "iss", Audience: "aud", TokenCacheSize: -1})
 	now := time.Now()
 	tok, _ := sign(k, typeAccess, wireClaims{Iss: "iss", Sub: "u", Aud: "aud", Exp: now.Add(time.Hour).Unix(), Iat: now.Unix(), Jti: "j"}, nil)
 	if _, err := v.Verify(context.Background(), tok); err != nil {

@@ -145,6 +145,7 @@ type Verifier struct {
 	leeway   time.Duration
 	realm    string
 	now      func() time.Time
+	cache    *tokenCache // nil when disabled
 }
 
 // VerifierConfig configures a Verifier.
@@ -160,6 +161,15 @@ type VerifierConfig struct {
 	Realm string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// TokenCacheSize is how many verified access tokens are remembered, so
+	// that a token presented again skips the signature check and the
+	// parsing (what matters with EdDSA, ES256 and RS256, whose signature
+	// checks cost tens of microseconds). A remembered token is still
+	// checked against the clock (exp, nbf, iat) and against the key its kid
+	// names now (a removed or replaced key is not trusted), so a Verifier
+	// decides the same with or without the cache. Zero means 1024; a
+	// negative value turns the cache off.
+	TokenCacheSize int
 }
 
 // NewVerifier returns a Verifier, or an error naming the bad field.
@@ -186,15 +196,33 @@ func NewVerifier(c VerifierConfig) (*Verifier, error) {
 	if strings.ContainsAny(c.Realm, "\"\\\r\n") {
 		return nil, errors.New("auth: VerifierConfig.Realm may not contain quotes, backslashes or line breaks")
 	}
-	return &Verifier{keys: c.Keys, issuer: c.Issuer, audience: c.Audience, leeway: c.Leeway, realm: c.Realm, now: c.Now}, nil
+	if c.TokenCacheSize == 0 {
+		c.TokenCacheSize = defaultTokenCacheSize
+	}
+	return &Verifier{keys: c.Keys, issuer: c.Issuer, audience: c.Audience, leeway: c.Leeway, realm: c.Realm, now: c.Now,
+		cache: newTokenCache(c.TokenCacheSize)}, nil
 }
 
 // Verify checks an access token and returns its claims. Every failure
 // wraps ErrInvalidToken.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
+	if v.cache != nil {
+		if e := v.cache.get(token); e != nil {
+			if k, err := v.keys.VerificationKey(ctx, e.key.id); err == nil && k == e.key && v.checkClaims(&e.claims) == nil {
+				return e.claims.clone(), nil
+			}
+			// The key is gone or replaced, or the time checks fail now:
+			// forget the token, and let the full check give the error.
+			v.cache.drop(token, e)
+		}
+	}
 	var c Claims
-	if err := v.verify(ctx, token, typeAccess, &c, nil); err != nil {
+	key, err := v.verify(ctx, token, typeAccess, &c, nil)
+	if err != nil {
 		return nil, err
+	}
+	if v.cache != nil {
+		v.cache.put(token, key, &c)
 	}
 	return &c, nil
 }
@@ -203,7 +231,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 // otherwise valid token is accepted (for logout).
 func (v *Verifier) verifyRefresh(ctx context.Context, token string, ignoreExpiry bool) (*refreshClaims, error) {
 	var c refreshClaims
-	if err := v.verify(ctx, token, typeRefresh, &c.Claims, &c.SessionID); err != nil {
+	if _, err := v.verify(ctx, token, typeRefresh, &c.Claims, &c.SessionID); err != nil {
 		if !ignoreExpiry || !errors.Is(err, ErrTokenExpired) {
 			return nil, err
 		}
@@ -216,9 +244,10 @@ func (v *Verifier) verifyRefresh(ctx context.Context, token string, ignoreExpiry
 
 var b64 = base64.RawURLEncoding.Strict()
 
-func (v *Verifier) verify(ctx context.Context, token, wantType string, c *Claims, sid *string) error {
+// verify checks token fully and returns the key that verified it.
+func (v *Verifier) verify(ctx context.Context, token, wantType string, c *Claims, sid *string) (*Key, error) {
 	if len(token) > MaxTokenBytes {
-		return fmt.Errorf("%w: longer than %d bytes", ErrTokenMalformed, MaxTokenBytes)
+		return nil, fmt.Errorf("%w: longer than %d bytes", ErrTokenMalformed, MaxTokenBytes)
 	}
 	// One pass: every byte must be of the base64url alphabet or one of
 	// exactly two dots. (encoding/base64 skips \r and \n, which would
@@ -232,52 +261,55 @@ func (v *Verifier) verify(ctx context.Context, token, wantType string, c *Claims
 		case c == '.' && dot2 < 0:
 			dot2 = i
 		default:
-			return fmt.Errorf("%w: not a JWS compact serialisation", ErrTokenMalformed)
+			return nil, fmt.Errorf("%w: not a JWS compact serialisation", ErrTokenMalformed)
 		}
 	}
 	if dot2 < 0 {
-		return fmt.Errorf("%w: not a JWS compact serialisation", ErrTokenMalformed)
+		return nil, fmt.Errorf("%w: not a JWS compact serialisation", ErrTokenMalformed)
 	}
 	rawHeader, err := b64.DecodeString(token[:dot1])
 	if err != nil {
-		return fmt.Errorf("%w: header encoding", ErrTokenMalformed)
+		return nil, fmt.Errorf("%w: header encoding", ErrTokenMalformed)
 	}
 	h, err := parseHeader(rawHeader)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !typeMatches(h.typ, wantType) {
-		return fmt.Errorf("%w: wrong token type", ErrTokenClaims)
+		return nil, fmt.Errorf("%w: wrong token type", ErrTokenClaims)
 	}
 	if h.kid == "" {
-		return fmt.Errorf("%w: no kid", ErrTokenSignature)
+		return nil, fmt.Errorf("%w: no kid", ErrTokenSignature)
 	}
 	key, err := v.keys.VerificationKey(ctx, h.kid)
 	if err != nil {
 		if errors.Is(err, ErrUnknownKey) {
-			return fmt.Errorf("%w: unknown kid", ErrTokenSignature)
+			return nil, fmt.Errorf("%w: unknown kid", ErrTokenSignature)
 		}
-		return fmt.Errorf("%w: key source: %w", ErrTokenSignature, err)
+		return nil, fmt.Errorf("%w: key source: %w", ErrTokenSignature, err)
 	}
 	if h.alg != key.alg {
-		return fmt.Errorf("%w: alg is not the key's", ErrTokenSignature)
+		return nil, fmt.Errorf("%w: alg is not the key's", ErrTokenSignature)
 	}
 	sig, err := b64.DecodeString(token[dot2+1:])
 	if err != nil || len(sig) == 0 {
-		return fmt.Errorf("%w: signature encoding", ErrTokenMalformed)
+		return nil, fmt.Errorf("%w: signature encoding", ErrTokenMalformed)
 	}
 	payload, err := b64.DecodeString(token[dot1+1 : dot2])
 	if err != nil {
-		return fmt.Errorf("%w: payload encoding", ErrTokenMalformed)
+		return nil, fmt.Errorf("%w: payload encoding", ErrTokenMalformed)
 	}
 	if err := key.checkSignature(token[:dot2], sig); err != nil {
-		return fmt.Errorf("%w: bad signature", ErrTokenSignature)
+		return nil, fmt.Errorf("%w: bad signature", ErrTokenSignature)
 	}
 	// Only now, with the signature verified, is the payload parsed.
 	if err := parseClaims(payload, c, sid); err != nil {
-		return err
+		return nil, err
 	}
-	return v.checkClaims(c)
+	if err := v.checkClaims(c); err != nil {
+		return nil, err
+	}
+	return key, nil
 }
 
 func (v *Verifier) checkClaims(c *Claims) error {
