@@ -332,7 +332,7 @@ func (a *Authenticator) Login(ctx context.Context, c Credentials) (*TokenPair, e
 	if u != nil {
 		stored = u.PasswordHash
 	}
-	release, err := a.acquireHashSlot(ctx)
+	release, err := a.hashGate.acquire(ctx)
 	if err != nil {
 		a.limiter.Refund(name, c.ClientAddr)
 		return nil, err
@@ -469,7 +469,7 @@ func (a *Authenticator) ChangePassword(ctx context.Context, userID, current, nex
 	if err := a.limiter.Attempt(u.Username, ""); err != nil {
 		return err
 	}
-	release, err := a.acquireHashSlot(ctx)
+	release, err := a.hashGate.acquire(ctx)
 	if err != nil {
 		a.limiter.Refund(u.Username, "")
 		return err
@@ -572,7 +572,7 @@ func (a *Authenticator) issueAccess(ctx context.Context, u *User, now time.Time)
 
 // hash computes a new password hash under the concurrency bound.
 func (a *Authenticator) hash(ctx context.Context, password string) (string, error) {
-	release, err := a.acquireHashSlot(ctx)
+	release, err := a.hashGate.acquire(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -585,11 +585,6 @@ func (a *Authenticator) hash(ctx context.Context, password string) (string, erro
 		return "", fmt.Errorf("auth: hashing: %w", err)
 	}
 	return h, nil
-}
-
-// acquireHashSlot waits for a hashing slot (see hashGate), or for ctx.
-func (a *Authenticator) acquireHashSlot(ctx context.Context) (release func(), err error) {
-	return a.hashGate.acquire(ctx)
 }
 
 // timestamp is the clock, in UTC at microsecond precision (what every

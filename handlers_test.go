@@ -432,7 +432,7 @@ func TestHandlersTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	release, err := a.acquireHashSlot(context.Background())
+	release, err := a.hashGate.acquire(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,9 +43,6 @@ func newHashGate(max int) *hashGate {
 	return g
 }
 
-// capacity is the most hashes the gate lets run at once.
-func (g *hashGate) capacity() int { return cap(g.main) + cap(g.spare) }
-
 // serve records an access-path call. It writes the shared word at most once
 // a millisecond, so that the hot path does not bounce a cache line between
 // cores on every request.

@@ -162,3 +162,6 @@ func TestAuthenticateMarksServing(t *testing.T) {
 		t.Fatal("Authenticate did not mark the Authenticator as serving")
 	}
 }
+
+// capacity is the most hashes the gate lets run at once.
+func (g *hashGate) capacity() int { return cap(g.main) + cap(g.spare) }

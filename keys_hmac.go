@@ -16,7 +16,6 @@ import (
 // use, so nothing of one token's input can reach another's MAC.
 type macPool struct {
 	pool sync.Pool
-	size int // MAC length in bytes
 }
 
 // macState is one pooled HMAC state with scratch space for the input and
@@ -43,9 +42,9 @@ func newMACPool(alg string, secret []byte) *macPool {
 	default:
 		return nil
 	}
-	key := append([]byte(nil), secret...)
-	p := &macPool{size: fn().Size()}
-	p.pool.New = func() any { return &macState{h: hmac.New(fn, key)} }
+	// secret is the Key's own copy, never modified.
+	p := &macPool{}
+	p.pool.New = func() any { return &macState{h: hmac.New(fn, secret)} }
 	return p
 }
 

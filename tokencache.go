@@ -71,12 +71,6 @@ func (tc *tokenCache) drop(token string, e *cachedToken) {
 	tc.mu.Unlock()
 }
 
-func (tc *tokenCache) len() int {
-	tc.mu.RLock()
-	defer tc.mu.RUnlock()
-	return len(tc.m)
-}
-
 // clone returns a copy of c that shares nothing mutable with it: the
 // audience and the map of extra claims are copied (the raw JSON values are
 // never modified by this package).

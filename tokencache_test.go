@@ -211,3 +211,9 @@ func mustHMAC(t *testing.T, kid string) *Key {
 	}
 	return k
 }
+
+func (tc *tokenCache) len() int {
+	tc.mu.RLock()
+	defer tc.mu.RUnlock()
+	return len(tc.m)
+}
