@@ -124,15 +124,7 @@ func floorVerifyHS256(token, wantHeader string, secret []byte) error {
 	if !hmac.Equal(rawSig, mac.Sum(nil)) {
 		return errors.New("floor: bad signature")
 	}
-	var c struct {
-		Iss string `json:"iss"`
-		Sub string `json:"sub"`
-		Aud string `json:"aud"`
-		Exp int64  `json:"exp"`
-		Iat int64  `json:"iat"`
-		Jti string `json:"jti"`
-		Ver int64  `json:"ver"`
-	}
+	var c wireClaims // plain fields with json tags
 	if err := json.Unmarshal(rawPayload, &c); err != nil {
 		return err
 	}
