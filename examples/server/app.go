@@ -184,7 +184,8 @@ func loadKeyPair(dir, alg string, logger *slog.Logger) (*auth.KeySet, error) {
 // openStore opens the store the settings select.
 //
 // The one place the store backends are wired: memory (auth.NewMemoryStore),
-// SQLite (store/sqlite, the default, DIR/auth.db) and PostgreSQL
+// SQLite (store/sqlite, the default, DIR/auth.db, held exclusively unless
+// sqlite-shared) and PostgreSQL
 // (store/postgres).
 func openStore(ctx context.Context, s settings, logger *slog.Logger) (auth.Store, func() error, error) {
 	ctx, cancel := context.WithTimeout(ctx, openTimeout)
@@ -208,16 +209,25 @@ func openStore(ctx context.Context, s settings, logger *slog.Logger) (auth.Store
 		logger.Info("store", "kind", "postgres", "database", safeURL(s.db))
 		return st, st.Close, nil
 
-	default: // "" or "sqlite"
+	default: // "", "sqlite" or "sqlite-shared"
 		if err := os.MkdirAll(s.dataDir, 0o700); err != nil {
 			return nil, nil, badSetting(s.dataSetting, "cannot create the data directory: %v", err)
 		}
 		path := filepath.Join(s.dataDir, "auth.db")
-		st, err := sqlite.Open(ctx, path)
+		// This process owns the file: held exclusively, users are cached
+		// and the per-request lookup reads memory. sqlite-shared leaves the
+		// file open to other processes (the sqlite3 shell, a second
+		// server) and reads every lookup from it.
+		var opts []sqlite.Option
+		mode := "shared"
+		if s.db != "sqlite-shared" {
+			opts, mode = append(opts, sqlite.WithExclusiveLock()), "exclusive"
+		}
+		st, err := sqlite.Open(ctx, path, opts...)
 		if err != nil {
 			return nil, nil, badSetting(s.dbSetting, "cannot open the SQLite database %s: %v", path, err)
 		}
-		logger.Info("store", "kind", "sqlite", "file", path)
+		logger.Info("store", "kind", "sqlite", "file", path, "lock", mode)
 		return st, st.Close, nil
 	}
 }

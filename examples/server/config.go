@@ -15,7 +15,7 @@ import (
 type settings struct {
 	addr    string
 	dataDir string
-	db      string // "", "memory", "sqlite" or a postgres:// URL
+	db      string // "", "memory", "sqlite", "sqlite-shared" or a postgres:// URL
 	// The names of the settings dataDir, db and proxies came from (a flag
 	// or an environment variable), for messages.
 	addrSetting, dataSetting, dbSetting, proxiesSetting string
@@ -54,8 +54,10 @@ The goauthkit example authentication server (see README.md).
 Flags (each also read from the environment variable named after it):
   -addr HOST:PORT          listen address (AUTH_ADDR; default 127.0.0.1:8080)
   -data DIR                data directory (AUTH_DATA_DIR; default ./data)
-  -db VALUE                store: sqlite (default: DIR/auth.db), memory, or a
-                           postgres:// URL (AUTH_DATABASE_URL)
+  -db VALUE                store: sqlite (default: DIR/auth.db, locked by
+                           this process, users cached), sqlite-shared (the
+                           same file, open to other processes, not cached),
+                           memory, or a postgres:// URL (AUTH_DATABASE_URL)
   -trusted-proxies LIST    comma-separated IPs or CIDR prefixes of reverse
                            proxies whose X-Forwarded-For is believed
                            (AUTH_TRUSTED_PROXIES; default none)
@@ -121,11 +123,11 @@ func loadSettings(args []string, getenv func(string) string) (settings, error) {
 	}
 	s.dbSetting = name("db", "AUTH_DATABASE_URL")
 	switch {
-	case s.db == "", s.db == "sqlite", s.db == "memory":
+	case s.db == "", s.db == "sqlite", s.db == "sqlite-shared", s.db == "memory":
 	case strings.HasPrefix(s.db, "postgres://"), strings.HasPrefix(s.db, "postgresql://"):
 	default:
 		// The value is not repeated: it could hold a password.
-		return s, badSetting(s.dbSetting, "want sqlite, memory or a postgres:// URL")
+		return s, badSetting(s.dbSetting, "want sqlite, sqlite-shared, memory or a postgres:// URL")
 	}
 
 	if k := getenv("AUTH_SECRET_KEY"); k != "" {

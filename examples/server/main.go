@@ -2,7 +2,7 @@
 // library's HTTP handlers over SQLite (default), PostgreSQL or memory, as
 // the HTTP contract in README.md describes.
 //
-//	go run ./examples/server [-addr 127.0.0.1:8080] [-data ./data] [-db sqlite|memory|postgres://...]
+//	go run ./examples/server [-addr 127.0.0.1:8080] [-data ./data] [-db sqlite|sqlite-shared|memory|postgres://...]
 //
 // Run it with -h for every setting.
 package main

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"io"
@@ -396,4 +397,47 @@ func TestPostgresStore(t *testing.T) {
 		time.Sleep(2 * time.Second)
 	}
 	t.Fatal(err)
+}
+
+// TestSQLiteModes checks what -db sqlite and -db sqlite-shared promise:
+// the default holds DIR/auth.db so that no other connection can use it
+// while the server runs; sqlite-shared leaves it open to others, who see
+// the server's writes.
+func TestSQLiteModes(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		db        string
+		othersUse bool
+	}{
+		{"", false},
+		{"sqlite", false},
+		{"sqlite-shared", true},
+	} {
+		t.Run("db="+tc.db, func(t *testing.T) {
+			dir := t.TempDir()
+			s := settings{db: tc.db, dbSetting: "-db", dataDir: dir, dataSetting: "-data"}
+			st, closeStore, err := openStore(ctx, s, discardLogger())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer closeStore()
+			u := &auth.User{ID: "u1", Username: "alice", PasswordHash: "x", CreatedAt: time.Now(), UpdatedAt: time.Now()}
+			if err := st.CreateUser(ctx, u); err != nil {
+				t.Fatal(err)
+			}
+			other, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "auth.db")+"?_pragma=busy_timeout(0)")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer other.Close()
+			var n int
+			err = other.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n)
+			if tc.othersUse && (err != nil || n != 1) {
+				t.Errorf("another connection read %d users, %v; want 1", n, err)
+			}
+			if !tc.othersUse && err == nil {
+				t.Error("another connection read the file while the server held it")
+			}
+		})
+	}
 }

@@ -3,43 +3,73 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/goauthkit/auth"
 )
 
-func BenchmarkUserByID(b *testing.B) {
-	ctx := context.Background()
-	s := newStore(b)
-	u := user("alice")
-	if err := s.CreateUser(ctx, u); err != nil {
+// benchModes are the two ways to open a Store: shared (the default) and
+// WithExclusiveLock, where UserByID is answered from the cache after the
+// first read.
+var benchModes = []struct {
+	name string
+	opts []Option
+}{
+	{"shared", nil},
+	{"exclusive", []Option{WithExclusiveLock()}},
+}
+
+func benchStore(b *testing.B, opts []Option) *Store {
+	b.Helper()
+	s, err := Open(context.Background(), filepath.Join(b.TempDir(), "auth.db"), opts...)
+	if err != nil {
 		b.Fatal(err)
 	}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := s.UserByID(ctx, u.ID); err != nil {
-			b.Fatal(err)
-		}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+func BenchmarkUserByID(b *testing.B) {
+	for _, m := range benchModes {
+		b.Run(m.name, func(b *testing.B) {
+			ctx := context.Background()
+			s := benchStore(b, m.opts)
+			u := user("alice")
+			if err := s.CreateUser(ctx, u); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.UserByID(ctx, u.ID); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
 func BenchmarkUserByIDParallel(b *testing.B) {
-	ctx := context.Background()
-	s := newStore(b)
-	u := user("alice")
-	if err := s.CreateUser(ctx, u); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, err := s.UserByID(ctx, u.ID); err != nil {
-				b.Error(err)
-				return
+	for _, m := range benchModes {
+		b.Run(m.name, func(b *testing.B) {
+			ctx := context.Background()
+			s := benchStore(b, m.opts)
+			u := user("alice")
+			if err := s.CreateUser(ctx, u); err != nil {
+				b.Fatal(err)
 			}
-		}
-	})
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := s.UserByID(ctx, u.ID); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
 }
 
 // BenchmarkRotateSession rotates one session over and over, each time

@@ -22,11 +22,54 @@ import (
 // Close.
 type Store struct {
 	w      *sql.DB // one connection: every write and read-modify-write
-	r      *sql.DB // query-only pool: plain reads
+	r      *sql.DB // query-only pool: plain reads (w itself when exclusive)
 	closed atomic.Bool
 
 	ws map[string]*sql.Stmt // prepared on w
 	rs map[string]*sql.Stmt // prepared on r
+
+	// users caches UserByID when the Store holds the file exclusively
+	// (WithExclusiveLock), and is nil otherwise.
+	users *userCache
+	// afterUserRead, when set (by tests), runs between a UserByID's read
+	// of the file and its offer to the cache.
+	afterUserRead func()
+}
+
+// An Option changes how Open opens the database.
+type Option func(*options)
+
+type options struct {
+	exclusive bool
+}
+
+// WithExclusiveLock makes the Store the only user of the database file for
+// as long as it is open, and in exchange lets it cache users in memory.
+//
+// The Store then keeps a single connection in SQLite's EXCLUSIVE locking
+// mode (PRAGMA locking_mode): it takes the file's write lock when it opens
+// and holds it until Close. No other connection, in this process or
+// another (a second Store, the sqlite3 shell, a backup tool reading the
+// file), can read or write the file meanwhile: each waits for the busy
+// timeout (5 s) and then fails with "database is locked". Open itself
+// fails that way while another connection holds the file.
+//
+// Because every change to the file now goes through this Store, it can
+// answer UserByID, which the middleware calls on every authenticated
+// request, from memory, and stay exact: every method that changes a user
+// (UpdateUser, UpdatePasswordHash, InvalidateTokens, DeleteUser,
+// CreateUser) drops that user from the cache once its write has ended,
+// whether it succeeded or not, and a lookup that raced with a write does
+// not put what it read into the cache. A UserByID that begins after a write
+// has returned sees that write. At most 10,000 users are cached; others
+// are read from the file. All reads share the one connection with the
+// writes, so a lookup that misses the cache can wait behind a commit.
+//
+// Use it when one process owns the file, as an embedded database usually
+// is. Without it (the default) several processes may open the file at once
+// and every lookup reads the file.
+func WithExclusiveLock() Option {
+	return func(o *options) { o.exclusive = true }
 }
 
 var (
@@ -44,11 +87,16 @@ var errClosed = errors.New("sqlite: store is closed")
 
 // Open opens the SQLite database file at path, creating it if it does not
 // exist, and brings its schema up to date. The file is put in WAL mode.
+// Options change how (see WithExclusiveLock).
 //
 // path must name a file: an empty path and ":memory:" are refused, as every
 // connection would get its own database. Failures to open, create or migrate
 // the file wrap auth.ErrStoreUnavailable.
-func Open(ctx context.Context, path string) (*Store, error) {
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("sqlite: Open: path %q does not name a database file", path)
 	}
@@ -71,12 +119,18 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		p = "/" + p // Windows: C:/x becomes /C:/x
 	}
 	base := "file:" + (&url.URL{Path: p}).EscapedPath()
-	pragmas := []string{
-		fmt.Sprintf("busy_timeout(%d)", busyTimeoutMillis),
+	pragmas := []string{fmt.Sprintf("busy_timeout(%d)", busyTimeoutMillis)}
+	if o.exclusive {
+		// Before journal_mode: a connection that enters WAL mode in
+		// EXCLUSIVE locking mode keeps the WAL index in its own memory
+		// rather than in the -shm file that other connections share.
+		pragmas = append(pragmas, "locking_mode(EXCLUSIVE)")
+	}
+	pragmas = append(pragmas,
 		"journal_mode(WAL)",
 		"foreign_keys(1)",
 		"synchronous(FULL)",
-	}
+	)
 	q := url.Values{"_pragma": pragmas}
 	q.Set("_txlock", "immediate")
 	w, err := sql.Open("sqlite", base+"?"+q.Encode())
@@ -89,10 +143,23 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	w.SetConnMaxIdleTime(0)
 
 	// The writer's first connection converts the file to WAL, and the
-	// migrations create the schema, before any reader connects.
+	// migrations create the schema, before any reader connects. Their
+	// transaction takes the write lock, which in EXCLUSIVE locking mode the
+	// connection then keeps.
 	if err := migrate(ctx, w); err != nil {
 		w.Close()
 		return nil, err
+	}
+	if o.exclusive {
+		s := &Store{w: w, r: w, users: newUserCache(userCacheSize)}
+		if s.ws, err = prepare(ctx, w, writerQueries); err == nil {
+			s.rs, err = prepare(ctx, w, readerQueries)
+		}
+		if err != nil {
+			w.Close()
+			return nil, wrapOpen(ctx, err)
+		}
+		return s, nil
 	}
 
 	q = url.Values{"_pragma": append(pragmas, "query_only(1)")}
@@ -122,7 +189,13 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
-	errR := s.r.Close()
+	if s.users != nil {
+		s.users.clear()
+	}
+	var errR error
+	if s.r != s.w {
+		errR = s.r.Close()
+	}
 	errW := s.w.Close() // the last connection checkpoints the WAL
 	if err := errors.Join(errW, errR); err != nil {
 		return fmt.Errorf("%w: sqlite: Close: %w", auth.ErrStoreUnavailable, err)

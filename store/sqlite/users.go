@@ -18,6 +18,7 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
+	defer s.forget(u.ID)
 	roles, err := json.Marshal(u.Roles)
 	if err != nil {
 		return fmt.Errorf("sqlite: CreateUser: roles: %w", err)
@@ -39,11 +40,33 @@ func (s *Store) UserByID(ctx context.Context, id string) (*auth.User, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
+	var gen uint64
+	if s.users != nil {
+		var u *auth.User
+		if u, gen = s.users.get(id); u != nil {
+			return u, nil
+		}
+	}
 	u, err := scanUser(s.rs[qUserByID].QueryRowContext(ctx, id))
 	if err != nil {
 		return nil, s.userErr(ctx, "UserByID", err)
 	}
+	if s.users != nil {
+		if s.afterUserRead != nil {
+			s.afterUserRead()
+		}
+		s.users.put(gen, u)
+	}
 	return u, nil
+}
+
+// forget drops the user with this id from the cache, if there is one. Every
+// method that writes a user defers it, so that it runs once the write has
+// ended, committed or not.
+func (s *Store) forget(id string) {
+	if s.users != nil {
+		s.users.invalidate(id)
+	}
 }
 
 // UserByUsername implements auth.UserStore. The username is compared byte
@@ -89,6 +112,7 @@ func (s *Store) UpdateUser(ctx context.Context, u *auth.User) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
+	defer s.forget(u.ID)
 	roles, err := json.Marshal(u.Roles)
 	if err != nil {
 		return fmt.Errorf("sqlite: UpdateUser: roles: %w", err)
@@ -112,6 +136,7 @@ func (s *Store) UpdatePasswordHash(ctx context.Context, id, oldHash, newHash str
 	if err := s.check(ctx); err != nil {
 		return err
 	}
+	defer s.forget(id)
 	return s.inTx(ctx, "UpdatePasswordHash", func(tx *sql.Tx) error {
 		var cur string
 		err := s.txStmt(ctx, tx, qPasswordHash).QueryRowContext(ctx, id).Scan(&cur)
@@ -143,6 +168,7 @@ func (s *Store) InvalidateTokens(ctx context.Context, id string, now time.Time) 
 	if err := s.check(ctx); err != nil {
 		return err
 	}
+	defer s.forget(id)
 	return s.inTx(ctx, "InvalidateTokens", func(tx *sql.Tx) error {
 		res, err := s.txStmt(ctx, tx, qBumpTokenVersion).ExecContext(ctx, micros(now), id)
 		if err != nil {
@@ -164,6 +190,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
+	defer s.forget(id)
 	res, err := s.ws[qDeleteUser].ExecContext(ctx, id)
 	if err != nil {
 		return s.fail(ctx, "DeleteUser", err)
