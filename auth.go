@@ -381,11 +381,11 @@ func idOf(u *User) string {
 // ErrInvalidToken and ErrRefreshReuse is returned. Every other failure
 // wraps ErrInvalidToken, except store errors.
 func (a *Authenticator) Refresh(ctx context.Context, refreshToken string) (*TokenPair, error) {
-	a.hashGate.serve()
 	rc, err := a.verifier.verifyRefresh(ctx, refreshToken, false)
 	if err != nil {
 		return nil, err
 	}
+	a.hashGate.serve() // after the signature: a forged token holds nothing back
 	now := a.timestamp()
 	secret := randomID(32)
 	s, err := a.store.RotateSession(ctx, Rotation{
@@ -495,11 +495,11 @@ func (a *Authenticator) ChangePassword(ctx context.Context, userID, current, nex
 // under the user's current token version. Every rejection wraps
 // ErrInvalidToken; a store failure is returned as it is.
 func (a *Authenticator) Authenticate(ctx context.Context, accessToken string) (*User, *Claims, error) {
-	a.hashGate.serve()
 	c, err := a.verifier.Verify(ctx, accessToken)
 	if err != nil {
 		return nil, nil, err
 	}
+	a.hashGate.serve() // after the signature: a forged token holds nothing back
 	u, err := a.store.UserByID(ctx, c.Subject)
 	switch {
 	case errors.Is(err, ErrNotFound):

@@ -8,8 +8,10 @@ import (
 )
 
 // servingWindow is how long after an access-path call (Authenticate, the
-// middleware, Refresh) the Authenticator counts as serving, and so keeps one
-// hashing slot in reserve.
+// middleware, Refresh) whose token verified the Authenticator counts as
+// serving, and so keeps one hashing slot in reserve. Tokens that fail
+// verification do not count: anyone can send those, and they would let
+// anyone hold a slot back.
 const servingWindow = 100 * time.Millisecond
 
 // hashGate bounds how many password hashes run at once: at most max, and at

@@ -148,18 +148,45 @@ func TestHashGateServeWindow(t *testing.T) {
 	}
 }
 
-// TestAuthenticateMarksServing checks the wiring: an Authenticate call,
-// even a failing one, keeps a hashing slot in reserve.
+// TestAuthenticateMarksServing checks the wiring: an Authenticate or
+// Refresh call whose token verifies keeps a hashing slot in reserve; one
+// with a token we did not sign (anyone can send those, for free) does not.
 func TestAuthenticateMarksServing(t *testing.T) {
-	f := newFixture(t, func(c *Config) { c.MaxConcurrentHashes = 2 })
-	since, _ := fakeSince()
-	f.a.hashGate.since = since
-	if f.a.hashGate.serving() {
-		t.Fatal("serving before any request")
-	}
-	_, _, _ = f.a.Authenticate(context.Background(), "not a token")
-	if !f.a.hashGate.serving() {
-		t.Fatal("Authenticate did not mark the Authenticator as serving")
+	for _, tc := range []struct {
+		name string
+		call func(a *Authenticator, p *TokenPair)
+		want bool
+	}{
+		{"Authenticate, valid token", func(a *Authenticator, p *TokenPair) {
+			_, _, _ = a.Authenticate(context.Background(), p.AccessToken)
+		}, true},
+		{"Authenticate, garbage", func(a *Authenticator, p *TokenPair) {
+			_, _, _ = a.Authenticate(context.Background(), "not a token")
+		}, false},
+		{"Authenticate, forged signature", func(a *Authenticator, p *TokenPair) {
+			_, _, _ = a.Authenticate(context.Background(), p.AccessToken[:len(p.AccessToken)-4]+"AAAA")
+		}, false},
+		{"Refresh, valid token", func(a *Authenticator, p *TokenPair) {
+			_, _ = a.Refresh(context.Background(), p.RefreshToken)
+		}, true},
+		{"Refresh, garbage", func(a *Authenticator, p *TokenPair) {
+			_, _ = a.Refresh(context.Background(), "not a token")
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, func(c *Config) { c.MaxConcurrentHashes = 2 })
+			since, _ := fakeSince()
+			f.a.hashGate.since = since
+			f.register(t, "alice", "correct horse battery")
+			p := f.login(t, "alice", "correct horse battery")
+			if f.a.hashGate.serving() {
+				t.Fatal("serving before any request")
+			}
+			tc.call(f.a, p)
+			if got := f.a.hashGate.serving(); got != tc.want {
+				t.Errorf("serving after the call = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
 

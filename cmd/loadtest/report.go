@@ -187,6 +187,8 @@ func (r *report) write(w io.Writer) {
 			growth := peak[hi] - peak[lo]
 			p("- **Goal: peak RSS set by the hashing bound, not by the attackers.** Peak RSS with %d attackers − with %d (highest of %d runs each) = **%s** (goal: less than one hash's %.0f MiB): %s.",
 				hi, lo, o.floodRuns, fmtSignedKiB(growth), hashMiB, verdict(growth < goalRSSGrowthKiB, 0))
+			p("- Per attacker above %d: %.0f KiB (a hash buffer is %.0f KiB; what each connection costs net/http, its in-flight request and the heap's GC headroom over them, is of this order).",
+				lo, float64(growth)/float64(hi-lo), float64(argonMemoryKiB))
 		} else {
 			p("- Goal on peak RSS against the number of attackers: not measured (one flood size; give -floods two).")
 		}
