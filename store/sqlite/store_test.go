@@ -418,10 +418,15 @@ func mixedLoad(ctx context.Context, s *Store, i int) error {
 	return nil
 }
 
-// TestAuthenticator runs the library's flows over a SQLite store.
+// TestAuthenticator runs the library's flows over a SQLite store, shared
+// and exclusive (where Authenticate reads users from the cache).
 func TestAuthenticator(t *testing.T) {
+	t.Run("shared", func(t *testing.T) { testAuthenticator(t, newStore(t)) })
+	t.Run("exclusive", func(t *testing.T) { testAuthenticator(t, newExclusiveStore(t, "")) })
+}
+
+func testAuthenticator(t *testing.T, s *Store) {
 	ctx := context.Background()
-	s := newStore(t)
 	a, err := auth.New(auth.Config{
 		Store:     s,
 		SecretKey: []byte("0123456789abcdef0123456789abcdef-test-only"),
