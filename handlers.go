@@ -2,7 +2,6 @@ package auth
 
 import (
 	"cmp"
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -385,7 +384,8 @@ func (h *Handlers) endpoint(method string, kind endpointKind, serve func(http.Re
 			WriteErrorFor(w, ErrMethodNotAllowed)
 			return
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
+		// The bound costs a timer only if something waits on it.
+		ctx, cancel := withLazyDeadline(r.Context(), time.Now().Add(h.timeout))
 		defer cancel()
 		inner.ServeHTTP(w, r.WithContext(ctx))
 	})

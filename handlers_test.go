@@ -593,3 +593,47 @@ func FuzzHandlers(f *testing.F) {
 		htCheckAnswer(t, method, w.Code, w.Header(), w.Body.Bytes())
 	})
 }
+
+// blockingStore's UserByID waits for its context to end, as a hung database
+// would.
+type blockingStore struct{ *MemoryStore }
+
+func (s blockingStore) UserByID(ctx context.Context, id string) (*User, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// TestHandlersTimeoutStore checks that the request deadline reaches a store
+// call that waits on it (the deadline's timer is armed only then): GET
+// /users/me over a hung store answers 503 after Timeout.
+func TestHandlersTimeoutStore(t *testing.T) {
+	mem := NewMemoryStore()
+	a, err := New(Config{Store: blockingStore{mem}, SecretKey: htSecret, Hasher: htPlainHasher{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := NewHandlers(a, HandlerOptions{Timeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Register(context.Background(), NewUser{Username: "alice", Password: "correct horse"}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := a.Login(context.Background(), Credentials{Username: "alice", Password: "correct horse"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("GET", "/users/me", nil)
+	r.Header.Set("Authorization", "Bearer "+p.AccessToken)
+	w := httptest.NewRecorder()
+	done := make(chan struct{})
+	go func() { defer close(done); h.Me().ServeHTTP(w, r) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("GET /users/me over a hung store did not end at the handlers' Timeout")
+	}
+	if w.Code != 503 || !strings.Contains(w.Body.String(), "temporarily_unavailable") {
+		t.Fatalf("got %d %s", w.Code, w.Body)
+	}
+}
