@@ -319,10 +319,17 @@ func TestExclusiveConcurrent(t *testing.T) {
 }
 
 // TestUserCacheGeneration is the rule of put on its own: an offer made with
-// a generation older than the last invalidate, of any user, is dropped.
+// a generation older than the last invalidate, of any user, is dropped; and
+// nothing is cached while the cache is off.
 func TestUserCacheGeneration(t *testing.T) {
 	c := newUserCache(10)
 	a := &auth.User{ID: "a", Roles: []string{"r"}}
+	_, gen := c.get("a")
+	c.put(gen, a)
+	if got, _ := c.get("a"); got != nil {
+		t.Fatal("a new cache (off until a connection locks the file) cached a user")
+	}
+	c.resume()
 	got, gen := c.get("a")
 	if got != nil {
 		t.Fatal("hit in an empty cache")
@@ -339,12 +346,60 @@ func TestUserCacheGeneration(t *testing.T) {
 		t.Fatalf("get = %p (put %p): want a deep copy", got, a)
 	}
 	_, gen = c.get("a")
-	c.clear()
+	c.suspend()
 	if got, _ := c.get("a"); got != nil {
-		t.Error("hit after clear")
+		t.Error("hit after suspend")
 	}
 	c.put(gen, a)
+	_, gen = c.get("a")
+	c.put(gen, a)
 	if got, _ := c.get("a"); got != nil {
-		t.Error("an offer older than a clear was cached")
+		t.Error("a suspended cache cached a user")
+	}
+	c.resume()
+	c.put(gen, a)
+	if got, _ := c.get("a"); got != nil {
+		t.Error("an offer made while suspended was cached after resume")
+	}
+}
+
+// TestExclusiveReconnect makes database/sql replace the Store's connection,
+// and writes the file from another connection in between, while it is
+// unlocked: the new connection must take the lock again at once, and the
+// cache must not answer with what it held before.
+func TestExclusiveReconnect(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "auth.db")
+	s := newExclusiveStore(t, path)
+	u := user("alice")
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.UserByID(ctx, u.ID); err != nil || got.Disabled {
+		t.Fatalf("UserByID: %+v, %v", got, err)
+	}
+
+	s.w.SetMaxIdleConns(0) // closes the idle connection: the file is unlocked
+	s.w.SetMaxIdleConns(1)
+	other, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(0)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.ExecContext(ctx, `UPDATE users SET disabled = 1`); err != nil {
+		t.Fatalf("write while the Store had no connection: %v", err)
+	}
+	other.Close()
+
+	if got, err := s.UserByID(ctx, u.ID); err != nil || !got.Disabled {
+		t.Fatalf("UserByID after the Store reconnected: %+v, %v; want the user disabled", got, err)
+	}
+	// The new connection holds the file again.
+	third, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(0)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer third.Close()
+	if _, err := third.ExecContext(ctx, `SELECT count(*) FROM users`); sqliteCode(err)&0xff != 5 {
+		t.Errorf("a read beside the reconnected Store = %v, want SQLITE_BUSY", err)
 	}
 }

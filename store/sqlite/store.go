@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -61,8 +62,10 @@ type options struct {
 // CreateUser) drops that user from the cache once its write has ended,
 // whether it succeeded or not, and a lookup that raced with a write does
 // not put what it read into the cache. A UserByID that begins after a write
-// has returned sees that write. At most 10,000 users are cached; others
-// are read from the file. All reads share the one connection with the
+// has returned sees that write. Should database/sql replace the connection
+// (it discards one whose statement was interrupted), the cache is off from
+// the moment the old one closes until the new one has taken the lock. At
+// most 10,000 users are cached; others are read from the file. All reads share the one connection with the
 // writes, so a lookup that misses the cache can wait behind a commit.
 //
 // Use it when one process owns the file, as an embedded database usually
@@ -81,6 +84,115 @@ var (
 // busyTimeoutMillis is how long a connection waits for a lock held by
 // another process before it gives up with SQLITE_BUSY.
 const busyTimeoutMillis = 5000
+
+// lockingConnector opens the connection of a Store opened
+// WithExclusiveLock. database/sql keeps one, but replaces it when the driver
+// reports it unusable (after an interrupted statement, for one), and
+// between the two the file is unlocked: another process could write it. So
+// the cache is turned off before a connection closes (lockedConn.Close), and
+// a new connection takes the write lock (in EXCLUSIVE locking mode it then
+// keeps it) before the cache is turned on again, empty: whatever is cached
+// was read under the lock of the connection that read it.
+type lockingConnector struct {
+	driver.Connector
+	users *userCache
+}
+
+func (c lockingConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	lc, err := newLockedConn(conn, c.users)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	for _, q := range []string{"BEGIN IMMEDIATE", "ROLLBACK"} {
+		if _, err := lc.ExecContext(ctx, q, nil); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("taking the exclusive lock: %w", err)
+		}
+	}
+	c.users.resume()
+	return lc, nil
+}
+
+// lockedConn is the driver's connection, with Close turning the user cache
+// off first. It forwards every optional interface database/sql uses, so
+// that contexts, transactions and validation work as without it.
+type lockedConn struct {
+	driver.Conn
+	users *userCache
+
+	beginTx driver.ConnBeginTx
+	prepare driver.ConnPrepareContext
+	exec    driver.ExecerContext
+	query   driver.QueryerContext
+	ping    driver.Pinger
+	reset   driver.SessionResetter
+	valid   driver.Validator
+}
+
+var (
+	_ driver.ConnBeginTx        = (*lockedConn)(nil)
+	_ driver.ConnPrepareContext = (*lockedConn)(nil)
+	_ driver.ExecerContext      = (*lockedConn)(nil)
+	_ driver.QueryerContext     = (*lockedConn)(nil)
+	_ driver.Pinger             = (*lockedConn)(nil)
+	_ driver.SessionResetter    = (*lockedConn)(nil)
+	_ driver.Validator          = (*lockedConn)(nil)
+)
+
+func newLockedConn(conn driver.Conn, users *userCache) (*lockedConn, error) {
+	c := &lockedConn{Conn: conn, users: users}
+	var ok [7]bool
+	c.beginTx, ok[0] = conn.(driver.ConnBeginTx)
+	c.prepare, ok[1] = conn.(driver.ConnPrepareContext)
+	c.exec, ok[2] = conn.(driver.ExecerContext)
+	c.query, ok[3] = conn.(driver.QueryerContext)
+	c.ping, ok[4] = conn.(driver.Pinger)
+	c.reset, ok[5] = conn.(driver.SessionResetter)
+	c.valid, ok[6] = conn.(driver.Validator)
+	for _, o := range ok {
+		if !o {
+			return nil, fmt.Errorf("sqlite: the driver's connection (%T) lacks an interface the exclusive Store needs", conn)
+		}
+	}
+	return c, nil
+}
+
+// Close turns the cache off, then closes the connection (which unlocks
+// the file).
+func (c *lockedConn) Close() error {
+	c.users.suspend()
+	return c.Conn.Close()
+}
+
+// Unwrap returns the driver's connection.
+func (c *lockedConn) Unwrap() driver.Conn { return c.Conn }
+
+func (c *lockedConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	return c.beginTx.BeginTx(ctx, opts)
+}
+
+func (c *lockedConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	return c.prepare.PrepareContext(ctx, query)
+}
+
+func (c *lockedConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	return c.exec.ExecContext(ctx, query, args)
+}
+
+func (c *lockedConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return c.query.QueryContext(ctx, query, args)
+}
+
+func (c *lockedConn) Ping(ctx context.Context) error { return c.ping.Ping(ctx) }
+
+func (c *lockedConn) ResetSession(ctx context.Context) error { return c.reset.ResetSession(ctx) }
+
+func (c *lockedConn) IsValid() bool { return c.valid.IsValid() }
 
 // errClosed is the cause of every error a closed Store returns.
 var errClosed = errors.New("sqlite: store is closed")
@@ -133,8 +245,16 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	)
 	q := url.Values{"_pragma": pragmas}
 	q.Set("_txlock", "immediate")
-	w, err := sql.Open("sqlite", base+"?"+q.Encode())
-	if err != nil {
+	var w *sql.DB
+	var users *userCache
+	if o.exclusive {
+		users = newUserCache(userCacheSize)
+		c, err := sqlite.NewConnector(base + "?" + q.Encode())
+		if err != nil {
+			return nil, fmt.Errorf("%w: sqlite: Open: %w", auth.ErrStoreUnavailable, err)
+		}
+		w = sql.OpenDB(lockingConnector{Connector: c, users: users})
+	} else if w, err = sql.Open("sqlite", base+"?"+q.Encode()); err != nil {
 		return nil, fmt.Errorf("%w: sqlite: Open: %w", auth.ErrStoreUnavailable, err)
 	}
 	w.SetMaxOpenConns(1)
@@ -143,15 +263,13 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	w.SetConnMaxIdleTime(0)
 
 	// The writer's first connection converts the file to WAL, and the
-	// migrations create the schema, before any reader connects. Their
-	// transaction takes the write lock, which in EXCLUSIVE locking mode the
-	// connection then keeps.
+	// migrations create the schema, before any reader connects.
 	if err := migrate(ctx, w); err != nil {
 		w.Close()
 		return nil, err
 	}
 	if o.exclusive {
-		s := &Store{w: w, r: w, users: newUserCache(userCacheSize)}
+		s := &Store{w: w, r: w, users: users}
 		if s.ws, err = prepare(ctx, w, writerQueries); err == nil {
 			s.rs, err = prepare(ctx, w, readerQueries)
 		}
@@ -190,7 +308,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	if s.users != nil {
-		s.users.clear()
+		s.users.suspend()
 	}
 	var errR error
 	if s.r != s.w {

@@ -20,22 +20,28 @@ const userCacheSize = 10_000
 // is never cached: without that, a lookup that read the old row just
 // before a write committed could store it after the write's invalidate,
 // and the cache would keep the old user until the next write.
+//
+// The cache is off (every get misses, every put is dropped) whenever the
+// Store has no connection holding the file's lock: from its creation until
+// the first connection has locked the file, and from the moment a
+// connection closes until the next one has locked it (lockingConnector).
 type userCache struct {
 	mu  sync.RWMutex
-	gen uint64 // incremented by every invalidate and clear
+	gen uint64 // incremented by every invalidate, suspend and resume
+	off bool
 	m   map[string]*auth.User
 	max int
 }
 
 func newUserCache(max int) *userCache {
-	return &userCache{m: make(map[string]*auth.User), max: max}
+	return &userCache{m: make(map[string]*auth.User), max: max, off: true}
 }
 
 // get returns a copy of the cached user with this id, or, if there is none,
 // nil and the generation to hand to put.
 func (c *userCache) get(id string) (*auth.User, uint64) {
 	c.mu.RLock()
-	u, gen := c.m[id], c.gen
+	u, gen := c.m[id], c.gen // m is empty while off
 	c.mu.RUnlock()
 	if u != nil {
 		return u.Clone(), gen
@@ -50,7 +56,7 @@ func (c *userCache) put(gen uint64, u *auth.User) {
 	u = u.Clone()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.gen != gen {
+	if c.gen != gen || c.off {
 		return
 	}
 	if _, ok := c.m[u.ID]; !ok && len(c.m) >= c.max {
@@ -70,10 +76,21 @@ func (c *userCache) invalidate(id string) {
 	c.mu.Unlock()
 }
 
-// clear forgets every user.
-func (c *userCache) clear() {
+// suspend forgets every user and turns the cache off: the file is about to
+// be, or is, unlocked.
+func (c *userCache) suspend() {
 	c.mu.Lock()
 	c.gen++
+	c.off = true
+	clear(c.m)
+	c.mu.Unlock()
+}
+
+// resume turns the cache on, empty: a connection has locked the file.
+func (c *userCache) resume() {
+	c.mu.Lock()
+	c.gen++
+	c.off = false
 	clear(c.m)
 	c.mu.Unlock()
 }
