@@ -371,9 +371,6 @@ func (h *Handlers) endpoint(method string, kind endpointKind, serve func(http.Re
 			WriteErrorFor(w, err)
 		}
 	})
-	if kind == authenticated {
-		inner = h.a.Middleware(inner)
-	}
 	allow := method
 	if method == http.MethodGet {
 		allow = "GET, HEAD"
@@ -387,6 +384,12 @@ func (h *Handlers) endpoint(method string, kind endpointKind, serve func(http.Re
 		// The bound costs a timer only if something waits on it.
 		ctx, cancel := withLazyDeadline(r.Context(), time.Now().Add(h.timeout))
 		defer cancel()
+		if kind == authenticated { // Middleware's check, in the same context
+			var ok bool
+			if ctx, ok = h.a.authenticateRequest(w, r, ctx, false); !ok {
+				return
+			}
+		}
 		inner.ServeHTTP(w, r.WithContext(ctx))
 	})
 }

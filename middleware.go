@@ -147,21 +147,37 @@ func (a *Authenticator) OptionalMiddleware(next http.Handler) http.Handler {
 
 func (a *Authenticator) middleware(next http.Handler, optional bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, err := ParseBearer(r.Header)
-		if err == nil {
-			var u *User
-			var c *Claims
-			if u, c, err = a.Authenticate(r.Context(), tok); err == nil {
-				next.ServeHTTP(w, r.WithContext(WithUser(r.Context(), u, c)))
-				return
-			}
-		}
-		if optional && errors.Is(err, ErrNoBearer) {
-			next.ServeHTTP(w, r)
+		ctx, ok := a.authenticateRequest(w, r, r.Context(), optional)
+		if !ok {
 			return
 		}
-		writeAuthError(w, a.realm, err)
+		if ctx != r.Context() {
+			r = r.WithContext(ctx)
+		}
+		next.ServeHTTP(w, r)
 	})
+}
+
+// authenticateRequest authenticates r's Bearer token within ctx and returns
+// ctx carrying the user and claims, or, if optional and r has no Bearer
+// token, ctx itself. Otherwise it answers w with the failure and returns
+// false. It leaves attaching the context to r to the caller, so that a
+// caller with a context of its own (the handlers' deadline) copies the
+// request once.
+func (a *Authenticator) authenticateRequest(w http.ResponseWriter, r *http.Request, ctx context.Context, optional bool) (context.Context, bool) {
+	tok, err := ParseBearer(r.Header)
+	if err == nil {
+		var u *User
+		var c *Claims
+		if u, c, err = a.Authenticate(ctx, tok); err == nil {
+			return WithUser(ctx, u, c), true
+		}
+	}
+	if optional && errors.Is(err, ErrNoBearer) {
+		return ctx, true
+	}
+	writeAuthError(w, a.realm, err)
+	return nil, false
 }
 
 // Middleware returns a handler that lets a request through to next only if
