@@ -73,6 +73,7 @@ type result struct {
 	serverCPU time.Duration   // CPU time the server used in the window
 	clientCPU time.Duration   // CPU time this program used in the window
 	otherCPU  time.Duration   // CPU time the rest of the machine used (steal included)
+	rounds    []float64       // the rate of each round, when runRounds merged several
 }
 
 func (r *result) rate() float64 { return float64(r.ok) / r.window.Seconds() }
@@ -363,7 +364,7 @@ func (r *result) add(o *result) {
 // runRounds runs the workloads one after the other, in rounds rounds of
 // duration/rounds each, in alternate order (A B, B A, A B, ...), so that
 // whatever else the machine is doing falls on each alike; and merges each
-// workload's rounds. The first round of each workload warms up for warmup,
+// workload's rounds, keeping each round's rate. The first round of each workload warms up for warmup,
 // later ones (new connections) for at most 200 ms, excluded too.
 func runRounds(ctx context.Context, srv *server, ws []workload, rounds int, warmup, duration time.Duration) []*result {
 	per := duration / time.Duration(rounds)
@@ -379,11 +380,13 @@ func runRounds(ctx context.Context, srv *server, ws []workload, rounds int, warm
 				wu = min(warmup, 200*time.Millisecond)
 			}
 			res := ws[i].run(ctx, newWindow(wu, per), srv)
+			rate := res.rate()
 			if out[i] == nil {
 				out[i] = res
 			} else {
 				out[i].add(res)
 			}
+			out[i].rounds = append(out[i].rounds, rate)
 			if ctx.Err() != nil {
 				return out
 			}
@@ -393,4 +396,31 @@ func runRounds(ctx context.Context, srv *server, ws []workload, rounds int, warm
 		slices.Sort(r.lat)
 	}
 	return out
+}
+
+// roundRatios returns a's rate ÷ b's rate in each round both ran (runRounds
+// runs the two back to back in every round, so slow drift of the machine
+// cancels in each ratio), sorted.
+func roundRatios(a, b *result) []float64 {
+	n := min(len(a.rounds), len(b.rounds))
+	out := make([]float64, 0, n)
+	for i := range n {
+		if b.rounds[i] > 0 {
+			out = append(out, a.rounds[i]/b.rounds[i])
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// medianOf returns the median of sorted values, or 0 for none.
+func medianOf(sorted []float64) float64 {
+	n := len(sorted)
+	switch {
+	case n == 0:
+		return 0
+	case n%2 == 1:
+		return sorted[n/2]
+	}
+	return (sorted[n/2-1] + sorted[n/2]) / 2
 }

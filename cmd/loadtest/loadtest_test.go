@@ -58,7 +58,7 @@ func TestLoadtest(t *testing.T) {
 			"| GET /users/me | memory | 4 |",
 			"| GET /users/me | sqlite | 4 |",
 			"| GET /loadtest/bare | memory | 4 |",
-			"| **/users/me ÷ bare** | memory |",
+			"| **/users/me ÷ bare**, median of 2 rounds (rounds ",
 			"| POST /token | memory | 2 |",
 			"| **logins ÷ hashing bound",
 			"| none (same server, before the flood) |",
@@ -88,6 +88,35 @@ func TestListeningAddr(t *testing.T) {
 		got, ok := listeningAddr(c.line)
 		if got != c.want || ok != (c.want != "") {
 			t.Errorf("listeningAddr(%q) = %q, %v; want %q", c.line, got, ok, c.want)
+		}
+	}
+}
+
+func TestRoundRatios(t *testing.T) {
+	for _, c := range []struct {
+		a, b       []float64
+		want       []float64
+		wantMedian float64
+	}{
+		{nil, nil, []float64{}, 0},
+		{[]float64{8}, []float64{10}, []float64{0.8}, 0.8},
+		{[]float64{9, 8, 4}, []float64{10, 10, 10}, []float64{0.4, 0.8, 0.9}, 0.8},
+		{[]float64{9, 8, 4, 10}, []float64{10, 10, 10, 10}, []float64{0.4, 0.8, 0.9, 1}, 0.85},
+		{[]float64{9, 8}, []float64{10, 0, 10}, []float64{0.9}, 0.9}, // a round without answers counts not
+	} {
+		got := roundRatios(&result{rounds: c.a}, &result{rounds: c.b})
+		if len(got) != len(c.want) {
+			t.Errorf("roundRatios(%v, %v) = %v, want %v", c.a, c.b, got, c.want)
+			continue
+		}
+		for i := range got {
+			if d := got[i] - c.want[i]; d > 1e-9 || d < -1e-9 {
+				t.Errorf("roundRatios(%v, %v) = %v, want %v", c.a, c.b, got, c.want)
+				break
+			}
+		}
+		if m := medianOf(got); m-c.wantMedian > 1e-9 || c.wantMedian-m > 1e-9 {
+			t.Errorf("medianOf(%v) = %v, want %v", got, m, c.wantMedian)
 		}
 	}
 }

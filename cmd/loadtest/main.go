@@ -93,7 +93,7 @@ func parseOptions(args []string, stderr io.Writer) (options, *flag.FlagSet, erro
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "warm-up before each window, excluded from the figures")
 	fs.IntVar(&o.conns, "conns", 32, "keep-alive connections for GET /users/me and the bare handler")
 	fs.IntVar(&o.loginConns, "login-conns", 0, "connections for the POST /token workload (0: 2 × GOMAXPROCS)")
-	fs.IntVar(&o.rounds, "rounds", 5, "GET /users/me and the bare handler alternate in this many rounds, sharing -duration")
+	fs.IntVar(&o.rounds, "rounds", 10, "GET /users/me and the bare handler alternate in this many rounds, sharing -duration (the ratio's verdict is on the median of the rounds)")
 	fs.IntVar(&o.probeConns, "probe-conns", 4, "connections measuring GET /users/me during a login flood")
 	fs.StringVar(&floods, "floods", "200,50", "comma-separated numbers of concurrent flood logins (\"\": no floods)")
 	fs.IntVar(&o.floodRuns, "flood-runs", 2, "runs of each flood, each on a fresh server (peak RSS is the highest)")
