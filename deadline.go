@@ -47,11 +47,17 @@ var closedChan = func() chan struct{} {
 // withLazyDeadline returns a context that ends at d, when parent ends or
 // when the returned cancel function is called, like context.WithDeadline.
 func withLazyDeadline(parent context.Context, d time.Time) (context.Context, context.CancelFunc) {
+	c := newLazyDeadline(parent, d)
+	return c, c.stop
+}
+
+// newLazyDeadline is withLazyDeadline for a caller that calls stop itself
+// (saving the allocation of a CancelFunc).
+func newLazyDeadline(parent context.Context, d time.Time) *deadlineContext {
 	if pd, ok := parent.Deadline(); ok && pd.Before(d) {
 		d = pd
 	}
-	c := &deadlineContext{parent: parent, deadline: d}
-	return c, c.stop
+	return &deadlineContext{parent: parent, deadline: d}
 }
 
 func (c *deadlineContext) arm() {

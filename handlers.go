@@ -2,6 +2,7 @@ package auth
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -382,8 +383,9 @@ func (h *Handlers) endpoint(method string, kind endpointKind, serve func(http.Re
 			return
 		}
 		// The bound costs a timer only if something waits on it.
-		ctx, cancel := withLazyDeadline(r.Context(), time.Now().Add(h.timeout))
-		defer cancel()
+		deadline := newLazyDeadline(r.Context(), time.Now().Add(h.timeout))
+		defer deadline.stop()
+		var ctx context.Context = deadline
 		if kind == authenticated { // Middleware's check, in the same context
 			var ok bool
 			if ctx, ok = h.a.authenticateRequest(w, r, ctx, false); !ok {
