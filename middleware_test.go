@@ -207,3 +207,18 @@ func TestContextGetters(t *testing.T) {
 		t.Fatal("context key has no String")
 	}
 }
+
+// TestB64TokenChars checks the table behind isB64Token against RFC 6750's
+// b64token, written out: every one of the 256 bytes.
+func TestB64TokenChars(t *testing.T) {
+	const allowed = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/"
+	for c := range 256 {
+		want := strings.IndexByte(allowed, byte(c)) >= 0
+		if got := isB64Token(string([]byte{byte(c)})); got != want {
+			t.Errorf("isB64Token(%q) = %v, want %v", byte(c), got, want)
+		}
+		if got := isB64Token("ab" + string([]byte{byte(c)}) + "cd=="); got != want {
+			t.Errorf("isB64Token(ab%qcd==) = %v, want %v", byte(c), got, want)
+		}
+	}
+}
