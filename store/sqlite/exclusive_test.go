@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -75,6 +76,8 @@ func TestExclusiveLock(t *testing.T) {
 	if s2, err := Open(ctx, path); err == nil {
 		s2.Close()
 		t.Error("a second Open of a file held exclusively succeeded")
+	} else if !errors.Is(err, auth.ErrStoreUnavailable) || !strings.Contains(err.Error(), "locked by another connection") {
+		t.Errorf("a second Open of a file held exclusively: %v; want ErrStoreUnavailable saying the file is locked", err)
 	}
 	if got, err := s.UserByID(ctx, u.ID); err != nil || got.Disabled {
 		t.Fatalf("UserByID after the refused writes = %+v, %v", got, err)

@@ -369,6 +369,10 @@ func wrapOpen(ctx context.Context, err error) error {
 	if cerr := ctx.Err(); cerr != nil {
 		return fmt.Errorf("sqlite: Open: %w", cerr)
 	}
+	if sqliteCode(err)&0xff == sqlite3.SQLITE_BUSY {
+		return fmt.Errorf("%w: sqlite: Open: the file is locked by another connection (a Store opened WithExclusiveLock, or any connection while this one asks for the lock): %w",
+			auth.ErrStoreUnavailable, err)
+	}
 	return fmt.Errorf("%w: sqlite: Open: %w", auth.ErrStoreUnavailable, err)
 }
 
