@@ -424,3 +424,47 @@ func medianOf(sorted []float64) float64 {
 	}
 	return (sorted[n/2-1] + sorted[n/2]) / 2
 }
+
+// runtimeFigures is what the server's GET /loadtest/runtime reports: its
+// Go runtime's goroutines and memory, in bytes.
+type runtimeFigures struct {
+	Goroutines uint64 `json:"goroutines"`
+	HeapLive   uint64 `json:"heap_live_bytes"` // marked live by the last GC
+	HeapGoal   uint64 `json:"heap_goal_bytes"` // where the next GC is due
+	Heap       uint64 `json:"heap_bytes"`      // live and not yet swept
+	Stacks     uint64 `json:"stacks_bytes"`
+	Total      uint64 `json:"runtime_bytes"` // all the memory the Go runtime maps
+}
+
+// max returns the highest of each figure of f and g.
+func (f runtimeFigures) max(g runtimeFigures) runtimeFigures {
+	return runtimeFigures{
+		Goroutines: max(f.Goroutines, g.Goroutines),
+		HeapLive:   max(f.HeapLive, g.HeapLive),
+		HeapGoal:   max(f.HeapGoal, g.HeapGoal),
+		Heap:       max(f.Heap, g.Heap),
+		Stacks:     max(f.Stacks, g.Stacks),
+		Total:      max(f.Total, g.Total),
+	}
+}
+
+// readRuntime gets the server's GET /loadtest/runtime.
+func readRuntime(ctx context.Context, c *http.Client, base string) (runtimeFigures, error) {
+	var f runtimeFigures
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/loadtest/runtime", nil)
+	if err != nil {
+		return f, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return f, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return f, fmt.Errorf("GET /loadtest/runtime: HTTP %d", resp.StatusCode)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&f); err != nil {
+		return f, fmt.Errorf("GET /loadtest/runtime: %w", err)
+	}
+	return f, nil
+}

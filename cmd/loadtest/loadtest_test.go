@@ -65,6 +65,9 @@ func TestLoadtest(t *testing.T) {
 			"| **8 logins**, run 1 (2 users) |",
 			"| **4 logins**, run 1 (1 user) |",
 			"Peak RSS with 8 attackers − with 4 (highest of 1 runs each)",
+			"| flood | samples | goroutines | heap live |",
+			"| 8 logins, run 1 | ",
+			"- Of which live, by the Go runtime's figures",
 		} {
 			if !strings.Contains(out, want) {
 				t.Errorf("the report lacks %q", want)

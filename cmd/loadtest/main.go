@@ -295,6 +295,9 @@ type floodResult struct {
 	hwm         int64   // KiB, VmHWM after the flood
 	maxRSS      int64   // KiB, the highest VmRSS sampled during the flood
 	samples     int
+	rtBefore    runtimeFigures // the server's Go runtime just before the flood
+	rtMax       runtimeFigures // the highest of each figure sampled during it
+	rtSamples   int
 	serverExit  int
 	serverStopE error
 }
@@ -312,7 +315,7 @@ type floodResult struct {
 // (198.18.0.0/15, the benchmarking range), as n attackers would.
 func floodPhase(ctx context.Context, bin, dataDir string, n, run int, o options, progress func(string, ...any)) (_ *floodResult, err error) {
 	progress("flood of %d, run %d: starting a fresh server (%s store)", n, run, o.floodDB)
-	srv, err := startServer(ctx, serverOptions{bin: bin, dataDir: dataDir, db: o.floodDB,
+	srv, err := startServer(ctx, serverOptions{bin: bin, dataDir: dataDir, db: o.floodDB, bare: true,
 		args: []string{"-trusted-proxies", "127.0.0.1"}})
 	if err != nil {
 		return nil, err
@@ -347,6 +350,9 @@ func floodPhase(ctx context.Context, bin, dataDir string, n, run int, o options,
 	}
 
 	runtime.Gosched()
+	if fl.rtBefore, err = readRuntime(ctx, c, srv.base); err != nil {
+		return nil, err
+	}
 	fl.peakReset = srv.resetPeak()
 	if fl.rssBefore, _, err = srv.memory(); err != nil {
 		return nil, err
@@ -367,10 +373,18 @@ func floodPhase(ctx context.Context, bin, dataDir string, n, run int, o options,
 		defer wg.Done()
 		tick := time.NewTicker(20 * time.Millisecond)
 		defer tick.Stop()
-		for time.Now().Before(win.to) && ctx.Err() == nil {
+		rc := newClient()
+		defer closeClient(rc)
+		for i := 0; time.Now().Before(win.to) && ctx.Err() == nil; i++ {
 			if rss, _, err := srv.memory(); err == nil {
 				fl.maxRSS = max(fl.maxRSS, rss)
 				fl.samples++
+			}
+			if i%5 == 0 { // the Go runtime's figures every 100 ms
+				if rt, err := readRuntime(ctx, rc, srv.base); err == nil {
+					fl.rtMax = fl.rtMax.max(rt)
+					fl.rtSamples++
+				}
 			}
 			<-tick.C
 		}

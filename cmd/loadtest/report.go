@@ -165,6 +165,18 @@ func (r *report) write(w io.Writer) {
 				"< "+fmtDur(goalFloodP99), verdict(pr.pct(0.99) < goalFloodP99, pr.errors()))
 		}
 		p("")
+		p("What the server's Go runtime held (its GET /loadtest/runtime, read just before each flood and every 100 ms during it; the highest of each figure): \"heap live\" is what the last GC found reachable, argon2 buffers in use included; the GC lets the heap grow to its goal (twice that, with GOGC=100) before collecting, and finished hashes' 19 MiB buffers are the garbage that fills the room.")
+		p("")
+		p("| flood | samples | goroutines | heap live | heap goal | heap (live + unswept) | goroutine stacks | all Go memory | peak RSS (VmHWM) |")
+		p("|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+		mib := func(b uint64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+		for _, fl := range r.floods {
+			b, m := fl.rtBefore, fl.rtMax
+			p("| %d logins, run %d | %d | %d → %d | %s → %s | %s | %s | %s → %s | %s | %s |", fl.n, fl.run, fl.rtSamples,
+				b.Goroutines, m.Goroutines, mib(b.HeapLive), mib(m.HeapLive), mib(m.HeapGoal), mib(m.Heap),
+				mib(b.Stacks), mib(m.Stacks), mib(m.Total), fmtKiB(fl.hwm))
+		}
+		p("")
 		// The peak of each flood size: the highest over its runs.
 		peak := map[int]int64{}
 		var sizes []int
@@ -197,6 +209,15 @@ func (r *report) write(w io.Writer) {
 				hi, lo, o.floodRuns, fmtSignedKiB(growth), hashMiB, verdict(growth < goalRSSGrowthKiB, 0))
 			p("- Per attacker above %d: %.0f KiB (a hash buffer is %.0f KiB; what each connection costs net/http, its in-flight request and the heap's GC headroom over them, is of this order).",
 				lo, float64(growth)/float64(hi-lo), float64(argonMemoryKiB))
+			rt := map[int]runtimeFigures{}
+			for _, fl := range r.floods {
+				rt[fl.n] = rt[fl.n].max(fl.rtMax)
+			}
+			if a, b := rt[lo], rt[hi]; a.Goroutines > 0 && b.Goroutines > 0 {
+				per := func(x, y uint64) float64 { return (float64(y) - float64(x)) / 1024 / float64(hi-lo) }
+				p("- Of which live, by the Go runtime's figures (highest of the runs, %d against %d attackers): %.1f KiB of heap and %.1f KiB of goroutine stacks per attacker (%.1f goroutines each); the GC goal, which counts both, is twice that.",
+					hi, lo, per(a.HeapLive, b.HeapLive), per(a.Stacks, b.Stacks), (float64(b.Goroutines)-float64(a.Goroutines))/float64(hi-lo))
+			}
 		} else {
 			p("- Goal on peak RSS against the number of attackers: not measured (one flood size; give -floods two).")
 		}

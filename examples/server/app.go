@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"embed"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -13,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/metrics"
 	"strings"
 	"time"
 
@@ -84,7 +86,7 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*au
 	router := newRouter(h, cfg.Keys)
 	var inner http.Handler = router
 	if s.loadtestBare {
-		logger.Warn("AUTH_LOADTEST_BARE=1: GET /loadtest/bare is mounted (a load-testing aid)")
+		logger.Warn("AUTH_LOADTEST_BARE=1: GET /loadtest/bare and /loadtest/runtime are mounted (load-testing aids)")
 		inner = withBareRoute(router)
 	}
 	return &app{
@@ -99,17 +101,56 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*au
 // withBareRoute answers GET /loadtest/bare with 204 and no work, and hands
 // every other request to next. It is the ceiling cmd/loadtest measures the
 // real routes against: the same server, listener, request logging and
-// Server-Timing, but no routing, authentication or store. It is mounted only
-// with AUTH_LOADTEST_BARE=1 and outside the router, so it is not one of the
-// API's routes (nor in openapi.json).
+// Server-Timing, but no routing, authentication or store. It also answers
+// GET /loadtest/runtime with the Go runtime's memory and goroutine figures
+// (runtimeFigures), which cmd/loadtest samples during a login flood. Both
+// are mounted only with AUTH_LOADTEST_BARE=1 and outside the router, so
+// they are not among the API's routes (nor in openapi.json).
 func withBareRoute(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && r.URL.Path == "/loadtest/bare" {
+		switch {
+		case r.Method == http.MethodGet && r.URL.Path == "/loadtest/bare":
 			w.WriteHeader(http.StatusNoContent)
-			return
+		case r.Method == http.MethodGet && r.URL.Path == "/loadtest/runtime":
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Cache-Control", "no-store")
+			_ = json.NewEncoder(w).Encode(runtimeFigures())
+		default:
+			next.ServeHTTP(w, r)
 		}
-		next.ServeHTTP(w, r)
 	})
+}
+
+// runtimeMetrics are the runtime/metrics samples /loadtest/runtime
+// reports, by the JSON name it gives each.
+var runtimeMetrics = map[string]string{
+	"goroutines":      "/sched/goroutines:goroutines",
+	"heap_live_bytes": "/gc/heap/live:bytes",                // marked live by the last GC
+	"heap_goal_bytes": "/gc/heap/goal:bytes",                // where the next GC is due
+	"heap_bytes":      "/memory/classes/heap/objects:bytes", // live and not yet swept
+	"stacks_bytes":    "/memory/classes/heap/stacks:bytes",
+	"runtime_bytes":   "/memory/classes/total:bytes", // all the Go runtime maps
+	"gc_cycles":       "/gc/cycles/total:gc-cycles",
+}
+
+// runtimeFigures reads runtimeMetrics now.
+func runtimeFigures() map[string]uint64 {
+	samples := make([]metrics.Sample, 0, len(runtimeMetrics))
+	for _, name := range runtimeMetrics {
+		samples = append(samples, metrics.Sample{Name: name})
+	}
+	metrics.Read(samples)
+	byName := make(map[string]uint64, len(samples))
+	for _, s := range samples {
+		if s.Value.Kind() == metrics.KindUint64 {
+			byName[s.Name] = s.Value.Uint64()
+		}
+	}
+	out := make(map[string]uint64, len(runtimeMetrics))
+	for key, name := range runtimeMetrics {
+		out[key] = byName[name]
+	}
+	return out
 }
 
 //go:embed openapi.json

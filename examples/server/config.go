@@ -74,8 +74,10 @@ Environment only:
   AUTH_REFRESH_TTL         refresh-token lifetime (default 168h)
   AUTH_LOADTEST_BARE       load-testing aid: 1 mounts GET /loadtest/bare,
                            answering 204 with no work, as the ceiling
-                           cmd/loadtest measures (default off; not an API
-                           route, not in /openapi.json)
+                           cmd/loadtest measures, and GET /loadtest/runtime,
+                           the Go runtime's memory and goroutine counts
+                           (default off; not API routes, not in
+                           /openapi.json)
 `
 
 // loadSettings reads the flags in args and the environment through getenv.

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -439,5 +440,42 @@ func TestSQLiteModes(t *testing.T) {
 				t.Error("another connection read the file while the server held it")
 			}
 		})
+	}
+}
+
+// TestLoadtestRoutes checks the load-testing aids withBareRoute mounts: the
+// bare 204, and the runtime figures cmd/loadtest samples during a flood.
+func TestLoadtestRoutes(t *testing.T) {
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	h := withBareRoute(next)
+	for _, tc := range []struct {
+		method, path string
+		want         int
+	}{
+		{"GET", "/loadtest/bare", 204},
+		{"GET", "/loadtest/runtime", 200},
+		{"POST", "/loadtest/runtime", http.StatusTeapot},
+		{"GET", "/loadtest/other", http.StatusTeapot},
+	} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(tc.method, tc.path, nil))
+		if w.Code != tc.want {
+			t.Errorf("%s %s = %d, want %d", tc.method, tc.path, w.Code, tc.want)
+		}
+		if tc.want != 200 {
+			continue
+		}
+		var got map[string]uint64
+		if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
+			t.Fatalf("%s: %v: %s", tc.path, err, w.Body)
+		}
+		for key := range runtimeMetrics {
+			if _, ok := got[key]; !ok {
+				t.Errorf("%s lacks %q", tc.path, key)
+			}
+		}
+		if got["goroutines"] == 0 || got["heap_goal_bytes"] == 0 || got["runtime_bytes"] < got["heap_bytes"] {
+			t.Errorf("implausible figures: %v", got)
+		}
 	}
 }
