@@ -313,6 +313,14 @@ func signupAll(ctx context.Context, base string, usernames []string, password st
 	return <-errc
 }
 
+// probeUser signs up the user "probe" and returns an access token of its.
+func probeUser(ctx context.Context, c *http.Client, base string) (string, error) {
+	if err := signup(ctx, c, base, "probe", password); err != nil {
+		return "", err
+	}
+	return login(ctx, base, "probe", password)
+}
+
 // login logs username in and returns the access token.
 func login(ctx context.Context, base, username, password string) (string, error) {
 	c := newClient()

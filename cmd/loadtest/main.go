@@ -240,10 +240,7 @@ func storePhase(ctx context.Context, bin, dataDir, db string, o options, progres
 	}
 	c := newClient()
 	defer closeClient(c)
-	if err := signup(ctx, c, srv.base, "probe", password); err != nil {
-		return nil, err
-	}
-	token, err := login(ctx, srv.base, "probe", password)
+	token, err := probeUser(ctx, c, srv.base)
 	if err != nil {
 		return nil, err
 	}
@@ -327,10 +324,7 @@ func floodPhase(ctx context.Context, bin, dataDir string, n, run int, o options,
 
 	c := newClient()
 	defer closeClient(c)
-	if err := signup(ctx, c, srv.base, "probe", password); err != nil {
-		return nil, err
-	}
-	token, err := login(ctx, srv.base, "probe", password)
+	token, err := probeUser(ctx, c, srv.base)
 	if err != nil {
 		return nil, err
 	}

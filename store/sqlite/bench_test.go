@@ -31,15 +31,22 @@ func benchStore(b *testing.B, opts []Option) *Store {
 	return s
 }
 
+// benchUser opens a Store with opts and creates one user in it.
+func benchUser(b *testing.B, opts []Option) (*Store, *auth.User) {
+	b.Helper()
+	s := benchStore(b, opts)
+	u := user("alice")
+	if err := s.CreateUser(context.Background(), u); err != nil {
+		b.Fatal(err)
+	}
+	return s, u
+}
+
 func BenchmarkUserByID(b *testing.B) {
 	for _, m := range benchModes {
 		b.Run(m.name, func(b *testing.B) {
 			ctx := context.Background()
-			s := benchStore(b, m.opts)
-			u := user("alice")
-			if err := s.CreateUser(ctx, u); err != nil {
-				b.Fatal(err)
-			}
+			s, u := benchUser(b, m.opts)
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := s.UserByID(ctx, u.ID); err != nil {
@@ -54,11 +61,7 @@ func BenchmarkUserByIDParallel(b *testing.B) {
 	for _, m := range benchModes {
 		b.Run(m.name, func(b *testing.B) {
 			ctx := context.Background()
-			s := benchStore(b, m.opts)
-			u := user("alice")
-			if err := s.CreateUser(ctx, u); err != nil {
-				b.Fatal(err)
-			}
+			s, u := benchUser(b, m.opts)
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {

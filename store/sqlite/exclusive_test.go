@@ -332,7 +332,7 @@ func TestUserCacheGeneration(t *testing.T) {
 	if got, _ := c.get("a"); got != nil {
 		t.Fatal("a new cache (off until a connection locks the file) cached a user")
 	}
-	c.resume()
+	c.reset(false)
 	got, gen := c.get("a")
 	if got != nil {
 		t.Fatal("hit in an empty cache")
@@ -349,7 +349,7 @@ func TestUserCacheGeneration(t *testing.T) {
 		t.Fatalf("get = %p (put %p): want a deep copy", got, a)
 	}
 	_, gen = c.get("a")
-	c.suspend()
+	c.reset(true)
 	if got, _ := c.get("a"); got != nil {
 		t.Error("hit after suspend")
 	}
@@ -359,7 +359,7 @@ func TestUserCacheGeneration(t *testing.T) {
 	if got, _ := c.get("a"); got != nil {
 		t.Error("a suspended cache cached a user")
 	}
-	c.resume()
+	c.reset(false)
 	c.put(gen, a)
 	if got, _ := c.get("a"); got != nil {
 		t.Error("an offer made while suspended was cached after resume")

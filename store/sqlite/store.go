@@ -114,7 +114,7 @@ func (c lockingConnector) Connect(ctx context.Context) (driver.Conn, error) {
 			return nil, fmt.Errorf("taking the exclusive lock: %w", err)
 		}
 	}
-	c.users.resume()
+	c.users.reset(false)
 	return lc, nil
 }
 
@@ -165,7 +165,7 @@ func newLockedConn(conn driver.Conn, users *userCache) (*lockedConn, error) {
 // Close turns the cache off, then closes the connection (which unlocks
 // the file).
 func (c *lockedConn) Close() error {
-	c.users.suspend()
+	c.users.reset(true)
 	return c.Conn.Close()
 }
 
@@ -308,7 +308,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	if s.users != nil {
-		s.users.suspend()
+		s.users.reset(true)
 	}
 	var errR error
 	if s.r != s.w {

@@ -76,21 +76,12 @@ func (c *userCache) invalidate(id string) {
 	c.mu.Unlock()
 }
 
-// suspend forgets every user and turns the cache off: the file is about to
-// be, or is, unlocked.
-func (c *userCache) suspend() {
+// reset forgets every user and turns the cache off (the file is about to
+// be, or is, unlocked) or on (a connection has locked the file).
+func (c *userCache) reset(off bool) {
 	c.mu.Lock()
 	c.gen++
-	c.off = true
-	clear(c.m)
-	c.mu.Unlock()
-}
-
-// resume turns the cache on, empty: a connection has locked the file.
-func (c *userCache) resume() {
-	c.mu.Lock()
-	c.gen++
-	c.off = false
+	c.off = off
 	clear(c.m)
 	c.mu.Unlock()
 }
