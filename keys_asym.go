@@ -291,7 +291,8 @@ func thumbprint(pub crypto.PublicKey) string {
 	case ed25519.PublicKey:
 		members = fmt.Sprintf(`{"crv":"Ed25519","kty":"OKP","x":%q}`, b64u(p))
 	case *ecdsa.PublicKey:
-		members = fmt.Sprintf(`{"crv":"P-256","kty":"EC","x":%q,"y":%q}`, b64u(fixed(p.X, 32)), b64u(fixed(p.Y, 32)))
+		x, y := ecPoint(p)
+		members = fmt.Sprintf(`{"crv":"P-256","kty":"EC","x":%q,"y":%q}`, b64u(x), b64u(y))
 	case *rsa.PublicKey:
 		members = fmt.Sprintf(`{"e":%q,"kty":"RSA","n":%q}`, b64u(big.NewInt(int64(p.E)).Bytes()), b64u(p.N.Bytes()))
 	}
@@ -301,9 +302,14 @@ func thumbprint(pub crypto.PublicKey) string {
 
 func b64u(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
-// fixed returns n as a big-endian byte string of exactly size bytes.
-func fixed(n *big.Int, size int) []byte {
-	return n.FillBytes(make([]byte, size))
+// ecPoint returns the coordinates of a P-256 public key, 32 bytes each
+// (RFC 7518 §6.2.1.2), from its uncompressed encoding 04 || x || y.
+func ecPoint(p *ecdsa.PublicKey) (x, y []byte) {
+	b, err := p.Bytes()
+	if err != nil || len(b) != 65 {
+		return nil, nil // not a valid P-256 key: checkAsymmetric refuses those
+	}
+	return b[1:33], b[33:]
 }
 
 // jwk is the JSON form of a public key (RFC 7517, RFC 7518 §6, RFC 8037).
@@ -327,7 +333,8 @@ func (k *Key) publicJWK() (jwk, bool) {
 	case ed25519.PublicKey:
 		j.Kty, j.Crv, j.X = "OKP", "Ed25519", b64u(p)
 	case *ecdsa.PublicKey:
-		j.Kty, j.Crv, j.X, j.Y = "EC", "P-256", b64u(fixed(p.X, 32)), b64u(fixed(p.Y, 32))
+		x, y := ecPoint(p)
+		j.Kty, j.Crv, j.X, j.Y = "EC", "P-256", b64u(x), b64u(y)
 	case *rsa.PublicKey:
 		j.Kty, j.N, j.E = "RSA", b64u(p.N.Bytes()), b64u(big.NewInt(int64(p.E)).Bytes())
 	default:
