@@ -19,8 +19,10 @@ package auth
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -56,9 +58,14 @@ type Config struct {
 	// gives a fresh one). Default 7 days; it may not be shorter than
 	// AccessTTL.
 	RefreshTTL time.Duration
-	// RefreshGrace, when positive, lets the refresh token spent just before
-	// the current one be exchanged again within this time without counting
-	// as reuse, for clients on flaky networks. Default 0 (off); at most 1 minute.
+	// RefreshGrace, when positive, lets a refresh token that was just
+	// rotated be presented again within this time without counting as
+	// reuse: it gets the family's current refresh token back (the very one
+	// its first presentation received) with a fresh access token, so that
+	// two browser tabs refreshing at once, or a client retrying after a
+	// lost answer, neither fork nor revoke the family. An older token, or
+	// one presented past the grace period, is reuse. Default 0 (off); at
+	// most 1 minute.
 	RefreshGrace time.Duration
 	// Leeway allows for clock skew when checking exp, nbf and iat.
 	// Default 30 seconds; at most 5 minutes.
@@ -87,9 +94,11 @@ type Config struct {
 	// tens of milliseconds.
 	MaxConcurrentHashes int
 
-	// Limiter throttles login attempts. Default NewMemoryLimiter with
-	// LimiterConfig's defaults.
+	// Limiter keeps the budgets of Limits. Default NewMemoryLimiter with
+	// LimiterConfig's defaults (per process; share one between instances).
 	Limiter Limiter
+	// Limits are the budgets of password checks and registrations.
+	Limits Limits
 
 	// ExtraClaims, if set, returns custom claims to add to each access token
 	// issued to u. It may not set the registered claims (iss, sub, aud, exp,
@@ -118,6 +127,7 @@ type Authenticator struct {
 	policy       PasswordPolicy
 	usernameRule func(string) error
 	limiter      Limiter
+	limits       Limits
 	hashGate     *hashGate
 	dummyHash    string
 	issuer       string
@@ -139,17 +149,21 @@ func New(c Config) (*Authenticator, error) {
 		return nil, errors.New("auth: Config.Store is required")
 	}
 	keys := c.Keys
-	if keys == nil {
-		if c.SecretKey == nil {
-			return nil, errors.New("auth: Config.Keys or Config.SecretKey is required")
-		}
+	switch {
+	case keys != nil && c.SecretKey != nil:
+		return nil, errors.New("auth: Config.SecretKey and Config.Keys are exclusive")
+	case keys != nil:
+	case c.SecretKey == nil:
+		return nil, errors.New("auth: Config.Keys or Config.SecretKey is required")
+	case len(c.SecretKey) < hmacMinBytes["HS256"]:
+		return nil, &explained{ErrWeakKey, fmt.Sprintf(
+			"auth: Config.SecretKey must be at least 32 bytes of random data, got %d (make one with: openssl rand -hex 32)", len(c.SecretKey))}
+	default:
 		k, err := NewHMACKey("", "HS256", c.SecretKey)
-		if err != nil {
-			return nil, fmt.Errorf("auth: Config.SecretKey: %w", err)
+		if err != nil { // cannot happen: the length was checked
+			return nil, err
 		}
 		keys, _ = NewKeySet(k)
-	} else if c.SecretKey != nil {
-		return nil, errors.New("auth: Config.SecretKey and Config.Keys are exclusive")
 	}
 	if c.Issuer == "" {
 		c.Issuer = "goauthkit"
@@ -181,6 +195,9 @@ func New(c Config) (*Authenticator, error) {
 	if c.RefreshGrace < 0 || c.RefreshGrace > time.Minute {
 		return nil, errors.New("auth: Config.RefreshGrace must be between 0 and 1m")
 	}
+	if c.Leeway < 0 || c.Leeway > 5*time.Minute {
+		return nil, errors.New("auth: Config.Leeway must be between 0 and 5m")
+	}
 	if c.MaxConcurrentHashes < 0 {
 		return nil, errors.New("auth: Config.MaxConcurrentHashes must not be negative")
 	}
@@ -190,6 +207,10 @@ func New(c Config) (*Authenticator, error) {
 	if c.PasswordPolicy.MinLength < 0 || c.PasswordPolicy.MaxBytes < 0 ||
 		(c.PasswordPolicy.MinLength > 0 && c.PasswordPolicy.MinLength < 8) {
 		return nil, errors.New("auth: Config.PasswordPolicy.MinLength must be at least 8")
+	}
+	c.Limits = c.Limits.withDefaults()
+	if err := c.Limits.validate(); err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
 	}
 	if c.Hasher == nil {
 		c.Hasher = Argon2id{}
@@ -208,10 +229,8 @@ func New(c Config) (*Authenticator, error) {
 	if c.Limiter == nil {
 		c.Limiter = NewMemoryLimiter(LimiterConfig{Now: c.Now})
 	}
-	verifier, err := NewVerifier(VerifierConfig{Keys: keys, Issuer: c.Issuer, Audience: c.Audience, Leeway: c.Leeway, Realm: c.Realm, Now: c.Now, TokenCacheSize: c.TokenCacheSize})
-	if err != nil {
-		return nil, errors.New(strings.Replace(err.Error(), "VerifierConfig", "Config", 1))
-	}
+	// Every field NewVerifier checks was checked above, in Config's terms.
+	verifier := newVerifier(VerifierConfig{Keys: keys, Issuer: c.Issuer, Audience: c.Audience, Leeway: c.Leeway, Realm: c.Realm, Now: c.Now, TokenCacheSize: c.TokenCacheSize})
 	// A dummy hash, of a random password nobody knows, for unknown users.
 	dummy, err := c.Hasher.Hash(rand.Text())
 	if err != nil {
@@ -220,12 +239,22 @@ func New(c Config) (*Authenticator, error) {
 	return &Authenticator{
 		store: c.Store, keys: keys, verifier: verifier, hasher: c.Hasher,
 		policy: c.PasswordPolicy.withDefaults(), usernameRule: c.UsernameRule,
-		limiter: c.Limiter, hashGate: newHashGate(c.MaxConcurrentHashes),
+		limiter: c.Limiter, limits: c.Limits, hashGate: newHashGate(c.MaxConcurrentHashes),
 		dummyHash: dummy, issuer: c.Issuer, audience: c.Audience,
 		accessTTL: c.AccessTTL, refreshTTL: c.RefreshTTL, grace: c.RefreshGrace,
 		extraClaims: c.ExtraClaims, onEvent: c.OnEvent, realm: c.Realm, now: c.Now,
 	}, nil
 }
+
+// explained is err told in other words: its text is msg, and errors.Is
+// still finds err.
+type explained struct {
+	err error
+	msg string
+}
+
+func (e *explained) Error() string { return e.msg }
+func (e *explained) Unwrap() error { return e.err }
 
 // Verifier returns the access-token verifier the Authenticator uses. It
 // checks tokens without the store: no revocation, no user.
@@ -246,16 +275,41 @@ type NewUser struct {
 	Password string // checked against the PasswordPolicy, hashed as given
 	Email    string // optional
 	Roles    []string
+	// ClientAddr is the client's network address, for the per-address
+	// limit on registrations (Limits.SignupAddress). Empty disables that
+	// limit for this registration.
+	ClientAddr string
 }
 
 // ErrInvalidEmail is returned by Register for an email that is not a bare
 // address (local@domain, at most 254 bytes).
 var ErrInvalidEmail = errors.New("auth: invalid email address")
 
+// maxLoginNameBytes is the longest login name (username or email) accepted
+// as received, before normalisation: longer ones are refused from their
+// length alone, so that no one can make the library normalise, hash or
+// remember megabytes. An email address has at most 254 bytes, and a valid
+// username at most 64 characters of at most 4 bytes.
+const maxLoginNameBytes = 320
+
 // Register creates an account. It returns ErrInvalidUsername,
 // ErrInvalidPassword (wrapped by the reason), ErrInvalidEmail,
-// ErrUserExists, or a store error.
+// ErrUserExists, a *RateLimitError when the client address has registered
+// too often (every attempt counts, whatever its outcome), or a store error.
 func (a *Authenticator) Register(ctx context.Context, n NewUser) (*User, error) {
+	if len(n.Username) > maxLoginNameBytes {
+		return nil, ErrInvalidUsername
+	}
+	if n.ClientAddr != "" {
+		res, err := a.limiter.Reserve(ctx, a.limits.SignupAddress.key("signup-address", n.ClientAddr, false))
+		if err != nil {
+			return nil, err
+		}
+		res.Settle(AttemptFailed) // counted whatever happens next
+	}
+	if !storable(n.Username) {
+		return nil, ErrInvalidUsername
+	}
 	name := NormalizeUsername(n.Username)
 	if err := a.usernameRule(name); err != nil {
 		return nil, err
@@ -266,9 +320,12 @@ func (a *Authenticator) Register(ctx context.Context, n NewUser) (*User, error) 
 	email := strings.TrimSpace(n.Email)
 	if email != "" {
 		addr, err := mail.ParseAddress(email)
-		if err != nil || addr.Address != email || addr.Name != "" || len(email) > 254 {
+		if err != nil || addr.Address != email || addr.Name != "" || len(email) > 254 || !storable(email) {
 			return nil, ErrInvalidEmail
 		}
+	}
+	if !storable(n.Roles...) {
+		return nil, fmt.Errorf("%w: a role is not valid UTF-8 or holds a NUL", ErrInvalidInput)
 	}
 	// Fail fast for a taken name, before paying for a hash; the store's
 	// unique constraint still decides races.
@@ -289,7 +346,7 @@ func (a *Authenticator) Register(ctx context.Context, n NewUser) (*User, error) 
 	if err := a.store.CreateUser(ctx, u); err != nil {
 		return nil, err
 	}
-	a.emit(ctx, Event{Type: EventRegistered, UserID: u.ID, Username: u.Username})
+	a.emit(ctx, Event{Type: EventRegistered, UserID: u.ID, Username: u.Username, ClientAddr: n.ClientAddr})
 	return u.Clone(), nil
 }
 
@@ -311,61 +368,105 @@ type TokenPair struct {
 	RefreshExpiresAt time.Time
 }
 
-// Login checks credentials and opens a refresh session. It returns
-// ErrInvalidCredentials for an unknown user and a wrong password alike, with
-// the same cost (an unknown user is verified against a dummy hash);
-// ErrUserDisabled (only once the password is right); a *RateLimitError
-// (ErrTooManyAttempts); ErrBusy if ctx ends while waiting to hash; or a
+// Login checks credentials and opens a refresh session.
+//
+// It returns ErrInvalidCredentials for an unknown user and a wrong password
+// alike, with the same cost (an unknown user is verified against a dummy
+// hash), and for a password longer than the policy allows (at once: no
+// such password was ever set); ErrUserDisabled for a disabled account
+// whose password is right; a *RateLimitError (ErrTooManyAttempts) when the
+// username's or the address's budget (Config.Limits) is spent by failures;
+// ErrBusy if ctx ends while waiting for earlier attempts of the same name or
+// for a hashing slot; an error wrapping ErrInvalidInput for a username over
+// 320 bytes as received, or one that is not valid UTF-8 or holds a NUL; or a
 // store error. An outdated stored hash is replaced on success.
+//
+// A disabled account is accounted for as a failure, right password or not,
+// so that the limiter cannot tell whether a guess for it was right.
 func (a *Authenticator) Login(ctx context.Context, c Credentials) (*TokenPair, error) {
-	name := NormalizeUsername(c.Username)
-	if err := a.limiter.Attempt(name, c.ClientAddr); err != nil {
-		a.emit(ctx, Event{Type: EventLoginThrottled, Username: name, ClientAddr: c.ClientAddr})
-		return nil, err
+	if len(c.Username) > maxLoginNameBytes {
+		return nil, fmt.Errorf("%w: a login name is at most %d bytes", ErrInvalidInput, maxLoginNameBytes)
 	}
-	u, err := a.store.UserByUsername(ctx, name)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		a.limiter.Refund(name, c.ClientAddr)
-		return nil, err
-	}
-	stored := a.dummyHash
-	if u != nil {
-		stored = u.PasswordHash
-	}
-	release, err := a.hashGate.acquire(ctx)
-	if err != nil {
-		a.limiter.Refund(name, c.ClientAddr)
-		return nil, err
-	}
-	verr := a.hasher.Verify(c.Password, stored)
-	if verr != nil || u == nil {
-		release()
-		a.emit(ctx, Event{Type: EventLoginFailed, UserID: idOf(u), Username: name, ClientAddr: c.ClientAddr})
+	if len(c.Password) > a.policy.MaxBytes {
 		return nil, ErrInvalidCredentials
 	}
-	if a.hasher.NeedsRehash(stored) {
-		// Best effort: a failure here must not fail the login. The update
-		// is conditional on the old hash, so it cannot undo a password
-		// change that raced this login.
-		if h, err := a.hasher.Hash(c.Password); err == nil {
-			if a.store.UpdatePasswordHash(ctx, u.ID, stored, h, false, a.timestamp()) == nil {
-				a.emit(ctx, Event{Type: EventPasswordRehashed, UserID: u.ID, Username: name})
-			}
+	if !storable(c.Username) {
+		return nil, fmt.Errorf("%w: the login name is not valid UTF-8 or holds a NUL", ErrInvalidInput)
+	}
+	name := NormalizeUsername(c.Username)
+	keys := []LimitKey{a.limits.LoginUsername.key("login-username", name, true)}
+	if c.ClientAddr != "" {
+		// The address first: an address whose budget is spent cannot make
+		// the limiter remember usernames.
+		keys = []LimitKey{a.limits.LoginAddress.key("login-address", c.ClientAddr, false), keys[0]}
+	}
+	res, err := a.limiter.Reserve(ctx, keys...)
+	if err != nil {
+		if errors.Is(err, ErrTooManyAttempts) {
+			a.emit(ctx, Event{Type: EventLoginThrottled, Username: name, ClientAddr: c.ClientAddr})
 		}
+		return nil, err
 	}
-	release()
-	if u.Disabled {
-		a.limiter.Refund(name, c.ClientAddr)
-		a.emit(ctx, Event{Type: EventLoginFailed, UserID: u.ID, Username: name, ClientAddr: c.ClientAddr, Reason: "disabled"})
-		return nil, ErrUserDisabled
+	defer res.Settle(AttemptCancelled) // unless settled below
+	u, err := a.store.UserByUsername(ctx, name)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, err
 	}
-	a.limiter.Success(name, c.ClientAddr)
+	ok, err := a.checkPassword(ctx, u, c.Password)
+	if err != nil {
+		return nil, err
+	}
+	if !ok || u.Disabled {
+		res.Settle(AttemptFailed)
+		e := Event{Type: EventLoginFailed, UserID: idOf(u), Username: name, ClientAddr: c.ClientAddr}
+		if u != nil && u.Disabled {
+			e.Reason = "disabled"
+		}
+		a.emit(ctx, e)
+		if ok {
+			return nil, ErrUserDisabled
+		}
+		return nil, ErrInvalidCredentials
+	}
+	res.Settle(AttemptSucceeded)
 	pair, sid, err := a.openSession(ctx, u)
 	if err != nil {
 		return nil, err
 	}
 	a.emit(ctx, Event{Type: EventLoginSucceeded, UserID: u.ID, Username: name, ClientAddr: c.ClientAddr, SessionID: sid})
 	return pair, nil
+}
+
+// checkPassword verifies password against u's hash (a dummy hash when u is
+// nil, so an unknown user costs the same) under the concurrency bound, and
+// reports whether it matched a real user. An enabled user's outdated hash
+// is replaced, best effort, while the slot is held. The error is ErrBusy
+// when ctx ends while waiting for a slot.
+func (a *Authenticator) checkPassword(ctx context.Context, u *User, password string) (bool, error) {
+	stored := a.dummyHash
+	if u != nil {
+		stored = u.PasswordHash
+	}
+	release, err := a.hashGate.acquire(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer release()
+	if a.hasher.Verify(password, stored) != nil || u == nil {
+		return false, nil
+	}
+	if !u.Disabled && a.hasher.NeedsRehash(stored) {
+		// Best effort: a failure here must not fail the login. The update
+		// is conditional on the old hash, so it cannot undo a password
+		// change that raced this login. (Not for a disabled account: the
+		// extra work would tell that its password was right.)
+		if h, err := a.hasher.Hash(password); err == nil {
+			if a.store.UpdatePasswordHash(ctx, u.ID, stored, h, false, a.timestamp()) == nil {
+				a.emit(ctx, Event{Type: EventPasswordRehashed, UserID: u.ID, Username: u.Username})
+			}
+		}
+	}
+	return true, nil
 }
 
 func idOf(u *User) string {
@@ -377,9 +478,12 @@ func idOf(u *User) string {
 
 // Refresh exchanges a refresh token for a new pair and spends it. A spent
 // token presented again is reuse: the whole session (every token descending
-// from the same login) is revoked and an error wrapping both
-// ErrInvalidToken and ErrRefreshReuse is returned. Every other failure
-// wraps ErrInvalidToken, except store errors.
+// from the same login, access tokens included) is revoked and an error
+// wrapping both ErrInvalidToken and ErrRefreshReuse is returned. Within
+// Config.RefreshGrace of its rotation, the token rotated just before the
+// current one is not reuse: it gets the current refresh token back, with a
+// fresh access token. Every other failure wraps ErrInvalidToken, except
+// store errors.
 func (a *Authenticator) Refresh(ctx context.Context, refreshToken string) (*TokenPair, error) {
 	rc, err := a.verifier.verifyRefresh(ctx, refreshToken, false)
 	if err != nil {
@@ -387,11 +491,11 @@ func (a *Authenticator) Refresh(ctx context.Context, refreshToken string) (*Toke
 	}
 	a.hashGate.serve() // after the signature: a forged token holds nothing back
 	now := a.timestamp()
-	secret := randomID(32)
+	next := successorSecret(rc.SessionID, rc.ID)
 	s, err := a.store.RotateSession(ctx, Rotation{
 		SessionID: rc.SessionID,
 		Presented: hashSecret(rc.ID),
-		Next:      hashSecret(secret),
+		Next:      hashSecret(next),
 		ExpiresAt: now.Add(a.refreshTTL),
 		Now:       now,
 		Grace:     a.grace,
@@ -399,9 +503,9 @@ func (a *Authenticator) Refresh(ctx context.Context, refreshToken string) (*Toke
 	switch {
 	case errors.Is(err, ErrRefreshReuse):
 		a.emit(ctx, Event{Type: EventRefreshReuse, UserID: rc.Subject, SessionID: rc.SessionID})
-		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, ErrRefreshReuse)
+		return nil, both(ErrInvalidToken, ErrRefreshReuse)
 	case errors.Is(err, ErrNotFound), errors.Is(err, ErrSessionRevoked):
-		return nil, fmt.Errorf("%w: %w", ErrTokenRevoked, ErrSessionRevoked)
+		return nil, both(ErrTokenRevoked, ErrSessionRevoked)
 	case err != nil:
 		return nil, err
 	}
@@ -423,13 +527,26 @@ func (a *Authenticator) Refresh(ctx context.Context, refreshToken string) (*Toke
 		}
 		return nil, fmt.Errorf("%w: user disabled or logged out everywhere", ErrTokenRevoked)
 	}
-	return a.issuePair(ctx, u, s.ID, secret, now)
+	return a.issuePair(ctx, u, s, next, now)
 }
 
-// Logout revokes the refresh session of refreshToken (every token of the
-// family). An expired token still logs out. It returns an error wrapping
-// ErrInvalidToken for a token that is not one of ours; callers answering
-// over HTTP should ignore it (RFC 7009 §2.2).
+// successorSecret is the secret of the refresh token that replaces the one
+// whose secret is cur, in session sid: keyed by cur, so that it can be
+// derived again from the same token (which is how a token presented again
+// within the grace period gets the same successor), and by no one holding
+// only what the store keeps (SHA-256 hashes of secrets).
+func successorSecret(sid, cur string) string {
+	m := hmac.New(sha256.New, []byte(cur))
+	m.Write([]byte("goauthkit refresh successor v1\x00"))
+	m.Write([]byte(sid))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// Logout revokes the refresh session of refreshToken: every refresh token
+// of the family, and at once every access token issued in it. An expired
+// token still logs out. It returns an error wrapping ErrInvalidToken for a
+// token that is not one of ours; callers answering over HTTP should ignore
+// it (RFC 7009 §2.2).
 func (a *Authenticator) Logout(ctx context.Context, refreshToken string) error {
 	rc, err := a.verifier.verifyRefresh(ctx, refreshToken, true)
 	if err != nil {
@@ -456,8 +573,9 @@ func (a *Authenticator) LogoutAll(ctx context.Context, userID string) error {
 // one, then ends every session and access token of the user, in one store
 // operation. It returns ErrInvalidCredentials for a wrong current password,
 // an error wrapping ErrInvalidPassword for a new one that fails the policy,
-// ErrTooManyAttempts when current passwords are being guessed, ErrConflict
-// if another change won a race, or a store error.
+// a *RateLimitError when current passwords are being guessed (the
+// username's login budget), ErrConflict if another change won a race, or a
+// store error.
 func (a *Authenticator) ChangePassword(ctx context.Context, userID, current, next string) error {
 	u, err := a.store.UserByID(ctx, userID)
 	if err != nil {
@@ -466,19 +584,24 @@ func (a *Authenticator) ChangePassword(ctx context.Context, userID, current, nex
 	if err := a.policy.Check(next); err != nil {
 		return err
 	}
-	if err := a.limiter.Attempt(u.Username, ""); err != nil {
+	if len(current) > a.policy.MaxBytes {
+		return ErrInvalidCredentials
+	}
+	res, err := a.limiter.Reserve(ctx, a.limits.LoginUsername.key("login-username", u.Username, true))
+	if err != nil {
 		return err
 	}
+	defer res.Settle(AttemptCancelled) // unless settled below
 	release, err := a.hashGate.acquire(ctx)
 	if err != nil {
-		a.limiter.Refund(u.Username, "")
 		return err
 	}
 	defer release()
 	if err := a.hasher.Verify(current, u.PasswordHash); err != nil {
+		res.Settle(AttemptFailed)
 		return ErrInvalidCredentials
 	}
-	a.limiter.Success(u.Username, "")
+	res.Settle(AttemptSucceeded)
 	hash, err := a.hasher.Hash(next)
 	if err != nil {
 		return err
@@ -491,23 +614,31 @@ func (a *Authenticator) ChangePassword(ctx context.Context, userID, current, nex
 }
 
 // Authenticate checks an access token against the key set and the store:
-// the user must exist, not be disabled, and the token must have been issued
-// under the user's current token version. Every rejection wraps
-// ErrInvalidToken; a store failure is returned as it is.
+// the user must exist and not be disabled, the token must have been issued
+// under the user's current token version, and its session (sid) must not
+// be revoked. Every rejection wraps ErrInvalidToken; a store failure is
+// returned as it is.
 func (a *Authenticator) Authenticate(ctx context.Context, accessToken string) (*User, *Claims, error) {
 	c, err := a.verifier.Verify(ctx, accessToken)
 	if err != nil {
 		return nil, nil, err
 	}
 	a.hashGate.serve() // after the signature: a forged token holds nothing back
-	u, err := a.store.UserByID(ctx, c.Subject)
+	var u *User
+	if c.SessionID != "" {
+		u, err = a.store.UserBySession(ctx, c.Subject, c.SessionID)
+	} else {
+		u, err = a.store.UserByID(ctx, c.Subject)
+	}
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return nil, nil, fmt.Errorf("%w: user deleted", ErrTokenRevoked)
+	case errors.Is(err, ErrSessionRevoked):
+		return nil, nil, both(ErrTokenRevoked, ErrSessionRevoked)
 	case err != nil:
 		return nil, nil, err
 	case u.Disabled:
-		return nil, nil, fmt.Errorf("%w: %w", ErrTokenRevoked, ErrUserDisabled)
+		return nil, nil, both(ErrTokenRevoked, ErrUserDisabled)
 	case u.TokenVersion != c.Version:
 		return nil, nil, fmt.Errorf("%w: logged out everywhere", ErrTokenRevoked)
 	}
@@ -517,44 +648,46 @@ func (a *Authenticator) Authenticate(ctx context.Context, accessToken string) (*
 // openSession opens a refresh family for u and issues its first pair.
 func (a *Authenticator) openSession(ctx context.Context, u *User) (*TokenPair, string, error) {
 	now := a.timestamp()
-	sid, secret := randomID(16), randomID(32)
-	err := a.store.CreateSession(ctx, &Session{
-		ID: sid, UserID: u.ID, TokenHash: hashSecret(secret), UserVersion: u.TokenVersion,
-		CreatedAt: now, ExpiresAt: now.Add(a.refreshTTL),
-	})
-	if err != nil {
+	secret := randomID(32)
+	s := &Session{
+		ID: randomID(16), UserID: u.ID, TokenHash: hashSecret(secret), UserVersion: u.TokenVersion,
+		CreatedAt: now, RotatedAt: now, ExpiresAt: now.Add(a.refreshTTL),
+	}
+	if err := a.store.CreateSession(ctx, s); err != nil {
 		return nil, "", err
 	}
-	pair, err := a.issuePair(ctx, u, sid, secret, now)
-	return pair, sid, err
+	pair, err := a.issuePair(ctx, u, s, secret, now)
+	return pair, s.ID, err
 }
 
-// issuePair signs an access token for u and the refresh token whose secret
-// (its jti) the session now holds the hash of.
-func (a *Authenticator) issuePair(ctx context.Context, u *User, sid, secret string, now time.Time) (*TokenPair, error) {
-	access, accessExp, err := a.issueAccess(ctx, u, now)
+// issuePair signs a fresh access token for u in session s, and the refresh
+// token that s holds the hash of (its secret is secret). The refresh
+// token's claims all come from s, so that the same session signs the same
+// refresh token again.
+func (a *Authenticator) issuePair(ctx context.Context, u *User, s *Session, secret string, now time.Time) (*TokenPair, error) {
+	access, accessExp, err := a.issueAccess(ctx, u, s.ID, now)
 	if err != nil {
 		return nil, err
 	}
-	refreshExp := now.Add(a.refreshTTL)
 	refresh, err := sign(a.keys.Active(), typeRefresh, wireClaims{
-		Iss: a.issuer, Sub: u.ID, Aud: a.audience, Exp: refreshExp.Unix(), Iat: now.Unix(),
-		Jti: secret, Ver: u.TokenVersion, Sid: sid,
+		Iss: a.issuer, Sub: s.UserID, Aud: a.audience, Exp: s.ExpiresAt.Unix(), Iat: s.RotatedAt.Unix(),
+		Jti: secret, Ver: s.UserVersion, Sid: s.ID,
 	}, nil)
 	if err != nil {
 		return nil, err
 	}
-	return &TokenPair{AccessToken: access, RefreshToken: refresh, AccessExpiresAt: accessExp, RefreshExpiresAt: refreshExp}, nil
+	return &TokenPair{AccessToken: access, RefreshToken: refresh, AccessExpiresAt: accessExp, RefreshExpiresAt: s.ExpiresAt}, nil
 }
 
 // IssueAccessToken signs an access token for u, valid for the configured
-// AccessTTL, without a refresh token. Most callers want Login instead.
+// AccessTTL, without a refresh token or a session (so only LogoutAll, a
+// password change or disabling u end it early). Most callers want Login.
 func (a *Authenticator) IssueAccessToken(ctx context.Context, u *User) (string, error) {
-	t, _, err := a.issueAccess(ctx, u, a.timestamp())
+	t, _, err := a.issueAccess(ctx, u, "", a.timestamp())
 	return t, err
 }
 
-func (a *Authenticator) issueAccess(ctx context.Context, u *User, now time.Time) (string, time.Time, error) {
+func (a *Authenticator) issueAccess(ctx context.Context, u *User, sid string, now time.Time) (string, time.Time, error) {
 	var extra map[string]any
 	if a.extraClaims != nil {
 		var err error
@@ -565,7 +698,7 @@ func (a *Authenticator) issueAccess(ctx context.Context, u *User, now time.Time)
 	exp := now.Add(a.accessTTL)
 	t, err := sign(a.keys.Active(), typeAccess, wireClaims{
 		Iss: a.issuer, Sub: u.ID, Aud: a.audience, Exp: exp.Unix(), Iat: now.Unix(),
-		Jti: randomID(16), Ver: u.TokenVersion,
+		Jti: randomID(16), Ver: u.TokenVersion, Sid: sid,
 	}, extra)
 	return t, exp, err
 }

@@ -344,9 +344,15 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 	if _, err := f.a.Refresh(ctx, other.RefreshToken); err != nil {
 		t.Fatalf("other family: %v", err)
 	}
-	// Access tokens already issued stay valid until they expire.
-	if _, _, err := f.a.Authenticate(ctx, p3.AccessToken); err != nil {
-		t.Fatalf("access token after family revocation: %v", err)
+	// The family's access tokens end with it, at once; the other family's
+	// live on.
+	for _, tok := range []string{p1.AccessToken, p3.AccessToken} {
+		if _, _, err := f.a.Authenticate(ctx, tok); !errors.Is(err, ErrTokenRevoked) || !errors.Is(err, ErrSessionRevoked) {
+			t.Fatalf("access token after family revocation = %v, want ErrTokenRevoked", err)
+		}
+	}
+	if _, _, err := f.a.Authenticate(ctx, other.AccessToken); err != nil {
+		t.Fatalf("access token of the other family: %v", err)
 	}
 }
 
@@ -659,5 +665,330 @@ func TestNormalizeUsername(t *testing.T) {
 		if got := NormalizeUsername(tc.in); got != tc.want {
 			t.Errorf("NormalizeUsername(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// slowHasher is htPlainHasher whose Verify takes a while and is counted, so
+// that concurrent logins overlap.
+type slowHasher struct {
+	htPlainHasher
+	verifies atomic.Int64
+	inFlight atomic.Int64
+	maxSeen  atomic.Int64
+}
+
+func (h *slowHasher) Verify(password, encoded string) error {
+	h.verifies.Add(1)
+	n := h.inFlight.Add(1)
+	for m := h.maxSeen.Load(); n > m && !h.maxSeen.CompareAndSwap(m, n); m = h.maxSeen.Load() {
+	}
+	time.Sleep(2 * time.Millisecond)
+	h.inFlight.Add(-1)
+	return h.htPlainHasher.Verify(password, encoded)
+}
+
+// TestLoginGuessesNotLogins: concurrent right passwords of one user from
+// one address all succeed; concurrent wrong ones never get more password
+// checks in flight or failed than the username's budget.
+func TestLoginGuessesNotLogins(t *testing.T) {
+	tests := []struct {
+		name        string
+		n           int
+		password    string
+		wantOK      int
+		wantChecks  int // at most
+		wantRefused bool
+	}{
+		{"8 right passwords at once", 8, "correct horse battery", 8, 8, false},
+		{"20 right passwords at once", 20, "correct horse battery", 20, 20, false},
+		{"30 wrong passwords at once", 30, "wrong password!", 0, 5, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := &slowHasher{}
+			f := newFixture(t, func(c *Config) { c.Hasher = h; c.MaxConcurrentHashes = 64; c.Limiter = nil })
+			f.register(t, "alice", "correct horse battery")
+			h.verifies.Store(0)
+			var ok, refused atomic.Int64
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for range tt.n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					_, err := f.a.Login(context.Background(), Credentials{Username: "alice", Password: tt.password, ClientAddr: "192.0.2.1"})
+					switch {
+					case err == nil:
+						ok.Add(1)
+					case errors.Is(err, ErrTooManyAttempts):
+						refused.Add(1)
+					case errors.Is(err, ErrInvalidCredentials):
+					default:
+						t.Errorf("Login: %v", err)
+					}
+				}()
+			}
+			close(start)
+			wg.Wait()
+			if int(ok.Load()) != tt.wantOK || int(h.verifies.Load()) > tt.wantChecks || (refused.Load() > 0) != tt.wantRefused {
+				t.Fatalf("%d succeeded, %d refused, %d password checks (at most %d in flight); want %d succeeded, at most %d checks",
+					ok.Load(), refused.Load(), h.verifies.Load(), h.maxSeen.Load(), tt.wantOK, tt.wantChecks)
+			}
+			if h.maxSeen.Load() > 5 {
+				t.Fatalf("%d password checks of one username in flight at once, want at most 5", h.maxSeen.Load())
+			}
+		})
+	}
+}
+
+// TestLoginInputBounds: over-long and unstorable login input is refused
+// before any normalisation, hashing, store or limiter work.
+func TestLoginInputBounds(t *testing.T) {
+	expanding := strings.Repeat("\uFDFA", 106) // 318 bytes; NFKC makes each 18 characters
+	tests := []struct {
+		name     string
+		username string
+		password string
+		want     error
+		checks   int // password checks expected
+	}{
+		{"name of 321 bytes", strings.Repeat("a", 321), "correct horse battery", ErrInvalidInput, 0},
+		{"name of 60 KB of U+FDFA", strings.Repeat("\uFDFA", 20_000), "correct horse battery", ErrInvalidInput, 0},
+		{"name with a NUL", "ali\x00ce", "correct horse battery", ErrInvalidInput, 0},
+		{"name not UTF-8", "ali\xffce", "correct horse battery", ErrInvalidInput, 0},
+		{"password of 1025 bytes", "alice", strings.Repeat("p", 1025), ErrInvalidCredentials, 0},
+		{"name of 318 bytes expanding under NFKC", expanding, "correct horse battery", ErrInvalidCredentials, 1},
+		{"name of 320 bytes", strings.Repeat("a", 320), "correct horse battery", ErrInvalidCredentials, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := &slowHasher{}
+			lim := NewMemoryLimiter(LimiterConfig{})
+			f := newFixture(t, func(c *Config) { c.Hasher = h; c.Limiter = lim })
+			f.register(t, "alice", "correct horse battery")
+			h.verifies.Store(0)
+			_, err := f.a.Login(context.Background(), Credentials{Username: tt.username, Password: tt.password, ClientAddr: "192.0.2.1"})
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("Login = %v, want %v", err, tt.want)
+			}
+			if got := int(h.verifies.Load()); got != tt.checks {
+				t.Fatalf("%d password checks, want %d", got, tt.checks)
+			}
+			if wantKeys := 2 * tt.checks; lim.Len() != wantKeys {
+				t.Fatalf("the limiter remembers %d budgets, want %d", lim.Len(), wantKeys)
+			}
+		})
+	}
+}
+
+// TestLoginDisabledAccounting: a disabled account answers the same and
+// costs the same budget whether or not its password is right.
+func TestLoginDisabledAccounting(t *testing.T) {
+	for _, password := range []string{"correct horse battery", "wrong password!"} {
+		t.Run(password, func(t *testing.T) {
+			h := &countingHasher{Hasher: htPlainHasher{}}
+			f := newFixture(t, func(c *Config) { c.Hasher = h; c.Limiter = nil })
+			u := f.register(t, "alice", "correct horse battery")
+			u.Disabled = true
+			if err := f.store.UpdateUser(context.Background(), u); err != nil {
+				t.Fatal(err)
+			}
+			for i := range 5 {
+				_, err := f.a.Login(context.Background(), Credentials{Username: "alice", Password: password})
+				if !errors.Is(err, ErrUserDisabled) && !errors.Is(err, ErrInvalidCredentials) {
+					t.Fatalf("attempt %d = %v", i, err)
+				}
+			}
+			if _, err := f.a.Login(context.Background(), Credentials{Username: "alice", Password: password}); !errors.Is(err, ErrTooManyAttempts) {
+				t.Fatalf("sixth attempt on a disabled account = %v, want ErrTooManyAttempts", err)
+			}
+			if f.events.count(EventPasswordRehashed) != 0 {
+				t.Fatal("a disabled account's hash was upgraded")
+			}
+		})
+	}
+}
+
+// TestRegisterLimit: registrations are limited per client address,
+// whatever their outcome.
+func TestRegisterLimit(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.Hasher = htPlainHasher{}; c.Limiter = nil })
+	ctx := context.Background()
+	f.register(t, "taken", "correct horse battery")
+	for i := range 20 {
+		_, err := f.a.Register(ctx, NewUser{Username: "taken", Password: "correct horse battery", ClientAddr: "192.0.2.1"})
+		if !errors.Is(err, ErrUserExists) {
+			t.Fatalf("signup %d = %v, want ErrUserExists", i, err)
+		}
+	}
+	_, err := f.a.Register(ctx, NewUser{Username: "fresh", Password: "correct horse battery", ClientAddr: "192.0.2.1"})
+	rl, ok := errors.AsType[*RateLimitError](err)
+	if !ok || rl.RetryAfter != 6*time.Second {
+		t.Fatalf("21st signup from one address = %v, want a *RateLimitError of 6s", err)
+	}
+	if _, err := f.a.Register(ctx, NewUser{Username: "fresh", Password: "correct horse battery", ClientAddr: "192.0.2.2"}); err != nil {
+		t.Fatalf("signup from another address: %v", err)
+	}
+	f.clock.Advance(6 * time.Second)
+	if _, err := f.a.Register(ctx, NewUser{Username: "fresh2", Password: "correct horse battery", ClientAddr: "192.0.2.1"}); err != nil {
+		t.Fatalf("signup 6 s later: %v", err)
+	}
+	if _, err := f.a.Register(ctx, NewUser{Username: strings.Repeat("a", 321), Password: "correct horse battery"}); !errors.Is(err, ErrInvalidUsername) {
+		t.Fatalf("321-byte username = %v, want ErrInvalidUsername", err)
+	}
+}
+
+// TestLogoutEndsAccessTokens: /logout, reuse detection and a revoked
+// session end the family's access tokens at once, and no other family's.
+func TestLogoutEndsAccessTokens(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		end  func(f *fixture, p *TokenPair) error
+	}{
+		{"Logout", func(f *fixture, p *TokenPair) error { return f.a.Logout(ctx, p.RefreshToken) }},
+		{"reuse detected", func(f *fixture, p *TokenPair) error {
+			if _, err := f.a.Refresh(ctx, p.RefreshToken); err != nil {
+				return err
+			}
+			if _, err := f.a.Refresh(ctx, p.RefreshToken); !errors.Is(err, ErrRefreshReuse) {
+				return fmt.Errorf("reuse = %v", err)
+			}
+			return nil
+		}},
+		{"session revoked in the store", func(f *fixture, p *TokenPair) error {
+			c, err := f.a.verifier.verifyRefresh(ctx, p.RefreshToken, false)
+			if err != nil {
+				return err
+			}
+			return f.store.RevokeSession(ctx, c.SessionID)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, func(c *Config) { c.Hasher = htPlainHasher{} })
+			f.register(t, "alice", "correct horse battery")
+			p, other := f.login(t, "alice", "correct horse battery"), f.login(t, "alice", "correct horse battery")
+			c, err := f.a.Verifier().Verify(ctx, p.AccessToken)
+			if err != nil || c.SessionID == "" {
+				t.Fatalf("access token claims %+v, %v: want a sid", c, err)
+			}
+			if _, _, err := f.a.Authenticate(ctx, p.AccessToken); err != nil { // cached now
+				t.Fatal(err)
+			}
+			if err := tt.end(f, p); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := f.a.Authenticate(ctx, p.AccessToken); !errors.Is(err, ErrTokenRevoked) {
+				t.Fatalf("access token after %s = %v, want ErrTokenRevoked", tt.name, err)
+			}
+			if _, _, err := f.a.Authenticate(ctx, other.AccessToken); err != nil {
+				t.Fatalf("the other login's access token: %v", err)
+			}
+		})
+	}
+}
+
+// TestRefreshGraceSameHead: within the grace period, a just-rotated token
+// gets the very refresh token its first presentation received, under every
+// algorithm; concurrent presentations all get it; an older token, or one
+// past grace, is reuse and ends the family.
+func TestRefreshGraceSameHead(t *testing.T) {
+	ctx := context.Background()
+	for _, alg := range []string{"HS256", "EdDSA", "ES256", "RS256"} {
+		t.Run(alg, func(t *testing.T) {
+			f := newFixture(t, func(c *Config) {
+				c.Hasher = htPlainHasher{}
+				c.RefreshGrace = 10 * time.Second
+				if alg != "HS256" {
+					ks, err := NewKeySet(testAsymKey(t, alg))
+					if err != nil {
+						t.Fatal(err)
+					}
+					c.SecretKey, c.Keys = nil, ks
+				}
+			})
+			f.register(t, "alice", "correct horse battery")
+			p1 := f.login(t, "alice", "correct horse battery")
+			f.clock.Advance(time.Second)
+			p2, err := f.a.Refresh(ctx, p1.RefreshToken)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.clock.Advance(5 * time.Second)
+			const n = 10
+			heads := make([]*TokenPair, n)
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					heads[i], errs[i] = f.a.Refresh(ctx, p1.RefreshToken) // the answer to the first was lost
+				}()
+			}
+			wg.Wait()
+			for i := range n {
+				if errs[i] != nil {
+					t.Fatalf("presentation %d within grace: %v", i, errs[i])
+				}
+				if heads[i].RefreshToken != p2.RefreshToken || !heads[i].RefreshExpiresAt.Equal(p2.RefreshExpiresAt) {
+					t.Fatalf("presentation %d got another refresh token than the head", i)
+				}
+				if heads[i].AccessToken == p2.AccessToken {
+					t.Fatalf("presentation %d got the head's access token, want a fresh one", i)
+				}
+				if _, _, err := f.a.Authenticate(ctx, heads[i].AccessToken); err != nil {
+					t.Fatalf("access token of presentation %d: %v", i, err)
+				}
+			}
+			// The head rotates on; then p1 is older than the head's
+			// predecessor: reuse, within grace or not.
+			p3, err := f.a.Refresh(ctx, p2.RefreshToken)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.a.Refresh(ctx, p1.RefreshToken); !errors.Is(err, ErrRefreshReuse) {
+				t.Fatalf("a token older than the head's predecessor = %v, want ErrRefreshReuse", err)
+			}
+			if _, _, err := f.a.Authenticate(ctx, p3.AccessToken); !errors.Is(err, ErrTokenRevoked) {
+				t.Fatalf("the family's access token after reuse = %v, want ErrTokenRevoked", err)
+			}
+
+			// Past the grace period, the just-rotated token is reuse.
+			q1 := f.login(t, "alice", "correct horse battery")
+			if _, err := f.a.Refresh(ctx, q1.RefreshToken); err != nil {
+				t.Fatal(err)
+			}
+			f.clock.Advance(11 * time.Second)
+			if _, err := f.a.Refresh(ctx, q1.RefreshToken); !errors.Is(err, ErrRefreshReuse) {
+				t.Fatalf("a rotated token past grace = %v, want ErrRefreshReuse", err)
+			}
+		})
+	}
+}
+
+// TestNewErrorsReadable: every error of New names its Config field once,
+// with one "auth:" prefix.
+func TestNewErrorsReadable(t *testing.T) {
+	store := NewMemoryStore()
+	for _, c := range []Config{
+		{Store: store, SecretKey: []byte("short")},
+		{Store: store, SecretKey: testSecret, Hasher: Argon2id{MemoryKiB: 1024}},
+		{Store: store, SecretKey: testSecret, Leeway: time.Hour},
+		{Store: store, SecretKey: testSecret, Limits: Limits{LoginUsername: Rate{Burst: -1}}},
+	} {
+		_, err := New(c)
+		if err == nil {
+			t.Fatalf("New(%+v) succeeded", c)
+		}
+		if strings.Count(err.Error(), "auth:") != 1 || !strings.Contains(err.Error(), "Config.") {
+			t.Errorf("New error %q: want one auth: prefix and the Config field", err)
+		}
+	}
+	_, err := New(Config{Store: store, SecretKey: []byte("short")})
+	if !errors.Is(err, ErrWeakKey) || !strings.Contains(err.Error(), "openssl rand -hex 32") {
+		t.Errorf("short key error %q: want ErrWeakKey and the openssl hint", err)
 	}
 }

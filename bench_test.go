@@ -155,7 +155,7 @@ func BenchmarkLogin(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			f := newFixture(b, func(c *Config) {
 				c.Hasher = tc.h
-				c.Limiter = NewMemoryLimiter(LimiterConfig{UsernameBurst: 1 << 30, AddressBurst: 1 << 30})
+				c.Limits.LoginUsername = Rate{Burst: 1 << 30, Interval: time.Minute}
 			})
 			f.register(b, "alice", "correct horse battery")
 			b.ReportAllocs()

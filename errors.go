@@ -3,6 +3,7 @@ package auth
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -63,3 +64,17 @@ func (e *RateLimitError) Error() string {
 
 // Unwrap makes errors.Is(err, ErrTooManyAttempts) hold.
 func (e *RateLimitError) Unwrap() error { return ErrTooManyAttempts }
+
+// joined is an error that matches two of this package's errors, with
+// their texts joined under one "auth: " prefix.
+type joined struct{ outer, inner error }
+
+func (e *joined) Error() string {
+	return e.outer.Error() + ": " + strings.TrimPrefix(e.inner.Error(), "auth: ")
+}
+
+func (e *joined) Unwrap() []error { return []error{e.outer, e.inner} }
+
+// both returns an error matching outer and inner (errors.Is), such as
+// ErrTokenRevoked and ErrSessionRevoked.
+func both(outer, inner error) error { return &joined{outer, inner} }

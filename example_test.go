@@ -40,7 +40,7 @@ func ExampleNew() {
 	})
 	fmt.Println(err, a.AccessTTL())
 	// Output:
-	// true auth: Config.SecretKey: auth: key too weak for its algorithm: HS256 needs a secret of at least 32 bytes, got 0
+	// true auth: Config.SecretKey must be at least 32 bytes of random data, got 0 (make one with: openssl rand -hex 32)
 	// <nil> 15m0s
 }
 

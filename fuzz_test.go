@@ -177,3 +177,48 @@ func FuzzScanObject(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLoginName feeds arbitrary login names, NFKC-expanding ones among the
+// seeds, to Login. It must never panic nor reach the store or the limiter
+// with a name over 320 bytes or text a store cannot keep; every other name
+// costs one password check and at most two remembered budgets, whatever
+// its length after normalisation.
+func FuzzLoginName(f *testing.F) {
+	requireSeeds(f, 10)
+	h := &countingHasher{Hasher: htPlainHasher{}}
+	lim := NewMemoryLimiter(LimiterConfig{})
+	store := NewMemoryStore()
+	a, err := New(Config{Store: store, SecretKey: testSecret, Hasher: h, Limiter: lim,
+		Limits: Limits{LoginUsername: Rate{Burst: 1 << 30, Interval: time.Minute}, LoginAddress: Rate{Burst: 1 << 30, Interval: time.Minute}}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	if _, err := a.Register(context.Background(), NewUser{Username: "alice", Password: "correct horse battery"}); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		before := len(h.hashes)
+		_, err := a.Login(context.Background(), Credentials{Username: name, Password: "wrong password!", ClientAddr: "192.0.2.1"})
+		checks := len(h.hashes) - before
+		switch {
+		case len(name) > 320 || !utf8.ValidString(name) || strings.IndexByte(name, 0) >= 0:
+			if !errors.Is(err, ErrInvalidInput) || checks != 0 {
+				t.Fatalf("Login(%d bytes) = %v after %d checks, want ErrInvalidInput before any", len(name), err, checks)
+			}
+		case errors.Is(err, ErrInvalidCredentials):
+			if checks != 1 {
+				t.Fatalf("%d password checks, want 1", checks)
+			}
+		default:
+			t.Fatalf("Login(%q) = %v", name, err)
+		}
+		if len(name) <= 320 {
+			if n := NormalizeUsername(name); len(n) > 18*len(name)+3 {
+				t.Fatalf("%d bytes normalised to %d", len(name), len(n))
+			}
+		}
+		if lim.Len() > 100_000 {
+			t.Fatalf("the limiter holds %d budgets", lim.Len())
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -28,6 +29,13 @@ type HandlerOptions struct {
 	// temporarily_unavailable, so that a login flood queues for a bounded
 	// time. Default 15 seconds.
 	Timeout time.Duration
+
+	// Logger, if set, receives one line for every answer of 500 or more,
+	// with the error that caused it (a store failure, a timeout): the
+	// client sees only "temporarily_unavailable". Errors of this library
+	// and its stores never hold a password, a hash, a secret or a token.
+	// Default: nothing is logged.
+	Logger *slog.Logger
 }
 
 // Handlers are the HTTP endpoints of the library's HTTP contract (the
@@ -50,6 +58,7 @@ type Handlers struct {
 	a       *Authenticator
 	proxies []netip.Prefix
 	timeout time.Duration
+	logger  *slog.Logger // nil: none
 }
 
 // NewHandlers returns the HTTP handlers of a, or an error naming the option
@@ -58,7 +67,7 @@ func NewHandlers(a *Authenticator, o HandlerOptions) (*Handlers, error) {
 	if a == nil {
 		return nil, errors.New("auth: NewHandlers: nil Authenticator")
 	}
-	h := &Handlers{a: a, timeout: o.Timeout}
+	h := &Handlers{a: a, timeout: o.Timeout, logger: o.Logger}
 	for i, p := range o.TrustedProxies {
 		if !p.IsValid() {
 			return nil, fmt.Errorf("auth: HandlerOptions.TrustedProxies[%d] is not a valid prefix", i)
@@ -187,7 +196,9 @@ func (h *Handlers) Token() http.Handler {
 // {"username", "password", "email" (optional)}: 201 with {"id", "username",
 // "email" (string or null), "created_at"}; 409 user_exists for a username
 // taken after normalisation; 422 invalid_username or invalid_password for
-// one that breaks the rules; 400 invalid_request for a bad body or email.
+// one that breaks the rules; 400 invalid_request for a bad body or email;
+// 429 too_many_attempts with Retry-After when the client address (see
+// ClientAddr) has signed up too often, successfully or not.
 func (h *Handlers) Signup() http.Handler {
 	return h.endpoint(http.MethodPost, public, func(w http.ResponseWriter, r *http.Request) error {
 		body, err := readJSON(w, r)
@@ -206,7 +217,7 @@ func (h *Handlers) Signup() http.Handler {
 		if err != nil {
 			return err
 		}
-		u, err := h.a.Register(r.Context(), NewUser{Username: username, Password: password, Email: email})
+		u, err := h.a.Register(r.Context(), NewUser{Username: username, Password: password, Email: email, ClientAddr: h.ClientAddr(r)})
 		if err != nil {
 			return err
 		}
@@ -221,17 +232,20 @@ var (
 	errPasswordMissing  = badRequest("password is required")
 	errPasswordType     = badRequest("password must be a string")
 	errEmailType        = badRequest("email must be a string or null")
-	errRefreshMissing   = badRequest("refresh_token is required")
-	errRefreshType      = badRequest("refresh_token must be a string")
+	errRefreshMissing   = badRequest("refresh_token (or token) is required")
+	errRefreshType      = badRequest("refresh_token and token must be strings")
+	errRefreshTwice     = badRequest("refresh_token and token name different tokens")
 	errPasswordsMissing = badRequest("current_password and new_password are required")
 	errPasswordsType    = badRequest("current_password and new_password must be strings")
 )
 
 // Logout returns the revocation endpoint (RFC 7009), POST with a form or
-// JSON body holding refresh_token: it revokes the token's whole family and
+// JSON body holding refresh_token (or RFC 7009's name for it, token): it
+// revokes the token's whole family, ending its access tokens too, and
 // answers 204 whether or not the token was valid (§2.2), so it tells
-// nothing about tokens. A missing refresh_token is 400 invalid_request; a
-// store failure is 503, since the token may then still be live.
+// nothing about tokens. A missing token, or both names with different
+// values, is 400 invalid_request; a store failure is 503, since the token
+// may then still be live.
 func (h *Handlers) Logout() http.Handler {
 	return h.endpoint(http.MethodPost, public, func(w http.ResponseWriter, r *http.Request) error {
 		mt, err := requestMediaType(r, mediaForm, mediaJSON)
@@ -242,7 +256,7 @@ func (h *Handlers) Logout() http.Handler {
 		if err != nil {
 			return err
 		}
-		var token string
+		var token, synonym string
 		if mt == mediaJSON {
 			obj, err := parseJSONObject(body)
 			if err != nil {
@@ -251,12 +265,21 @@ func (h *Handlers) Logout() http.Handler {
 			if token, _, err = obj.stringField("refresh_token", errRefreshType); err != nil {
 				return err
 			}
+			if synonym, _, err = obj.stringField("token", errRefreshType); err != nil {
+				return err
+			}
 		} else {
 			form, err := parseForm(body)
 			if err != nil {
 				return err
 			}
-			token = form["refresh_token"]
+			token, synonym = form["refresh_token"], form["token"]
+		}
+		switch {
+		case token == "":
+			token = synonym
+		case synonym != "" && synonym != token:
+			return errRefreshTwice
 		}
 		if token == "" {
 			return errRefreshMissing
@@ -299,8 +322,9 @@ func (h *Handlers) Me() http.Handler {
 // access token and a JSON body {"current_password", "new_password"}: 204 on
 // success, after which every refresh token of the user is revoked and every
 // older access token rejected. A wrong current password is 400
-// invalid_grant (and counts towards the username's limit: 429 after too
-// many); a new password breaking the rules is 422 invalid_password.
+// invalid_grant, "the current password is wrong" (and counts towards the
+// username's limit: 429 after too many); a new password breaking the rules
+// is 422 invalid_password, saying which rule.
 func (h *Handlers) ChangePassword() http.Handler {
 	return h.endpoint(http.MethodPost, authenticated, func(w http.ResponseWriter, r *http.Request) error {
 		body, err := readJSON(w, r)
@@ -319,7 +343,12 @@ func (h *Handlers) ChangePassword() http.Handler {
 			return errPasswordsMissing
 		}
 		u, _ := UserFromContext(r.Context())
-		if err := h.a.ChangePassword(r.Context(), u.ID, current, next); err != nil {
+		err = h.a.ChangePassword(r.Context(), u.ID, current, next)
+		if errors.Is(err, ErrInvalidCredentials) {
+			WriteError(w, http.StatusBadRequest, "invalid_grant", "the current password is wrong")
+			return nil
+		}
+		if err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -334,7 +363,10 @@ func (h *Handlers) Healthz() http.Handler {
 	return h.endpoint(http.MethodGet, public, func(w http.ResponseWriter, r *http.Request) error {
 		if p, ok := h.a.Store().(Pinger); ok {
 			if err := p.Ping(r.Context()); err != nil {
-				return fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
+				if !errors.Is(err, ErrStoreUnavailable) {
+					err = fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
+				}
+				return err
 			}
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -360,6 +392,9 @@ const (
 func (h *Handlers) endpoint(method string, kind endpointKind, serve func(http.ResponseWriter, *http.Request) error) http.Handler {
 	var inner http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		err := serve(w, r)
+		if err != nil {
+			h.logFailure(r, err)
+		}
 		switch {
 		case err == nil:
 		case kind == grant:
@@ -367,7 +402,7 @@ func (h *Handlers) endpoint(method string, kind endpointKind, serve func(http.Re
 		case kind == authenticated && (errors.Is(err, ErrInvalidToken) || errors.Is(err, ErrNotFound)):
 			// The user's token stopped being valid while the request ran
 			// (the account was deleted, or logged out everywhere).
-			h.a.writeAuthError(w, fmt.Errorf("%w: %w", ErrTokenRevoked, err))
+			h.a.writeAuthError(w, both(ErrTokenRevoked, err))
 		default:
 			WriteErrorFor(w, err)
 		}
@@ -387,13 +422,27 @@ func (h *Handlers) endpoint(method string, kind endpointKind, serve func(http.Re
 		defer deadline.stop()
 		var ctx context.Context = deadline
 		if kind == authenticated { // Middleware's check, in the same context
-			var ok bool
-			if ctx, ok = h.a.authenticateRequest(w, r, ctx, false); !ok {
+			var err error
+			if ctx, err = h.a.authenticateRequest(r, ctx, false); err != nil {
+				h.logFailure(r, err)
+				h.a.writeAuthError(w, err)
 				return
 			}
 		}
 		inner.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// logFailure logs err, the cause of r's answer, if that answer is a 5xx.
+func (h *Handlers) logFailure(r *http.Request, err error) {
+	if h.logger == nil {
+		return
+	}
+	if status, _, _ := ErrorStatus(err); status >= 500 {
+		h.logger.LogAttrs(r.Context(), slog.LevelError, "request failed",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", status), slog.String("error", err.Error()))
+	}
 }
 
 // ClientAddr returns the address the login limiter counts r's attempts by:

@@ -64,6 +64,12 @@ func (s *htDownStore) UserByID(ctx context.Context, id string) (*User, error) {
 	}
 	return s.Store.UserByID(ctx, id)
 }
+func (s *htDownStore) UserBySession(ctx context.Context, id, sid string) (*User, error) {
+	if err := s.err(); err != nil {
+		return nil, err
+	}
+	return s.Store.UserBySession(ctx, id, sid)
+}
 func (s *htDownStore) UserByUsername(ctx context.Context, name string) (*User, error) {
 	if err := s.err(); err != nil {
 		return nil, err
@@ -373,9 +379,22 @@ func TestHandlersAuthenticated(t *testing.T) {
 	e.do("POST", "/logout", "text/plain", "refresh_token=x", "").wantError(t, 400, "invalid_request")
 	e.do("POST", "/logout", htJSON, `{"refresh_token":"`+refresh+`"}`, "").wantStatus(t, 204)
 	e.do("POST", "/token", htForm, htFormBody("grant_type", "refresh_token", "refresh_token", refresh), "").wantError(t, 400, "invalid_grant")
-	e.do("GET", "/users/me", "", "", access).wantStatus(t, 200) // access tokens live on after /logout
+	e.do("GET", "/users/me", "", "", access).wantError(t, 401, "invalid_token") // /logout ends the family's access tokens
+
+	// RFC 7009's name for the token; both names must agree.
+	access, refresh = login("battery staple")
+	e.do("POST", "/logout", htForm, htFormBody("refresh_token", refresh, "token", "another"), "").wantError(t, 400, "invalid_request")
+	e.do("POST", "/logout", htJSON, `{"token":1}`, "").wantError(t, 400, "invalid_request")
+	e.do("GET", "/users/me", "", "", access).wantStatus(t, 200)
+	e.do("POST", "/logout", htForm, htFormBody("token", refresh), "").wantStatus(t, 204)
+	e.do("GET", "/users/me", "", "", access).wantError(t, 401, "invalid_token")
+	access, refresh = login("battery staple")
+	e.do("POST", "/logout", htJSON, `{"token":"`+refresh+`","refresh_token":"`+refresh+`"}`, "").wantStatus(t, 204)
+	e.do("POST", "/token", htForm, htFormBody("grant_type", "refresh_token", "refresh_token", refresh), "").wantError(t, 400, "invalid_grant")
+	e.do("GET", "/users/me", "", "", access).wantError(t, 401, "invalid_token")
 
 	// Logout-all ends access tokens at once.
+	access, _ = login("battery staple")
 	_, refresh2 := login("battery staple")
 	e.do("POST", "/logout/all", "", "", access).wantStatus(t, 204)
 	e.do("GET", "/users/me", "", "", access).wantError(t, 401, "invalid_token")
@@ -599,6 +618,11 @@ func FuzzHandlers(f *testing.F) {
 type blockingStore struct{ *MemoryStore }
 
 func (s blockingStore) UserByID(ctx context.Context, id string) (*User, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func (s blockingStore) UserBySession(ctx context.Context, id, sid string) (*User, error) {
 	<-ctx.Done()
 	return nil, ctx.Err()
 }

@@ -109,6 +109,8 @@ func ErrorStatus(err error) (status int, code, description string) {
 		return http.StatusUnprocessableEntity, "invalid_password", passwordRuleText(err)
 	case errors.Is(err, ErrInvalidEmail):
 		return http.StatusBadRequest, "invalid_request", "email is not a valid address"
+	case errors.Is(err, ErrInvalidInput):
+		return http.StatusBadRequest, "invalid_request", "a field is too long, not valid UTF-8, or holds a NUL character"
 	case errors.Is(err, ErrConflict):
 		return http.StatusConflict, "conflict", "a concurrent update won; retry"
 	case errors.Is(err, ErrNotFound):
@@ -133,17 +135,8 @@ func GrantErrorStatus(err error) (status int, code, description string) {
 }
 
 func passwordRuleText(err error) string {
-	switch {
-	case errors.Is(err, ErrPasswordTooShort):
-		return "the password is too short"
-	case errors.Is(err, ErrPasswordTooLong):
-		return "the password is too long"
-	case errors.Is(err, ErrPasswordNUL):
-		return "the password contains a NUL character"
-	case errors.Is(err, ErrPasswordEncoding):
-		return "the password is not valid UTF-8"
-	case errors.Is(err, ErrPasswordCommon):
-		return "the password is too common"
+	if pe, ok := errors.AsType[*PasswordError](err); ok {
+		return pe.Description
 	}
 	return "the password does not meet the password rules"
 }

@@ -1,7 +1,10 @@
 package auth
 
 import (
+	"bytes"
 	"context"
+	"crypto"
+	"crypto/ecdsa"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -10,6 +13,8 @@ import (
 	"sync/atomic"
 
 	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/crypto/cryptobyte"
+	"golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // Key errors.
@@ -219,12 +224,49 @@ func (s *keySnapshot) clone() *keySnapshot {
 }
 
 // signature signs input with k: through the pre-keyed HMAC states for an
-// HMAC key, through golang-jwt's signing method otherwise.
-func (k *Key) signature(input string) ([]byte, error) {
+// HMAC key, through golang-jwt's signing method otherwise. HMAC, Ed25519
+// and RSA PKCS #1 v1.5 signatures are deterministic; ECDSA's are not,
+// unless deterministic asks for RFC 6979 signatures, as refresh tokens do
+// (a refresh token presented again within the grace period gets the very
+// token its first presentation received, signed again).
+func (k *Key) signature(input string, deterministic bool) ([]byte, error) {
 	if k.mac != nil {
 		return k.mac.sum(nil, input), nil
 	}
+	if priv, ok := k.sign.(*ecdsa.PrivateKey); ok && deterministic {
+		return signECDSADeterministic(priv, input)
+	}
 	return k.method.Sign(input, k.sign)
+}
+
+// signECDSADeterministic signs input with ES256 (P-256, SHA-256) as RFC
+// 6979 specifies, which crypto/ecdsa does when given no random source, and
+// returns the JWS form of the signature: r and s, 32 bytes each (RFC 7518
+// §3.4).
+func signECDSADeterministic(priv *ecdsa.PrivateKey, input string) ([]byte, error) {
+	digest := sha256.Sum256([]byte(input))
+	der, err := priv.Sign(nil, digest[:], crypto.SHA256)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		seq  = cryptobyte.String(der)
+		body cryptobyte.String
+		r, s []byte
+	)
+	if !seq.ReadASN1(&body, asn1.SEQUENCE) || !seq.Empty() ||
+		!body.ReadASN1Bytes(&r, asn1.INTEGER) || !body.ReadASN1Bytes(&s, asn1.INTEGER) || !body.Empty() {
+		return nil, errors.New("auth: ECDSA signature: unexpected encoding")
+	}
+	out := make([]byte, 64)
+	for i, v := range [][]byte{r, s} {
+		v = bytes.TrimLeft(v, "\x00")
+		if len(v) > 32 {
+			return nil, errors.New("auth: ECDSA signature: integer too long")
+		}
+		copy(out[32*(i+1)-len(v):], v)
+	}
+	return out, nil
 }
 
 // checkSignature verifies sig over input with k, under k's algorithm only.

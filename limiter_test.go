@@ -1,9 +1,13 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -30,405 +34,443 @@ func newLimiterClock() *limiterClock {
 	return &limiterClock{t: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}
 }
 
-// limOp is what one step of a limiter scenario does.
-type limOp int
-
-const (
-	opAttempt limOp = iota
-	opSuccess
-	opRefund
+// The budgets of the scenarios: the Authenticator's defaults.
+var (
+	testUserRate = Rate{Burst: 5, Interval: time.Minute}
+	testAddrRate = Rate{Burst: 20, Interval: 6 * time.Second}
 )
 
-// limStep advances the clock by advance, then does op for user and addr.
-// For opAttempt, refused says whether a *RateLimitError is expected, and
-// retry (when not zero) the RetryAfter it must carry. times repeats the
-// step (default once).
+// limKeys turns "u:NAME" and "a:ADDR" into the keys Login would reserve.
+func limKeys(names ...string) []LimitKey {
+	var keys []LimitKey
+	for _, n := range names {
+		kind, value, _ := strings.Cut(n, ":")
+		switch kind {
+		case "u":
+			keys = append(keys, testUserRate.key("login-username", value, true))
+		case "a":
+			keys = append(keys, testAddrRate.key("login-address", value, false))
+		default:
+			panic("bad key " + n)
+		}
+	}
+	return keys
+}
+
+// limStep advances the clock, then reserves keys times times (default
+// once) and settles each reservation at once with outcome; or, with hold,
+// keeps it in flight under the name hold; or settles the held reservation
+// release. refused expects a *RateLimitError, with retry (when not zero)
+// as its RetryAfter.
 type limStep struct {
-	advance    time.Duration
-	op         limOp
-	user, addr string
-	refused    bool
-	retry      time.Duration
-	times      int
+	advance time.Duration
+	keys    []string
+	times   int
+	outcome Outcome
+	hold    string
+	release string
+	refused bool
+	retry   time.Duration
 }
 
-func attempt(user, addr string, n int) limStep {
-	return limStep{op: opAttempt, user: user, addr: addr, times: n}
+func fail(keys ...string) limStep    { return limStep{keys: keys, outcome: AttemptFailed} }
+func succeed(keys ...string) limStep { return limStep{keys: keys, outcome: AttemptSucceeded} }
+func cancel(keys ...string) limStep  { return limStep{keys: keys, outcome: AttemptCancelled} }
+func refusedAfter(retry time.Duration, keys ...string) limStep {
+	return limStep{keys: keys, refused: true, retry: retry}
 }
 
-func refused(user, addr string, retry time.Duration) limStep {
-	return limStep{op: opAttempt, user: user, addr: addr, refused: true, retry: retry}
+// addrFailures is n failed logins from addr, each for another username.
+func addrFailures(addr string, n int) []limStep {
+	var st []limStep
+	for i := range n {
+		st = append(st, fail("a:"+addr, fmt.Sprintf("u:%s-user%d", addr, i)))
+	}
+	return st
 }
 
-func after(d time.Duration, s limStep) limStep { s.advance = d; return s }
+func steps(parts ...any) []limStep {
+	var st []limStep
+	for _, p := range parts {
+		switch p := p.(type) {
+		case limStep:
+			st = append(st, p)
+		case []limStep:
+			st = append(st, p...)
+		}
+	}
+	return st
+}
 
-func success(user, addr string) limStep { return limStep{op: opSuccess, user: user, addr: addr} }
-func refund(user, addr string) limStep  { return limStep{op: opRefund, user: user, addr: addr} }
+func (s limStep) x(n int) limStep                  { s.times = n; return s }
+func (s limStep) after(d time.Duration) limStep    { s.advance = d; return s }
+func hold(name string, keys ...string) limStep     { return limStep{keys: keys, hold: name} }
+func release(name string, o Outcome) limStep       { return limStep{release: name, outcome: o} }
+func (s limStep) named() bool                      { return s.hold != "" }
+func (s limStep) releasing() bool                  { return s.release != "" }
+func (s limStep) count() int                       { return max(s.times, 1) }
+func (s limStep) keyList() []LimitKey              { return limKeys(s.keys...) }
+func (s limStep) wantRetry() (time.Duration, bool) { return s.retry, s.refused }
 
 func TestMemoryLimiter(t *testing.T) {
 	t.Parallel()
 	const m, s = time.Minute, time.Second
 	tests := []struct {
 		name  string
-		cfg   LimiterConfig
 		steps []limStep
+		// wantLen, when not -1, is how many budgets the limiter remembers
+		// at the end.
+		wantLen int
 	}{
 		{
-			name: "defaults: 5 per username, then 1 a minute",
-			cfg:  LimiterConfig{},
-			steps: []limStep{
-				attempt("alice", "", 5),
-				refused("alice", "", m),
-				after(59*s, refused("alice", "", s)),
-				after(s, attempt("alice", "", 1)),
-				refused("alice", "", m),
-			},
+			name:    "5 failures per username, then one a minute",
+			steps:   []limStep{fail("u:alice").x(5), refusedAfter(m, "u:alice"), refusedAfter(s, "u:alice").after(59 * s), fail("u:alice").after(s), refusedAfter(m, "u:alice")},
+			wantLen: 1,
 		},
 		{
-			name: "defaults: 20 per address, then 1 every 6 s",
-			cfg:  LimiterConfig{},
-			steps: func() []limStep {
-				var st []limStep
-				for i := range 20 {
-					st = append(st, attempt(fmt.Sprint("user", i), "192.0.2.1", 1))
-				}
-				return append(st, refused("someone", "192.0.2.1", 6*s), after(6*s, attempt("someone", "192.0.2.1", 1)))
-			}(),
+			name:    "refill is capped at the burst",
+			steps:   []limStep{fail("u:alice").x(5), fail("u:alice").x(5).after(time.Hour), refusedAfter(m, "u:alice")},
+			wantLen: 1,
 		},
 		{
-			name: "burst then refusal, retry-after shrinks",
-			cfg:  LimiterConfig{UsernameBurst: 3, UsernameInterval: m},
-			steps: []limStep{
-				attempt("alice", "192.0.2.1", 3),
-				refused("alice", "192.0.2.1", m),
-				refused("alice", "192.0.2.2", m), // another address does not help
-				after(30*s, refused("alice", "192.0.2.1", 30*s)),
-				after(30*s, attempt("alice", "192.0.2.1", 1)),
-				refused("alice", "192.0.2.1", m),
-				attempt("bob", "192.0.2.1", 3), // other usernames are unaffected
-			},
+			name:    "20 failures per address, then one every 6 s, whatever the username",
+			steps:   steps(addrFailures("192.0.2.1", 20), refusedAfter(6*s, "a:192.0.2.1", "u:someone"), fail("a:192.0.2.1", "u:someone").after(6*s)),
+			wantLen: 22, // the address and 21 usernames: "someone" once its budget allowed
 		},
 		{
-			name: "refill over time, capped at the burst",
-			cfg:  LimiterConfig{UsernameBurst: 2, UsernameInterval: 10 * s},
-			steps: []limStep{
-				attempt("alice", "", 2),
-				refused("alice", "", 10*s),
-				after(10*s, attempt("alice", "", 1)),
-				refused("alice", "", 10*s),
-				after(20*s, attempt("alice", "", 2)),
-				refused("alice", "", 10*s),
-				after(24*time.Hour, attempt("alice", "", 2)),
-				refused("alice", "", 10*s),
-			},
+			name:    "a refused reservation takes nothing from the other keys, nor remembers them",
+			steps:   steps(addrFailures("192.0.2.1", 20), refusedAfter(6*s, "a:192.0.2.1", "u:alice").x(10), fail("u:alice").x(5), refusedAfter(m, "u:alice")),
+			wantLen: 22,
 		},
 		{
-			name: "a refused attempt costs nothing",
-			cfg:  LimiterConfig{UsernameBurst: 1, UsernameInterval: 10 * s},
-			steps: []limStep{
-				attempt("alice", "", 1),
-				refused("alice", "", 10*s),
-				after(5*s, refused("alice", "", 5*s)),
-				after(5*s, attempt("alice", "", 1)),
-			},
+			name:    "the longest wait of the spent budgets is the retry",
+			steps:   []limStep{fail("a:192.0.2.1", "u:alice").x(5), fail("a:192.0.2.1", "u:bob").x(5), fail("a:192.0.2.1", "u:carol").x(5), fail("a:192.0.2.1", "u:dave").x(5), refusedAfter(m, "a:192.0.2.1", "u:alice")},
+			wantLen: -1,
 		},
 		{
-			name: "success resets the username",
-			cfg:  LimiterConfig{UsernameBurst: 3, UsernameInterval: m},
-			steps: []limStep{
-				attempt("alice", "", 3),
-				refused("alice", "", m),
-				after(m, attempt("alice", "", 1)),
-				success("alice", ""),
-				attempt("alice", "", 3),
-				refused("alice", "", m),
-			},
+			name:    "a right password forgives the username's failures",
+			steps:   []limStep{fail("u:alice").x(4), succeed("u:alice"), fail("u:alice").x(5), refusedAfter(m, "u:alice")},
+			wantLen: 1,
 		},
 		{
-			name: "success gives the address its attempt back",
-			cfg:  LimiterConfig{AddressBurst: 2, AddressInterval: m},
-			steps: []limStep{
-				attempt("u1", "192.0.2.1", 1), success("u1", "192.0.2.1"),
-				attempt("u2", "192.0.2.1", 1), success("u2", "192.0.2.1"),
-				attempt("u3", "192.0.2.1", 1), success("u3", "192.0.2.1"),
-				attempt("u4", "192.0.2.1", 1),
-				attempt("u5", "192.0.2.1", 1),
-				refused("u6", "192.0.2.1", m),
-			},
+			name:    "a right password gives the address its attempt back, no more",
+			steps:   steps(addrFailures("192.0.2.1", 19), succeed("a:192.0.2.1", "u:alice").x(50), fail("a:192.0.2.1", "u:y"), refusedAfter(6*s, "a:192.0.2.1", "u:z")),
+			wantLen: -1,
 		},
 		{
-			name: "refund gives back",
-			cfg:  LimiterConfig{UsernameBurst: 2, UsernameInterval: m},
-			steps: []limStep{
-				attempt("alice", "", 1), refund("alice", ""),
-				attempt("alice", "", 1), refund("alice", ""),
-				attempt("alice", "", 1), refund("alice", ""),
-				attempt("alice", "", 2),
-				refused("alice", "", m),
-				refund("alice", ""),
-				attempt("alice", "", 1),
-				refused("alice", "", m),
-			},
+			name:    "cancelled attempts are given back",
+			steps:   []limStep{cancel("u:alice").x(100), fail("u:alice").x(5), refusedAfter(m, "u:alice")},
+			wantLen: 1,
 		},
 		{
-			name: "refund never exceeds the burst",
-			cfg:  LimiterConfig{UsernameBurst: 2, AddressBurst: 2, UsernameInterval: m, AddressInterval: m},
-			steps: []limStep{
-				refund("alice", "192.0.2.1"), refund("alice", "192.0.2.1"), // unknown keys: nothing to give
-				attempt("alice", "192.0.2.1", 1),
-				refund("alice", "192.0.2.1"), refund("alice", "192.0.2.1"), refund("alice", "192.0.2.1"),
-				attempt("alice", "192.0.2.1", 2),
-				refused("alice", "192.0.2.1", m),
-			},
+			name:    "budgets that refill are forgotten",
+			steps:   []limStep{fail("u:alice").x(5), fail("u:bob"), cancel("u:carol").after(5 * m)},
+			wantLen: 0,
 		},
 		{
-			name: "refund of the address",
-			cfg:  LimiterConfig{UsernameBurst: 10, AddressBurst: 1, AddressInterval: m},
-			steps: []limStep{
-				attempt("u1", "192.0.2.1", 1),
-				refused("u2", "192.0.2.1", m),
-				refund("u1", "192.0.2.1"),
-				attempt("u2", "192.0.2.1", 1),
-			},
+			name:    "keys are independent",
+			steps:   []limStep{fail("u:alice").x(5), fail("u:bob").x(5), refusedAfter(m, "u:alice"), refusedAfter(m, "u:bob"), succeed("u:carol")},
+			wantLen: 2,
 		},
 		{
-			name: "address limit independent of username",
-			cfg:  LimiterConfig{UsernameBurst: 5, AddressBurst: 3, AddressInterval: m},
-			steps: []limStep{
-				attempt("u1", "192.0.2.1", 1),
-				attempt("u2", "192.0.2.1", 1),
-				attempt("u3", "192.0.2.1", 1),
-				refused("u4", "192.0.2.1", m),
-				refused("u1", "192.0.2.1", m),
-				attempt("u4", "192.0.2.2", 3), // another address has its own allowance
-				// u4's username was not charged for the refused attempt:
-				// it still has 5 - 3 = 2.
-				attempt("u4", "", 2),
-				refused("u4", "", m),
-			},
+			name:    "an attempt held in flight counts against the budget",
+			steps:   []limStep{fail("u:alice").x(4), hold("h", "u:alice"), release("h", AttemptFailed), refusedAfter(m, "u:alice")},
+			wantLen: 1,
 		},
 		{
-			name: "username limit independent of address",
-			cfg:  LimiterConfig{UsernameBurst: 2, UsernameInterval: m, AddressBurst: 100},
-			steps: []limStep{
-				attempt("alice", "192.0.2.1", 1),
-				attempt("alice", "192.0.2.2", 1),
-				refused("alice", "192.0.2.3", m),
-				refused("alice", "", m),
-				attempt("bob", "192.0.2.1", 2),
-			},
+			name:    "a held attempt that succeeds forgives",
+			steps:   []limStep{fail("u:alice").x(4), hold("h", "u:alice"), release("h", AttemptSucceeded), fail("u:alice").x(5), refusedAfter(m, "u:alice")},
+			wantLen: 1,
 		},
 		{
-			name: "empty address skips the address limit",
-			cfg:  LimiterConfig{UsernameBurst: 100, AddressBurst: 1, AddressInterval: m},
-			steps: []limStep{
-				attempt("u1", "", 10), attempt("u2", "", 10), attempt("u3", "", 10),
-				attempt("u1", "192.0.2.1", 1),
-				refused("u1", "192.0.2.1", m),
-				attempt("u1", "", 10),
-			},
-		},
-		{
-			name: "usernames are keys as given (normalising is the caller's job)",
-			cfg:  LimiterConfig{UsernameBurst: 1, UsernameInterval: m},
-			steps: []limStep{
-				attempt("alice", "", 1),
-				refused("alice", "", m),
-				attempt("Alice", "", 1),
-			},
-		},
-		{
-			name: "MaxKeys: full of throttled keys fails closed, sweeps full buckets",
-			cfg:  LimiterConfig{UsernameBurst: 2, UsernameInterval: 10 * s, MaxKeys: 2},
-			steps: []limStep{
-				attempt("u1", "", 1),
-				attempt("u2", "", 1),
-				refused("u3", "", 10*s), // no room, nothing to sweep
-				attempt("u1", "", 1),    // known keys still work
-				refused("u1", "", 10*s),
-				after(20*s, attempt("u3", "", 1)), // u1 and u2 are full again: swept
-				attempt("u4", "", 1),
-				refused("u5", "", 10*s),
-				success("u3", ""), // a success frees its key
-				attempt("u5", "", 1),
-			},
-		},
-		{
-			name: "MaxKeys: sweeps at most once a second",
-			cfg:  LimiterConfig{UsernameBurst: 1, UsernameInterval: 100 * time.Millisecond, MaxKeys: 1},
-			steps: []limStep{
-				attempt("u1", "", 1),
-				refused("u2", "", 100*time.Millisecond),                              // sweep finds u1 throttled
-				after(500*time.Millisecond, refused("u2", "", 100*time.Millisecond)), // u1 full, but no sweep yet
-				after(500*time.Millisecond, attempt("u2", "", 1)),                    // a second later: swept
-			},
-		},
-		{
-			name: "MaxKeys: a full address table fails closed without charging the username",
-			cfg:  LimiterConfig{UsernameBurst: 2, UsernameInterval: m, AddressBurst: 5, AddressInterval: m, MaxKeys: 2},
-			steps: []limStep{
-				attempt("u1", "192.0.2.1", 1),
-				attempt("u2", "192.0.2.2", 1),
-				refused("u1", "192.0.2.3", m),
-				attempt("u1", "192.0.2.1", 1), // u1 had 1 left: the refusal gave its token back
-				refused("u1", "192.0.2.1", m),
-			},
+			name:    "Settle twice changes nothing",
+			steps:   []limStep{hold("h", "u:alice"), release("h", AttemptCancelled), release("h", AttemptFailed), fail("u:alice").x(5), refusedAfter(m, "u:alice")},
+			wantLen: 1,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
 			clock := newLimiterClock()
-			cfg := tt.cfg
-			cfg.Now = clock.Now
-			l := NewMemoryLimiter(cfg)
+			l := NewMemoryLimiter(LimiterConfig{Now: clock.Now})
+			held := map[string]Reservation{}
 			for i, st := range tt.steps {
 				clock.Advance(st.advance)
-				for range max(st.times, 1) {
-					switch st.op {
-					case opSuccess:
-						l.Success(st.user, st.addr)
-					case opRefund:
-						l.Refund(st.user, st.addr)
-					case opAttempt:
-						checkAttempt(t, i, l.Attempt(st.user, st.addr), st)
+				if st.releasing() {
+					held[st.release].Settle(st.outcome)
+					continue
+				}
+				for n := range st.count() {
+					r, err := l.Reserve(context.Background(), st.keyList()...)
+					retry, refused := st.wantRetry()
+					if refused {
+						rl, ok := errors.AsType[*RateLimitError](err)
+						if !ok || !errors.Is(err, ErrTooManyAttempts) || r != nil {
+							t.Fatalf("step %d (%d): Reserve(%v) = %v, %v; want a *RateLimitError", i, n, st.keys, r, err)
+						}
+						if retry != 0 && rl.RetryAfter != retry {
+							t.Fatalf("step %d (%d): RetryAfter = %v, want %v", i, n, rl.RetryAfter, retry)
+						}
+						continue
 					}
+					if err != nil {
+						t.Fatalf("step %d (%d): Reserve(%v) = %v", i, n, st.keys, err)
+					}
+					if st.named() {
+						held[st.hold] = r
+					} else {
+						r.Settle(st.outcome)
+					}
+				}
+			}
+			if tt.wantLen >= 0 {
+				l.sweepNow()
+				if got := l.Len(); got != tt.wantLen {
+					t.Errorf("Len() = %d, want %d", got, tt.wantLen)
 				}
 			}
 		})
 	}
 }
 
-func checkAttempt(t *testing.T, step int, err error, st limStep) {
-	t.Helper()
-	if !st.refused {
-		if err != nil {
-			t.Fatalf("step %d: Attempt(%q, %q) = %v, want nil", step, st.user, st.addr, err)
-		}
-		return
-	}
-	var rl *RateLimitError
-	if !errors.As(err, &rl) || !errors.Is(err, ErrTooManyAttempts) {
-		t.Fatalf("step %d: Attempt(%q, %q) = %v, want a *RateLimitError", step, st.user, st.addr, err)
-	}
-	if rl.RetryAfter <= 0 {
-		t.Errorf("step %d: RetryAfter = %v, want > 0", step, rl.RetryAfter)
-	}
-	if d := rl.RetryAfter - st.retry; st.retry != 0 && (d < -time.Millisecond || d > time.Millisecond) {
-		t.Errorf("step %d: RetryAfter = %v, want %v", step, rl.RetryAfter, st.retry)
-	}
+// sweepNow forgets refilled budgets at once (tests only).
+func (l *MemoryLimiter) sweepNow() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.sweep(l.clock(), true)
 }
 
-func TestMemoryLimiterConcurrentAttempts(t *testing.T) {
+// TestMemoryLimiterWaits: an attempt that finds a budget held only by
+// attempts in flight waits for them, and is let through when they give
+// their attempt back, refused when they spend it, and answered ErrBusy when
+// its context ends first.
+func TestMemoryLimiterWaits(t *testing.T) {
 	t.Parallel()
-	const n = 100
 	tests := []struct {
-		name string
-		cfg  LimiterConfig
-		addr func(i int) string
-		want int
+		name    string
+		settle  Outcome // how the five held attempts end, unless never
+		never   bool
+		ctxWait time.Duration
+		want    string // "ok", "refused", "busy"
 	}{
-		{"one username, no address", LimiterConfig{UsernameBurst: 5}, func(int) string { return "" }, 5},
-		{"one username, one address", LimiterConfig{UsernameBurst: 7, AddressBurst: 50}, func(int) string { return "192.0.2.1" }, 7},
-		{"one username, many addresses", LimiterConfig{UsernameBurst: 5}, func(i int) string { return fmt.Sprintf("192.0.2.%d", i) }, 5},
-		{"address tighter than username", LimiterConfig{UsernameBurst: 50, AddressBurst: 3}, func(int) string { return "192.0.2.1" }, 3},
+		{"held attempts succeed", AttemptSucceeded, false, time.Minute, "ok"},
+		{"held attempts are cancelled", AttemptCancelled, false, time.Minute, "ok"},
+		{"held attempts fail", AttemptFailed, false, time.Minute, "refused"},
+		{"the waiter's context ends first", 0, true, 50 * time.Millisecond, "busy"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			clock := newLimiterClock()
-			cfg := tt.cfg
-			cfg.Now = clock.Now
-			l := NewMemoryLimiter(cfg)
-			var (
-				wg      sync.WaitGroup
-				mu      sync.Mutex
-				ok      int
-				badErrs []error
-				start   = make(chan struct{})
-			)
-			for i := range n {
-				wg.Go(func() {
+			l := NewMemoryLimiter(LimiterConfig{})
+			keys := limKeys("u:alice")
+			var held []Reservation
+			for range 5 {
+				r, err := l.Reserve(context.Background(), keys...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				held = append(held, r)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), tt.ctxWait)
+			defer cancel()
+			done := make(chan error, 1)
+			go func() {
+				r, err := l.Reserve(ctx, keys...)
+				if err == nil {
+					r.Settle(AttemptCancelled)
+				}
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				t.Fatalf("the sixth attempt did not wait: %v", err)
+			case <-time.After(20 * time.Millisecond):
+			}
+			if !tt.never {
+				for _, r := range held {
+					r.Settle(tt.settle)
+				}
+			}
+			err := <-done
+			switch tt.want {
+			case "ok":
+				if err != nil {
+					t.Fatalf("waiter = %v, want let through", err)
+				}
+			case "refused":
+				if !errors.Is(err, ErrTooManyAttempts) {
+					t.Fatalf("waiter = %v, want ErrTooManyAttempts", err)
+				}
+			case "busy":
+				if !errors.Is(err, ErrBusy) || !errors.Is(err, context.DeadlineExceeded) {
+					t.Fatalf("waiter = %v, want ErrBusy wrapping the deadline", err)
+				}
+			}
+			for _, r := range held {
+				r.Settle(AttemptCancelled)
+			}
+		})
+	}
+}
+
+// TestMemoryLimiterConcurrent: concurrent right passwords all get through,
+// concurrent wrong ones never have more than the burst in flight or failed.
+func TestMemoryLimiterConcurrent(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		n        int
+		outcome  Outcome
+		wantPass int // reservations that must be granted; -1: exactly the burst
+	}{
+		{"8 right passwords of one user from one address", 8, AttemptSucceeded, 8},
+		{"20 right passwords", 20, AttemptSucceeded, 20},
+		{"200 right passwords", 200, AttemptSucceeded, 200},
+		{"50 wrong passwords", 50, AttemptFailed, -1},
+		{"200 wrong passwords", 200, AttemptFailed, -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := NewMemoryLimiter(LimiterConfig{})
+			keys := limKeys("a:192.0.2.1", "u:alice")
+			var inFlight, maxInFlight, granted, refused atomic.Int64
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for range tt.n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
 					<-start
-					err := l.Attempt("alice", tt.addr(i))
-					mu.Lock()
-					defer mu.Unlock()
-					var rl *RateLimitError
-					switch {
-					case err == nil:
-						ok++
-					case !errors.As(err, &rl):
-						badErrs = append(badErrs, err)
+					r, err := l.Reserve(context.Background(), keys...)
+					if err != nil {
+						if !errors.Is(err, ErrTooManyAttempts) {
+							t.Errorf("Reserve: %v", err)
+						}
+						refused.Add(1)
+						return
 					}
-				})
+					granted.Add(1)
+					n := inFlight.Add(1)
+					for {
+						m := maxInFlight.Load()
+						if n <= m || maxInFlight.CompareAndSwap(m, n) {
+							break
+						}
+					}
+					time.Sleep(time.Millisecond) // a password check
+					inFlight.Add(-1)
+					r.Settle(tt.outcome)
+				}()
 			}
 			close(start)
 			wg.Wait()
-			if ok != tt.want || len(badErrs) > 0 {
-				t.Errorf("%d of %d concurrent attempts let through, want %d; other errors: %v", ok, n, tt.want, badErrs)
+			if m := maxInFlight.Load(); m > int64(testUserRate.Burst) {
+				t.Errorf("%d attempts in flight at once, want at most %d", m, testUserRate.Burst)
+			}
+			want := int64(tt.wantPass)
+			if tt.wantPass < 0 {
+				want = int64(testUserRate.Burst)
+			}
+			if granted.Load() != want || granted.Load()+refused.Load() != int64(tt.n) {
+				t.Errorf("granted %d, refused %d of %d; want %d granted", granted.Load(), refused.Load(), tt.n, want)
 			}
 		})
 	}
 }
 
-// TestMemoryLimiterConcurrentMixed runs every method at once on shared
-// keys, for the race detector; the burst must still hold afterwards.
-func TestMemoryLimiterConcurrentMixed(t *testing.T) {
-	t.Parallel()
-	l := NewMemoryLimiter(LimiterConfig{UsernameBurst: 3, AddressBurst: 10, MaxKeys: 8})
-	var wg sync.WaitGroup
-	for i := range 64 {
-		wg.Go(func() {
-			user, addr := fmt.Sprint("u", i%4), fmt.Sprint("192.0.2.", i%16)
-			for range 50 {
-				if l.Attempt(user, addr) == nil {
-					if i%2 == 0 {
-						l.Refund(user, addr)
-					} else {
-						l.Success(user, addr)
-					}
-				}
-			}
-		})
-	}
-	wg.Wait()
-	for range 3 {
-		if err := l.Attempt("u0", ""); err != nil {
-			t.Fatalf("after the storm: %v", err)
-		}
-	}
-	if err := l.Attempt("u0", ""); !errors.Is(err, ErrTooManyAttempts) {
-		t.Fatalf("fourth attempt = %v, want ErrTooManyAttempts", err)
-	}
-}
-
-// TestMemoryLimiterNoFreeAttempts: refills that add up to one token in
-// float64 arithmetic may fall just short of it (ten refills of a tenth sum
-// to 0.9999999999999999). An attempt must then be refused with a positive
-// RetryAfter, or allowed and charged; never allowed for free.
-func TestMemoryLimiterNoFreeAttempts(t *testing.T) {
+// TestMemoryLimiterMaxKeys: a flood of distinct usernames never locks out
+// a user it did not target, never takes more than MaxKeys budgets (plus
+// those in flight), and evicts the budgets least drained first.
+func TestMemoryLimiterMaxKeys(t *testing.T) {
 	t.Parallel()
 	clock := newLimiterClock()
-	l := NewMemoryLimiter(LimiterConfig{UsernameBurst: 1, UsernameInterval: 10 * time.Second, Now: clock.Now})
-	if err := l.Attempt("alice", ""); err != nil {
+	const max = 100
+	l := NewMemoryLimiter(LimiterConfig{MaxKeys: max, Now: clock.Now})
+	ctx := context.Background()
+	// The target: four failures of its five.
+	for range 4 {
+		r, err := l.Reserve(ctx, limKeys("u:victim")...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Settle(AttemptFailed)
+	}
+	held, err := l.Reserve(ctx, limKeys("u:in-flight")...)
+	if err != nil {
 		t.Fatal(err)
 	}
-	for range 10 {
-		clock.Advance(time.Second)
-		_ = l.Attempt("alice", "")
-	}
-	allowed := 0
-	for range 100 {
-		err := l.Attempt("alice", "")
-		var rl *RateLimitError
-		switch {
-		case err == nil:
-			allowed++
-		case !errors.As(err, &rl) || rl.RetryAfter <= 0:
-			t.Fatalf("Attempt = %v, want a *RateLimitError with a positive RetryAfter", err)
+	for i := range 10 * max {
+		r, err := l.Reserve(ctx, limKeys(fmt.Sprintf("u:flood-%d", i))...)
+		if err != nil {
+			t.Fatalf("flood key %d refused: %v", i, err)
+		}
+		r.Settle(AttemptFailed)
+		if n := l.Len(); n > max+1 {
+			t.Fatalf("%d budgets after %d flood keys, want at most %d", n, i+1, max+1)
 		}
 	}
-	if allowed > 1 {
-		t.Errorf("%d attempts allowed at one instant after a refill of one token, want at most 1", allowed)
+	// A user the flood did not target gets in, even with a full table.
+	r, err := l.Reserve(ctx, limKeys("u:bystander")...)
+	if err != nil {
+		t.Fatalf("an untargeted user was refused: %v", err)
+	}
+	r.Settle(AttemptSucceeded)
+	// The victim's drained budget and the one in flight survived.
+	r, err = l.Reserve(ctx, limKeys("u:victim")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Settle(AttemptFailed)
+	if _, err := l.Reserve(ctx, limKeys("u:victim")...); !errors.Is(err, ErrTooManyAttempts) {
+		t.Fatalf("the victim's budget was evicted by the flood: %v", err)
+	}
+	held.Settle(AttemptFailed)
+	// Once refilled, every budget is forgotten.
+	clock.Advance(time.Hour)
+	l.sweepNow()
+	if n := l.Len(); n != 0 {
+		t.Fatalf("%d budgets an hour later, want 0", n)
+	}
+}
+
+// TestMemoryLimiterBytesPerKey measures the memory a remembered budget
+// takes, and checks the bound the package documentation gives: about 100
+// bytes, the same for a 64 KB username as for a short one.
+func TestMemoryLimiterBytesPerKey(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocates 100,000 budgets")
+	}
+	for _, size := range []int{5, 64 << 10} {
+		t.Run(fmt.Sprint(size, "-byte names"), func(t *testing.T) {
+			const n = 100_000
+			long := []byte(strings.Repeat("x", size))
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			l := NewMemoryLimiter(LimiterConfig{MaxKeys: n})
+			for i := range n {
+				copy(long, fmt.Sprint(i, "."))
+				r, err := l.Reserve(context.Background(), testUserRate.key("login-username", string(long), true))
+				if err != nil {
+					t.Fatal(err)
+				}
+				r.Settle(AttemptFailed)
+			}
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			perKey := float64(after.HeapAlloc-before.HeapAlloc) / n
+			t.Logf("%d budgets: %.0f bytes each", l.Len(), perKey)
+			if l.Len() != n || perKey > 160 {
+				t.Fatalf("%d budgets of %.0f bytes each, want %d of at most 160", l.Len(), perKey, n)
+			}
+			runtime.KeepAlive(l)
+		})
+	}
+}
+
+func TestMemoryLimiterBadKey(t *testing.T) {
+	l := NewMemoryLimiter(LimiterConfig{})
+	for _, k := range []LimitKey{{Burst: 0, Interval: time.Second}, {Burst: 1}, {Burst: -1, Interval: -1}} {
+		if r, err := l.Reserve(context.Background(), k); err == nil || r != nil {
+			t.Errorf("Reserve(%+v) = %v, %v; want an error", k, r, err)
+		}
 	}
 }

@@ -158,8 +158,9 @@ func (a *Authenticator) OptionalMiddleware(next http.Handler) http.Handler {
 
 func (a *Authenticator) middleware(next http.Handler, optional bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, ok := a.authenticateRequest(w, r, r.Context(), optional)
-		if !ok {
+		ctx, err := a.authenticateRequest(r, r.Context(), optional)
+		if err != nil {
+			a.writeAuthError(w, err)
 			return
 		}
 		if ctx != r.Context() {
@@ -171,24 +172,22 @@ func (a *Authenticator) middleware(next http.Handler, optional bool) http.Handle
 
 // authenticateRequest authenticates r's Bearer token within ctx and returns
 // ctx carrying the user and claims, or, if optional and r has no Bearer
-// token, ctx itself. Otherwise it answers w with the failure and returns
-// false. It leaves attaching the context to r to the caller, so that a
-// caller with a context of its own (the handlers' deadline) copies the
-// request once.
-func (a *Authenticator) authenticateRequest(w http.ResponseWriter, r *http.Request, ctx context.Context, optional bool) (context.Context, bool) {
+// token, ctx itself; otherwise the error to answer with writeAuthError. It
+// leaves attaching the context to r to the caller, so that a caller with a
+// context of its own (the handlers' deadline) copies the request once.
+func (a *Authenticator) authenticateRequest(r *http.Request, ctx context.Context, optional bool) (context.Context, error) {
 	tok, err := ParseBearer(r.Header)
 	if err == nil {
 		var u *User
 		var c *Claims
 		if u, c, err = a.Authenticate(ctx, tok); err == nil {
-			return WithUser(ctx, u, c), true
+			return WithUser(ctx, u, c), nil
 		}
 	}
 	if optional && errors.Is(err, ErrNoBearer) {
-		return ctx, true
+		return ctx, nil
 	}
-	writeAuthError(w, a.realm, err)
-	return nil, false
+	return nil, err
 }
 
 // Middleware returns a handler that lets a request through to next only if

@@ -61,6 +61,10 @@ func (failingStore) UserByID(context.Context, string) (*User, error) {
 	return nil, fmt.Errorf("%w: connection refused", ErrStoreUnavailable)
 }
 
+func (failingStore) UserBySession(context.Context, string, string) (*User, error) {
+	return nil, fmt.Errorf("%w: connection refused", ErrStoreUnavailable)
+}
+
 func whoami(w http.ResponseWriter, r *http.Request) {
 	u, ok := UserFromContext(r.Context())
 	c, okc := ClaimsFromContext(r.Context())

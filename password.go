@@ -201,7 +201,7 @@ func (b Bcrypt) validate() error {
 // Hash implements Hasher.
 func (b Bcrypt) Hash(password string) (string, error) {
 	if len(password) > bcryptMaxPassword {
-		return "", ErrPasswordTooLong
+		return "", &PasswordError{ErrPasswordTooLong, fmt.Sprintf("the password must be at most %d bytes long (bcrypt's limit)", bcryptMaxPassword)}
 	}
 	h, err := bcrypt.GenerateFromPassword([]byte(password), b.cost())
 	if err != nil {
@@ -396,24 +396,44 @@ func (p PasswordPolicy) withDefaults() PasswordPolicy {
 	return p
 }
 
-// Check returns nil if password meets the policy, or an error wrapping
-// ErrInvalidPassword that says which rule it fails.
+// Check returns nil if password meets the policy, or a *PasswordError that
+// says which rule it breaks (wrapping ErrInvalidPassword and the rule's
+// sentinel, such as ErrPasswordTooShort).
 func (p PasswordPolicy) Check(password string) error {
 	p = p.withDefaults()
 	switch {
 	case len(password) > p.MaxBytes:
-		return ErrPasswordTooLong
+		return &PasswordError{ErrPasswordTooLong, fmt.Sprintf("the password must be at most %d bytes long", p.MaxBytes)}
 	case !utf8.ValidString(password):
-		return ErrPasswordEncoding
+		return &PasswordError{ErrPasswordEncoding, "the password must be valid UTF-8"}
 	case strings.IndexByte(password, 0) >= 0:
-		return ErrPasswordNUL
+		return &PasswordError{ErrPasswordNUL, "the password must not contain a NUL character"}
 	case utf8.RuneCountInString(password) < p.MinLength:
-		return ErrPasswordTooShort
+		return &PasswordError{ErrPasswordTooShort, fmt.Sprintf("the password must be at least %d characters long", p.MinLength)}
 	case p.Blocklist.Contains(password):
-		return ErrPasswordCommon
+		return &PasswordError{ErrPasswordCommon, "the password is too common: choose one that is harder to guess"}
 	}
 	return nil
 }
+
+// PasswordError is a password that breaks a rule of the PasswordPolicy (or
+// of the Hasher, as bcrypt's 72-byte limit), with a sentence for the person
+// who chose it, naming the limit: the HTTP handlers send it as the
+// error_description.
+type PasswordError struct {
+	// Rule is the sentinel of the rule broken, such as ErrPasswordTooShort.
+	Rule error
+	// Description says what the rule asks, e.g. "the password must be at
+	// least 8 characters long". It never holds the password.
+	Description string
+}
+
+// Error implements error.
+func (e *PasswordError) Error() string { return "auth: invalid password: " + e.Description }
+
+// Unwrap returns the rule, so that errors.Is matches both it and
+// ErrInvalidPassword.
+func (e *PasswordError) Unwrap() error { return e.Rule }
 
 // Blocklist decides whether a password is too common to allow.
 type Blocklist interface {

@@ -33,6 +33,13 @@ var (
 	// presented again. The store has revoked the whole session when it
 	// returns this error.
 	ErrRefreshReuse = errors.New("auth: refresh token reuse detected")
+	// ErrInvalidInput reports text that no account can match and no store
+	// can keep: text that is not valid UTF-8 or holds a NUL (PostgreSQL
+	// refuses both), or a login name longer than any account's. The
+	// Authenticator refuses such input before it reaches the store, and
+	// stores refuse it too (see UserStore), so bad input is never mistaken
+	// for an unavailable store.
+	ErrInvalidInput = errors.New("auth: invalid input")
 )
 
 // User is an account as the store keeps it.
@@ -89,12 +96,20 @@ type Session struct {
 	UserVersion int64
 
 	CreatedAt time.Time
+	// RotatedAt is when the current refresh token was issued: CreatedAt
+	// until the first rotation. Stores set it; CreateSession ignores it.
+	RotatedAt time.Time
 	// ExpiresAt is when the current refresh token expires; the store may
 	// purge the session after it.
 	ExpiresAt time.Time
 }
 
 // Rotation asks a store to replace a session's current refresh token.
+//
+// The secret of each refresh token is derived from the one it replaces, so
+// Next is the same for every presentation of one token. That is what lets
+// a token presented again within Grace get the very token its first
+// presentation received: the store finds Next already current.
 type Rotation struct {
 	SessionID string
 	// Presented is the hash of the secret of the token being exchanged.
@@ -105,9 +120,10 @@ type Rotation struct {
 	ExpiresAt time.Time
 	// Now is the time of the rotation, from the Authenticator's clock.
 	Now time.Time
-	// Grace, when positive, lets the token that was current just before the
-	// presented one be exchanged again within Grace of its rotation, without
-	// counting as reuse (for clients that lost a response). Zero disables it.
+	// Grace, when positive, accepts the token rotated just before the
+	// current one again, within Grace of that rotation, provided the
+	// current one is its successor (Next): the session is returned as it
+	// is, unchanged, so the family never forks. Zero disables it.
 	Grace time.Duration
 }
 
@@ -119,6 +135,13 @@ type Rotation struct {
 // ErrUserExists; a lost compare-and-swap is ErrConflict; any failure to reach
 // or use the backing database wraps ErrStoreUnavailable. Returned users are
 // copies owned by the caller.
+//
+// Text that is not valid UTF-8 or holds a NUL is never stored and never
+// matches, in every store alike: given as a key to look up (an id, a
+// username, a session id), it is answered as an unknown key (ErrNotFound,
+// or nothing for RevokeSession); given as a value to store (in CreateUser,
+// UpdateUser, UpdatePasswordHash, CreateSession), it is ErrInvalidInput.
+// Never ErrStoreUnavailable: that means the store failed.
 type UserStore interface {
 	// CreateUser inserts u, whose ID, Username and timestamps are set by the
 	// caller. It returns ErrUserExists if the ID or username is taken.
@@ -165,6 +188,13 @@ type SessionStore interface {
 	// RevokeSession revokes one family. Revoking an unknown or already
 	// revoked session is not an error.
 	RevokeSession(ctx context.Context, id string) error
+	// UserBySession returns the user with id userID, as UserByID does, if
+	// sessionID names a session of that user that is not revoked: the check
+	// of every access token issued in a session, so that logging out ends
+	// them at once. It returns ErrNotFound if there is no such user and
+	// ErrSessionRevoked if the session is revoked, unknown or another
+	// user's. Stores answer it in one read where they can.
+	UserBySession(ctx context.Context, userID, sessionID string) (*User, error)
 }
 
 // Store is what the Authenticator needs: users and their refresh sessions,
@@ -219,6 +249,17 @@ func ValidateUsername(normalized string) error {
 	return nil
 }
 
+// storable reports whether every one of values is text a store can keep
+// and match: valid UTF-8 without a NUL.
+func storable(values ...string) bool {
+	for _, v := range values {
+		if !utf8.ValidString(v) || strings.IndexByte(v, 0) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // MemoryStore is an in-memory Store, safe for concurrent use. It loses
 // everything when the process ends: use it for tests and single-process
 // demos. The zero value is not usable; call NewMemoryStore.
@@ -234,9 +275,8 @@ type MemoryStore struct {
 
 type memSession struct {
 	Session
-	prevHash  []byte
-	rotatedAt time.Time
-	revoked   bool
+	prevHash []byte
+	revoked  bool
 }
 
 // NewMemoryStore returns an empty in-memory store.
@@ -279,8 +319,15 @@ func (m *MemoryStore) SessionCount() int {
 // Ping implements Pinger; the memory store always answers.
 func (m *MemoryStore) Ping(ctx context.Context) error { return ctx.Err() }
 
+func userStorable(u *User) bool {
+	return storable(u.ID, u.Username, u.Email, u.PasswordHash) && storable(u.Roles...)
+}
+
 // CreateUser implements UserStore.
 func (m *MemoryStore) CreateUser(ctx context.Context, u *User) error {
+	if !userStorable(u) {
+		return ErrInvalidInput
+	}
 	if err := m.lock(ctx); err != nil {
 		return err
 	}
@@ -324,6 +371,9 @@ func (m *MemoryStore) UserByUsername(ctx context.Context, username string) (*Use
 
 // UpdateUser implements UserStore.
 func (m *MemoryStore) UpdateUser(ctx context.Context, u *User) error {
+	if !userStorable(u) {
+		return ErrInvalidInput
+	}
 	if err := m.lock(ctx); err != nil {
 		return err
 	}
@@ -349,6 +399,12 @@ func (m *MemoryStore) UpdateUser(ctx context.Context, u *User) error {
 
 // UpdatePasswordHash implements UserStore.
 func (m *MemoryStore) UpdatePasswordHash(ctx context.Context, id, oldHash, newHash string, logout bool, now time.Time) error {
+	if !storable(id) {
+		return ErrNotFound
+	}
+	if !storable(oldHash, newHash) {
+		return ErrInvalidInput
+	}
 	if err := m.lock(ctx); err != nil {
 		return err
 	}
@@ -414,6 +470,9 @@ func (m *MemoryStore) DeleteUser(ctx context.Context, id string) error {
 
 // CreateSession implements SessionStore.
 func (m *MemoryStore) CreateSession(ctx context.Context, s *Session) error {
+	if !storable(s.ID, s.UserID) {
+		return ErrInvalidInput
+	}
 	if err := m.lock(ctx); err != nil {
 		return err
 	}
@@ -434,6 +493,7 @@ func (m *MemoryStore) CreateSession(ctx context.Context, s *Session) error {
 	}
 	c := *s
 	c.TokenHash = slices.Clone(s.TokenHash)
+	c.RotatedAt = c.CreatedAt
 	m.sessions[s.ID] = &memSession{Session: c}
 	return nil
 }
@@ -454,17 +514,18 @@ func (m *MemoryStore) RotateSession(ctx context.Context, r Rotation) (*Session, 
 	current := subtle.ConstantTimeCompare(s.TokenHash, r.Presented) == 1
 	graced := !current && r.Grace > 0 && s.prevHash != nil &&
 		subtle.ConstantTimeCompare(s.prevHash, r.Presented) == 1 &&
-		r.Now.Sub(s.rotatedAt) <= r.Grace
-	if !current && !graced {
+		subtle.ConstantTimeCompare(s.TokenHash, r.Next) == 1 &&
+		r.Now.Sub(s.RotatedAt) <= r.Grace
+	switch {
+	case current:
+		s.prevHash = s.TokenHash
+		s.TokenHash = slices.Clone(r.Next)
+		s.RotatedAt = r.Now
+		s.ExpiresAt = r.ExpiresAt
+	case !graced:
 		s.revoked = true
 		return nil, ErrRefreshReuse
 	}
-	if current {
-		s.prevHash = s.TokenHash
-		s.rotatedAt = r.Now
-	}
-	s.TokenHash = slices.Clone(r.Next)
-	s.ExpiresAt = r.ExpiresAt
 	out := s.Session
 	out.TokenHash = slices.Clone(s.TokenHash)
 	return &out, nil
@@ -480,4 +541,20 @@ func (m *MemoryStore) RevokeSession(ctx context.Context, id string) error {
 		s.revoked = true
 	}
 	return nil
+}
+
+// UserBySession implements SessionStore.
+func (m *MemoryStore) UserBySession(ctx context.Context, userID, sessionID string) (*User, error) {
+	if err := m.rlock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.RUnlock()
+	u, ok := m.users[userID]
+	if !ok {
+		return nil, ErrNotFound
+	}
+	if s, ok := m.sessions[sessionID]; !ok || s.revoked || s.UserID != userID {
+		return nil, ErrSessionRevoked
+	}
+	return u.Clone(), nil
 }

@@ -42,6 +42,10 @@ type Claims struct {
 	// Version is the user's token version when the token was issued (the
 	// private claim "ver"); see User.TokenVersion.
 	Version int64
+	// SessionID is the login the token was issued in (sid, as RFC 9068
+	// and OpenID Connect name it): the refresh family, whose logout ends
+	// the token. Empty for a token made by IssueAccessToken.
+	SessionID string
 	// Extra holds every other claim as raw JSON, including those added by
 	// Config.ExtraClaims. Use Claim to decode one.
 	Extra map[string]json.RawMessage
@@ -55,12 +59,6 @@ func (c *Claims) Claim(name string, v any) (bool, error) {
 		return false, nil
 	}
 	return true, json.Unmarshal(raw, v)
-}
-
-// refreshClaims are the claims of a refresh token.
-type refreshClaims struct {
-	Claims
-	SessionID string // sid: the refresh family
 }
 
 // encodeHeader returns the base64url JOSE header for a key and token type.
@@ -85,7 +83,9 @@ type wireClaims struct {
 	Sid string `json:"sid,omitempty"`
 }
 
-// sign encodes and signs a token of type typ with key k.
+// sign encodes and signs a token of type typ with key k. A refresh token's
+// signature is deterministic (see Key.signature), so that signing the same
+// claims again gives the same token.
 func sign(k *Key, typ string, c wireClaims, extra map[string]any) (string, error) {
 	payload, err := json.Marshal(c)
 	if err != nil {
@@ -113,7 +113,7 @@ func sign(k *Key, typ string, c wireClaims, extra map[string]any) (string, error
 	b.WriteString(header)
 	b.WriteByte('.')
 	b.WriteString(base64.RawURLEncoding.EncodeToString(payload))
-	sig, err := k.signature(b.String())
+	sig, err := k.signature(b.String(), typ == typeRefresh)
 	if err != nil {
 		return "", fmt.Errorf("auth: signing: %w", err)
 	}
@@ -183,7 +183,14 @@ func NewVerifier(c VerifierConfig) (*Verifier, error) {
 		return nil, errors.New("auth: VerifierConfig.Audience is required")
 	case c.Leeway < 0 || c.Leeway > 5*time.Minute:
 		return nil, errors.New("auth: VerifierConfig.Leeway must be between 0 and 5m")
+	case strings.ContainsAny(c.Realm, "\"\\\r\n"):
+		return nil, errors.New("auth: VerifierConfig.Realm may not contain quotes, backslashes or line breaks")
 	}
+	return newVerifier(c), nil
+}
+
+// newVerifier makes the Verifier of a valid c, filling its defaults.
+func newVerifier(c VerifierConfig) *Verifier {
 	if c.Leeway == 0 {
 		c.Leeway = 30 * time.Second
 	}
@@ -193,14 +200,11 @@ func NewVerifier(c VerifierConfig) (*Verifier, error) {
 	if c.Realm == "" {
 		c.Realm = c.Issuer
 	}
-	if strings.ContainsAny(c.Realm, "\"\\\r\n") {
-		return nil, errors.New("auth: VerifierConfig.Realm may not contain quotes, backslashes or line breaks")
-	}
 	if c.TokenCacheSize == 0 {
 		c.TokenCacheSize = defaultTokenCacheSize
 	}
 	return &Verifier{keys: c.Keys, issuer: c.Issuer, audience: c.Audience, leeway: c.Leeway, realm: c.Realm, now: c.Now,
-		cache: newTokenCache(c.TokenCacheSize)}, nil
+		cache: newTokenCache(c.TokenCacheSize)}
 }
 
 // Verify checks an access token and returns its claims. Every failure
@@ -217,7 +221,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		}
 	}
 	var c Claims
-	key, err := v.verify(ctx, token, typeAccess, &c, nil)
+	key, err := v.verify(ctx, token, typeAccess, &c)
 	if err != nil {
 		return nil, err
 	}
@@ -229,9 +233,9 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 
 // verifyRefresh checks a refresh token. With ignoreExpiry, an expired but
 // otherwise valid token is accepted (for logout).
-func (v *Verifier) verifyRefresh(ctx context.Context, token string, ignoreExpiry bool) (*refreshClaims, error) {
-	var c refreshClaims
-	if _, err := v.verify(ctx, token, typeRefresh, &c.Claims, &c.SessionID); err != nil {
+func (v *Verifier) verifyRefresh(ctx context.Context, token string, ignoreExpiry bool) (*Claims, error) {
+	var c Claims
+	if _, err := v.verify(ctx, token, typeRefresh, &c); err != nil {
 		if !ignoreExpiry || !errors.Is(err, ErrTokenExpired) {
 			return nil, err
 		}
@@ -245,7 +249,7 @@ func (v *Verifier) verifyRefresh(ctx context.Context, token string, ignoreExpiry
 var b64 = base64.RawURLEncoding.Strict()
 
 // verify checks token fully and returns the key that verified it.
-func (v *Verifier) verify(ctx context.Context, token, wantType string, c *Claims, sid *string) (*Key, error) {
+func (v *Verifier) verify(ctx context.Context, token, wantType string, c *Claims) (*Key, error) {
 	if len(token) > MaxTokenBytes {
 		return nil, fmt.Errorf("%w: longer than %d bytes", ErrTokenMalformed, MaxTokenBytes)
 	}
@@ -303,7 +307,7 @@ func (v *Verifier) verify(ctx context.Context, token, wantType string, c *Claims
 		return nil, fmt.Errorf("%w: bad signature", ErrTokenSignature)
 	}
 	// Only now, with the signature verified, is the payload parsed.
-	if err := parseClaims(payload, c, sid); err != nil {
+	if err := parseClaims(payload, c); err != nil {
 		return nil, err
 	}
 	if err := v.checkClaims(c); err != nil {
@@ -392,9 +396,9 @@ func parseHeader(raw []byte) (header, error) {
 	return h, nil
 }
 
-// parseClaims reads the payload strictly into c (and sid for refresh
-// tokens); unknown claims go to c.Extra.
-func parseClaims(raw []byte, c *Claims, sid *string) error {
+// parseClaims reads the payload strictly into c; unknown claims go to
+// c.Extra.
+func parseClaims(raw []byte, c *Claims) error {
 	err := scanObject(raw, tokenJSON, func(name, value []byte) error {
 		var err error
 		switch string(name) {
@@ -415,11 +419,7 @@ func parseClaims(raw []byte, c *Claims, sid *string) error {
 		case "ver":
 			c.Version, err = claimInt(value)
 		case "sid":
-			if sid != nil {
-				*sid, err = claimString(value)
-			} else {
-				c.setExtra(string(name), value)
-			}
+			c.SessionID, err = claimString(value)
 		default:
 			if isCaseVariant(string(name), reservedClaims) {
 				return fmt.Errorf("claim %q is a case variant of a registered claim", name)

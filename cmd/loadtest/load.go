@@ -271,11 +271,17 @@ func postToken(ctx context.Context, base, username, password, xff string) *http.
 	return req
 }
 
-// signup registers username.
-func signup(ctx context.Context, c *http.Client, base, username, password string) error {
+// signup registers username. xff, if set, is sent as X-Forwarded-For: the
+// server limits signups per client address (20, then one per 6 s), so a
+// flood server, which trusts 127.0.0.1 as a proxy, sees each user sign up
+// from an address of its own.
+func signup(ctx context.Context, c *http.Client, base, username, password, xff string) error {
 	body, _ := json.Marshal(map[string]string{"username": username, "password": password})
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/signup", strings.NewReader(string(body)))
 	req.Header.Set("Content-Type", "application/json")
+	if xff != "" {
+		req.Header.Set("X-Forwarded-For", xff)
+	}
 	status, err := call(c, req)
 	if err != nil {
 		return fmt.Errorf("signup %s: %w", username, err)
@@ -290,22 +296,23 @@ func signup(ctx context.Context, c *http.Client, base, username, password string
 func signupAll(ctx context.Context, base string, usernames []string, password string) error {
 	var wg sync.WaitGroup
 	errc := make(chan error, len(usernames))
-	next := make(chan string)
+	next := make(chan int)
 	for range 2 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			c := newClient()
 			defer closeClient(c)
-			for u := range next {
-				if err := signup(ctx, c, base, u, password); err != nil {
+			for i := range next {
+				xff := fmt.Sprintf("198.19.%d.%d", i/250, i%250+1)
+				if err := signup(ctx, c, base, usernames[i], password, xff); err != nil {
 					errc <- err
 				}
 			}
 		}()
 	}
-	for _, u := range usernames {
-		next <- u
+	for i := range usernames {
+		next <- i
 	}
 	close(next)
 	wg.Wait()
@@ -315,7 +322,7 @@ func signupAll(ctx context.Context, base string, usernames []string, password st
 
 // probeUser signs up the user "probe" and returns an access token of its.
 func probeUser(ctx context.Context, c *http.Client, base string) (string, error) {
-	if err := signup(ctx, c, base, "probe", password); err != nil {
+	if err := signup(ctx, c, base, "probe", password, "198.19.255.254"); err != nil {
 		return "", err
 	}
 	return login(ctx, base, "probe", password)

@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -36,6 +37,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 func main() {
@@ -66,6 +69,7 @@ type options struct {
 	floodRuns    int
 	floodDB      string
 	stores       bool
+	postgres     string // a PostgreSQL database for a third store phase; "" for none
 	hashIters    int
 	hashParallel time.Duration
 }
@@ -99,6 +103,7 @@ func parseOptions(args []string, stderr io.Writer) (options, *flag.FlagSet, erro
 	fs.IntVar(&o.floodRuns, "flood-runs", 2, "runs of each flood, each on a fresh server (peak RSS is the highest)")
 	fs.BoolVar(&o.stores, "stores", true, "measure GET /users/me, the bare handler and logins on each store (-stores=false: floods only)")
 	fs.StringVar(&o.floodDB, "flood-db", "sqlite", "store of the flood servers: sqlite or memory")
+	fs.StringVar(&o.postgres, "postgres", "", "URL of a PostgreSQL database: measure on it too, in a schema made for the run and dropped after (default: memory and SQLite only)")
 	fs.IntVar(&o.hashIters, "hash-iters", 20, "sequential argon2id hashes timed for the hashing bound (the median counts)")
 	fs.DurationVar(&o.hashParallel, "hash-parallel", time.Second, "how long GOMAXPROCS goroutines hash at once, for context (0: skip)")
 	if err := fs.Parse(args); err != nil {
@@ -178,13 +183,22 @@ func run(ctx context.Context, prog string, args []string, stdout, stderr io.Writ
 	rep.hash = measureHash(o.hashIters, o.hashParallel)
 
 	err = func() error {
-		for _, db := range []string{"memory", "sqlite"} {
+		dbs := [][2]string{{"memory", "memory"}, {"sqlite", "sqlite"}}
+		if o.postgres != "" && o.stores {
+			url, drop, err := freshSchema(ctx, o.postgres)
+			if err != nil {
+				return fmt.Errorf("-postgres: %w", err)
+			}
+			defer drop()
+			dbs = append(dbs, [2]string{"postgres", url})
+		}
+		for _, db := range dbs {
 			if !o.stores {
 				break
 			}
-			st, err := storePhase(ctx, bin, filepath.Join(tmp, db), db, o, progress)
+			st, err := storePhase(ctx, bin, filepath.Join(tmp, db[0]), db[0], db[1], o, progress)
 			if err != nil {
-				return fmt.Errorf("%s store: %w", db, err)
+				return fmt.Errorf("%s store: %w", db[0], err)
 			}
 			rep.stores = append(rep.stores, st)
 		}
@@ -222,11 +236,12 @@ type storeResult struct {
 	serverStopEr error
 }
 
-// storePhase starts a server with store db and measures GET /users/me,
-// the bare handler and logins on it.
-func storePhase(ctx context.Context, bin, dataDir, db string, o options, progress func(string, ...any)) (_ *storeResult, err error) {
+// storePhase starts a server with the store named db (the server's -db
+// value dbArg) and measures GET /users/me, the bare handler and logins on
+// it.
+func storePhase(ctx context.Context, bin, dataDir, db, dbArg string, o options, progress func(string, ...any)) (_ *storeResult, err error) {
 	progress("%s store: starting the server", db)
-	srv, err := startServer(ctx, serverOptions{bin: bin, dataDir: dataDir, db: db, bare: true})
+	srv, err := startServer(ctx, serverOptions{bin: bin, dataDir: dataDir, db: dbArg, bare: true})
 	if err != nil {
 		return nil, err
 	}
@@ -278,6 +293,36 @@ func storePhase(ctx context.Context, bin, dataDir, db string, o options, progres
 		},
 	}.run(ctx, newWindow(o.warmup, o.duration), srv)
 	return st, ctx.Err()
+}
+
+// freshSchema makes a schema of its own for this run in the PostgreSQL
+// database at base, and returns base's URL set to use it, and a function
+// that drops it.
+func freshSchema(ctx context.Context, base string) (string, func(), error) {
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		return "", nil, err
+	}
+	defer conn.Close(ctx)
+	schema := fmt.Sprintf("loadtest_%d", time.Now().UnixNano())
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		return "", nil, err
+	}
+	drop := func() {
+		if c, err := pgx.Connect(context.Background(), base); err == nil {
+			_, _ = c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+			c.Close(context.Background())
+		}
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		drop()
+		return "", nil, err
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), drop, nil
 }
 
 // floodResult is what one login flood measured.

@@ -123,6 +123,10 @@ func (r *report) write(w io.Writer) {
 		if len(rr) > 0 {
 			spread = fmt.Sprintf(" (rounds %.3f–%.3f; whole windows %.3f)", rr[0], rr[len(rr)-1], st.me.rate()/st.bare.rate())
 		}
+		if st.db == "postgres" { // a query per request, on the same two cores: no goal
+			p("| **/users/me ÷ bare**, median of %d rounds%s | %s | | **%.3f** | | | | | | | – | |", len(rr), spread, st.db, ratio)
+			continue
+		}
 		p("| **/users/me ÷ bare**, median of %d rounds%s | %s | | **%.3f** | | | | | | | ≥ %.2f | %s |", len(rr), spread, st.db, ratio, goalMeRatio,
 			verdict(ratio >= goalMeRatio, st.me.errors()+st.bare.errors()))
 	}

@@ -51,9 +51,10 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*au
 		return nil, err
 	}
 	cfg := auth.Config{
-		Store:      store,
-		AccessTTL:  s.accessTTL,
-		RefreshTTL: s.refreshTTL,
+		Store:        store,
+		AccessTTL:    s.accessTTL,
+		RefreshTTL:   s.refreshTTL,
+		RefreshGrace: s.refreshGrace,
 	}
 	switch {
 	case s.signingAlg != "HS256":
@@ -65,7 +66,7 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*au
 		cfg.SecretKey = s.secretKey
 		logger.Info("using the HS256 key from AUTH_SECRET_KEY")
 	default:
-		if cfg.SecretKey, err = loadOrCreateKey(s.dataDir, s.dataSetting, logger); err != nil {
+		if cfg.SecretKey, err = loadOrCreateKey(s, logger); err != nil {
 			_ = closeStore()
 			return nil, err
 		}
@@ -78,7 +79,7 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*au
 		_ = closeStore()
 		return nil, configSetting(err)
 	}
-	h, err := auth.NewHandlers(a, auth.HandlerOptions{TrustedProxies: s.proxies})
+	h, err := auth.NewHandlers(a, auth.HandlerOptions{TrustedProxies: s.proxies, Logger: logger})
 	if err != nil {
 		_ = closeStore()
 		return nil, badSetting(s.proxiesSetting, "%v", err)
@@ -251,8 +252,8 @@ func openStore(ctx context.Context, s settings, logger *slog.Logger) (auth.Store
 		return st, st.Close, nil
 
 	default: // "", "sqlite" or "sqlite-shared"
-		if err := os.MkdirAll(s.dataDir, 0o700); err != nil {
-			return nil, nil, badSetting(s.dataSetting, "cannot create the data directory: %v", err)
+		if err := makeDataDir(s); err != nil {
+			return nil, nil, err
 		}
 		path := filepath.Join(s.dataDir, "auth.db")
 		// This process owns the file: held exclusively, users are cached
@@ -265,8 +266,11 @@ func openStore(ctx context.Context, s settings, logger *slog.Logger) (auth.Store
 			opts, mode = append(opts, sqlite.WithExclusiveLock()), "exclusive"
 		}
 		st, err := sqlite.Open(ctx, path, opts...)
+		if errors.Is(err, sqlite.ErrLocked) {
+			return nil, nil, startupError("another process is using %s: a server already running on this data directory, or the sqlite3 shell; stop it, or give this server another directory with -data", path)
+		}
 		if err != nil {
-			return nil, nil, badSetting(s.dbSetting, "cannot open the SQLite database %s: %v", path, err)
+			return nil, nil, startupError("cannot open the SQLite database %s: %v", path, err)
 		}
 		logger.Info("store", "kind", "sqlite", "file", path, "lock", mode)
 		return st, st.Close, nil
@@ -299,11 +303,24 @@ func safeURL(dbURL string) string {
 	return u.String()
 }
 
-// loadOrCreateKey returns the HS256 key kept in dir, generating it the
-// first time. The file is written whole under a temporary name and then
-// linked into place, so a crash never leaves a short key and two servers
-// starting at once agree on one key.
-func loadOrCreateKey(dir, setting string, logger *slog.Logger) ([]byte, error) {
+// makeDataDir creates the data directory, if missing, with mode 0700. A
+// failure names -data or AUTH_DATA_DIR only if one of them was set.
+func makeDataDir(s settings) error {
+	if err := os.MkdirAll(s.dataDir, 0o700); err != nil {
+		if s.dataSet {
+			return badSetting(s.dataSetting, "cannot create the data directory: %v", err)
+		}
+		return startupError("cannot create the data directory %s (choose another with -data or AUTH_DATA_DIR): %v", s.dataDir, err)
+	}
+	return nil
+}
+
+// loadOrCreateKey returns the HS256 key kept in the data directory,
+// generating it the first time. The file is written whole under a temporary
+// name and then linked into place, so a crash never leaves a short key and
+// two servers starting at once agree on one key.
+func loadOrCreateKey(s settings, logger *slog.Logger) ([]byte, error) {
+	dir, setting := s.dataDir, s.dataSetting
 	path := filepath.Join(dir, keyFileName)
 	key, err := readKey(path, setting, logger)
 	if err == nil {
@@ -313,8 +330,8 @@ func loadOrCreateKey(dir, setting string, logger *slog.Logger) ([]byte, error) {
 	if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, badSetting(setting, "cannot create the data directory: %v", err)
+	if err := makeDataDir(s); err != nil {
+		return nil, err
 	}
 	var raw [32]byte
 	_, _ = rand.Read(raw[:])
@@ -335,7 +352,7 @@ func loadOrCreateKey(dir, setting string, logger *slog.Logger) ([]byte, error) {
 			err = os.Link(tmp.Name(), path)
 		}
 		if errors.Is(err, fs.ErrExist) { // another process won the race
-			return loadOrCreateKey(dir, setting, logger)
+			return loadOrCreateKey(s, logger)
 		}
 		if err != nil {
 			return nil, badSetting(setting, "cannot write the key file: %v", err)
@@ -348,7 +365,11 @@ func loadOrCreateKey(dir, setting string, logger *slog.Logger) ([]byte, error) {
 		_ = d.Sync()
 		d.Close()
 	}
-	logger.Info("generated a new HS256 signing key; tokens survive restarts while this file is kept", "file", path)
+	if s.db == "memory" {
+		logger.Info("generated a new HS256 signing key (with -db memory, users and sessions are lost when the server stops, and their tokens with them)", "file", path)
+	} else {
+		logger.Info("generated a new HS256 signing key; tokens survive restarts while this file is kept", "file", path)
+	}
 	return []byte(text), nil
 }
 

@@ -17,14 +17,17 @@ type settings struct {
 	dataDir string
 	db      string // "", "memory", "sqlite", "sqlite-shared" or a postgres:// URL
 	// The names of the settings dataDir, db and proxies came from (a flag
-	// or an environment variable), for messages.
+	// or an environment variable), for messages; dataSet says whether the
+	// data directory was set at all.
 	addrSetting, dataSetting, dbSetting, proxiesSetting string
+	dataSet                                             bool
 
-	secretKey  []byte // nil: generate or load one in dataDir
-	signingAlg string
-	accessTTL  time.Duration
-	refreshTTL time.Duration
-	proxies    []netip.Prefix
+	secretKey    []byte // nil: generate or load one in dataDir
+	signingAlg   string
+	accessTTL    time.Duration
+	refreshTTL   time.Duration
+	refreshGrace time.Duration
+	proxies      []netip.Prefix
 
 	// loadtestBare mounts GET /loadtest/bare (AUTH_LOADTEST_BARE=1), a
 	// route doing no work: the ceiling cmd/loadtest compares with.
@@ -45,6 +48,17 @@ func (e *settingError) Error() string {
 
 func badSetting(setting, format string, args ...any) error {
 	return &settingError{setting: setting, problem: fmt.Sprintf(format, args...)}
+}
+
+// startupError is a failure to start that no setting is to blame for (a
+// port in use, a database file another server holds): it says what
+// happened, in one line.
+type startError struct{ problem string }
+
+func (e *startError) Error() string { return strings.Join(strings.Fields(e.problem), " ") }
+
+func startupError(format string, args ...any) error {
+	return &startError{problem: fmt.Sprintf(format, args...)}
 }
 
 const usageText = `Usage: server [flags]
@@ -70,8 +84,14 @@ Environment only:
                            DIR/signing-ALG.pem, its public half served at
                            /.well-known/jwks.json with retired keys
                            (DIR/retired-*.pem) still verifying
-  AUTH_ACCESS_TTL          access-token lifetime, a Go duration (default 15m)
-  AUTH_REFRESH_TTL         refresh-token lifetime (default 168h)
+  AUTH_ACCESS_TTL          access-token lifetime, a Go duration (default 15m,
+                           at most 24h)
+  AUTH_REFRESH_TTL         refresh-token lifetime (default 168h, at least
+                           the access-token lifetime)
+  AUTH_REFRESH_GRACE       how long a just-rotated refresh token may be
+                           presented again and get the same new one back,
+                           for clients that lost an answer (default 0s: off;
+                           at most 60s)
   AUTH_LOADTEST_BARE       load-testing aid: 1 mounts GET /loadtest/bare,
                            answering 204 with no work, as the ceiling
                            cmd/loadtest measures, and GET /loadtest/runtime,
@@ -120,6 +140,7 @@ func loadSettings(args []string, getenv func(string) string) (settings, error) {
 		return s, badSetting(s.addrSetting, "empty address")
 	}
 	s.dataSetting = name("data", "AUTH_DATA_DIR")
+	s.dataSet = set["data"] || getenv("AUTH_DATA_DIR") != ""
 	if s.dataDir == "" {
 		return s, badSetting(s.dataSetting, "empty directory")
 	}
@@ -151,11 +172,23 @@ func loadSettings(args []string, getenv func(string) string) (settings, error) {
 	}
 
 	var err error
-	if s.accessTTL, err = duration(getenv, "AUTH_ACCESS_TTL", 15*time.Minute); err != nil {
+	if s.accessTTL, err = duration(getenv, "AUTH_ACCESS_TTL", 15*time.Minute, false); err != nil {
 		return s, err
 	}
-	if s.refreshTTL, err = duration(getenv, "AUTH_REFRESH_TTL", 168*time.Hour); err != nil {
+	if s.accessTTL > 24*time.Hour {
+		return s, badSetting("AUTH_ACCESS_TTL", "must be at most 24h, got %s", s.accessTTL)
+	}
+	if s.refreshTTL, err = duration(getenv, "AUTH_REFRESH_TTL", 168*time.Hour, false); err != nil {
 		return s, err
+	}
+	if s.refreshTTL < s.accessTTL {
+		return s, badSetting("AUTH_REFRESH_TTL", "must not be shorter than AUTH_ACCESS_TTL (%s), got %s", s.accessTTL, s.refreshTTL)
+	}
+	if s.refreshGrace, err = duration(getenv, "AUTH_REFRESH_GRACE", 0, true); err != nil {
+		return s, err
+	}
+	if s.refreshGrace > time.Minute {
+		return s, badSetting("AUTH_REFRESH_GRACE", "must be at most 60s, got %s", s.refreshGrace)
 	}
 
 	switch v := getenv("AUTH_LOADTEST_BARE"); v {
@@ -185,7 +218,10 @@ func loadSettings(args []string, getenv func(string) string) (settings, error) {
 	return s, nil
 }
 
-func duration(getenv func(string) string, name string, def time.Duration) (time.Duration, error) {
+// duration reads the Go duration in the variable name: def when unset; a
+// *settingError when it does not parse or is negative, or zero unless
+// zeroOK.
+func duration(getenv func(string) string, name string, def time.Duration, zeroOK bool) (time.Duration, error) {
 	v := getenv(name)
 	if v == "" {
 		return def, nil
@@ -194,7 +230,7 @@ func duration(getenv func(string) string, name string, def time.Duration) (time.
 	switch {
 	case err != nil:
 		return 0, badSetting(name, "%q is not a Go duration such as 15m or 168h", v)
-	case d <= 0:
+	case d < 0 || (d == 0 && !zeroOK):
 		return 0, badSetting(name, "must be positive, got %s", v)
 	}
 	return d, nil
@@ -206,6 +242,7 @@ func configSetting(err error) error {
 	msg := err.Error()
 	for _, m := range []struct{ field, setting string }{
 		{"Config.RefreshTTL", "AUTH_REFRESH_TTL"},
+		{"Config.RefreshGrace", "AUTH_REFRESH_GRACE"},
 		{"Config.AccessTTL", "AUTH_ACCESS_TTL"},
 		{"Config.SecretKey", "AUTH_SECRET_KEY"},
 	} {

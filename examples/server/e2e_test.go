@@ -245,15 +245,22 @@ func TestE2E(t *testing.T) {
 	t.Run("logout", func(t *testing.T) {
 		e.t = t
 		access, rt1 := e.login("bob", "bob's long password")
+		otherAccess, otherRefresh := e.login("bob", "bob's long password")
 		r := e.refresh(rt1)
 		r.want(t, 200, "")
 		rt2 := r.str("refresh_token")
 		// Logging out with the spent rt1 still ends the family (rt2).
 		e.do(request{method: "POST", path: "/logout", contentType: ctJSON, body: `{"refresh_token":"` + rt1 + `"}`}).want(t, 204, "")
 		e.refresh(rt2).want(t, 400, "invalid_grant")
-		// Access tokens already issued live on until they expire.
-		e.me(access).want(t, 200, "")
-		e.me(r.str("access_token")).want(t, 200, "")
+		// v2: and every access token of the family, at once; another
+		// login of the same user lives on.
+		e.me(access).want(t, 401, "invalid_token")
+		e.me(r.str("access_token")).want(t, 401, "invalid_token")
+		e.me(otherAccess).want(t, 200, "")
+		// RFC 7009's name for the token.
+		e.do(request{method: "POST", path: "/logout", contentType: ctForm, body: formBody("token", otherRefresh)}).want(t, 204, "")
+		e.me(otherAccess).want(t, 401, "invalid_token")
+		e.refresh(otherRefresh).want(t, 400, "invalid_grant")
 
 		for _, c := range []struct {
 			name, ct, body string
@@ -601,19 +608,19 @@ func TestE2EAddressLimit(t *testing.T) {
 			header: http.Header{"X-Forwarded-For": {fmt.Sprintf("203.0.113.%d", i)}}})
 	}
 	t.Run("untrusted", func(t *testing.T) {
-		e := newEnv(t, envOptions{limiter: auth.NewMemoryLimiter(auth.LimiterConfig{AddressBurst: 5})})
-		for i := range 5 {
+		e := newEnv(t, envOptions{addressLimits: true})
+		for i := range 20 {
 			spoofed(e, i).want(t, 400, "invalid_grant")
 		}
-		r := spoofed(e, 5)
+		r := spoofed(e, 20)
 		r.want(t, 429, "too_many_attempts")
 		if r.header.Get("Retry-After") == "" {
 			t.Fatal("no Retry-After")
 		}
 	})
 	t.Run("trusted proxy", func(t *testing.T) {
-		e := newEnv(t, envOptions{limiter: auth.NewMemoryLimiter(auth.LimiterConfig{AddressBurst: 5}), proxies: "127.0.0.1, ::1"})
-		for i := range 10 {
+		e := newEnv(t, envOptions{addressLimits: true, proxies: "127.0.0.1, ::1"})
+		for i := range 30 {
 			spoofed(e, i).want(t, 400, "invalid_grant")
 		}
 	})

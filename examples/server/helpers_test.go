@@ -73,18 +73,25 @@ type env struct {
 	clock  *testClock
 	secret []byte
 	guard  *guard
+	// limiter is the server's limiter; logs what the server logged.
+	limiter *auth.MemoryLimiter
+	logs    *syncBuffer
 }
 
 // envOptions adjusts an env.
 type envOptions struct {
-	hasher  auth.Hasher // default testHasher
-	limiter auth.Limiter
-	db      string // default "" (SQLite in a temporary directory)
-	proxies string
+	hasher auth.Hasher // default testHasher
+	// addressLimits keeps the per-address limits at their defaults; without
+	// it they are raised out of the way.
+	addressLimits bool
+	db            string // default "" (SQLite in a temporary directory)
+	proxies       string
 	// signingAlg, if set, is AUTH_SIGNING_ALG, and AUTH_SECRET_KEY is unset.
 	signingAlg string
 	// dataDir is the data directory; default a new temporary one.
 	dataDir string
+	// vars are more environment variables for the server (AUTH_...).
+	vars map[string]string
 }
 
 const testSecret = "e2e-test-secret-key-0123456789abcdef-ABCDEF"
@@ -108,7 +115,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		case o.signingAlg == "" && name == "AUTH_SECRET_KEY":
 			return testSecret
 		}
-		return ""
+		return o.vars[name]
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -117,15 +124,19 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if o.hasher == nil {
 		o.hasher = testHasher{}
 	}
-	logger := discardLogger()
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, nil))
+	limiter := auth.NewMemoryLimiter(auth.LimiterConfig{Now: clock.Now})
 	a, err := newApp(context.Background(), s, logger, func(c *auth.Config) {
 		c.Hasher = o.hasher
 		c.Now = clock.Now
-		c.Limiter = o.limiter
-		if c.Limiter == nil {
-			// The per-address limit would trip over the many failures these
-			// tests make from 127.0.0.1; TestE2EAddressLimit checks it.
-			c.Limiter = auth.NewMemoryLimiter(auth.LimiterConfig{AddressBurst: 100_000, Now: clock.Now})
+		c.Limiter = limiter
+		if !o.addressLimits {
+			// The per-address limits would trip over the many failures and
+			// signups these tests make from 127.0.0.1; TestE2EAddressLimit
+			// and TestE2ESignupLimit check them.
+			many := auth.Rate{Burst: 100_000, Interval: time.Second}
+			c.Limits.LoginAddress, c.Limits.SignupAddress = many, many
 		}
 	})
 	if err != nil {
@@ -141,7 +152,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 			return http.ErrUseLastResponse // a redirect is an answer, and a failure
 		},
 	}
-	return &env{t: t, app: a, srv: srv, client: client, clock: clock, secret: []byte(testSecret), guard: g}
+	return &env{t: t, app: a, srv: srv, client: client, clock: clock, secret: []byte(testSecret), guard: g, limiter: limiter, logs: logs}
 }
 
 // guard checks every answer the client receives: never a 500 (nor any 5xx

@@ -40,8 +40,8 @@ const (
 )
 
 // run runs the server until ctx ends and returns the exit code: 0 after a
-// clean shutdown, 2 for a bad setting (after one line naming it), 1 for a
-// failure while serving.
+// clean shutdown; 2 when it cannot start, after one line saying why (naming
+// the setting at fault, if one is); 1 for a failure while serving.
 func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
 	s, err := loadSettings(args, getenv)
 	if errors.Is(err, flag.ErrHelp) {
@@ -54,10 +54,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	logger.Info("starting", "data", s.dataDir, "alg", s.signingAlg,
-		"access_ttl", s.accessTTL.String(), "refresh_ttl", s.refreshTTL.String(), "trusted_proxies", len(s.proxies))
+		"access_ttl", s.accessTTL.String(), "refresh_ttl", s.refreshTTL.String(),
+		"refresh_grace", s.refreshGrace.String(), "trusted_proxies", len(s.proxies))
 
+	// Listen first: a port in use is said at once, before the store or a
+	// key is touched. Connections wait in the backlog until Serve.
+	ln, err := listen(s)
+	if err != nil {
+		fmt.Fprintf(stderr, "server: %v\n", err)
+		return 2
+	}
 	a, err := newApp(ctx, s, logger, nil)
 	if err != nil {
+		ln.Close()
 		fmt.Fprintf(stderr, "server: %v\n", err)
 		return 2
 	}
@@ -69,12 +78,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return 0
 	}
 
-	ln, err := net.Listen("tcp", s.addr)
-	if err != nil {
-		closeStore()
-		fmt.Fprintf(stderr, "server: %v\n", badSetting(s.addrSetting, "cannot listen: %v", err))
-		return 2
-	}
 	srv := &http.Server{
 		Handler:           a.handler,
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -109,6 +112,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	logger.Info("stopped", "exit_code", code)
 	return code
+}
+
+// listen opens the listening socket of s.addr. An address in use is said
+// as such (another server, most likely); other failures blame the setting.
+func listen(s settings) (net.Listener, error) {
+	ln, err := net.Listen("tcp", s.addr)
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return nil, startupError("cannot listen on %s: the address is in use, by another server perhaps; stop it, or choose another address with -addr or AUTH_ADDR", s.addr)
+	case err != nil:
+		return nil, badSetting(s.addrSetting, "cannot listen: %v", err)
+	}
+	return ln, nil
 }
 
 // logRequests logs one line per request: method, path, status and

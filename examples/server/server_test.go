@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -217,7 +219,10 @@ func TestBadSettings(t *testing.T) {
 		{"access TTL negative", nil, map[string]string{"AUTH_ACCESS_TTL": "-5m"}, "AUTH_ACCESS_TTL", ""},
 		{"access TTL too long", nil, map[string]string{"AUTH_ACCESS_TTL": "48h"}, "AUTH_ACCESS_TTL", "24h"},
 		{"refresh TTL not a duration", nil, map[string]string{"AUTH_REFRESH_TTL": "7d"}, "AUTH_REFRESH_TTL", ""},
-		{"refresh shorter than access", nil, map[string]string{"AUTH_REFRESH_TTL": "1m"}, "AUTH_REFRESH_TTL", ""},
+		{"refresh shorter than access", nil, map[string]string{"AUTH_REFRESH_TTL": "1m"}, "AUTH_REFRESH_TTL", "AUTH_ACCESS_TTL"},
+		{"grace not a duration", nil, map[string]string{"AUTH_REFRESH_GRACE": "ten seconds"}, "AUTH_REFRESH_GRACE", ""},
+		{"grace negative", nil, map[string]string{"AUTH_REFRESH_GRACE": "-1s"}, "AUTH_REFRESH_GRACE", ""},
+		{"grace too long", nil, map[string]string{"AUTH_REFRESH_GRACE": "61s"}, "AUTH_REFRESH_GRACE", "60s"},
 		{"short secret", nil, map[string]string{"AUTH_SECRET_KEY": "hunter2-is-short"}, "AUTH_SECRET_KEY", "32 bytes"},
 		{"EdDSA with a secret key", nil, map[string]string{"AUTH_SIGNING_ALG": "EdDSA", "AUTH_SECRET_KEY": strings.Repeat("k", 32)}, "AUTH_SIGNING_ALG", "unset AUTH_SECRET_KEY"},
 		{"unreadable key file", []string{"-data", badPEM}, map[string]string{"AUTH_SIGNING_ALG": "EdDSA"}, "AUTH_SIGNING_ALG", "signing-EdDSA.pem"},
@@ -254,6 +259,9 @@ func TestBadSettings(t *testing.T) {
 			if strings.Contains(out.String(), "hunter2") || strings.Contains(out.String(), "goroutine ") {
 				t.Fatalf("output holds a secret or a stack trace:\n%s", out.String())
 			}
+			if strings.Contains(out.String(), "Config.") || strings.Count(lines[0], "auth:") > 1 {
+				t.Fatalf("the message uses the library's names, not the server's:\n%s", out.String())
+			}
 		})
 	}
 
@@ -261,6 +269,102 @@ func TestBadSettings(t *testing.T) {
 		var out bytes.Buffer
 		if code := run(context.Background(), []string{"-h"}, func(string) string { return "" }, &out); code != 0 || !strings.Contains(out.String(), "AUTH_ACCESS_TTL") {
 			t.Fatalf("-h: exit %d\n%s", code, out.String())
+		}
+	})
+}
+
+// TestStartupMessages: what a new user meets when start-up fails for no
+// fault of a setting says what happened, in one line, and settings are
+// checked before anything is written.
+func TestStartupMessages(t *testing.T) {
+	secretEnv := func(k string) string {
+		if k == "AUTH_SECRET_KEY" {
+			return testSecret
+		}
+		return ""
+	}
+	oneLine := func(t *testing.T, out string) string {
+		t.Helper()
+		var lines []string
+		for l := range strings.Lines(out) {
+			if !strings.Contains(l, "level=INFO") {
+				lines = append(lines, l)
+			}
+		}
+		if len(lines) != 1 {
+			t.Fatalf("want one line of error, got:\n%s", out)
+		}
+		return lines[0]
+	}
+
+	t.Run("a second server on the same data directory", func(t *testing.T) {
+		dir := t.TempDir()
+		s, err := loadSettings([]string{"-data", dir}, secretEnv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, err := newApp(context.Background(), s, discardLogger(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer first.close()
+		var out bytes.Buffer
+		code := run(context.Background(), []string{"-addr", "127.0.0.1:0", "-data", dir}, secretEnv, &out)
+		line := oneLine(t, out.String())
+		if code != 2 || !strings.Contains(line, "another process is using "+filepath.Join(dir, "auth.db")) || strings.Contains(line, "bad setting") {
+			t.Fatalf("exit %d: %s", code, line)
+		}
+	})
+
+	t.Run("the port is taken", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		dir := filepath.Join(t.TempDir(), "data")
+		var out bytes.Buffer
+		code := run(context.Background(), []string{"-addr", ln.Addr().String(), "-data", dir}, secretEnv, &out)
+		line := oneLine(t, out.String())
+		if code != 2 || !strings.Contains(line, "in use") || strings.Contains(line, "bad setting") {
+			t.Fatalf("exit %d: %s", code, line)
+		}
+		if _, err := os.Stat(dir); err == nil {
+			t.Fatal("the data directory was created although the server could not listen")
+		}
+	})
+
+	t.Run("settings are checked before the disk is touched", func(t *testing.T) {
+		for _, v := range []map[string]string{
+			{"AUTH_REFRESH_GRACE": "2m"},
+			{"AUTH_ACCESS_TTL": "25h"},
+			{"AUTH_REFRESH_TTL": "1m"},
+			{"AUTH_SIGNING_ALG": "EdDSA", "AUTH_SECRET_KEY": testSecret},
+		} {
+			dir := filepath.Join(t.TempDir(), "data")
+			var out bytes.Buffer
+			if code := run(context.Background(), []string{"-data", dir}, func(k string) string { return v[k] }, &out); code != 2 {
+				t.Fatalf("%v: exit %d", v, code)
+			}
+			if _, err := os.Stat(dir); err == nil {
+				t.Fatalf("%v: the data directory was created before the settings were checked", v)
+			}
+		}
+	})
+
+	t.Run("-db memory says what a restart loses", func(t *testing.T) {
+		s, err := loadSettings([]string{"-db", "memory", "-data", t.TempDir()}, func(string) string { return "" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		logs := &syncBuffer{}
+		a, err := newApp(context.Background(), s, slog.New(slog.NewTextHandler(logs, nil)), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.close()
+		if l := logs.String(); strings.Contains(l, "survive restarts") || !strings.Contains(l, "lost when the server stops") {
+			t.Fatalf("log:\n%s", l)
 		}
 	})
 }

@@ -210,7 +210,14 @@ func (s *Store) ready(ctx context.Context) error {
 // unavailable wraps a driver error with auth.ErrStoreUnavailable, and with
 // the context's error if the context has ended (pgx does not always wrap
 // it), so that callers can tell a timeout from a refused connection.
+//
+// Text PostgreSQL refuses (a NUL, invalid UTF-8) is checked before every
+// query; should some reach PostgreSQL still, its refusal is reported as
+// auth.ErrInvalidInput, never as unavailability.
 func unavailable(ctx context.Context, err error) error {
+	if c := sqlState(err); c == codeCharacterNotInRepertoire || c == codeUntranslatableCharacter {
+		return fmt.Errorf("%w: %w", auth.ErrInvalidInput, err)
+	}
 	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 		return fmt.Errorf("%w: %w: %w", auth.ErrStoreUnavailable, cerr, err)
 	}
@@ -219,8 +226,10 @@ func unavailable(ctx context.Context, err error) error {
 
 // SQLSTATE codes the store maps to auth errors.
 const (
-	codeUniqueViolation     = "23505"
-	codeForeignKeyViolation = "23503"
+	codeUniqueViolation          = "23505"
+	codeForeignKeyViolation      = "23503"
+	codeCharacterNotInRepertoire = "22021" // a NUL, or invalid UTF-8
+	codeUntranslatableCharacter  = "22P05"
 )
 
 func sqlState(err error) string {

@@ -5,20 +5,24 @@ import "strings"
 // queries holds every statement, with the schema's tables filled in once at
 // construction. pgx prepares and caches each on every connection.
 type queries struct {
-	createUser, userByID, userByUsername, updateUser, deleteUser   string
-	updatePasswordHash, updatePasswordHashLogout, invalidateTokens string
+	createUser, userByID, userByUsername, userBySession, updateUser, deleteUser string
+	updatePasswordHash, updatePasswordHashLogout, invalidateTokens              string
 
 	createSession, rotateSession, sessionExists, revokeSession, deleteExpired string
 }
 
 const userColumns = `id, username, email, password_hash, disabled, roles, token_version, created_at, updated_at`
 
-// Rotation outcome, from the row the UPDATE locked ($2 presented, $6 grace
-// enabled, $7 oldest rotation time still within grace). Neither expression
-// is ever NULL.
+// userColumnsOf is userColumns qualified by the alias u.
+const userColumnsOf = `u.id, u.username, u.email, u.password_hash, u.disabled, u.roles, u.token_version, u.created_at, u.updated_at`
+
+// Rotation outcome, from the row the UPDATE locked ($2 presented, $3 its
+// successor, $6 grace enabled, $7 oldest rotation time still within
+// grace). A graced token is the previous one, presented while its successor
+// is current: the row stays as it is. Neither expression is ever NULL.
 const (
 	isCurrent = `(token_hash = $2)`
-	isGraced  = `($6 AND prev_hash IS NOT NULL AND rotated_at IS NOT NULL AND prev_hash = $2 AND rotated_at >= $7)`
+	isGraced  = `($6 AND prev_hash IS NOT NULL AND rotated_at IS NOT NULL AND prev_hash = $2 AND token_hash = $3 AND rotated_at >= $7)`
 	isAllowed = `(` + isCurrent + ` OR ` + isGraced + `)`
 )
 
@@ -30,6 +34,11 @@ func buildQueries(schema string) queries {
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`),
 		userByID:       r.Replace(`SELECT ` + userColumns + ` FROM {users} WHERE id = $1`),
 		userByUsername: r.Replace(`SELECT ` + userColumns + ` FROM {users} WHERE username = $1`),
+		// The user, and whether the session is revoked (NULL: no such
+		// session of this user), in one round trip.
+		userBySession: r.Replace(`SELECT ` + userColumnsOf + `, s.revoked
+FROM {users} u LEFT JOIN {sessions} s ON s.id = $2 AND s.user_id = u.id
+WHERE u.id = $1`),
 		updateUser: r.Replace(`UPDATE {users}
 SET username = $2, email = $3, disabled = $4, roles = $5, updated_at = $6
 WHERE id = $1`),
@@ -74,10 +83,10 @@ VALUES ($1, $2, $3, $4, $5, $6)`),
 	revoked    = NOT ` + isAllowed + `,
 	prev_hash  = CASE WHEN ` + isCurrent + ` THEN token_hash ELSE prev_hash END,
 	rotated_at = CASE WHEN ` + isCurrent + ` THEN $5 ELSE rotated_at END,
-	token_hash = CASE WHEN ` + isAllowed + ` THEN $3 ELSE token_hash END,
-	expires_at = CASE WHEN ` + isAllowed + ` THEN $4 ELSE expires_at END
+	token_hash = CASE WHEN ` + isCurrent + ` THEN $3 ELSE token_hash END,
+	expires_at = CASE WHEN ` + isCurrent + ` THEN $4 ELSE expires_at END
 WHERE id = $1 AND NOT revoked AND expires_at > $5
-RETURNING revoked, user_id, token_hash, user_version, created_at, expires_at`),
+RETURNING revoked, user_id, token_hash, user_version, created_at, COALESCE(rotated_at, created_at), expires_at`),
 		sessionExists: r.Replace(`SELECT EXISTS (SELECT 1 FROM {sessions} WHERE id = $1)`),
 		revokeSession: r.Replace(`UPDATE {sessions} SET revoked = true WHERE id = $1 AND NOT revoked`),
 		deleteExpired: r.Replace(`DELETE FROM {sessions} WHERE expires_at <= $1`),

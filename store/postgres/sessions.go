@@ -16,6 +16,9 @@ func (s *Store) CreateSession(ctx context.Context, sess *auth.Session) error {
 	if err := s.ready(ctx); err != nil {
 		return err
 	}
+	if !storable(sess.ID, sess.UserID) {
+		return auth.ErrInvalidInput
+	}
 	_, err := s.pool.Exec(ctx, s.q.createSession,
 		sess.ID, sess.UserID, sess.TokenHash, sess.UserVersion, sess.CreatedAt, sess.ExpiresAt)
 	switch {
@@ -32,19 +35,22 @@ func (s *Store) CreateSession(ctx context.Context, sess *auth.Session) error {
 // RotateSession implements auth.SessionStore with the semantics of
 // auth.MemoryStore, in one UPDATE (see the package documentation): the
 // current token rotates, remembering it and the rotation time; the previous
-// token rotates within r.Grace of that time (without moving it); any other
-// token revokes the session, committed, and returns auth.ErrRefreshReuse. A
-// revoked or expired session is auth.ErrSessionRevoked, a missing one
-// auth.ErrNotFound.
+// token, presented within r.Grace of that time while r.Next is current,
+// leaves the session as it is; any other token revokes the session,
+// committed, and returns auth.ErrRefreshReuse. A revoked or expired session
+// is auth.ErrSessionRevoked, a missing one auth.ErrNotFound.
 func (s *Store) RotateSession(ctx context.Context, r auth.Rotation) (*auth.Session, error) {
 	if err := s.ready(ctx); err != nil {
 		return nil, err
+	}
+	if !storable(r.SessionID) {
+		return nil, auth.ErrNotFound
 	}
 	out := auth.Session{ID: r.SessionID}
 	var revoked bool
 	err := s.pool.QueryRow(ctx, s.q.rotateSession,
 		r.SessionID, r.Presented, r.Next, r.ExpiresAt, r.Now, r.Grace > 0, r.Now.Add(-r.Grace),
-	).Scan(&revoked, &out.UserID, &out.TokenHash, &out.UserVersion, &out.CreatedAt, &out.ExpiresAt)
+	).Scan(&revoked, &out.UserID, &out.TokenHash, &out.UserVersion, &out.CreatedAt, &out.RotatedAt, &out.ExpiresAt)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		// Missing, or not live. Which one is a second look; a session
@@ -62,7 +68,7 @@ func (s *Store) RotateSession(ctx context.Context, r auth.Rotation) (*auth.Sessi
 	case revoked:
 		return nil, auth.ErrRefreshReuse
 	}
-	out.CreatedAt, out.ExpiresAt = out.CreatedAt.UTC(), out.ExpiresAt.UTC()
+	out.CreatedAt, out.RotatedAt, out.ExpiresAt = out.CreatedAt.UTC(), out.RotatedAt.UTC(), out.ExpiresAt.UTC()
 	return &out, nil
 }
 
@@ -71,6 +77,9 @@ func (s *Store) RotateSession(ctx context.Context, r auth.Rotation) (*auth.Sessi
 func (s *Store) RevokeSession(ctx context.Context, id string) error {
 	if err := s.ready(ctx); err != nil {
 		return err
+	}
+	if !storable(id) {
+		return nil // no session has such an id
 	}
 	if _, err := s.pool.Exec(ctx, s.q.revokeSession, id); err != nil {
 		return unavailable(ctx, err)

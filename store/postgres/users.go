@@ -3,7 +3,9 @@ package postgres
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -15,6 +17,9 @@ import (
 func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
 	if err := s.ready(ctx); err != nil {
 		return err
+	}
+	if !userStorable(u) {
+		return auth.ErrInvalidInput
 	}
 	_, err := s.pool.Exec(ctx, s.q.createUser,
 		u.ID, u.Username, u.Email, u.PasswordHash, u.Disabled, roles(u.Roles),
@@ -43,9 +48,40 @@ func (s *Store) user(ctx context.Context, query, key string) (*auth.User, error)
 	if err := s.ready(ctx); err != nil {
 		return nil, err
 	}
+	if !storable(key) {
+		return nil, auth.ErrNotFound // PostgreSQL would refuse the query
+	}
+	return scanUser(ctx, s.pool.QueryRow(ctx, query, key))
+}
+
+// UserBySession implements auth.SessionStore, in one query.
+func (s *Store) UserBySession(ctx context.Context, userID, sessionID string) (*auth.User, error) {
+	if err := s.ready(ctx); err != nil {
+		return nil, err
+	}
+	if !storable(userID) {
+		return nil, auth.ErrNotFound
+	}
+	if !storable(sessionID) {
+		sessionID = "" // matches no session
+	}
+	var revoked *bool
+	u, err := scanUser(ctx, s.pool.QueryRow(ctx, s.q.userBySession, userID, sessionID), &revoked)
+	if err != nil {
+		return nil, err
+	}
+	if revoked == nil || *revoked {
+		return nil, auth.ErrSessionRevoked
+	}
+	return u, nil
+}
+
+// scanUser reads a row of userColumns, followed by the columns in more.
+func scanUser(ctx context.Context, row pgx.Row, more ...any) (*auth.User, error) {
 	var u auth.User
-	err := s.pool.QueryRow(ctx, query, key).Scan(&u.ID, &u.Username, &u.Email, &u.PasswordHash,
-		&u.Disabled, &u.Roles, &u.TokenVersion, &u.CreatedAt, &u.UpdatedAt)
+	dest := append([]any{&u.ID, &u.Username, &u.Email, &u.PasswordHash,
+		&u.Disabled, &u.Roles, &u.TokenVersion, &u.CreatedAt, &u.UpdatedAt}, more...)
+	err := row.Scan(dest...)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil, auth.ErrNotFound
@@ -60,6 +96,9 @@ func (s *Store) user(ctx context.Context, query, key string) (*auth.User, error)
 func (s *Store) UpdateUser(ctx context.Context, u *auth.User) error {
 	if err := s.ready(ctx); err != nil {
 		return err
+	}
+	if !userStorable(u) {
+		return auth.ErrInvalidInput
 	}
 	tag, err := s.pool.Exec(ctx, s.q.updateUser, u.ID, u.Username, u.Email, u.Disabled, roles(u.Roles), u.UpdatedAt)
 	switch {
@@ -79,6 +118,12 @@ func (s *Store) UpdateUser(ctx context.Context, u *auth.User) error {
 func (s *Store) UpdatePasswordHash(ctx context.Context, id, oldHash, newHash string, logout bool, now time.Time) error {
 	if err := s.ready(ctx); err != nil {
 		return err
+	}
+	if !storable(id) {
+		return auth.ErrNotFound
+	}
+	if !storable(oldHash, newHash) {
+		return auth.ErrInvalidInput
 	}
 	query := s.q.updatePasswordHash
 	if logout {
@@ -106,6 +151,9 @@ func (s *Store) InvalidateTokens(ctx context.Context, id string, now time.Time) 
 	if err := s.ready(ctx); err != nil {
 		return err
 	}
+	if !storable(id) {
+		return auth.ErrNotFound
+	}
 	var updated int64
 	if err := s.pool.QueryRow(ctx, s.q.invalidateTokens, id, now).Scan(&updated); err != nil {
 		return unavailable(ctx, err)
@@ -122,6 +170,9 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	if err := s.ready(ctx); err != nil {
 		return err
 	}
+	if !storable(id) {
+		return auth.ErrNotFound
+	}
 	tag, err := s.pool.Exec(ctx, s.q.deleteUser, id)
 	switch {
 	case err != nil:
@@ -130,6 +181,22 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 		return auth.ErrNotFound
 	}
 	return nil
+}
+
+// storable reports whether every one of values is text PostgreSQL keeps:
+// valid UTF-8 without a NUL. It refuses other text with an error, which
+// the store must not report as unavailability (see auth.UserStore).
+func storable(values ...string) bool {
+	for _, v := range values {
+		if !utf8.ValidString(v) || strings.IndexByte(v, 0) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func userStorable(u *auth.User) bool {
+	return storable(u.ID, u.Username, u.Email, u.PasswordHash) && storable(u.Roles...)
 }
 
 // roles maps nil to an empty slice: pgx would send nil as NULL.

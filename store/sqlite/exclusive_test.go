@@ -103,7 +103,7 @@ func TestExclusiveLock(t *testing.T) {
 
 	// Reopened, the file is already up to date and the migration
 	// transaction writes nothing: the lock is taken all the same.
-	s = newExclusiveStore(t, path)
+	newExclusiveStore(t, path)
 	third, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(0)")
 	if err != nil {
 		t.Fatal(err)
@@ -328,7 +328,7 @@ func TestUserCacheGeneration(t *testing.T) {
 	c := newUserCache(10)
 	a := &auth.User{ID: "a", Roles: []string{"r"}}
 	_, gen := c.get("a")
-	c.put(gen, a)
+	c.put(gen, a, "")
 	if got, _ := c.get("a"); got != nil {
 		t.Fatal("a new cache (off until a connection locks the file) cached a user")
 	}
@@ -337,13 +337,19 @@ func TestUserCacheGeneration(t *testing.T) {
 	if got != nil {
 		t.Fatal("hit in an empty cache")
 	}
-	c.invalidate("b")
-	c.put(gen, a)
+	c.invalidate("b", false)
+	c.put(gen, a, "")
 	if got, _ := c.get("a"); got != nil {
 		t.Error("an offer older than an invalidate was cached")
 	}
 	_, gen = c.get("a")
-	c.put(gen, a)
+	c.invalidateSession("s")
+	c.put(gen, a, "s")
+	if got, _ := c.getLive("a", "s"); got != nil {
+		t.Error("an offer older than a session's invalidation was cached")
+	}
+	_, gen = c.get("a")
+	c.put(gen, a, "")
 	got, _ = c.get("a")
 	if got == nil || got == a || &got.Roles[0] == &a.Roles[0] {
 		t.Fatalf("get = %p (put %p): want a deep copy", got, a)
@@ -353,14 +359,14 @@ func TestUserCacheGeneration(t *testing.T) {
 	if got, _ := c.get("a"); got != nil {
 		t.Error("hit after suspend")
 	}
-	c.put(gen, a)
+	c.put(gen, a, "")
 	_, gen = c.get("a")
-	c.put(gen, a)
+	c.put(gen, a, "")
 	if got, _ := c.get("a"); got != nil {
 		t.Error("a suspended cache cached a user")
 	}
 	c.reset(false)
-	c.put(gen, a)
+	c.put(gen, a, "")
 	if got, _ := c.get("a"); got != nil {
 		t.Error("an offer made while suspended was cached after resume")
 	}

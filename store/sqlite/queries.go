@@ -15,6 +15,11 @@ const (
 	// Reader statements.
 	qUserByID       = `SELECT ` + userColumns + ` FROM users WHERE id = ?`
 	qUserByUsername = `SELECT ` + userColumns + ` FROM users WHERE username = ?`
+	// The user, and whether the session is revoked (NULL: no such session
+	// of this user).
+	qUserBySession = `SELECT ` + userColumns + `,
+		(SELECT revoked FROM sessions WHERE id = ? AND user_id = users.id)
+		FROM users WHERE id = ?`
 
 	// Writer statements.
 	qCreateUser = `INSERT INTO users
@@ -41,19 +46,15 @@ const (
 	qRotateCurrent = `UPDATE sessions
 		SET prev_hash = token_hash, rotated_at = ?, token_hash = ?, expires_at = ?
 		WHERE id = ?`
-	// The presented token was the previous one, within the grace period.
-	qRotateGraced = `UPDATE sessions
-		SET token_hash = ?, expires_at = ?
-		WHERE id = ?`
 	qRevokeSession = `UPDATE sessions SET revoked = 1 WHERE id = ?`
 )
 
 var (
-	readerQueries = []string{qUserByID, qUserByUsername}
+	readerQueries = []string{qUserByID, qUserByUsername, qUserBySession}
 	writerQueries = []string{
 		qCreateUser, qUpdateUser, qPasswordHash, qSetPasswordHash, qBumpTokenVersion,
 		qRevokeUserSessions, qDeleteUser, qCreateSession, qSession, qRotateCurrent,
-		qRotateGraced, qRevokeSession,
+		qRevokeSession,
 	}
 )
 

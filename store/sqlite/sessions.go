@@ -16,6 +16,9 @@ func (s *Store) CreateSession(ctx context.Context, sess *auth.Session) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
+	if !storable(sess.ID, sess.UserID) {
+		return auth.ErrInvalidInput
+	}
 	_, err := s.ws[qCreateSession].ExecContext(ctx,
 		sess.ID, sess.UserID, blob(sess.TokenHash), sess.UserVersion,
 		micros(sess.CreatedAt), micros(sess.ExpiresAt))
@@ -35,14 +38,16 @@ func (s *Store) CreateSession(ctx context.Context, sess *auth.Session) error {
 // connection, so of concurrent rotations presenting one token exactly one
 // succeeds. Presenting the current token rotates it and remembers it as the
 // previous one; presenting the previous token within r.Grace of its
-// rotation is allowed; anything else revokes the session and returns
-// auth.ErrRefreshReuse. A revoked or expired session is
-// auth.ErrSessionRevoked; a missing one auth.ErrNotFound.
+// rotation, while r.Next is current, returns the session unchanged;
+// anything else revokes the session and returns auth.ErrRefreshReuse. A
+// revoked or expired session is auth.ErrSessionRevoked; a missing one
+// auth.ErrNotFound.
 func (s *Store) RotateSession(ctx context.Context, r auth.Rotation) (*auth.Session, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
 	const op = "RotateSession"
+	defer s.forgetSession(r.SessionID)
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, s.fail(ctx, op, err)
@@ -67,11 +72,22 @@ func (s *Store) RotateSession(ctx context.Context, r auth.Rotation) (*auth.Sessi
 	if revoked || !r.Now.Before(fromMicros(expires)) {
 		return nil, auth.ErrSessionRevoked
 	}
+	out.ID = r.SessionID
+	out.CreatedAt = fromMicros(created)
+	out.RotatedAt = out.CreatedAt
+	if rotatedAt.Valid {
+		out.RotatedAt = fromMicros(rotatedAt.Int64)
+	}
+	out.ExpiresAt = fromMicros(expires)
 	current := subtle.ConstantTimeCompare(out.TokenHash, r.Presented) == 1
 	graced := !current && r.Grace > 0 && prevHash != nil && rotatedAt.Valid &&
 		subtle.ConstantTimeCompare(prevHash, r.Presented) == 1 &&
-		r.Now.Sub(fromMicros(rotatedAt.Int64)) <= r.Grace
-	if !current && !graced {
+		subtle.ConstantTimeCompare(out.TokenHash, r.Next) == 1 &&
+		r.Now.Sub(out.RotatedAt) <= r.Grace
+	switch {
+	case graced:
+		return &out, nil // unchanged: the current token is the successor
+	case !current:
 		if _, err := s.txStmt(ctx, tx, qRevokeSession).ExecContext(ctx, r.SessionID); err != nil {
 			return nil, s.fail(ctx, op, err)
 		}
@@ -80,21 +96,15 @@ func (s *Store) RotateSession(ctx context.Context, r auth.Rotation) (*auth.Sessi
 		}
 		return nil, auth.ErrRefreshReuse
 	}
-	if current {
-		// The presented token becomes the previous one.
-		_, err = s.txStmt(ctx, tx, qRotateCurrent).ExecContext(ctx, micros(r.Now), blob(r.Next), micros(r.ExpiresAt), r.SessionID)
-	} else {
-		_, err = s.txStmt(ctx, tx, qRotateGraced).ExecContext(ctx, blob(r.Next), micros(r.ExpiresAt), r.SessionID)
-	}
-	if err != nil {
+	// The presented token becomes the previous one.
+	if _, err = s.txStmt(ctx, tx, qRotateCurrent).ExecContext(ctx, micros(r.Now), blob(r.Next), micros(r.ExpiresAt), r.SessionID); err != nil {
 		return nil, s.fail(ctx, op, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, s.fail(ctx, op, err)
 	}
-	out.ID = r.SessionID
 	out.TokenHash = append([]byte(nil), r.Next...)
-	out.CreatedAt = fromMicros(created)
+	out.RotatedAt = fromMicros(micros(r.Now))
 	out.ExpiresAt = fromMicros(micros(r.ExpiresAt))
 	return &out, nil
 }
@@ -105,6 +115,7 @@ func (s *Store) RevokeSession(ctx context.Context, id string) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
+	defer s.forgetSession(id)
 	if _, err := s.ws[qRevokeSession].ExecContext(ctx, id); err != nil {
 		return s.fail(ctx, "RevokeSession", err)
 	}

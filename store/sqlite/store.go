@@ -51,9 +51,10 @@ type options struct {
 // mode (PRAGMA locking_mode): it takes the file's write lock when it opens
 // and holds it until Close. No other connection, in this process or
 // another (a second Store, the sqlite3 shell, a backup tool reading the
-// file), can read or write the file meanwhile: each waits for the busy
-// timeout (5 s) and then fails with "database is locked". Open itself
-// fails that way while another connection holds the file.
+// file), can read or write the file meanwhile: each waits for its busy
+// timeout and then fails with "database is locked". Open itself fails at
+// once, with an error wrapping ErrLocked, while another connection holds
+// the file.
 //
 // Because every change to the file now goes through this Store, it can
 // answer UserByID, which the middleware calls on every authenticated
@@ -197,6 +198,13 @@ func (c *lockedConn) IsValid() bool { return c.valid.IsValid() }
 // errClosed is the cause of every error a closed Store returns.
 var errClosed = errors.New("sqlite: store is closed")
 
+// ErrLocked is wrapped (with auth.ErrStoreUnavailable) by the error of an
+// Open that finds the file locked by another connection: a Store opened
+// WithExclusiveLock, in this process or another (a server already running
+// on the file), or any connection while an exclusive Open asks for the
+// lock.
+var ErrLocked = errors.New("sqlite: the database file is locked by another connection")
+
 // Open opens the SQLite database file at path, creating it if it does not
 // exist, and brings its schema up to date. The file is put in WAL mode.
 // Options change how (see WithExclusiveLock).
@@ -233,6 +241,11 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	base := "file:" + (&url.URL{Path: p}).EscapedPath()
 	pragmas := []string{fmt.Sprintf("busy_timeout(%d)", busyTimeoutMillis)}
 	if o.exclusive {
+		// No waiting for a lock: once the one connection holds the file,
+		// nothing can take it from it, so the timeout would only make an
+		// Open that finds the file held (a second server) wait 5 s before
+		// saying so.
+		pragmas[0] = "busy_timeout(0)"
 		// Before journal_mode: a connection that enters WAL mode in
 		// EXCLUSIVE locking mode keeps the WAL index in its own memory
 		// rather than in the -shm file that other connections share.
@@ -370,8 +383,8 @@ func wrapOpen(ctx context.Context, err error) error {
 		return fmt.Errorf("sqlite: Open: %w", cerr)
 	}
 	if sqliteCode(err)&0xff == sqlite3.SQLITE_BUSY {
-		return fmt.Errorf("%w: sqlite: Open: the file is locked by another connection (a Store opened WithExclusiveLock, or any connection while this one asks for the lock): %w",
-			auth.ErrStoreUnavailable, err)
+		return fmt.Errorf("%w: %w (a Store opened WithExclusiveLock, or any connection while this one asks for the lock): %w",
+			auth.ErrStoreUnavailable, ErrLocked, err)
 	}
 	return fmt.Errorf("%w: sqlite: Open: %w", auth.ErrStoreUnavailable, err)
 }

@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/goauthkit/auth"
 )
@@ -18,7 +20,10 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	defer s.forget(u.ID)
+	if !userStorable(u) {
+		return auth.ErrInvalidInput
+	}
+	defer s.forget(u.ID, false)
 	roles, err := json.Marshal(u.Roles)
 	if err != nil {
 		return fmt.Errorf("sqlite: CreateUser: roles: %w", err)
@@ -55,18 +60,73 @@ func (s *Store) UserByID(ctx context.Context, id string) (*auth.User, error) {
 		if s.afterUserRead != nil {
 			s.afterUserRead()
 		}
-		s.users.put(gen, u)
+		s.users.put(gen, u, "")
 	}
 	return u, nil
 }
 
-// forget drops the user with this id from the cache, if there is one. Every
-// method that writes a user defers it, so that it runs once the write has
-// ended, committed or not.
-func (s *Store) forget(id string) {
-	if s.users != nil {
-		s.users.invalidate(id)
+// UserBySession implements auth.SessionStore, in one query. A Store opened
+// WithExclusiveLock answers it from memory once it has read the user and
+// found the session live.
+func (s *Store) UserBySession(ctx context.Context, userID, sessionID string) (*auth.User, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
 	}
+	var gen uint64
+	if s.users != nil {
+		var u *auth.User
+		if u, gen = s.users.getLive(userID, sessionID); u != nil {
+			return u, nil
+		}
+	}
+	var revoked sql.NullBool
+	u, err := scanUser(s.rs[qUserBySession].QueryRowContext(ctx, sessionID, userID), &revoked)
+	if err != nil {
+		return nil, s.userErr(ctx, "UserBySession", err)
+	}
+	if !revoked.Valid || revoked.Bool {
+		return nil, auth.ErrSessionRevoked
+	}
+	if s.users != nil {
+		if s.afterUserRead != nil {
+			s.afterUserRead()
+		}
+		s.users.put(gen, u, sessionID)
+	}
+	return u, nil
+}
+
+// forget drops the user with this id from the cache, if there is one, and
+// with sessions every session of the user too. Every method that writes a
+// user defers it, so that it runs once the write has ended, committed or
+// not.
+func (s *Store) forget(id string, sessions bool) {
+	if s.users != nil {
+		s.users.invalidate(id, sessions)
+	}
+}
+
+// forgetSession drops the session with this id from the cache, if there is
+// one. Every method that writes a session defers it.
+func (s *Store) forgetSession(id string) {
+	if s.users != nil {
+		s.users.invalidateSession(id)
+	}
+}
+
+// storable reports whether every one of values is text the Store keeps:
+// valid UTF-8 without a NUL (see auth.UserStore).
+func storable(values ...string) bool {
+	for _, v := range values {
+		if !utf8.ValidString(v) || strings.IndexByte(v, 0) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func userStorable(u *auth.User) bool {
+	return storable(u.ID, u.Username, u.Email, u.PasswordHash) && storable(u.Roles...)
 }
 
 // UserByUsername implements auth.UserStore. The username is compared byte
@@ -89,14 +149,16 @@ func (s *Store) userErr(ctx context.Context, op string, err error) error {
 	return s.fail(ctx, op, err)
 }
 
-func scanUser(row *sql.Row) (*auth.User, error) {
+// scanUser reads a row of userColumns, followed by the columns in more.
+func scanUser(row *sql.Row, more ...any) (*auth.User, error) {
 	var (
 		u                auth.User
 		roles            string
 		created, updated int64
 	)
-	if err := row.Scan(&u.ID, &u.Username, &u.Email, &u.PasswordHash, &u.Disabled, &roles,
-		&u.TokenVersion, &created, &updated); err != nil {
+	dest := append([]any{&u.ID, &u.Username, &u.Email, &u.PasswordHash, &u.Disabled, &roles,
+		&u.TokenVersion, &created, &updated}, more...)
+	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(roles), &u.Roles); err != nil {
@@ -112,7 +174,10 @@ func (s *Store) UpdateUser(ctx context.Context, u *auth.User) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	defer s.forget(u.ID)
+	if !userStorable(u) {
+		return auth.ErrInvalidInput
+	}
+	defer s.forget(u.ID, false)
 	roles, err := json.Marshal(u.Roles)
 	if err != nil {
 		return fmt.Errorf("sqlite: UpdateUser: roles: %w", err)
@@ -136,7 +201,13 @@ func (s *Store) UpdatePasswordHash(ctx context.Context, id, oldHash, newHash str
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	defer s.forget(id)
+	if !storable(id) {
+		return auth.ErrNotFound
+	}
+	if !storable(oldHash, newHash) {
+		return auth.ErrInvalidInput
+	}
+	defer s.forget(id, logout)
 	return s.inTx(ctx, "UpdatePasswordHash", func(tx *sql.Tx) error {
 		var cur string
 		err := s.txStmt(ctx, tx, qPasswordHash).QueryRowContext(ctx, id).Scan(&cur)
@@ -168,7 +239,7 @@ func (s *Store) InvalidateTokens(ctx context.Context, id string, now time.Time) 
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	defer s.forget(id)
+	defer s.forget(id, true)
 	return s.inTx(ctx, "InvalidateTokens", func(tx *sql.Tx) error {
 		res, err := s.txStmt(ctx, tx, qBumpTokenVersion).ExecContext(ctx, micros(now), id)
 		if err != nil {
@@ -190,7 +261,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	defer s.forget(id)
+	defer s.forget(id, true)
 	res, err := s.ws[qDeleteUser].ExecContext(ctx, id)
 	if err != nil {
 		return s.fail(ctx, "DeleteUser", err)

@@ -47,6 +47,8 @@ func Run(t *testing.T, newStore func(t *testing.T) auth.Store) {
 		{"SessionRotate", testSessionRotate},
 		{"SessionReuseRevokesFamily", testSessionReuse},
 		{"SessionGrace", testSessionGrace},
+		{"UserBySession", testUserBySession},
+		{"UnstorableText", testUnstorableText},
 		{"SessionExpired", testSessionExpired},
 		{"SessionRevoke", testSessionRevoke},
 		{"SessionForUnknownUser", testSessionUnknownUser},
@@ -54,6 +56,7 @@ func Run(t *testing.T, newStore func(t *testing.T) auth.Store) {
 		{"ContextCanceled", testContextCanceled},
 		{"ConcurrentCreateOneUsername", testConcurrentCreate},
 		{"ConcurrentRotateOneToken", testConcurrentRotate},
+		{"ConcurrentGraceOneToken", testConcurrentGrace},
 		{"ConcurrentMixedLoad", testConcurrentMixed},
 	}
 	for _, tc := range tests {
@@ -203,6 +206,9 @@ func testNotFound(t *testing.T, s auth.Store) {
 	}
 	if err := s.RevokeSession(ctx, "nosession"); err != nil {
 		t.Errorf("RevokeSession(unknown) = %v, want nil", err)
+	}
+	if _, err := s.UserBySession(ctx, "nobody", "nosession"); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("UserBySession(unknown user) = %v, want ErrNotFound", err)
 	}
 }
 
@@ -374,7 +380,7 @@ func testSessionRotate(t *testing.T, s auth.Store) {
 		}
 		if got.ID != sess.ID || got.UserID != u.ID || got.UserVersion != 0 ||
 			!bytes.Equal(got.TokenHash, hash(fmt.Sprint("r", i+1))) ||
-			!got.ExpiresAt.Equal(now.Add(time.Hour)) || !got.CreatedAt.Equal(base) {
+			!got.ExpiresAt.Equal(now.Add(time.Hour)) || !got.CreatedAt.Equal(base) || !got.RotatedAt.Equal(now) {
 			t.Fatalf("rotation %d returned %+v", i, got)
 		}
 	}
@@ -409,34 +415,242 @@ func testSessionGrace(t *testing.T, s auth.Store) {
 	u := newUser("alice")
 	mustCreate(t, s, u)
 	sess := newSession(t, s, u.ID, "r1")
-	r := rotation(sess.ID, "r1", "r2", base)
-	if _, err := s.RotateSession(ctx, r); err != nil {
+	rotated := base.Add(time.Second)
+	if _, err := s.RotateSession(ctx, rotation(sess.ID, "r1", "r2", rotated)); err != nil {
 		t.Fatal(err)
 	}
-	// Within the grace period the previous token may be exchanged again.
-	r = rotation(sess.ID, "r1", "r3", base.Add(5*time.Second))
-	r.Grace = 10 * time.Second
-	if _, err := s.RotateSession(ctx, r); err != nil {
-		t.Fatalf("previous token within grace = %v", err)
+	// Within the grace period the previous token, presented with the
+	// successor that is current, gets the session back unchanged: the
+	// head's hash, rotation time and expiry.
+	for i, at := range []time.Duration{5 * time.Second, 10 * time.Second} {
+		r := rotation(sess.ID, "r1", "r2", rotated.Add(at))
+		r.Grace = 10 * time.Second
+		got, err := s.RotateSession(ctx, r)
+		if err != nil {
+			t.Fatalf("previous token within grace (%d) = %v", i, err)
+		}
+		if !bytes.Equal(got.TokenHash, hash("r2")) || !got.RotatedAt.Equal(rotated) ||
+			!got.ExpiresAt.Equal(rotated.Add(time.Hour)) || got.UserID != u.ID || !got.CreatedAt.Equal(base) {
+			t.Fatalf("graced rotation changed or misreported the session: %+v", got)
+		}
 	}
-	// r3 is now current; r2 (never used by the client) is spent.
-	r = rotation(sess.ID, "r3", "r4", base.Add(6*time.Second))
-	if _, err := s.RotateSession(ctx, r); err != nil {
-		t.Fatalf("token issued under grace: %v", err)
+	// The head still rotates as usual.
+	now := rotated.Add(11 * time.Second)
+	if got, err := s.RotateSession(ctx, rotation(sess.ID, "r2", "r3", now)); err != nil || !got.RotatedAt.Equal(now) {
+		t.Fatalf("head after graced presentations: %+v, %v", got, err)
 	}
 	// After the grace period, the previous token is reuse.
-	r = rotation(sess.ID, "r3", "r5", base.Add(time.Minute))
+	r := rotation(sess.ID, "r2", "r3", now.Add(time.Minute))
 	r.Grace = 10 * time.Second
 	if _, err := s.RotateSession(ctx, r); !errors.Is(err, auth.ErrRefreshReuse) {
 		t.Fatalf("previous token after grace = %v, want ErrRefreshReuse", err)
 	}
-	// Without grace, the previous token is reuse at once.
+
+	// An older token than the previous one is reuse, within grace or not.
 	sess2 := newSession(t, s, u.ID, "a1")
-	if _, err := s.RotateSession(ctx, rotation(sess2.ID, "a1", "a2", base)); err != nil {
+	for i, next := range []string{"a2", "a3"} {
+		cur := []string{"a1", "a2"}[i]
+		if _, err := s.RotateSession(ctx, rotation(sess2.ID, cur, next, base)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r = rotation(sess2.ID, "a1", "a2", base)
+	r.Grace = time.Minute
+	if _, err := s.RotateSession(ctx, r); !errors.Is(err, auth.ErrRefreshReuse) {
+		t.Fatalf("token older than the previous one = %v, want ErrRefreshReuse", err)
+	}
+
+	// The previous token with another successor than the current one is
+	// reuse (the family would fork).
+	sess3 := newSession(t, s, u.ID, "b1")
+	if _, err := s.RotateSession(ctx, rotation(sess3.ID, "b1", "b2", base)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RotateSession(ctx, rotation(sess2.ID, "a1", "a3", base)); !errors.Is(err, auth.ErrRefreshReuse) {
+	r = rotation(sess3.ID, "b1", "elsewhere", base)
+	r.Grace = time.Minute
+	if _, err := s.RotateSession(ctx, r); !errors.Is(err, auth.ErrRefreshReuse) {
+		t.Fatalf("previous token with a fork = %v, want ErrRefreshReuse", err)
+	}
+
+	// Without grace, the previous token is reuse at once.
+	sess4 := newSession(t, s, u.ID, "c1")
+	if _, err := s.RotateSession(ctx, rotation(sess4.ID, "c1", "c2", base)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RotateSession(ctx, rotation(sess4.ID, "c1", "c2", base)); !errors.Is(err, auth.ErrRefreshReuse) {
 		t.Fatalf("previous token without grace = %v, want ErrRefreshReuse", err)
+	}
+}
+
+// testUserBySession checks the access-token lookup: the user while the
+// session is live, ErrSessionRevoked once it is revoked by any means.
+func testUserBySession(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	u := newUser("alice")
+	mustCreate(t, s, u)
+	other := newUser("bob")
+	mustCreate(t, s, other)
+	live := func(t *testing.T, sess *auth.Session) {
+		t.Helper()
+		got, err := s.UserBySession(ctx, u.ID, sess.ID)
+		if err != nil {
+			t.Fatalf("UserBySession(live) = %v", err)
+		}
+		equalUser(t, got, u)
+	}
+	dead := func(t *testing.T, userID, sessionID, why string) {
+		t.Helper()
+		if _, err := s.UserBySession(ctx, userID, sessionID); !errors.Is(err, auth.ErrSessionRevoked) {
+			t.Fatalf("UserBySession after %s = %v, want ErrSessionRevoked", why, err)
+		}
+	}
+
+	a := newSession(t, s, u.ID, "a1")
+	live(t, a)
+	live(t, a) // twice: a cache must not change the answer
+	if _, err := s.RotateSession(ctx, rotation(a.ID, "a1", "a2", base)); err != nil {
+		t.Fatal(err)
+	}
+	live(t, a) // rotation keeps the session
+	dead(t, u.ID, "nosession", "an unknown session")
+	dead(t, other.ID, a.ID, "another user's session")
+	if err := s.RevokeSession(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	dead(t, u.ID, a.ID, "RevokeSession")
+
+	b := newSession(t, s, u.ID, "b1")
+	live(t, b)
+	if _, err := s.RotateSession(ctx, rotation(b.ID, "stolen", "b2", base)); !errors.Is(err, auth.ErrRefreshReuse) {
+		t.Fatal(err)
+	}
+	dead(t, u.ID, b.ID, "reuse detected")
+
+	c, d := newSession(t, s, u.ID, "c1"), newSession(t, s, u.ID, "d1")
+	keep := newSession(t, s, other.ID, "k1")
+	live(t, c)
+	live(t, d)
+	if err := s.InvalidateTokens(ctx, u.ID, base); err != nil {
+		t.Fatal(err)
+	}
+	u.TokenVersion++
+	dead(t, u.ID, c.ID, "InvalidateTokens")
+	dead(t, u.ID, d.ID, "InvalidateTokens")
+	if _, err := s.UserBySession(ctx, other.ID, keep.ID); err != nil {
+		t.Fatalf("another user's session after InvalidateTokens: %v", err)
+	}
+
+	e := newSession(t, s, u.ID, "e1")
+	live(t, e)
+	if err := s.UpdatePasswordHash(ctx, u.ID, u.PasswordHash, "$2b$rehash", false, base); err != nil {
+		t.Fatal(err)
+	}
+	u.PasswordHash = "$2b$rehash"
+	live(t, e) // a rehash without logout keeps sessions
+	if err := s.UpdatePasswordHash(ctx, u.ID, u.PasswordHash, "$2b$changed", true, base); err != nil {
+		t.Fatal(err)
+	}
+	dead(t, u.ID, e.ID, "a password change")
+
+	// A disabled user comes back disabled (the caller refuses it).
+	f := newSession(t, s, other.ID, "f1")
+	other.Disabled = true
+	if err := s.UpdateUser(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.UserBySession(ctx, other.ID, f.ID); err != nil || !got.Disabled {
+		t.Fatalf("UserBySession of a disabled user = %+v, %v; want it, disabled", got, err)
+	}
+	if err := s.DeleteUser(ctx, other.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UserBySession(ctx, other.ID, f.ID); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("UserBySession of a deleted user = %v, want ErrNotFound", err)
+	}
+}
+
+// testUnstorableText gives every text argument and field of every method
+// text that PostgreSQL refuses (a NUL, invalid UTF-8): keys answer as
+// unknown, values to store are ErrInvalidInput, and nothing is ever
+// reported as an unavailable store.
+func testUnstorableText(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	u := newUser("alice")
+	mustCreate(t, s, u)
+	sess := newSession(t, s, u.ID, "r1")
+	for _, bad := range []string{"nul\x00inside", "\xff\xfe", "ok\x00"} {
+		is := func(t *testing.T, what string, err, want error) {
+			t.Helper()
+			if !errors.Is(err, want) {
+				t.Errorf("%s with %q = %v, want %v", what, bad, err, want)
+			}
+			if errors.Is(err, auth.ErrStoreUnavailable) {
+				t.Errorf("%s with %q reports an unavailable store: %v", what, bad, err)
+			}
+		}
+		_, err := s.UserByID(ctx, bad)
+		is(t, "UserByID", err, auth.ErrNotFound)
+		_, err = s.UserByUsername(ctx, bad)
+		is(t, "UserByUsername", err, auth.ErrNotFound)
+		_, err = s.UserBySession(ctx, bad, sess.ID)
+		is(t, "UserBySession(user)", err, auth.ErrNotFound)
+		_, err = s.UserBySession(ctx, u.ID, bad)
+		is(t, "UserBySession(session)", err, auth.ErrSessionRevoked)
+		is(t, "InvalidateTokens", s.InvalidateTokens(ctx, bad, base), auth.ErrNotFound)
+		is(t, "DeleteUser", s.DeleteUser(ctx, bad), auth.ErrNotFound)
+		is(t, "UpdatePasswordHash(id)", s.UpdatePasswordHash(ctx, bad, u.PasswordHash, "new", false, base), auth.ErrNotFound)
+		is(t, "UpdatePasswordHash(old)", s.UpdatePasswordHash(ctx, u.ID, bad, "new", false, base), auth.ErrInvalidInput)
+		is(t, "UpdatePasswordHash(new)", s.UpdatePasswordHash(ctx, u.ID, u.PasswordHash, bad, false, base), auth.ErrInvalidInput)
+		_, err = s.RotateSession(ctx, rotation(bad, "r1", "r2", base))
+		is(t, "RotateSession", err, auth.ErrNotFound)
+		if err := s.RevokeSession(ctx, bad); err != nil {
+			t.Errorf("RevokeSession with %q = %v, want nil", bad, err)
+		}
+
+		fields := []struct {
+			name string
+			set  func(*auth.User)
+		}{
+			{"ID", func(v *auth.User) { v.ID = bad }},
+			{"Username", func(v *auth.User) { v.Username = bad }},
+			{"Email", func(v *auth.User) { v.Email = bad }},
+			{"PasswordHash", func(v *auth.User) { v.PasswordHash = bad }},
+			{"Roles", func(v *auth.User) { v.Roles = []string{"user", bad} }},
+		}
+		for _, f := range fields {
+			v := newUser("bob")
+			f.set(v)
+			is(t, "CreateUser("+f.name+")", s.CreateUser(ctx, v), auth.ErrInvalidInput)
+			if f.name == "ID" || f.name == "PasswordHash" {
+				continue // not fields UpdateUser stores by
+			}
+			w := u.Clone()
+			f.set(w)
+			is(t, "UpdateUser("+f.name+")", s.UpdateUser(ctx, w), auth.ErrInvalidInput)
+		}
+		for _, f := range []struct {
+			name string
+			set  func(*auth.Session)
+		}{
+			{"ID", func(v *auth.Session) { v.ID = bad }},
+			{"UserID", func(v *auth.Session) { v.UserID = bad }},
+		} {
+			v := &auth.Session{ID: newID(), UserID: u.ID, TokenHash: hash("x"), CreatedAt: base, ExpiresAt: base.Add(time.Hour)}
+			f.set(v)
+			is(t, "CreateSession("+f.name+")", s.CreateSession(ctx, v), auth.ErrInvalidInput)
+		}
+	}
+	// Nothing was changed or created by the refused calls.
+	got, err := s.UserByID(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equalUser(t, got, u)
+	if _, err := s.UserByUsername(ctx, "bob"); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("a refused CreateUser left a user: %v", err)
+	}
+	if _, err := s.UserBySession(ctx, u.ID, sess.ID); err != nil {
+		t.Fatalf("the session was changed: %v", err)
 	}
 }
 
@@ -582,6 +796,46 @@ func testConcurrentRotate(t *testing.T, s auth.Store) {
 	// The losers were reuse, so the family is revoked, winner's token too.
 	if _, err := s.RotateSession(ctx, rotation(sess.ID, fmt.Sprint("next", won), "after", base)); !errors.Is(err, auth.ErrSessionRevoked) {
 		t.Fatalf("winner's token after concurrent reuse = %v, want ErrSessionRevoked", err)
+	}
+}
+
+// testConcurrentGrace presents one just-rotated token many times at once
+// within the grace period: every presentation gets the same head back, and
+// the family stays live.
+func testConcurrentGrace(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	u := newUser("alice")
+	mustCreate(t, s, u)
+	sess := newSession(t, s, u.ID, "r1")
+	var wg sync.WaitGroup
+	got := make([]*auth.Session, Concurrency)
+	errs := make([]error, Concurrency)
+	start := make(chan struct{})
+	for i := range Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			r := rotation(sess.ID, "r1", "r2", base)
+			r.Grace = time.Minute
+			got[i], errs[i] = s.RotateSession(ctx, r)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("presentation %d within grace: %v", i, err)
+		}
+		if !bytes.Equal(got[i].TokenHash, hash("r2")) || !got[i].RotatedAt.Equal(base) || !got[i].ExpiresAt.Equal(base.Add(time.Hour)) {
+			t.Fatalf("presentation %d got another head: %+v", i, got[i])
+		}
+	}
+	if _, err := s.UserBySession(ctx, u.ID, sess.ID); err != nil {
+		t.Fatalf("family after concurrent graced presentations: %v", err)
+	}
+	if _, err := s.RotateSession(ctx, rotation(sess.ID, "r2", "r3", base.Add(time.Second))); err != nil {
+		t.Fatalf("the head after concurrent graced presentations: %v", err)
 	}
 }
 
