@@ -281,10 +281,6 @@ type NewUser struct {
 	ClientAddr string
 }
 
-// ErrInvalidEmail is returned by Register for an email that is not a bare
-// address (local@domain, at most 254 bytes).
-var ErrInvalidEmail = errors.New("auth: invalid email address")
-
 // maxLoginNameBytes is the longest login name (username or email) accepted
 // as received, before normalisation: longer ones are refused from their
 // length alone, so that no one can make the library normalise, hash or

@@ -2,6 +2,9 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -668,10 +671,10 @@ func TestNormalizeUsername(t *testing.T) {
 	}
 }
 
-// slowHasher is htPlainHasher whose Verify takes a while and is counted, so
+// slowHasher is plainHasher whose Verify takes a while and is counted, so
 // that concurrent logins overlap.
 type slowHasher struct {
-	htPlainHasher
+	plainHasher
 	verifies atomic.Int64
 	inFlight atomic.Int64
 	maxSeen  atomic.Int64
@@ -684,7 +687,7 @@ func (h *slowHasher) Verify(password, encoded string) error {
 	}
 	time.Sleep(2 * time.Millisecond)
 	h.inFlight.Add(-1)
-	return h.htPlainHasher.Verify(password, encoded)
+	return h.plainHasher.Verify(password, encoded)
 }
 
 // TestLoginGuessesNotLogins: concurrent right passwords of one user from
@@ -787,7 +790,7 @@ func TestLoginInputBounds(t *testing.T) {
 func TestLoginDisabledAccounting(t *testing.T) {
 	for _, password := range []string{"correct horse battery", "wrong password!"} {
 		t.Run(password, func(t *testing.T) {
-			h := &countingHasher{Hasher: htPlainHasher{}}
+			h := &countingHasher{Hasher: plainHasher{}}
 			f := newFixture(t, func(c *Config) { c.Hasher = h; c.Limiter = nil })
 			u := f.register(t, "alice", "correct horse battery")
 			u.Disabled = true
@@ -813,7 +816,7 @@ func TestLoginDisabledAccounting(t *testing.T) {
 // TestRegisterLimit: registrations are limited per client address,
 // whatever their outcome.
 func TestRegisterLimit(t *testing.T) {
-	f := newFixture(t, func(c *Config) { c.Hasher = htPlainHasher{}; c.Limiter = nil })
+	f := newFixture(t, func(c *Config) { c.Hasher = plainHasher{}; c.Limiter = nil })
 	ctx := context.Background()
 	f.register(t, "taken", "correct horse battery")
 	for i := range 20 {
@@ -867,7 +870,7 @@ func TestLogoutEndsAccessTokens(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, func(c *Config) { c.Hasher = htPlainHasher{} })
+			f := newFixture(t, func(c *Config) { c.Hasher = plainHasher{} })
 			f.register(t, "alice", "correct horse battery")
 			p, other := f.login(t, "alice", "correct horse battery"), f.login(t, "alice", "correct horse battery")
 			c, err := f.a.Verifier().Verify(ctx, p.AccessToken)
@@ -899,7 +902,7 @@ func TestRefreshGraceSameHead(t *testing.T) {
 	for _, alg := range []string{"HS256", "EdDSA", "ES256", "RS256"} {
 		t.Run(alg, func(t *testing.T) {
 			f := newFixture(t, func(c *Config) {
-				c.Hasher = htPlainHasher{}
+				c.Hasher = plainHasher{}
 				c.RefreshGrace = 10 * time.Second
 				if alg != "HS256" {
 					ks, err := NewKeySet(testAsymKey(t, alg))
@@ -992,3 +995,23 @@ func TestNewErrorsReadable(t *testing.T) {
 		t.Errorf("short key error %q: want ErrWeakKey and the openssl hint", err)
 	}
 }
+
+// plainHasher is a fast, insecure Hasher for tests whose subject is not
+// hashing, where the cost of a real hash would only slow them down.
+type plainHasher struct{}
+
+const plainHashPrefix = "$plain-sha256$"
+
+func (plainHasher) Hash(p string) (string, error) {
+	s := sha256.Sum256([]byte(p))
+	return plainHashPrefix + hex.EncodeToString(s[:]), nil
+}
+
+func (h plainHasher) Verify(p, encoded string) error {
+	if want, _ := h.Hash(p); subtle.ConstantTimeCompare([]byte(want), []byte(encoded)) != 1 {
+		return ErrPasswordMismatch
+	}
+	return nil
+}
+
+func (plainHasher) NeedsRehash(string) bool { return false }

@@ -264,7 +264,7 @@ func BenchmarkAlgorithms(b *testing.B) {
 func BenchmarkVerifyRemote(b *testing.B) {
 	k := testAsymKey(b, "EdDSA")
 	ks, _ := NewKeySet(k)
-	srv := httptest.NewServer(JWKSHandler(ks))
+	srv := httptest.NewServer(serveJWKS(ks))
 	defer srv.Close()
 	remote, _ := NewRemoteKeySet(RemoteKeySetConfig{URL: srv.URL})
 	v, _ := NewVerifier(VerifierConfig{Keys: remote, Issuer: "iss", Audience: "aud", TokenCacheSize: -1})
@@ -315,38 +315,5 @@ func BenchmarkMemoryStore(b *testing.B) {
 			}
 			cur = next
 		}
-	})
-}
-
-// BenchmarkHandlersMe serves the library's GET /users/me (Handlers.Me: the
-// request deadline, the middleware, the JSON answer) with the token and the
-// user in memory, next to a handler that only answers 204: what the load
-// test's /users/me costs over its bare handler, without the network. Each
-// request gets a fresh header map, as net/http gives it.
-func BenchmarkHandlersMe(b *testing.B) {
-	f := newFixture(b, func(c *Config) { c.Hasher = Bcrypt{Cost: 10} })
-	f.clock.t = time.Now()
-	f.register(b, "alice", "correct horse battery")
-	p := f.login(b, "alice", "correct horse battery")
-	h, err := NewHandlers(f.a, HandlerOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	serve := func(b *testing.B, h http.Handler, want int) {
-		req := httptest.NewRequest("GET", "/users/me", nil)
-		req.Header.Set("Authorization", "Bearer "+p.AccessToken)
-		w := &discardWriter{}
-		b.ReportAllocs()
-		for b.Loop() {
-			w.code, w.h = 0, http.Header{}
-			h.ServeHTTP(w, req)
-			if w.code != want {
-				b.Fatalf("status %d", w.code)
-			}
-		}
-	}
-	b.Run("Me", func(b *testing.B) { serve(b, h.Me(), http.StatusOK) })
-	b.Run("bare", func(b *testing.B) {
-		serve(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }), http.StatusNoContent)
 	})
 }

@@ -7,10 +7,10 @@ import (
 	"time"
 )
 
-// Errors returned by the Authenticator. Each outcome a caller branches on
-// has a sentinel; finer errors wrap the coarse ones, so
-// errors.Is(err, ErrInvalidToken) holds for an expired token as well as for
-// ErrTokenExpired.
+// The errors of this package, every one a sentinel for errors.Is: finer
+// errors wrap the coarse ones, so errors.Is(err, ErrInvalidToken) holds
+// for an expired token as well as for ErrTokenExpired. Stores return (or
+// wrap) the store errors, and document which in their interfaces.
 var (
 	// ErrInvalidCredentials is returned by Login for an unknown user and for a
 	// wrong password alike, and by ChangePassword for a wrong current password.
@@ -48,7 +48,82 @@ var (
 	// ErrBusy is returned when the context ends while waiting for a free
 	// password-hashing slot; it wraps the context's error as well.
 	ErrBusy = errors.New("auth: too busy")
+
+	// Store errors. Every store implementation returns (or wraps) these, so
+	// the Authenticator and the HTTP handlers can branch on them.
+
+	// ErrNotFound reports that no user or refresh session has the given key.
+	ErrNotFound = errors.New("auth: not found")
+	// ErrUserExists reports that the normalised username is already taken.
+	ErrUserExists = errors.New("auth: user already exists")
+	// ErrConflict reports that a conditional update lost a race: the stored
+	// value was no longer the one the caller expected.
+	ErrConflict = errors.New("auth: conflicting update")
+	// ErrStoreUnavailable reports that the store could not be reached or
+	// failed. Stores wrap their driver's error with it, so callers see both.
+	ErrStoreUnavailable = errors.New("auth: store unavailable")
+	// ErrSessionRevoked reports that a refresh session was revoked (by logout,
+	// logout-all, a password change or reuse detection) or has expired.
+	ErrSessionRevoked = errors.New("auth: refresh session revoked")
+	// ErrRefreshReuse reports that a refresh token that was already spent was
+	// presented again. The store has revoked the whole session when it
+	// returns this error.
+	ErrRefreshReuse = errors.New("auth: refresh token reuse detected")
+	// ErrInvalidInput reports text that no account can match and no store
+	// can keep: text that is not valid UTF-8 or holds a NUL (PostgreSQL
+	// refuses both), or a login name longer than any account's. The
+	// Authenticator refuses such input before it reaches the store, and
+	// stores refuse it too (see UserStore), so bad input is never mistaken
+	// for an unavailable store.
+	ErrInvalidInput = errors.New("auth: invalid input")
+
+	// Password hashing errors.
+
+	// ErrPasswordMismatch is returned by Hasher.Verify when the password does
+	// not match the hash.
+	ErrPasswordMismatch = errors.New("auth: password does not match")
+	// ErrUnsupportedHash is returned by Hasher.Verify for a hash string that
+	// is malformed, of an unknown algorithm, or whose cost parameters are
+	// outside the hasher's limits.
+	ErrUnsupportedHash = errors.New("auth: unsupported or malformed password hash")
+
+	// ErrPasswordTooShort wraps ErrInvalidPassword.
+	ErrPasswordTooShort = fmt.Errorf("%w: too short", ErrInvalidPassword)
+	// ErrPasswordTooLong wraps ErrInvalidPassword. The bcrypt hasher returns
+	// it for passwords over 72 bytes rather than truncate them.
+	ErrPasswordTooLong = fmt.Errorf("%w: too long", ErrInvalidPassword)
+	// ErrPasswordNUL wraps ErrInvalidPassword for a password holding a NUL.
+	ErrPasswordNUL = fmt.Errorf("%w: contains NUL", ErrInvalidPassword)
+	// ErrPasswordEncoding wraps ErrInvalidPassword for invalid UTF-8.
+	ErrPasswordEncoding = fmt.Errorf("%w: not valid UTF-8", ErrInvalidPassword)
+	// ErrPasswordCommon wraps ErrInvalidPassword for a blocklisted password.
+	ErrPasswordCommon = fmt.Errorf("%w: too common", ErrInvalidPassword)
+
+	// Key errors.
+
+	// ErrUnknownKey is returned by a KeySource for a kid it does not hold.
+	ErrUnknownKey = errors.New("auth: unknown key id")
+	// ErrWeakKey is returned for a key too short for its algorithm.
+	ErrWeakKey = errors.New("auth: key too weak for its algorithm")
+
+	// Bearer-header errors, from ParseBearer.
+
+	// ErrNoBearer means there is no Authorization header, or it uses another
+	// scheme: the request is anonymous.
+	ErrNoBearer = errors.New("auth: no bearer token")
+	// ErrMultipleAuthorization means the request has more than one
+	// Authorization header (RFC 6750 §2 allows one method, once).
+	ErrMultipleAuthorization = errors.New("auth: more than one Authorization header")
+
+	// Registration errors.
+
+	// ErrInvalidEmail is returned by Register for an email that is not a bare
+	// address (local@domain, at most 254 bytes).
+	ErrInvalidEmail = errors.New("auth: invalid email address")
 )
+
+// errInsufficientScope is RequireRole's refusal: 403 insufficient_scope.
+var errInsufficientScope = errors.New("auth: insufficient scope")
 
 // RateLimitError is returned (wrapping ErrTooManyAttempts) when the login
 // limiter refuses an attempt.
@@ -78,3 +153,22 @@ func (e *joined) Unwrap() []error { return []error{e.outer, e.inner} }
 // both returns an error matching outer and inner (errors.Is), such as
 // ErrTokenRevoked and ErrSessionRevoked.
 func both(outer, inner error) error { return &joined{outer, inner} }
+
+// PasswordError is a password that breaks a rule of the PasswordPolicy (or
+// of the Hasher, as bcrypt's 72-byte limit), with a sentence for the person
+// who chose it, naming the limit: the HTTP handlers send it as the
+// error_description.
+type PasswordError struct {
+	// Rule is the sentinel of the rule broken, such as ErrPasswordTooShort.
+	Rule error
+	// Description says what the rule asks, e.g. "the password must be at
+	// least 8 characters long". It never holds the password.
+	Description string
+}
+
+// Error implements error.
+func (e *PasswordError) Error() string { return "auth: invalid password: " + e.Description }
+
+// Unwrap returns the rule, so that errors.Is matches both it and
+// ErrInvalidPassword.
+func (e *PasswordError) Unwrap() error { return e.Rule }

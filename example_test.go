@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/token"
 	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"reflect"
+	"testing"
 
 	"github.com/goauthkit/auth"
 )
@@ -121,11 +124,37 @@ func ExampleUserFromContext() {
 		fmt.Println(u.Username, u.ID == claims.Subject, u.HasRole("admin"))
 	}
 
-	// In tests of handlers, auth.WithUser plays the middleware's part.
-	u := &auth.User{ID: "7f9c", Username: "alice", Roles: []string{"admin"}}
+	// In a test of the handler: a user in a MemoryStore, a token issued to
+	// it, and the real middleware in front (nothing else can put a user in
+	// a context).
+	a := newExampleAuthenticator()
+	ctx := context.Background()
+	u, err := a.Register(ctx, auth.NewUser{Username: "alice", Password: "correct horse battery staple", Roles: []string{"admin"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	token, err := a.IssueAccessToken(ctx, u)
+	if err != nil {
+		log.Fatal(err)
+	}
 	req := httptest.NewRequest("GET", "/", nil)
-	req = req.WithContext(auth.WithUser(req.Context(), u, &auth.Claims{Subject: u.ID}))
-	handler(httptest.NewRecorder(), req)
+	req.Header.Set("Authorization", "Bearer "+token)
+	a.Middleware(http.HandlerFunc(handler)).ServeHTTP(httptest.NewRecorder(), req)
 	// Output:
 	// alice true true
+}
+
+// TestDefaultBlocklistImmutable: no caller can change the shared default
+// list: its dynamic type is not exported, so no package can assert it to
+// a map and write to it.
+func TestDefaultBlocklistImmutable(t *testing.T) {
+	if typ := reflect.TypeOf(auth.DefaultBlocklist()); token.IsExported(typ.Name()) || typ.PkgPath() != "github.com/goauthkit/auth" {
+		t.Fatalf("DefaultBlocklist is a %v, which other packages can assert to", typ)
+	}
+	custom := []string{"Hunter2Hunter2"}
+	b := auth.NewBlocklist(custom...)
+	custom[0] = "changed"
+	if !b.Contains("hunter2HUNTER2") || b.Contains("changed") {
+		t.Fatal("NewBlocklist kept the caller's slice")
+	}
 }

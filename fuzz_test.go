@@ -1,10 +1,8 @@
 package auth
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"os"
@@ -90,94 +88,6 @@ func FuzzParseBearer(f *testing.F) {
 	})
 }
 
-// FuzzScanObject checks scanObject, under the rules of tokens and of
-// request bodies, against encoding/json: it must never panic; what it
-// accepts must be one valid JSON object, of valid UTF-8, without repeated
-// names, whose members are valid JSON; what it refuses as bad syntax must
-// be invalid JSON; and the two rules may differ only on duplicates. The
-// body path's decoding (parseJSONObject) must agree with encoding/json on
-// what it accepts, and answer every error with a *RequestError.
-func FuzzScanObject(f *testing.F) {
-	requireSeeds(f, 30)
-	f.Fuzz(func(t *testing.T, data []byte) {
-		valid := json.Valid(data)
-		trimmed := bytes.TrimLeft(data, " \t\r\n")
-		isObject := valid && len(trimmed) > 0 && trimmed[0] == '{'
-		var errs [2]error
-		for k, rules := range []jsonRules{tokenJSON, bodyJSON} {
-			var names [][]byte
-			err := scanObject(data, rules, func(name, value []byte) error {
-				if !json.Valid(value) {
-					t.Fatalf("%+v: member %q has invalid value %q", rules, name, value)
-				}
-				for _, n := range names {
-					if bytes.Equal(n, name) || rules.foldNames && bytes.EqualFold(n, name) {
-						t.Fatalf("%+v: %q: repeated name %q", rules, data, name)
-					}
-				}
-				names = append(names, name)
-				return nil
-			})
-			errs[k] = err
-			switch {
-			case err == nil && !isObject:
-				t.Fatalf("%+v: accepted %q, which is not a JSON object", rules, data)
-			case err == nil && !utf8.Valid(data):
-				t.Fatalf("%+v: accepted invalid UTF-8 %q", rules, data)
-			case err == nil:
-			case err == jsonErrSyntax && valid:
-				t.Fatalf("%+v: refused valid JSON %q as bad syntax", rules, data)
-			case err == jsonErrNotObject && isObject:
-				t.Fatalf("%+v: refused the object %q as not an object", rules, data)
-			case err == jsonErrUTF8 && utf8.Valid(data):
-				t.Fatalf("%+v: refused valid UTF-8 %q as invalid", rules, data)
-			case err == jsonErrSurrogate && !bytes.Contains(data, []byte(`\u`)):
-				t.Fatalf("%+v: refused %q for a surrogate escape", rules, data)
-			}
-			if _, ok := err.(jsonError); err != nil && !ok {
-				t.Fatalf("%+v: error %v is not a jsonError", rules, err)
-			}
-		}
-		if errs[0] != errs[1] && errs[0] != jsonErrDuplicate && errs[1] != jsonErrDuplicate {
-			t.Fatalf("%q: token rules say %v, body rules %v", data, errs[0], errs[1])
-		}
-
-		obj, err := parseJSONObject(data)
-		if err != nil {
-			if _, ok := errors.AsType[*RequestError](err); !ok || err != bodyJSONErrors[errs[1].(jsonError)] {
-				t.Fatalf("parseJSONObject(%q) = %v, scanObject said %v", data, err, errs[1])
-			}
-			return
-		}
-		// UseNumber: numbers beyond float64 (1e700) are valid JSON.
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.UseNumber()
-		var m map[string]any
-		if err := dec.Decode(&m); err != nil {
-			t.Fatalf("accepted %q, which encoding/json refuses: %v", data, err)
-		}
-		if len(m) != len(obj) {
-			t.Fatalf("%q: %d members, encoding/json sees %d", data, len(obj), len(m))
-		}
-		for name, v := range obj {
-			got, ok := m[name]
-			if !ok {
-				t.Fatalf("%q: member %q unknown to encoding/json", data, name)
-			}
-			switch v.kind {
-			case jsonString:
-				if s, _ := got.(string); s != v.str || !utf8.ValidString(v.str) {
-					t.Fatalf("%q: member %q = %q, encoding/json says %q", data, name, v.str, got)
-				}
-			case jsonNull:
-				if got != nil {
-					t.Fatalf("%q: member %q null, encoding/json says %v", data, name, got)
-				}
-			}
-		}
-	})
-}
-
 // FuzzLoginName feeds arbitrary login names, NFKC-expanding ones among the
 // seeds, to Login. It must never panic nor reach the store or the limiter
 // with a name over 320 bytes or text a store cannot keep; every other name
@@ -185,7 +95,7 @@ func FuzzScanObject(f *testing.F) {
 // its length after normalisation.
 func FuzzLoginName(f *testing.F) {
 	requireSeeds(f, 10)
-	h := &countingHasher{Hasher: htPlainHasher{}}
+	h := &countingHasher{Hasher: plainHasher{}}
 	lim := NewMemoryLimiter(LimiterConfig{})
 	store := NewMemoryStore()
 	a, err := New(Config{Store: store, SecretKey: testSecret, Hasher: h, Limiter: lim,

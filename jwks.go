@@ -13,38 +13,12 @@ import (
 	"io"
 	"math/big"
 	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/goauthkit/auth/internal/strictjson"
 )
-
-// JWKSMaxAge is how long clients may cache the JWKS that JWKSHandler
-// serves. Publish a new key (KeySet.Add) at least this long before making
-// it active, so every consumer has it when the first token signed by it
-// arrives (consumers that use RemoteKeySet also refetch on an unknown kid).
-const JWKSMaxAge = 5 * time.Minute
-
-// JWKSHandler serves the public keys of ks as an RFC 7517 JSON Web Key Set,
-// at GET (and HEAD), with Cache-Control allowing JWKSMaxAge of caching. It
-// never includes a private or secret member, nor HMAC keys.
-func JWKSHandler(ks *KeySet) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			WriteError(w, http.StatusMethodNotAllowed, "method_not_allowed", "use GET")
-			return
-		}
-		body := ks.JWKS()
-		h := w.Header()
-		h.Set("Content-Type", "application/json")
-		h.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(JWKSMaxAge/time.Second)))
-		h.Set("Content-Length", strconv.Itoa(len(body)))
-		if r.Method == http.MethodGet {
-			_, _ = w.Write(body)
-		}
-	})
-}
 
 // JWKS parsing limits.
 const (
@@ -65,7 +39,7 @@ func ParseJWKS(data []byte) ([]*Key, error) {
 	var set struct {
 		Keys []json.RawMessage `json:"keys"`
 	}
-	if err := scanObject(data, tokenJSON, func(name, value []byte) error {
+	if err := strictjson.Scan(data, strictjson.Token, func(name, value []byte) error {
 		if string(name) == "keys" {
 			return json.Unmarshal(value, &set.Keys)
 		}
@@ -103,7 +77,7 @@ func ParseJWKS(data []byte) ([]*Key, error) {
 func parseJWK(raw []byte) (*Key, error) {
 	var j jwk
 	var useSet bool
-	err := scanObject(raw, tokenJSON, func(name, value []byte) error {
+	err := strictjson.Scan(raw, strictjson.Token, func(name, value []byte) error {
 		var dst *string
 		switch string(name) {
 		case "kty":
@@ -127,7 +101,7 @@ func parseJWK(raw []byte) (*Key, error) {
 		default:
 			return nil // key_ops, x5c, private members...: not used
 		}
-		s, err := claimString(value)
+		s, err := strictjson.String(value)
 		if err != nil {
 			return fmt.Errorf("member %q: %w", name, err)
 		}

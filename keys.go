@@ -17,14 +17,6 @@ import (
 	"golang.org/x/crypto/cryptobyte/asn1"
 )
 
-// Key errors.
-var (
-	// ErrUnknownKey is returned by a KeySource for a kid it does not hold.
-	ErrUnknownKey = errors.New("auth: unknown key id")
-	// ErrWeakKey is returned for a key too short for its algorithm.
-	ErrWeakKey = errors.New("auth: key too weak for its algorithm")
-)
-
 // Key is one signing or verification key with its key id (kid) and the one
 // algorithm it may be used with. A token is verified only with the key its
 // kid names and only under that key's algorithm, which is what makes

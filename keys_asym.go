@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -16,8 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"os"
-	"path/filepath"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -129,158 +126,21 @@ func GenerateKey(alg string) (*Key, error) {
 	return nil, fmt.Errorf("auth: GenerateKey: unsupported algorithm %q", alg)
 }
 
-// ParseKeyPEM reads one key for alg from PEM: a "PRIVATE KEY" (PKCS #8),
-// "EC PRIVATE KEY" or "RSA PRIVATE KEY" block gives a signing key, a
-// "PUBLIC KEY" (PKIX) block a verification-only key. An empty kid is the
-// key's thumbprint; an empty alg is the key type's one algorithm (EdDSA for
-// Ed25519, ES256 for P-256, RS256 for RSA).
-func ParseKeyPEM(kid, alg string, data []byte) (*Key, error) {
-	block, rest := pem.Decode(data)
-	if block == nil {
-		return nil, errors.New("auth: ParseKeyPEM: no PEM block")
-	}
-	if len(bytes.TrimSpace(rest)) != 0 {
-		return nil, errors.New("auth: ParseKeyPEM: more than one PEM block")
-	}
-	var (
-		parsed any
-		err    error
-	)
-	switch block.Type {
-	case "PRIVATE KEY":
-		parsed, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-	case "EC PRIVATE KEY":
-		parsed, err = x509.ParseECPrivateKey(block.Bytes)
-	case "RSA PRIVATE KEY":
-		parsed, err = x509.ParsePKCS1PrivateKey(block.Bytes)
-	case "PUBLIC KEY":
-		parsed, err = x509.ParsePKIXPublicKey(block.Bytes)
-	default:
-		return nil, fmt.Errorf("auth: ParseKeyPEM: unsupported PEM block %q", block.Type)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("auth: ParseKeyPEM: %w", err)
-	}
-	signer, isSigner := parsed.(crypto.Signer)
-	if alg == "" {
-		pub := crypto.PublicKey(parsed)
-		if isSigner {
-			pub = signer.Public()
-		}
-		if alg = algorithmOf(pub); alg == "" {
-			return nil, fmt.Errorf("auth: ParseKeyPEM: unsupported key type %T", pub)
-		}
-	}
-	if isSigner {
-		return NewSigningKey(kid, alg, signer)
-	}
-	return NewVerificationKey(kid, alg, parsed)
-}
-
-// algorithmOf names the one algorithm this library uses a public key with:
-// EdDSA for Ed25519, ES256 for ECDSA P-256, RS256 for RSA; "" for others.
-func algorithmOf(pub crypto.PublicKey) string {
-	switch p := pub.(type) {
-	case ed25519.PublicKey:
-		return "EdDSA"
-	case *ecdsa.PublicKey:
-		if p.Curve == elliptic.P256() {
-			return "ES256"
-		}
-	case *rsa.PublicKey:
-		return "RS256"
-	}
-	return ""
-}
-
-// LoadKeyFile reads a PEM key file (see ParseKeyPEM).
-func LoadKeyFile(kid, alg, path string) (*Key, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("auth: LoadKeyFile: %w", err)
-	}
-	return ParseKeyPEM(kid, alg, data)
-}
-
-// MarshalPrivateKeyPEM encodes a signing key's private half as PKCS #8 PEM.
-// HMAC keys are not PEM material and are refused.
-func MarshalPrivateKeyPEM(k *Key) ([]byte, error) {
+// PrivateKeyPEM encodes the private half of an asymmetric signing key as
+// PKCS #8 PEM, as package keyfile saves it. A verification-only key, and an
+// HMAC secret (not PEM material), are refused.
+func (k *Key) PrivateKeyPEM() ([]byte, error) {
 	if !k.CanSign() {
-		return nil, errors.New("auth: MarshalPrivateKeyPEM: the key has no private half")
+		return nil, errors.New("auth: Key.PrivateKeyPEM: the key has no private half")
 	}
 	if _, ok := k.sign.([]byte); ok {
-		return nil, errors.New("auth: MarshalPrivateKeyPEM: HMAC secrets are not PEM keys")
+		return nil, errors.New("auth: Key.PrivateKeyPEM: HMAC secrets are not PEM keys")
 	}
 	der, err := x509.MarshalPKCS8PrivateKey(k.sign)
 	if err != nil {
-		return nil, fmt.Errorf("auth: MarshalPrivateKeyPEM: %w", err)
+		return nil, fmt.Errorf("auth: Key.PrivateKeyPEM: %w", err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
-}
-
-// SaveKeyFile writes a signing key's private half to path as PKCS #8 PEM,
-// with mode 0600, atomically (a temporary file renamed into place), and
-// refuses to overwrite an existing file.
-func SaveKeyFile(path string, k *Key) error {
-	data, err := MarshalPrivateKeyPEM(k)
-	if err != nil {
-		return err
-	}
-	return writeSecretFile(path, data)
-}
-
-// writeSecretFile writes data to a new file at path with mode 0600,
-// atomically; it never replaces an existing file.
-func writeSecretFile(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-key-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	// A hard link fails if path exists, unlike rename.
-	if err := os.Link(tmp.Name(), path); err != nil {
-		return err
-	}
-	return nil
-}
-
-// LoadOrGenerateKeyFile returns the key in the PEM file at path, or, if
-// there is no such file, generates one for alg and saves it there (mode
-// 0600). created reports which happened.
-func LoadOrGenerateKeyFile(alg, path string) (k *Key, created bool, err error) {
-	k, err = LoadKeyFile("", alg, path)
-	if err == nil {
-		return k, false, nil
-	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return nil, false, err
-	}
-	if k, err = GenerateKey(alg); err != nil {
-		return nil, false, err
-	}
-	if err := SaveKeyFile(path, k); err != nil {
-		if errors.Is(err, os.ErrExist) { // another process won the race
-			k, err = LoadKeyFile("", alg, path)
-			return k, false, err
-		}
-		return nil, false, err
-	}
-	return k, true, nil
 }
 
 // thumbprint is the RFC 7638 JWK thumbprint (SHA-256, base64url) of a

@@ -10,8 +10,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -163,56 +161,6 @@ func TestThumbprintRFC7638(t *testing.T) {
 	}
 	if got := thumbprint(keys[0].verify); got != "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs" {
 		t.Fatalf("thumbprint %s", got)
-	}
-}
-
-func TestKeyFiles(t *testing.T) {
-	dir := t.TempDir()
-	for _, alg := range asymAlgs {
-		t.Run(alg, func(t *testing.T) {
-			path := filepath.Join(dir, alg+".pem")
-			k, created, err := LoadOrGenerateKeyFile(alg, path)
-			if err != nil || !created {
-				t.Fatalf("LoadOrGenerateKeyFile: %v %v", created, err)
-			}
-			fi, err := os.Stat(path)
-			if err != nil || fi.Mode().Perm() != 0o600 {
-				t.Fatalf("key file mode %v: %v", fi.Mode(), err)
-			}
-			again, created, err := LoadOrGenerateKeyFile(alg, path)
-			if err != nil || created || again.ID() != k.ID() || !again.CanSign() {
-				t.Fatalf("reload: %v %v", created, err)
-			}
-			if err := SaveKeyFile(path, k); !errors.Is(err, os.ErrExist) {
-				t.Fatalf("SaveKeyFile over an existing file = %v", err)
-			}
-			// The public half as PEM loads as a verification-only key.
-			der, _ := x509.MarshalPKIXPublicKey(k.verify)
-			pub, err := ParseKeyPEM("", alg, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
-			if err != nil || pub.CanSign() || pub.ID() != k.ID() {
-				t.Fatalf("public PEM: %v", err)
-			}
-			// With no algorithm given, the key type decides.
-			if inferred, err := LoadKeyFile("", "", path); err != nil || inferred.Algorithm() != alg || inferred.ID() != k.ID() {
-				t.Fatalf("LoadKeyFile without alg: %v", err)
-			}
-			// Loading under another algorithm fails.
-			for _, other := range asymAlgs {
-				if other != alg {
-					if _, err := LoadKeyFile("", other, path); err == nil {
-						t.Errorf("%s key loaded as %s", alg, other)
-					}
-				}
-			}
-		})
-	}
-	if _, err := MarshalPrivateKeyPEM(testAsymKey(t, "HS256")); err == nil {
-		t.Fatal("an HMAC secret was written as PEM")
-	}
-	for _, bad := range []string{"", "not pem", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"} {
-		if _, err := ParseKeyPEM("", "EdDSA", []byte(bad)); err == nil {
-			t.Errorf("ParseKeyPEM(%q) succeeded", bad)
-		}
 	}
 }
 

@@ -5,16 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-)
 
-// Bearer-header errors, from ParseBearer.
-var (
-	// ErrNoBearer means there is no Authorization header, or it uses another
-	// scheme: the request is anonymous.
-	ErrNoBearer = errors.New("auth: no bearer token")
-	// ErrMultipleAuthorization means the request has more than one
-	// Authorization header (RFC 6750 §2 allows one method, once).
-	ErrMultipleAuthorization = errors.New("auth: more than one Authorization header")
+	"github.com/goauthkit/auth/internal/httpjson"
 )
 
 // ParseBearer extracts the token from the Authorization header values of a
@@ -110,9 +102,9 @@ type principal struct {
 	claims *Claims
 }
 
-// WithUser returns a copy of ctx carrying u and c, as the middleware does.
-// It is for tests of handlers that read UserFromContext.
-func WithUser(ctx context.Context, u *User, c *Claims) context.Context {
+// withUser returns a copy of ctx carrying u and c. Only the middleware
+// calls it: no other package can put a user in a context.
+func withUser(ctx context.Context, u *User, c *Claims) context.Context {
 	return context.WithValue(ctx, principalKey, &principal{user: u, claims: c})
 }
 
@@ -160,7 +152,7 @@ func (a *Authenticator) middleware(next http.Handler, optional bool) http.Handle
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, err := a.authenticateRequest(r, r.Context(), optional)
 		if err != nil {
-			a.writeAuthError(w, err)
+			a.WriteAuthError(w, err)
 			return
 		}
 		if ctx != r.Context() {
@@ -181,7 +173,7 @@ func (a *Authenticator) authenticateRequest(r *http.Request, ctx context.Context
 		var u *User
 		var c *Claims
 		if u, c, err = a.Authenticate(ctx, tok); err == nil {
-			return WithUser(ctx, u, c), nil
+			return withUser(ctx, u, c), nil
 		}
 	}
 	if optional && errors.Is(err, ErrNoBearer) {
@@ -205,7 +197,7 @@ func (v *Verifier) Middleware(next http.Handler) http.Handler {
 		if err == nil {
 			var c *Claims
 			if c, err = v.Verify(r.Context(), tok); err == nil {
-				next.ServeHTTP(w, r.WithContext(WithUser(r.Context(), nil, c)))
+				next.ServeHTTP(w, r.WithContext(withUser(r.Context(), nil, c)))
 				return
 			}
 		}
@@ -222,9 +214,9 @@ func (a *Authenticator) RequireRole(role string) func(http.Handler) http.Handler
 			u, ok := UserFromContext(r.Context())
 			switch {
 			case !ok:
-				a.writeAuthError(w, ErrNoBearer)
+				a.WriteAuthError(w, ErrNoBearer)
 			case !u.HasRole(role):
-				a.writeAuthError(w, errInsufficientScope)
+				a.WriteAuthError(w, errInsufficientScope)
 			default:
 				next.ServeHTTP(w, r)
 			}
@@ -232,35 +224,49 @@ func (a *Authenticator) RequireRole(role string) func(http.Handler) http.Handler
 	}
 }
 
-var errInsufficientScope = errors.New("auth: insufficient scope")
-
 // writeAuthError answers a request that failed authentication, following
-// RFC 6750 §3.
+// RFC 6750 §3: 401 with a Bearer challenge (error="invalid_token" when a
+// token was sent), 400 for several Authorization headers, 403 for a
+// missing role, and 503 temporarily_unavailable when the store or the
+// request's deadline is at fault.
 func writeAuthError(w http.ResponseWriter, realm string, err error) {
 	challenge := `Bearer realm="` + realm + `"`
 	switch {
 	case errors.Is(err, ErrNoBearer):
 		w.Header().Set("WWW-Authenticate", challenge)
-		WriteError(w, http.StatusUnauthorized, "unauthorized", "authentication required")
+		httpjson.Error(w, http.StatusUnauthorized, "unauthorized", "authentication required")
 	case errors.Is(err, ErrMultipleAuthorization):
 		w.Header().Set("WWW-Authenticate", challenge+`, error="invalid_request"`)
-		WriteError(w, http.StatusBadRequest, "invalid_request", "more than one Authorization header")
+		httpjson.Error(w, http.StatusBadRequest, "invalid_request", "more than one Authorization header")
 	case errors.Is(err, errInsufficientScope):
 		w.Header().Set("WWW-Authenticate", challenge+`, error="insufficient_scope"`)
-		WriteError(w, http.StatusForbidden, "insufficient_scope", "the user lacks the required role")
+		httpjson.Error(w, http.StatusForbidden, "insufficient_scope", "the user lacks the required role")
 	case errors.Is(err, ErrInvalidToken):
 		desc := "the access token is invalid"
 		if errors.Is(err, ErrTokenExpired) {
 			desc = "the access token expired"
 		}
 		w.Header().Set("WWW-Authenticate", challenge+`, error="invalid_token", error_description="`+desc+`"`)
-		WriteError(w, http.StatusUnauthorized, "invalid_token", desc)
+		httpjson.Error(w, http.StatusUnauthorized, "invalid_token", desc)
+	case unavailable(err):
+		httpjson.Error(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the service is temporarily unavailable")
 	default:
-		WriteErrorFor(w, err)
+		httpjson.Error(w, http.StatusInternalServerError, "server_error", "internal error")
 	}
 }
 
-// writeAuthError answers with the Authenticator's realm.
-func (a *Authenticator) writeAuthError(w http.ResponseWriter, err error) {
+// unavailable reports whether err means the service could not answer in
+// time: the store failed, the hashing queue or the request's deadline ran
+// out, or the client went away.
+func unavailable(err error) bool {
+	return errors.Is(err, ErrStoreUnavailable) || errors.Is(err, ErrBusy) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
+}
+
+// WriteAuthError answers a request whose authentication failed with err
+// (from ParseBearer or Authenticate) as Middleware does: RFC 6750's status
+// and Bearer challenge with the Authenticator's realm, and a JSON error
+// body. It is for handlers that authenticate by themselves.
+func (a *Authenticator) WriteAuthError(w http.ResponseWriter, err error) {
 	writeAuthError(w, a.realm, err)
 }

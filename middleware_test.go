@@ -151,7 +151,7 @@ func TestMiddleware(t *testing.T) {
 				if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
 					t.Fatalf("Content-Type %q", ct)
 				}
-				var e ErrorBody
+				var e struct{ Error, Description string }
 				if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Error == "" {
 					t.Fatalf("error body %q: %v", rec.Body, err)
 				}
@@ -203,9 +203,9 @@ func TestContextGetters(t *testing.T) {
 	if _, ok := UserFromContext(ctx); ok {
 		t.Fatal("a foreign key planted a user")
 	}
-	ctx = WithUser(context.Background(), &User{ID: "u"}, &Claims{Subject: "u"})
+	ctx = withUser(context.Background(), &User{ID: "u"}, &Claims{Subject: "u"})
 	if u, ok := UserFromContext(ctx); !ok || u.ID != "u" {
-		t.Fatal("WithUser")
+		t.Fatal("withUser")
 	}
 	if fmt.Sprint(principalKey) == "" {
 		t.Fatal("context key has no String")

@@ -14,29 +14,6 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-// Password hashing errors.
-var (
-	// ErrPasswordMismatch is returned by Hasher.Verify when the password does
-	// not match the hash.
-	ErrPasswordMismatch = errors.New("auth: password does not match")
-	// ErrUnsupportedHash is returned by Hasher.Verify for a hash string that
-	// is malformed, of an unknown algorithm, or whose cost parameters are
-	// outside the hasher's limits.
-	ErrUnsupportedHash = errors.New("auth: unsupported or malformed password hash")
-
-	// ErrPasswordTooShort wraps ErrInvalidPassword.
-	ErrPasswordTooShort = fmt.Errorf("%w: too short", ErrInvalidPassword)
-	// ErrPasswordTooLong wraps ErrInvalidPassword. The bcrypt hasher returns
-	// it for passwords over 72 bytes rather than truncate them.
-	ErrPasswordTooLong = fmt.Errorf("%w: too long", ErrInvalidPassword)
-	// ErrPasswordNUL wraps ErrInvalidPassword for a password holding a NUL.
-	ErrPasswordNUL = fmt.Errorf("%w: contains NUL", ErrInvalidPassword)
-	// ErrPasswordEncoding wraps ErrInvalidPassword for invalid UTF-8.
-	ErrPasswordEncoding = fmt.Errorf("%w: not valid UTF-8", ErrInvalidPassword)
-	// ErrPasswordCommon wraps ErrInvalidPassword for a blocklisted password.
-	ErrPasswordCommon = fmt.Errorf("%w: too common", ErrInvalidPassword)
-)
-
 // Hasher hashes new passwords and verifies passwords against stored hashes.
 // Implementations must be safe for concurrent use.
 //
@@ -416,45 +393,28 @@ func (p PasswordPolicy) Check(password string) error {
 	return nil
 }
 
-// PasswordError is a password that breaks a rule of the PasswordPolicy (or
-// of the Hasher, as bcrypt's 72-byte limit), with a sentence for the person
-// who chose it, naming the limit: the HTTP handlers send it as the
-// error_description.
-type PasswordError struct {
-	// Rule is the sentinel of the rule broken, such as ErrPasswordTooShort.
-	Rule error
-	// Description says what the rule asks, e.g. "the password must be at
-	// least 8 characters long". It never holds the password.
-	Description string
-}
-
-// Error implements error.
-func (e *PasswordError) Error() string { return "auth: invalid password: " + e.Description }
-
-// Unwrap returns the rule, so that errors.Is matches both it and
-// ErrInvalidPassword.
-func (e *PasswordError) Unwrap() error { return e.Rule }
-
 // Blocklist decides whether a password is too common to allow.
 type Blocklist interface {
 	Contains(password string) bool
 }
 
-// BlocklistSet is a Blocklist of passwords compared case-insensitively.
-// Keys must be lower case.
-type BlocklistSet map[string]struct{}
-
-// NewBlocklist returns a BlocklistSet holding words, lower-cased.
-func NewBlocklist(words ...string) BlocklistSet {
-	s := make(BlocklistSet, len(words))
+// NewBlocklist returns a Blocklist of words, compared case-insensitively
+// (Contains lower-cases the password). The words are copied: the list
+// cannot change once made.
+func NewBlocklist(words ...string) Blocklist {
+	s := make(blocklistSet, len(words))
 	for _, w := range words {
 		s[strings.ToLower(w)] = struct{}{}
 	}
 	return s
 }
 
-// Contains implements Blocklist.
-func (s BlocklistSet) Contains(password string) bool {
+// blocklistSet is the Blocklist of NewBlocklist: lower-cased words. It is
+// unexported and never handed out as a map, so no caller can change a
+// list once made, the shared default included.
+type blocklistSet map[string]struct{}
+
+func (s blocklistSet) Contains(password string) bool {
 	_, ok := s[strings.ToLower(password)]
 	return ok
 }
@@ -462,7 +422,8 @@ func (s BlocklistSet) Contains(password string) bool {
 // DefaultBlocklist returns the built-in blocklist: the most common passwords
 // of eight characters or more from public breach corpora. It is deliberately
 // small; plug a larger list (or a k-anonymity breach lookup) into
-// PasswordPolicy.Blocklist, and wrap this one to keep it.
+// PasswordPolicy.Blocklist, and wrap this one to keep it. The list is
+// immutable and shared by every caller.
 func DefaultBlocklist() Blocklist { return defaultBlocklist }
 
 // defaultBlocklist is never modified after initialisation.

@@ -528,7 +528,7 @@ func TestPasswordPolicyCheck(t *testing.T) {
 
 func TestDefaultBlocklist(t *testing.T) {
 	t.Parallel()
-	for w := range defaultBlocklist {
+	for w := range defaultBlocklist.(blocklistSet) {
 		if w != strings.ToLower(w) {
 			t.Errorf("blocklist entry %q is not lower case: it can never match", w)
 		}

@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"crypto/subtle"
-	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -11,35 +10,6 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
-)
-
-// Store errors. Every store implementation returns (or wraps) these, so the
-// Authenticator and the HTTP handlers can branch on them with errors.Is.
-var (
-	// ErrNotFound reports that no user or refresh session has the given key.
-	ErrNotFound = errors.New("auth: not found")
-	// ErrUserExists reports that the normalised username is already taken.
-	ErrUserExists = errors.New("auth: user already exists")
-	// ErrConflict reports that a conditional update lost a race: the stored
-	// value was no longer the one the caller expected.
-	ErrConflict = errors.New("auth: conflicting update")
-	// ErrStoreUnavailable reports that the store could not be reached or
-	// failed. Stores wrap their driver's error with it, so callers see both.
-	ErrStoreUnavailable = errors.New("auth: store unavailable")
-	// ErrSessionRevoked reports that a refresh session was revoked (by logout,
-	// logout-all, a password change or reuse detection) or has expired.
-	ErrSessionRevoked = errors.New("auth: refresh session revoked")
-	// ErrRefreshReuse reports that a refresh token that was already spent was
-	// presented again. The store has revoked the whole session when it
-	// returns this error.
-	ErrRefreshReuse = errors.New("auth: refresh token reuse detected")
-	// ErrInvalidInput reports text that no account can match and no store
-	// can keep: text that is not valid UTF-8 or holds a NUL (PostgreSQL
-	// refuses both), or a login name longer than any account's. The
-	// Authenticator refuses such input before it reaches the store, and
-	// stores refuse it too (see UserStore), so bad input is never mistaken
-	// for an unavailable store.
-	ErrInvalidInput = errors.New("auth: invalid input")
 )
 
 // User is an account as the store keeps it.
@@ -211,11 +181,6 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
-// Closer is an optional capability of a Store that holds resources (a
-// database connection pool, a file).
-type Closer interface {
-	Close() error
-}
 
 // NormalizeUsername returns the canonical form of a username: Unicode NFKC,
 // surrounding white space trimmed, lower case. "Alice", " alice " and

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/goauthkit/auth/internal/strictjson"
 )
 
 // Token types, sent in the typ header. Access tokens follow RFC 9068; the
@@ -22,9 +24,9 @@ const (
 	typeRefresh = "rt+jwt"
 )
 
-// MaxTokenBytes is the longest token the verifier reads; longer input is
+// maxTokenBytes is the longest token the verifier reads; longer input is
 // refused before any decoding.
-const MaxTokenBytes = 8 << 10
+const maxTokenBytes = 8 << 10
 
 // reservedClaims are the claim names the library sets itself; custom claims
 // may not use them.
@@ -208,7 +210,8 @@ func newVerifier(c VerifierConfig) *Verifier {
 }
 
 // Verify checks an access token and returns its claims. Every failure
-// wraps ErrInvalidToken.
+// wraps ErrInvalidToken; a token longer than 8 KiB is refused before any
+// decoding.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if v.cache != nil {
 		if e := v.cache.get(token); e != nil {
@@ -250,8 +253,8 @@ var b64 = base64.RawURLEncoding.Strict()
 
 // verify checks token fully and returns the key that verified it.
 func (v *Verifier) verify(ctx context.Context, token, wantType string, c *Claims) (*Key, error) {
-	if len(token) > MaxTokenBytes {
-		return nil, fmt.Errorf("%w: longer than %d bytes", ErrTokenMalformed, MaxTokenBytes)
+	if len(token) > maxTokenBytes {
+		return nil, fmt.Errorf("%w: longer than %d bytes", ErrTokenMalformed, maxTokenBytes)
 	}
 	// One pass: every byte must be of the base64url alphabet or one of
 	// exactly two dots. (encoding/base64 skips \r and \n, which would
@@ -368,17 +371,17 @@ type header struct {
 // would point the verifier at a key of the sender's choosing.
 func parseHeader(raw []byte) (header, error) {
 	var h header
-	err := scanObject(raw, tokenJSON, func(name, value []byte) error {
+	err := strictjson.Scan(raw, strictjson.Token, func(name, value []byte) error {
 		var err error
 		switch string(name) {
 		case "alg":
-			h.alg, err = claimString(value)
+			h.alg, err = strictjson.String(value)
 			return err
 		case "kid":
-			h.kid, err = claimString(value)
+			h.kid, err = strictjson.String(value)
 			return err
 		case "typ":
-			h.typ, err = claimString(value)
+			h.typ, err = strictjson.String(value)
 			return err
 		case "crit":
 			return errors.New("crit extensions are not supported")
@@ -399,15 +402,15 @@ func parseHeader(raw []byte) (header, error) {
 // parseClaims reads the payload strictly into c; unknown claims go to
 // c.Extra.
 func parseClaims(raw []byte, c *Claims) error {
-	err := scanObject(raw, tokenJSON, func(name, value []byte) error {
+	err := strictjson.Scan(raw, strictjson.Token, func(name, value []byte) error {
 		var err error
 		switch string(name) {
 		case "iss":
-			c.Issuer, err = claimString(value)
+			c.Issuer, err = strictjson.String(value)
 		case "sub":
-			c.Subject, err = claimString(value)
+			c.Subject, err = strictjson.String(value)
 		case "jti":
-			c.ID, err = claimString(value)
+			c.ID, err = strictjson.String(value)
 		case "aud":
 			c.Audience, err = parseAudience(value)
 		case "exp":
@@ -417,9 +420,9 @@ func parseClaims(raw []byte, c *Claims) error {
 		case "iat":
 			c.IssuedAt, err = parseNumericDate(value)
 		case "ver":
-			c.Version, err = claimInt(value)
+			c.Version, err = strictjson.Int(value)
 		case "sid":
-			c.SessionID, err = claimString(value)
+			c.SessionID, err = strictjson.String(value)
 		default:
 			if isCaseVariant(string(name), reservedClaims) {
 				return fmt.Errorf("claim %q is a case variant of a registered claim", name)
@@ -446,7 +449,7 @@ func (c *Claims) setExtra(name string, value []byte) {
 
 func parseAudience(raw []byte) ([]string, error) {
 	if len(raw) > 0 && raw[0] == '"' {
-		s, err := claimString(raw)
+		s, err := strictjson.String(raw)
 		if err != nil {
 			return nil, err
 		}
@@ -465,7 +468,7 @@ const maxNumericDate = 253402300799
 // parseNumericDate reads a NumericDate (RFC 7519 §2): seconds since the
 // epoch, possibly fractional.
 func parseNumericDate(raw []byte) (time.Time, error) {
-	f, err := claimNumber(raw)
+	f, err := strictjson.Number(raw)
 	if err != nil {
 		return time.Time{}, err
 	}

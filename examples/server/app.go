@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/authhttp"
+	"github.com/goauthkit/auth/keyfile"
 	"github.com/goauthkit/auth/store/postgres"
 	"github.com/goauthkit/auth/store/sqlite"
 )
@@ -28,7 +30,7 @@ import (
 type app struct {
 	store   auth.Store
 	auth    *auth.Authenticator
-	router  *auth.Router
+	router  *authhttp.Router
 	handler http.Handler // router wrapped in request logging and Server-Timing
 	close   func() error // closes the store
 }
@@ -79,7 +81,7 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*au
 		_ = closeStore()
 		return nil, configSetting(err)
 	}
-	h, err := auth.NewHandlers(a, auth.HandlerOptions{TrustedProxies: s.proxies, Logger: logger})
+	h, err := authhttp.New(a, authhttp.Config{TrustedProxies: s.proxies, Logger: logger})
 	if err != nil {
 		_ = closeStore()
 		return nil, badSetting(s.proxiesSetting, "%v", err)
@@ -94,7 +96,7 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*au
 		store:   store,
 		auth:    a,
 		router:  router,
-		handler: logRequests(logger, auth.ServerTiming(inner)),
+		handler: logRequests(logger, authhttp.ServerTiming(inner)),
 		close:   closeStore,
 	}, nil
 }
@@ -160,8 +162,8 @@ var openapiFS embed.FS
 // newRouter mounts every route the server answers: the library's handlers,
 // the OpenAPI document and the JWKS: the public keys of an asymmetric key
 // set, or under HS256 (keys == nil) a 404.
-func newRouter(h *auth.Handlers, keys *auth.KeySet) *auth.Router {
-	rt := auth.NewRouter()
+func newRouter(h *authhttp.Handlers, keys *auth.KeySet) *authhttp.Router {
+	rt := authhttp.NewRouter()
 	rt.Mount(h.Routes())
 	doc, err := fs.ReadFile(openapiFS, "openapi.json")
 	if err != nil {
@@ -173,12 +175,12 @@ func newRouter(h *auth.Handlers, keys *auth.KeySet) *auth.Router {
 		_, _ = w.Write(doc)
 	}))
 	if keys != nil {
-		rt.Handle(http.MethodGet, "/.well-known/jwks.json", auth.JWKSHandler(keys))
+		rt.Handle(http.MethodGet, "/.well-known/jwks.json", authhttp.JWKSHandler(keys))
 		return rt
 	}
 	// An HS256 key is a shared secret: there is no public key to publish.
 	rt.Handle(http.MethodGet, "/.well-known/jwks.json", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		auth.WriteError(w, http.StatusNotFound, "not_found", "no public keys: tokens are signed with a shared secret (HS256)")
+		authhttp.WriteError(w, http.StatusNotFound, "not_found", "no public keys: tokens are signed with a shared secret (HS256)")
 	}))
 	return rt
 }
@@ -196,7 +198,7 @@ func loadKeyPair(dir, alg string, logger *slog.Logger) (*auth.KeySet, error) {
 		return nil, badSetting("AUTH_SIGNING_ALG", "cannot create the data directory: %v", err)
 	}
 	path := filepath.Join(dir, "signing-"+alg+".pem")
-	key, created, err := auth.LoadOrGenerateKeyFile(alg, path)
+	key, created, err := keyfile.LoadOrGenerate(alg, path)
 	if err != nil {
 		return nil, badSetting("AUTH_SIGNING_ALG", "cannot load or create the %s key %s: %v", alg, path, err)
 	}
@@ -211,7 +213,7 @@ func loadKeyPair(dir, alg string, logger *slog.Logger) (*auth.KeySet, error) {
 	}
 	retired, _ := filepath.Glob(filepath.Join(dir, "retired-*.pem"))
 	for _, p := range retired {
-		old, err := auth.LoadKeyFile("", "", p)
+		old, err := keyfile.Load("", "", p)
 		if err == nil {
 			err = ks.Add(old)
 		}

@@ -72,6 +72,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
@@ -98,7 +99,7 @@ type Store struct {
 var (
 	_ auth.Store  = (*Store)(nil)
 	_ auth.Pinger = (*Store)(nil)
-	_ auth.Closer = (*Store)(nil)
+	_ io.Closer   = (*Store)(nil)
 )
 
 // Option configures Open and New.

@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -79,7 +80,7 @@ func WithExclusiveLock() Option {
 var (
 	_ auth.Store  = (*Store)(nil)
 	_ auth.Pinger = (*Store)(nil)
-	_ auth.Closer = (*Store)(nil)
+	_ io.Closer   = (*Store)(nil)
 )
 
 // busyTimeoutMillis is how long a connection waits for a lock held by

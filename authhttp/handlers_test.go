@@ -1,4 +1,4 @@
-package auth
+package authhttp
 
 import (
 	"bytes"
@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/goauthkit/auth"
 )
 
 // htPlainHasher is a fast, insecure Hasher for handler tests and fuzzing,
@@ -30,7 +32,7 @@ func (htPlainHasher) Hash(p string) (string, error) {
 
 func (h htPlainHasher) Verify(p, encoded string) error {
 	if want, _ := h.Hash(p); want != encoded {
-		return ErrPasswordMismatch
+		return auth.ErrPasswordMismatch
 	}
 	return nil
 }
@@ -40,37 +42,37 @@ func (htPlainHasher) NeedsRehash(string) bool { return false }
 // htDownStore is a Store that can be switched off: every call then fails
 // with ErrStoreUnavailable.
 type htDownStore struct {
-	Store
+	auth.Store
 	down atomic.Bool
 }
 
 func (s *htDownStore) err() error {
 	if s.down.Load() {
-		return errors.Join(ErrStoreUnavailable, errors.New("connection refused"))
+		return errors.Join(auth.ErrStoreUnavailable, errors.New("connection refused"))
 	}
 	return nil
 }
 
 func (s *htDownStore) Ping(ctx context.Context) error { return s.err() }
-func (s *htDownStore) CreateUser(ctx context.Context, u *User) error {
+func (s *htDownStore) CreateUser(ctx context.Context, u *auth.User) error {
 	if err := s.err(); err != nil {
 		return err
 	}
 	return s.Store.CreateUser(ctx, u)
 }
-func (s *htDownStore) UserByID(ctx context.Context, id string) (*User, error) {
+func (s *htDownStore) UserByID(ctx context.Context, id string) (*auth.User, error) {
 	if err := s.err(); err != nil {
 		return nil, err
 	}
 	return s.Store.UserByID(ctx, id)
 }
-func (s *htDownStore) UserBySession(ctx context.Context, id, sid string) (*User, error) {
+func (s *htDownStore) UserBySession(ctx context.Context, id, sid string) (*auth.User, error) {
 	if err := s.err(); err != nil {
 		return nil, err
 	}
 	return s.Store.UserBySession(ctx, id, sid)
 }
-func (s *htDownStore) UserByUsername(ctx context.Context, name string) (*User, error) {
+func (s *htDownStore) UserByUsername(ctx context.Context, name string) (*auth.User, error) {
 	if err := s.err(); err != nil {
 		return nil, err
 	}
@@ -82,13 +84,13 @@ func (s *htDownStore) InvalidateTokens(ctx context.Context, id string, now time.
 	}
 	return s.Store.InvalidateTokens(ctx, id, now)
 }
-func (s *htDownStore) CreateSession(ctx context.Context, se *Session) error {
+func (s *htDownStore) CreateSession(ctx context.Context, se *auth.Session) error {
 	if err := s.err(); err != nil {
 		return err
 	}
 	return s.Store.CreateSession(ctx, se)
 }
-func (s *htDownStore) RotateSession(ctx context.Context, r Rotation) (*Session, error) {
+func (s *htDownStore) RotateSession(ctx context.Context, r auth.Rotation) (*auth.Session, error) {
 	if err := s.err(); err != nil {
 		return nil, err
 	}
@@ -103,7 +105,7 @@ func (s *htDownStore) RevokeSession(ctx context.Context, id string) error {
 
 type htEnv struct {
 	t      testing.TB
-	a      *Authenticator
+	a      *auth.Authenticator
 	h      *Handlers
 	store  *htDownStore
 	router *Router
@@ -111,14 +113,14 @@ type htEnv struct {
 
 var htSecret = []byte("handler-tests-secret-0123456789abcdef")
 
-func newHTEnv(t testing.TB, hasher Hasher, opts HandlerOptions) *htEnv {
+func newHTEnv(t testing.TB, hasher auth.Hasher, opts Config) *htEnv {
 	t.Helper()
-	store := &htDownStore{Store: NewMemoryStore()}
-	a, err := New(Config{Store: store, SecretKey: htSecret, Hasher: hasher})
+	store := &htDownStore{Store: auth.NewMemoryStore()}
+	a, err := auth.New(auth.Config{Store: store, SecretKey: htSecret, Hasher: hasher})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := NewHandlers(a, opts)
+	h, err := New(a, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +204,7 @@ func htFormBody(kv ...string) string {
 }
 
 func TestHandlersTokenEndpoint(t *testing.T) {
-	e := newHTEnv(t, htPlainHasher{}, HandlerOptions{})
+	e := newHTEnv(t, htPlainHasher{}, Config{})
 	e.do("POST", "/signup", htJSON, `{"username":"Alice","password":"correct horse"}`, "").wantStatus(t, 201)
 
 	// grant_type omitted means password.
@@ -272,7 +274,7 @@ func (r htResp) wantStatus(t testing.TB, status int) {
 }
 
 func TestHandlersSignup(t *testing.T) {
-	e := newHTEnv(t, htPlainHasher{}, HandlerOptions{})
+	e := newHTEnv(t, htPlainHasher{}, Config{})
 	created := e.do("POST", "/signup", "application/json; charset=utf-8", `{"username":" Bob ","password":"correct horse","email":"bob@example.com","extra":[1]}`, "")
 	created.wantStatus(t, 201)
 	if created.body["username"] != "bob" || created.body["email"] != "bob@example.com" || created.body["id"] == "" {
@@ -322,7 +324,7 @@ func TestHandlersSignup(t *testing.T) {
 }
 
 func TestHandlersAuthenticated(t *testing.T) {
-	e := newHTEnv(t, htPlainHasher{}, HandlerOptions{})
+	e := newHTEnv(t, htPlainHasher{}, Config{})
 	e.do("POST", "/signup", htJSON, `{"username":"alice","password":"correct horse"}`, "").wantStatus(t, 201)
 	login := func(password string) (access, refresh string) {
 		t.Helper()
@@ -413,7 +415,7 @@ func TestHandlersAuthenticated(t *testing.T) {
 }
 
 func TestHandlersStoreDown(t *testing.T) {
-	e := newHTEnv(t, htPlainHasher{}, HandlerOptions{})
+	e := newHTEnv(t, htPlainHasher{}, Config{})
 	e.do("POST", "/signup", htJSON, `{"username":"alice","password":"correct horse"}`, "").wantStatus(t, 201)
 	tok := e.do("POST", "/token", htForm, htFormBody("username", "alice", "password", "correct horse"), "")
 	access, refresh := tok.body["access_token"].(string), tok.body["refresh_token"].(string)
@@ -441,21 +443,25 @@ func TestHandlersStoreDown(t *testing.T) {
 }
 
 func TestHandlersTimeout(t *testing.T) {
-	// One hashing slot, held: the request waits Timeout, then gets 503.
-	store := NewMemoryStore()
-	a, err := New(Config{Store: store, SecretKey: htSecret, Hasher: htPlainHasher{}, MaxConcurrentHashes: 1})
+	// One hashing slot, held by a login whose password check blocks: the
+	// next request waits Timeout for the slot, then gets 503.
+	store := auth.NewMemoryStore()
+	hasher := &htBlockingHasher{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	a, err := auth.New(auth.Config{Store: store, SecretKey: htSecret, Hasher: hasher, MaxConcurrentHashes: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := NewHandlers(a, HandlerOptions{Timeout: 50 * time.Millisecond})
+	h, err := New(a, Config{Timeout: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	release, err := a.hashGate.acquire(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer release()
+	held := make(chan error, 1)
+	go func() {
+		_, err := a.Login(context.Background(), auth.Credentials{Username: "bob", Password: "correct horse"})
+		held <- err
+	}()
+	<-hasher.entered
+	defer func() { close(hasher.release); <-held }()
 	r := httptest.NewRequest("POST", "/token", strings.NewReader(htFormBody("username", "alice", "password", "correct horse")))
 	r.Header.Set("Content-Type", htForm)
 	w := httptest.NewRecorder()
@@ -465,24 +471,36 @@ func TestHandlersTimeout(t *testing.T) {
 	}
 }
 
-func TestNewHandlersOptions(t *testing.T) {
-	a, err := New(Config{Store: NewMemoryStore(), SecretKey: htSecret, Hasher: htPlainHasher{}})
+// htBlockingHasher is htPlainHasher whose Verify waits for release.
+type htBlockingHasher struct {
+	htPlainHasher
+	entered, release chan struct{}
+}
+
+func (h *htBlockingHasher) Verify(p, encoded string) error {
+	h.entered <- struct{}{}
+	<-h.release
+	return h.htPlainHasher.Verify(p, encoded)
+}
+
+func TestNewOptions(t *testing.T) {
+	a, err := auth.New(auth.Config{Store: auth.NewMemoryStore(), SecretKey: htSecret, Hasher: htPlainHasher{}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewHandlers(nil, HandlerOptions{}); err == nil {
+	if _, err := New(nil, Config{}); err == nil {
 		t.Error("nil Authenticator accepted")
 	}
-	if _, err := NewHandlers(a, HandlerOptions{TrustedProxies: []netip.Prefix{{}}}); err == nil || !strings.Contains(err.Error(), "TrustedProxies[0]") {
+	if _, err := New(a, Config{TrustedProxies: []netip.Prefix{{}}}); err == nil || !strings.Contains(err.Error(), "TrustedProxies[0]") {
 		t.Errorf("invalid prefix: %v", err)
 	}
-	if _, err := NewHandlers(a, HandlerOptions{Timeout: -1}); err == nil || !strings.Contains(err.Error(), "Timeout") {
+	if _, err := New(a, Config{Timeout: -1}); err == nil || !strings.Contains(err.Error(), "Timeout") {
 		t.Errorf("negative timeout: %v", err)
 	}
 }
 
 func TestHandlersMethods(t *testing.T) {
-	e := newHTEnv(t, htPlainHasher{}, HandlerOptions{})
+	e := newHTEnv(t, htPlainHasher{}, Config{})
 	for _, route := range e.h.Routes() {
 		other := "DELETE"
 		w := httptest.NewRecorder()
@@ -497,12 +515,12 @@ func TestHandlersMethods(t *testing.T) {
 }
 
 func TestClientAddr(t *testing.T) {
-	a, err := New(Config{Store: NewMemoryStore(), SecretKey: htSecret, Hasher: htPlainHasher{}})
+	a, err := auth.New(auth.Config{Store: auth.NewMemoryStore(), SecretKey: htSecret, Hasher: htPlainHasher{}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	direct, _ := NewHandlers(a, HandlerOptions{})
-	proxied, _ := NewHandlers(a, HandlerOptions{TrustedProxies: []netip.Prefix{
+	direct, _ := New(a, Config{})
+	proxied, _ := New(a, Config{TrustedProxies: []netip.Prefix{
 		netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8"),
 	}})
 	for _, c := range []struct {
@@ -552,11 +570,11 @@ func TestClientAddr(t *testing.T) {
 // address or a /64 prefix (or the RemoteAddr itself when that is not an IP).
 func FuzzClientAddr(f *testing.F) {
 	mustHaveSeedCorpus(f, 6)
-	a, err := New(Config{Store: NewMemoryStore(), SecretKey: htSecret, Hasher: htPlainHasher{}})
+	a, err := auth.New(auth.Config{Store: auth.NewMemoryStore(), SecretKey: htSecret, Hasher: htPlainHasher{}})
 	if err != nil {
 		f.Fatal(err)
 	}
-	h, _ := NewHandlers(a, HandlerOptions{TrustedProxies: []netip.Prefix{
+	h, _ := New(a, Config{TrustedProxies: []netip.Prefix{
 		netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8"),
 	}})
 	f.Fuzz(func(t *testing.T, remote, xff string) {
@@ -589,7 +607,7 @@ func FuzzClientAddr(f *testing.F) {
 // reach the authenticated paths.
 func FuzzHandlers(f *testing.F) {
 	mustHaveSeedCorpus(f, 10)
-	e := newHTEnv(f, htPlainHasher{}, HandlerOptions{})
+	e := newHTEnv(f, htPlainHasher{}, Config{})
 	e.do("POST", "/signup", htJSON, `{"username":"alice","password":"correct horse"}`, "").wantStatus(f, 201)
 	tok := e.do("POST", "/token", htForm, htFormBody("username", "alice", "password", "correct horse"), "")
 	access := tok.body["access_token"].(string)
@@ -615,14 +633,14 @@ func FuzzHandlers(f *testing.F) {
 
 // blockingStore's UserByID waits for its context to end, as a hung database
 // would.
-type blockingStore struct{ *MemoryStore }
+type blockingStore struct{ *auth.MemoryStore }
 
-func (s blockingStore) UserByID(ctx context.Context, id string) (*User, error) {
+func (s blockingStore) UserByID(ctx context.Context, id string) (*auth.User, error) {
 	<-ctx.Done()
 	return nil, ctx.Err()
 }
 
-func (s blockingStore) UserBySession(ctx context.Context, id, sid string) (*User, error) {
+func (s blockingStore) UserBySession(ctx context.Context, id, sid string) (*auth.User, error) {
 	<-ctx.Done()
 	return nil, ctx.Err()
 }
@@ -631,19 +649,19 @@ func (s blockingStore) UserBySession(ctx context.Context, id, sid string) (*User
 // call that waits on it (the deadline's timer is armed only then): GET
 // /users/me over a hung store answers 503 after Timeout.
 func TestHandlersTimeoutStore(t *testing.T) {
-	mem := NewMemoryStore()
-	a, err := New(Config{Store: blockingStore{mem}, SecretKey: htSecret, Hasher: htPlainHasher{}})
+	mem := auth.NewMemoryStore()
+	a, err := auth.New(auth.Config{Store: blockingStore{mem}, SecretKey: htSecret, Hasher: htPlainHasher{}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := NewHandlers(a, HandlerOptions{Timeout: 50 * time.Millisecond})
+	h, err := New(a, Config{Timeout: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Register(context.Background(), NewUser{Username: "alice", Password: "correct horse"}); err != nil {
+	if _, err := a.Register(context.Background(), auth.NewUser{Username: "alice", Password: "correct horse"}); err != nil {
 		t.Fatal(err)
 	}
-	p, err := a.Login(context.Background(), Credentials{Username: "alice", Password: "correct horse"})
+	p, err := a.Login(context.Background(), auth.Credentials{Username: "alice", Password: "correct horse"})
 	if err != nil {
 		t.Fatal(err)
 	}

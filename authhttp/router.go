@@ -1,4 +1,4 @@
-package auth
+package authhttp
 
 import (
 	"fmt"
@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/goauthkit/auth"
 )
 
 // Router serves handlers at literal paths and answers everything else the
@@ -53,11 +55,11 @@ func NewRouter() *Router {
 func (rt *Router) Handle(method, p string, h http.Handler) {
 	switch {
 	case method == "" || strings.ContainsAny(method, " \t/"):
-		panic(fmt.Sprintf("auth: Router.Handle: bad method %q", method))
+		panic(fmt.Sprintf("authhttp: Router.Handle: bad method %q", method))
 	case p == "" || p[0] != '/' || path.Clean(p) != p || strings.ContainsAny(p, "?#%{} "):
-		panic(fmt.Sprintf("auth: Router.Handle: path %q is not a clean literal path", p))
+		panic(fmt.Sprintf("authhttp: Router.Handle: path %q is not a clean literal path", p))
 	case h == nil:
-		panic("auth: Router.Handle: nil handler")
+		panic("authhttp: Router.Handle: nil handler")
 	}
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
@@ -66,7 +68,7 @@ func (rt *Router) Handle(method, p string, h http.Handler) {
 	e := &routeEntry{methods: map[string]http.Handler{}}
 	if prev := old[p]; prev != nil {
 		if prev.methods[method] != nil {
-			panic(fmt.Sprintf("auth: Router.Handle: %s %s is already handled", method, p))
+			panic(fmt.Sprintf("authhttp: Router.Handle: %s %s is already handled", method, p))
 		}
 		e.methods = maps.Clone(prev.methods)
 	}
@@ -100,7 +102,7 @@ func (rt *Router) Routes() []Route {
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e := (*rt.table.Load())[r.URL.EscapedPath()]
 	if e == nil {
-		WriteErrorFor(w, ErrNotFound)
+		WriteErrorFor(w, auth.ErrNotFound)
 		return
 	}
 	h := e.methods[r.Method]

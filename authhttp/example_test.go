@@ -1,4 +1,4 @@
-package auth_test
+package authhttp_test
 
 import (
 	"fmt"
@@ -8,11 +8,12 @@ import (
 	"strings"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/authhttp"
 )
 
 // Mount the ready-made endpoints in a Router (JSON 404 and 405, no
 // redirects) and serve them; here through httptest.
-func ExampleNewHandlers() {
+func ExampleNew() {
 	a, err := auth.New(auth.Config{
 		Store:     auth.NewMemoryStore(),
 		SecretKey: []byte("an example secret of at least 32 bytes!"),
@@ -20,13 +21,13 @@ func ExampleNewHandlers() {
 	if err != nil {
 		panic(err)
 	}
-	h, err := auth.NewHandlers(a, auth.HandlerOptions{})
+	h, err := authhttp.New(a, authhttp.Config{})
 	if err != nil {
 		panic(err)
 	}
-	rt := auth.NewRouter()
+	rt := authhttp.NewRouter()
 	rt.Mount(h.Routes())
-	srv := httptest.NewServer(auth.ServerTiming(rt))
+	srv := httptest.NewServer(authhttp.ServerTiming(rt))
 	defer srv.Close()
 
 	res, _ := http.Post(srv.URL+"/signup", "application/json",

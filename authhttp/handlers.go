@@ -1,4 +1,4 @@
-package auth
+package authhttp
 
 import (
 	"cmp"
@@ -8,13 +8,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"strings"
 	"time"
+
+	"github.com/goauthkit/auth"
 )
 
-// HandlerOptions configures the HTTP handlers made by NewHandlers. The zero
-// value is ready to use.
-type HandlerOptions struct {
+// Config configures the Handlers made by New. The zero value is ready to
+// use.
+type Config struct {
 	// TrustedProxies lists the network prefixes of the reverse proxies in
 	// front of the service. Only when the socket's peer is inside one of
 	// them is X-Forwarded-For read, and then the client is the right-most
@@ -55,28 +56,28 @@ type HandlerOptions struct {
 //     never with an error's own text, and never with a password, a hash or
 //     a secret.
 type Handlers struct {
-	a       *Authenticator
+	a       *auth.Authenticator
 	proxies []netip.Prefix
 	timeout time.Duration
 	logger  *slog.Logger // nil: none
 }
 
-// NewHandlers returns the HTTP handlers of a, or an error naming the option
+// New returns the HTTP handlers of a, or an error naming the Config field
 // that is not valid.
-func NewHandlers(a *Authenticator, o HandlerOptions) (*Handlers, error) {
+func New(a *auth.Authenticator, c Config) (*Handlers, error) {
 	if a == nil {
-		return nil, errors.New("auth: NewHandlers: nil Authenticator")
+		return nil, errors.New("authhttp: New: nil Authenticator")
 	}
-	h := &Handlers{a: a, timeout: o.Timeout, logger: o.Logger}
-	for i, p := range o.TrustedProxies {
+	h := &Handlers{a: a, timeout: c.Timeout, logger: c.Logger}
+	for i, p := range c.TrustedProxies {
 		if !p.IsValid() {
-			return nil, fmt.Errorf("auth: HandlerOptions.TrustedProxies[%d] is not a valid prefix", i)
+			return nil, fmt.Errorf("authhttp: Config.TrustedProxies[%d] is not a valid prefix", i)
 		}
 		h.proxies = append(h.proxies, p.Masked())
 	}
 	switch {
 	case h.timeout < 0:
-		return nil, errors.New("auth: HandlerOptions.Timeout must not be negative")
+		return nil, errors.New("authhttp: Config.Timeout must not be negative")
 	case h.timeout == 0:
 		h.timeout = 15 * time.Second
 	}
@@ -132,7 +133,7 @@ type userResponse struct {
 	CreatedAt string  `json:"created_at"`
 }
 
-func newUserResponse(u *User) userResponse {
+func newUserResponse(u *auth.User) userResponse {
 	r := userResponse{ID: u.ID, Username: u.Username, CreatedAt: u.CreatedAt.UTC().Format(time.RFC3339)}
 	if u.Email != "" {
 		r.Email = &u.Email
@@ -156,25 +157,25 @@ func newUserResponse(u *User) userResponse {
 // failed attempts for the username or the client address (see ClientAddr)
 // are 429 too_many_attempts with Retry-After; a store failure is 503.
 func (h *Handlers) Token() http.Handler {
-	return h.endpoint(http.MethodPost, grant, func(w http.ResponseWriter, r *http.Request) error {
+	return h.endpoint(http.MethodPost, grant, func(w http.ResponseWriter, r *http.Request, c call) error {
 		form, err := readForm(w, r)
 		if err != nil {
 			return err
 		}
-		var pair *TokenPair
+		var pair *auth.TokenPair
 		switch form["grant_type"] {
 		case "", "password":
 			username, password := form["username"], form["password"]
 			if username == "" || password == "" {
 				return badRequest("username and password are required")
 			}
-			pair, err = h.a.Login(r.Context(), Credentials{Username: username, Password: password, ClientAddr: h.ClientAddr(r)})
+			pair, err = h.a.Login(c.ctx, auth.Credentials{Username: username, Password: password, ClientAddr: h.ClientAddr(r)})
 		case "refresh_token":
 			token := form["refresh_token"]
 			if token == "" {
 				return badRequest("refresh_token is required")
 			}
-			pair, err = h.a.Refresh(r.Context(), token)
+			pair, err = h.a.Refresh(c.ctx, token)
 		default:
 			return ErrUnsupportedGrantType
 		}
@@ -200,7 +201,7 @@ func (h *Handlers) Token() http.Handler {
 // 429 too_many_attempts with Retry-After when the client address (see
 // ClientAddr) has signed up too often, successfully or not.
 func (h *Handlers) Signup() http.Handler {
-	return h.endpoint(http.MethodPost, public, func(w http.ResponseWriter, r *http.Request) error {
+	return h.endpoint(http.MethodPost, public, func(w http.ResponseWriter, r *http.Request, c call) error {
 		body, err := readJSON(w, r)
 		if err != nil {
 			return err
@@ -217,7 +218,7 @@ func (h *Handlers) Signup() http.Handler {
 		if err != nil {
 			return err
 		}
-		u, err := h.a.Register(r.Context(), NewUser{Username: username, Password: password, Email: email, ClientAddr: h.ClientAddr(r)})
+		u, err := h.a.Register(c.ctx, auth.NewUser{Username: username, Password: password, Email: email, ClientAddr: h.ClientAddr(r)})
 		if err != nil {
 			return err
 		}
@@ -247,7 +248,7 @@ var (
 // values, is 400 invalid_request; a store failure is 503, since the token
 // may then still be live.
 func (h *Handlers) Logout() http.Handler {
-	return h.endpoint(http.MethodPost, public, func(w http.ResponseWriter, r *http.Request) error {
+	return h.endpoint(http.MethodPost, public, func(w http.ResponseWriter, r *http.Request, c call) error {
 		mt, err := requestMediaType(r, mediaForm, mediaJSON)
 		if err != nil {
 			return err
@@ -284,7 +285,7 @@ func (h *Handlers) Logout() http.Handler {
 		if token == "" {
 			return errRefreshMissing
 		}
-		if err := h.a.Logout(r.Context(), token); err != nil && !errors.Is(err, ErrInvalidToken) {
+		if err := h.a.Logout(c.ctx, token); err != nil && !errors.Is(err, auth.ErrInvalidToken) {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -297,9 +298,9 @@ func (h *Handlers) Logout() http.Handler {
 // access token issued to the user until now, then answers 204. It includes
 // the Authenticator's Middleware.
 func (h *Handlers) LogoutAll() http.Handler {
-	return h.endpoint(http.MethodPost, authenticated, func(w http.ResponseWriter, r *http.Request) error {
-		u, _ := UserFromContext(r.Context())
-		if err := h.a.LogoutAll(r.Context(), u.ID); err != nil {
+	return h.endpoint(http.MethodPost, authenticated, func(w http.ResponseWriter, r *http.Request, c call) error {
+		u := c.user
+		if err := h.a.LogoutAll(c.ctx, u.ID); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -311,8 +312,8 @@ func (h *Handlers) LogoutAll() http.Handler {
 // 200 with {"id", "username", "email", "created_at"}. It includes the
 // Authenticator's Middleware, which answers the RFC 6750 failures.
 func (h *Handlers) Me() http.Handler {
-	return h.endpoint(http.MethodGet, authenticated, func(w http.ResponseWriter, r *http.Request) error {
-		u, _ := UserFromContext(r.Context())
+	return h.endpoint(http.MethodGet, authenticated, func(w http.ResponseWriter, r *http.Request, c call) error {
+		u := c.user
 		writeJSON(w, http.StatusOK, newUserResponse(u))
 		return nil
 	})
@@ -326,7 +327,7 @@ func (h *Handlers) Me() http.Handler {
 // username's limit: 429 after too many); a new password breaking the rules
 // is 422 invalid_password, saying which rule.
 func (h *Handlers) ChangePassword() http.Handler {
-	return h.endpoint(http.MethodPost, authenticated, func(w http.ResponseWriter, r *http.Request) error {
+	return h.endpoint(http.MethodPost, authenticated, func(w http.ResponseWriter, r *http.Request, c call) error {
 		body, err := readJSON(w, r)
 		if err != nil {
 			return err
@@ -342,9 +343,9 @@ func (h *Handlers) ChangePassword() http.Handler {
 		if !ok1 || !ok2 {
 			return errPasswordsMissing
 		}
-		u, _ := UserFromContext(r.Context())
-		err = h.a.ChangePassword(r.Context(), u.ID, current, next)
-		if errors.Is(err, ErrInvalidCredentials) {
+		u := c.user
+		err = h.a.ChangePassword(c.ctx, u.ID, current, next)
+		if errors.Is(err, auth.ErrInvalidCredentials) {
 			WriteError(w, http.StatusBadRequest, "invalid_grant", "the current password is wrong")
 			return nil
 		}
@@ -360,11 +361,11 @@ func (h *Handlers) ChangePassword() http.Handler {
 // store answers its Ping (see Pinger) within the Timeout, 503
 // temporarily_unavailable otherwise. A store without Ping is taken to be up.
 func (h *Handlers) Healthz() http.Handler {
-	return h.endpoint(http.MethodGet, public, func(w http.ResponseWriter, r *http.Request) error {
-		if p, ok := h.a.Store().(Pinger); ok {
-			if err := p.Ping(r.Context()); err != nil {
-				if !errors.Is(err, ErrStoreUnavailable) {
-					err = fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
+	return h.endpoint(http.MethodGet, public, func(w http.ResponseWriter, r *http.Request, c call) error {
+		if p, ok := h.a.Store().(auth.Pinger); ok {
+			if err := p.Ping(c.ctx); err != nil {
+				if !errors.Is(err, auth.ErrStoreUnavailable) {
+					err = fmt.Errorf("%w: %w", auth.ErrStoreUnavailable, err)
 				}
 				return err
 			}
@@ -381,32 +382,26 @@ type endpointKind uint8
 const (
 	public        endpointKind = iota // errors through ErrorStatus
 	grant                             // the token endpoint: GrantErrorStatus
-	authenticated                     // behind Middleware
+	authenticated                     // a Bearer access token first
 )
 
+// call is what an endpoint serves a request with: the request's context,
+// bounded by the Timeout (use it, not the request's own), and for an
+// authenticated endpoint the user and the claims of the access token. The
+// user is handed over directly rather than through the context, so that
+// serving costs no copy of the request and no context value.
+type call struct {
+	ctx    context.Context
+	user   *auth.User
+	claims *auth.Claims
+}
+
 // endpoint makes the http.Handler of one endpoint: it checks the method,
-// bounds the request's context by the Timeout, runs the Authenticator's
-// Middleware for an authenticated endpoint, and answers an error serve
-// returns. serve writes the success answer itself, and nothing when it
-// fails.
-func (h *Handlers) endpoint(method string, kind endpointKind, serve func(http.ResponseWriter, *http.Request) error) http.Handler {
-	var inner http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		err := serve(w, r)
-		if err != nil {
-			h.logFailure(r, err)
-		}
-		switch {
-		case err == nil:
-		case kind == grant:
-			WriteGrantErrorFor(w, err)
-		case kind == authenticated && (errors.Is(err, ErrInvalidToken) || errors.Is(err, ErrNotFound)):
-			// The user's token stopped being valid while the request ran
-			// (the account was deleted, or logged out everywhere).
-			h.a.writeAuthError(w, both(ErrTokenRevoked, err))
-		default:
-			WriteErrorFor(w, err)
-		}
-	})
+// bounds the request's context by the Timeout, authenticates the request
+// for an authenticated endpoint (as the Authenticator's Middleware does),
+// and answers an error serve returns, logging the cause of a 5xx. serve
+// writes the success answer itself, and nothing when it fails.
+func (h *Handlers) endpoint(method string, kind endpointKind, serve func(http.ResponseWriter, *http.Request, call) error) http.Handler {
 	allow := method
 	if method == http.MethodGet {
 		allow = "GET, HEAD"
@@ -420,16 +415,33 @@ func (h *Handlers) endpoint(method string, kind endpointKind, serve func(http.Re
 		// The bound costs a timer only if something waits on it.
 		deadline := newLazyDeadline(r.Context(), time.Now().Add(h.timeout))
 		defer deadline.stop()
-		var ctx context.Context = deadline
-		if kind == authenticated { // Middleware's check, in the same context
-			var err error
-			if ctx, err = h.a.authenticateRequest(r, ctx, false); err != nil {
+		c := call{ctx: deadline}
+		if kind == authenticated {
+			tok, err := auth.ParseBearer(r.Header)
+			if err == nil {
+				c.user, c.claims, err = h.a.Authenticate(c.ctx, tok)
+			}
+			if err != nil {
 				h.logFailure(r, err)
-				h.a.writeAuthError(w, err)
+				h.a.WriteAuthError(w, err)
 				return
 			}
 		}
-		inner.ServeHTTP(w, r.WithContext(ctx))
+		err := serve(w, r, c)
+		if err == nil {
+			return
+		}
+		h.logFailure(r, err)
+		switch {
+		case kind == grant:
+			WriteGrantErrorFor(w, err)
+		case kind == authenticated && (errors.Is(err, auth.ErrInvalidToken) || errors.Is(err, auth.ErrNotFound)):
+			// The user's token stopped being valid while the request ran
+			// (the account was deleted, or logged out everywhere).
+			h.a.WriteAuthError(w, fmt.Errorf("%w: %w", auth.ErrTokenRevoked, err))
+		default:
+			WriteErrorFor(w, err)
+		}
 	})
 }
 
@@ -443,85 +455,4 @@ func (h *Handlers) logFailure(r *http.Request, err error) {
 			slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.Int("status", status), slog.String("error", err.Error()))
 	}
-}
-
-// ClientAddr returns the address the login limiter counts r's attempts by:
-// the IP of the socket's peer or, when that peer is one of the
-// TrustedProxies, the right-most X-Forwarded-For hop that is not a trusted
-// proxy (a hop that does not parse ends the walk at the last good one). An
-// IPv6 address is reduced to its /64 prefix, which one host usually holds
-// whole; an IPv4-mapped IPv6 address counts as the IPv4 address. A peer
-// that is not an IP address (a Unix socket) is returned as it is.
-func (h *Handlers) ClientAddr(r *http.Request) string {
-	peer, ok := parseHop(r.RemoteAddr)
-	if !ok {
-		return r.RemoteAddr
-	}
-	addr := peer
-	if h.trusted(peer) {
-		addr = forwardedClient(r.Header.Values("X-Forwarded-For"), peer, h.trusted)
-	}
-	return limiterKey(addr)
-}
-
-func (h *Handlers) trusted(a netip.Addr) bool {
-	for _, p := range h.proxies {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
-
-// forwardedClient walks the X-Forwarded-For hops (every header line, in
-// order) from the right, starting at the trusted peer, and returns the first
-// hop that is not trusted; or the last hop that parsed, when one does not
-// parse or every hop is trusted.
-func forwardedClient(lines []string, peer netip.Addr, trusted func(netip.Addr) bool) netip.Addr {
-	addr := peer
-	for i := len(lines) - 1; i >= 0; i-- {
-		rest := lines[i]
-		for rest != "" {
-			hop := rest
-			if j := strings.LastIndexByte(rest, ','); j >= 0 {
-				hop, rest = rest[j+1:], rest[:j]
-			} else {
-				rest = ""
-			}
-			a, ok := parseHop(hop)
-			if !ok {
-				return addr
-			}
-			addr = a
-			if !trusted(a) {
-				return addr
-			}
-		}
-	}
-	return addr
-}
-
-// parseHop parses an IP address, with or without a port, as RemoteAddr and
-// X-Forwarded-For hops hold it. The zone is dropped and an IPv4-mapped
-// address becomes IPv4.
-func parseHop(s string) (netip.Addr, bool) {
-	s = strings.Trim(s, " \t")
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		ap, err := netip.ParseAddrPort(s)
-		if err != nil {
-			return netip.Addr{}, false
-		}
-		a = ap.Addr()
-	}
-	return a.WithZone("").Unmap(), true
-}
-
-// limiterKey is the string the limiter counts an address by.
-func limiterKey(a netip.Addr) string {
-	if a.Is6() {
-		p, _ := a.Prefix(64)
-		return p.String()
-	}
-	return a.String()
 }

@@ -1,16 +1,27 @@
-package auth
+package authhttp
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
-	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/goauthkit/auth/internal/strictjson"
 )
 
-// mustHaveSeedCorpus is requireSeeds, by the name the handler tests use.
+// mustHaveSeedCorpus fails the fuzz test if its committed seed corpus is
+// missing, so the corpus can never silently disappear.
 func mustHaveSeedCorpus(f *testing.F, min int) {
 	f.Helper()
-	requireSeeds(f, min)
+	dir := filepath.Join("testdata", "fuzz", f.Name())
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) < min {
+		f.Fatalf("seed corpus %s: %d files (%v), want at least %d", dir, len(entries), err, min)
+	}
 }
 
 func TestParseJSONObject(t *testing.T) {
@@ -131,85 +142,46 @@ func TestJSONStringField(t *testing.T) {
 	}
 }
 
-// TestScanObjectRules pins down what the token and body rules differ in,
-// and what they share.
-func TestScanObjectRules(t *testing.T) {
-	many := func(last string) string { // more names than nameSet lists
-		var b strings.Builder
-		b.WriteString("{")
-		for i := range 3 * nameListMax {
-			fmt.Fprintf(&b, `"n%d":%d,`, i, i)
+// FuzzJSONBody checks the body path's decoding of JSON (parseJSONObject, on
+// strictjson.Scan with its Body rules) against encoding/json: what it
+// accepts must decode alike, and every refusal is a *RequestError that
+// says which rule the body broke.
+func FuzzJSONBody(f *testing.F) {
+	mustHaveSeedCorpus(f, 30)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		scanErr := strictjson.Scan(data, strictjson.Body, func(_, _ []byte) error { return nil })
+		obj, err := parseJSONObject(data)
+		if err != nil {
+			if _, ok := errors.AsType[*RequestError](err); !ok || err != bodyJSONErrors[scanErr.(strictjson.Error)] {
+				t.Fatalf("parseJSONObject(%q) = %v, strictjson.Scan said %v", data, err, scanErr)
+			}
+			return
 		}
-		return b.String() + last + ":0}"
-	}
-	deep := func(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
-	for _, c := range []struct {
-		data        string
-		token, body error
-	}{
-		{`{"exp":1,"EXP":2}`, jsonErrDuplicate, nil},
-		{`{"exp":1,"exp":2}`, jsonErrDuplicate, jsonErrDuplicate},
-		{`{"s\u0075b":1,"sub":2}`, jsonErrDuplicate, jsonErrDuplicate},
-		{`{"k":1,"\u212a":2}`, jsonErrDuplicate, nil}, // KELVIN SIGN folds to k
-		{`{"o":{"k":1,"k":2}}`, nil, jsonErrDuplicate},
-		{`{"o":{"k":1,"K":2}}`, nil, nil},
-		{`{"o":[{"k":1},{"k":2}]}`, nil, nil},
-		{many(`"n5"`), jsonErrDuplicate, jsonErrDuplicate},
-		{many(`"N5"`), jsonErrDuplicate, nil},
-		{strings.Replace(many(`"S"`), `"n0"`, `"\u017f"`, 1), jsonErrDuplicate, nil}, // LONG S folds to s
-		{many(`"x"`), nil, nil},
-		{`{"a":"\ud800"}`, jsonErrSurrogate, jsonErrSurrogate},
-		{`{"a":{"b":["\udfff"]}}`, jsonErrSurrogate, jsonErrSurrogate},
-		{"{\"a\":\"\xff\"}", jsonErrUTF8, jsonErrUTF8},
-		{"{\"\xc0\xaf\":1}", jsonErrUTF8, jsonErrUTF8},
-		{`{"a":` + deep(maxJSONDepth-1) + `}`, nil, nil},
-		{`{"a":` + deep(maxJSONDepth) + `}`, jsonErrDepth, jsonErrDepth},
-		{deep(maxJSONDepth + 1), jsonErrDepth, jsonErrDepth},
-		{`[1] x`, jsonErrNotObject, jsonErrNotObject},
-		{`{"a":1} x`, jsonErrSyntax, jsonErrSyntax},
-	} {
-		for _, r := range []struct {
-			rules jsonRules
-			want  error
-		}{{tokenJSON, c.token}, {bodyJSON, c.body}} {
-			if err := scanObject([]byte(c.data), r.rules, func(_, _ []byte) error { return nil }); err != r.want {
-				t.Errorf("scanObject(%.60q, %+v) = %v, want %v", c.data, r.rules, err, r.want)
+		// UseNumber: numbers beyond float64 (1e700) are valid JSON.
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber()
+		var m map[string]any
+		if err := dec.Decode(&m); err != nil {
+			t.Fatalf("accepted %q, which encoding/json refuses: %v", data, err)
+		}
+		if len(m) != len(obj) {
+			t.Fatalf("%q: %d members, encoding/json sees %d", data, len(obj), len(m))
+		}
+		for name, v := range obj {
+			got, ok := m[name]
+			if !ok {
+				t.Fatalf("%q: member %q unknown to encoding/json", data, name)
+			}
+			switch v.kind {
+			case jsonString:
+				if s, _ := got.(string); s != v.str || !utf8.ValidString(v.str) {
+					t.Fatalf("%q: member %q = %q, encoding/json says %q", data, name, v.str, got)
+				}
+			case jsonNull:
+				if got != nil {
+					t.Fatalf("%q: member %q null, encoding/json says %v", data, name, got)
+				}
 			}
 		}
-	}
-}
-
-// TestScanObjectMembers checks the names and values scanObject hands over,
-// and that an error of the callback stops it and comes back as is.
-func TestScanObjectMembers(t *testing.T) {
-	var got []string
-	err := scanObject([]byte(` {"a" : "x\n" , "b\u00e9":[1, {"c":null}],"":-1.5e3} `), tokenJSON, func(name, value []byte) error {
-		got = append(got, string(name)+"="+string(value))
-		return nil
 	})
-	want := []string{`a="x\n"`, `bé=[1, {"c":null}]`, `=-1.5e3`}
-	if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Fatalf("scanObject = %q, %v; want %q", got, err, want)
-	}
-	stop := errors.New("stop")
-	calls := 0
-	err = scanObject([]byte(`{"a":1,"b":2}`), bodyJSON, func(_, _ []byte) error { calls++; return stop })
-	if err != stop || calls != 1 {
-		t.Fatalf("scanObject = %v after %d calls, want stop after 1", err, calls)
-	}
-}
-
-// TestStringValueAllocs checks that a string without escapes costs one
-// allocation, the conversion to string, and that member names without
-// escapes cost none.
-func TestStringValueAllocs(t *testing.T) {
-	raw := []byte(`"user-1234567890abcdefghijklmnopqrstuvwxyz"`)
-	if n := testing.AllocsPerRun(100, func() { _ = stringValue(raw) }); n != 1 {
-		t.Errorf("stringValue: %v allocations, want 1", n)
-	}
-	obj := []byte(`{"iss":"i","sub":"s","aud":["a","b"],"exp":1,"iat":1,"jti":"j","x":{"y":[true,null]}}`)
-	member := func(_, _ []byte) error { return nil }
-	if n := testing.AllocsPerRun(100, func() { _ = scanObject(obj, tokenJSON, member) }); n != 0 {
-		t.Errorf("scanObject: %v allocations, want 0", n)
-	}
 }

@@ -1,4 +1,4 @@
-package auth
+package authhttp
 
 import (
 	"bufio"
@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/goauthkit/auth"
 )
 
 var serverTimingRE = regexp.MustCompile(`^app;dur=[0-9]+\.[0-9]{3}$`)
@@ -27,7 +29,7 @@ func TestServerTiming(t *testing.T) {
 			_, _ = io.WriteString(w, "late")
 			w.Header().Set("Server-Timing", "too late") // ignored: already sent
 		},
-		"error": func(w http.ResponseWriter, r *http.Request) { WriteErrorFor(w, ErrNotFound) },
+		"error": func(w http.ResponseWriter, r *http.Request) { WriteErrorFor(w, auth.ErrNotFound) },
 		"controller": func(w http.ResponseWriter, r *http.Request) {
 			if err := http.NewResponseController(w).Flush(); err != nil {
 				t.Errorf("ResponseController.Flush through the wrapper: %v", err)

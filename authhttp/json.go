@@ -1,10 +1,13 @@
-package auth
+package authhttp
 
-// Strict JSON request bodies, read by scanObject (see jsonscan.go for why
-// not encoding/json) with the bodyJSON rules: exactly one object, member
-// names compared byte for byte and never repeated at any level, and a 400
-// for an unpaired surrogate escape, invalid UTF-8 or nesting deeper than
-// maxJSONDepth anywhere in the body. Members no one asks for are ignored.
+import "github.com/goauthkit/auth/internal/strictjson"
+
+// Strict JSON request bodies, read by strictjson.Scan (which says why not
+// encoding/json) with its Body rules: exactly one object, member names
+// compared byte for byte and never repeated at any level, and a 400 for an
+// unpaired surrogate escape, invalid UTF-8 or nesting deeper than
+// strictjson.MaxDepth anywhere in the body. Members no one asks for are
+// ignored.
 
 // JSON body errors: each a *RequestError with a fixed reason.
 var (
@@ -16,14 +19,14 @@ var (
 	errJSONDepth     = badRequest("the body is nested too deeply")
 )
 
-// bodyJSONErrors is the answer to each error of scanObject.
+// bodyJSONErrors is the answer to each error of strictjson.Scan.
 var bodyJSONErrors = [...]error{
-	jsonErrSyntax:    errJSONSyntax,
-	jsonErrNotObject: errJSONNotObject,
-	jsonErrDuplicate: errJSONDuplicate,
-	jsonErrSurrogate: errJSONSurrogate,
-	jsonErrUTF8:      errJSONUTF8,
-	jsonErrDepth:     errJSONDepth,
+	strictjson.ErrSyntax:    errJSONSyntax,
+	strictjson.ErrNotObject: errJSONNotObject,
+	strictjson.ErrDuplicate: errJSONDuplicate,
+	strictjson.ErrSurrogate: errJSONSurrogate,
+	strictjson.ErrUTF8:      errJSONUTF8,
+	strictjson.ErrDepth:     errJSONDepth,
 }
 
 // jsonKind is the type of a top-level member's value.
@@ -63,11 +66,11 @@ func (o jsonObject) stringField(name string, typeErr error) (s string, ok bool, 
 // *RequestError.
 func parseJSONObject(data []byte) (jsonObject, error) {
 	obj := make(jsonObject)
-	err := scanObject(data, bodyJSON, func(name, value []byte) error {
+	err := strictjson.Scan(data, strictjson.Body, func(name, value []byte) error {
 		var v jsonValue
 		switch value[0] {
 		case '"':
-			v = jsonValue{kind: jsonString, str: stringValue(value)}
+			v = jsonValue{kind: jsonString, str: strictjson.StringValue(value)}
 		case 'n':
 			v.kind = jsonNull
 		}
@@ -75,7 +78,7 @@ func parseJSONObject(data []byte) (jsonObject, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, bodyJSONErrors[err.(jsonError)] // member never fails
+		return nil, bodyJSONErrors[err.(strictjson.Error)] // member never fails
 	}
 	return obj, nil
 }

@@ -1,4 +1,6 @@
-package auth
+// Package strictjson is the module's one JSON reader: token headers and
+// claims, JWK sets and HTTP request bodies all go through it.
+package strictjson
 
 import (
 	"bytes"
@@ -9,9 +11,6 @@ import (
 	"unicode/utf8"
 )
 
-// This file holds the package's one JSON reader, scanObject. Token headers
-// and claims, JWK sets and HTTP request bodies all go through it.
-//
 // It exists because encoding/json is lenient where authentication must not
 // be: it matches member names to struct fields case-insensitively (so
 // "EXP" fills Exp), keeps the last of duplicate members (so a second "sub"
@@ -20,79 +19,81 @@ import (
 // one password or one subject). And decoding claims with encoding/json
 // costs more than everything else in token verification together.
 //
-// scanObject accepts exactly RFC 8259 JSON (FuzzScanObject checks it
+// Scan accepts exactly RFC 8259 JSON (FuzzScanObject checks it
 // against encoding/json.Valid) and on top of that refuses, anywhere in the
 // input, invalid UTF-8, escapes of unpaired UTF-16 surrogates and nesting
-// deeper than maxJSONDepth, and refuses repeated member names as its
-// jsonRules say. It hands its caller each top-level member's name and raw
+// deeper than MaxDepth, and refuses repeated member names as its
+// Rules say. It hands its caller each top-level member's name and raw
 // value in place: it is on the path of every access-token verification,
 // and allocates nothing for member names without escapes in objects of up
 // to nameListMax members.
 
-// jsonRules are what the readers of JSON differ in: how member names are
-// checked for duplicates.
-type jsonRules struct {
-	// foldNames makes top-level member names compare as strings.EqualFold
+// Rules are what the readers of JSON differ in: how member names are
+// checked for duplicates. They combine as bits.
+type Rules uint8
+
+const (
+	// FoldNames makes top-level member names compare as strings.EqualFold
 	// does, so that "exp" and "EXP" are duplicates; otherwise they compare
 	// byte for byte. Claim and header names are case-sensitive, so a case
 	// variant can only be meant for a verifier that matches names the way
 	// encoding/json does.
-	foldNames bool
-	// nestedNames refuses repeated names (byte for byte) in nested objects
+	FoldNames Rules = 1 << iota
+	// NestedNames refuses repeated names (byte for byte) in nested objects
 	// too. Without it only the top-level names, the ones the caller reads,
 	// are checked.
-	nestedNames bool
-}
+	NestedNames
 
-var (
-	// tokenJSON reads JOSE headers, JWT claims and JWK sets, whose nested
+	// Token reads JOSE headers, JWT claims and JWK sets, whose nested
 	// values (claims the library does not know) it only carries.
-	tokenJSON = jsonRules{foldNames: true}
-	// bodyJSON reads request bodies: names exact, duplicates nowhere.
-	bodyJSON = jsonRules{nestedNames: true}
+	Token = FoldNames
+	// Body reads request bodies: names exact, duplicates nowhere.
+	Body = NestedNames
 )
 
-// maxJSONDepth bounds the nesting of objects and arrays, the outermost
-// object included, so that input cannot make the reader recurse deeply.
-const maxJSONDepth = 32
+// MaxDepth bounds the nesting of objects and arrays, the outermost object
+// included, so that input cannot make the reader recurse deeply.
+const MaxDepth = 32
 
-// jsonError is why scanObject refused its input. parseJSONObject turns it
-// into a *RequestError; the token path wraps it in ErrTokenMalformed.
-type jsonError uint8
+// Error is why Scan refused its input. The HTTP layer answers each with a
+// 400 of its own words; the token path wraps it in ErrTokenMalformed.
+type Error uint8
 
+// The errors of Scan.
 const (
-	jsonErrSyntax    jsonError = iota // not RFC 8259 JSON
-	jsonErrNotObject                  // JSON, but not an object
-	jsonErrDuplicate                  // a repeated member name
-	jsonErrSurrogate                  // an escape of an unpaired UTF-16 surrogate
-	jsonErrUTF8                       // invalid UTF-8 in a string
-	jsonErrDepth                      // nested deeper than maxJSONDepth
+	ErrSyntax    Error = iota // not RFC 8259 JSON
+	ErrNotObject              // JSON, but not an object
+	ErrDuplicate              // a repeated member name
+	ErrSurrogate              // an escape of an unpaired UTF-16 surrogate
+	ErrUTF8                   // invalid UTF-8 in a string
+	ErrDepth                  // nested deeper than MaxDepth
+	numErrors
 )
 
-var jsonErrorText = [...]string{
-	jsonErrSyntax:    "invalid JSON",
-	jsonErrNotObject: "not a JSON object",
-	jsonErrDuplicate: "duplicate member name",
-	jsonErrSurrogate: "unpaired UTF-16 surrogate escape",
-	jsonErrUTF8:      "invalid UTF-8",
-	jsonErrDepth:     "JSON nested too deeply",
+var errorText = [numErrors]string{
+	ErrSyntax:    "invalid JSON",
+	ErrNotObject: "not a JSON object",
+	ErrDuplicate: "duplicate member name",
+	ErrSurrogate: "unpaired UTF-16 surrogate escape",
+	ErrUTF8:      "invalid UTF-8",
+	ErrDepth:     "JSON nested too deeply",
 }
 
-func (e jsonError) Error() string { return jsonErrorText[e] }
+func (e Error) Error() string { return errorText[e] }
 
-// scanObject reads data, which must be exactly one JSON object with
-// optional white space around it, and calls member with each top-level
-// member in order: its name, unescaped, and its raw value, which is valid
-// JSON by then. Both alias data unless the name holds escapes. An error
-// from member stops the scan and is returned as is; every other error is
-// a jsonError. Duplicate names are refused before member sees them.
-func scanObject(data []byte, rules jsonRules, member func(name, value []byte) error) error {
+// Scan reads data, which must be exactly one JSON object with optional
+// white space around it, and calls member with each top-level member in
+// order: its name, unescaped, and its raw value, which is valid JSON by
+// then. Both alias data unless the name holds escapes. An error from member
+// stops the scan and is returned as is; every other error is an Error.
+// Duplicate names are refused before member sees them.
+func Scan(data []byte, rules Rules, member func(name, value []byte) error) error {
 	s := jsonScanner{b: data, nested: noNames}
-	if rules.nestedNames {
+	if rules&NestedNames != 0 {
 		s.nested = exactNames
 	}
 	top := exactNames
-	if rules.foldNames {
+	if rules&FoldNames != 0 {
 		top = foldedNames
 	}
 	i := skipSpace(data, 0)
@@ -102,14 +103,14 @@ func scanObject(data []byte, rules jsonRules, member func(name, value []byte) er
 		if _, err := s.value(i, 0); err != nil {
 			return err
 		}
-		return jsonErrNotObject
+		return ErrNotObject
 	}
 	end, err := s.container(i, 1, top, member)
 	if err != nil {
 		return err
 	}
 	if skipSpace(data, end) != len(data) {
-		return jsonErrSyntax
+		return ErrSyntax
 	}
 	return nil
 }
@@ -133,7 +134,7 @@ type jsonScanner struct {
 func (s *jsonScanner) value(i, depth int) (int, error) {
 	b := s.b
 	if i >= len(b) {
-		return 0, jsonErrSyntax
+		return 0, ErrSyntax
 	}
 	switch c := b[i]; {
 	case c == '"':
@@ -142,8 +143,8 @@ func (s *jsonScanner) value(i, depth int) (int, error) {
 	case c == '-' || '0' <= c && c <= '9':
 		return scanNumber(b, i)
 	case c == '{' || c == '[':
-		if depth >= maxJSONDepth {
-			return 0, jsonErrDepth
+		if depth >= MaxDepth {
+			return 0, ErrDepth
 		}
 		return s.container(i, depth+1, s.nested, nil)
 	case c == 't':
@@ -153,7 +154,7 @@ func (s *jsonScanner) value(i, depth int) (int, error) {
 	case c == 'n':
 		return scanLiteral(b, i, "null")
 	}
-	return 0, jsonErrSyntax
+	return 0, ErrSyntax
 }
 
 // container returns the end of the object or array at b[i], at depth
@@ -175,7 +176,7 @@ func (s *jsonScanner) container(i, depth int, check nameCheck, member func(name,
 		var name []byte
 		if isObject {
 			if i >= len(b) || b[i] != '"' {
-				return 0, jsonErrSyntax
+				return 0, ErrSyntax
 			}
 			end, escaped, err := scanString(b, i)
 			if err != nil {
@@ -189,12 +190,12 @@ func (s *jsonScanner) container(i, depth int, check nameCheck, member func(name,
 			if check != noNames {
 				var ok bool
 				if seen, ok = seen.add(name); !ok {
-					return 0, jsonErrDuplicate
+					return 0, ErrDuplicate
 				}
 			}
 			i = skipSpace(b, end)
 			if i >= len(b) || b[i] != ':' {
-				return 0, jsonErrSyntax
+				return 0, ErrSyntax
 			}
 			i = skipSpace(b, i+1)
 		}
@@ -209,7 +210,7 @@ func (s *jsonScanner) container(i, depth int, check nameCheck, member func(name,
 		}
 		i = skipSpace(b, end)
 		if i >= len(b) {
-			return 0, jsonErrSyntax
+			return 0, ErrSyntax
 		}
 		switch b[i] {
 		case ',':
@@ -217,7 +218,7 @@ func (s *jsonScanner) container(i, depth int, check nameCheck, member func(name,
 		case closer:
 			return i + 1, nil
 		default:
-			return 0, jsonErrSyntax
+			return 0, ErrSyntax
 		}
 	}
 }
@@ -289,7 +290,7 @@ func skipSpace(b []byte, i int) int {
 
 func scanLiteral(b []byte, i int, lit string) (int, error) {
 	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
-		return 0, jsonErrSyntax
+		return 0, ErrSyntax
 	}
 	return i + len(lit), nil
 }
@@ -306,12 +307,12 @@ func scanNumber(b []byte, i int) (int, error) {
 	case i < len(b) && '1' <= b[i] && b[i] <= '9':
 		i = skipDigits(b, i)
 	default:
-		return 0, jsonErrSyntax
+		return 0, ErrSyntax
 	}
 	if i < len(b) && b[i] == '.' {
 		start := i + 1
 		if i = skipDigits(b, start); i == start {
-			return 0, jsonErrSyntax
+			return 0, ErrSyntax
 		}
 	}
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
@@ -321,7 +322,7 @@ func scanNumber(b []byte, i int) (int, error) {
 		}
 		start := i
 		if i = skipDigits(b, i); i == start {
-			return 0, jsonErrSyntax
+			return 0, ErrSyntax
 		}
 	}
 	return i, nil
@@ -363,23 +364,23 @@ func scanString(b []byte, i int) (end int, escaped bool, err error) {
 				return 0, false, err
 			}
 		case c < 0x20:
-			return 0, false, jsonErrSyntax
+			return 0, false, ErrSyntax
 		default:
 			r, size := utf8.DecodeRune(b[i:])
 			if r == utf8.RuneError && size == 1 {
-				return 0, false, jsonErrUTF8
+				return 0, false, ErrUTF8
 			}
 			i += size
 		}
 	}
-	return 0, false, jsonErrSyntax
+	return 0, false, ErrSyntax
 }
 
 // scanEscape returns the end of the escape at b[i] (a backslash): a
 // \uXXXX escape of a high surrogate must be followed by one of a low one.
 func scanEscape(b []byte, i int) (int, error) {
 	if i+1 >= len(b) {
-		return 0, jsonErrSyntax
+		return 0, ErrSyntax
 	}
 	switch b[i+1] {
 	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
@@ -387,28 +388,28 @@ func scanEscape(b []byte, i int) (int, error) {
 	case 'u':
 		r, ok := hex4(b, i+2)
 		if !ok {
-			return 0, jsonErrSyntax
+			return 0, ErrSyntax
 		}
 		i += 6
 		switch {
 		case isLowSurrogate(r):
-			return 0, jsonErrSurrogate
+			return 0, ErrSurrogate
 		case utf16.IsSurrogate(r):
 			if len(b)-i < 2 || b[i] != '\\' || b[i+1] != 'u' {
-				return 0, jsonErrSurrogate
+				return 0, ErrSurrogate
 			}
 			lo, ok := hex4(b, i+2)
 			if !ok {
-				return 0, jsonErrSyntax
+				return 0, ErrSyntax
 			}
 			if !isLowSurrogate(lo) {
-				return 0, jsonErrSurrogate
+				return 0, ErrSurrogate
 			}
 			i += 6
 		}
 		return i, nil
 	}
-	return 0, jsonErrSyntax
+	return 0, ErrSyntax
 }
 
 func isLowSurrogate(r rune) bool { return 0xDC00 <= r && r < 0xE000 }
@@ -473,10 +474,10 @@ func unescape(s []byte) []byte {
 	}
 }
 
-// stringValue returns the Go string of raw, a JSON string value (quotes
-// included) that scanObject has accepted. Without escapes its only
-// allocation is the conversion to string.
-func stringValue(raw []byte) string {
+// StringValue returns the Go string of raw, a JSON string value (quotes
+// included) that Scan has accepted. Without escapes its only allocation is
+// the conversion to string.
+func StringValue(raw []byte) string {
 	s := raw[1 : len(raw)-1]
 	if bytes.IndexByte(s, '\\') < 0 {
 		return string(s)
@@ -484,16 +485,16 @@ func stringValue(raw []byte) string {
 	return string(unescape(s))
 }
 
-// claimString decodes a value from scanObject that must be a JSON string.
-func claimString(raw []byte) (string, error) {
+// String decodes a value from Scan that must be a JSON string.
+func String(raw []byte) (string, error) {
 	if len(raw) < 2 || raw[0] != '"' {
 		return "", errors.New("not a string")
 	}
-	return stringValue(raw), nil
+	return StringValue(raw), nil
 }
 
-// claimInt decodes a value that must be a JSON integer.
-func claimInt(raw []byte) (int64, error) {
+// Int decodes a value from Scan that must be a JSON integer.
+func Int(raw []byte) (int64, error) {
 	n, err := strconv.ParseInt(string(raw), 10, 64)
 	if err != nil {
 		return 0, errors.New("not an integer")
@@ -501,9 +502,10 @@ func claimInt(raw []byte) (int64, error) {
 	return n, nil
 }
 
-// claimNumber decodes a value that must be a JSON number, with a fast path
-// for plain non-negative integers (what every NumericDate we issue is).
-func claimNumber(raw []byte) (float64, error) {
+// Number decodes a value from Scan that must be a JSON number, with a fast
+// path for plain non-negative integers (what every NumericDate we issue
+// is).
+func Number(raw []byte) (float64, error) {
 	if len(raw) > 0 && len(raw) <= 15 {
 		var n int64
 		plain := true

@@ -1,11 +1,13 @@
-package auth
+package authhttp
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
+
+	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/internal/httpjson"
 )
 
 // Request errors, returned by the body parsers of the HTTP handlers and
@@ -15,16 +17,16 @@ var (
 	// Content-Type, a body that is not strict JSON or form data, a missing
 	// field. It answers 400 invalid_request. A *RequestError says which rule
 	// the request broke.
-	ErrInvalidRequest = errors.New("auth: invalid request")
+	ErrInvalidRequest = errors.New("authhttp: invalid request")
 	// ErrRequestTooLarge is a request body over MaxBodyBytes. It answers
 	// 413 request_too_large.
-	ErrRequestTooLarge = errors.New("auth: request body too large")
+	ErrRequestTooLarge = errors.New("authhttp: request body too large")
 	// ErrUnsupportedGrantType is a grant_type the token endpoint does not
 	// know. It answers 400 unsupported_grant_type.
-	ErrUnsupportedGrantType = errors.New("auth: unsupported grant type")
+	ErrUnsupportedGrantType = errors.New("authhttp: unsupported grant type")
 	// ErrMethodNotAllowed is a request whose method the route does not
 	// serve. It answers 405 method_not_allowed.
-	ErrMethodNotAllowed = errors.New("auth: method not allowed")
+	ErrMethodNotAllowed = errors.New("authhttp: method not allowed")
 )
 
 // RequestError is an ErrInvalidRequest that says, in a fixed text written by
@@ -35,7 +37,7 @@ type RequestError struct {
 }
 
 // Error implements error.
-func (e *RequestError) Error() string { return "auth: invalid request: " + e.Reason }
+func (e *RequestError) Error() string { return "authhttp: invalid request: " + e.Reason }
 
 // Unwrap makes errors.Is(err, ErrInvalidRequest) hold.
 func (e *RequestError) Unwrap() error { return ErrInvalidRequest }
@@ -44,32 +46,18 @@ func (e *RequestError) Unwrap() error { return ErrInvalidRequest }
 func badRequest(reason string) error { return &RequestError{Reason: reason} }
 
 // ErrorBody is the JSON body of every error answer: the OAuth 2.0 shape
-// (RFC 6749 §5.2).
-type ErrorBody struct {
-	Error       string `json:"error"`
-	Description string `json:"error_description,omitempty"`
-}
+// (RFC 6749 §5.2), {"error", "error_description"}.
+type ErrorBody = httpjson.ErrorBody
 
 // WriteError writes an error answer with the OAuth 2.0 JSON body. It is the
-// one place error answers are written.
+// one place error answers are written (the Authenticator's Middleware
+// writes them the same way).
 func WriteError(w http.ResponseWriter, status int, code, description string) {
-	writeJSON(w, status, ErrorBody{Error: code, Description: description})
+	httpjson.Error(w, status, code, description)
 }
 
-// writeJSON writes v as the JSON body of an answer that no cache may keep
-// (every answer of this package concerns credentials or a user).
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	// The keys are canonical already; one array holds the three values
-	// (each slice capped, so an append by anyone copies rather than
-	// overwrites its neighbour), where three Sets would allocate three.
-	vals := [...]string{"application/json", "no-store", "nosniff"}
-	h := w.Header()
-	h["Content-Type"] = vals[0:1:1]
-	h["Cache-Control"] = vals[1:2:2]
-	h["X-Content-Type-Options"] = vals[2:3:3]
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
+// writeJSON writes v as the JSON body of an answer that no cache may keep.
+func writeJSON(w http.ResponseWriter, status int, v any) { httpjson.Write(w, status, v) }
 
 // ErrorStatus maps an error of this package to the HTTP status, OAuth 2.0
 // error code and description that answer it outside the token endpoint
@@ -77,12 +65,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // 500 server_error; no error's own text is ever sent to the client, only
 // the fixed reason of a *RequestError.
 func ErrorStatus(err error) (status int, code, description string) {
-	var rl *RateLimitError
+	var rl *auth.RateLimitError
 	var re *RequestError
 	switch {
 	case errors.As(err, &rl):
 		return http.StatusTooManyRequests, "too_many_attempts", "too many attempts; retry later"
-	case errors.Is(err, ErrStoreUnavailable), errors.Is(err, ErrBusy),
+	case errors.Is(err, auth.ErrStoreUnavailable), errors.Is(err, auth.ErrBusy),
 		errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return http.StatusServiceUnavailable, "temporarily_unavailable", "the service is temporarily unavailable"
 	case errors.Is(err, ErrRequestTooLarge):
@@ -95,25 +83,25 @@ func ErrorStatus(err error) (status int, code, description string) {
 		return http.StatusBadRequest, "unsupported_grant_type", "grant_type must be password or refresh_token"
 	case errors.Is(err, ErrMethodNotAllowed):
 		return http.StatusMethodNotAllowed, "method_not_allowed", "the method is not allowed on this path"
-	case errors.Is(err, ErrInvalidToken):
+	case errors.Is(err, auth.ErrInvalidToken):
 		return http.StatusUnauthorized, "invalid_token", "the access token is invalid"
-	case errors.Is(err, ErrInvalidCredentials), errors.Is(err, ErrUserDisabled):
+	case errors.Is(err, auth.ErrInvalidCredentials), errors.Is(err, auth.ErrUserDisabled):
 		// One answer for an unknown user, a wrong password and a disabled
 		// account, so that none can be told from another.
 		return http.StatusBadRequest, "invalid_grant", "invalid username or password"
-	case errors.Is(err, ErrUserExists):
+	case errors.Is(err, auth.ErrUserExists):
 		return http.StatusConflict, "user_exists", "the username is taken"
-	case errors.Is(err, ErrInvalidUsername):
+	case errors.Is(err, auth.ErrInvalidUsername):
 		return http.StatusUnprocessableEntity, "invalid_username", "usernames are 3 to 64 characters of a-z, 0-9, '.', '_', '-', '@', '+'"
-	case errors.Is(err, ErrInvalidPassword):
+	case errors.Is(err, auth.ErrInvalidPassword):
 		return http.StatusUnprocessableEntity, "invalid_password", passwordRuleText(err)
-	case errors.Is(err, ErrInvalidEmail):
+	case errors.Is(err, auth.ErrInvalidEmail):
 		return http.StatusBadRequest, "invalid_request", "email is not a valid address"
-	case errors.Is(err, ErrInvalidInput):
+	case errors.Is(err, auth.ErrInvalidInput):
 		return http.StatusBadRequest, "invalid_request", "a field is too long, not valid UTF-8, or holds a NUL character"
-	case errors.Is(err, ErrConflict):
+	case errors.Is(err, auth.ErrConflict):
 		return http.StatusConflict, "conflict", "a concurrent update won; retry"
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, auth.ErrNotFound):
 		return http.StatusNotFound, "not_found", "not found"
 	}
 	return http.StatusInternalServerError, "server_error", "internal error"
@@ -126,16 +114,16 @@ func ErrorStatus(err error) (status int, code, description string) {
 // so that no failure can be told from another.
 func GrantErrorStatus(err error) (status int, code, description string) {
 	switch {
-	case errors.Is(err, ErrInvalidCredentials), errors.Is(err, ErrUserDisabled):
+	case errors.Is(err, auth.ErrInvalidCredentials), errors.Is(err, auth.ErrUserDisabled):
 		return http.StatusBadRequest, "invalid_grant", "invalid username or password"
-	case errors.Is(err, ErrInvalidToken):
+	case errors.Is(err, auth.ErrInvalidToken):
 		return http.StatusBadRequest, "invalid_grant", "the refresh token is invalid, expired or revoked"
 	}
 	return ErrorStatus(err)
 }
 
 func passwordRuleText(err error) string {
-	if pe, ok := errors.AsType[*PasswordError](err); ok {
+	if pe, ok := errors.AsType[*auth.PasswordError](err); ok {
 		return pe.Description
 	}
 	return "the password does not meet the password rules"
@@ -158,7 +146,7 @@ func WriteGrantErrorFor(w http.ResponseWriter, err error) {
 }
 
 func setRetryAfter(w http.ResponseWriter, err error) {
-	var rl *RateLimitError
+	var rl *auth.RateLimitError
 	if errors.As(err, &rl) {
 		secs := int64((rl.RetryAfter + 999_999_999) / 1e9)
 		if secs < 1 {
