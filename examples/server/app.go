@@ -240,7 +240,7 @@ func openStore(ctx context.Context, s settings, logger *slog.Logger) (auth.Store
 		return auth.NewMemoryStore(), func() error { return nil }, nil
 
 	case strings.HasPrefix(s.db, "postgres://"), strings.HasPrefix(s.db, "postgresql://"):
-		st, err := postgres.Open(ctx, s.db)
+		st, err := postgres.Open(ctx, s.db, postgres.Config{})
 		if err == nil {
 			err = st.Ping(ctx)
 			if err != nil {
@@ -262,12 +262,11 @@ func openStore(ctx context.Context, s settings, logger *slog.Logger) (auth.Store
 		// and the per-request lookup reads memory. sqlite-shared leaves the
 		// file open to other processes (the sqlite3 shell, a second
 		// server) and reads every lookup from it.
-		var opts []sqlite.Option
-		mode := "shared"
-		if s.db != "sqlite-shared" {
-			opts, mode = append(opts, sqlite.WithExclusiveLock()), "exclusive"
+		cfg, mode := sqlite.Config{ExclusiveLock: true}, "exclusive"
+		if s.db == "sqlite-shared" {
+			cfg, mode = sqlite.Config{}, "shared"
 		}
-		st, err := sqlite.Open(ctx, path, opts...)
+		st, err := sqlite.Open(ctx, path, cfg)
 		if errors.Is(err, sqlite.ErrLocked) {
 			return nil, nil, startupError("another process is using %s: a server already running on this data directory, or the sqlite3 shell; stop it, or give this server another directory with -data", path)
 		}

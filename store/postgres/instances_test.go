@@ -17,7 +17,7 @@ func TestTwoInstances(t *testing.T) {
 	key := []byte("0123456789abcdef0123456789abcdef-two-instances")
 	var as [2]*auth.Authenticator
 	for i := range as {
-		s, err := postgres.New(ctx, testPool(t), postgres.WithSchema(schema))
+		s, err := postgres.New(ctx, testPool(t), postgres.Config{Schema: schema})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -74,7 +74,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, schema string) (string, er
 			return "", unavailable(ctx, err)
 		}
 		if cur == nil {
-			return "", errors.New("postgres: the connection's search_path names no existing schema; create one or use WithSchema")
+			return "", errors.New("postgres: the connection's search_path names no existing schema; create one or set Config.Schema")
 		}
 		schema = *cur
 	}

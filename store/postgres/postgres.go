@@ -3,7 +3,7 @@
 //
 // # Use
 //
-//	s, err := postgres.Open(ctx, "postgres://app@db/app")
+//	s, err := postgres.Open(ctx, "postgres://app@db/app", postgres.Config{})
 //	if err != nil { ... }
 //	defer s.Close()
 //	a, err := auth.New(auth.Config{Store: s, SecretKey: key})
@@ -18,7 +18,7 @@
 // auth_schema_migrations, in one PostgreSQL schema: by default the current
 // schema of the connection (the first existing entry of its search_path,
 // usually "public"; a search_path URL parameter sets it), or the one named
-// with WithSchema, which is created if missing. Table names are always
+// in Config.Schema, which is created if missing. Table names are always
 // qualified with the schema, so every query is immune to the search_path of
 // the pool's other users.
 //
@@ -102,20 +102,15 @@ var (
 	_ io.Closer   = (*Store)(nil)
 )
 
-// Option configures Open and New.
-type Option func(*options)
-
-type options struct {
-	schema string
-}
-
-// WithSchema keeps the store's tables in the named PostgreSQL schema,
-// creating it if it does not exist (which needs the CREATE privilege on the
-// database). The name is used as given, case included; it is always quoted,
-// so any name is safe. The default, or an empty name, is the current schema
-// of the connection.
-func WithSchema(name string) Option {
-	return func(o *options) { o.schema = name }
+// Config configures Open and New. The zero value keeps the tables in the
+// connection's current schema.
+type Config struct {
+	// Schema keeps the store's tables in the named PostgreSQL schema,
+	// creating it if it does not exist (which needs the CREATE privilege on
+	// the database). The name is used as given, case included; it is always
+	// quoted, so any name is safe. Empty means the current schema of the
+	// connection.
+	Schema string
 }
 
 // Open connects to the PostgreSQL database at url (a postgres:// URL or a
@@ -123,7 +118,7 @@ func WithSchema(name string) Option {
 // schema up to date and returns a Store that owns its connection pool:
 // Close closes it. An unreachable database is an error wrapping
 // auth.ErrStoreUnavailable.
-func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
+func Open(ctx context.Context, url string, c Config) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// pgconn redacts the password in the message.
@@ -133,7 +128,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, unavailable(ctx, err)
 	}
-	s, err := newStore(ctx, pool, true, opts)
+	s, err := newStore(ctx, pool, true, c)
 	if err != nil {
 		pool.Close()
 		return nil, err
@@ -143,26 +138,22 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 
 // New returns a Store on the caller's pool, after bringing the schema up to
 // date. Close does not close the pool; the caller does, after Close.
-func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error) {
+func New(ctx context.Context, pool *pgxpool.Pool, c Config) (*Store, error) {
 	if pool == nil {
 		return nil, errors.New("postgres: New: nil pool")
 	}
-	return newStore(ctx, pool, false, opts)
+	return newStore(ctx, pool, false, c)
 }
 
-func newStore(ctx context.Context, pool *pgxpool.Pool, own bool, opts []Option) (*Store, error) {
-	var o options
-	for _, opt := range opts {
-		opt(&o)
-	}
-	if len(o.schema) > 63 {
+func newStore(ctx context.Context, pool *pgxpool.Pool, own bool, c Config) (*Store, error) {
+	if len(c.Schema) > 63 {
 		// PostgreSQL would silently truncate it (NAMEDATALEN).
 		return nil, fmt.Errorf("postgres: schema name longer than 63 bytes")
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	schema, err := migrate(ctx, pool, o.schema)
+	schema, err := migrate(ctx, pool, c.Schema)
 	if err != nil {
 		return nil, err
 	}

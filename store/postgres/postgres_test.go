@@ -68,7 +68,7 @@ func freshSchema(t testing.TB) string {
 func newStore(t testing.TB) *postgres.Store {
 	t.Helper()
 	schema := freshSchema(t)
-	s, err := postgres.Open(context.Background(), testURL(t), postgres.WithSchema(schema))
+	s, err := postgres.Open(context.Background(), testURL(t), postgres.Config{Schema: schema})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -85,7 +85,7 @@ func TestConformance(t *testing.T) {
 func TestConformanceSharedPool(t *testing.T) {
 	pool := testPool(t)
 	storetest.Run(t, func(t *testing.T) auth.Store {
-		s, err := postgres.New(context.Background(), pool, postgres.WithSchema(freshSchema(t)))
+		s, err := postgres.New(context.Background(), pool, postgres.Config{Schema: freshSchema(t)})
 		if err != nil {
 			t.Fatalf("New: %v", err)
 		}
@@ -98,7 +98,7 @@ func TestMigrationsIdempotent(t *testing.T) {
 	ctx := context.Background()
 	pool := testPool(t)
 	schema := freshSchema(t)
-	s1, err := postgres.New(ctx, pool, postgres.WithSchema(schema))
+	s1, err := postgres.New(ctx, pool, postgres.Config{Schema: schema})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestMigrationsIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 3 {
-		s, err := postgres.New(ctx, pool, postgres.WithSchema(schema))
+		s, err := postgres.New(ctx, pool, postgres.Config{Schema: schema})
 		if err != nil {
 			t.Fatalf("second New on a migrated schema: %v", err)
 		}
@@ -140,7 +140,7 @@ func TestConcurrentNew(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			_, errs[i] = postgres.New(ctx, pools[i], postgres.WithSchema(schema))
+			_, errs[i] = postgres.New(ctx, pools[i], postgres.Config{Schema: schema})
 		})
 	}
 	close(start)
@@ -166,7 +166,7 @@ func TestSearchPathSchema(t *testing.T) {
 	if strings.Contains(url, "?") {
 		sep = "&"
 	}
-	s, err := postgres.Open(ctx, url+sep+"search_path="+schema)
+	s, err := postgres.Open(ctx, url+sep+"search_path="+schema, postgres.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +175,7 @@ func TestSearchPathSchema(t *testing.T) {
 		t.Fatalf("Schema() = %q, want %q", s.Schema(), schema)
 	}
 	// A search_path naming no schema is refused, not silently "public".
-	if s, err := postgres.Open(ctx, url+sep+"search_path=authtest_does_not_exist"); err == nil {
+	if s, err := postgres.Open(ctx, url+sep+"search_path=authtest_does_not_exist", postgres.Config{}); err == nil {
 		s.Close()
 		t.Fatal("Open with a search_path naming no schema succeeded")
 	}
@@ -185,7 +185,7 @@ func TestClosed(t *testing.T) {
 	ctx := context.Background()
 	pool := testPool(t)
 	stores := map[string]*postgres.Store{"Open": newStore(t)}
-	s, err := postgres.New(ctx, pool, postgres.WithSchema(freshSchema(t)))
+	s, err := postgres.New(ctx, pool, postgres.Config{Schema: freshSchema(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +225,7 @@ func TestUnreachable(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	// Port 1 on loopback: nothing listens there.
-	s, err := postgres.Open(ctx, "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=5")
+	s, err := postgres.Open(ctx, "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=5", postgres.Config{})
 	if err == nil {
 		s.Close()
 		t.Fatal("Open of an unreachable database succeeded")
@@ -237,7 +237,7 @@ func TestUnreachable(t *testing.T) {
 
 func TestBadURL(t *testing.T) {
 	testURL(t)
-	_, err := postgres.Open(context.Background(), "postgres://u:secretpw@[bad")
+	_, err := postgres.Open(context.Background(), "postgres://u:secretpw@[bad", postgres.Config{})
 	if err == nil {
 		t.Fatal("Open of a malformed URL succeeded")
 	}
@@ -301,7 +301,7 @@ func TestDeleteExpiredSessions(t *testing.T) {
 func TestContextEndsMidCall(t *testing.T) {
 	ctx := context.Background()
 	pool := testPool(t)
-	s, err := postgres.New(ctx, pool, postgres.WithSchema(freshSchema(t)))
+	s, err := postgres.New(ctx, pool, postgres.Config{Schema: freshSchema(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,19 +11,19 @@ import (
 )
 
 // benchModes are the two ways to open a Store: shared (the default) and
-// WithExclusiveLock, where UserByID is answered from the cache after the
+// Config.ExclusiveLock, where UserByID is answered from the cache after the
 // first read.
 var benchModes = []struct {
 	name string
-	opts []Option
+	cfg Config
 }{
-	{"shared", nil},
-	{"exclusive", []Option{WithExclusiveLock()}},
+	{"shared", Config{}},
+	{"exclusive", Config{ExclusiveLock: true}},
 }
 
-func benchStore(b *testing.B, opts []Option) *Store {
+func benchStore(b *testing.B, cfg Config) *Store {
 	b.Helper()
-	s, err := Open(context.Background(), filepath.Join(b.TempDir(), "auth.db"), opts...)
+	s, err := Open(context.Background(), filepath.Join(b.TempDir(), "auth.db"), cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -32,9 +32,9 @@ func benchStore(b *testing.B, opts []Option) *Store {
 }
 
 // benchUser opens a Store with opts and creates one user in it.
-func benchUser(b *testing.B, opts []Option) (*Store, *auth.User) {
+func benchUser(b *testing.B, cfg Config) (*Store, *auth.User) {
 	b.Helper()
-	s := benchStore(b, opts)
+	s := benchStore(b, cfg)
 	u := user("alice")
 	if err := s.CreateUser(context.Background(), u); err != nil {
 		b.Fatal(err)
@@ -46,7 +46,7 @@ func BenchmarkUserByID(b *testing.B) {
 	for _, m := range benchModes {
 		b.Run(m.name, func(b *testing.B) {
 			ctx := context.Background()
-			s, u := benchUser(b, m.opts)
+			s, u := benchUser(b, m.cfg)
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := s.UserByID(ctx, u.ID); err != nil {
@@ -61,7 +61,7 @@ func BenchmarkUserByIDParallel(b *testing.B) {
 	for _, m := range benchModes {
 		b.Run(m.name, func(b *testing.B) {
 			ctx := context.Background()
-			s, u := benchUser(b, m.opts)
+			s, u := benchUser(b, m.cfg)
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
@@ -127,7 +127,7 @@ func BenchmarkLogin(b *testing.B) {
 	for _, m := range benchModes {
 		b.Run(m.name, func(b *testing.B) {
 			ctx := context.Background()
-			a, err := auth.New(auth.Config{Store: benchStore(b, m.opts),
+			a, err := auth.New(auth.Config{Store: benchStore(b, m.cfg),
 				SecretKey: []byte("0123456789abcdef0123456789abcdef-test-only"), Hasher: plainHasher{}})
 			if err != nil {
 				b.Fatal(err)

@@ -32,15 +32,17 @@
 //
 // # Exclusive mode
 //
-// Opened [WithExclusiveLock], the Store is the file's only user: one
+// Opened with [Config.ExclusiveLock], the Store is the file's only user: one
 // connection in SQLite's EXCLUSIVE locking mode serves every read and
 // write, takes the write lock at Open and keeps it until Close, and keeps
 // the WAL index in its own memory rather than in the shared -shm file. No
 // other connection, in this process or another, can read or write the file
-// meanwhile. Because nothing else can change the file, UserByID (the
-// lookup behind every authenticated request) is answered from an in-memory
-// cache that every write of a user invalidates when it ends: 0.7 µs and 2
-// allocations instead of 18 µs and 54 (BENCHMARKS.md).
+// meanwhile, and Open fails at once (ErrLocked; no busy timeout) while
+// another connection holds it. Because nothing else can change the file,
+// UserByID and UserBySession (the lookups behind every authenticated
+// request) are answered from an in-memory cache that every write of a user
+// or a session invalidates when it ends: 0.7 µs and 2 allocations instead
+// of 18 µs and 54 (BENCHMARKS.md).
 //
 // The schema is versioned with PRAGMA user_version; Open applies the
 // missing migrations in one immediate transaction, so reopening a file, or

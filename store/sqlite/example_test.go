@@ -12,12 +12,12 @@ import (
 
 // A Store for a process that owns its database file: other connections are
 // locked out until Close, and users are cached exactly.
-func ExampleWithExclusiveLock() {
+func ExampleConfig_exclusiveLock() {
 	dir, _ := os.MkdirTemp("", "auth")
 	defer os.RemoveAll(dir)
 	ctx := context.Background()
 
-	store, err := sqlite.Open(ctx, filepath.Join(dir, "auth.db"), sqlite.WithExclusiveLock())
+	store, err := sqlite.Open(ctx, filepath.Join(dir, "auth.db"), sqlite.Config{ExclusiveLock: true})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -46,7 +46,7 @@ func ExampleOpen() {
 	defer os.RemoveAll(dir)
 	ctx := context.Background()
 
-	store, err := sqlite.Open(ctx, filepath.Join(dir, "auth.db"))
+	store, err := sqlite.Open(ctx, filepath.Join(dir, "auth.db"), sqlite.Config{})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -20,9 +20,9 @@ func newExclusiveStore(t testing.TB, path string) *Store {
 	if path == "" {
 		path = filepath.Join(t.TempDir(), "auth.db")
 	}
-	s, err := Open(context.Background(), path, WithExclusiveLock())
+	s, err := Open(context.Background(), path, Config{ExclusiveLock: true})
 	if err != nil {
-		t.Fatalf("Open WithExclusiveLock: %v", err)
+		t.Fatalf("Open with ExclusiveLock: %v", err)
 	}
 	t.Cleanup(func() {
 		if err := s.Close(); err != nil {
@@ -45,7 +45,7 @@ func TestExclusiveConformance(t *testing.T) {
 func TestExclusiveLock(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "auth.db")
-	s, err := Open(ctx, path, WithExclusiveLock())
+	s, err := Open(ctx, path, Config{ExclusiveLock: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestExclusiveLock(t *testing.T) {
 	}
 	// A second Store waits out the busy timeout (5 s: SQLite's busy wait
 	// does not see the context) and fails.
-	if s2, err := Open(ctx, path); err == nil {
+	if s2, err := Open(ctx, path, Config{}); err == nil {
 		s2.Close()
 		t.Error("a second Open of a file held exclusively succeeded")
 	} else if !errors.Is(err, auth.ErrStoreUnavailable) || !strings.Contains(err.Error(), "locked by another connection") {
@@ -95,9 +95,9 @@ func TestExclusiveLock(t *testing.T) {
 	}
 	// A connection that merely has the file open (in WAL mode it keeps a
 	// shared lock) keeps an exclusive Open out.
-	if s2, err := Open(ctx, path, WithExclusiveLock()); err == nil {
+	if s2, err := Open(ctx, path, Config{ExclusiveLock: true}); err == nil {
 		s2.Close()
-		t.Error("Open WithExclusiveLock succeeded while another connection had the file open")
+		t.Error("Open with ExclusiveLock succeeded while another connection had the file open")
 	}
 	other.Close()
 

@@ -45,7 +45,7 @@ func TestTwoStoresOneFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "auth.db")
 	var stores [2]*Store
 	for i := range stores {
-		s, err := Open(ctx, path)
+		s, err := Open(ctx, path, Config{})
 		if err != nil {
 			t.Fatal(err)
 		}

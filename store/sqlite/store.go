@@ -31,50 +31,46 @@ type Store struct {
 	rs map[string]*sql.Stmt // prepared on r
 
 	// users caches UserByID when the Store holds the file exclusively
-	// (WithExclusiveLock), and is nil otherwise.
+	// (Config.ExclusiveLock), and is nil otherwise.
 	users *userCache
 	// afterUserRead, when set (by tests), runs between a UserByID's read
 	// of the file and its offer to the cache.
 	afterUserRead func()
 }
 
-// An Option changes how Open opens the database.
-type Option func(*options)
-
-type options struct {
-	exclusive bool
-}
-
-// WithExclusiveLock makes the Store the only user of the database file for
-// as long as it is open, and in exchange lets it cache users in memory.
-//
-// The Store then keeps a single connection in SQLite's EXCLUSIVE locking
-// mode (PRAGMA locking_mode): it takes the file's write lock when it opens
-// and holds it until Close. No other connection, in this process or
-// another (a second Store, the sqlite3 shell, a backup tool reading the
-// file), can read or write the file meanwhile: each waits for its busy
-// timeout and then fails with "database is locked". Open itself fails at
-// once, with an error wrapping ErrLocked, while another connection holds
-// the file.
-//
-// Because every change to the file now goes through this Store, it can
-// answer UserByID, which the middleware calls on every authenticated
-// request, from memory, and stay exact: every method that changes a user
-// (UpdateUser, UpdatePasswordHash, InvalidateTokens, DeleteUser,
-// CreateUser) drops that user from the cache once its write has ended,
-// whether it succeeded or not, and a lookup that raced with a write does
-// not put what it read into the cache. A UserByID that begins after a write
-// has returned sees that write. Should database/sql replace the connection
-// (it discards one whose statement was interrupted), the cache is off from
-// the moment the old one closes until the new one has taken the lock. At
-// most 10,000 users are cached; others are read from the file. All reads share the one connection with the
-// writes, so a lookup that misses the cache can wait behind a commit.
-//
-// Use it when one process owns the file, as an embedded database usually
-// is. Without it (the default) several processes may open the file at once
-// and every lookup reads the file.
-func WithExclusiveLock() Option {
-	return func(o *options) { o.exclusive = true }
+// Config configures Open. The zero value opens the file shared: several
+// processes may use it at once, and every lookup reads it.
+type Config struct {
+	// ExclusiveLock makes the Store the only user of the database file for
+	// as long as it is open, and in exchange lets it cache users in memory.
+	//
+	// The Store then keeps a single connection in SQLite's EXCLUSIVE locking
+	// mode (PRAGMA locking_mode): it takes the file's write lock when it opens
+	// and holds it until Close. No other connection, in this process or
+	// another (a second Store, the sqlite3 shell, a backup tool reading the
+	// file), can read or write the file meanwhile: each waits for its busy
+	// timeout and then fails with "database is locked". Open itself fails at
+	// once, with an error wrapping ErrLocked, while another connection holds
+	// the file.
+	//
+	// Because every change to the file now goes through this Store, it can
+	// answer UserByID and UserBySession, which the middleware calls on
+	// every authenticated request, from memory, and stay exact: every method
+	// that changes a user or a session drops it from the cache once its
+	// write has ended, whether it succeeded or not, and a lookup that raced
+	// with a write does not put what it read into the cache. A lookup that
+	// begins after a write has returned sees that write. Should database/sql
+	// replace the connection (it discards one whose statement was
+	// interrupted), the cache is off from the moment the old one closes
+	// until the new one has taken the lock. At most 10,000 users and 10,000
+	// live sessions are cached; others are read from the file. All reads
+	// share the one connection with the writes, so a lookup that misses the
+	// cache can wait behind a commit.
+	//
+	// Use it when one process owns the file, as an embedded database usually
+	// is. Without it (the default) several processes may open the file at once
+	// and every lookup reads the file.
+	ExclusiveLock bool
 }
 
 var (
@@ -88,7 +84,7 @@ var (
 const busyTimeoutMillis = 5000
 
 // lockingConnector opens the connection of a Store opened
-// WithExclusiveLock. database/sql keeps one, but replaces it when the driver
+// with Config.ExclusiveLock. database/sql keeps one, but replaces it when the driver
 // reports it unusable (after an interrupted statement, for one), and
 // between the two the file is unlocked: another process could write it. So
 // the cache is turned off before a connection closes (lockedConn.Close), and
@@ -201,23 +197,19 @@ var errClosed = errors.New("sqlite: store is closed")
 
 // ErrLocked is wrapped (with auth.ErrStoreUnavailable) by the error of an
 // Open that finds the file locked by another connection: a Store opened
-// WithExclusiveLock, in this process or another (a server already running
+// with Config.ExclusiveLock, in this process or another (a server already running
 // on the file), or any connection while an exclusive Open asks for the
 // lock.
 var ErrLocked = errors.New("sqlite: the database file is locked by another connection")
 
 // Open opens the SQLite database file at path, creating it if it does not
 // exist, and brings its schema up to date. The file is put in WAL mode.
-// Options change how (see WithExclusiveLock).
+// c says how (see Config.ExclusiveLock).
 //
 // path must name a file: an empty path and ":memory:" are refused, as every
 // connection would get its own database. Failures to open, create or migrate
 // the file wrap auth.ErrStoreUnavailable.
-func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
-	var o options
-	for _, opt := range opts {
-		opt(&o)
-	}
+func Open(ctx context.Context, path string, c Config) (*Store, error) {
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("sqlite: Open: path %q does not name a database file", path)
 	}
@@ -241,7 +233,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	base := "file:" + (&url.URL{Path: p}).EscapedPath()
 	pragmas := []string{fmt.Sprintf("busy_timeout(%d)", busyTimeoutMillis)}
-	if o.exclusive {
+	if c.ExclusiveLock {
 		// No waiting for a lock: once the one connection holds the file,
 		// nothing can take it from it, so the timeout would only make an
 		// Open that finds the file held (a second server) wait 5 s before
@@ -261,7 +253,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	q.Set("_txlock", "immediate")
 	var w *sql.DB
 	var users *userCache
-	if o.exclusive {
+	if c.ExclusiveLock {
 		users = newUserCache(userCacheSize)
 		c, err := sqlite.NewConnector(base + "?" + q.Encode())
 		if err != nil {
@@ -282,7 +274,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
-	if o.exclusive {
+	if c.ExclusiveLock {
 		s := &Store{w: w, r: w, users: users}
 		if s.ws, err = prepare(ctx, w, writerQueries); err == nil {
 			s.rs, err = prepare(ctx, w, readerQueries)
@@ -384,7 +376,7 @@ func wrapOpen(ctx context.Context, err error) error {
 		return fmt.Errorf("sqlite: Open: %w", cerr)
 	}
 	if sqliteCode(err)&0xff == sqlite3.SQLITE_BUSY {
-		return fmt.Errorf("%w: %w (a Store opened WithExclusiveLock, or any connection while this one asks for the lock): %w",
+		return fmt.Errorf("%w: %w (a Store opened with Config.ExclusiveLock, or any connection while this one asks for the lock): %w",
 			auth.ErrStoreUnavailable, ErrLocked, err)
 	}
 	return fmt.Errorf("%w: sqlite: Open: %w", auth.ErrStoreUnavailable, err)

@@ -20,7 +20,7 @@ import (
 
 func newStore(t testing.TB) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "auth.db"))
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "auth.db"), Config{})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -124,7 +124,7 @@ func TestReopen(t *testing.T) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	s, err := Open(ctx, path)
+	s, err := Open(ctx, path, Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func TestReopen(t *testing.T) {
 
 	// Reopen twice: the migrations are not applied again, the data stays.
 	for i := range 2 {
-		s, err = Open(ctx, path)
+		s, err = Open(ctx, path, Config{})
 		if err != nil {
 			t.Fatalf("reopen %d: %v", i, err)
 		}
@@ -190,7 +190,7 @@ func TestReopen(t *testing.T) {
 func TestNewerSchemaRefused(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "auth.db")
-	s, err := Open(ctx, path)
+	s, err := Open(ctx, path, Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +198,7 @@ func TestNewerSchemaRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	if s, err := Open(ctx, path); err == nil {
+	if s, err := Open(ctx, path, Config{}); err == nil {
 		s.Close()
 		t.Fatal("Open of a newer schema succeeded")
 	}
@@ -207,13 +207,13 @@ func TestNewerSchemaRefused(t *testing.T) {
 func TestOpenErrors(t *testing.T) {
 	ctx := context.Background()
 	for _, p := range []string{"", ":memory:", "file:x.db"} {
-		if s, err := Open(ctx, p); err == nil {
+		if s, err := Open(ctx, p, Config{}); err == nil {
 			s.Close()
 			t.Errorf("Open(%q) succeeded", p)
 		}
 	}
 	// A directory that does not exist.
-	_, err := Open(ctx, filepath.Join(t.TempDir(), "missing", "auth.db"))
+	_, err := Open(ctx, filepath.Join(t.TempDir(), "missing", "auth.db"), Config{})
 	if !errors.Is(err, auth.ErrStoreUnavailable) {
 		t.Errorf("Open in a missing directory = %v, want ErrStoreUnavailable", err)
 	}
@@ -222,21 +222,21 @@ func TestOpenErrors(t *testing.T) {
 	if err := os.WriteFile(junk, []byte(strings.Repeat("not a database ", 100)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err = Open(ctx, junk)
+	_, err = Open(ctx, junk, Config{})
 	if !errors.Is(err, auth.ErrStoreUnavailable) {
 		t.Errorf("Open of a junk file = %v, want ErrStoreUnavailable", err)
 	}
 	// A canceled context.
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err = Open(cctx, filepath.Join(t.TempDir(), "auth.db")); !errors.Is(err, context.Canceled) {
+	if _, err = Open(cctx, filepath.Join(t.TempDir(), "auth.db"), Config{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("Open with a canceled context = %v, want context.Canceled", err)
 	}
 }
 
 func TestClosed(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "auth.db"))
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "auth.db"), Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -499,7 +499,7 @@ func testAuthenticator(t *testing.T, s *Store) {
 
 func TestFileModes(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "auth.db")
-	s, err := Open(context.Background(), path)
+	s, err := Open(context.Background(), path, Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

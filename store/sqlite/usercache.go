@@ -7,7 +7,7 @@ import (
 )
 
 // userCacheSize bounds the users, and separately the live sessions, that a
-// Store opened WithExclusiveLock keeps in memory (a few hundred bytes per
+// Store opened Config.ExclusiveLock keeps in memory (a few hundred bytes per
 // user, under a hundred per session).
 const userCacheSize = 10_000
 

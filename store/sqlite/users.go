@@ -66,7 +66,7 @@ func (s *Store) UserByID(ctx context.Context, id string) (*auth.User, error) {
 }
 
 // UserBySession implements auth.SessionStore, in one query. A Store opened
-// WithExclusiveLock answers it from memory once it has read the user and
+// Config.ExclusiveLock answers it from memory once it has read the user and
 // found the session live.
 func (s *Store) UserBySession(ctx context.Context, userID, sessionID string) (*auth.User, error) {
 	if err := s.check(ctx); err != nil {
