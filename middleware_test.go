@@ -224,5 +224,15 @@ func TestB64TokenChars(t *testing.T) {
 		if got := isB64Token("ab" + string([]byte{byte(c)}) + "cd=="); got != want {
 			t.Errorf("isB64Token(ab%qcd==) = %v, want %v", byte(c), got, want)
 		}
+		// At every position of a token longer than the eight bytes the
+		// check takes at once.
+		for i := range 21 {
+			tok := []byte("abcdefghijklmnopqrst=")
+			tok[i] = byte(c)
+			wantAt := want || (i >= 19 && c == '=') // a trailing run of '='
+			if got := isB64Token(string(tok)); got != wantAt {
+				t.Errorf("isB64Token(%q) = %v, want %v", tok, got, wantAt)
+			}
+		}
 	}
 }

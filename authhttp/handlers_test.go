@@ -679,3 +679,32 @@ func TestHandlersTimeoutStore(t *testing.T) {
 		t.Fatalf("got %d %s", w.Code, w.Body)
 	}
 }
+
+// TestWriteUser: the hand-written encoding of a user is what encoding/json
+// writes for the same fields.
+func TestWriteUser(t *testing.T) {
+	created := time.Date(2026, 12, 1, 20, 14, 19, 123456000, time.FixedZone("X", 3600))
+	for _, u := range []*auth.User{
+		{ID: "0b5a7c1e-1234-4abc-8def-0123456789ab", Username: "alice", CreatedAt: created},
+		{ID: "id", Username: "bob", Email: "bob@example.com", CreatedAt: created},
+		{ID: "i\"d<>&", Username: "c\u2028\x00\xff", Email: "é@ex\\ample.com", CreatedAt: time.Unix(0, 0)},
+	} {
+		want, err := json.Marshal(struct {
+			ID        string  `json:"id"`
+			Username  string  `json:"username"`
+			Email     *string `json:"email"`
+			CreatedAt string  `json:"created_at"`
+		}{u.ID, u.Username, map[bool]*string{true: nil, false: &u.Email}[u.Email == ""], u.CreatedAt.UTC().Format(time.RFC3339)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := httptest.NewRecorder()
+		writeUser(w, 200, u)
+		if got := w.Body.String(); got != string(want)+"\n" {
+			t.Errorf("writeUser = %s, encoding/json writes %s", got, want)
+		}
+		if w.Header().Get("Content-Type") != "application/json" || w.Header().Get("Cache-Control") != "no-store" {
+			t.Errorf("headers %v", w.Header())
+		}
+	}
+}
