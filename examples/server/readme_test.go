@@ -1,0 +1,160 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// readmeBlock returns the first fenced code block of language lang after
+// the heading in README.md.
+func readmeBlock(t *testing.T, heading, lang string) string {
+	t.Helper()
+	raw, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(raw)
+	i := strings.Index(text, "\n"+heading+"\n")
+	if i < 0 {
+		t.Fatalf("README.md has no heading %q", heading)
+	}
+	text = text[i:]
+	start := strings.Index(text, "\n```"+lang+"\n")
+	if start < 0 {
+		t.Fatalf("README.md has no %s block after %q", lang, heading)
+	}
+	text = text[start+len("\n```"+lang+"\n"):]
+	end := strings.Index(text, "\n```\n")
+	if end < 0 {
+		t.Fatalf("the %s block after %q is not closed", lang, heading)
+	}
+	return text[:end+1]
+}
+
+// walkStep is one command of the walk-through and the answer the README
+// shows under it ("…" stands for anything).
+type walkStep struct {
+	command string
+	want    []string
+}
+
+// walkSteps splits a shell block into commands (a line and its
+// backslash-continued lines), each with the comment lines that follow it at
+// once: its expected output. Comment lines after a blank line describe the
+// next command and are not expected output.
+func walkSteps(block string) []walkStep {
+	var steps []walkStep
+	lines := strings.Split(block, "\n")
+	for i := 0; i < len(lines); i++ {
+		line := lines[i]
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		cmd := line
+		for strings.HasSuffix(line, "\\") && i+1 < len(lines) {
+			i++
+			line = lines[i]
+			cmd += "\n" + line
+		}
+		st := walkStep{command: cmd}
+		for i+1 < len(lines) && strings.HasPrefix(lines[i+1], "# ") {
+			i++
+			st.want = append(st.want, strings.TrimPrefix(lines[i], "# "))
+		}
+		steps = append(steps, st)
+	}
+	return steps
+}
+
+// pattern turns an expected line into a regular expression: "…" matches
+// anything, the rest is literal.
+func pattern(want string) *regexp.Regexp {
+	parts := strings.Split(want, "…")
+	for i, p := range parts {
+		parts[i] = regexp.QuoteMeta(p)
+	}
+	return regexp.MustCompile("^" + strings.Join(parts, ".*") + "$")
+}
+
+const stepMark = "\x1e-- end of step --"
+
+// TestREADMEWalkthrough runs the README's walk-through, as pasted, against a
+// fresh example server (its address for localhost:8080), and checks every
+// answer the README shows.
+func TestREADMEWalkthrough(t *testing.T) {
+	bash, errBash := exec.LookPath("bash")
+	_, errCurl := exec.LookPath("curl")
+	if errBash != nil || errCurl != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("CI: bash or curl missing (.ci/run installs curl)")
+		}
+		t.Skip("bash or curl missing: the README walk-through runs them")
+	}
+	steps := walkSteps(readmeBlock(t, "### Walk-through with curl", "sh"))
+	checked := 0
+	var script strings.Builder
+	for _, st := range steps {
+		checked += len(st.want)
+		script.WriteString(st.command + "\n")
+		script.WriteString("echo '" + stepMark + "'\n")
+	}
+	if len(steps) < 10 || checked < 10 {
+		t.Fatalf("%d steps with %d answers: the walk-through was not found whole", len(steps), checked)
+	}
+
+	e := newEnv(t, envOptions{})
+	host := strings.TrimPrefix(e.srv.URL, "http://")
+	cmd := exec.Command(bash, "-c", strings.ReplaceAll(script.String(), "localhost:8080", host))
+	cmd.Env = append(os.Environ(), "LC_ALL=C.UTF-8")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the walk-through failed: %v\n%s", err, out)
+	}
+	got := strings.Split(string(out), stepMark+"\n")
+	if len(got) != len(steps)+1 {
+		t.Fatalf("%d step outputs for %d steps:\n%s", len(got)-1, len(steps), out)
+	}
+	for i, st := range steps {
+		lines := strings.Split(strings.TrimSuffix(got[i], "\n"), "\n")
+		if got[i] == "" {
+			lines = nil
+		}
+		if len(st.want) == 0 {
+			if len(lines) != 0 {
+				t.Errorf("step %d (%s) printed what the README does not show:\n%s", i, st.command, got[i])
+			}
+			continue
+		}
+		if len(lines) != len(st.want) {
+			t.Errorf("step %d (%s):\n got %q\nwant %q", i, st.command, lines, st.want)
+			continue
+		}
+		for j, w := range st.want {
+			if !pattern(w).MatchString(lines[j]) {
+				t.Errorf("step %d (%s):\n got %s\nwant %s", i, st.command, lines[j], w)
+			}
+		}
+	}
+}
+
+// TestREADMEPython runs the README's PyJWT snippet on a token of the
+// example server, with the server's secret: it must decode, and give the
+// user's id.
+func TestREADMEPython(t *testing.T) {
+	py := debianPython(t, "jwt")
+	snippet := readmeBlock(t, "### Verifying the tokens from Python", "python")
+	e := newEnv(t, envOptions{})
+	id := e.signup("alice", "correct horse battery")
+	access, _ := e.login("alice", "correct horse battery")
+	prog := "token = " + pyString(access) + "\nSECRET_KEY = " + pyString(testSecret) + "\n" + snippet + "print(user_id)\n"
+	out, err := exec.Command(py, "-c", prog).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != id {
+		t.Fatalf("the README's Python: %v\n%s\nwant the user id %s", err, out, id)
+	}
+}
+
+// pyString quotes s (ASCII) as a Python string literal.
+func pyString(s string) string { return "'" + strings.ReplaceAll(s, "'", `\'`) + "'" }
