@@ -87,10 +87,21 @@ func New(a *auth.Authenticator, c Config) (*Handlers, error) {
 }
 
 // Route is one endpoint: the method and the literal path it is served at.
+// The routes of this package also carry their OpenAPI description (see
+// OpenAPI); a Route made elsewhere has none.
 type Route struct {
 	Method  string
 	Path    string
 	Handler http.Handler
+	// op is the key of the route's operation in openapi.json, "" for a
+	// route this package did not make.
+	op string
+}
+
+// route makes one of this package's routes, documented under its method
+// and path.
+func route(method, path string, h http.Handler) Route {
+	return Route{Method: method, Path: path, Handler: h, op: method + " " + path}
 }
 
 // Routes returns every endpoint at the method and path of the HTTP
@@ -108,13 +119,13 @@ type Route struct {
 // JSON), or in any router, e.g. mux.Handle(r.Method+" "+r.Path, r.Handler).
 func (h *Handlers) Routes() []Route {
 	return []Route{
-		{http.MethodPost, "/token", h.Token()},
-		{http.MethodPost, "/signup", h.Signup()},
-		{http.MethodPost, "/logout", h.Logout()},
-		{http.MethodPost, "/logout/all", h.LogoutAll()},
-		{http.MethodGet, "/users/me", h.Me()},
-		{http.MethodPost, "/users/me/password", h.ChangePassword()},
-		{http.MethodGet, "/healthz", h.Healthz()},
+		route(http.MethodPost, "/token", h.Token()),
+		route(http.MethodPost, "/signup", h.Signup()),
+		route(http.MethodPost, "/logout", h.Logout()),
+		route(http.MethodPost, "/logout/all", h.LogoutAll()),
+		route(http.MethodGet, "/users/me", h.Me()),
+		route(http.MethodPost, "/users/me/password", h.ChangePassword()),
+		route(http.MethodGet, "/healthz", h.Healthz()),
 	}
 }
 

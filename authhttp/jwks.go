@@ -14,14 +14,23 @@ import (
 // arrives (consumers that use RemoteKeySet also refetch on an unknown kid).
 const JWKSMaxAge = 5 * time.Minute
 
+// JWKSPath is where JWKSRoute serves the key set (RFC 8414 §3).
+const JWKSPath = "/.well-known/jwks.json"
+
 // JWKSHandler serves the public keys of ks as an RFC 7517 JSON Web Key Set,
 // at GET (and HEAD), with Cache-Control allowing JWKSMaxAge of caching. It
-// never includes a private or secret member, nor HMAC keys.
+// never includes a private or secret member, nor HMAC keys. With a nil ks
+// (tokens signed with a shared secret, HS256, which has no public half) it
+// answers 404 not_found.
 func JWKSHandler(ks *auth.KeySet) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
 			WriteError(w, http.StatusMethodNotAllowed, "method_not_allowed", "use GET")
+			return
+		}
+		if ks == nil {
+			WriteError(w, http.StatusNotFound, "not_found", "no public keys: tokens are signed with a shared secret (HS256)")
 			return
 		}
 		body := ks.JWKS()
@@ -33,4 +42,9 @@ func JWKSHandler(ks *auth.KeySet) http.Handler {
 			_, _ = w.Write(body)
 		}
 	})
+}
+
+// JWKSRoute is GET /.well-known/jwks.json serving JWKSHandler(ks).
+func JWKSRoute(ks *auth.KeySet) Route {
+	return route(http.MethodGet, JWKSPath, JWKSHandler(ks))
 }

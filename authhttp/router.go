@@ -84,10 +84,18 @@ func (rt *Router) Handle(method, p string, h http.Handler) {
 	rt.routes = append(rt.routes, Route{Method: method, Path: p, Handler: h})
 }
 
+// mount handles one route, keeping its OpenAPI description.
+func (rt *Router) mount(r Route) {
+	rt.Handle(r.Method, r.Path, r.Handler)
+	rt.mu.Lock()
+	rt.routes[len(rt.routes)-1].op = r.op
+	rt.mu.Unlock()
+}
+
 // Mount handles every route of routes (such as Handlers.Routes).
 func (rt *Router) Mount(routes []Route) {
 	for _, r := range routes {
-		rt.Handle(r.Method, r.Path, r.Handler)
+		rt.mount(r)
 	}
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"embed"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -86,7 +85,11 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*au
 		_ = closeStore()
 		return nil, badSetting(s.proxiesSetting, "%v", err)
 	}
-	router := newRouter(h, cfg.Keys)
+	router, err := newRouter(h, cfg.Keys)
+	if err != nil {
+		_ = closeStore()
+		return nil, err
+	}
 	var inner http.Handler = router
 	if s.loadtestBare {
 		logger.Warn("AUTH_LOADTEST_BARE=1: GET /loadtest/bare and /loadtest/runtime are mounted (load-testing aids)")
@@ -156,33 +159,18 @@ func runtimeFigures() map[string]uint64 {
 	return out
 }
 
-//go:embed openapi.json
-var openapiFS embed.FS
-
 // newRouter mounts every route the server answers: the library's handlers,
-// the OpenAPI document and the JWKS: the public keys of an asymmetric key
-// set, or under HS256 (keys == nil) a 404.
-func newRouter(h *authhttp.Handlers, keys *auth.KeySet) *authhttp.Router {
-	rt := authhttp.NewRouter()
-	rt.Mount(h.Routes())
-	doc, err := fs.ReadFile(openapiFS, "openapi.json")
+// the JWKS (the public keys of an asymmetric key set, or under HS256, keys
+// == nil, a 404) and the OpenAPI document of all of them.
+func newRouter(h *authhttp.Handlers, keys *auth.KeySet) (*authhttp.Router, error) {
+	routes := append(h.Routes(), authhttp.JWKSRoute(keys))
+	doc, err := authhttp.OpenAPIRoute(routes)
 	if err != nil {
-		panic(err) // embedded at build time: cannot happen
+		return nil, err
 	}
-	rt.Handle(http.MethodGet, "/openapi.json", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		_, _ = w.Write(doc)
-	}))
-	if keys != nil {
-		rt.Handle(http.MethodGet, "/.well-known/jwks.json", authhttp.JWKSHandler(keys))
-		return rt
-	}
-	// An HS256 key is a shared secret: there is no public key to publish.
-	rt.Handle(http.MethodGet, "/.well-known/jwks.json", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		authhttp.WriteError(w, http.StatusNotFound, "not_found", "no public keys: tokens are signed with a shared secret (HS256)")
-	}))
-	return rt
+	rt := authhttp.NewRouter()
+	rt.Mount(append(routes, doc))
+	return rt, nil
 }
 
 // loadKeyPair returns the key set of an asymmetric algorithm: the signing

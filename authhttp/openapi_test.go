@@ -1,0 +1,124 @@
+package authhttp
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/goauthkit/auth"
+)
+
+// allRoutes is every route of this package, as a service mounts them.
+func allRoutes(t *testing.T) []Route {
+	t.Helper()
+	a, err := auth.New(auth.Config{Store: auth.NewMemoryStore(), SecretKey: htSecret, Hasher: htPlainHasher{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(a, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes := append(h.Routes(), JWKSRoute(nil))
+	doc, err := OpenAPIRoute(routes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(routes, doc)
+}
+
+// TestOpenAPIValid validates the document of every route with a real
+// OpenAPI 3.1 validator (kin-openapi), and checks what the contract asks of
+// it: an operation per route and none else, the password flow at /token.
+func TestOpenAPIValid(t *testing.T) {
+	routes := allRoutes(t)
+	raw, err := OpenAPI(routes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(raw)
+	if err != nil {
+		t.Fatalf("kin-openapi cannot load the document: %v", err)
+	}
+	if !doc.IsOpenAPI31OrLater() {
+		t.Fatalf("openapi %q, want 3.1", doc.OpenAPI)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Fatalf("the document is not valid OpenAPI: %v", err)
+	}
+	var got []string
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			got = append(got, method+" "+path)
+		}
+	}
+	var want []string
+	for _, r := range routes {
+		want = append(want, r.Method+" "+r.Path)
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("documented %v, routes %v", got, want)
+	}
+	// Every description in openapi.json belongs to a route: none is stale.
+	if ops := operations(); !slices.Equal(ops, want) {
+		t.Fatalf("openapi.json describes %v, the package's routes are %v", ops, want)
+	}
+	scheme := doc.Components.SecuritySchemes["oauth2"]
+	if scheme == nil || scheme.Value.Type != "oauth2" || scheme.Value.Flows.Password == nil || scheme.Value.Flows.Password.TokenURL != "/token" {
+		t.Fatalf("no OAuth 2.0 password flow with tokenUrl /token: %+v", scheme)
+	}
+	for _, authed := range []string{"/users/me", "/logout/all", "/users/me/password"} {
+		for _, op := range doc.Paths.Find(authed).Operations() {
+			if op.Security == nil || len(*op.Security) == 0 {
+				t.Errorf("%s requires a token but names no security scheme", authed)
+			}
+		}
+	}
+}
+
+// TestOpenAPIRefusesOthers: a route this package did not make has no
+// description, so a document with it is refused rather than incomplete.
+func TestOpenAPIRefusesOthers(t *testing.T) {
+	routes := allRoutes(t)
+	foreign := Route{Method: "GET", Path: "/orders", Handler: http.NotFoundHandler()}
+	if _, err := OpenAPI(append(routes, foreign)); err == nil || !strings.Contains(err.Error(), "/orders") {
+		t.Fatalf("OpenAPI with a foreign route = %v, want an error naming it", err)
+	}
+	if _, err := OpenAPI(append(routes, routes[0])); err == nil {
+		t.Fatal("OpenAPI with a route twice succeeded")
+	}
+	renamed := routes[0]
+	renamed.Path = "/elsewhere"
+	if _, err := OpenAPI([]Route{renamed}); err == nil {
+		t.Fatal("OpenAPI of a route moved to another path succeeded")
+	}
+}
+
+// TestOpenAPIRoute serves the document.
+func TestOpenAPIRoute(t *testing.T) {
+	routes := allRoutes(t)
+	self := routes[len(routes)-1]
+	if self.Method != "GET" || self.Path != OpenAPIPath {
+		t.Fatalf("OpenAPIRoute is %s %s", self.Method, self.Path)
+	}
+	w := httptest.NewRecorder()
+	self.Handler.ServeHTTP(w, httptest.NewRequest("GET", OpenAPIPath, nil))
+	var doc map[string]any
+	if w.Code != 200 || w.Header().Get("Content-Type") != "application/json" || json.Unmarshal(w.Body.Bytes(), &doc) != nil {
+		t.Fatalf("GET %s: %d %v", OpenAPIPath, w.Code, w.Header())
+	}
+	w = httptest.NewRecorder()
+	self.Handler.ServeHTTP(w, httptest.NewRequest("POST", OpenAPIPath, nil))
+	if w.Code != 405 || w.Header().Get("Allow") != "GET, HEAD" {
+		t.Fatalf("POST %s: %d", OpenAPIPath, w.Code)
+	}
+}
