@@ -181,7 +181,6 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
-
 // NormalizeUsername returns the canonical form of a username: Unicode NFKC,
 // surrounding white space trimmed, lower case. "Alice", " alice " and
 // "ａｌｉｃｅ" (full-width) all become "alice". The library normalises every

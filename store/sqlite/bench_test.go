@@ -15,7 +15,7 @@ import (
 // first read.
 var benchModes = []struct {
 	name string
-	cfg Config
+	cfg  Config
 }{
 	{"shared", Config{}},
 	{"exclusive", Config{ExclusiveLock: true}},
