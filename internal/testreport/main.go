@@ -1,0 +1,134 @@
+// Command testreport reads the events of go test -json (test2json) on its
+// standard input and prints what go test prints without -json (a line per
+// package, and the output of every test that failed), then the list of
+// every test that skipped, with the reason it gave.
+//
+// CI runs the README's test command through it:
+//
+//	GOFLAGS=-json go test -race ./... | go run ./internal/testreport -no-skips
+//
+// With -no-skips it exits 1 when a test skipped: CI provides every service
+// a test may need (PostgreSQL, Debian's Python packages, curl), so a skip
+// there means a test did not run that should have. It exits 1 when a test
+// or a package failed, and 2 when its input is not test2json's.
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+)
+
+// event is one line of test2json.
+type event struct {
+	Action     string
+	Package    string
+	ImportPath string // of build-output and build-fail
+	Test       string
+	Output     string
+	Elapsed    float64
+}
+
+type key struct{ pkg, test string }
+
+func main() {
+	noSkips := flag.Bool("no-skips", false, "exit 1 if any test skipped")
+	flag.Parse()
+	os.Exit(report(os.Stdin, os.Stdout, *noSkips))
+}
+
+// report reads test2json events from in and writes the report to out,
+// returning the exit code.
+func report(in io.Reader, out io.Writer, noSkips bool) int {
+	output := map[key][]string{}
+	var skipped []key
+	failed := false
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 1<<20), 1<<26)
+	for sc.Scan() {
+		line := sc.Bytes()
+		var e event
+		if len(line) == 0 || line[0] != '{' || json.Unmarshal(line, &e) != nil {
+			// Not an event (go vet's or the linker's words): pass it on.
+			fmt.Fprintf(out, "%s\n", line)
+			continue
+		}
+		k := key{e.Package, e.Test}
+		switch e.Action {
+		case "output":
+			output[k] = append(output[k], e.Output)
+		case "build-output":
+			k = key{"build " + e.ImportPath, ""}
+			output[k] = append(output[k], e.Output)
+		case "build-fail":
+			failed = true
+			fmt.Fprint(out, strings.Join(output[key{"build " + e.ImportPath, ""}], ""))
+		case "skip":
+			if e.Test != "" {
+				skipped = append(skipped, k)
+			} else {
+				fmt.Fprintf(out, "?   \t%s\t[no test files]\n", e.Package)
+			}
+		case "fail":
+			failed = true
+			fmt.Fprint(out, strings.Join(output[k], ""))
+			if e.Test == "" {
+				fmt.Fprintf(out, "FAIL\t%s\t%.3fs\n", e.Package, e.Elapsed)
+			}
+		case "pass":
+			if e.Test == "" {
+				fmt.Fprintf(out, "ok  \t%s\t%.3fs\n", e.Package, e.Elapsed)
+			}
+		}
+		if e.Test != "" && (e.Action == "pass" || e.Action == "fail") {
+			delete(output, k) // keep only what a skip report needs
+		}
+	}
+	if err := sc.Err(); err != nil {
+		fmt.Fprintf(out, "testreport: %v\n", err)
+		return 2
+	}
+
+	sort.Slice(skipped, func(i, j int) bool {
+		a, b := skipped[i], skipped[j]
+		return a.pkg < b.pkg || a.pkg == b.pkg && a.test < b.test
+	})
+	if len(skipped) == 0 {
+		fmt.Fprintln(out, "\nNo test skipped.")
+	} else {
+		fmt.Fprintf(out, "\n%d tests skipped:\n", len(skipped))
+		for _, k := range skipped {
+			fmt.Fprintf(out, "  %s %s: %s\n", k.pkg, k.test, reason(output[k]))
+		}
+	}
+	switch {
+	case failed:
+		return 1
+	case noSkips && len(skipped) > 0:
+		fmt.Fprintln(out, "testreport: tests skipped, and -no-skips says none may (CI provides what they need)")
+		return 1
+	}
+	return 0
+}
+
+// reason is what a skipped test said: its output without the lines go test
+// adds itself.
+func reason(lines []string) string {
+	var said []string
+	for _, l := range lines {
+		t := strings.TrimSpace(l)
+		if t == "" || strings.HasPrefix(t, "=== ") || strings.HasPrefix(t, "--- SKIP") {
+			continue
+		}
+		said = append(said, t)
+	}
+	if len(said) == 0 {
+		return "(no reason given)"
+	}
+	return strings.Join(said, " / ")
+}

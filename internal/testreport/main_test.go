@@ -1,0 +1,55 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestReport(t *testing.T) {
+	ev := func(lines ...string) string { return strings.Join(lines, "\n") + "\n" }
+	pass := `{"Action":"pass","Package":"p"}`
+	tests := []struct {
+		name     string
+		in       string
+		noSkips  bool
+		wantCode int
+		want     []string
+	}{
+		{"all pass", ev(`{"Action":"run","Package":"p","Test":"TestA"}`, `{"Action":"pass","Package":"p","Test":"TestA"}`, pass), true, 0,
+			[]string{"ok  \tp", "No test skipped."}},
+		{"a skip, allowed", ev(
+			`{"Action":"output","Package":"p","Test":"TestB","Output":"=== RUN   TestB\n"}`,
+			`{"Action":"output","Package":"p","Test":"TestB","Output":"    b_test.go:9: AUTH_TEST_POSTGRES_URL not set\n"}`,
+			`{"Action":"output","Package":"p","Test":"TestB","Output":"--- SKIP: TestB (0.00s)\n"}`,
+			`{"Action":"skip","Package":"p","Test":"TestB"}`, pass), false, 0,
+			[]string{"1 tests skipped:", "p TestB: b_test.go:9: AUTH_TEST_POSTGRES_URL not set"}},
+		{"a skip, refused", ev(`{"Action":"skip","Package":"p","Test":"TestB"}`, pass), true, 1,
+			[]string{"p TestB: (no reason given)", "-no-skips"}},
+		{"a failure shows its output", ev(
+			`{"Action":"output","Package":"p","Test":"TestC","Output":"    c_test.go:3: boom\n"}`,
+			`{"Action":"fail","Package":"p","Test":"TestC"}`,
+			`{"Action":"fail","Package":"p","Elapsed":1.5}`), false, 1,
+			[]string{"c_test.go:3: boom", "FAIL\tp\t1.500s"}},
+		{"a build failure", ev(
+			`{"ImportPath":"p [p.test]","Action":"build-output","Output":"p/x.go:1: syntax error\n"}`,
+			`{"ImportPath":"p [p.test]","Action":"build-fail"}`), false, 1,
+			[]string{"syntax error"}},
+		{"no package result", ev(`{"Action":"skip","Package":"q"}`), true, 0, []string{"?   \tq\t[no test files]"}},
+		{"not test2json", "go: downloading x\n", false, 0, []string{"go: downloading x"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			code := report(strings.NewReader(tt.in), &out, tt.noSkips)
+			if code != tt.wantCode {
+				t.Errorf("exit %d, want %d\n%s", code, tt.wantCode, out.String())
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, out.String())
+				}
+			}
+		})
+	}
+}
