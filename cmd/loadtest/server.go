@@ -19,7 +19,12 @@ import (
 // buildServer builds ./examples/server into dir and returns the binary's
 // path. It runs go build from the module root, found with go env GOMOD.
 func buildServer(ctx context.Context, dir string) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	// GOFLAGS cleared: a -json in it (CI lists skipped tests that way)
+	// would turn these commands' output into events.
+	env := append(os.Environ(), "GOFLAGS=")
+	goEnv := exec.CommandContext(ctx, "go", "env", "GOMOD")
+	goEnv.Env = env
+	out, err := goEnv.Output()
 	if err != nil {
 		return "", fmt.Errorf("go env GOMOD: %w", err)
 	}
@@ -30,6 +35,7 @@ func buildServer(ctx context.Context, dir string) (string, error) {
 	bin := filepath.Join(dir, "server")
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./examples/server")
 	cmd.Dir = filepath.Dir(gomod)
+	cmd.Env = env
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build ./examples/server: %w\n%s", err, out)
 	}
