@@ -474,3 +474,37 @@ func TestMemoryLimiterBadKey(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkMemoryLimiter is the limiter's cost per login attempt: one
+// reservation of an address's and a username's budgets, and its
+// settlement; with a few keys, and with 100,000 remembered budgets.
+func BenchmarkMemoryLimiter(b *testing.B) {
+	for _, tc := range []struct {
+		name    string
+		outcome Outcome
+		keys    int
+	}{
+		{"success", AttemptSucceeded, 1},
+		{"failure-100k-keys", AttemptFailed, 100_000},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			l := NewMemoryLimiter(LimiterConfig{MaxKeys: 200_000})
+			ctx := context.Background()
+			many := Rate{Burst: 1 << 40, Interval: time.Millisecond} // never spent
+			names := make([][]LimitKey, tc.keys)
+			for i := range names {
+				names[i] = []LimitKey{many.key("login-address", "192.0.2.1", false), many.key("login-username", fmt.Sprint("user", i), true)}
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				r, err := l.Reserve(ctx, names[i%len(names)]...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				r.Settle(tc.outcome)
+				i++
+			}
+		})
+	}
+}

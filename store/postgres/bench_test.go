@@ -26,6 +26,28 @@ func BenchmarkUserByID(b *testing.B) {
 	}
 }
 
+// BenchmarkUserBySession is the lookup behind every access token issued in
+// a session: the user and the session's state, in one query.
+func BenchmarkUserBySession(b *testing.B) {
+	ctx := context.Background()
+	s := newStore(b)
+	now := time.Now()
+	u := &auth.User{ID: "u1", Username: "alice", Email: "alice@example.com", PasswordHash: "h", Roles: []string{"user"}, CreatedAt: now, UpdatedAt: now}
+	if err := s.CreateUser(ctx, u); err != nil {
+		b.Fatal(err)
+	}
+	sess := &auth.Session{ID: "s1", UserID: "u1", TokenHash: make([]byte, 32), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := s.CreateSession(ctx, sess); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.UserBySession(ctx, "u1", "s1"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkRotateSession rotates one session over and over, each time
 // presenting the current token (the Authenticator's Refresh, store part).
 func BenchmarkRotateSession(b *testing.B) {

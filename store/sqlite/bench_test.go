@@ -57,6 +57,28 @@ func BenchmarkUserByID(b *testing.B) {
 	}
 }
 
+// BenchmarkUserBySession is the lookup behind every access token issued in
+// a session: the user, and whether the session is live.
+func BenchmarkUserBySession(b *testing.B) {
+	for _, m := range benchModes {
+		b.Run(m.name, func(b *testing.B) {
+			ctx := context.Background()
+			s, u := benchUser(b, m.cfg)
+			now := time.Now()
+			sess := &auth.Session{ID: "s1", UserID: u.ID, TokenHash: make([]byte, 32), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+			if err := s.CreateSession(ctx, sess); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.UserBySession(ctx, u.ID, "s1"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 func BenchmarkUserByIDParallel(b *testing.B) {
 	for _, m := range benchModes {
 		b.Run(m.name, func(b *testing.B) {
