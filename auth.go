@@ -49,7 +49,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"net/mail"
+	"net/url"
 	"runtime"
 	"strings"
 	"time"
@@ -137,6 +137,27 @@ type Config struct {
 	// Realm is the realm of WWW-Authenticate challenges. Default: the Issuer.
 	Realm string
 
+	// Mailer sends the mails of email verification and password reset (see
+	// package mail). Without one those flows are off: RequestPasswordReset,
+	// RequestEmailVerification and ChangeEmail return ErrMailDisabled, and
+	// Register sends nothing. Mails are made and sent off the request path,
+	// by one goroutine that Shutdown stops.
+	Mailer Mailer
+	// PublicURL is the origin (and path prefix, if any) that mailed links
+	// start with: PublicURL+"/verify-email?token=..." and
+	// PublicURL+"/reset-password?token=...". Required with a Mailer: an
+	// absolute http or https URL without query or fragment.
+	PublicURL string
+	// VerifyTTL is how long an email-verification link works. Default 48
+	// hours; at most 30 days.
+	VerifyTTL time.Duration
+	// ResetTTL is how long a password-reset link works. Default 1 hour; at
+	// most 1 day.
+	ResetTTL time.Duration
+	// VerifyMail and ResetMail make the mails; zero fields take the
+	// library's templates.
+	VerifyMail, ResetMail MailTemplate
+
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -161,6 +182,13 @@ type Authenticator struct {
 	grace        time.Duration
 	extraClaims  func(context.Context, *User) (map[string]any, error)
 	onEvent      func(context.Context, Event)
+	mailer       Mailer
+	mails        *mailQueue
+	publicURL    string
+	verifyTTL    time.Duration
+	resetTTL     time.Duration
+	verifyMail   MailTemplate
+	resetMail    MailTemplate
 	realm        string
 	now          func() time.Time
 }
@@ -253,6 +281,25 @@ func New(c Config) (*Authenticator, error) {
 	if c.Limiter == nil {
 		c.Limiter = NewMemoryLimiter(LimiterConfig{Now: c.Now})
 	}
+	switch {
+	case c.VerifyTTL < 0 || c.VerifyTTL > 30*24*time.Hour:
+		return nil, errors.New("auth: Config.VerifyTTL must be positive and at most 720h")
+	case c.VerifyTTL == 0:
+		c.VerifyTTL = 48 * time.Hour
+	}
+	switch {
+	case c.ResetTTL < 0 || c.ResetTTL > 24*time.Hour:
+		return nil, errors.New("auth: Config.ResetTTL must be positive and at most 24h")
+	case c.ResetTTL == 0:
+		c.ResetTTL = time.Hour
+	}
+	if c.Mailer != nil || c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			return nil, errors.New("auth: Config.PublicURL must be an absolute http or https URL without user, query or fragment (required with Config.Mailer)")
+		}
+		c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
+	}
 	// Every field NewVerifier checks was checked above, in Config's terms.
 	verifier := newVerifier(VerifierConfig{Keys: keys, Issuer: c.Issuer, Audience: c.Audience, Leeway: c.Leeway, Realm: c.Realm, Now: c.Now, TokenCacheSize: c.TokenCacheSize})
 	// A dummy hash, of a random password nobody knows, for unknown users.
@@ -260,14 +307,18 @@ func New(c Config) (*Authenticator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("auth: Config.Hasher: %w", err)
 	}
-	return &Authenticator{
+	a := &Authenticator{
 		store: c.Store, keys: keys, verifier: verifier, hasher: c.Hasher,
 		policy: c.PasswordPolicy.withDefaults(), usernameRule: c.UsernameRule,
 		limiter: c.Limiter, limits: c.Limits, hashGate: newHashGate(c.MaxConcurrentHashes),
 		dummyHash: dummy, issuer: c.Issuer, audience: c.Audience,
 		accessTTL: c.AccessTTL, refreshTTL: c.RefreshTTL, grace: c.RefreshGrace,
 		extraClaims: c.ExtraClaims, onEvent: c.OnEvent, realm: c.Realm, now: c.Now,
-	}, nil
+		mailer: c.Mailer, publicURL: c.PublicURL, verifyTTL: c.VerifyTTL, resetTTL: c.ResetTTL,
+		verifyMail: c.VerifyMail, resetMail: c.ResetMail,
+	}
+	a.mails = newMailQueue(a)
+	return a, nil
 }
 
 // explained is err told in other words: its text is msg, and errors.Is
@@ -297,7 +348,7 @@ func (a *Authenticator) AccessTTL() time.Duration { return a.accessTTL }
 type NewUser struct {
 	Username string // normalised by Register
 	Password string // checked against the PasswordPolicy, hashed as given
-	Email    string // optional
+	Email    string // optional; normalised by Register (NormalizeEmail)
 	Roles    []string
 	// ClientAddr is the client's network address, for the per-address
 	// limit on registrations (Limits.SignupAddress). Empty disables that
@@ -312,10 +363,13 @@ type NewUser struct {
 // username at most 64 characters of at most 4 bytes.
 const maxLoginNameBytes = 320
 
-// Register creates an account. It returns ErrInvalidUsername,
+// Register creates an account, and mails a verification link to its email,
+// if it has one and there is a Mailer. It returns ErrInvalidUsername,
 // ErrInvalidPassword (wrapped by the reason), ErrInvalidEmail,
-// ErrUserExists, a *RateLimitError when the client address has registered
-// too often (every attempt counts, whatever its outcome), or a store error.
+// ErrUserExists (the username is an account's username or email),
+// ErrEmailExists (the email is an account's email or username), a
+// *RateLimitError when the client address has registered too often (every
+// attempt counts, whatever its outcome), or a store error.
 func (a *Authenticator) Register(ctx context.Context, n NewUser) (*User, error) {
 	if len(n.Username) > maxLoginNameBytes {
 		return nil, ErrInvalidUsername
@@ -337,22 +391,28 @@ func (a *Authenticator) Register(ctx context.Context, n NewUser) (*User, error) 
 	if err := a.policy.Check(n.Password); err != nil {
 		return nil, err
 	}
-	email := strings.TrimSpace(n.Email)
-	if email != "" {
-		addr, err := mail.ParseAddress(email)
-		if err != nil || addr.Address != email || addr.Name != "" || len(email) > 254 || !storable(email) {
-			return nil, ErrInvalidEmail
-		}
+	email := NormalizeEmail(n.Email)
+	if email != "" && !validEmail(email) {
+		return nil, ErrInvalidEmail
 	}
 	if !storable(n.Roles...) {
 		return nil, fmt.Errorf("%w: a role is not valid UTF-8 or holds a NUL", ErrInvalidInput)
 	}
-	// Fail fast for a taken name, before paying for a hash; the store's
-	// unique constraint still decides races.
-	if _, err := a.store.UserByUsername(ctx, name); err == nil {
-		return nil, ErrUserExists
-	} else if !errors.Is(err, ErrNotFound) {
-		return nil, err
+	// Fail fast for a taken name or email, before paying for a hash; the
+	// store's unique constraints still decide races. A username may not be
+	// another account's email, nor an email another's username, so that a
+	// login name is never ambiguous.
+	for _, lookup := range []func(context.Context, string) (*User, error){a.store.UserByUsername, a.store.UserByEmail} {
+		if _, err := lookup(ctx, name); err == nil {
+			return nil, ErrUserExists
+		} else if !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+	}
+	if email != "" {
+		if err := a.emailTaken(ctx, email, ""); err != nil {
+			return nil, err
+		}
 	}
 	hash, err := a.hash(ctx, n.Password)
 	if err != nil {
@@ -367,12 +427,18 @@ func (a *Authenticator) Register(ctx context.Context, n NewUser) (*User, error) 
 		return nil, err
 	}
 	a.emit(ctx, Event{Type: EventRegistered, UserID: u.ID, Username: u.Username, ClientAddr: n.ClientAddr})
+	if email != "" && a.mailer != nil {
+		a.emit(ctx, Event{Type: EventEmailVerificationRequested, UserID: u.ID, Username: u.Username, Email: email})
+		a.queueMail(ctx, mailJob{purpose: LinkVerifyEmail, userID: u.ID, email: email})
+	}
 	return u.Clone(), nil
 }
 
 // Credentials are what Login checks.
 type Credentials struct {
-	Username string // normalised by Login
+	// Username is the account's username or its email (a username is
+	// looked up first); normalised by Login.
+	Username string
 	Password string // as typed
 	// ClientAddr is the client's network address (the IP of the socket, or
 	// of the first untrusted proxy hop) for the per-address limit. Empty
@@ -428,9 +494,22 @@ func (a *Authenticator) Login(ctx context.Context, c Credentials) (*TokenPair, e
 		return nil, err
 	}
 	defer res.Settle(AttemptCancelled) // unless settled below
-	u, err := a.store.UserByUsername(ctx, name)
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	u, err := a.lookupLogin(ctx, name)
+	if err != nil {
 		return nil, err
+	}
+	if u != nil && u.Username != name {
+		// Logged in by email: the account's own budget counts too, so that
+		// its username and its email do not make two.
+		byAccount, err := a.limiter.Reserve(ctx, a.limits.LoginUsername.key("login-username", u.Username, true))
+		if err != nil {
+			if errors.Is(err, ErrTooManyAttempts) {
+				a.emit(ctx, Event{Type: EventLoginThrottled, Username: name, ClientAddr: c.ClientAddr})
+			}
+			return nil, err
+		}
+		defer byAccount.Settle(AttemptCancelled)
+		res = pairReservation{res, byAccount}
 	}
 	ok, err := a.checkPassword(ctx, u, c.Password)
 	if err != nil {
@@ -488,6 +567,29 @@ func (a *Authenticator) checkPassword(ctx context.Context, u *User, password str
 	}
 	return true, nil
 }
+
+// lookupLogin finds the account a login name names: the one with that
+// username, else the one with that email; nil if none. Both are looked up
+// whichever matches, so that the cost tells nothing.
+func (a *Authenticator) lookupLogin(ctx context.Context, name string) (*User, error) {
+	byName, err := a.store.UserByUsername(ctx, name)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	byEmail, err := a.store.UserByEmail(ctx, NormalizeEmail(name))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	if byName != nil {
+		return byName, nil
+	}
+	return byEmail, nil
+}
+
+// pairReservation settles two reservations as one.
+type pairReservation [2]Reservation
+
+func (p pairReservation) Settle(o Outcome) { p[0].Settle(o); p[1].Settle(o) }
 
 func idOf(u *User) string {
 	if u == nil {
@@ -784,6 +886,18 @@ const (
 	EventLogout           EventType = "logout"
 	EventLogoutAll        EventType = "logout_all"
 	EventPasswordChanged  EventType = "password_changed"
+
+	EventEmailVerificationRequested EventType = "email_verification_requested"
+	EventEmailChangeRequested       EventType = "email_change_requested"
+	EventEmailVerified              EventType = "email_verified"
+	EventPasswordResetRequested     EventType = "password_reset_requested"
+	EventPasswordReset              EventType = "password_reset"
+	// EventMailSent and EventMailFailed report each attempt to send a mail
+	// (Reason says why one failed); EventMailThrottled a mail not sent
+	// because the account had three within the hour, or the queue was full.
+	EventMailSent      EventType = "mail_sent"
+	EventMailFailed    EventType = "mail_failed"
+	EventMailThrottled EventType = "mail_throttled"
 )
 
 // Event is a security-relevant occurrence, for audit logs. It never holds a
@@ -796,4 +910,6 @@ type Event struct {
 	ClientAddr string
 	SessionID  string // the refresh family, where one is concerned
 	Reason     string // a short word for failures, such as "disabled"
+	// Email is the address a mail or a link concerns, where one does.
+	Email string
 }

@@ -54,8 +54,12 @@ var (
 
 	// ErrNotFound reports that no user or refresh session has the given key.
 	ErrNotFound = errors.New("auth: not found")
-	// ErrUserExists reports that the normalised username is already taken.
+	// ErrUserExists reports that the normalised username is already taken
+	// (as a username, or as another account's email).
 	ErrUserExists = errors.New("auth: user already exists")
+	// ErrEmailExists reports that the normalised email belongs to another
+	// account (as its email, or as its username).
+	ErrEmailExists = errors.New("auth: email already in use")
 	// ErrConflict reports that a conditional update lost a race: the stored
 	// value was no longer the one the caller expected.
 	ErrConflict = errors.New("auth: conflicting update")
@@ -115,7 +119,18 @@ var (
 	// Authorization header (RFC 6750 §2 allows one method, once).
 	ErrMultipleAuthorization = errors.New("auth: more than one Authorization header")
 
-	// Registration errors.
+	// Registration and account-recovery errors.
+
+	// ErrInvalidLink is returned for a mailed link's token that is unknown,
+	// spent, expired, made stale by a newer link or a password change, or
+	// of another purpose.
+	ErrInvalidLink = errors.New("auth: invalid or expired link")
+	// ErrNothingToVerify is returned by RequestEmailVerification for an
+	// account without an email, or whose email is verified already.
+	ErrNothingToVerify = errors.New("auth: no unverified email")
+	// ErrMailDisabled is returned by the flows that send mail when
+	// Config.Mailer is not set.
+	ErrMailDisabled = errors.New("auth: no Mailer configured")
 
 	// ErrInvalidEmail is returned by Register for an email that is not a bare
 	// address (local@domain, at most 254 bytes).

@@ -117,12 +117,22 @@ type Limits struct {
 	// SignupAddress bounds registrations from one client address, whether
 	// or not they succeed. Default 20, then one per 6 seconds.
 	SignupAddress Rate
+	// RecoveryAddress bounds the account-recovery requests from one client
+	// address (RequestPasswordReset, VerifyEmail, ResetPassword), whether or
+	// not they succeed. Default 20, then one per 6 seconds.
+	RecoveryAddress Rate
+	// MailAccount bounds the verification and reset mails sent to one
+	// account. Past it, nothing is sent and the answer is unchanged.
+	// Default 3, then one per 20 minutes (3 an hour).
+	MailAccount Rate
 }
 
 func (l Limits) withDefaults() Limits {
 	l.LoginUsername = l.LoginUsername.orDefault(5, time.Minute)
 	l.LoginAddress = l.LoginAddress.orDefault(20, 6*time.Second)
 	l.SignupAddress = l.SignupAddress.orDefault(20, 6*time.Second)
+	l.RecoveryAddress = l.RecoveryAddress.orDefault(20, 6*time.Second)
+	l.MailAccount = l.MailAccount.orDefault(3, 20*time.Minute)
 	return l
 }
 
@@ -130,7 +140,8 @@ func (l Limits) validate() error {
 	for _, r := range []struct {
 		name string
 		rate Rate
-	}{{"LoginUsername", l.LoginUsername}, {"LoginAddress", l.LoginAddress}, {"SignupAddress", l.SignupAddress}} {
+	}{{"LoginUsername", l.LoginUsername}, {"LoginAddress", l.LoginAddress}, {"SignupAddress", l.SignupAddress},
+		{"RecoveryAddress", l.RecoveryAddress}, {"MailAccount", l.MailAccount}} {
 		if !r.rate.valid() {
 			return fmt.Errorf("Config.Limits.%s must have a positive Burst and Interval", r.name)
 		}

@@ -19,7 +19,13 @@ import (
 type User struct {
 	ID       string // opaque, random, never reused
 	Username string // normalised (see NormalizeUsername); unique
-	Email    string // empty when none was given
+	// Email is the account's address, trimmed and lower-cased by the
+	// library (see NormalizeEmail); unique among accounts; empty when none
+	// was given.
+	Email string
+	// EmailVerified reports that a link mailed to Email was used (a
+	// verification or a password reset).
+	EmailVerified bool
 
 	PasswordHash string
 	Disabled     bool
@@ -98,33 +104,40 @@ type Rotation struct {
 }
 
 // UserStore keeps user accounts. Implementations must be safe for concurrent
-// use. Usernames reach the store already normalised; the store compares
-// them byte for byte and keeps them unique.
+// use. Usernames and emails reach the store already normalised; the store
+// compares them byte for byte and keeps each unique (a username among
+// usernames, a non-empty email among emails).
 //
 // Error contract: a missing user is ErrNotFound; a taken username is
-// ErrUserExists; a lost compare-and-swap is ErrConflict; any failure to reach
-// or use the backing database wraps ErrStoreUnavailable. Returned users are
-// copies owned by the caller.
+// ErrUserExists; a taken email is ErrEmailExists; a lost compare-and-swap is
+// ErrConflict; any failure to reach or use the backing database wraps
+// ErrStoreUnavailable. Returned users are copies owned by the caller.
 //
 // Text that is not valid UTF-8 or holds a NUL is never stored and never
 // matches, in every store alike: given as a key to look up (an id, a
 // username, a session id), it is answered as an unknown key (ErrNotFound,
 // or nothing for RevokeSession); given as a value to store (in CreateUser,
-// UpdateUser, UpdatePasswordHash, CreateSession), it is ErrInvalidInput.
+// UpdateUser, UpdatePasswordHash, CreateSession, CreateLinkToken), it is
+// ErrInvalidInput.
 // Never ErrStoreUnavailable: that means the store failed.
 type UserStore interface {
 	// CreateUser inserts u, whose ID, Username and timestamps are set by the
-	// caller. It returns ErrUserExists if the ID or username is taken.
+	// caller. It returns ErrUserExists if the ID or username is taken, and
+	// ErrEmailExists if the (non-empty) email is.
 	CreateUser(ctx context.Context, u *User) error
 	// UserByID returns the user with the given id, or ErrNotFound.
 	UserByID(ctx context.Context, id string) (*User, error)
 	// UserByUsername returns the user with the given normalised username,
 	// or ErrNotFound.
 	UserByUsername(ctx context.Context, username string) (*User, error)
-	// UpdateUser stores u's Username, Email, Disabled, Roles and UpdatedAt.
-	// It never changes the password hash or the token version. It returns
-	// ErrNotFound for an unknown id and ErrUserExists if the new username
-	// belongs to another user.
+	// UserByEmail returns the user with the given normalised email, or
+	// ErrNotFound (for the empty email too).
+	UserByEmail(ctx context.Context, email string) (*User, error)
+	// UpdateUser stores u's Username, Email, EmailVerified, Disabled, Roles
+	// and UpdatedAt. It never changes the password hash or the token
+	// version. It returns ErrNotFound for an unknown id, ErrUserExists if the
+	// new username belongs to another user and ErrEmailExists if the new
+	// email does.
 	UpdateUser(ctx context.Context, u *User) error
 	// UpdatePasswordHash replaces the user's password hash with newHash if,
 	// and only if, it is still oldHash; otherwise it returns ErrConflict (so
@@ -167,11 +180,82 @@ type SessionStore interface {
 	UserBySession(ctx context.Context, userID, sessionID string) (*User, error)
 }
 
-// Store is what the Authenticator needs: users and their refresh sessions,
-// in one backend so that logout-all and password changes are atomic.
+// LinkPurpose is what a mailed link is for. A link of one purpose never
+// does what another's does.
+type LinkPurpose string
+
+// Link purposes.
+const (
+	// LinkVerifyEmail proves an address: redeemed, it makes the token's
+	// Email the account's email, verified (for a new account's address,
+	// and for a change of address alike).
+	LinkVerifyEmail LinkPurpose = "verify_email"
+	// LinkResetPassword replaces a forgotten password.
+	LinkResetPassword LinkPurpose = "reset_password"
+)
+
+// LinkToken is what a store keeps of a token mailed in a link: never the
+// token itself, only its SHA-256.
+type LinkToken struct {
+	Hash    []byte // SHA-256 of the token
+	UserID  string
+	Purpose LinkPurpose
+	// Email is the address the link was mailed to: the one it verifies.
+	Email string
+	// Binding, for a reset, is a digest of the user's password hash when the
+	// link was made: the Authenticator refuses the link once the password
+	// has changed by any means.
+	Binding   []byte
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Redemption asks a store to spend a link token and make its change, in one
+// atomic operation.
+type Redemption struct {
+	Hash    []byte // SHA-256 of the token presented
+	Purpose LinkPurpose
+	Now     time.Time
+	// OldPasswordHash and NewPasswordHash, for LinkResetPassword: the hash
+	// is replaced if, and only if, it is still OldPasswordHash.
+	OldPasswordHash, NewPasswordHash string
+}
+
+// LinkStore keeps the single-use tokens of mailed links (email
+// verification, password reset). Implementations must be safe for
+// concurrent use, and redeem atomically: of concurrent redemptions of one
+// token, exactly one succeeds.
+type LinkStore interface {
+	// CreateLinkToken stores t and deletes every other token of the same
+	// user and purpose, so that the newest link is the only one that
+	// works. It returns ErrNotFound if the user does not exist.
+	CreateLinkToken(ctx context.Context, t *LinkToken) error
+	// LinkToken returns the token with this hash, or ErrNotFound.
+	LinkToken(ctx context.Context, hash []byte) (*LinkToken, error)
+	// RedeemLinkToken spends the token with r.Hash, if it has r.Purpose and
+	// has not expired at r.Now, and makes its change, all or nothing:
+	//
+	//   - LinkVerifyEmail: the user's Email becomes the token's, with
+	//     EmailVerified set; ErrEmailExists (and no change) if another user
+	//     has that email.
+	//   - LinkResetPassword: the password hash becomes r.NewPasswordHash,
+	//     if it is still r.OldPasswordHash (else ErrConflict, and the token
+	//     is spent all the same); the token version is incremented, every
+	//     refresh session of the user revoked, EmailVerified set, and every
+	//     reset token of the user deleted.
+	//
+	// It returns the updated user, or ErrNotFound for a token that is
+	// unknown, spent, expired or of another purpose.
+	RedeemLinkToken(ctx context.Context, r Redemption) (*User, error)
+}
+
+// Store is what the Authenticator needs: users, their refresh sessions and
+// the tokens of their mailed links, in one backend so that logout-all,
+// password changes and resets are atomic.
 type Store interface {
 	UserStore
 	SessionStore
+	LinkStore
 }
 
 // Pinger is an optional capability of a Store: Ping checks that the backing
@@ -231,7 +315,9 @@ type MemoryStore struct {
 	mu         sync.RWMutex
 	users      map[string]*User // by id
 	byUsername map[string]string
+	byEmail    map[string]string
 	sessions   map[string]*memSession
+	links      map[string]*LinkToken // by string(hash)
 	// sweepAt is the session count at which CreateSession next drops
 	// revoked and expired sessions, so memory stays bounded by live ones.
 	sweepAt int
@@ -248,7 +334,9 @@ func NewMemoryStore() *MemoryStore {
 	return &MemoryStore{
 		users:      make(map[string]*User),
 		byUsername: make(map[string]string),
+		byEmail:    make(map[string]string),
 		sessions:   make(map[string]*memSession),
+		links:      make(map[string]*LinkToken),
 	}
 }
 
@@ -302,8 +390,45 @@ func (m *MemoryStore) CreateUser(ctx context.Context, u *User) error {
 	if _, ok := m.byUsername[u.Username]; ok {
 		return ErrUserExists
 	}
+	if _, ok := m.byEmail[u.Email]; ok && u.Email != "" {
+		return ErrEmailExists
+	}
 	m.users[u.ID] = u.Clone()
 	m.byUsername[u.Username] = u.ID
+	if u.Email != "" {
+		m.byEmail[u.Email] = u.ID
+	}
+	return nil
+}
+
+// UserByEmail implements UserStore.
+func (m *MemoryStore) UserByEmail(ctx context.Context, email string) (*User, error) {
+	if err := m.rlock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.RUnlock()
+	id, ok := m.byEmail[email]
+	if !ok || email == "" {
+		return nil, ErrNotFound
+	}
+	return m.users[id].Clone(), nil
+}
+
+// setEmailLocked moves u to email in the email index.
+func (m *MemoryStore) setEmailLocked(u *User, email string) error {
+	if email == u.Email {
+		return nil
+	}
+	if owner, taken := m.byEmail[email]; taken && email != "" && owner != u.ID {
+		return ErrEmailExists
+	}
+	if u.Email != "" {
+		delete(m.byEmail, u.Email)
+	}
+	if email != "" {
+		m.byEmail[email] = u.ID
+	}
+	u.Email = email
 	return nil
 }
 
@@ -350,11 +475,17 @@ func (m *MemoryStore) UpdateUser(ctx context.Context, u *User) error {
 		if _, taken := m.byUsername[u.Username]; taken {
 			return ErrUserExists
 		}
+	}
+	if owner, taken := m.byEmail[u.Email]; taken && u.Email != "" && owner != u.ID {
+		return ErrEmailExists
+	}
+	if u.Username != cur.Username {
 		delete(m.byUsername, cur.Username)
 		m.byUsername[u.Username] = u.ID
 	}
+	_ = m.setEmailLocked(cur, u.Email) // checked above
 	cur.Username = u.Username
-	cur.Email = u.Email
+	cur.EmailVerified = u.EmailVerified
 	cur.Disabled = u.Disabled
 	cur.Roles = slices.Clone(u.Roles)
 	cur.UpdatedAt = u.UpdatedAt
@@ -423,10 +554,18 @@ func (m *MemoryStore) DeleteUser(ctx context.Context, id string) error {
 		return ErrNotFound
 	}
 	delete(m.byUsername, u.Username)
+	if u.Email != "" {
+		delete(m.byEmail, u.Email)
+	}
 	delete(m.users, id)
 	for sid, s := range m.sessions {
 		if s.UserID == id {
 			delete(m.sessions, sid)
+		}
+	}
+	for h, t := range m.links {
+		if t.UserID == id {
+			delete(m.links, h)
 		}
 	}
 	return nil
@@ -519,6 +658,89 @@ func (m *MemoryStore) UserBySession(ctx context.Context, userID, sessionID strin
 	}
 	if s, ok := m.sessions[sessionID]; !ok || s.revoked || s.UserID != userID {
 		return nil, ErrSessionRevoked
+	}
+	return u.Clone(), nil
+}
+
+// CreateLinkToken implements LinkStore.
+func (m *MemoryStore) CreateLinkToken(ctx context.Context, t *LinkToken) error {
+	if !storable(t.UserID, t.Email, string(t.Purpose)) {
+		return ErrInvalidInput
+	}
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	if _, ok := m.users[t.UserID]; !ok {
+		return ErrNotFound
+	}
+	for h, old := range m.links {
+		if old.UserID == t.UserID && old.Purpose == t.Purpose || !t.CreatedAt.Before(old.ExpiresAt) {
+			delete(m.links, h) // replaced, or expired
+		}
+	}
+	c := *t
+	c.Hash, c.Binding = slices.Clone(t.Hash), slices.Clone(t.Binding)
+	m.links[string(t.Hash)] = &c
+	return nil
+}
+
+// LinkToken implements LinkStore.
+func (m *MemoryStore) LinkToken(ctx context.Context, hash []byte) (*LinkToken, error) {
+	if err := m.rlock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.RUnlock()
+	t, ok := m.links[string(hash)]
+	if !ok {
+		return nil, ErrNotFound
+	}
+	c := *t
+	c.Hash, c.Binding = slices.Clone(t.Hash), slices.Clone(t.Binding)
+	return &c, nil
+}
+
+// RedeemLinkToken implements LinkStore.
+func (m *MemoryStore) RedeemLinkToken(ctx context.Context, r Redemption) (*User, error) {
+	if !storable(r.NewPasswordHash, r.OldPasswordHash) {
+		return nil, ErrInvalidInput
+	}
+	if err := m.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	t, ok := m.links[string(r.Hash)]
+	if !ok || t.Purpose != r.Purpose || !r.Now.Before(t.ExpiresAt) {
+		return nil, ErrNotFound
+	}
+	u, ok := m.users[t.UserID]
+	if !ok {
+		delete(m.links, string(r.Hash))
+		return nil, ErrNotFound
+	}
+	switch r.Purpose {
+	case LinkVerifyEmail:
+		if err := m.setEmailLocked(u, t.Email); err != nil {
+			return nil, err
+		}
+		u.EmailVerified = true
+		u.UpdatedAt = r.Now
+		delete(m.links, string(r.Hash))
+	case LinkResetPassword:
+		delete(m.links, string(r.Hash))
+		if subtle.ConstantTimeCompare([]byte(u.PasswordHash), []byte(r.OldPasswordHash)) != 1 {
+			return nil, ErrConflict
+		}
+		u.PasswordHash = r.NewPasswordHash
+		u.EmailVerified = true
+		m.invalidateLocked(u, r.Now)
+		for h, other := range m.links {
+			if other.UserID == u.ID && other.Purpose == LinkResetPassword {
+				delete(m.links, h)
+			}
+		}
+	default:
+		return nil, ErrNotFound
 	}
 	return u.Clone(), nil
 }

@@ -49,6 +49,21 @@ CREATE INDEX auth_sessions_user_id_idx ON {schema}.auth_sessions (user_id);
 -- would rule out HOT updates on the hottest write. The occasional
 -- DeleteExpiredSessions scans instead.
 `},
+	{2, "emails normalised and unique, their verification, mailed links' tokens", `
+UPDATE {schema}.auth_users SET email = lower(trim(email)) WHERE email <> lower(trim(email));
+ALTER TABLE {schema}.auth_users ADD COLUMN email_verified boolean NOT NULL DEFAULT false;
+CREATE UNIQUE INDEX auth_users_email_key ON {schema}.auth_users (email) WHERE email <> '';
+CREATE TABLE {schema}.auth_link_tokens (
+	hash       bytea PRIMARY KEY, -- SHA-256 of the token
+	user_id    text NOT NULL REFERENCES {schema}.auth_users (id) ON DELETE CASCADE,
+	purpose    text NOT NULL,
+	email      text NOT NULL,
+	binding    bytea,
+	created_at timestamptz NOT NULL,
+	expires_at timestamptz NOT NULL
+);
+CREATE INDEX auth_link_tokens_user_idx ON {schema}.auth_link_tokens (user_id, purpose);
+`},
 }
 
 // lockName is the first key of the advisory lock; the schema name is the
@@ -129,6 +144,20 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, schema string) (string, er
 	for _, m := range migrations {
 		if applied[m.version] {
 			continue
+		}
+		if m.version == 2 {
+			// It makes emails unique, which was not enforced before:
+			// refuse clearly if accounts share one.
+			var shared int
+			err := tx.QueryRow(ctx, `SELECT count(*) FROM (SELECT lower(trim(email)) AS e FROM `+ident(schema, "auth_users")+
+				` WHERE trim(email) <> '' GROUP BY 1 HAVING count(*) > 1) d`).Scan(&shared)
+			if err != nil {
+				return "", unavailable(ctx, err)
+			}
+			if shared > 0 {
+				return "", fmt.Errorf("postgres: migration 2 makes emails unique, but %d addresses belong to more than one account "+
+					"(compared without case): give those accounts different addresses, or none, then start again", shared)
+			}
 		}
 		// No arguments: pgx sends it with the simple protocol, which runs
 		// several statements.

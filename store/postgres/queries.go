@@ -5,16 +5,18 @@ import "strings"
 // queries holds every statement, with the schema's tables filled in once at
 // construction. pgx prepares and caches each on every connection.
 type queries struct {
-	createUser, userByID, userByUsername, userBySession, updateUser, deleteUser string
-	updatePasswordHash, updatePasswordHashLogout, invalidateTokens              string
+	createUser, userByID, userByUsername, userByEmail, userBySession, updateUser, deleteUser string
+
+	createLinkToken, linkToken, redeemEmail, redeemReset, idOrNameTaken string
+	updatePasswordHash, updatePasswordHashLogout, invalidateTokens      string
 
 	createSession, rotateSession, sessionExists, revokeSession, deleteExpired string
 }
 
-const userColumns = `id, username, email, password_hash, disabled, roles, token_version, created_at, updated_at`
+const userColumns = `id, username, email, email_verified, password_hash, disabled, roles, token_version, created_at, updated_at`
 
 // userColumnsOf is userColumns qualified by the alias u.
-const userColumnsOf = `u.id, u.username, u.email, u.password_hash, u.disabled, u.roles, u.token_version, u.created_at, u.updated_at`
+const userColumnsOf = `u.id, u.username, u.email, u.email_verified, u.password_hash, u.disabled, u.roles, u.token_version, u.created_at, u.updated_at`
 
 // Rotation outcome, from the row the UPDATE locked ($2 presented, $3 its
 // successor, $6 grace enabled, $7 oldest rotation time still within
@@ -27,22 +29,59 @@ const (
 )
 
 func buildQueries(schema string) queries {
-	users, sessions := ident(schema, "auth_users"), ident(schema, "auth_sessions")
-	r := strings.NewReplacer("{users}", users, "{sessions}", sessions)
+	users, sessions, links := ident(schema, "auth_users"), ident(schema, "auth_sessions"), ident(schema, "auth_link_tokens")
+	r := strings.NewReplacer("{users}", users, "{sessions}", sessions, "{links}", links)
 	return queries{
 		createUser: r.Replace(`INSERT INTO {users} (` + userColumns + `)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`),
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`),
 		userByID:       r.Replace(`SELECT ` + userColumns + ` FROM {users} WHERE id = $1`),
 		userByUsername: r.Replace(`SELECT ` + userColumns + ` FROM {users} WHERE username = $1`),
+		userByEmail:    r.Replace(`SELECT ` + userColumns + ` FROM {users} WHERE email = $1 AND email <> ''`),
 		// The user, and whether the session is revoked (NULL: no such
 		// session of this user), in one round trip.
 		userBySession: r.Replace(`SELECT ` + userColumnsOf + `, s.revoked
 FROM {users} u LEFT JOIN {sessions} s ON s.id = $2 AND s.user_id = u.id
 WHERE u.id = $1`),
 		updateUser: r.Replace(`UPDATE {users}
-SET username = $2, email = $3, disabled = $4, roles = $5, updated_at = $6
+SET username = $2, email = $3, email_verified = $4, disabled = $5, roles = $6, updated_at = $7
 WHERE id = $1`),
-		deleteUser: r.Replace(`DELETE FROM {users} WHERE id = $1`),
+		deleteUser:    r.Replace(`DELETE FROM {users} WHERE id = $1`),
+		idOrNameTaken: r.Replace(`SELECT count(*) FROM {users} WHERE id = $1 OR username = $2`),
+
+		// A new link token replaces the user's others of its purpose, and
+		// expired tokens go as they pass, in one statement.
+		createLinkToken: r.Replace(`WITH d AS (
+	DELETE FROM {links} WHERE (user_id = $2 AND purpose = $3) OR expires_at <= $6
+)
+INSERT INTO {links} (hash, user_id, purpose, email, binding, created_at, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)`),
+		linkToken: r.Replace(`SELECT user_id, purpose, email, binding, created_at, expires_at FROM {links} WHERE hash = $1`),
+		// Both spend the token (DELETE ... RETURNING: of concurrent
+		// redemptions, the row lock lets one find it) and make the change
+		// in the same statement. The email one fails as a whole on the
+		// unique index when the address is taken.
+		redeemEmail: r.Replace(`WITH t AS (
+	DELETE FROM {links} WHERE hash = $1 AND purpose = 'verify_email' AND expires_at > $2
+	RETURNING user_id, email
+)
+UPDATE {users} u SET email = t.email, email_verified = true, updated_at = $2
+FROM t WHERE u.id = t.user_id
+RETURNING ` + userColumnsOf),
+		// Returns (found, reset): found says the token was spent; reset,
+		// that the password was still the old one and is replaced.
+		redeemReset: r.Replace(`WITH t AS (
+	DELETE FROM {links} WHERE hash = $1 AND purpose = 'reset_password' AND expires_at > $2
+	RETURNING user_id
+), u AS (
+	UPDATE {users} SET password_hash = $4, token_version = token_version + 1, email_verified = true, updated_at = $2
+	WHERE id IN (SELECT user_id FROM t) AND password_hash = $3
+	RETURNING id
+), s AS (
+	UPDATE {sessions} SET revoked = true WHERE user_id IN (SELECT id FROM u) AND NOT revoked
+), o AS (
+	DELETE FROM {links} WHERE user_id IN (SELECT id FROM u) AND purpose = 'reset_password' AND hash <> $1
+)
+SELECT (SELECT user_id FROM t), (SELECT count(*) FROM u) = 1`),
 
 		// Both return (updated, exists): 0 updated rows is ErrConflict if
 		// the user exists, ErrNotFound if not. exists reads the statement's

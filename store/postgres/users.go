@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/goauthkit/auth"
 )
@@ -22,11 +23,21 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
 		return auth.ErrInvalidInput
 	}
 	_, err := s.pool.Exec(ctx, s.q.createUser,
-		u.ID, u.Username, u.Email, u.PasswordHash, u.Disabled, roles(u.Roles),
+		u.ID, u.Username, u.Email, u.EmailVerified, u.PasswordHash, u.Disabled, roles(u.Roles),
 		u.TokenVersion, u.CreatedAt, u.UpdatedAt)
 	switch {
 	case err == nil:
 		return nil
+	case sqlState(err) == codeUniqueViolation && uniqueErr(err) == auth.ErrEmailExists:
+		// The id or the username may be taken too: that is the answer then.
+		var n int
+		if qerr := s.pool.QueryRow(ctx, s.q.idOrNameTaken, u.ID, u.Username).Scan(&n); qerr != nil {
+			return unavailable(ctx, qerr)
+		}
+		if n > 0 {
+			return auth.ErrUserExists
+		}
+		return auth.ErrEmailExists
 	case sqlState(err) == codeUniqueViolation:
 		return auth.ErrUserExists
 	}
@@ -79,7 +90,7 @@ func (s *Store) UserBySession(ctx context.Context, userID, sessionID string) (*a
 // scanUser reads a row of userColumns, followed by the columns in more.
 func scanUser(ctx context.Context, row pgx.Row, more ...any) (*auth.User, error) {
 	var u auth.User
-	dest := append([]any{&u.ID, &u.Username, &u.Email, &u.PasswordHash,
+	dest := append([]any{&u.ID, &u.Username, &u.Email, &u.EmailVerified, &u.PasswordHash,
 		&u.Disabled, &u.Roles, &u.TokenVersion, &u.CreatedAt, &u.UpdatedAt}, more...)
 	err := row.Scan(dest...)
 	switch {
@@ -92,6 +103,22 @@ func scanUser(ctx context.Context, row pgx.Row, more ...any) (*auth.User, error)
 	return &u, nil
 }
 
+// UserByEmail implements auth.UserStore. The email is compared byte for
+// byte (it reaches the store normalised).
+func (s *Store) UserByEmail(ctx context.Context, email string) (*auth.User, error) {
+	return s.user(ctx, s.q.userByEmail, email)
+}
+
+// uniqueErr is the auth error of a unique violation on auth_users: the
+// email's index, or else the id's or the username's.
+func uniqueErr(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.ConstraintName == "auth_users_email_key" {
+		return auth.ErrEmailExists
+	}
+	return auth.ErrUserExists
+}
+
 // UpdateUser implements auth.UserStore.
 func (s *Store) UpdateUser(ctx context.Context, u *auth.User) error {
 	if err := s.ready(ctx); err != nil {
@@ -100,10 +127,10 @@ func (s *Store) UpdateUser(ctx context.Context, u *auth.User) error {
 	if !userStorable(u) {
 		return auth.ErrInvalidInput
 	}
-	tag, err := s.pool.Exec(ctx, s.q.updateUser, u.ID, u.Username, u.Email, u.Disabled, roles(u.Roles), u.UpdatedAt)
+	tag, err := s.pool.Exec(ctx, s.q.updateUser, u.ID, u.Username, u.Email, u.EmailVerified, u.Disabled, roles(u.Roles), u.UpdatedAt)
 	switch {
 	case sqlState(err) == codeUniqueViolation:
-		return auth.ErrUserExists
+		return uniqueErr(err)
 	case err != nil:
 		return unavailable(ctx, err)
 	case tag.RowsAffected() == 0:

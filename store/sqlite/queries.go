@@ -10,11 +10,13 @@ import (
 // (UserByID, RotateSession) never parse SQL: preparing was two thirds of
 // the cost of a UserByID.
 const (
-	userColumns = `id, username, email, password_hash, disabled, roles, token_version, created_at, updated_at`
+	userColumns = `id, username, email, email_verified, password_hash, disabled, roles, token_version, created_at, updated_at`
 
 	// Reader statements.
 	qUserByID       = `SELECT ` + userColumns + ` FROM users WHERE id = ?`
 	qUserByUsername = `SELECT ` + userColumns + ` FROM users WHERE username = ?`
+	qUserByEmail    = `SELECT ` + userColumns + ` FROM users WHERE email = ? AND email != ''`
+	qLinkToken      = `SELECT user_id, purpose, email, binding, created_at, expires_at FROM link_tokens WHERE hash = ?`
 	// The user, and whether the session is revoked (NULL: no such session
 	// of this user).
 	qUserBySession = `SELECT ` + userColumns + `,
@@ -23,10 +25,10 @@ const (
 
 	// Writer statements.
 	qCreateUser = `INSERT INTO users
-		(id, username, email, password_hash, disabled, roles, token_version, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		(id, username, email, email_verified, password_hash, disabled, roles, token_version, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qUpdateUser = `UPDATE users
-		SET username = ?, email = ?, disabled = ?, roles = ?, updated_at = ?
+		SET username = ?, email = ?, email_verified = ?, disabled = ?, roles = ?, updated_at = ?
 		WHERE id = ?`
 	qPasswordHash    = `SELECT password_hash FROM users WHERE id = ?`
 	qSetPasswordHash = `UPDATE users
@@ -47,14 +49,28 @@ const (
 		SET prev_hash = token_hash, rotated_at = ?, token_hash = ?, expires_at = ?
 		WHERE id = ?`
 	qRevokeSession = `UPDATE sessions SET revoked = 1 WHERE id = ?`
+
+	// Link tokens: a new one replaces the user's others of its purpose
+	// (and expired ones go as they pass).
+	qDeleteLinkTokens = `DELETE FROM link_tokens WHERE (user_id = ? AND purpose = ?) OR expires_at <= ?`
+	qCreateLinkToken  = `INSERT INTO link_tokens (hash, user_id, purpose, email, binding, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`
+	qTakeLinkToken = `DELETE FROM link_tokens WHERE hash = ? AND purpose = ? AND expires_at > ?
+		RETURNING user_id, email`
+	qSetEmail = `UPDATE users SET email = ?, email_verified = 1, updated_at = ? WHERE id = ?`
+	qReset    = `UPDATE users
+		SET password_hash = ?, token_version = token_version + 1, email_verified = 1, updated_at = ?
+		WHERE id = ? AND password_hash = ?`
+	qDeleteUserLinkTokens = `DELETE FROM link_tokens WHERE user_id = ? AND purpose = ?`
 )
 
 var (
-	readerQueries = []string{qUserByID, qUserByUsername, qUserBySession}
+	readerQueries = []string{qUserByID, qUserByUsername, qUserByEmail, qUserBySession, qLinkToken}
 	writerQueries = []string{
 		qCreateUser, qUpdateUser, qPasswordHash, qSetPasswordHash, qBumpTokenVersion,
 		qRevokeUserSessions, qDeleteUser, qCreateSession, qSession, qRotateCurrent,
-		qRevokeSession,
+		qRevokeSession, qDeleteLinkTokens, qCreateLinkToken, qTakeLinkToken, qSetEmail, qReset,
+		qDeleteUserLinkTokens,
 	}
 )
 

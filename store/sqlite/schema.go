@@ -34,6 +34,46 @@ var migrations = []string{
 		revoked      INTEGER NOT NULL DEFAULT 0
 	) STRICT;
 	CREATE INDEX sessions_user_id ON sessions (user_id);`,
+
+	// 2: emails normalised and unique, their verification, and the tokens
+	// of mailed links. (Open checks first that no two accounts share an
+	// address: see uniqueEmails.)
+	`UPDATE users SET email = lower(trim(email));
+	ALTER TABLE users ADD COLUMN email_verified INTEGER NOT NULL DEFAULT 0;
+	CREATE UNIQUE INDEX users_email ON users (email) WHERE email != '';
+	CREATE TABLE link_tokens (
+		hash       BLOB    PRIMARY KEY, -- SHA-256 of the token
+		user_id    TEXT    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+		purpose    TEXT    NOT NULL,
+		email      TEXT    NOT NULL,
+		binding    BLOB,
+		created_at INTEGER NOT NULL,
+		expires_at INTEGER NOT NULL
+	) STRICT;
+	CREATE INDEX link_tokens_user ON link_tokens (user_id, purpose);`,
+}
+
+// prechecks run before the migration of the same index, in its
+// transaction, to refuse with a clear message what the migration would
+// fail on.
+var prechecks = map[int]func(ctx context.Context, tx *sql.Tx) error{
+	1: uniqueEmails,
+}
+
+// uniqueEmails refuses to make emails unique while accounts share one (it
+// was not enforced before): the operator settles those first.
+func uniqueEmails(ctx context.Context, tx *sql.Tx) error {
+	var shared int
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT lower(trim(email)) AS e FROM users
+		WHERE trim(email) != '' GROUP BY e HAVING count(*) > 1)`).Scan(&shared)
+	if err != nil {
+		return err
+	}
+	if shared > 0 {
+		return fmt.Errorf("sqlite: Open: this version makes emails unique, but %d addresses belong to more than one account "+
+			"(compared without case): give those accounts different addresses, or none, then open the file again", shared)
+	}
+	return nil
 }
 
 // migrate brings the schema of the database behind db (the writer) up to
@@ -56,6 +96,11 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		return nil
 	}
 	for i := version; i < len(migrations); i++ {
+		if check := prechecks[i]; check != nil {
+			if err := check(ctx, tx); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
 			return wrapOpen(ctx, fmt.Errorf("migration %d: %w", i+1, err))
 		}

@@ -162,8 +162,8 @@ func TestReopen(t *testing.T) {
 		if err := s.w.QueryRow("SELECT count(*) FROM sqlite_schema WHERE type = 'table'").Scan(&tables); err != nil {
 			t.Fatal(err)
 		}
-		if tables != 2 {
-			t.Fatalf("%d tables, want 2", tables)
+		if tables != 3 {
+			t.Fatalf("%d tables, want 3 (users, sessions, link_tokens)", tables)
 		}
 		got, err := s.UserByUsername(ctx, "alice")
 		if err != nil {
@@ -411,7 +411,7 @@ func mixedLoad(ctx context.Context, s *Store, i int) error {
 			}
 		}
 	}
-	u.Email = "changed@example.com"
+	u.Email = fmt.Sprintf("changed-%d@example.com", i)
 	if err := s.UpdateUser(ctx, u); err != nil {
 		return fmt.Errorf("update: %w", err)
 	}

@@ -29,13 +29,13 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
 		return fmt.Errorf("sqlite: CreateUser: roles: %w", err)
 	}
 	_, err = s.ws[qCreateUser].ExecContext(ctx,
-		u.ID, u.Username, u.Email, u.PasswordHash, u.Disabled, string(roles), u.TokenVersion,
+		u.ID, u.Username, u.Email, u.EmailVerified, u.PasswordHash, u.Disabled, string(roles), u.TokenVersion,
 		micros(u.CreatedAt), micros(u.UpdatedAt))
 	switch {
 	case err == nil:
 		return nil
 	case isUniqueViolation(err):
-		return auth.ErrUserExists
+		return s.createConflict(ctx, u, err)
 	}
 	return s.fail(ctx, "CreateUser", err)
 }
@@ -142,6 +142,45 @@ func (s *Store) UserByUsername(ctx context.Context, username string) (*auth.User
 	return u, nil
 }
 
+// UserByEmail implements auth.UserStore. The email is compared byte for
+// byte (it reaches the store normalised).
+func (s *Store) UserByEmail(ctx context.Context, email string) (*auth.User, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	u, err := scanUser(s.rs[qUserByEmail].QueryRowContext(ctx, email))
+	if err != nil {
+		return nil, s.userErr(ctx, "UserByEmail", err)
+	}
+	return u, nil
+}
+
+// createConflict is the error of a CreateUser refused by a unique index:
+// ErrUserExists when the id or the username is taken (whichever index
+// SQLite names first), else ErrEmailExists.
+func (s *Store) createConflict(ctx context.Context, u *auth.User, err error) error {
+	if uniqueErr(err) == auth.ErrUserExists {
+		return auth.ErrUserExists
+	}
+	var n int
+	if qerr := s.w.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE id = ? OR username = ?`, u.ID, u.Username).Scan(&n); qerr != nil {
+		return s.fail(ctx, "CreateUser", qerr)
+	}
+	if n > 0 {
+		return auth.ErrUserExists
+	}
+	return auth.ErrEmailExists
+}
+
+// uniqueErr is the auth error of a unique violation on users: the email's
+// index, or else the id's or the username's.
+func uniqueErr(err error) error {
+	if strings.Contains(err.Error(), "users.email") {
+		return auth.ErrEmailExists
+	}
+	return auth.ErrUserExists
+}
+
 func (s *Store) userErr(ctx context.Context, op string, err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return auth.ErrNotFound
@@ -156,7 +195,7 @@ func scanUser(row *sql.Row, more ...any) (*auth.User, error) {
 		roles            string
 		created, updated int64
 	)
-	dest := append([]any{&u.ID, &u.Username, &u.Email, &u.PasswordHash, &u.Disabled, &roles,
+	dest := append([]any{&u.ID, &u.Username, &u.Email, &u.EmailVerified, &u.PasswordHash, &u.Disabled, &roles,
 		&u.TokenVersion, &created, &updated}, more...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
@@ -183,10 +222,10 @@ func (s *Store) UpdateUser(ctx context.Context, u *auth.User) error {
 		return fmt.Errorf("sqlite: UpdateUser: roles: %w", err)
 	}
 	res, err := s.ws[qUpdateUser].ExecContext(ctx,
-		u.Username, u.Email, u.Disabled, string(roles), micros(u.UpdatedAt), u.ID)
+		u.Username, u.Email, u.EmailVerified, u.Disabled, string(roles), micros(u.UpdatedAt), u.ID)
 	if err != nil {
 		if isUniqueViolation(err) {
-			return auth.ErrUserExists
+			return uniqueErr(err)
 		}
 		return s.fail(ctx, "UpdateUser", err)
 	}

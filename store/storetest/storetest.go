@@ -57,6 +57,11 @@ func Run(t *testing.T, newStore func(t *testing.T) auth.Store) {
 		{"ConcurrentCreateOneUsername", testConcurrentCreate},
 		{"ConcurrentRotateOneToken", testConcurrentRotate},
 		{"ConcurrentGraceOneToken", testConcurrentGrace},
+		{"Emails", testEmails},
+		{"LinkTokens", testLinkTokens},
+		{"RedeemVerifyEmail", testRedeemVerifyEmail},
+		{"RedeemResetPassword", testRedeemReset},
+		{"ConcurrentRedeemOneToken", testConcurrentRedeem},
 		{"ConcurrentMixedLoad", testConcurrentMixed},
 	}
 	for _, tc := range tests {
@@ -116,7 +121,7 @@ func rotation(id, presented, next string, now time.Time) auth.Rotation {
 
 func equalUser(t *testing.T, got, want *auth.User) {
 	t.Helper()
-	if got.ID != want.ID || got.Username != want.Username || got.Email != want.Email ||
+	if got.ID != want.ID || got.Username != want.Username || got.Email != want.Email || got.EmailVerified != want.EmailVerified ||
 		got.PasswordHash != want.PasswordHash || got.Disabled != want.Disabled ||
 		got.TokenVersion != want.TokenVersion || !slices.Equal(got.Roles, want.Roles) ||
 		!got.CreatedAt.Equal(want.CreatedAt) || !got.UpdatedAt.Equal(want.UpdatedAt) {
@@ -209,6 +214,15 @@ func testNotFound(t *testing.T, s auth.Store) {
 	}
 	if _, err := s.UserBySession(ctx, "nobody", "nosession"); !errors.Is(err, auth.ErrNotFound) {
 		t.Errorf("UserBySession(unknown user) = %v, want ErrNotFound", err)
+	}
+	if _, err := s.UserByEmail(ctx, "nobody@example.com"); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("UserByEmail(unknown) = %v, want ErrNotFound", err)
+	}
+	if _, err := s.LinkToken(ctx, hash("none")); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("LinkToken(unknown) = %v, want ErrNotFound", err)
+	}
+	if err := s.CreateLinkToken(ctx, linkToken("nobody", "x", auth.LinkVerifyEmail, base)); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("CreateLinkToken(unknown user) = %v, want ErrNotFound", err)
 	}
 }
 
@@ -603,6 +617,15 @@ func testUnstorableText(t *testing.T, s auth.Store) {
 		is(t, "UpdatePasswordHash(new)", s.UpdatePasswordHash(ctx, u.ID, u.PasswordHash, bad, false, base), auth.ErrInvalidInput)
 		_, err = s.RotateSession(ctx, rotation(bad, "r1", "r2", base))
 		is(t, "RotateSession", err, auth.ErrNotFound)
+		_, err = s.UserByEmail(ctx, bad)
+		is(t, "UserByEmail", err, auth.ErrNotFound)
+		lt := linkToken(u.ID, "t", auth.LinkVerifyEmail, base)
+		lt.Email = bad
+		is(t, "CreateLinkToken(Email)", s.CreateLinkToken(ctx, lt), auth.ErrInvalidInput)
+		lt = linkToken(bad, "t", auth.LinkVerifyEmail, base)
+		is(t, "CreateLinkToken(UserID)", s.CreateLinkToken(ctx, lt), auth.ErrInvalidInput)
+		_, err = s.RedeemLinkToken(ctx, auth.Redemption{Hash: hash("t"), Purpose: auth.LinkResetPassword, Now: base, OldPasswordHash: u.PasswordHash, NewPasswordHash: bad})
+		is(t, "RedeemLinkToken(NewPasswordHash)", err, auth.ErrInvalidInput)
 		if err := s.RevokeSession(ctx, bad); err != nil {
 			t.Errorf("RevokeSession with %q = %v, want nil", bad, err)
 		}
@@ -879,5 +902,260 @@ func testConcurrentMixed(t *testing.T, s auth.Store) {
 	close(errc)
 	for err := range errc {
 		t.Error(err)
+	}
+}
+
+// linkToken is a token of purpose for userID, made at at, for an hour.
+func linkToken(userID, secret string, purpose auth.LinkPurpose, at time.Time) *auth.LinkToken {
+	return &auth.LinkToken{Hash: hash(secret), UserID: userID, Purpose: purpose, Email: "new@example.com",
+		CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
+}
+
+func redeem(s auth.Store, secret string, purpose auth.LinkPurpose, at time.Time) (*auth.User, error) {
+	return s.RedeemLinkToken(context.Background(), auth.Redemption{Hash: hash(secret), Purpose: purpose, Now: at})
+}
+
+// testEmails: emails are unique among non-empty ones, looked up exactly,
+// and EmailVerified is kept.
+func testEmails(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	a := newUser("alice")
+	a.EmailVerified = true
+	mustCreate(t, s, a)
+	got, err := s.UserByEmail(ctx, "alice@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	equalUser(t, got, a)
+	if _, err := s.UserByEmail(ctx, "ALICE@example.com"); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("UserByEmail compares byte for byte (emails reach the store normalised): %v", err)
+	}
+	if _, err := s.UserByEmail(ctx, ""); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("UserByEmail(\"\") = %v, want ErrNotFound", err)
+	}
+	dup := newUser("bob")
+	dup.Email = a.Email
+	if err := s.CreateUser(ctx, dup); !errors.Is(err, auth.ErrEmailExists) {
+		t.Fatalf("CreateUser with a taken email = %v, want ErrEmailExists", err)
+	}
+	// Empty emails are not unique.
+	for _, name := range []string{"carol", "dave"} {
+		u := newUser(name)
+		u.Email = ""
+		mustCreate(t, s, u)
+	}
+	b := newUser("bob")
+	mustCreate(t, s, b)
+	b.Email = a.Email
+	if err := s.UpdateUser(ctx, b); !errors.Is(err, auth.ErrEmailExists) {
+		t.Fatalf("UpdateUser to a taken email = %v, want ErrEmailExists", err)
+	}
+	b.Email, b.EmailVerified = "bob2@example.com", true
+	if err := s.UpdateUser(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.UserByEmail(ctx, "bob2@example.com"); err != nil || !got.EmailVerified || got.ID != b.ID {
+		t.Fatalf("after UpdateUser: %+v, %v", got, err)
+	}
+	if _, err := s.UserByEmail(ctx, "bob@example.com"); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("the old email still resolves: %v", err)
+	}
+	mustCreate(t, s, func() *auth.User { u := newUser("eve"); u.Email = "bob@example.com"; return u }())
+	if err := s.DeleteUser(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, s, func() *auth.User { u := newUser("frank"); u.Email = a.Email; return u }())
+}
+
+// testLinkTokens: tokens are stored by hash, and a new one of a purpose
+// replaces the user's others of that purpose, not of another.
+func testLinkTokens(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	u := newUser("alice")
+	mustCreate(t, s, u)
+	other := newUser("bob")
+	mustCreate(t, s, other)
+	v1 := linkToken(u.ID, "v1", auth.LinkVerifyEmail, base)
+	r1 := linkToken(u.ID, "r1", auth.LinkResetPassword, base)
+	r1.Binding = []byte("binding-16-bytes")
+	o1 := linkToken(other.ID, "o1", auth.LinkVerifyEmail, base)
+	for _, lt := range []*auth.LinkToken{v1, r1, o1} {
+		if err := s.CreateLinkToken(ctx, lt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.LinkToken(ctx, hash("r1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Hash, hash("r1")) || got.UserID != u.ID || got.Purpose != auth.LinkResetPassword ||
+		got.Email != r1.Email || !bytes.Equal(got.Binding, r1.Binding) || !got.CreatedAt.Equal(base) || !got.ExpiresAt.Equal(r1.ExpiresAt) {
+		t.Fatalf("LinkToken = %+v, want %+v", got, r1)
+	}
+	if got, _ := s.LinkToken(ctx, hash("v1")); got == nil || got.Binding != nil {
+		t.Fatalf("a token without a binding came back with %v", got)
+	}
+	// A newer link of a purpose makes the older one stale.
+	v2 := linkToken(u.ID, "v2", auth.LinkVerifyEmail, base.Add(time.Minute))
+	if err := s.CreateLinkToken(ctx, v2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.LinkToken(ctx, hash("v1")); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("the older verification token survived a newer one: %v", err)
+	}
+	for _, kept := range []string{"v2", "r1", "o1"} {
+		if _, err := s.LinkToken(ctx, hash(kept)); err != nil {
+			t.Fatalf("token %s was deleted by another's creation: %v", kept, err)
+		}
+	}
+	// Deleting the user deletes its tokens.
+	if err := s.DeleteUser(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.LinkToken(ctx, hash("v2")); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("a deleted user's token survived: %v", err)
+	}
+}
+
+// testRedeemVerifyEmail: a verification token sets the account's email,
+// verified, once; never when expired, of another purpose, or when the
+// address belongs to another account.
+func testRedeemVerifyEmail(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	u := newUser("alice")
+	mustCreate(t, s, u)
+	lt := linkToken(u.ID, "v1", auth.LinkVerifyEmail, base)
+	lt.Email = "alice.new@example.com"
+	if err := s.CreateLinkToken(ctx, lt); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := redeem(s, "v1", auth.LinkResetPassword, base); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("a verification token redeemed as a reset = %v, want ErrNotFound", err)
+	}
+	if _, err := redeem(s, "v1", auth.LinkVerifyEmail, lt.ExpiresAt); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("an expired token = %v, want ErrNotFound", err)
+	}
+	at := base.Add(time.Minute)
+	got, err := redeem(s, "v1", auth.LinkVerifyEmail, at)
+	if err != nil {
+		t.Fatalf("redemption: %v", err)
+	}
+	if got.ID != u.ID || got.Email != "alice.new@example.com" || !got.EmailVerified || !got.UpdatedAt.Equal(at) {
+		t.Fatalf("redeemed user %+v", redact(got))
+	}
+	if stored, _ := s.UserByEmail(ctx, "alice.new@example.com"); stored == nil || stored.ID != u.ID {
+		t.Fatal("the new email does not resolve")
+	}
+	if _, err := redeem(s, "v1", auth.LinkVerifyEmail, at); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("a spent token = %v, want ErrNotFound", err)
+	}
+	// An address another account has: refused, nothing spent or changed.
+	other := newUser("bob")
+	mustCreate(t, s, other)
+	lt = linkToken(u.ID, "v2", auth.LinkVerifyEmail, at)
+	lt.Email = other.Email
+	if err := s.CreateLinkToken(ctx, lt); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := redeem(s, "v2", auth.LinkVerifyEmail, at); !errors.Is(err, auth.ErrEmailExists) {
+		t.Fatalf("verifying another account's address = %v, want ErrEmailExists", err)
+	}
+	if _, err := s.LinkToken(ctx, hash("v2")); err != nil {
+		t.Fatalf("the refused redemption spent the token: %v", err)
+	}
+	if stored, _ := s.UserByID(ctx, u.ID); stored.Email != "alice.new@example.com" {
+		t.Fatalf("the refused redemption changed the email to %q", stored.Email)
+	}
+}
+
+// testRedeemReset: a reset token replaces the password if it is still the
+// one the caller read, ends every session, verifies the email, and spends
+// every reset token of the user.
+func testRedeemReset(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	u := newUser("alice")
+	mustCreate(t, s, u)
+	sess := newSession(t, s, u.ID, "s1")
+	for _, secret := range []string{"r1", "r2"} {
+		lt := linkToken(u.ID, secret, auth.LinkResetPassword, base)
+		lt.Email = u.Email
+		if err := s.CreateLinkToken(ctx, lt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.LinkToken(ctx, hash("r1")); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("the older reset token survived a newer one: %v", err)
+	}
+	r := auth.Redemption{Hash: hash("r2"), Purpose: auth.LinkResetPassword, Now: base.Add(time.Minute),
+		OldPasswordHash: "not-the-hash", NewPasswordHash: "$2b$new"}
+	if _, err := s.RedeemLinkToken(ctx, r); !errors.Is(err, auth.ErrConflict) {
+		t.Fatalf("a reset against a stale hash = %v, want ErrConflict", err)
+	}
+	if _, err := s.LinkToken(ctx, hash("r2")); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatal("a reset that lost its compare-and-swap left its token")
+	}
+	stored, _ := s.UserByID(ctx, u.ID)
+	equalUser(t, stored, u)
+
+	lt := linkToken(u.ID, "r3", auth.LinkResetPassword, base)
+	if err := s.CreateLinkToken(ctx, lt); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := redeem(s, "r3", auth.LinkVerifyEmail, base); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("a reset token redeemed as a verification = %v, want ErrNotFound", err)
+	}
+	r.Hash, r.OldPasswordHash = hash("r3"), u.PasswordHash
+	got, err := s.RedeemLinkToken(ctx, r)
+	if err != nil {
+		t.Fatalf("reset: %v", err)
+	}
+	if got.PasswordHash != "$2b$new" || got.TokenVersion != 1 || !got.EmailVerified || !got.UpdatedAt.Equal(r.Now) {
+		t.Fatalf("after reset: %+v", redact(got))
+	}
+	if _, err := s.UserBySession(ctx, u.ID, sess.ID); !errors.Is(err, auth.ErrSessionRevoked) {
+		t.Fatalf("a session after the reset = %v, want ErrSessionRevoked", err)
+	}
+	if _, err := s.RedeemLinkToken(ctx, r); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("a spent reset token = %v, want ErrNotFound", err)
+	}
+}
+
+// testConcurrentRedeem: of concurrent redemptions of one token, exactly one
+// wins, for each purpose.
+func testConcurrentRedeem(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	for _, purpose := range []auth.LinkPurpose{auth.LinkVerifyEmail, auth.LinkResetPassword} {
+		u := newUser("user-" + string(purpose))
+		mustCreate(t, s, u)
+		lt := linkToken(u.ID, "c-"+string(purpose), purpose, base)
+		lt.Email = u.Email
+		if err := s.CreateLinkToken(ctx, lt); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, Concurrency)
+		start := make(chan struct{})
+		for i := range Concurrency {
+			wg.Go(func() {
+				<-start
+				_, errs[i] = s.RedeemLinkToken(ctx, auth.Redemption{Hash: lt.Hash, Purpose: purpose, Now: base,
+					OldPasswordHash: u.PasswordHash, NewPasswordHash: fmt.Sprint("$2b$new", i)})
+			})
+		}
+		close(start)
+		wg.Wait()
+		won := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				won++
+			case errors.Is(err, auth.ErrNotFound):
+			default:
+				t.Errorf("%s: concurrent RedeemLinkToken: unexpected error %v", purpose, err)
+			}
+		}
+		if won != 1 {
+			t.Fatalf("%s: %d of %d concurrent redemptions of one token won, want exactly 1", purpose, won, Concurrency)
+		}
 	}
 }
