@@ -517,9 +517,12 @@ func (a *Authenticator) Login(ctx context.Context, c Credentials) (*TokenPair, e
 	}
 	if !ok || u.Disabled {
 		res.Settle(AttemptFailed)
-		e := Event{Type: EventLoginFailed, UserID: idOf(u), Username: name, ClientAddr: c.ClientAddr}
-		if u != nil && u.Disabled {
-			e.Reason = "disabled"
+		e := Event{Type: EventLoginFailed, Username: name, ClientAddr: c.ClientAddr}
+		if u != nil {
+			e.UserID, e.Username = u.ID, u.Username
+			if u.Disabled {
+				e.Reason = "disabled"
+			}
 		}
 		a.emit(ctx, e)
 		if ok {
@@ -532,7 +535,7 @@ func (a *Authenticator) Login(ctx context.Context, c Credentials) (*TokenPair, e
 	if err != nil {
 		return nil, err
 	}
-	a.emit(ctx, Event{Type: EventLoginSucceeded, UserID: u.ID, Username: name, ClientAddr: c.ClientAddr, SessionID: sid})
+	a.emit(ctx, Event{Type: EventLoginSucceeded, UserID: u.ID, Username: u.Username, ClientAddr: c.ClientAddr, SessionID: sid})
 	return pair, nil
 }
 
@@ -590,13 +593,6 @@ func (a *Authenticator) lookupLogin(ctx context.Context, name string) (*User, er
 type pairReservation [2]Reservation
 
 func (p pairReservation) Settle(o Outcome) { p[0].Settle(o); p[1].Settle(o) }
-
-func idOf(u *User) string {
-	if u == nil {
-		return ""
-	}
-	return u.ID
-}
 
 // Refresh exchanges a refresh token for a new pair and spends it. A spent
 // token presented again is reuse: the whole session (every token descending
@@ -903,10 +899,13 @@ const (
 // Event is a security-relevant occurrence, for audit logs. It never holds a
 // password, a hash, a secret or a token.
 type Event struct {
-	Type       EventType
-	Time       time.Time
-	UserID     string // empty when unknown (a login for a name that does not exist)
-	Username   string // normalised, as attempted
+	Type   EventType
+	Time   time.Time
+	UserID string // empty when unknown (a login for a name that does not exist)
+	// Username is the account's username when UserID is set; otherwise the
+	// login name attempted, normalised, which may be an email address or
+	// anything a user typed.
+	Username   string
 	ClientAddr string
 	SessionID  string // the refresh family, where one is concerned
 	Reason     string // a short word for failures, such as "disabled"

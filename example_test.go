@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/goauthkit/auth"
@@ -157,4 +158,63 @@ func TestDefaultBlocklistImmutable(t *testing.T) {
 	if !b.Contains("hunter2HUNTER2") || b.Contains("changed") {
 		t.Fatal("NewBlocklist kept the caller's slice")
 	}
+}
+
+// printMailer is a Mailer of the kind a service with its own mail provider
+// writes: one method, handed a Message with a text and an HTML part.
+type printMailer chan *auth.Message
+
+func (m printMailer) Send(ctx context.Context, msg *auth.Message) error {
+	m <- msg // a real one would call its provider here, and honour ctx
+	return nil
+}
+
+func ExampleAuthenticator_RequestPasswordReset() {
+	mails := make(printMailer, 2)
+	a, err := auth.New(auth.Config{
+		Store:     auth.NewMemoryStore(),
+		SecretKey: []byte("an example secret of at least 32 bytes, from the environment"),
+		Mailer:    mails,
+		PublicURL: "https://auth.example.com",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer a.Shutdown(context.Background())
+	ctx := context.Background()
+	if _, err := a.Register(ctx, auth.NewUser{Username: "alice", Password: "correct horse battery staple", Email: "alice@example.com"}); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println((<-mails).Subject) // signing up with an email mails a verification link
+
+	// The same nil for an address no account has: nothing tells them apart.
+	fmt.Println(a.RequestPasswordReset(ctx, "nobody@example.com", "192.0.2.7"))
+	fmt.Println(a.RequestPasswordReset(ctx, " Alice@Example.com", "192.0.2.7"))
+
+	// The mail is made and sent off the request path.
+	msg := <-mails
+	fmt.Println(msg.To, "/", msg.Subject)
+	var link string
+	for _, line := range strings.Split(msg.Text, "\n") {
+		if strings.HasPrefix(line, "https://") {
+			link = line
+		}
+	}
+	token := strings.TrimPrefix(link, "https://auth.example.com/reset-password?token=")
+	fmt.Println(len(token))
+
+	// The link's page posts the token and the new password; the token is
+	// spent, every session ends, and the email counts as verified.
+	fmt.Println(a.ResetPassword(ctx, token, "short", "192.0.2.7"))
+	fmt.Println(a.ResetPassword(ctx, token, "a new passphrase for alice", "192.0.2.7"))
+	fmt.Println(a.ResetPassword(ctx, token, "another passphrase for alice", "192.0.2.7"))
+	// Output:
+	// Confirm your email address
+	// <nil>
+	// <nil>
+	// alice@example.com / Reset your password
+	// 43
+	// auth: invalid password: the password must be at least 8 characters long
+	// <nil>
+	// auth: invalid or expired link
 }

@@ -12,28 +12,6 @@ import (
 	"time"
 )
 
-// limiterClock is a settable clock, safe for concurrent use.
-type limiterClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *limiterClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *limiterClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func newLimiterClock() *limiterClock {
-	return &limiterClock{t: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}
-}
-
 // The budgets of the scenarios: the Authenticator's defaults.
 var (
 	testUserRate = Rate{Burst: 5, Interval: time.Minute}
@@ -190,7 +168,7 @@ func TestMemoryLimiter(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := newLimiterClock()
+			clock := newTestClock()
 			l := NewMemoryLimiter(LimiterConfig{Now: clock.Now})
 			held := map[string]Reservation{}
 			for i, st := range tt.steps {
@@ -381,7 +359,7 @@ func TestMemoryLimiterConcurrent(t *testing.T) {
 // those in flight), and evicts the budgets least drained first.
 func TestMemoryLimiterMaxKeys(t *testing.T) {
 	t.Parallel()
-	clock := newLimiterClock()
+	clock := newTestClock()
 	const max = 100
 	l := NewMemoryLimiter(LimiterConfig{MaxKeys: max, Now: clock.Now})
 	ctx := context.Background()

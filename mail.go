@@ -125,13 +125,17 @@ func humanDuration(d time.Duration) string {
 	return strconv.FormatInt(n, 10) + " " + unit + "s"
 }
 
-// mailJob is a mail to make and send off the request path: the link token
-// is created by the worker too, so that a request for an account that
-// exists costs the same as one for an account that does not.
+// mailJob is a mail to make and send off the request path: the account of
+// a password reset is looked up, and the link token created, by the worker,
+// so that a request for an account that exists costs the same as one for
+// an account that does not.
 type mailJob struct {
 	purpose LinkPurpose
-	userID  string
-	email   string // where to, and (to verify) the address the link proves
+	// userID is the account's; "" for a password reset asked for by
+	// address, which the worker looks up.
+	userID     string
+	email      string // where to, and (to verify) the address the link proves
+	clientAddr string // who asked, for the events
 }
 
 // mailQueue runs the mail jobs: a bounded queue, worked by one goroutine
@@ -146,6 +150,7 @@ type mailQueue struct {
 	started bool
 	closed  bool
 	done    chan struct{}
+	closing chan struct{} // closed by close: retries stop waiting
 	stop    context.CancelFunc
 	ctx     context.Context
 	delays  [mailAttempts - 1]time.Duration // mailRetryDelays; tests shorten them
@@ -166,7 +171,7 @@ var errMailClosed = errors.New("auth: the Authenticator is closed")
 
 func newMailQueue(a *Authenticator) *mailQueue {
 	ctx, stop := context.WithCancel(context.Background())
-	return &mailQueue{a: a, jobs: make(chan mailJob, mailQueueSize), done: make(chan struct{}), ctx: ctx, stop: stop, delays: mailRetryDelays}
+	return &mailQueue{a: a, jobs: make(chan mailJob, mailQueueSize), done: make(chan struct{}), closing: make(chan struct{}), ctx: ctx, stop: stop, delays: mailRetryDelays}
 }
 
 // enqueue hands j to the worker, starting it the first time, without ever
@@ -197,7 +202,9 @@ func (q *mailQueue) work() {
 }
 
 // close stops taking jobs, and waits until the queued ones are done or ctx
-// ends (then the mail in progress is abandoned).
+// ends (then the mail in progress is abandoned). Each queued mail still
+// gets its attempt, but a failed one is not retried: a stopping service
+// does not wait out the retry delays.
 func (q *mailQueue) close(ctx context.Context) error {
 	q.mu.Lock()
 	if q.closed {
@@ -207,6 +214,7 @@ func (q *mailQueue) close(ctx context.Context) error {
 	q.closed = true
 	started := q.started
 	close(q.jobs)
+	close(q.closing)
 	q.mu.Unlock()
 	if !started {
 		return nil

@@ -179,11 +179,12 @@ func (a *Authenticator) VerifyEmail(ctx context.Context, token, clientAddr strin
 
 // RequestPasswordReset mails a password-reset link to the enabled account
 // whose email is email, if there is one. It answers the same, at the same
-// cost, whether or not there is: nil either way (the link is made and the
-// mail sent off the request path). It returns ErrInvalidEmail for what is
-// not an address, ErrMailDisabled, a *RateLimitError when the client
-// address has spent its Limits.RecoveryAddress budget, or a store error
-// (for any address alike). At most Limits.MailAccount mails go to one
+// cost, whether or not there is: nil either way, since looking the account
+// up, making the link and sending the mail are all done off the request
+// path, by the mail worker (whose events say what became of it). It
+// returns ErrInvalidEmail for what is not an address, ErrMailDisabled, or a
+// *RateLimitError when the client address has spent its
+// Limits.RecoveryAddress budget. At most Limits.MailAccount mails go to one
 // account.
 func (a *Authenticator) RequestPasswordReset(ctx context.Context, email, clientAddr string) error {
 	if len(email) > maxLoginNameBytes {
@@ -199,21 +200,32 @@ func (a *Authenticator) RequestPasswordReset(ctx context.Context, email, clientA
 	if !validEmail(e) {
 		return ErrInvalidEmail
 	}
-	u, err := a.store.UserByEmail(ctx, e)
+	a.queueMail(ctx, mailJob{purpose: LinkResetPassword, email: e, clientAddr: clientAddr})
+	return nil
+}
+
+// resetAccount finds the account a password-reset job is for, on the
+// worker: nil (with an event saying why) if no enabled account has the
+// address.
+func (a *Authenticator) resetAccount(ctx context.Context, j mailJob) (*User, error) {
+	u, err := a.store.UserByEmail(ctx, j.email)
+	ev := Event{Type: EventPasswordResetRequested, Email: j.email, ClientAddr: j.clientAddr}
 	switch {
 	case errors.Is(err, ErrNotFound):
-		a.emit(ctx, Event{Type: EventPasswordResetRequested, Email: e, ClientAddr: clientAddr, Reason: "no such account"})
-		return nil
+		ev.Reason = "no such account"
+		a.emit(ctx, ev)
+		return nil, nil
 	case err != nil:
-		return err
+		return nil, err
 	}
+	ev.UserID, ev.Username = u.ID, u.Username
 	if u.Disabled {
-		a.emit(ctx, Event{Type: EventPasswordResetRequested, UserID: u.ID, Username: u.Username, Email: e, ClientAddr: clientAddr, Reason: "disabled"})
-		return nil
+		ev.Reason = "disabled"
+		a.emit(ctx, ev)
+		return nil, nil
 	}
-	a.emit(ctx, Event{Type: EventPasswordResetRequested, UserID: u.ID, Username: u.Username, Email: e, ClientAddr: clientAddr})
-	a.queueMail(ctx, mailJob{purpose: LinkResetPassword, userID: u.ID, email: u.Email})
-	return nil
+	a.emit(ctx, ev)
+	return u, nil
 }
 
 // ResetPassword spends a reset link's token and replaces the account's
@@ -310,6 +322,19 @@ func (a *Authenticator) runMailJob(ctx context.Context, j mailJob) {
 	ev := func(t EventType, reason string) {
 		a.emit(ctx, Event{Type: t, UserID: j.userID, Email: j.email, Reason: reason})
 	}
+	if j.userID == "" { // a password reset, asked for by address
+		lctx, cancel := context.WithTimeout(ctx, mailTimeout)
+		u, err := a.resetAccount(lctx, j)
+		cancel()
+		if err != nil {
+			ev(EventMailFailed, "account lookup failed: "+short(err))
+			return
+		}
+		if u == nil {
+			return
+		}
+		j.userID = u.ID
+	}
 	res, err := a.limiter.Reserve(ctx, a.limits.MailAccount.key("mail-account", j.userID, false))
 	if err != nil {
 		ev(EventMailThrottled, "three mails within the hour")
@@ -340,6 +365,9 @@ func (a *Authenticator) runMailJob(ctx context.Context, j mailJob) {
 		}
 		select {
 		case <-time.After(a.mails.delays[attempt]):
+		case <-a.mails.closing:
+			ev(EventMailFailed, "not retried: shutting down")
+			return
 		case <-ctx.Done():
 			return
 		}
@@ -389,8 +417,9 @@ func short(err error) string {
 	return s
 }
 
-// Shutdown stops the mail worker once the mails queued are sent, or when ctx
-// ends (then the mail in progress is abandoned, and ctx's error returned).
+// Shutdown stops the mail worker once the mails queued have had their
+// attempt (one that fails is not retried), or when ctx ends (then the mail
+// in progress is abandoned, and ctx's error returned).
 // Flows that would mail afterwards drop their mail. Call it when the service
 // stops, after the HTTP server's own Shutdown.
 func (a *Authenticator) Shutdown(ctx context.Context) error {

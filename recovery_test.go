@@ -389,7 +389,13 @@ func TestMailRetries(t *testing.T) {
 	if err := f.a.RequestPasswordReset(ctx, "alice@example.com", ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.a.Shutdown(ctx); err != nil { // waits for the job
+	for deadline := time.Now().Add(10 * time.Second); f.events.count(EventMailFailed) < 2+mailAttempts; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d failures after 10 s, want %d", f.events.count(EventMailFailed), 2+mailAttempts)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := f.a.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if n := f.events.count(EventMailFailed); n != 2+mailAttempts {
@@ -405,6 +411,37 @@ func TestMailRetries(t *testing.T) {
 	// After Shutdown, a flow's mail is dropped, the answer unchanged.
 	if err := f.a.RequestPasswordReset(ctx, "alice@example.com", ""); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMailShutdownStopsRetries: a stopping service gives each queued mail
+// its attempt but does not wait out the retry delays.
+func TestMailShutdownStopsRetries(t *testing.T) {
+	f, m := newMailFixture(t, nil)
+	f.a.mails.delays = mailRetryDelays // 1 s, 10 s, 60 s
+	m.fail = 100
+	ctx := context.Background()
+	for _, name := range []string{"alice", "bob"} {
+		if _, err := f.a.Register(ctx, NewUser{Username: name, Password: "correct horse battery", Email: name + "@example.com"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for f.events.count(EventMailFailed) == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	done := make(chan error, 1)
+	go func() { done <- f.a.Shutdown(ctx) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Shutdown waited for the retry delays")
+	}
+	// Each mail: one attempt failed, then one event for the retries given up.
+	if n := f.events.count(EventMailFailed); n != 4 {
+		t.Fatalf("%d mail_failed events, want 4", n)
 	}
 }
 

@@ -8,17 +8,31 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
 
 var testSecret = []byte("0123456789abcdef0123456789abcdef-test-only")
 
-// testClock is a settable clock.
-type testClock struct{ t time.Time }
+// testClock is a settable clock, safe for concurrent use (the mail worker
+// reads it).
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
 
-func (c *testClock) Now() time.Time          { return c.t }
-func (c *testClock) Advance(d time.Duration) { c.t = c.t.Add(d) }
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
 
 func newTestClock() *testClock {
 	return &testClock{t: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}

@@ -67,7 +67,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) { httpjson.Write(w, sta
 func ErrorStatus(err error) (status int, code, description string) {
 	var rl *auth.RateLimitError
 	var re *RequestError
+	var se *statusError
 	switch {
+	case errors.As(err, &se):
+		return se.status, se.code, se.description
 	case errors.As(err, &rl):
 		return http.StatusTooManyRequests, "too_many_attempts", "too many attempts; retry later"
 	case errors.Is(err, auth.ErrStoreUnavailable), errors.Is(err, auth.ErrBusy),
@@ -99,6 +102,14 @@ func ErrorStatus(err error) (status int, code, description string) {
 		return http.StatusBadRequest, "invalid_request", "email is not a valid address"
 	case errors.Is(err, auth.ErrInvalidInput):
 		return http.StatusBadRequest, "invalid_request", "a field is too long, not valid UTF-8, or holds a NUL character"
+	case errors.Is(err, auth.ErrEmailExists):
+		return http.StatusConflict, "email_exists", "the email address belongs to another account"
+	case errors.Is(err, auth.ErrNothingToVerify):
+		return http.StatusConflict, "nothing_to_verify", "the account has no unverified email"
+	case errors.Is(err, auth.ErrInvalidLink):
+		return http.StatusBadRequest, "invalid_grant", "the link is invalid, used, expired or replaced by a newer one"
+	case errors.Is(err, auth.ErrMailDisabled):
+		return http.StatusNotFound, "not_found", "this service sends no mail"
 	case errors.Is(err, auth.ErrConflict):
 		return http.StatusConflict, "conflict", "a concurrent update won; retry"
 	case errors.Is(err, auth.ErrNotFound):

@@ -43,7 +43,8 @@ type Config struct {
 
 // Handlers are the HTTP endpoints of the library's HTTP contract (the
 // OAuth 2.0 token endpoint, signup, logout, logout-all, the current user,
-// password change and a health check), ready to mount in a service's own
+// password change, a health check, email verification and password reset,
+// with the pages that mailed links open), ready to mount in a service's own
 // router. Every method returns a new http.Handler; Routes returns them all
 // with their methods and paths. Handlers is safe for concurrent use.
 //
@@ -114,6 +115,16 @@ func route(method, path string, h http.Handler) Route {
 //	GET  /users/me            Me
 //	POST /users/me/password   ChangePassword
 //	GET  /healthz             Healthz
+//	POST /email/verify        VerifyEmail
+//	POST /email/verify/resend ResendVerification
+//	POST /email/change        ChangeEmail
+//	POST /password/forgot     ForgotPassword
+//	POST /password/reset      ResetPassword
+//	GET  /verify-email        VerifyEmailPage
+//	GET  /reset-password      ResetPasswordPage
+//
+// The recovery endpoints (not the pages) answer 404 not_found when the
+// Authenticator has no Mailer.
 //
 // Mount them in a Router (which answers unknown paths and methods with
 // JSON), or in any router, e.g. mux.Handle(r.Method+" "+r.Path, r.Handler).
@@ -126,6 +137,13 @@ func (h *Handlers) Routes() []Route {
 		route(http.MethodGet, "/users/me", h.Me()),
 		route(http.MethodPost, "/users/me/password", h.ChangePassword()),
 		route(http.MethodGet, "/healthz", h.Healthz()),
+		route(http.MethodPost, "/email/verify", h.VerifyEmail()),
+		route(http.MethodPost, "/email/verify/resend", h.ResendVerification()),
+		route(http.MethodPost, "/email/change", h.ChangeEmail()),
+		route(http.MethodPost, "/password/forgot", h.ForgotPassword()),
+		route(http.MethodPost, "/password/reset", h.ResetPassword()),
+		route(http.MethodGet, "/verify-email", h.VerifyEmailPage()),
+		route(http.MethodGet, "/reset-password", h.ResetPasswordPage()),
 	}
 }
 
@@ -138,7 +156,8 @@ type tokenResponse struct {
 }
 
 // writeUser answers with the public view of a user: {"id", "username",
-// "email" (string or null), "created_at" (RFC 3339, UTC)}, never the hash,
+// "email" (string or null), "email_verified", "created_at" (RFC 3339,
+// UTC)}, never the hash,
 // the roles, the token version or the disabled flag. It encodes by hand
 // (as encoding/json would, byte for byte: TestWriteUser) because GET
 // /users/me is the hot path, where encoding/json's reflection and three
@@ -155,6 +174,11 @@ func writeUser(w http.ResponseWriter, status int, u *auth.User) {
 		b = append(b, "null"...)
 	} else {
 		b = httpjson.AppendString(b, u.Email)
+	}
+	if u.EmailVerified {
+		b = append(b, `,"email_verified":true`...)
+	} else {
+		b = append(b, `,"email_verified":false`...)
 	}
 	b = append(b, `,"created_at":"`...)
 	b = u.CreatedAt.UTC().AppendFormat(b, time.RFC3339)
@@ -222,9 +246,11 @@ func (h *Handlers) Token() http.Handler {
 }
 
 // Signup returns the registration endpoint, POST with a JSON body
-// {"username", "password", "email" (optional)}: 201 with {"id", "username",
-// "email" (string or null), "created_at"}; 409 user_exists for a username
-// taken after normalisation; 422 invalid_username or invalid_password for
+// {"username", "password", "email" (optional)}: 201 with the user as Me
+// answers it, and a verification link mailed to the email if there is one;
+// 409 user_exists for a username taken after normalisation (or another
+// account's email), 409 email_exists for an email another account has (as
+// its email or its username); 422 invalid_username or invalid_password for
 // one that breaks the rules; 400 invalid_request for a bad body or email;
 // 429 too_many_attempts with Retry-After when the client address (see
 // ClientAddr) has signed up too often, successfully or not.
@@ -337,7 +363,8 @@ func (h *Handlers) LogoutAll() http.Handler {
 }
 
 // Me returns the current-user endpoint, GET with a Bearer access token:
-// 200 with {"id", "username", "email", "created_at"}. It includes the
+// 200 with {"id", "username", "email" (string or null), "email_verified",
+// "created_at"}. It includes the
 // Authenticator's Middleware, which answers the RFC 6750 failures.
 func (h *Handlers) Me() http.Handler {
 	return h.endpoint(http.MethodGet, authenticated, func(w http.ResponseWriter, r *http.Request, c call) error {

@@ -78,6 +78,24 @@ func (s *htDownStore) UserByUsername(ctx context.Context, name string) (*auth.Us
 	}
 	return s.Store.UserByUsername(ctx, name)
 }
+func (s *htDownStore) UserByEmail(ctx context.Context, email string) (*auth.User, error) {
+	if err := s.err(); err != nil {
+		return nil, err
+	}
+	return s.Store.UserByEmail(ctx, email)
+}
+func (s *htDownStore) RedeemLinkToken(ctx context.Context, r auth.Redemption) (*auth.User, error) {
+	if err := s.err(); err != nil {
+		return nil, err
+	}
+	return s.Store.RedeemLinkToken(ctx, r)
+}
+func (s *htDownStore) LinkToken(ctx context.Context, hash []byte) (*auth.LinkToken, error) {
+	if err := s.err(); err != nil {
+		return nil, err
+	}
+	return s.Store.LinkToken(ctx, hash)
+}
 func (s *htDownStore) InvalidateTokens(ctx context.Context, id string, now time.Time) error {
 	if err := s.err(); err != nil {
 		return err
@@ -115,8 +133,16 @@ var htSecret = []byte("handler-tests-secret-0123456789abcdef")
 
 func newHTEnv(t testing.TB, hasher auth.Hasher, opts Config) *htEnv {
 	t.Helper()
+	return newHTEnvConfig(t, auth.Config{Hasher: hasher}, opts)
+}
+
+// newHTEnvConfig is newHTEnv with more of the Authenticator's Config: its
+// Store and SecretKey are the environment's.
+func newHTEnvConfig(t testing.TB, ac auth.Config, opts Config) *htEnv {
+	t.Helper()
 	store := &htDownStore{Store: auth.NewMemoryStore()}
-	a, err := auth.New(auth.Config{Store: store, SecretKey: htSecret, Hasher: hasher})
+	ac.Store, ac.SecretKey = store, htSecret
+	a, err := auth.New(ac)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,6 +195,11 @@ func htCheckAnswer(t testing.TB, method string, status int, h http.Header, body 
 	case status == http.StatusNoContent:
 		if len(body) != 0 {
 			t.Fatalf("204 with a body %q", body)
+		}
+	case status == http.StatusOK && h.Get("Content-Type") == "text/html; charset=utf-8":
+		// A page of a mailed link.
+		if !strings.HasPrefix(h.Get("Content-Security-Policy"), "default-src 'none';") || h.Get("Referrer-Policy") != "no-referrer" {
+			t.Fatalf("a page without its policies: %v", h)
 		}
 	default:
 		if ct := h.Get("Content-Type"); ct != "application/json" {
@@ -283,7 +314,7 @@ func TestHandlersSignup(t *testing.T) {
 	if _, err := time.Parse(time.RFC3339, created.body["created_at"].(string)); err != nil {
 		t.Fatalf("created_at: %v", err)
 	}
-	if len(created.body) != 4 {
+	if created.body["email_verified"] != false || len(created.body) != 5 {
 		t.Fatalf("signup answer has other members: %s", created.raw)
 	}
 	noEmail := e.do("POST", "/signup", htJSON, `{"username":"carol","password":"correct horse","email":null}`, "")
@@ -687,14 +718,16 @@ func TestWriteUser(t *testing.T) {
 	for _, u := range []*auth.User{
 		{ID: "0b5a7c1e-1234-4abc-8def-0123456789ab", Username: "alice", CreatedAt: created},
 		{ID: "id", Username: "bob", Email: "bob@example.com", CreatedAt: created},
+		{ID: "id", Username: "bob", Email: "bob@example.com", EmailVerified: true, CreatedAt: created},
 		{ID: "i\"d<>&", Username: "c\u2028\x00\xff", Email: "é@ex\\ample.com", CreatedAt: time.Unix(0, 0)},
 	} {
 		want, err := json.Marshal(struct {
 			ID        string  `json:"id"`
 			Username  string  `json:"username"`
 			Email     *string `json:"email"`
+			Verified  bool    `json:"email_verified"`
 			CreatedAt string  `json:"created_at"`
-		}{u.ID, u.Username, map[bool]*string{true: nil, false: &u.Email}[u.Email == ""], u.CreatedAt.UTC().Format(time.RFC3339)})
+		}{u.ID, u.Username, map[bool]*string{true: nil, false: &u.Email}[u.Email == ""], u.EmailVerified, u.CreatedAt.UTC().Format(time.RFC3339)})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,18 +2,8 @@ package mail
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"errors"
 	"fmt"
-	"io"
-	"math/big"
-	"mime"
-	"mime/multipart"
 	"net"
 	netmail "net/mail"
 	"os"
@@ -23,143 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
-
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/internal/smtptest"
 )
-
-// testCert is a self-signed certificate for 127.0.0.1, and a pool that
-// trusts it.
-func testCert(t *testing.T) (tls.Certificate, *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test smtp"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"},
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true, IsCA: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pool
-}
-
-// received is one mail the test server accepted.
-type received struct {
-	from string
-	to   []string
-	data []byte
-	tls  bool
-	user string
-}
-
-// smtpServer is a real SMTP server (emersion/go-smtp) on loopback.
-type smtpServer struct {
-	addr     string
-	mu       sync.Mutex
-	mails    []received
-	refuse   string // a recipient refused at RCPT
-	user     string // AUTH PLAIN credentials the server accepts, if set
-	password string
-}
-
-func (s *smtpServer) got() []received {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]received(nil), s.mails...)
-}
-
-type session struct {
-	srv  *smtpServer
-	conn *smtp.Conn
-	cur  received
-}
-
-func (se *session) AuthMechanisms() []string {
-	if se.srv.user == "" {
-		return nil
-	}
-	return []string{sasl.Plain}
-}
-
-func (se *session) Auth(mech string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(identity, username, password string) error {
-		if username != se.srv.user || password != se.srv.password {
-			return errors.New("invalid credentials")
-		}
-		se.cur.user = username
-		return nil
-	}), nil
-}
-
-func (se *session) Mail(from string, _ *smtp.MailOptions) error {
-	if se.srv.user != "" && se.cur.user == "" {
-		return &smtp.SMTPError{Code: 530, Message: "authentication required"}
-	}
-	se.cur.from = from
-	return nil
-}
-
-func (se *session) Rcpt(to string, _ *smtp.RcptOptions) error {
-	if to == se.srv.refuse {
-		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such mailbox"}
-	}
-	se.cur.to = append(se.cur.to, to)
-	return nil
-}
-
-func (se *session) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	se.cur.data = b
-	_, se.cur.tls = se.conn.TLSConnectionState()
-	se.srv.mu.Lock()
-	se.srv.mails = append(se.srv.mails, se.cur)
-	se.srv.mu.Unlock()
-	return nil
-}
-
-func (se *session) Reset()        { se.cur = received{user: se.cur.user} }
-func (se *session) Logout() error { return nil }
-
-// startSMTP starts a server: implicit is TLS from the first byte (smtps);
-// otherwise STARTTLS is offered when cert is set.
-func startSMTP(t *testing.T, srv *smtpServer, cert *tls.Certificate, implicit bool) *smtpServer {
-	t.Helper()
-	s := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
-		return &session{srv: srv, conn: c}, nil
-	}))
-	s.Domain = "localhost"
-	s.ReadTimeout, s.WriteTimeout = 10*time.Second, 10*time.Second
-	var l net.Listener
-	var err error
-	l, err = net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cert != nil {
-		s.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*cert}}
-		if implicit {
-			l = tls.NewListener(l, s.TLSConfig)
-		}
-	}
-	srv.addr = l.Addr().String()
-	go func() { _ = s.Serve(l) }()
-	t.Cleanup(func() { _ = s.Close() })
-	return srv
-}
 
 var testMessage = &auth.Message{
 	To:      "alice@example.com",
@@ -170,74 +26,54 @@ var testMessage = &auth.Message{
 
 const testLink = "http://127.0.0.1:8080/reset-password?token=AbC-_0123456789abcdefghijklmnopqrstuvwxyzAB"
 
-// textPart returns the decoded text/plain part of a raw message.
+// textPart returns the text/plain part of a raw message.
 func textPart(t *testing.T, raw []byte) (string, netmail.Header) {
 	t.Helper()
-	m, err := netmail.ReadMessage(strings.NewReader(string(raw)))
+	text, h, err := smtptest.TextPart(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mt, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(mt, "multipart/") {
-		b, _ := io.ReadAll(m.Body)
-		return string(b), m.Header
-	}
-	mr := multipart.NewReader(m.Body, params["boundary"])
-	for {
-		p, err := mr.NextPart()
-		if err != nil {
-			t.Fatalf("no text/plain part: %v", err)
-		}
-		if strings.HasPrefix(p.Header.Get("Content-Type"), "text/plain") {
-			b, _ := io.ReadAll(p)
-			return string(b), m.Header
-		}
-	}
+	return text, h
 }
 
 func TestSMTP(t *testing.T) {
-	cert, pool := testCert(t)
+	cert, pool := smtptest.Cert(t)
 	tests := []struct {
 		name     string
-		srv      *smtpServer
-		cert     *tls.Certificate
-		implicit bool
+		cfg      smtptest.Config
 		url      func(addr string) string
 		wantTLS  bool
 		wantUser string
 	}{
-		{"local relay: no TLS, no login", &smtpServer{}, nil, false, func(a string) string { return "smtp://" + a }, false, ""},
-		{"STARTTLS and AUTH", &smtpServer{user: "mailer", password: "s3cret pass"}, &cert, false,
+		{"local relay: no TLS, no login", smtptest.Config{}, func(a string) string { return "smtp://" + a }, false, ""},
+		{"STARTTLS and AUTH", smtptest.Config{User: "mailer", Password: "s3cret pass", Cert: &cert},
 			func(a string) string { return "smtp://mailer:s3cret%20pass@" + a }, true, "mailer"},
-		{"implicit TLS and AUTH", &smtpServer{user: "mailer", password: "pw"}, &cert, true,
+		{"implicit TLS and AUTH", smtptest.Config{User: "mailer", Password: "pw", Cert: &cert, Implicit: true},
 			func(a string) string { return "smtps://mailer:pw@" + a }, true, "mailer"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := startSMTP(t, tt.srv, tt.cert, tt.implicit)
-			m, err := NewSMTP(SMTPConfig{URL: tt.url(srv.addr), From: "Auth <auth@example.com>", TLSConfig: &tls.Config{RootCAs: pool}})
+			srv := smtptest.Start(t, tt.cfg)
+			m, err := NewSMTP(SMTPConfig{URL: tt.url(srv.Addr), From: "Auth <auth@example.com>", TLSConfig: &tls.Config{RootCAs: pool}})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if err := m.Send(context.Background(), testMessage); err != nil {
 				t.Fatalf("Send: %v", err)
 			}
-			got := srv.got()
+			got := srv.Mails()
 			if len(got) != 1 {
 				t.Fatalf("%d mails received", len(got))
 			}
 			r := got[0]
-			if r.tls != tt.wantTLS || r.user != tt.wantUser || r.from != "auth@example.com" || len(r.to) != 1 || r.to[0] != "alice@example.com" {
+			if r.TLS != tt.wantTLS || r.User != tt.wantUser || r.From != "auth@example.com" || len(r.To) != 1 || r.To[0] != "alice@example.com" {
 				t.Fatalf("received %+v", r)
 			}
-			text, h := textPart(t, r.data)
+			text, h := textPart(t, r.Data)
 			if !strings.Contains(text, testLink+"\n") && !strings.Contains(text, testLink+"\r\n") {
 				t.Fatalf("the text part lacks the link whole:\n%s", text)
 			}
-			if !strings.Contains(string(r.data), testLink) {
+			if !strings.Contains(string(r.Data), testLink) {
 				t.Fatal("the raw message does not hold the link as it is (a transfer encoding split it)")
 			}
 			if h.Get("Subject") != "Reset your password" || h.Get("Message-Id") == "" || h.Get("Date") == "" {
@@ -249,25 +85,25 @@ func TestSMTP(t *testing.T) {
 
 // TestSMTPRefusals: what the mailer must not do, and servers that fail.
 func TestSMTPRefusals(t *testing.T) {
-	cert, pool := testCert(t)
+	cert, pool := smtptest.Cert(t)
 	ctx := context.Background()
 
 	t.Run("a login is never sent without TLS", func(t *testing.T) {
-		srv := startSMTP(t, &smtpServer{user: "mailer", password: "pw"}, nil, false) // no STARTTLS offered
-		m, err := NewSMTP(SMTPConfig{URL: "smtp://mailer:pw@" + srv.addr, From: "auth@example.com"})
+		srv := smtptest.Start(t, smtptest.Config{User: "mailer", Password: "pw"}) // no STARTTLS offered
+		m, err := NewSMTP(SMTPConfig{URL: "smtp://mailer:pw@" + srv.Addr, From: "auth@example.com"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := m.Send(ctx, testMessage); err == nil {
 			t.Fatal("sent over a server without STARTTLS, with a password")
 		}
-		if len(srv.got()) != 0 {
+		if len(srv.Mails()) != 0 {
 			t.Fatal("the mail arrived")
 		}
 	})
 	t.Run("an untrusted certificate", func(t *testing.T) {
-		srv := startSMTP(t, &smtpServer{user: "mailer", password: "pw"}, &cert, true)
-		m, err := NewSMTP(SMTPConfig{URL: "smtps://mailer:pw@" + srv.addr, From: "auth@example.com"}) // system roots only
+		srv := smtptest.Start(t, smtptest.Config{User: "mailer", Password: "pw", Cert: &cert, Implicit: true})
+		m, err := NewSMTP(SMTPConfig{URL: "smtps://mailer:pw@" + srv.Addr, From: "auth@example.com"}) // system roots only
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -276,16 +112,16 @@ func TestSMTPRefusals(t *testing.T) {
 		}
 	})
 	t.Run("wrong password", func(t *testing.T) {
-		srv := startSMTP(t, &smtpServer{user: "mailer", password: "pw"}, &cert, true)
-		m, _ := NewSMTP(SMTPConfig{URL: "smtps://mailer:nope@" + srv.addr, From: "auth@example.com", TLSConfig: &tls.Config{RootCAs: pool}})
+		srv := smtptest.Start(t, smtptest.Config{User: "mailer", Password: "pw", Cert: &cert, Implicit: true})
+		m, _ := NewSMTP(SMTPConfig{URL: "smtps://mailer:nope@" + srv.Addr, From: "auth@example.com", TLSConfig: &tls.Config{RootCAs: pool}})
 		err := m.Send(ctx, testMessage)
 		if err == nil || strings.Contains(err.Error(), "nope") {
 			t.Fatalf("Send with a wrong password = %v, want an error without the password", err)
 		}
 	})
 	t.Run("a refused recipient", func(t *testing.T) {
-		srv := startSMTP(t, &smtpServer{refuse: "alice@example.com"}, nil, false)
-		m, _ := NewSMTP(SMTPConfig{URL: "smtp://" + srv.addr, From: "auth@example.com"})
+		srv := smtptest.Start(t, smtptest.Config{Refuse: "alice@example.com"})
+		m, _ := NewSMTP(SMTPConfig{URL: "smtp://" + srv.Addr, From: "auth@example.com"})
 		err := m.Send(ctx, testMessage)
 		if err == nil || !strings.Contains(err.Error(), "550") && !strings.Contains(err.Error(), "no such mailbox") {
 			t.Fatalf("Send to a refused recipient = %v, want the server's refusal", err)

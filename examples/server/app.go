@@ -15,11 +15,13 @@ import (
 	"path/filepath"
 	"runtime/metrics"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/authhttp"
 	"github.com/goauthkit/auth/keyfile"
+	authmail "github.com/goauthkit/auth/mail"
 	"github.com/goauthkit/auth/store/postgres"
 	"github.com/goauthkit/auth/store/sqlite"
 )
@@ -31,7 +33,7 @@ type app struct {
 	auth    *auth.Authenticator
 	router  *authhttp.Router
 	handler http.Handler // router wrapped in request logging and Server-Timing
-	close   func() error // closes the store
+	close   func() error // stops the mail worker and closes the store, once
 }
 
 // keyFileName is the file in the data directory holding the generated HS256
@@ -51,11 +53,25 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*au
 	if err != nil {
 		return nil, err
 	}
+	mailer, err := newMailer(s, logger)
+	if err != nil {
+		_ = closeStore()
+		return nil, err
+	}
+	publicURL := s.publicURL
+	if publicURL == "" {
+		publicURL = "http://" + s.addr
+	}
 	cfg := auth.Config{
 		Store:        store,
 		AccessTTL:    s.accessTTL,
 		RefreshTTL:   s.refreshTTL,
 		RefreshGrace: s.refreshGrace,
+		Mailer:       mailer,
+		PublicURL:    publicURL,
+		ResetTTL:     s.resetTTL,
+		VerifyTTL:    s.verifyTTL,
+		OnEvent:      auditLog(logger),
 	}
 	switch {
 	case s.signingAlg != "HS256":
@@ -100,8 +116,73 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*au
 		auth:    a,
 		router:  router,
 		handler: logRequests(logger, authhttp.ServerTiming(inner)),
-		close:   closeStore,
+		close: sync.OnceValue(func() error {
+			// The mail worker uses the store: it stops first, sending what
+			// is queued for a bounded time.
+			ctx, cancel := context.WithTimeout(context.Background(), mailDrainTimeout)
+			defer cancel()
+			if err := a.Shutdown(ctx); err != nil {
+				logger.Warn("mail still queued at shutdown was dropped", "error", err)
+			}
+			return closeStore()
+		}),
 	}, nil
+}
+
+// auditLog writes each of the library's events as one log line: what
+// happened, to which account, from where, and why it failed. Email
+// addresses and the login names of unknown accounts stay out of the log (they are personal data, and a log is
+// copied widely); events never hold a password, a hash or a token.
+func auditLog(logger *slog.Logger) func(context.Context, auth.Event) {
+	return func(ctx context.Context, e auth.Event) {
+		level := slog.LevelInfo
+		switch e.Type {
+		case auth.EventMailFailed, auth.EventMailThrottled, auth.EventRefreshReuse, auth.EventLoginThrottled:
+			level = slog.LevelWarn
+		}
+		attrs := []slog.Attr{slog.String("event", string(e.Type))}
+		username := e.Username
+		if e.UserID == "" {
+			// A name that is no account's may be anything a user typed
+			// (an email address, a password in the wrong field).
+			username = ""
+		}
+		for _, a := range [...]struct{ k, v string }{
+			{"user_id", e.UserID}, {"username", username}, {"client_addr", e.ClientAddr},
+			{"session", e.SessionID}, {"reason", e.Reason},
+		} {
+			if a.v != "" {
+				attrs = append(attrs, slog.String(a.k, a.v))
+			}
+		}
+		logger.LogAttrs(ctx, level, "audit", attrs...)
+	}
+}
+
+// mailDrainTimeout bounds how long stopping waits for queued mail.
+const mailDrainTimeout = 10 * time.Second
+
+// newMailer returns the Mailer the settings select: SMTP with
+// AUTH_SMTP_URL, else an outbox directory DIR/outbox.
+func newMailer(s settings, logger *slog.Logger) (auth.Mailer, error) {
+	if s.smtpURL != "" {
+		m, err := authmail.NewSMTP(authmail.SMTPConfig{URL: s.smtpURL, From: s.mailFrom})
+		if err != nil {
+			return nil, badSetting("AUTH_SMTP_URL", "%s", strings.TrimPrefix(err.Error(), "mail: SMTPConfig.URL "))
+		}
+		logger.Info("mail goes over SMTP", "server", safeURL(s.smtpURL), "from", s.mailFrom)
+		return m, nil
+	}
+	if err := makeDataDir(s); err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(s.dataDir, "outbox")
+	m, err := authmail.NewOutbox(authmail.OutboxConfig{Dir: dir, From: s.mailFrom})
+	if err != nil {
+		return nil, startupError("cannot create the mail outbox %s: %v", dir, err)
+	}
+	logger.Info("no AUTH_SMTP_URL: each mail is written as an .eml file to the outbox (open it in any mail program)", "dir", dir)
+	return m, nil
 }
 
 // withBareRoute answers GET /loadtest/bare with 204 and no work, and hands

@@ -5,9 +5,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/mail"
 	"net/netip"
+	"net/url"
 	"strings"
 	"time"
+
+	authmail "github.com/goauthkit/auth/mail"
 )
 
 // settings is the server's configuration, from flags and environment
@@ -28,6 +32,14 @@ type settings struct {
 	refreshTTL   time.Duration
 	refreshGrace time.Duration
 	proxies      []netip.Prefix
+
+	// publicURL is AUTH_PUBLIC_URL, without a final slash; "" until run
+	// sets the default, http:// and the bound address.
+	publicURL string
+	smtpURL   string // "": write mails to DIR/outbox
+	mailFrom  string
+	resetTTL  time.Duration
+	verifyTTL time.Duration
 
 	// loadtestBare mounts GET /loadtest/bare (AUTH_LOADTEST_BARE=1), a
 	// route doing no work: the ceiling cmd/loadtest compares with.
@@ -92,6 +104,19 @@ Environment only:
                            presented again and get the same new one back,
                            for clients that lost an answer (default 0s: off;
                            at most 60s)
+  AUTH_PUBLIC_URL          the origin browsers load the server from, which
+                           mailed links start with (default http:// and
+                           the bound address)
+  AUTH_SMTP_URL            where mail goes: smtp://HOST:PORT (a local relay:
+                           no TLS, no login), smtp://USER:PASS@HOST:587
+                           (STARTTLS required) or smtps://USER:PASS@HOST:465
+                           (implicit TLS); default: each mail is written as
+                           an .eml file to DIR/outbox/
+  AUTH_MAIL_FROM           the sender of mails (default auth@localhost)
+  AUTH_RESET_TTL           password-reset link lifetime (default 1h, at most
+                           24h)
+  AUTH_VERIFY_TTL          email-verification link lifetime (default 48h, at
+                           most 720h)
   AUTH_LOADTEST_BARE       load-testing aid: 1 mounts GET /loadtest/bare,
                            answering 204 with no work, as the ceiling
                            cmd/loadtest measures, and GET /loadtest/runtime,
@@ -191,6 +216,37 @@ func loadSettings(args []string, getenv func(string) string) (settings, error) {
 		return s, badSetting("AUTH_REFRESH_GRACE", "must be at most 60s, got %s", s.refreshGrace)
 	}
 
+	if s.resetTTL, err = duration(getenv, "AUTH_RESET_TTL", time.Hour, false); err != nil {
+		return s, err
+	}
+	if s.resetTTL > 24*time.Hour {
+		return s, badSetting("AUTH_RESET_TTL", "must be at most 24h, got %s", s.resetTTL)
+	}
+	if s.verifyTTL, err = duration(getenv, "AUTH_VERIFY_TTL", 48*time.Hour, false); err != nil {
+		return s, err
+	}
+	if s.verifyTTL > 720*time.Hour {
+		return s, badSetting("AUTH_VERIFY_TTL", "must be at most 720h, got %s", s.verifyTTL)
+	}
+	if v := getenv("AUTH_PUBLIC_URL"); v != "" {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+			return s, badSetting("AUTH_PUBLIC_URL", "want the origin browsers use, such as https://auth.example.com (http or https, no user, query or fragment)")
+		}
+		s.publicURL = strings.TrimSuffix(v, "/")
+	}
+	s.mailFrom = env("AUTH_MAIL_FROM", "auth@localhost")
+	if _, err := mail.ParseAddress(s.mailFrom); err != nil {
+		return s, badSetting("AUTH_MAIL_FROM", "%q is not an address such as auth@example.com or \"Example <auth@example.com>\"", s.mailFrom)
+	}
+	if s.smtpURL = getenv("AUTH_SMTP_URL"); s.smtpURL != "" {
+		// Checked now, connected to only when a mail is sent. The value is
+		// not repeated: it could hold a password.
+		if _, err := authmail.NewSMTP(authmail.SMTPConfig{URL: s.smtpURL, From: s.mailFrom}); err != nil {
+			return s, badSetting("AUTH_SMTP_URL", "%s", strings.TrimPrefix(err.Error(), "mail: SMTPConfig.URL "))
+		}
+	}
+
 	switch v := getenv("AUTH_LOADTEST_BARE"); v {
 	case "", "0":
 	case "1":
@@ -245,6 +301,9 @@ func configSetting(err error) error {
 		{"Config.RefreshGrace", "AUTH_REFRESH_GRACE"},
 		{"Config.AccessTTL", "AUTH_ACCESS_TTL"},
 		{"Config.SecretKey", "AUTH_SECRET_KEY"},
+		{"Config.PublicURL", "AUTH_PUBLIC_URL"},
+		{"Config.ResetTTL", "AUTH_RESET_TTL"},
+		{"Config.VerifyTTL", "AUTH_VERIFY_TTL"},
 	} {
 		if i := strings.Index(msg, m.field); i >= 0 && !strings.Contains(msg[:i], "Config.") {
 			return badSetting(m.setting, "%s", strings.TrimPrefix(msg, "auth: "))

@@ -32,7 +32,7 @@ func TestE2E(t *testing.T) {
 			body: `{"username":"Alice","password":"correct horse battery","email":"alice@example.com"}`})
 		e.guard.secret("correct horse battery")
 		r.want(t, 201, "")
-		if r.str("id") == "" || r.str("username") != "alice" || r.str("email") != "alice@example.com" || len(r.body) != 4 {
+		if r.str("id") == "" || r.str("username") != "alice" || r.str("email") != "alice@example.com" || r.body["email_verified"] != false || len(r.body) != 5 {
 			t.Fatalf("signup answer %s", r.raw)
 		}
 		if _, err := time.Parse(time.RFC3339, r.str("created_at")); err != nil {
@@ -313,7 +313,7 @@ func TestE2E(t *testing.T) {
 		access, refresh := e.login("alice", "correct horse battery")
 		me := e.me(access)
 		me.want(t, 200, "")
-		if me.str("username") != "alice" || me.str("email") != "alice@example.com" || me.str("id") == "" || len(me.body) != 4 {
+		if me.str("username") != "alice" || me.str("email") != "alice@example.com" || me.str("id") == "" || me.body["email_verified"] != false || len(me.body) != 5 {
 			t.Fatalf("/users/me %s", me.raw)
 		}
 		if r := e.do(request{method: "HEAD", path: "/users/me", bearer: access}); r.status != 200 {

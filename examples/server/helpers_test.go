@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/internal/smtptest"
 )
 
 // testHasher is a fast, insecure Hasher for the end-to-end tests, which
@@ -76,6 +78,9 @@ type env struct {
 	// limiter is the server's limiter; logs what the server logged.
 	limiter *auth.MemoryLimiter
 	logs    *syncBuffer
+	// mail is the SMTP server of envOptions.smtp; dataDir the server's.
+	mail    *smtptest.Server
+	dataDir string
 }
 
 // envOptions adjusts an env.
@@ -92,6 +97,9 @@ type envOptions struct {
 	dataDir string
 	// vars are more environment variables for the server (AUTH_...).
 	vars map[string]string
+	// smtp starts a real SMTP server (a local relay) for the server's
+	// mail, as env.mail; without it mail goes to DIR/outbox.
+	smtp bool
 }
 
 const testSecret = "e2e-test-secret-key-0123456789abcdef-ABCDEF"
@@ -107,6 +115,15 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	if o.proxies != "" {
 		args = append(args, "-trusted-proxies", o.proxies)
+	}
+	var mail *smtptest.Server
+	if o.smtp {
+		mail = smtptest.Start(t, smtptest.Config{})
+		o.vars = maps.Clone(o.vars)
+		if o.vars == nil {
+			o.vars = map[string]string{}
+		}
+		o.vars["AUTH_SMTP_URL"] = "smtp://" + mail.Addr
 	}
 	s, err := loadSettings(args, func(name string) string {
 		switch {
@@ -136,7 +153,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 			// signups these tests make from 127.0.0.1; TestE2EAddressLimit
 			// and TestE2ESignupLimit check them.
 			many := auth.Rate{Burst: 100_000, Interval: time.Second}
-			c.Limits.LoginAddress, c.Limits.SignupAddress = many, many
+			c.Limits.LoginAddress, c.Limits.SignupAddress, c.Limits.RecoveryAddress = many, many, many
 		}
 	})
 	if err != nil {
@@ -152,7 +169,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 			return http.ErrUseLastResponse // a redirect is an answer, and a failure
 		},
 	}
-	return &env{t: t, app: a, srv: srv, client: client, clock: clock, secret: []byte(testSecret), guard: g, limiter: limiter, logs: logs}
+	return &env{t: t, app: a, srv: srv, client: client, clock: clock, secret: []byte(testSecret), guard: g, limiter: limiter, logs: logs, mail: mail, dataDir: o.dataDir}
 }
 
 // guard checks every answer the client receives: never a 500 (nor any 5xx
@@ -203,6 +220,10 @@ func (g *guard) check(r *http.Request, res *http.Response, body []byte) {
 		if len(body) != 0 {
 			g.t.Errorf("%s: 204 with a body", where)
 		}
+	case s == http.StatusOK && htmlPages[r.URL.Path]:
+		if ct := res.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" || res.Header.Get("Content-Security-Policy") == "" {
+			g.t.Errorf("%s: a page with Content-Type %q and CSP %q", where, ct, res.Header.Get("Content-Security-Policy"))
+		}
 	default:
 		if ct := res.Header.Get("Content-Type"); ct != "application/json" {
 			g.t.Errorf("%s: %d with Content-Type %q", where, s, ct)
@@ -220,6 +241,9 @@ func (g *guard) check(r *http.Request, res *http.Response, body []byte) {
 		}
 	}
 }
+
+// htmlPages are the paths answered with HTML.
+var htmlPages = map[string]bool{"/verify-email": true, "/reset-password": true}
 
 type roundTripFunc func(*http.Request) (*http.Response, error)
 

@@ -64,6 +64,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		fmt.Fprintf(stderr, "server: %v\n", err)
 		return 2
 	}
+	if s.publicURL == "" {
+		s.publicURL = "http://" + ln.Addr().String()
+	}
 	a, err := newApp(ctx, s, logger, nil)
 	if err != nil {
 		ln.Close()
@@ -87,7 +90,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	logger.Info("listening on http://"+ln.Addr().String(), "addr", ln.Addr().String())
+	logger.Info("listening on http://"+ln.Addr().String(), "addr", ln.Addr().String(), "public_url", s.publicURL)
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

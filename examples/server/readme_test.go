@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -85,6 +86,21 @@ const stepMark = "\x1e-- end of step --"
 // fresh example server (its address for localhost:8080), and checks every
 // answer the README shows.
 func TestREADMEWalkthrough(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	runWalk(t, e, "### Walk-through with curl", 10)
+}
+
+// TestREADMERecovery runs the README's recovery walk-through the same way,
+// the server's outbox for data/outbox.
+func TestREADMERecovery(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	runWalk(t, e, "### Account recovery, with the outbox", 6)
+}
+
+// runWalk runs the shell block after heading against e's server and checks
+// every answer the README shows (at least min of them).
+func runWalk(t *testing.T, e *env, heading string, min int) {
+	t.Helper()
 	bash, errBash := exec.LookPath("bash")
 	_, errCurl := exec.LookPath("curl")
 	if errBash != nil || errCurl != nil {
@@ -93,7 +109,7 @@ func TestREADMEWalkthrough(t *testing.T) {
 		}
 		t.Skip("bash or curl missing: the README walk-through runs them")
 	}
-	steps := walkSteps(readmeBlock(t, "### Walk-through with curl", "sh"))
+	steps := walkSteps(readmeBlock(t, heading, "sh"))
 	checked := 0
 	var script strings.Builder
 	for _, st := range steps {
@@ -101,13 +117,14 @@ func TestREADMEWalkthrough(t *testing.T) {
 		script.WriteString(st.command + "\n")
 		script.WriteString("echo '" + stepMark + "'\n")
 	}
-	if len(steps) < 10 || checked < 10 {
+	if len(steps) < min || checked < min {
 		t.Fatalf("%d steps with %d answers: the walk-through was not found whole", len(steps), checked)
 	}
 
-	e := newEnv(t, envOptions{})
 	host := strings.TrimPrefix(e.srv.URL, "http://")
-	cmd := exec.Command(bash, "-c", strings.ReplaceAll(script.String(), "localhost:8080", host))
+	text := strings.ReplaceAll(script.String(), "localhost:8080", host)
+	text = strings.ReplaceAll(text, "data/outbox/", filepath.Join(e.dataDir, "outbox")+"/")
+	cmd := exec.Command(bash, "-c", text)
 	cmd.Env = append(os.Environ(), "LC_ALL=C.UTF-8")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
