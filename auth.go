@@ -344,6 +344,10 @@ func (a *Authenticator) Store() Store { return a.store }
 // AccessTTL returns the lifetime of access tokens.
 func (a *Authenticator) AccessTTL() time.Duration { return a.accessTTL }
 
+// RefreshTTL returns the lifetime of refresh tokens (how long a login
+// lasts unused).
+func (a *Authenticator) RefreshTTL() time.Duration { return a.refreshTTL }
+
 // NewUser is what Register needs to create an account.
 type NewUser struct {
 	Username string // normalised by Register

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -39,6 +40,20 @@ type Config struct {
 	// and its stores never hold a password, a hash, a secret or a token.
 	// Default: nothing is logged.
 	Logger *slog.Logger
+
+	// TrustedOrigins are the origins, besides each request's own, whose
+	// pages may call the browser-session endpoints (SessionLogin,
+	// SessionRefresh, SessionLogout): the public origin of the service when
+	// browsers reach it by another name than the Host it receives (behind a
+	// proxy), and the same-site app origins that use the session cookie.
+	// Each is scheme://host[:port] in lower case. Requests from any other
+	// origin are refused with 403 (see http.CrossOriginProtection).
+	TrustedOrigins []string
+
+	// CookiePath is the path browsers reach the session endpoints at, and
+	// the Path of the session cookie: "/session" (the default) unless the
+	// routes are mounted under a prefix, such as "/auth/session".
+	CookiePath string
 }
 
 // Handlers are the HTTP endpoints of the library's HTTP contract (the
@@ -59,10 +74,12 @@ type Config struct {
 //     never with an error's own text, and never with a password, a hash or
 //     a secret.
 type Handlers struct {
-	a       *auth.Authenticator
-	proxies []netip.Prefix
-	timeout time.Duration
-	logger  *slog.Logger // nil: none
+	a           *auth.Authenticator
+	proxies     []netip.Prefix
+	timeout     time.Duration
+	logger      *slog.Logger // nil: none
+	crossOrigin *http.CrossOriginProtection
+	cookiePath  string
 }
 
 // New returns the HTTP handlers of a, or an error naming the Config field
@@ -83,6 +100,14 @@ func New(a *auth.Authenticator, c Config) (*Handlers, error) {
 		return nil, errors.New("authhttp: Config.Timeout must not be negative")
 	case h.timeout == 0:
 		h.timeout = 15 * time.Second
+	}
+	var err error
+	if h.crossOrigin, err = newCrossOrigin(c.TrustedOrigins); err != nil {
+		return nil, err
+	}
+	h.cookiePath = cmp.Or(c.CookiePath, "/session")
+	if h.cookiePath[0] != '/' || strings.ContainsAny(h.cookiePath, ";, \t") {
+		return nil, errors.New("authhttp: Config.CookiePath must be a path such as /session")
 	}
 	return h, nil
 }
@@ -122,6 +147,11 @@ func route(method, path string, h http.Handler) Route {
 //	POST /password/reset      ResetPassword
 //	GET  /verify-email        VerifyEmailPage
 //	GET  /reset-password      ResetPasswordPage
+//	GET  /assets/link-page.js  LinkPageScript
+//	GET  /assets/link-page.css LinkPageStyle
+//	POST /session             SessionLogin
+//	POST /session/refresh     SessionRefresh
+//	POST /session/logout      SessionLogout
 //
 // The recovery endpoints (not the pages) answer 404 not_found when the
 // Authenticator has no Mailer.
@@ -144,6 +174,11 @@ func (h *Handlers) Routes() []Route {
 		route(http.MethodPost, "/password/reset", h.ResetPassword()),
 		route(http.MethodGet, "/verify-email", h.VerifyEmailPage()),
 		route(http.MethodGet, "/reset-password", h.ResetPasswordPage()),
+		route(http.MethodGet, "/assets/link-page.js", h.LinkPageScript()),
+		route(http.MethodGet, "/assets/link-page.css", h.LinkPageStyle()),
+		route(http.MethodPost, "/session", h.SessionLogin()),
+		route(http.MethodPost, "/session/refresh", h.SessionRefresh()),
+		route(http.MethodPost, "/session/logout", h.SessionLogout()),
 	}
 }
 

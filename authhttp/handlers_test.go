@@ -196,8 +196,8 @@ func htCheckAnswer(t testing.TB, method string, status int, h http.Header, body 
 		if len(body) != 0 {
 			t.Fatalf("204 with a body %q", body)
 		}
-	case status == http.StatusOK && h.Get("Content-Type") == "text/html; charset=utf-8":
-		// A page of a mailed link.
+	case status == http.StatusOK && strings.HasPrefix(h.Get("Content-Type"), "text/"):
+		// A page of a mailed link, or its script or style.
 		if !strings.HasPrefix(h.Get("Content-Security-Policy"), "default-src 'none';") || h.Get("Referrer-Policy") != "no-referrer" {
 			t.Fatalf("a page without its policies: %v", h)
 		}

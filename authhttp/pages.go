@@ -1,26 +1,18 @@
 package authhttp
 
 import (
-	"crypto/sha256"
 	"embed"
-	"encoding/base64"
 	"net/http"
-	"strings"
 )
 
-// The pages that mailed links open. Each is one self-contained HTML
-// document (its script and style inline, allowed by their hashes in a
-// Content-Security-Policy that allows nothing else) whose button POSTs the
-// link's token, read from the address bar, to the endpoint beside it.
+// The pages that mailed links open. Each is a small HTML document whose
+// script and style are files of their own (LinkPageAssets), under a
+// Content-Security-Policy that allows nothing inline and nothing from
+// elsewhere; the button POSTs the link's token, read from the address bar,
+// to the endpoint beside the page.
 
 //go:embed pages
 var pageFiles embed.FS
-
-// page is a page ready to serve: its bytes and its security policy.
-type page struct {
-	body []byte
-	csp  string
-}
 
 func mustRead(name string) string {
 	b, err := pageFiles.ReadFile("pages/" + name)
@@ -30,57 +22,52 @@ func mustRead(name string) string {
 	return string(b)
 }
 
-// cspHash is the CSP source expression allowing an inline element whose
-// content is s.
-func cspHash(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
-}
+// pageCSP is the policy of the link pages.
+const pageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; " +
+	"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 // newPage wraps the body of the named file in the common document.
-func newPage(title, file string) page {
-	css, js := mustRead("page.css"), mustRead("page.js")
-	var b strings.Builder
-	b.WriteString(`<!doctype html>
+func newPage(title, file string) []byte {
+	return []byte(`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
-<title>`)
-	b.WriteString(title)
-	b.WriteString("</title>\n<style>")
-	b.WriteString(css)
-	b.WriteString("</style>\n</head>\n<body>\n<main>\n")
-	b.WriteString(mustRead(file))
-	b.WriteString(`<p id="status" role="status" aria-live="polite"></p>` + "\n</main>\n<script>")
-	b.WriteString(js)
-	b.WriteString("</script>\n</body>\n</html>\n")
-	return page{
-		body: []byte(b.String()),
-		csp: "default-src 'none'; script-src " + cspHash(js) + "; style-src " + cspHash(css) +
-			"; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-	}
+<title>` + title + `</title>
+<link rel="stylesheet" href="assets/link-page.css">
+<script src="assets/link-page.js" defer></script>
+</head>
+<body>
+<main>
+` + mustRead(file) + `<p id="status" role="status" aria-live="polite"></p>
+</main>
+</body>
+</html>
+`)
 }
 
 var (
 	verifyEmailPage   = newPage("Verify your email address", "verify-email.html")
 	resetPasswordPage = newPage("Choose a new password", "reset-password.html")
+	linkPageJS        = []byte(mustRead("page.js"))
+	linkPageCSS       = []byte(mustRead("page.css"))
 )
 
-// serve writes the page, for no cache to keep (the address holds a token)
-// and no other page to frame, and telling no other site where it was.
-func (p page) serve(w http.ResponseWriter, r *http.Request) {
+// servePage writes a page, for no cache to keep (the address holds a
+// token) and no other page to frame, and telling no other site where it
+// was.
+func servePage(w http.ResponseWriter, r *http.Request, ctype string, body []byte) {
 	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Type", ctype)
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", p.csp)
+	h.Set("Content-Security-Policy", pageCSP)
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
-		_, _ = w.Write(p.body)
+		_, _ = w.Write(body)
 	}
 }
 
@@ -90,7 +77,7 @@ func (p page) serve(w http.ResponseWriter, r *http.Request) {
 // it. Loading the page spends nothing, so a mail scanner that fetches the
 // link leaves it working.
 func (h *Handlers) VerifyEmailPage() http.Handler {
-	return h.pageHandler(verifyEmailPage)
+	return h.pageHandler("text/html; charset=utf-8", verifyEmailPage)
 }
 
 // ResetPasswordPage returns the page a reset link opens, GET
@@ -98,12 +85,24 @@ func (h *Handlers) VerifyEmailPage() http.Handler {
 // password" that POST the token and the password to ResetPassword (mounted
 // beside it, at password/reset). Loading the page spends nothing.
 func (h *Handlers) ResetPasswordPage() http.Handler {
-	return h.pageHandler(resetPasswordPage)
+	return h.pageHandler("text/html; charset=utf-8", resetPasswordPage)
 }
 
-func (h *Handlers) pageHandler(p page) http.Handler {
+// LinkPageScript returns the script of the link pages, GET
+// /assets/link-page.js.
+func (h *Handlers) LinkPageScript() http.Handler {
+	return h.pageHandler("text/javascript; charset=utf-8", linkPageJS)
+}
+
+// LinkPageStyle returns the style sheet of the link pages, GET
+// /assets/link-page.css.
+func (h *Handlers) LinkPageStyle() http.Handler {
+	return h.pageHandler("text/css; charset=utf-8", linkPageCSS)
+}
+
+func (h *Handlers) pageHandler(ctype string, body []byte) http.Handler {
 	return h.endpoint(http.MethodGet, public, func(w http.ResponseWriter, r *http.Request, c call) error {
-		p.serve(w, r)
+		servePage(w, r, ctype, body)
 		return nil
 	})
 }

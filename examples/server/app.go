@@ -96,9 +96,16 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*au
 		_ = closeStore()
 		return nil, configSetting(err)
 	}
-	h, err := authhttp.New(a, authhttp.Config{TrustedProxies: s.proxies, Logger: logger})
+	// The origins whose pages may use the session cookie: the public one
+	// (browsers may reach the server by that name through a proxy) and the
+	// CORS ones.
+	trusted := append([]string{origin(publicURL)}, s.corsOrigins...)
+	h, err := authhttp.New(a, authhttp.Config{TrustedProxies: s.proxies, Logger: logger, TrustedOrigins: trusted})
 	if err != nil {
 		_ = closeStore()
+		if strings.Contains(err.Error(), "TrustedOrigins") {
+			return nil, badSetting("AUTH_CORS_ORIGINS", "%v", err)
+		}
 		return nil, badSetting(s.proxiesSetting, "%v", err)
 	}
 	router, err := newRouter(h, cfg.Keys)
@@ -106,10 +113,19 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*au
 		_ = closeStore()
 		return nil, err
 	}
-	var inner http.Handler = router
+	inner := withPages(router)
+	if len(s.corsOrigins) > 0 {
+		cors, err := authhttp.CORS(s.corsOrigins)
+		if err != nil {
+			_ = closeStore()
+			return nil, badSetting("AUTH_CORS_ORIGINS", "%v", err)
+		}
+		inner = cors(inner)
+		logger.Info("CORS: browser apps at these origins may call the API", "origins", strings.Join(s.corsOrigins, ","))
+	}
 	if s.loadtestBare {
 		logger.Warn("AUTH_LOADTEST_BARE=1: GET /loadtest/bare and /loadtest/runtime are mounted (load-testing aids)")
-		inner = withBareRoute(router)
+		inner = withBareRoute(inner)
 	}
 	return &app{
 		store:   store,
@@ -157,6 +173,15 @@ func auditLog(logger *slog.Logger) func(context.Context, auth.Event) {
 		}
 		logger.LogAttrs(ctx, level, "audit", attrs...)
 	}
+}
+
+// origin is the scheme://host of an absolute URL, in lower case.
+func origin(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return rawURL
+	}
+	return strings.ToLower(u.Scheme + "://" + u.Host)
 }
 
 // mailDrainTimeout bounds how long stopping waits for queued mail.

@@ -40,6 +40,9 @@ type settings struct {
 	mailFrom  string
 	resetTTL  time.Duration
 	verifyTTL time.Duration
+	// corsOrigins are AUTH_CORS_ORIGINS: the browser apps served elsewhere
+	// that may call the API.
+	corsOrigins []string
 
 	// loadtestBare mounts GET /loadtest/bare (AUTH_LOADTEST_BARE=1), a
 	// route doing no work: the ceiling cmd/loadtest compares with.
@@ -113,6 +116,9 @@ Environment only:
                            (implicit TLS); default: each mail is written as
                            an .eml file to DIR/outbox/
   AUTH_MAIL_FROM           the sender of mails (default auth@localhost)
+  AUTH_CORS_ORIGINS        comma-separated origins of browser apps served
+                           elsewhere that may call the API, such as
+                           https://app.example.com (default none)
   AUTH_RESET_TTL           password-reset link lifetime (default 1h, at most
                            24h)
   AUTH_VERIFY_TTL          email-verification link lifetime (default 48h, at
@@ -244,6 +250,20 @@ func loadSettings(args []string, getenv func(string) string) (settings, error) {
 		// not repeated: it could hold a password.
 		if _, err := authmail.NewSMTP(authmail.SMTPConfig{URL: s.smtpURL, From: s.mailFrom}); err != nil {
 			return s, badSetting("AUTH_SMTP_URL", "%s", strings.TrimPrefix(err.Error(), "mail: SMTPConfig.URL "))
+		}
+	}
+
+	if v := getenv("AUTH_CORS_ORIGINS"); v != "" {
+		for item := range strings.SplitSeq(v, ",") {
+			o := strings.TrimSpace(item)
+			if o == "*" {
+				return s, badSetting("AUTH_CORS_ORIGINS", "\"*\" is refused: name each origin (a wildcard with credentials would let any site act as the user)")
+			}
+			u, err := url.Parse(o)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+				return s, badSetting("AUTH_CORS_ORIGINS", "%q is not an origin such as https://app.example.com", o)
+			}
+			s.corsOrigins = append(s.corsOrigins, strings.ToLower(u.Scheme+"://"+u.Host))
 		}
 	}
 

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -116,14 +117,23 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if o.proxies != "" {
 		args = append(args, "-trusted-proxies", o.proxies)
 	}
+	o.vars = maps.Clone(o.vars)
+	if o.vars == nil {
+		o.vars = map[string]string{}
+	}
 	var mail *smtptest.Server
 	if o.smtp {
 		mail = smtptest.Start(t, smtptest.Config{})
-		o.vars = maps.Clone(o.vars)
-		if o.vars == nil {
-			o.vars = map[string]string{}
-		}
 		o.vars["AUTH_SMTP_URL"] = "smtp://" + mail.Addr
+	}
+	// Listen first, so that the public URL (which mailed links start with,
+	// and whose origin may use the cookie) is the server's own by default.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.vars["AUTH_PUBLIC_URL"] == "" {
+		o.vars["AUTH_PUBLIC_URL"] = "http://" + ln.Addr().String()
 	}
 	s, err := loadSettings(args, func(name string) string {
 		switch {
@@ -161,7 +171,10 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	t.Cleanup(func() { _ = a.close() })
 	g := &guard{t: t, secrets: []string{testSecret, testHashPrefix, "$argon2id$", "$2a$", "$2b$", "$2y$"}}
-	srv := httptest.NewServer(a.handler)
+	srv := httptest.NewUnstartedServer(a.handler)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
 	t.Cleanup(srv.Close)
 	client := &http.Client{
 		Transport: g.wrap(srv.Client().Transport),
@@ -220,9 +233,13 @@ func (g *guard) check(r *http.Request, res *http.Response, body []byte) {
 		if len(body) != 0 {
 			g.t.Errorf("%s: 204 with a body", where)
 		}
-	case s == http.StatusOK && htmlPages[r.URL.Path]:
-		if ct := res.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" || res.Header.Get("Content-Security-Policy") == "" {
-			g.t.Errorf("%s: a page with Content-Type %q and CSP %q", where, ct, res.Header.Get("Content-Security-Policy"))
+	case (s == http.StatusOK || s == http.StatusNotModified) && isPage(r.URL.Path):
+		ct := res.Header.Get("Content-Type")
+		if s == http.StatusOK && !strings.HasPrefix(ct, "text/") && !strings.HasPrefix(ct, "image/") || res.Header.Get("X-Content-Type-Options") != "nosniff" {
+			g.t.Errorf("%s: a page's file with Content-Type %q", where, ct)
+		}
+		if strings.HasPrefix(ct, "text/html") && res.Header.Get("Content-Security-Policy") == "" {
+			g.t.Errorf("%s: a page without a Content-Security-Policy", where)
 		}
 	default:
 		if ct := res.Header.Get("Content-Type"); ct != "application/json" {
@@ -242,8 +259,15 @@ func (g *guard) check(r *http.Request, res *http.Response, body []byte) {
 	}
 }
 
-// htmlPages are the paths answered with HTML.
-var htmlPages = map[string]bool{"/verify-email": true, "/reset-password": true}
+// isPage reports whether path is one of the pages (or their files) that
+// answer with HTML, scripts, styles and images rather than JSON.
+func isPage(path string) bool {
+	switch path {
+	case "/", "/demo/app.js", "/demo/app.css", "/docs", "/verify-email", "/reset-password", "/assets/link-page.js", "/assets/link-page.css":
+		return true
+	}
+	return strings.HasPrefix(path, "/docs/")
+}
 
 type roundTripFunc func(*http.Request) (*http.Response, error)
 

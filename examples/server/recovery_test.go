@@ -415,8 +415,9 @@ func TestE2EOutbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The default public URL is http:// and the address.
-	re := regexp.MustCompile(`(?m)^http://127\.0\.0\.1:8080/verify-email\?token=([A-Za-z0-9_-]{43})$`)
+	// The public URL is the server's own address (newEnv's default; run's
+	// is the bound address).
+	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(e.srv.URL) + `/verify-email\?token=([A-Za-z0-9_-]{43})$`)
 	g := re.FindStringSubmatch(strings.ReplaceAll(text, "\r\n", "\n"))
 	if g == nil {
 		t.Fatalf("no link in:\n%s", text)

@@ -249,6 +249,9 @@ func TestBadSettings(t *testing.T) {
 		{"SMTP URL with a bad port", nil, map[string]string{"AUTH_SMTP_URL": "smtps://u:hunter2-secret@mail.example.com:0"}, "AUTH_SMTP_URL", "port"},
 		{"SMTP URL unparseable", nil, map[string]string{"AUTH_SMTP_URL": "smtp://u:hunter2-secret@[::1"}, "AUTH_SMTP_URL", ""},
 		{"mail from not an address", nil, map[string]string{"AUTH_MAIL_FROM": "the auth server"}, "AUTH_MAIL_FROM", ""},
+		{"CORS wildcard", nil, map[string]string{"AUTH_CORS_ORIGINS": "https://app.example.com,*"}, "AUTH_CORS_ORIGINS", "refused"},
+		{"CORS origin without scheme", nil, map[string]string{"AUTH_CORS_ORIGINS": "app.example.com"}, "AUTH_CORS_ORIGINS", "origin"},
+		{"CORS origin with a path", nil, map[string]string{"AUTH_CORS_ORIGINS": "https://app.example.com/app"}, "AUTH_CORS_ORIGINS", "origin"},
 		{"unknown flag", []string{"-port", "80"}, nil, "flags", ""},
 		{"stray argument", []string{"serve"}, nil, "flags", ""},
 	} {

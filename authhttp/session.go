@@ -1,0 +1,224 @@
+package authhttp
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/goauthkit/auth"
+)
+
+// Browser sessions. A page keeps its access token in memory (a variable,
+// not storage a script injected into the page could read later) and its
+// refresh token in a cookie that no script can read at all:
+//
+//   - HttpOnly: JavaScript never sees the refresh token, so an XSS that
+//     runs once cannot carry a week-long login away;
+//   - Secure: it never travels over plain HTTP (browsers make an exception
+//     for http://localhost and loopback addresses, for development);
+//   - SameSite=Strict: the browser never attaches it to a request another
+//     site starts, links and top-level navigations included;
+//   - Path=/session: it goes only to the three session endpoints, never to
+//     the rest of the API or the service's other pages, so it is not in
+//     their logs, their proxies' logs or their handlers' reach. ("/" would
+//     send it with every request to the host; the refresh token has no
+//     business anywhere but where it is spent.)
+//
+// Every request to these endpoints is also checked with the standard
+// library's http.CrossOriginProtection (Sec-Fetch-Site, then Origin, against
+// the request's own origin and Config.TrustedOrigins): a cross-origin POST
+// is refused with 403 before any cookie is read, so another site cannot log
+// a browser in, refresh its session or log it out.
+
+// SessionCookieName is the name of the refresh-token cookie.
+const SessionCookieName = "refresh_token"
+
+// sessionResponse is the body of a browser login or refresh: the token
+// response without the refresh token, which is in the cookie.
+type sessionResponse struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int64  `json:"expires_in"`
+}
+
+var (
+	errNoSessionCookie = &statusError{http.StatusUnauthorized, "unauthorized", "no session cookie: log in"}
+	errBadSession      = &statusError{http.StatusUnauthorized, "invalid_token", "the session has ended: log in again"}
+	errCrossOrigin     = &statusError{http.StatusForbidden, "forbidden", "cross-origin request refused"}
+)
+
+// newCrossOrigin makes the cross-origin check of the session endpoints,
+// trusting origins besides each request's own.
+func newCrossOrigin(origins []string) (*http.CrossOriginProtection, error) {
+	p := http.NewCrossOriginProtection()
+	for i, o := range origins {
+		if err := checkOrigin(o); err != nil {
+			return nil, fmt.Errorf("authhttp: Config.TrustedOrigins[%d]: %w", i, err)
+		}
+		if err := p.AddTrustedOrigin(o); err != nil {
+			return nil, fmt.Errorf("authhttp: Config.TrustedOrigins[%d]: %w", i, err)
+		}
+	}
+	p.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		WriteErrorFor(w, errCrossOrigin)
+	}))
+	return p, nil
+}
+
+// checkOrigin reports whether o is an origin as browsers send it:
+// scheme://host[:port], http or https, nothing after.
+func checkOrigin(o string) error {
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" ||
+		strings.ToLower(o) != o {
+		return errors.New("want an origin such as https://app.example.com (scheme and host in lower case, no path)")
+	}
+	return nil
+}
+
+// setSessionCookie sets the refresh-token cookie, for as long as the token
+// lives.
+func (h *Handlers) setSessionCookie(w http.ResponseWriter, token string) {
+	http.SetCookie(w, &http.Cookie{
+		Name: SessionCookieName, Value: token, Path: h.cookiePath,
+		MaxAge:   int(h.a.RefreshTTL() / time.Second),
+		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode,
+	})
+}
+
+// clearSessionCookie tells the browser to drop the cookie.
+func (h *Handlers) clearSessionCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{
+		Name: SessionCookieName, Value: "", Path: h.cookiePath, MaxAge: -1,
+		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode,
+	})
+}
+
+// sessionToken returns the refresh token of r's cookie, "" if none.
+func sessionToken(r *http.Request) string {
+	c, err := r.Cookie(SessionCookieName)
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// writeSession answers a browser login or refresh: the cookie, and the
+// access token in the body.
+func (h *Handlers) writeSession(w http.ResponseWriter, pair *auth.TokenPair) {
+	h.setSessionCookie(w, pair.RefreshToken)
+	w.Header().Set("Pragma", "no-cache")
+	writeJSON(w, http.StatusOK, sessionResponse{
+		AccessToken: pair.AccessToken,
+		TokenType:   "bearer",
+		ExpiresIn:   int64(h.a.AccessTTL() / time.Second),
+	})
+}
+
+// browser wraps a session endpoint in the cross-origin check.
+func (h *Handlers) browser(next http.Handler) http.Handler {
+	return h.crossOrigin.Handler(next)
+}
+
+// SessionLogin returns the browser login endpoint, POST with a form or
+// JSON body {"username", "password"} (the username may be the account's
+// email): 200 with {"access_token", "token_type": "bearer", "expires_in"}
+// and the refresh token in the session cookie (see SessionCookieName). Its
+// failures are the token endpoint's: 400 invalid_grant for a wrong name or
+// password, 429 too_many_attempts. A request from another origin than its
+// own and Config.TrustedOrigins is 403 forbidden.
+func (h *Handlers) SessionLogin() http.Handler {
+	return h.browser(h.endpoint(http.MethodPost, grant, func(w http.ResponseWriter, r *http.Request, c call) error {
+		fields, err := readFields(w, r, "username", "password")
+		if err != nil {
+			return err
+		}
+		if fields["username"] == "" || fields["password"] == "" {
+			return badRequest("username and password are required")
+		}
+		pair, err := h.a.Login(c.ctx, auth.Credentials{Username: fields["username"], Password: fields["password"], ClientAddr: h.ClientAddr(r)})
+		if err != nil {
+			return err
+		}
+		h.writeSession(w, pair)
+		return nil
+	}))
+}
+
+// SessionRefresh returns the browser refresh endpoint, POST with the
+// session cookie (any body is ignored): 200 as SessionLogin, the cookie
+// rotated like any refresh token (a spent one coming back revokes its
+// login; Config.RefreshGrace lets two tabs refreshing at once both stay
+// signed in). No cookie is 401 unauthorized; a cookie whose token is not
+// accepted is 401 invalid_token, and the cookie is cleared. A request from
+// another origin is 403 forbidden.
+func (h *Handlers) SessionRefresh() http.Handler {
+	return h.browser(h.endpoint(http.MethodPost, public, func(w http.ResponseWriter, r *http.Request, c call) error {
+		token := sessionToken(r)
+		if token == "" {
+			return errNoSessionCookie
+		}
+		pair, err := h.a.Refresh(c.ctx, token)
+		if errors.Is(err, auth.ErrInvalidToken) {
+			h.clearSessionCookie(w)
+			return errBadSession
+		}
+		if err != nil {
+			return err
+		}
+		h.writeSession(w, pair)
+		return nil
+	}))
+}
+
+// SessionLogout returns the browser logout endpoint, POST with the session
+// cookie: the cookie's login is revoked (its refresh tokens and, at once,
+// its access tokens), the cookie cleared, and the answer 204, with or
+// without a valid cookie. A store failure is 503 and the cookie is kept,
+// since the login may still be live. A request from another origin is 403
+// forbidden.
+func (h *Handlers) SessionLogout() http.Handler {
+	return h.browser(h.endpoint(http.MethodPost, public, func(w http.ResponseWriter, r *http.Request, c call) error {
+		if token := sessionToken(r); token != "" {
+			if err := h.a.Logout(c.ctx, token); err != nil && !errors.Is(err, auth.ErrInvalidToken) {
+				return err
+			}
+		}
+		h.clearSessionCookie(w)
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}))
+}
+
+// readFields reads the named string fields of a form or JSON body; absent
+// ones are "".
+func readFields(w http.ResponseWriter, r *http.Request, names ...string) (map[string]string, error) {
+	mt, err := requestMediaType(r, mediaForm, mediaJSON)
+	if err != nil {
+		return nil, err
+	}
+	body, err := readBody(w, r)
+	if err != nil {
+		return nil, err
+	}
+	if mt == mediaForm {
+		return parseForm(body)
+	}
+	obj, err := parseJSONObject(body)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(names))
+	for _, n := range names {
+		s, _, err := obj.stringField(n, badRequest(n+" must be a string"))
+		if err != nil {
+			return nil, err
+		}
+		out[n] = s
+	}
+	return out, nil
+}

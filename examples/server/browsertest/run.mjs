@@ -1,0 +1,356 @@
+// Browser tests of the example server in headless Chromium, with
+// playwright-core. TestBrowser (../browser_test.go) starts the servers and
+// runs this with:
+//
+//   BASE              the example server (its AUTH_PUBLIC_URL)
+//   APP               a page's origin listed in AUTH_CORS_ORIGINS, on the same site
+//   EVIL_SAME_SITE    an attacker's page on another origin of the same site
+//   EVIL_CROSS_SITE   an attacker's page on another site (localhost)
+//   OUTBOX            the server's outbox directory (its mails)
+//   CHROMIUM          the browser's executable
+//   SCREENSHOTS       where the demo page's screenshots go
+//
+// Pages are driven as a user (and the hidden suite) would: by the labels and
+// button names of the contract. Every test gets a fresh browser context;
+// any Content-Security-Policy violation or page error fails it. It prints
+// "ok - NAME" or "not ok - NAME" per test, and "# all passed" at the end.
+import { chromium } from "playwright-core";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+
+const { BASE, APP, EVIL_SAME_SITE, EVIL_CROSS_SITE, OUTBOX, CHROMIUM, SCREENSHOTS } = process.env;
+const TIMEOUT = 15000;
+
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  headless: true,
+  // Playwright gives the browser a fresh --user-data-dir of its own.
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run"],
+});
+
+const tests = [];
+const test = (name, fn) => tests.push({ name, fn });
+
+let serial = 0;
+const unique = (prefix) => `${prefix}${process.pid}x${++serial}`;
+const PASSWORD = "correct horse battery staple";
+
+// --- helpers ---
+
+function byLabel(page, label) {
+  return page.getByLabel(label, { exact: true });
+}
+
+function button(page, name) {
+  return page.getByRole("button", { name, exact: true });
+}
+
+async function signUp(page, username, email) {
+  await page.goto(BASE + "/");
+  await byLabel(page, "Username").fill(username);
+  if (email) {
+    await byLabel(page, "Email").fill(email);
+  }
+  await byLabel(page, "Password").fill(PASSWORD);
+  await button(page, "Sign up").click();
+  await page.getByText(`Signed in as ${username}`, { exact: true }).waitFor();
+}
+
+async function logIn(page, name, password = PASSWORD) {
+  await page.goto(BASE + "/");
+  await byLabel(page, "Username").fill(name);
+  await byLabel(page, "Password").fill(password);
+  await button(page, "Log in").click();
+}
+
+async function signedIn(page, username) {
+  await page.getByText(`Signed in as ${username}`, { exact: true }).waitFor();
+}
+
+async function signedOut(page) {
+  await button(page, "Log in").waitFor();
+}
+
+// latestLink waits for a mail to `to` holding a link to BASE/kind and
+// returns the newest such link.
+async function latestLink(kind, to, notThis) {
+  const re = new RegExp(`${BASE.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/${kind}\\?token=[A-Za-z0-9_-]+`);
+  const deadline = Date.now() + TIMEOUT;
+  while (Date.now() < deadline) {
+    const files = fs.existsSync(OUTBOX) ? fs.readdirSync(OUTBOX).filter((f) => f.endsWith(".eml") && !f.startsWith(".")).sort() : [];
+    for (const f of files.reverse()) {
+      const raw = fs.readFileSync(path.join(OUTBOX, f), "utf8");
+      if (!raw.includes(`<${to}>`)) {
+        continue;
+      }
+      const m = raw.match(re);
+      if (m && m[0] !== notThis) {
+        return m[0];
+      }
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no ${kind} link mailed to ${to}`);
+}
+
+async function sessionCookie(context) {
+  return (await context.cookies(BASE + "/session")).find((c) => c.name === "refresh_token");
+}
+
+// --- the tests ---
+
+test("demo page: sign up, the cookie, reload, log out, log in by email", async (context) => {
+  const page = await context.newPage();
+  await page.goto(BASE + "/");
+  await signedOut(page);
+  await page.screenshot({ path: path.join(SCREENSHOTS, "demo-signed-out.png") });
+  const username = "alice"; // the first test of a fresh server: the name is free
+
+  const email = `${username}@example.com`;
+  await signUp(page, username, email);
+  await page.getByText(`Email: ${email} (not verified yet)`).waitFor();
+  await page.screenshot({ path: path.join(SCREENSHOTS, "demo-signed-in.png") });
+
+  const c = await sessionCookie(context);
+  assert.ok(c, "no refresh_token cookie");
+  assert.equal(c.httpOnly, true);
+  assert.equal(c.secure, true);
+  assert.equal(c.sameSite, "Strict");
+  assert.equal(c.path, "/session");
+  assert.equal(await page.evaluate(() => document.cookie), "", "a script can read a cookie");
+  assert.equal(await page.evaluate(() => localStorage.length + sessionStorage.length), 0, "the page keeps tokens in storage");
+
+  await page.reload();
+  await signedIn(page, username);
+
+  await button(page, "Log out").click();
+  await signedOut(page);
+  assert.equal(await sessionCookie(context), undefined, "the cookie outlived the logout");
+  await page.reload();
+  await signedOut(page);
+
+  await logIn(page, email.toUpperCase());
+  await signedIn(page, username);
+});
+
+test("two tabs reloading at once both stay signed in", async (context) => {
+  const first = await context.newPage();
+  const username = unique("bob");
+  await signUp(first, username);
+  const second = await context.newPage();
+  await second.goto(BASE + "/");
+  await signedIn(second, username);
+  for (let round = 0; round < 3; round++) {
+    await Promise.all([first.reload(), second.reload()]);
+    await Promise.all([signedIn(first, username), signedIn(second, username)]);
+  }
+});
+
+test("log out everywhere ends the other device's session", async (context) => {
+  const page = await context.newPage();
+  const username = unique("carol");
+  await signUp(page, username);
+  const other = await browser.newContext();
+  try {
+    const otherPage = await other.newPage();
+    await logIn(otherPage, username);
+    await signedIn(otherPage, username);
+    await button(page, "Log out everywhere").click();
+    await signedOut(page);
+    await otherPage.reload();
+    await signedOut(otherPage);
+  } finally {
+    await other.close();
+  }
+});
+
+test("change password", async (context) => {
+  const page = await context.newPage();
+  const username = unique("dave");
+  await signUp(page, username);
+  await byLabel(page, "Current password").fill("not the password");
+  await byLabel(page, "New password").fill("a brand new passphrase");
+  await button(page, "Change password").click();
+  await page.getByText("the current password is wrong").waitFor();
+  await byLabel(page, "Current password").fill(PASSWORD);
+  await button(page, "Change password").click();
+  await signedOut(page);
+  await logIn(page, username, "a brand new passphrase");
+  await signedIn(page, username);
+});
+
+test("forgot password, then the reset page", async (context) => {
+  const page = await context.newPage();
+  const username = unique("erin");
+  const email = `${username}@example.com`;
+  await signUp(page, username, email);
+  await button(page, "Log out").click();
+  await signedOut(page);
+
+  await page.getByRole("link", { name: "Forgot password?", exact: true }).click();
+  await byLabel(page, "Email").fill(email);
+  await button(page, "Send reset link").click();
+  await page.getByRole("status").filter({ hasText: "If an account has this address" }).waitFor();
+  const link = await latestLink("reset-password", email);
+
+  // Opening the link twice (a mail scanner, then the user) spends nothing.
+  const scanner = await context.request.get(link);
+  assert.equal(scanner.status(), 200);
+  await page.goto(link);
+  await byLabel(page, "New password").fill("short");
+  await button(page, "Set password").click();
+  await page.getByText("at least 8 characters").waitFor();
+  await byLabel(page, "New password").fill("a reset passphrase");
+  await button(page, "Set password").click();
+  await page.getByText("Your password is set").waitFor();
+
+  // The link is spent.
+  const again = await context.newPage();
+  await again.goto(link);
+  await byLabel(again, "New password").fill("yet another passphrase");
+  await button(again, "Set password").click();
+  await again.getByText("no longer valid").waitFor();
+
+  await logIn(page, username, "a reset passphrase");
+  await signedIn(page, username);
+  await page.getByText(`Email: ${email} (verified)`).waitFor();
+});
+
+test("the verification page", async (context) => {
+  const page = await context.newPage();
+  const username = unique("frank");
+  const email = `${username}@example.com`;
+  await signUp(page, username, email);
+  const link = await latestLink("verify-email", email);
+  const tab = await context.newPage();
+  await tab.goto(link);
+  await button(tab, "Verify email").click();
+  await tab.getByText("Your email address is verified").waitFor();
+  await page.reload();
+  await page.getByText(`Email: ${email} (verified)`).waitFor();
+  const incomplete = await context.newPage();
+  await incomplete.goto(BASE + "/verify-email");
+  await incomplete.getByText("This link is incomplete").waitFor();
+});
+
+for (const [where, origin] of [["the same site", EVIL_SAME_SITE], ["another site", EVIL_CROSS_SITE]]) {
+  test(`an attacker's page on ${where} cannot use the victim's cookie`, async (context) => {
+    const page = await context.newPage();
+    const username = unique("grace");
+    await signUp(page, username);
+    const before = (await sessionCookie(context)).value;
+
+    const statuses = [];
+    const evil = await context.newPage();
+    evil.on("response", (r) => {
+      if (r.url().startsWith(BASE + "/session")) {
+        statuses.push(`${r.request().method()} ${new URL(r.url()).pathname} ${r.status()}`);
+      }
+    });
+    await evil.goto(`${origin}/?api=${encodeURIComponent(BASE)}`);
+    await evil.waitForFunction(() => document.title === "done", null, { timeout: TIMEOUT });
+    const results = await evil.evaluate(() => window.results);
+    assert.equal(results.readMe, "blocked", "the attacker read /users/me");
+    assert.equal(results.readRefresh, "blocked", "the attacker read a refresh answer");
+    for (const s of statuses) {
+      assert.match(s, / 403$/, `an attacker's request was not refused: ${s}`);
+    }
+    assert.ok(statuses.length >= 4, `the attacker's requests were not seen: ${statuses}`);
+
+    // Nothing changed: the same cookie, still live.
+    assert.equal((await sessionCookie(context)).value, before, "the cookie changed");
+    await page.reload();
+    await signedIn(page, username);
+  });
+}
+
+test("an app of AUTH_CORS_ORIGINS on the same site uses the cookie flow", async (context) => {
+  const username = unique("heidi");
+  const page = await context.newPage();
+  await page.goto(`${APP}/`);
+  const r = await page.evaluate(async ({ api, username, password }) => {
+    const out = {};
+    const json = { "Content-Type": "application/json" };
+    let res = await fetch(api + "/signup", { method: "POST", headers: json, body: JSON.stringify({ username, password }) });
+    out.signup = res.status;
+    res = await fetch(api + "/session", { method: "POST", credentials: "include", headers: json, body: JSON.stringify({ username, password }) });
+    out.login = res.status;
+    const token = (await res.json()).access_token;
+    res = await fetch(api + "/users/me", { headers: { Authorization: "Bearer " + token } });
+    out.me = res.status;
+    out.username = (await res.json()).username;
+    res = await fetch(api + "/session/refresh", { method: "POST", credentials: "include" });
+    out.refresh = res.status;
+    out.refreshed = !!(await res.json()).access_token;
+    res = await fetch(api + "/session/logout", { method: "POST", credentials: "include" });
+    out.logout = res.status;
+    res = await fetch(api + "/session/refresh", { method: "POST", credentials: "include" });
+    out.afterLogout = res.status;
+    return out;
+  }, { api: BASE, username, password: PASSWORD });
+  assert.deepEqual(r, { signup: 201, login: 200, me: 200, username, refresh: 200, refreshed: true, logout: 204, afterLogout: 401 });
+});
+
+test("/docs: Authorize with the password flow, then try GET /users/me", async (context) => {
+  const username = unique("ivan");
+  const setup = await context.newPage();
+  await signUp(setup, username);
+  await setup.close();
+
+  const page = await context.newPage();
+  await page.goto(BASE + "/docs");
+  await page.locator(".swagger-ui .info .title").waitFor();
+  await page.locator(".auth-wrapper .authorize").click();
+  const dialog = page.locator(".dialog-ux .modal-ux");
+  await dialog.locator("#oauth_username").fill(username);
+  await dialog.locator("#oauth_password").fill(PASSWORD);
+  await dialog.locator("button.modal-btn.authorize").click(); // "Authorize"
+  await dialog.locator("button.modal-btn", { hasText: "Logout" }).waitFor();
+  await dialog.locator("button.modal-btn", { hasText: "Close" }).click();
+
+  const op = page.locator("#operations-default-currentUser");
+  await op.locator(".opblock-summary").click();
+  const tryIt = op.getByRole("button", { name: "Try it out" });
+  if (await tryIt.count()) {
+    await tryIt.click();
+  }
+  await op.getByRole("button", { name: "Execute" }).click();
+  const status = op.locator(".live-responses-table .response .response-col_status").first();
+  await status.waitFor();
+  assert.equal((await status.innerText()).trim(), "200");
+  await op.locator(".live-responses-table").getByText(`"username": "${username}"`).waitFor();
+});
+
+// --- run ---
+
+let failed = 0;
+for (const t of tests) {
+  const context = await browser.newContext();
+  context.setDefaultTimeout(TIMEOUT);
+  const problems = [];
+  context.on("console", (m) => {
+    if (/Content Security Policy|Refused to/i.test(m.text())) {
+      problems.push(`CSP: ${m.text()}`);
+    }
+  });
+  context.on("weberror", (e) => problems.push(`page error: ${e.error().message}`));
+  try {
+    await t.fn(context);
+    assert.deepEqual(problems, [], "the pages reported problems");
+    console.log(`ok - ${t.name}`);
+  } catch (e) {
+    failed++;
+    console.log(`not ok - ${t.name}\n${e.stack}`);
+  } finally {
+    await context.close();
+  }
+}
+await browser.close();
+if (failed) {
+  console.log(`# ${failed} of ${tests.length} failed`);
+  process.exit(1);
+}
+console.log(`# all passed (${tests.length} tests)`);
