@@ -71,7 +71,7 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*au
 		PublicURL:    publicURL,
 		ResetTTL:     s.resetTTL,
 		VerifyTTL:    s.verifyTTL,
-		OnEvent:      auditLog(logger),
+		OnEvent:      auth.LogEvents(logger),
 	}
 	switch {
 	case s.signingAlg != "HS256":
@@ -143,36 +143,6 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*au
 			return closeStore()
 		}),
 	}, nil
-}
-
-// auditLog writes each of the library's events as one log line: what
-// happened, to which account, from where, and why it failed. Email
-// addresses and the login names of unknown accounts stay out of the log (they are personal data, and a log is
-// copied widely); events never hold a password, a hash or a token.
-func auditLog(logger *slog.Logger) func(context.Context, auth.Event) {
-	return func(ctx context.Context, e auth.Event) {
-		level := slog.LevelInfo
-		switch e.Type {
-		case auth.EventMailFailed, auth.EventMailThrottled, auth.EventRefreshReuse, auth.EventLoginThrottled:
-			level = slog.LevelWarn
-		}
-		attrs := []slog.Attr{slog.String("event", string(e.Type))}
-		username := e.Username
-		if e.UserID == "" {
-			// A name that is no account's may be anything a user typed
-			// (an email address, a password in the wrong field).
-			username = ""
-		}
-		for _, a := range [...]struct{ k, v string }{
-			{"user_id", e.UserID}, {"username", username}, {"client_addr", e.ClientAddr},
-			{"session", e.SessionID}, {"reason", e.Reason},
-		} {
-			if a.v != "" {
-				attrs = append(attrs, slog.String(a.k, a.v))
-			}
-		}
-		logger.LogAttrs(ctx, level, "audit", attrs...)
-	}
 }
 
 // origin is the scheme://host of an absolute URL, in lower case.

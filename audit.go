@@ -1,0 +1,46 @@
+package auth
+
+import (
+	"context"
+	"log/slog"
+)
+
+// LogEvents returns an OnEvent sink that writes each event as one log line
+// on logger, message "audit": the event type, the account's id and
+// username, the client address, the session and the reason of a failure,
+// each only when set. Failures that point at an attack or a broken
+// dependency (throttling, refresh-token reuse, a mail that failed) are
+// warnings, the rest information.
+//
+// Two things an Event may hold stay out of the line: its email address
+// (personal data, and a log is copied widely) and the login name of an
+// account that does not exist (it may be anything a user typed, a password
+// in the wrong field included). Events never hold a password, a hash, a
+// secret or a token.
+func LogEvents(logger *slog.Logger) func(context.Context, Event) {
+	return func(ctx context.Context, e Event) {
+		level := slog.LevelInfo
+		switch e.Type {
+		case EventLoginThrottled, EventRefreshReuse, EventMailFailed, EventMailThrottled:
+			level = slog.LevelWarn
+		}
+		if !logger.Enabled(ctx, level) {
+			return
+		}
+		attrs := make([]slog.Attr, 0, 6)
+		attrs = append(attrs, slog.String("event", string(e.Type)))
+		username := e.Username
+		if e.UserID == "" {
+			username = ""
+		}
+		for _, a := range [...]struct{ k, v string }{
+			{"user_id", e.UserID}, {"username", username}, {"client_addr", e.ClientAddr},
+			{"session", e.SessionID}, {"reason", e.Reason},
+		} {
+			if a.v != "" {
+				attrs = append(attrs, slog.String(a.k, a.v))
+			}
+		}
+		logger.LogAttrs(ctx, level, "audit", attrs...)
+	}
+}
