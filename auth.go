@@ -158,6 +158,11 @@ type Config struct {
 	// library's templates.
 	VerifyMail, ResetMail MailTemplate
 
+	// RecordSessionAddress keeps the client address of each login in its
+	// session (Session.ClientAddr), for users and operators to see where a
+	// device logged in from. Default off: an address is personal data.
+	RecordSessionAddress bool
+
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -189,8 +194,10 @@ type Authenticator struct {
 	resetTTL     time.Duration
 	verifyMail   MailTemplate
 	resetMail    MailTemplate
-	realm        string
-	now          func() time.Time
+	// recordAddress is Config.RecordSessionAddress.
+	recordAddress bool
+	realm         string
+	now           func() time.Time
 }
 
 // New returns an Authenticator for c, or an error naming the first field
@@ -315,7 +322,7 @@ func New(c Config) (*Authenticator, error) {
 		accessTTL: c.AccessTTL, refreshTTL: c.RefreshTTL, grace: c.RefreshGrace,
 		extraClaims: c.ExtraClaims, onEvent: c.OnEvent, realm: c.Realm, now: c.Now,
 		mailer: c.Mailer, publicURL: c.PublicURL, verifyTTL: c.VerifyTTL, resetTTL: c.ResetTTL,
-		verifyMail: c.VerifyMail, resetMail: c.ResetMail,
+		verifyMail: c.VerifyMail, resetMail: c.ResetMail, recordAddress: c.RecordSessionAddress,
 	}
 	a.mails = newMailQueue(a)
 	return a, nil
@@ -448,6 +455,10 @@ type Credentials struct {
 	// of the first untrusted proxy hop) for the per-address limit. Empty
 	// disables that limit for this attempt.
 	ClientAddr string
+	// UserAgent is the client's User-Agent, kept (cleaned and cut to
+	// MaxUserAgentBytes) in the session the login opens, so that a user can
+	// tell their devices apart (ListSessions).
+	UserAgent string
 }
 
 // TokenPair is what Login and Refresh return.
@@ -535,7 +546,7 @@ func (a *Authenticator) Login(ctx context.Context, c Credentials) (*TokenPair, e
 		return nil, ErrInvalidCredentials
 	}
 	res.Settle(AttemptSucceeded)
-	pair, sid, err := a.openSession(ctx, u)
+	pair, sid, err := a.openSession(ctx, u, c)
 	if err != nil {
 		return nil, err
 	}
@@ -768,12 +779,16 @@ func (a *Authenticator) Authenticate(ctx context.Context, accessToken string) (*
 }
 
 // openSession opens a refresh family for u and issues its first pair.
-func (a *Authenticator) openSession(ctx context.Context, u *User) (*TokenPair, string, error) {
+func (a *Authenticator) openSession(ctx context.Context, u *User, c Credentials) (*TokenPair, string, error) {
 	now := a.timestamp()
 	secret := randomID(32)
 	s := &Session{
 		ID: randomID(16), UserID: u.ID, TokenHash: hashSecret(secret), UserVersion: u.TokenVersion,
 		CreatedAt: now, RotatedAt: now, ExpiresAt: now.Add(a.refreshTTL),
+		UserAgent: cleanUserAgent(c.UserAgent),
+	}
+	if a.recordAddress {
+		s.ClientAddr = cleanUserAgent(c.ClientAddr)
 	}
 	if err := a.store.CreateSession(ctx, s); err != nil {
 		return nil, "", err
@@ -898,6 +913,13 @@ const (
 	EventMailSent      EventType = "mail_sent"
 	EventMailFailed    EventType = "mail_failed"
 	EventMailThrottled EventType = "mail_throttled"
+
+	// EventSessionRevoked: one login ended by RevokeSession.
+	EventSessionRevoked EventType = "session_revoked"
+	// Administration (Reason names the change where there are several).
+	EventUserDisabled EventType = "user_disabled"
+	EventUserEnabled  EventType = "user_enabled"
+	EventRolesChanged EventType = "roles_changed"
 )
 
 // Event is a security-relevant occurrence, for audit logs. It never holds a

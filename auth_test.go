@@ -493,7 +493,7 @@ func TestLoginRacingLogoutAll(t *testing.T) {
 	if err := f.a.LogoutAll(ctx, u.ID); err != nil {
 		t.Fatal(err)
 	}
-	pair, _, err := f.a.openSession(ctx, stale)
+	pair, _, err := f.a.openSession(ctx, stale, Credentials{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -78,7 +78,18 @@ type Session struct {
 	// ExpiresAt is when the current refresh token expires; the store may
 	// purge the session after it.
 	ExpiresAt time.Time
+
+	// UserAgent is the User-Agent of the login that opened the session,
+	// as the Authenticator cleaned it (valid UTF-8, no control characters,
+	// at most MaxUserAgentBytes): what a user sees to tell devices apart.
+	UserAgent string
+	// ClientAddr is the client address of that login, kept only when
+	// Config.RecordSessionAddress is set; "" otherwise.
+	ClientAddr string
 }
+
+// MaxUserAgentBytes bounds Session.UserAgent.
+const MaxUserAgentBytes = 256
 
 // Rotation asks a store to replace a session's current refresh token.
 //
@@ -150,6 +161,10 @@ type UserStore interface {
 	InvalidateTokens(ctx context.Context, id string, now time.Time) error
 	// DeleteUser removes the user and every refresh session of the user.
 	DeleteUser(ctx context.Context, id string) error
+	// ListUsers returns at most limit users whose ID is greater than after
+	// (every user for ""), in increasing order of ID: pages that stay
+	// stable while users are added or removed.
+	ListUsers(ctx context.Context, after string, limit int) ([]*User, error)
 }
 
 // SessionStore keeps refresh-token families. Implementations must be safe
@@ -178,6 +193,10 @@ type SessionStore interface {
 	// ErrSessionRevoked if the session is revoked, unknown or another
 	// user's. Stores answer it in one read where they can.
 	UserBySession(ctx context.Context, userID, sessionID string) (*User, error)
+	// SessionsByUser returns the user's sessions that are neither revoked
+	// nor expired at now, newest first (by CreatedAt, then ID), their
+	// token hashes left out.
+	SessionsByUser(ctx context.Context, userID string, now time.Time) ([]*Session, error)
 }
 
 // LinkPurpose is what a mailed link is for. A link of one purpose never
@@ -573,7 +592,7 @@ func (m *MemoryStore) DeleteUser(ctx context.Context, id string) error {
 
 // CreateSession implements SessionStore.
 func (m *MemoryStore) CreateSession(ctx context.Context, s *Session) error {
-	if !storable(s.ID, s.UserID) {
+	if !storable(s.ID, s.UserID, s.UserAgent, s.ClientAddr) {
 		return ErrInvalidInput
 	}
 	if err := m.lock(ctx); err != nil {
@@ -644,6 +663,60 @@ func (m *MemoryStore) RevokeSession(ctx context.Context, id string) error {
 		s.revoked = true
 	}
 	return nil
+}
+
+// SessionsByUser implements SessionStore.
+func (m *MemoryStore) SessionsByUser(ctx context.Context, userID string, now time.Time) ([]*Session, error) {
+	if err := m.rlock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.RUnlock()
+	var out []*Session
+	for _, s := range m.sessions {
+		if s.UserID == userID && !s.revoked && now.Before(s.ExpiresAt) {
+			c := s.Session
+			c.TokenHash = nil
+			out = append(out, &c)
+		}
+	}
+	sortSessions(out)
+	return out, nil
+}
+
+// sortSessions orders sessions newest first, by CreatedAt then ID.
+func sortSessions(ss []*Session) {
+	slices.SortFunc(ss, func(a, b *Session) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(b.ID, a.ID)
+	})
+}
+
+// ListUsers implements UserStore.
+func (m *MemoryStore) ListUsers(ctx context.Context, after string, limit int) ([]*User, error) {
+	if !storable(after) {
+		return nil, ErrInvalidInput
+	}
+	if err := m.rlock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.RUnlock()
+	ids := make([]string, 0, len(m.users))
+	for id := range m.users {
+		if id > after {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	if limit >= 0 && len(ids) > limit {
+		ids = ids[:limit]
+	}
+	out := make([]*User, len(ids))
+	for i, id := range ids {
+		out[i] = m.users[id].Clone()
+	}
+	return out, nil
 }
 
 // UserBySession implements SessionStore.

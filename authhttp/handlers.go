@@ -152,6 +152,11 @@ func route(method, path string, h http.Handler) Route {
 //	POST /session             SessionLogin
 //	POST /session/refresh     SessionRefresh
 //	POST /session/logout      SessionLogout
+//	GET  /sessions            Sessions
+//	DELETE /sessions/{id}     RevokeSession
+//	GET  /admin/users         AdminListUsers
+//	PATCH /admin/users/{id}   AdminUpdateUser
+//	POST /admin/users/{id}/logout AdminLogoutUser
 //
 // The recovery endpoints (not the pages) answer 404 not_found when the
 // Authenticator has no Mailer.
@@ -179,6 +184,11 @@ func (h *Handlers) Routes() []Route {
 		route(http.MethodPost, "/session", h.SessionLogin()),
 		route(http.MethodPost, "/session/refresh", h.SessionRefresh()),
 		route(http.MethodPost, "/session/logout", h.SessionLogout()),
+		route(http.MethodGet, "/sessions", h.Sessions()),
+		route(http.MethodDelete, "/sessions/{id}", h.RevokeSession()),
+		route(http.MethodGet, "/admin/users", h.AdminListUsers()),
+		route(http.MethodPatch, "/admin/users/{id}", h.AdminUpdateUser()),
+		route(http.MethodPost, "/admin/users/{id}/logout", h.AdminLogoutUser()),
 	}
 }
 
@@ -256,7 +266,7 @@ func (h *Handlers) Token() http.Handler {
 			if username == "" || password == "" {
 				return badRequest("username and password are required")
 			}
-			pair, err = h.a.Login(c.ctx, auth.Credentials{Username: username, Password: password, ClientAddr: h.ClientAddr(r)})
+			pair, err = h.a.Login(c.ctx, auth.Credentials{Username: username, Password: password, ClientAddr: h.ClientAddr(r), UserAgent: r.UserAgent()})
 		case "refresh_token":
 			token := form["refresh_token"]
 			if token == "" {

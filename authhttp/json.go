@@ -1,6 +1,10 @@
 package authhttp
 
-import "github.com/goauthkit/auth/internal/strictjson"
+import (
+	"encoding/json"
+
+	"github.com/goauthkit/auth/internal/strictjson"
+)
 
 // Strict JSON request bodies, read by strictjson.Scan (which says why not
 // encoding/json) with its Body rules: exactly one object, member names
@@ -43,6 +47,7 @@ const (
 type jsonValue struct {
 	kind jsonKind
 	str  string
+	raw  []byte // the value as sent, for jsonOther
 }
 
 // jsonObject is the top-level members of a JSON body, by exact name.
@@ -61,6 +66,40 @@ func (o jsonObject) stringField(name string, typeErr error) (s string, ok bool, 
 	return v.str, true, nil
 }
 
+// boolField returns the boolean member name; absent or null is missing.
+func (o jsonObject) boolField(name string, typeErr error) (b, ok bool, err error) {
+	v, present := o[name]
+	switch {
+	case !present || v.kind == jsonNull:
+		return false, false, nil
+	case v.kind == jsonOther && string(v.raw) == "true":
+		return true, true, nil
+	case v.kind == jsonOther && string(v.raw) == "false":
+		return false, true, nil
+	}
+	return false, false, typeErr
+}
+
+// stringsField returns the member name, an array of strings; absent or
+// null is missing. (The body was checked whole by strictjson.Scan, so
+// encoding/json only has well-formed, duplicate-free UTF-8 to decode.)
+func (o jsonObject) stringsField(name string, typeErr error) (ss []string, ok bool, err error) {
+	v, present := o[name]
+	switch {
+	case !present || v.kind == jsonNull:
+		return nil, false, nil
+	case v.kind != jsonOther || len(v.raw) == 0 || v.raw[0] != '[':
+		return nil, false, typeErr
+	}
+	if err := json.Unmarshal(v.raw, &ss); err != nil {
+		return nil, false, typeErr
+	}
+	if ss == nil {
+		ss = []string{}
+	}
+	return ss, true, nil
+}
+
 // parseJSONObject parses data, which must be one JSON object with optional
 // white space around it, and returns its top-level members. Every error is a
 // *RequestError.
@@ -73,6 +112,8 @@ func parseJSONObject(data []byte) (jsonObject, error) {
 			v = jsonValue{kind: jsonString, str: strictjson.StringValue(value)}
 		case 'n':
 			v.kind = jsonNull
+		default:
+			v.raw = value
 		}
 		obj[string(name)] = v
 		return nil

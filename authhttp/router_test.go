@@ -74,7 +74,10 @@ func TestRouterHandlePanics(t *testing.T) {
 		{"GET", "/x/"},
 		{"GET", "//x"},
 		{"GET", "/a/../x"},
-		{"GET", "/users/{id}"},
+		{"GET", "/users/{}"},
+		{"GET", "/users/{i-d}"},
+		{"GET", "/users/x{id}"},
+		{"GET", "/users/{id"},
 		{"GET", "/x?y"},
 		{"GET /x", "/x"},
 		{"POST", "/dup"},
@@ -105,6 +108,51 @@ func TestRouterNoRedirectOverTheWire(t *testing.T) {
 		status := rawGet(t, srv.Listener.Addr().String(), target)
 		if status != 404 {
 			t.Errorf("GET %s = %d, want 404", target, status)
+		}
+	}
+}
+
+// TestRouterPatterns: a wildcard segment matches one non-empty segment,
+// unescaped, and a literal path wins over a pattern.
+func TestRouterPatterns(t *testing.T) {
+	rt := NewRouter()
+	echo := func(name string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = w.Write([]byte(name + ":" + r.PathValue("id")))
+		})
+	}
+	rt.Handle("DELETE", "/sessions/{id}", echo("delete"))
+	rt.Handle("GET", "/sessions", echo("list"))
+	rt.Handle("PATCH", "/admin/users/{id}", echo("patch"))
+	rt.Handle("POST", "/admin/users/{id}/logout", echo("logout"))
+	rt.Handle("POST", "/admin/users/me/logout", echo("literal"))
+	for _, c := range []struct {
+		method, target string
+		status         int
+		body           string
+	}{
+		{"DELETE", "/sessions/abc", 200, "delete:abc"},
+		{"DELETE", "/sessions/a%2Fb", 404, ""}, // no value holds a slash, escaped or not
+		{"DELETE", "/sessions/a%20b", 200, "delete:a b"},
+		{"DELETE", "/sessions/", 404, ""},
+		{"DELETE", "/sessions/a/b", 404, ""},
+		{"DELETE", "/sessions//a", 404, ""},
+		{"GET", "/sessions/abc", 405, ""},
+		{"GET", "/sessions", 200, "list:"},
+		{"PATCH", "/admin/users/u1", 200, "patch:u1"},
+		{"POST", "/admin/users/u1/logout", 200, "logout:u1"},
+		{"POST", "/admin/users/me/logout", 200, "literal:"},
+		{"POST", "/admin/users/u1/logout/x", 404, ""},
+		{"POST", "/admin/users//logout", 404, ""},
+		{"GET", "/admin/users/u1/logout", 405, ""},
+	} {
+		w := httptest.NewRecorder()
+		rt.ServeHTTP(w, httptest.NewRequest(c.method, c.target, nil))
+		if w.Code != c.status || c.status == 200 && w.Body.String() != c.body {
+			t.Errorf("%s %s: %d %q, want %d %q", c.method, c.target, w.Code, w.Body, c.status, c.body)
+		}
+		if w.Code == 405 && w.Header().Get("Allow") == "" {
+			t.Errorf("%s %s: 405 without Allow", c.method, c.target)
 		}
 	}
 }

@@ -140,7 +140,7 @@ func (h *Handlers) SessionLogin() http.Handler {
 		if fields["username"] == "" || fields["password"] == "" {
 			return badRequest("username and password are required")
 		}
-		pair, err := h.a.Login(c.ctx, auth.Credentials{Username: fields["username"], Password: fields["password"], ClientAddr: h.ClientAddr(r)})
+		pair, err := h.a.Login(c.ctx, auth.Credentials{Username: fields["username"], Password: fields["password"], ClientAddr: h.ClientAddr(r), UserAgent: r.UserAgent()})
 		if err != nil {
 			return err
 		}

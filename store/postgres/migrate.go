@@ -64,6 +64,10 @@ CREATE TABLE {schema}.auth_link_tokens (
 );
 CREATE INDEX auth_link_tokens_user_idx ON {schema}.auth_link_tokens (user_id, purpose);
 `},
+	{3, "what a user sees of each login", `
+ALTER TABLE {schema}.auth_sessions ADD COLUMN user_agent text NOT NULL DEFAULT '';
+ALTER TABLE {schema}.auth_sessions ADD COLUMN client_addr text NOT NULL DEFAULT '';
+`},
 }
 
 // lockName is the first key of the advisory lock; the schema name is the

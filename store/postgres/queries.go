@@ -11,6 +11,7 @@ type queries struct {
 	updatePasswordHash, updatePasswordHashLogout, invalidateTokens      string
 
 	createSession, rotateSession, sessionExists, revokeSession, deleteExpired string
+	userSessions, listUsers                                                   string
 }
 
 const userColumns = `id, username, email, email_verified, password_hash, disabled, roles, token_version, created_at, updated_at`
@@ -111,8 +112,12 @@ SELECT (SELECT count(*) FROM u), EXISTS (SELECT 1 FROM {users} WHERE id = $1)`),
 )
 SELECT count(*) FROM u`),
 
-		createSession: r.Replace(`INSERT INTO {sessions} (id, user_id, token_hash, user_version, created_at, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6)`),
+		createSession: r.Replace(`INSERT INTO {sessions} (id, user_id, token_hash, user_version, created_at, expires_at, user_agent, client_addr)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`),
+		userSessions: r.Replace(`SELECT id, user_version, created_at, COALESCE(rotated_at, created_at), expires_at, user_agent, client_addr
+FROM {sessions} WHERE user_id = $1 AND NOT revoked AND expires_at > $2
+ORDER BY created_at DESC, id DESC`),
+		listUsers: r.Replace(`SELECT ` + userColumns + ` FROM {users} WHERE id COLLATE "C" > $1 ORDER BY id COLLATE "C" LIMIT $2`),
 		// One statement, so one row lock decides races (see the package
 		// documentation). The WHERE clause passes only live sessions; the
 		// SET expressions see the locked row as it was before this update.
@@ -125,7 +130,7 @@ VALUES ($1, $2, $3, $4, $5, $6)`),
 	token_hash = CASE WHEN ` + isCurrent + ` THEN $3 ELSE token_hash END,
 	expires_at = CASE WHEN ` + isCurrent + ` THEN $4 ELSE expires_at END
 WHERE id = $1 AND NOT revoked AND expires_at > $5
-RETURNING revoked, user_id, token_hash, user_version, created_at, COALESCE(rotated_at, created_at), expires_at`),
+RETURNING revoked, user_id, token_hash, user_version, created_at, COALESCE(rotated_at, created_at), expires_at, user_agent, client_addr`),
 		sessionExists: r.Replace(`SELECT EXISTS (SELECT 1 FROM {sessions} WHERE id = $1)`),
 		revokeSession: r.Replace(`UPDATE {sessions} SET revoked = true WHERE id = $1 AND NOT revoked`),
 		deleteExpired: r.Replace(`DELETE FROM {sessions} WHERE expires_at <= $1`),

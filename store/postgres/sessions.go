@@ -16,11 +16,11 @@ func (s *Store) CreateSession(ctx context.Context, sess *auth.Session) error {
 	if err := s.ready(ctx); err != nil {
 		return err
 	}
-	if !storable(sess.ID, sess.UserID) {
+	if !storable(sess.ID, sess.UserID, sess.UserAgent, sess.ClientAddr) {
 		return auth.ErrInvalidInput
 	}
 	_, err := s.pool.Exec(ctx, s.q.createSession,
-		sess.ID, sess.UserID, sess.TokenHash, sess.UserVersion, sess.CreatedAt, sess.ExpiresAt)
+		sess.ID, sess.UserID, sess.TokenHash, sess.UserVersion, sess.CreatedAt, sess.ExpiresAt, sess.UserAgent, sess.ClientAddr)
 	switch {
 	case err == nil:
 		return nil
@@ -50,7 +50,7 @@ func (s *Store) RotateSession(ctx context.Context, r auth.Rotation) (*auth.Sessi
 	var revoked bool
 	err := s.pool.QueryRow(ctx, s.q.rotateSession,
 		r.SessionID, r.Presented, r.Next, r.ExpiresAt, r.Now, r.Grace > 0, r.Now.Add(-r.Grace),
-	).Scan(&revoked, &out.UserID, &out.TokenHash, &out.UserVersion, &out.CreatedAt, &out.RotatedAt, &out.ExpiresAt)
+	).Scan(&revoked, &out.UserID, &out.TokenHash, &out.UserVersion, &out.CreatedAt, &out.RotatedAt, &out.ExpiresAt, &out.UserAgent, &out.ClientAddr)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		// Missing, or not live. Which one is a second look; a session
@@ -85,6 +85,34 @@ func (s *Store) RevokeSession(ctx context.Context, id string) error {
 		return unavailable(ctx, err)
 	}
 	return nil
+}
+
+// SessionsByUser implements auth.SessionStore.
+func (s *Store) SessionsByUser(ctx context.Context, userID string, now time.Time) ([]*auth.Session, error) {
+	if err := s.ready(ctx); err != nil {
+		return nil, err
+	}
+	if !storable(userID) {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, s.q.userSessions, userID, now)
+	if err != nil {
+		return nil, unavailable(ctx, err)
+	}
+	defer rows.Close()
+	var out []*auth.Session
+	for rows.Next() {
+		sess := &auth.Session{UserID: userID}
+		if err := rows.Scan(&sess.ID, &sess.UserVersion, &sess.CreatedAt, &sess.RotatedAt, &sess.ExpiresAt, &sess.UserAgent, &sess.ClientAddr); err != nil {
+			return nil, unavailable(ctx, err)
+		}
+		sess.CreatedAt, sess.RotatedAt, sess.ExpiresAt = sess.CreatedAt.UTC(), sess.RotatedAt.UTC(), sess.ExpiresAt.UTC()
+		out = append(out, sess)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, unavailable(ctx, err)
+	}
+	return out, nil
 }
 
 // DeleteExpiredSessions deletes every session whose current refresh token

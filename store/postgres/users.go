@@ -233,3 +233,30 @@ func roles(r []string) []string {
 	}
 	return r
 }
+
+// ListUsers implements auth.UserStore, ordered by id byte for byte.
+func (s *Store) ListUsers(ctx context.Context, after string, limit int) ([]*auth.User, error) {
+	if err := s.ready(ctx); err != nil {
+		return nil, err
+	}
+	if !storable(after) {
+		return nil, auth.ErrInvalidInput
+	}
+	rows, err := s.pool.Query(ctx, s.q.listUsers, after, limit)
+	if err != nil {
+		return nil, unavailable(ctx, err)
+	}
+	defer rows.Close()
+	var out []*auth.User
+	for rows.Next() {
+		u, err := scanUser(ctx, rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, unavailable(ctx, err)
+	}
+	return out, nil
+}

@@ -16,7 +16,11 @@ const (
 	qUserByID       = `SELECT ` + userColumns + ` FROM users WHERE id = ?`
 	qUserByUsername = `SELECT ` + userColumns + ` FROM users WHERE username = ?`
 	qUserByEmail    = `SELECT ` + userColumns + ` FROM users WHERE email = ? AND email != ''`
-	qLinkToken      = `SELECT user_id, purpose, email, binding, created_at, expires_at FROM link_tokens WHERE hash = ?`
+	qListUsers      = `SELECT ` + userColumns + ` FROM users WHERE id > ? ORDER BY id LIMIT ?`
+	qUserSessions   = `SELECT id, user_version, created_at, rotated_at, expires_at, user_agent, client_addr
+		FROM sessions WHERE user_id = ? AND revoked = 0 AND expires_at > ?
+		ORDER BY created_at DESC, id DESC`
+	qLinkToken = `SELECT user_id, purpose, email, binding, created_at, expires_at FROM link_tokens WHERE hash = ?`
 	// The user, and whether the session is revoked (NULL: no such session
 	// of this user).
 	qUserBySession = `SELECT ` + userColumns + `,
@@ -40,10 +44,10 @@ const (
 	qRevokeUserSessions = `UPDATE sessions SET revoked = 1 WHERE user_id = ? AND revoked = 0`
 	qDeleteUser         = `DELETE FROM users WHERE id = ?`
 	qCreateSession      = `INSERT INTO sessions
-		(id, user_id, token_hash, user_version, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?)`
+		(id, user_id, token_hash, user_version, created_at, expires_at, user_agent, client_addr)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 	qSession = `SELECT user_id, token_hash, prev_hash, rotated_at, user_version,
-		created_at, expires_at, revoked FROM sessions WHERE id = ?`
+		created_at, expires_at, revoked, user_agent, client_addr FROM sessions WHERE id = ?`
 	// The presented token was the current one: it becomes the previous one.
 	qRotateCurrent = `UPDATE sessions
 		SET prev_hash = token_hash, rotated_at = ?, token_hash = ?, expires_at = ?
@@ -65,7 +69,7 @@ const (
 )
 
 var (
-	readerQueries = []string{qUserByID, qUserByUsername, qUserByEmail, qUserBySession, qLinkToken}
+	readerQueries = []string{qUserByID, qUserByUsername, qUserByEmail, qUserBySession, qLinkToken, qListUsers, qUserSessions}
 	writerQueries = []string{
 		qCreateUser, qUpdateUser, qPasswordHash, qSetPasswordHash, qBumpTokenVersion,
 		qRevokeUserSessions, qDeleteUser, qCreateSession, qSession, qRotateCurrent,

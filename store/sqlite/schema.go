@@ -51,6 +51,10 @@ var migrations = []string{
 		expires_at INTEGER NOT NULL
 	) STRICT;
 	CREATE INDEX link_tokens_user ON link_tokens (user_id, purpose);`,
+
+	// 3: what a user sees of each login (ListSessions).
+	`ALTER TABLE sessions ADD COLUMN user_agent TEXT NOT NULL DEFAULT '';
+	ALTER TABLE sessions ADD COLUMN client_addr TEXT NOT NULL DEFAULT '';`,
 }
 
 // prechecks run before the migration of the same index, in its

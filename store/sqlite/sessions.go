@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"database/sql"
 	"errors"
+	"time"
 
 	"github.com/goauthkit/auth"
 )
@@ -16,12 +17,12 @@ func (s *Store) CreateSession(ctx context.Context, sess *auth.Session) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	if !storable(sess.ID, sess.UserID) {
+	if !storable(sess.ID, sess.UserID, sess.UserAgent, sess.ClientAddr) {
 		return auth.ErrInvalidInput
 	}
 	_, err := s.ws[qCreateSession].ExecContext(ctx,
 		sess.ID, sess.UserID, blob(sess.TokenHash), sess.UserVersion,
-		micros(sess.CreatedAt), micros(sess.ExpiresAt))
+		micros(sess.CreatedAt), micros(sess.ExpiresAt), sess.UserAgent, sess.ClientAddr)
 	switch {
 	case err == nil:
 		return nil
@@ -62,7 +63,7 @@ func (s *Store) RotateSession(ctx context.Context, r auth.Rotation) (*auth.Sessi
 		revoked          bool
 	)
 	err = s.txStmt(ctx, tx, qSession).QueryRowContext(ctx, r.SessionID).
-		Scan(&out.UserID, &out.TokenHash, &prevHash, &rotatedAt, &out.UserVersion, &created, &expires, &revoked)
+		Scan(&out.UserID, &out.TokenHash, &prevHash, &rotatedAt, &out.UserVersion, &created, &expires, &revoked, &out.UserAgent, &out.ClientAddr)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, auth.ErrNotFound
 	}
@@ -120,6 +121,40 @@ func (s *Store) RevokeSession(ctx context.Context, id string) error {
 		return s.fail(ctx, "RevokeSession", err)
 	}
 	return nil
+}
+
+// SessionsByUser implements auth.SessionStore.
+func (s *Store) SessionsByUser(ctx context.Context, userID string, now time.Time) ([]*auth.Session, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	if !storable(userID) {
+		return nil, nil
+	}
+	rows, err := s.rs[qUserSessions].QueryContext(ctx, userID, micros(now))
+	if err != nil {
+		return nil, s.fail(ctx, "SessionsByUser", err)
+	}
+	defer rows.Close()
+	var out []*auth.Session
+	for rows.Next() {
+		sess := &auth.Session{UserID: userID}
+		var created, expires int64
+		var rotated sql.NullInt64
+		if err := rows.Scan(&sess.ID, &sess.UserVersion, &created, &rotated, &expires, &sess.UserAgent, &sess.ClientAddr); err != nil {
+			return nil, s.fail(ctx, "SessionsByUser", err)
+		}
+		sess.CreatedAt, sess.ExpiresAt = fromMicros(created), fromMicros(expires)
+		sess.RotatedAt = sess.CreatedAt
+		if rotated.Valid {
+			sess.RotatedAt = fromMicros(rotated.Int64)
+		}
+		out = append(out, sess)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(ctx, "SessionsByUser", err)
+	}
+	return out, nil
 }
 
 // blob makes a nil hash an empty BLOB rather than NULL.

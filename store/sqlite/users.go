@@ -189,7 +189,10 @@ func (s *Store) userErr(ctx context.Context, op string, err error) error {
 }
 
 // scanUser reads a row of userColumns, followed by the columns in more.
-func scanUser(row *sql.Row, more ...any) (*auth.User, error) {
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+func scanUser(row scanner, more ...any) (*auth.User, error) {
 	var (
 		u                auth.User
 		roles            string
@@ -348,3 +351,30 @@ func micros(t time.Time) int64 { return t.UnixMicro() }
 
 // fromMicros is the inverse of micros, in UTC.
 func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
+
+// ListUsers implements auth.UserStore.
+func (s *Store) ListUsers(ctx context.Context, after string, limit int) ([]*auth.User, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	if !storable(after) {
+		return nil, auth.ErrInvalidInput
+	}
+	rows, err := s.rs[qListUsers].QueryContext(ctx, after, limit)
+	if err != nil {
+		return nil, s.fail(ctx, "ListUsers", err)
+	}
+	defer rows.Close()
+	var out []*auth.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, s.fail(ctx, "ListUsers", err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(ctx, "ListUsers", err)
+	}
+	return out, nil
+}

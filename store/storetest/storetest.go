@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -63,6 +64,9 @@ func Run(t *testing.T, newStore func(t *testing.T) auth.Store) {
 		{"RedeemResetPassword", testRedeemReset},
 		{"ConcurrentRedeemOneToken", testConcurrentRedeem},
 		{"ConcurrentMixedLoad", testConcurrentMixed},
+		{"SessionsByUser", testSessionsByUser},
+		{"ListUsers", testListUsers},
+		{"ConcurrentListUsers", testConcurrentListUsers},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1157,5 +1161,159 @@ func testConcurrentRedeem(t *testing.T, s auth.Store) {
 		if won != 1 {
 			t.Fatalf("%s: %d of %d concurrent redemptions of one token won, want exactly 1", purpose, won, Concurrency)
 		}
+	}
+}
+
+// testSessionsByUser: a user's live sessions, newest first, with what the
+// login recorded; never another user's, a revoked or an expired one, nor
+// the token hashes.
+func testSessionsByUser(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	alice, bob := newUser("alice"), newUser("bob")
+	mustCreate(t, s, alice)
+	mustCreate(t, s, bob)
+	if got, err := s.SessionsByUser(ctx, alice.ID, base); err != nil || len(got) != 0 {
+		t.Fatalf("no sessions yet: %v, %v", got, err)
+	}
+	open := func(u *auth.User, at time.Time, ua string, ttl time.Duration) *auth.Session {
+		t.Helper()
+		sess := &auth.Session{
+			ID: newID(), UserID: u.ID, TokenHash: hash(newID()), UserVersion: 3,
+			CreatedAt: at, ExpiresAt: at.Add(ttl), UserAgent: ua, ClientAddr: "192.0.2.7",
+		}
+		if err := s.CreateSession(ctx, sess); err != nil {
+			t.Fatalf("CreateSession: %v", err)
+		}
+		return sess
+	}
+	old := open(alice, base, "Firefox/140.0 (X11; Linux x86_64)", 2*time.Hour)
+	mid := open(alice, base.Add(time.Minute), "Mozilla/5.0 (iPhone) Safari/605.1 é", 2*time.Hour)
+	newest := open(alice, base.Add(2*time.Minute), "", 2*time.Hour)
+	expiring := open(alice, base.Add(3*time.Minute), "curl/8.5", time.Minute)
+	revoked := open(alice, base.Add(4*time.Minute), "revoked", 2*time.Hour)
+	open(bob, base.Add(5*time.Minute), "bob's", 2*time.Hour)
+	if err := s.RevokeSession(ctx, revoked.ID); err != nil {
+		t.Fatal(err)
+	}
+	// The oldest one is refreshed: its RotatedAt moves.
+	if _, err := s.RotateSession(ctx, auth.Rotation{SessionID: old.ID, Presented: old.TokenHash, Next: hash("next"), ExpiresAt: base.Add(3 * time.Hour), Now: base.Add(10 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	now := base.Add(4*time.Minute + 30*time.Second) // expiring has expired
+	got, err := s.SessionsByUser(ctx, alice.ID, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []*auth.Session{newest, mid, old}
+	if len(got) != len(want) {
+		t.Fatalf("got %d sessions, want 3 (newest, mid, old; not the expired %s nor the revoked %s)", len(got), expiring.ID, revoked.ID)
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.ID != w.ID || g.UserID != alice.ID || g.UserVersion != 3 || !g.CreatedAt.Equal(w.CreatedAt) ||
+			g.UserAgent != w.UserAgent || g.ClientAddr != "192.0.2.7" || len(g.TokenHash) != 0 {
+			t.Errorf("session %d = %+v, want %+v (no token hash)", i, g, w)
+		}
+	}
+	if !got[2].RotatedAt.Equal(base.Add(10*time.Minute)) || !got[2].ExpiresAt.Equal(base.Add(3*time.Hour)) {
+		t.Errorf("the refreshed session: rotated %v, expires %v", got[2].RotatedAt, got[2].ExpiresAt)
+	}
+	if !got[0].RotatedAt.Equal(newest.CreatedAt) {
+		t.Errorf("a session never refreshed: RotatedAt %v, want its CreatedAt", got[0].RotatedAt)
+	}
+	if got, err := s.SessionsByUser(ctx, "no such user", now); err != nil || len(got) != 0 {
+		t.Errorf("unknown user: %v, %v", got, err)
+	}
+	if got, err := s.SessionsByUser(ctx, "bad\x00id", now); err != nil || len(got) != 0 {
+		t.Errorf("unstorable id: %v, %v", got, err)
+	}
+	// Text a store cannot keep is refused, not stored mangled.
+	bad := &auth.Session{ID: newID(), UserID: alice.ID, TokenHash: hash("x"), CreatedAt: base, ExpiresAt: base.Add(time.Hour), UserAgent: "a\x00b"}
+	if err := s.CreateSession(ctx, bad); !errors.Is(err, auth.ErrInvalidInput) {
+		t.Errorf("a user agent with NUL: %v, want ErrInvalidInput", err)
+	}
+}
+
+// testListUsers: pages in increasing order of ID, every user exactly once.
+func testListUsers(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	if got, err := s.ListUsers(ctx, "", 10); err != nil || len(got) != 0 {
+		t.Fatalf("empty store: %v, %v", got, err)
+	}
+	var ids []string
+	for i := range 7 {
+		u := newUser(fmt.Sprintf("user%d", i))
+		u.ID = fmt.Sprintf("%c-%d", "zAa-_0Z"[i], i) // byte order differs from a locale's
+		mustCreate(t, s, u)
+		ids = append(ids, u.ID)
+	}
+	slices.Sort(ids)
+	var seen []string
+	after := ""
+	for page := 0; ; page++ {
+		got, err := s.ListUsers(ctx, after, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) > 3 || page > 5 {
+			t.Fatalf("page %d: %d users", page, len(got))
+		}
+		for _, u := range got {
+			seen = append(seen, u.ID)
+			if u.PasswordHash == "" || u.Username == "" {
+				t.Fatalf("a listed user lacks fields: %+v", u)
+			}
+		}
+		if len(got) < 3 {
+			break
+		}
+		after = got[len(got)-1].ID
+	}
+	if !slices.Equal(seen, ids) {
+		t.Fatalf("listed %q, want %q (every user once, in byte order of ID)", seen, ids)
+	}
+	if got, err := s.ListUsers(ctx, ids[len(ids)-1], 3); err != nil || len(got) != 0 {
+		t.Fatalf("after the last: %v, %v", got, err)
+	}
+	if _, err := s.ListUsers(ctx, "a\x00", 3); !errors.Is(err, auth.ErrInvalidInput) {
+		t.Fatalf("an unstorable cursor: %v", err)
+	}
+}
+
+// testConcurrentListUsers: listing while users are created concurrently
+// never fails, and sees every user created before it started.
+func testConcurrentListUsers(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	for i := range 20 {
+		mustCreate(t, s, newUser(fmt.Sprintf("before%02d", i)))
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := range 20 {
+			if err := s.CreateUser(ctx, newUser(fmt.Sprintf("during%02d", i))); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	before := 0
+	after := ""
+	for {
+		got, err := s.ListUsers(ctx, after, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range got {
+			if strings.HasPrefix(u.Username, "before") {
+				before++
+			}
+		}
+		if len(got) < 4 {
+			break
+		}
+		after = got[len(got)-1].ID
+	}
+	wg.Wait()
+	if before != 20 {
+		t.Fatalf("listed %d of the 20 users created before", before)
 	}
 }

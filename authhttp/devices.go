@@ -1,0 +1,78 @@
+package authhttp
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/goauthkit/auth"
+)
+
+// sessionView is one login as GET /sessions shows it.
+type sessionView struct {
+	ID         string `json:"id"`
+	CreatedAt  string `json:"created_at"`
+	LastUsedAt string `json:"last_used_at"`
+	UserAgent  string `json:"user_agent"`
+	ClientAddr string `json:"client_addr,omitempty"`
+	Current    bool   `json:"current"`
+}
+
+// Sessions returns the endpoint that lists the user's logins, GET with a
+// Bearer access token: 200 {"sessions": [{"id", "created_at",
+// "last_used_at", "user_agent", "current"}]}, newest first, where
+// last_used_at is the last refresh (or the login) and current marks the
+// login the access token belongs to. With auth.Config.RecordSessionAddress,
+// each also has its "client_addr".
+func (h *Handlers) Sessions() http.Handler {
+	return h.endpoint(http.MethodGet, authenticated, func(w http.ResponseWriter, r *http.Request, c call) error {
+		list, err := h.a.ListSessions(c.ctx, c.user.ID)
+		if err != nil {
+			return err
+		}
+		out := make([]sessionView, len(list))
+		for i, s := range list {
+			out[i] = sessionView{
+				ID: s.ID, CreatedAt: rfc3339(s.CreatedAt), LastUsedAt: rfc3339(s.RotatedAt),
+				UserAgent: s.UserAgent, ClientAddr: s.ClientAddr, Current: s.ID == c.claims.SessionID,
+			}
+		}
+		writeJSON(w, http.StatusOK, map[string][]sessionView{"sessions": out})
+		return nil
+	})
+}
+
+// RevokeSession returns the endpoint that ends one of the user's logins,
+// DELETE /sessions/{id} with a Bearer access token: 204, that login's
+// refresh tokens revoked and its access tokens refused at once (the
+// current login's too, if id is it). An id that is not a live login of the
+// user (another user's, an unknown one) is 404 not_found. Mounted outside
+// a Router, it reads the id from r.PathValue("id"), as http.ServeMux sets
+// it for the pattern "DELETE /sessions/{id}".
+func (h *Handlers) RevokeSession() http.Handler {
+	return h.endpoint(http.MethodDelete, authenticated, func(w http.ResponseWriter, r *http.Request, c call) error {
+		id := r.PathValue("id")
+		if id == "" {
+			return auth.ErrNotFound
+		}
+		if err := h.a.RevokeSession(c.ctx, c.user.ID, id); err != nil {
+			return notFoundNotRevoked(err)
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
+}
+
+// notFoundNotRevoked keeps an ErrNotFound (of a session or a user named in
+// the path) from being taken by endpoint for the caller's own token having
+// been revoked.
+func notFoundNotRevoked(err error) error {
+	if errors.Is(err, auth.ErrNotFound) {
+		return errPathNotFound
+	}
+	return err
+}
+
+var errPathNotFound = &statusError{http.StatusNotFound, "not_found", "not found"}
+
+func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
