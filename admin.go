@@ -95,17 +95,10 @@ func (a *Authenticator) SetDisabled(ctx context.Context, userID string, disabled
 // User.HasRole reads the stored ones on every request. It returns the user
 // as stored, or ErrNotFound.
 func (a *Authenticator) SetRoles(ctx context.Context, userID string, roles []string) (*User, error) {
-	if len(roles) > maxRoles {
-		return nil, ErrInvalidRole
+	clean, err := cleanRoles(roles)
+	if err != nil {
+		return nil, err
 	}
-	clean := slices.Clone(roles)
-	for _, r := range clean {
-		if !validRole(r) {
-			return nil, ErrInvalidRole
-		}
-	}
-	slices.Sort(clean)
-	clean = slices.Compact(clean)
 	u, err := a.store.UserByID(ctx, userID)
 	if err != nil {
 		return nil, err
@@ -117,6 +110,24 @@ func (a *Authenticator) SetRoles(ctx context.Context, userID string, roles []str
 	}
 	a.emit(ctx, Event{Type: EventRolesChanged, UserID: u.ID, Username: u.Username})
 	return a.store.UserByID(ctx, userID)
+}
+
+// cleanRoles checks roles and returns them sorted, without duplicates.
+func cleanRoles(roles []string) ([]string, error) {
+	if len(roles) > maxRoles {
+		return nil, ErrInvalidRole
+	}
+	for _, r := range roles {
+		if !validRole(r) {
+			return nil, ErrInvalidRole
+		}
+	}
+	if len(roles) == 0 {
+		return nil, nil
+	}
+	clean := slices.Clone(roles)
+	slices.Sort(clean)
+	return slices.Compact(clean), nil
 }
 
 func validRole(r string) bool {

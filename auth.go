@@ -378,8 +378,8 @@ const maxLoginNameBytes = 320
 // if it has one and there is a Mailer. It returns ErrInvalidUsername,
 // ErrInvalidPassword (wrapped by the reason), ErrInvalidEmail,
 // ErrUserExists (the username is an account's username or email),
-// ErrEmailExists (the email is an account's email or username), a
-// *RateLimitError when the client address has registered too often (every
+// ErrEmailExists (the email is an account's email or username),
+// ErrInvalidRole (see SetRoles), a *RateLimitError when the client address has registered too often (every
 // attempt counts, whatever its outcome), or a store error.
 func (a *Authenticator) Register(ctx context.Context, n NewUser) (*User, error) {
 	if len(n.Username) > maxLoginNameBytes {
@@ -406,8 +406,9 @@ func (a *Authenticator) Register(ctx context.Context, n NewUser) (*User, error) 
 	if email != "" && !validEmail(email) {
 		return nil, ErrInvalidEmail
 	}
-	if !storable(n.Roles...) {
-		return nil, fmt.Errorf("%w: a role is not valid UTF-8 or holds a NUL", ErrInvalidInput)
+	roles, err := cleanRoles(n.Roles)
+	if err != nil {
+		return nil, err
 	}
 	// Fail fast for a taken name or email, before paying for a hash; the
 	// store's unique constraints still decide races. A username may not be
@@ -432,7 +433,7 @@ func (a *Authenticator) Register(ctx context.Context, n NewUser) (*User, error) 
 	now := a.timestamp()
 	u := &User{
 		ID: newUUID(), Username: name, Email: email, PasswordHash: hash,
-		Roles: n.Roles, CreatedAt: now, UpdatedAt: now,
+		Roles: roles, CreatedAt: now, UpdatedAt: now,
 	}
 	if err := a.store.CreateUser(ctx, u); err != nil {
 		return nil, err

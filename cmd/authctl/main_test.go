@@ -1,0 +1,190 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/store/sqlite"
+)
+
+// buildAuthctl builds the command once per test.
+func buildAuthctl(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "authctl")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Env = append(os.Environ(), "GOFLAGS=") // CI's -json is for go test only
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func runBin(t *testing.T, bin, stdin string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")} // no AUTH_* from the environment
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{code, out.String(), errOut.String()}
+}
+
+func (r result) want(t *testing.T, code int, stdout, stderr string) {
+	t.Helper()
+	if r.code != code || !strings.Contains(r.stdout, stdout) || !strings.Contains(r.stderr, stderr) {
+		t.Fatalf("exit %d, stdout %q, stderr %q; want exit %d, stdout with %q, stderr with %q", r.code, r.stdout, r.stderr, code, stdout, stderr)
+	}
+	if strings.Contains(r.stdout+r.stderr, "correct horse") || strings.Contains(r.stdout+r.stderr, "$argon2id$") || strings.Contains(r.stderr, "goroutine ") {
+		t.Fatalf("a password, a hash or a stack trace in the output: %q %q", r.stdout, r.stderr)
+	}
+}
+
+// TestAuthctl drives the binary on a fresh SQLite data directory, as an
+// operator would.
+func TestAuthctl(t *testing.T) {
+	bin := buildAuthctl(t)
+	data := filepath.Join(t.TempDir(), "data")
+	ctl := func(stdin string, args ...string) result {
+		return runBin(t, bin, stdin, append([]string{"-data", data}, args...)...)
+	}
+
+	ctl("correct horse battery\n", "user", "create", "Root", "--role", "admin").want(t, 0, "created user root (id ", "")
+	if info, err := os.Stat(data); err != nil || info.Mode().Perm() != 0o700 {
+		t.Fatalf("data directory: %v %v", info, err)
+	}
+	ctl("correct horse battery", "user", "create", "alice", "-email", "Alice@Example.com", "-role", "ops,audit").want(t, 0, "with roles audit,ops", "")
+	ctl("correct horse battery\n", "user", "create", "root").want(t, 1, "", "taken")
+	ctl("short\n", "user", "create", "bob").want(t, 1, "", "the password is refused")
+	ctl("", "user", "create", "bob").want(t, 1, "", "no password on standard input")
+	ctl("correct horse battery\n", "user", "create", "b").want(t, 1, "", "usernames are")
+	ctl("correct horse battery\n", "user", "create", "carol", "-role", "Bad Role").want(t, 1, "", "roles are")
+
+	list := ctl("", "user", "list")
+	list.want(t, 0, "USERNAME", "")
+	for _, want := range []string{"root", "admin", "alice", "alice@example.com", "audit,ops"} {
+		if !strings.Contains(list.stdout, want) {
+			t.Fatalf("list lacks %q:\n%s", want, list.stdout)
+		}
+	}
+	if strings.Contains(list.stdout, "carol") {
+		t.Fatal("a user whose roles were refused was... listed")
+	}
+	ctl("", "user", "list", "-limit", "1").want(t, 0, "alice", "")
+
+	ctl("", "user", "disable", "ALICE").want(t, 0, "disabled alice", "")
+	ctl("", "user", "enable", "alice@example.com").want(t, 0, "enabled alice", "")
+	ctl("", "user", "roles", "alice", "editor").want(t, 0, "alice now has roles: editor", "")
+	ctl("", "user", "roles", "alice", "").want(t, 0, "roles: none", "")
+	ctl("", "user", "logout", "alice").want(t, 0, "logged alice out everywhere", "")
+	ctl("", "user", "disable", "nobody").want(t, 1, "", `no user named "nobody"`)
+
+	// What the commands did is what the store holds.
+	st, err := sqlite.Open(context.Background(), filepath.Join(data, "auth.db"), sqlite.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := st.UserByUsername(context.Background(), "root")
+	if err != nil || !root.HasRole("admin") || root.Disabled {
+		t.Fatalf("root: %+v %v", root, err)
+	}
+	alice, err := st.UserByUsername(context.Background(), "alice")
+	if err != nil || alice.Disabled || len(alice.Roles) != 0 || alice.TokenVersion < 2 {
+		t.Fatalf("alice: %+v %v", alice, err)
+	}
+	st.Close()
+
+	// Usage: -h everywhere, mistakes exit 2 before the store is touched.
+	for _, args := range [][]string{{"-h"}, {"user", "-h"}, {"user", "create", "-h"}, {"user", "disable", "-h"}, {"user", "enable", "-h"},
+		{"user", "roles", "-h"}, {"user", "list", "-h"}, {"user", "logout", "-h"}} {
+		r := runBin(t, bin, "", args...)
+		if r.code != 0 || !strings.Contains(r.stdout, "Usage") {
+			t.Errorf("%q: exit %d %q %q", args, r.code, r.stdout, r.stderr)
+		}
+	}
+	for _, args := range [][]string{{}, {"users"}, {"user"}, {"user", "frob"}, {"user", "create"}, {"user", "roles", "alice"},
+		{"user", "disable", "a", "b"}, {"user", "list", "-limit", "x"}, {"-nope", "user", "list"}, {"user", "create", "x", "-password", "pw"}} {
+		r := runBin(t, bin, "", args...)
+		if r.code != 2 || !strings.Contains(r.stderr, "Usage") {
+			t.Errorf("%q: exit %d %q %q", args, r.code, r.stdout, r.stderr)
+		}
+	}
+}
+
+// TestAuthctlLockedFile: against a SQLite file a running server holds,
+// authctl says so in one line and exits non-zero, changing nothing.
+func TestAuthctlLockedFile(t *testing.T) {
+	bin := buildAuthctl(t)
+	data := t.TempDir()
+	held, err := sqlite.Open(context.Background(), filepath.Join(data, "auth.db"), sqlite.Config{ExclusiveLock: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	r := runBin(t, bin, "correct horse battery\n", "-data", data, "user", "create", "root")
+	r.want(t, 1, "", "a running server holds")
+	if strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+		t.Fatalf("more than one line: %q", r.stderr)
+	}
+	if _, err := held.UserByUsername(context.Background(), "root"); err != auth.ErrNotFound {
+		t.Fatalf("the user was created anyway: %v", err)
+	}
+}
+
+// TestAuthctlPostgres: the same commands on PostgreSQL (in a schema of
+// the test's own), when AUTH_TEST_POSTGRES_URL names a database.
+func TestAuthctlPostgres(t *testing.T) {
+	base := os.Getenv("AUTH_TEST_POSTGRES_URL")
+	if base == "" {
+		t.Skip("AUTH_TEST_POSTGRES_URL not set: the PostgreSQL test of authctl needs a database")
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := "authctl_" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "_"))
+	_, _ = conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
+		conn.Close(ctx)
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	bin := buildAuthctl(t)
+	ctl := func(stdin string, args ...string) result {
+		return runBin(t, bin, stdin, append([]string{"-db", u.String()}, args...)...)
+	}
+	ctl("correct horse battery\n", "user", "create", "root", "-role", "admin").want(t, 0, "created user root", "")
+	ctl("", "user", "disable", "root").want(t, 0, "disabled root", "")
+	ctl("", "user", "list").want(t, 0, "root", "")
+	ctl("", "-db", "postgres://nobody@127.0.0.1:1/x?connect_timeout=2", "user", "list").want(t, 1, "", "cannot use the PostgreSQL database")
+}
