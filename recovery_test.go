@@ -382,6 +382,10 @@ func TestMailRetries(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, token := link(t, m.next(t))
+	// The sent event follows the delivery the fake sender saw: wait for it.
+	for deadline := time.Now().Add(10 * time.Second); f.events.count(EventMailSent) < 1 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	if f.events.count(EventMailFailed) != 2 || f.events.count(EventMailSent) != 1 {
 		t.Fatalf("%d failures and %d sends, want 2 and 1", f.events.count(EventMailFailed), f.events.count(EventMailSent))
 	}
