@@ -527,13 +527,13 @@ func (a *Authenticator) Login(ctx context.Context, c Credentials) (*TokenPair, e
 		defer byAccount.Settle(AttemptCancelled)
 		res = pairReservation{res, byAccount}
 	}
-	ok, err := a.checkPassword(ctx, u, c.Password)
+	ok, wait, err := a.checkPassword(ctx, u, c.Password)
 	if err != nil {
 		return nil, err
 	}
 	if !ok || u.Disabled {
 		res.Settle(AttemptFailed)
-		e := Event{Type: EventLoginFailed, Username: name, ClientAddr: c.ClientAddr}
+		e := Event{Type: EventLoginFailed, Username: name, ClientAddr: c.ClientAddr, HashWait: wait}
 		if u != nil {
 			e.UserID, e.Username = u.ID, u.Username
 			if u.Disabled {
@@ -551,27 +551,30 @@ func (a *Authenticator) Login(ctx context.Context, c Credentials) (*TokenPair, e
 	if err != nil {
 		return nil, err
 	}
-	a.emit(ctx, Event{Type: EventLoginSucceeded, UserID: u.ID, Username: u.Username, ClientAddr: c.ClientAddr, SessionID: sid})
+	a.emit(ctx, Event{Type: EventLoginSucceeded, UserID: u.ID, Username: u.Username, ClientAddr: c.ClientAddr, SessionID: sid, HashWait: wait})
 	return pair, nil
 }
 
 // checkPassword verifies password against u's hash (a dummy hash when u is
 // nil, so an unknown user costs the same) under the concurrency bound, and
-// reports whether it matched a real user. An enabled user's outdated hash
+// reports whether it matched a real user, and how long it waited for a
+// hashing slot. An enabled user's outdated hash
 // is replaced, best effort, while the slot is held. The error is ErrBusy
 // when ctx ends while waiting for a slot.
-func (a *Authenticator) checkPassword(ctx context.Context, u *User, password string) (bool, error) {
+func (a *Authenticator) checkPassword(ctx context.Context, u *User, password string) (ok bool, wait time.Duration, err error) {
 	stored := a.dummyHash
 	if u != nil {
 		stored = u.PasswordHash
 	}
+	start := time.Now()
 	release, err := a.hashGate.acquire(ctx)
+	wait = time.Since(start)
 	if err != nil {
-		return false, err
+		return false, wait, err
 	}
 	defer release()
 	if a.hasher.Verify(password, stored) != nil || u == nil {
-		return false, nil
+		return false, wait, nil
 	}
 	if !u.Disabled && a.hasher.NeedsRehash(stored) {
 		// Best effort: a failure here must not fail the login. The update
@@ -584,7 +587,7 @@ func (a *Authenticator) checkPassword(ctx context.Context, u *User, password str
 			}
 		}
 	}
-	return true, nil
+	return true, wait, nil
 }
 
 // lookupLogin finds the account a login name names: the one with that
@@ -619,9 +622,25 @@ func (p pairReservation) Settle(o Outcome) { p[0].Settle(o); p[1].Settle(o) }
 // fresh access token. Every other failure wraps ErrInvalidToken, except
 // store errors.
 func (a *Authenticator) Refresh(ctx context.Context, refreshToken string) (*TokenPair, error) {
+	pair, rc, err := a.refresh(ctx, refreshToken)
+	switch {
+	case err == nil:
+		a.emit(ctx, Event{Type: EventRefreshed, UserID: rc.Subject, SessionID: rc.SessionID})
+	case errors.Is(err, ErrRefreshReuse): // its own event
+	case errors.Is(err, ErrInvalidToken):
+		e := Event{Type: EventRefreshFailed, Reason: "invalid"}
+		if rc != nil {
+			e.UserID, e.SessionID, e.Reason = rc.Subject, rc.SessionID, "revoked"
+		}
+		a.emit(ctx, e)
+	}
+	return pair, err
+}
+
+func (a *Authenticator) refresh(ctx context.Context, refreshToken string) (*TokenPair, *Claims, error) {
 	rc, err := a.verifier.verifyRefresh(ctx, refreshToken, false)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	a.hashGate.serve() // after the signature: a forged token holds nothing back
 	now := a.timestamp()
@@ -637,31 +656,32 @@ func (a *Authenticator) Refresh(ctx context.Context, refreshToken string) (*Toke
 	switch {
 	case errors.Is(err, ErrRefreshReuse):
 		a.emit(ctx, Event{Type: EventRefreshReuse, UserID: rc.Subject, SessionID: rc.SessionID})
-		return nil, both(ErrInvalidToken, ErrRefreshReuse)
+		return nil, rc, both(ErrInvalidToken, ErrRefreshReuse)
 	case errors.Is(err, ErrNotFound), errors.Is(err, ErrSessionRevoked):
-		return nil, both(ErrTokenRevoked, ErrSessionRevoked)
+		return nil, rc, both(ErrTokenRevoked, ErrSessionRevoked)
 	case err != nil:
-		return nil, err
+		return nil, rc, err
 	}
 	if s.UserID != rc.Subject {
 		_ = a.store.RevokeSession(ctx, s.ID)
-		return nil, fmt.Errorf("%w: session of another user", ErrTokenClaims)
+		return nil, rc, fmt.Errorf("%w: session of another user", ErrTokenClaims)
 	}
 	u, err := a.store.UserByID(ctx, s.UserID)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		return nil, fmt.Errorf("%w: user deleted", ErrTokenRevoked)
+		return nil, rc, fmt.Errorf("%w: user deleted", ErrTokenRevoked)
 	case err != nil:
-		return nil, err
+		return nil, rc, err
 	case u.Disabled || u.TokenVersion != s.UserVersion:
 		// Logout-all or a password change raced the login that opened
 		// this session; or the user was disabled. Either way it is dead.
 		if err := a.store.RevokeSession(ctx, s.ID); err != nil {
-			return nil, err
+			return nil, rc, err
 		}
-		return nil, fmt.Errorf("%w: user disabled or logged out everywhere", ErrTokenRevoked)
+		return nil, rc, fmt.Errorf("%w: user disabled or logged out everywhere", ErrTokenRevoked)
 	}
-	return a.issuePair(ctx, u, s, next, now)
+	pair, err := a.issuePair(ctx, u, s, next, now)
+	return pair, rc, err
 }
 
 // successorSecret is the secret of the refresh token that replaces the one
@@ -899,9 +919,14 @@ const (
 	EventLoginThrottled   EventType = "login_throttled"
 	EventPasswordRehashed EventType = "password_rehashed"
 	EventRefreshReuse     EventType = "refresh_reuse_detected"
-	EventLogout           EventType = "logout"
-	EventLogoutAll        EventType = "logout_all"
-	EventPasswordChanged  EventType = "password_changed"
+	EventRefreshed        EventType = "refreshed"
+	// EventRefreshFailed: a refresh token refused (Reason "invalid" for
+	// one that does not verify, "revoked" for one whose login has ended);
+	// reuse is EventRefreshReuse.
+	EventRefreshFailed   EventType = "refresh_failed"
+	EventLogout          EventType = "logout"
+	EventLogoutAll       EventType = "logout_all"
+	EventPasswordChanged EventType = "password_changed"
 
 	EventEmailVerificationRequested EventType = "email_verification_requested"
 	EventEmailChangeRequested       EventType = "email_change_requested"
@@ -938,4 +963,7 @@ type Event struct {
 	Reason     string // a short word for failures, such as "disabled"
 	// Email is the address a mail or a link concerns, where one does.
 	Email string
+	// HashWait is, for EventLoginSucceeded and EventLoginFailed, how long
+	// the login waited for a hashing slot (Config.MaxConcurrentHashes).
+	HashWait time.Duration
 }

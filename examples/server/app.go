@@ -22,13 +22,19 @@ import (
 	"github.com/goauthkit/auth/authhttp"
 	"github.com/goauthkit/auth/keyfile"
 	authmail "github.com/goauthkit/auth/mail"
+	authmetrics "github.com/goauthkit/auth/metrics"
 	"github.com/goauthkit/auth/store/postgres"
 	"github.com/goauthkit/auth/store/sqlite"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // app is the assembled server: the store, the authenticator and the HTTP
 // handler tree.
 type app struct {
+	// metrics serves GET /metrics (AUTH_METRICS_ADDR); nil without it.
+	metrics http.Handler
 	store   auth.Store
 	auth    *auth.Authenticator
 	router  *authhttp.Router
@@ -88,6 +94,22 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*au
 			return nil, err
 		}
 	}
+	var metricsHandler http.Handler
+	if s.metricsAddr != "" {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		m, err := authmetrics.New(reg)
+		if err != nil {
+			_ = closeStore()
+			return nil, badSetting("AUTH_METRICS_ADDR", "%v", err)
+		}
+		audit := cfg.OnEvent
+		cfg.OnEvent = func(ctx context.Context, e auth.Event) {
+			audit(ctx, e)
+			m.Observe(ctx, e)
+		}
+		metricsHandler = metricsOnly(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	}
 	if tweak != nil {
 		tweak(&cfg)
 	}
@@ -128,6 +150,7 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*au
 		inner = withBareRoute(inner)
 	}
 	return &app{
+		metrics: metricsHandler,
 		store:   store,
 		auth:    a,
 		router:  router,
@@ -143,6 +166,14 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*au
 			return closeStore()
 		}),
 	}, nil
+}
+
+// metricsOnly serves h at GET /metrics and answers everything else as the
+// API does (JSON 404 and 405).
+func metricsOnly(h http.Handler) http.Handler {
+	rt := authhttp.NewRouter()
+	rt.Handle(http.MethodGet, "/metrics", h)
+	return rt
 }
 
 // origin is the scheme://host of an absolute URL, in lower case.

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/mail"
 	"net/netip"
 	"net/url"
@@ -43,6 +44,9 @@ type settings struct {
 	// corsOrigins are AUTH_CORS_ORIGINS: the browser apps served elsewhere
 	// that may call the API.
 	corsOrigins []string
+	// metricsAddr is AUTH_METRICS_ADDR: where GET /metrics is served, apart
+	// from the API; "" for no metrics.
+	metricsAddr string
 
 	// loadtestBare mounts GET /loadtest/bare (AUTH_LOADTEST_BARE=1), a
 	// route doing no work: the ceiling cmd/loadtest compares with.
@@ -116,6 +120,9 @@ Environment only:
                            (implicit TLS); default: each mail is written as
                            an .eml file to DIR/outbox/
   AUTH_MAIL_FROM           the sender of mails (default auth@localhost)
+  AUTH_METRICS_ADDR        serve Prometheus metrics at GET /metrics on this
+                           separate address, such as 127.0.0.1:9090
+                           (default off; never on the public address)
   AUTH_CORS_ORIGINS        comma-separated origins of browser apps served
                            elsewhere that may call the API, such as
                            https://app.example.com (default none)
@@ -265,6 +272,16 @@ func loadSettings(args []string, getenv func(string) string) (settings, error) {
 			}
 			s.corsOrigins = append(s.corsOrigins, strings.ToLower(u.Scheme+"://"+u.Host))
 		}
+	}
+
+	if v := getenv("AUTH_METRICS_ADDR"); v != "" {
+		if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
+			return s, badSetting("AUTH_METRICS_ADDR", "%q is not HOST:PORT, such as 127.0.0.1:9090", v)
+		}
+		if v == s.addr {
+			return s, badSetting("AUTH_METRICS_ADDR", "must differ from the API's address %s: metrics are not for the public", s.addr)
+		}
+		s.metricsAddr = v
 	}
 
 	switch v := getenv("AUTH_LOADTEST_BARE"); v {

@@ -92,6 +92,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	logger.Info("listening on http://"+ln.Addr().String(), "addr", ln.Addr().String(), "public_url", s.publicURL)
 
+	var metricsSrv *http.Server
+	if a.metrics != nil {
+		mln, err := net.Listen("tcp", s.metricsAddr)
+		if err != nil {
+			ln.Close()
+			closeStore()
+			fmt.Fprintf(stderr, "server: bad setting AUTH_METRICS_ADDR: cannot listen on %s: %v\n", s.metricsAddr, err)
+			return 2
+		}
+		metricsSrv = &http.Server{Handler: a.metrics, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout, WriteTimeout: writeTimeout, IdleTimeout: idleTimeout}
+		logger.Info("metrics on http://"+mln.Addr().String()+"/metrics", "addr", mln.Addr().String())
+		go func() { _ = metricsSrv.Serve(mln) }()
+	}
+
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {
@@ -105,6 +119,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	code := 0
+	if metricsSrv != nil {
+		_ = metricsSrv.Shutdown(sctx)
+	}
 	if err := srv.Shutdown(sctx); err != nil {
 		logger.Error("requests still running at the shutdown deadline; closing them", "error", err)
 		_ = srv.Close()

@@ -252,6 +252,8 @@ func TestBadSettings(t *testing.T) {
 		{"CORS wildcard", nil, map[string]string{"AUTH_CORS_ORIGINS": "https://app.example.com,*"}, "AUTH_CORS_ORIGINS", "refused"},
 		{"CORS origin without scheme", nil, map[string]string{"AUTH_CORS_ORIGINS": "app.example.com"}, "AUTH_CORS_ORIGINS", "origin"},
 		{"CORS origin with a path", nil, map[string]string{"AUTH_CORS_ORIGINS": "https://app.example.com/app"}, "AUTH_CORS_ORIGINS", "origin"},
+		{"metrics address not HOST:PORT", nil, map[string]string{"AUTH_METRICS_ADDR": "9090"}, "AUTH_METRICS_ADDR", "HOST:PORT"},
+		{"metrics on the API's address", nil, map[string]string{"AUTH_METRICS_ADDR": "127.0.0.1:8080"}, "AUTH_METRICS_ADDR", "differ"},
 		{"unknown flag", []string{"-port", "80"}, nil, "flags", ""},
 		{"stray argument", []string{"serve"}, nil, "flags", ""},
 	} {

@@ -1,0 +1,127 @@
+// Package metrics counts what the Authenticator does, for Prometheus
+// (github.com/prometheus/client_golang): logins and refreshes by outcome,
+// mails by outcome, every event by type, and the time logins wait for a
+// hashing slot. It reads the Authenticator's events: plug Metrics.Observe
+// into auth.Config.OnEvent (beside an audit log, if any).
+//
+// The metrics are registered on the registry the service passes in, never
+// on the global default one, and no label ever holds a user, an address or
+// any other unbounded value: only outcomes and event types, a fixed set.
+//
+//	reg := prometheus.NewRegistry()
+//	m, err := metrics.New(reg)
+//	audit := auth.LogEvents(logger)
+//	a, err := auth.New(auth.Config{…, OnEvent: func(ctx context.Context, e auth.Event) {
+//		audit(ctx, e)
+//		m.Observe(ctx, e)
+//	}})
+//	go http.ListenAndServe("127.0.0.1:9090", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+//
+// Serve /metrics on an address of its own, not on the public one.
+package metrics
+
+import (
+	"context"
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/goauthkit/auth"
+)
+
+// Metrics holds the collectors. It is safe for concurrent use.
+type Metrics struct {
+	logins    *prometheus.CounterVec
+	refreshes *prometheus.CounterVec
+	emails    *prometheus.CounterVec
+	events    *prometheus.CounterVec
+	hashWait  prometheus.Histogram
+}
+
+// Outcome labels.
+const (
+	outcomeSuccess   = "success"
+	outcomeFailure   = "failure"
+	outcomeThrottled = "throttled"
+	outcomeReuse     = "reuse_detected"
+	outcomeSent      = "sent"
+	outcomeFailed    = "failed"
+)
+
+// New makes the collectors and registers them on reg:
+//
+//	goauthkit_logins_total{outcome="success"|"failure"|"throttled"}
+//	goauthkit_refreshes_total{outcome="success"|"failure"|"reuse_detected"}
+//	goauthkit_emails_total{outcome="sent"|"failed"|"throttled"}
+//	goauthkit_events_total{event="login_succeeded"|…}   every event type
+//	goauthkit_login_hash_wait_seconds                   histogram
+//
+// Every series of the outcome counters starts at zero, so that a
+// dashboard's rate() sees the first failure. It fails if reg refuses one
+// (a name registered twice).
+func New(reg prometheus.Registerer) (*Metrics, error) {
+	if reg == nil {
+		return nil, errors.New("metrics: New: nil Registerer (pass prometheus.NewRegistry())")
+	}
+	m := &Metrics{
+		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "goauthkit_logins_total", Help: "Password logins, by outcome: success, failure (wrong name or password, disabled account) or throttled (refused by the limiter).",
+		}, []string{"outcome"}),
+		refreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "goauthkit_refreshes_total", Help: "Refresh-token exchanges, by outcome: success, failure (a token that does not verify or whose login has ended) or reuse_detected (a spent token presented again: the login is revoked).",
+		}, []string{"outcome"}),
+		emails: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "goauthkit_emails_total", Help: "Mails of email verification and password reset, by outcome: sent, failed (one failed attempt) or throttled (not sent: the account's hourly budget, or a full queue).",
+		}, []string{"outcome"}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "goauthkit_events_total", Help: "Security events of the Authenticator, by type (the audit log's events).",
+		}, []string{"event"}),
+		hashWait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "goauthkit_login_hash_wait_seconds",
+			Help:    "How long password logins waited for a hashing slot (the bound on concurrent password hashes) before their hash ran.",
+			Buckets: []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
+		}),
+	}
+	for _, o := range []string{outcomeSuccess, outcomeFailure, outcomeThrottled} {
+		m.logins.WithLabelValues(o)
+	}
+	for _, o := range []string{outcomeSuccess, outcomeFailure, outcomeReuse} {
+		m.refreshes.WithLabelValues(o)
+	}
+	for _, o := range []string{outcomeSent, outcomeFailed, outcomeThrottled} {
+		m.emails.WithLabelValues(o)
+	}
+	for _, c := range []prometheus.Collector{m.logins, m.refreshes, m.emails, m.events, m.hashWait} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// Observe counts one event: an auth.Config.OnEvent sink. It never blocks.
+func (m *Metrics) Observe(_ context.Context, e auth.Event) {
+	m.events.WithLabelValues(string(e.Type)).Inc()
+	switch e.Type {
+	case auth.EventLoginSucceeded:
+		m.logins.WithLabelValues(outcomeSuccess).Inc()
+		m.hashWait.Observe(e.HashWait.Seconds())
+	case auth.EventLoginFailed:
+		m.logins.WithLabelValues(outcomeFailure).Inc()
+		m.hashWait.Observe(e.HashWait.Seconds())
+	case auth.EventLoginThrottled:
+		m.logins.WithLabelValues(outcomeThrottled).Inc()
+	case auth.EventRefreshed:
+		m.refreshes.WithLabelValues(outcomeSuccess).Inc()
+	case auth.EventRefreshFailed:
+		m.refreshes.WithLabelValues(outcomeFailure).Inc()
+	case auth.EventRefreshReuse:
+		m.refreshes.WithLabelValues(outcomeReuse).Inc()
+	case auth.EventMailSent:
+		m.emails.WithLabelValues(outcomeSent).Inc()
+	case auth.EventMailFailed:
+		m.emails.WithLabelValues(outcomeFailed).Inc()
+	case auth.EventMailThrottled:
+		m.emails.WithLabelValues(outcomeThrottled).Inc()
+	}
+}

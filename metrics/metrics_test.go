@@ -1,0 +1,133 @@
+package metrics_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/metrics"
+)
+
+type plainHasher struct{}
+
+func (plainHasher) Hash(p string) (string, error) { return "plain:" + p, nil }
+func (plainHasher) Verify(p, h string) error {
+	if h != "plain:"+p {
+		return auth.ErrInvalidCredentials
+	}
+	return nil
+}
+func (plainHasher) NeedsRehash(string) bool { return false }
+
+func TestMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := metrics.New(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := metrics.New(reg); err == nil {
+		t.Fatal("registering twice on one registry succeeded")
+	}
+	if _, err := metrics.New(nil); err == nil {
+		t.Fatal("New(nil) succeeded")
+	}
+	// Every outcome is there from the start, at zero.
+	if n := testutil.CollectAndCount(reg, "goauthkit_logins_total", "goauthkit_refreshes_total", "goauthkit_emails_total"); n != 9 {
+		t.Fatalf("%d outcome series at start, want 9", n)
+	}
+	a, err := auth.New(auth.Config{
+		Store: auth.NewMemoryStore(), SecretKey: []byte("metrics-test-secret-0123456789abcdef"), Hasher: plainHasher{},
+		OnEvent: m.Observe,
+		Limits:  auth.Limits{LoginUsername: auth.Rate{Burst: 2, Interval: 1 << 40}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := a.Register(ctx, auth.NewUser{Username: "alice", Password: "correct horse battery"}); err != nil {
+		t.Fatal(err)
+	}
+	pair, err := a.Login(ctx, auth.Credentials{Username: "alice", Password: "correct horse battery", ClientAddr: "192.0.2.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 { // two failures, then throttled
+		_, _ = a.Login(ctx, auth.Credentials{Username: "alice", Password: "wrong", ClientAddr: "192.0.2.1"})
+	}
+	next, err := a.Refresh(ctx, pair.RefreshToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Refresh(ctx, pair.RefreshToken); !errors.Is(err, auth.ErrRefreshReuse) {
+		t.Fatalf("reuse: %v", err)
+	}
+	_, _ = a.Refresh(ctx, next.RefreshToken) // its login was revoked: failure
+	_, _ = a.Refresh(ctx, "garbage")         // failure
+
+	for _, c := range []struct {
+		c    prometheus.Collector
+		want float64
+	}{
+		{counter(t, reg, "goauthkit_logins_total", "success"), 1},
+		{counter(t, reg, "goauthkit_logins_total", "failure"), 2},
+		{counter(t, reg, "goauthkit_logins_total", "throttled"), 1},
+		{counter(t, reg, "goauthkit_refreshes_total", "success"), 1},
+		{counter(t, reg, "goauthkit_refreshes_total", "reuse_detected"), 1},
+		{counter(t, reg, "goauthkit_refreshes_total", "failure"), 2},
+	} {
+		if got := testutil.ToFloat64(c.c); got != c.want {
+			t.Errorf("%v = %v, want %v", c.c, got, c.want)
+		}
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var waits uint64
+	for _, f := range families {
+		for _, mt := range f.GetMetric() {
+			for _, l := range mt.GetLabel() {
+				if strings.Contains(l.GetValue(), "alice") || strings.Contains(l.GetValue(), "192.0.2") {
+					t.Errorf("a label holds a user or an address: %s=%s", l.GetName(), l.GetValue())
+				}
+			}
+		}
+		if f.GetName() == "goauthkit_login_hash_wait_seconds" {
+			waits = f.GetMetric()[0].GetHistogram().GetSampleCount()
+		}
+	}
+	if waits != 3 {
+		t.Errorf("%d hash waits observed, want 3 (the logins that hashed)", waits)
+	}
+}
+
+// counter returns the series of name with outcome, as a collector.
+func counter(t *testing.T, reg *prometheus.Registry, name, outcome string) prometheus.Collector {
+	t.Helper()
+	return collectorFunc(func(ch chan<- prometheus.Metric) {
+		families, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range families {
+			if f.GetName() != name {
+				continue
+			}
+			for _, m := range f.GetMetric() {
+				if m.GetLabel()[0].GetValue() == outcome {
+					ch <- prometheus.MustNewConstMetric(prometheus.NewDesc(name, "", nil, nil), prometheus.CounterValue, m.GetCounter().GetValue())
+				}
+			}
+		}
+	})
+}
+
+type collectorFunc func(chan<- prometheus.Metric)
+
+func (f collectorFunc) Describe(chan<- *prometheus.Desc)    {}
+func (f collectorFunc) Collect(ch chan<- prometheus.Metric) { f(ch) }
