@@ -1,0 +1,15 @@
+package limitertest_test
+
+import (
+	"testing"
+
+	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/limitertest"
+)
+
+// TestMemoryLimiter runs the suite on the reference implementation.
+func TestMemoryLimiter(t *testing.T) {
+	limitertest.Run(t, func(t *testing.T) auth.Limiter {
+		return auth.NewMemoryLimiter(auth.LimiterConfig{})
+	})
+}

@@ -1,0 +1,324 @@
+// Package redislimit is an auth.Limiter whose budgets live in Redis, so
+// that every instance of a service sharing one Redis draws on the same
+// budgets, with the guarantees of auth.MemoryLimiter: a budget of Burst
+// never has more than Burst attempts in flight or failed, concurrent right
+// passwords all get through, parallel wrong ones gain nothing.
+//
+// # Data layout
+//
+// Each LimitKey has two Redis keys, named by the hex of its ID (never by
+// what it limits, such as a username) under Config.KeyPrefix:
+//
+//   - PREFIX<hex>, a hash {c, t}: the budget's credit c, in microseconds
+//     (an attempt costs Interval, and credit accrues at one second per
+//     second up to Burst × Interval), as of the Redis server's time t. It is
+//     absent when the budget is full, and expires when it will be full
+//     again: a budget never outlives its last failure by more than
+//     Burst × Interval.
+//   - PREFIX<hex>:leases, a sorted set of the attempts in flight: member a
+//     reservation's random token, score the server time its lease ends
+//     (Config.Lease after it was granted). It expires with its last lease.
+//
+// So every key has a TTL, and a budget that has refilled and has nothing
+// in flight takes no room at all.
+//
+// # Why it is atomic
+//
+// Reserve runs one Lua script over the keys of all its LimitKeys (EVALSHA,
+// falling back to EVAL when the server does not know the script: one
+// round trip in the common case). Redis runs a script alone, so the script
+// reads every budget and either takes an attempt from all of them, adding
+// its token to every lease set, or from none: no other instance can slip
+// in between the check and the taking. The script is idempotent for the
+// reservation's random token, so a client's retry after a lost reply
+// takes nothing more. Settle is another script, which removes the token
+// from every lease set and applies the outcome (a failure spends the
+// attempt, a success on a Forgive key deletes the budget, as absent is
+// full). Both scripts read the clock of the Redis server (TIME), never the
+// instances' clocks, so instances whose clocks disagree still share one
+// notion of when credit comes back and when a lease ends.
+//
+// # Attempts in flight, and lost instances
+//
+// An attempt in flight counts against its budgets until it is settled or
+// its lease ends. An instance that dies with attempts in flight cannot
+// settle them; their leases end after Config.Lease, and the attempts then
+// count as cancelled (a late Settle of them changes nothing). A Reserve
+// that finds a budget held by attempts in flight polls, with a short
+// backoff (Config.PollInterval up to Config.MaxPollInterval), until they
+// settle or its context ends.
+//
+// # Failures
+//
+// Reserve fails closed: when Redis cannot be reached or answers an error,
+// it returns an error wrapping auth.ErrStoreUnavailable, never a
+// Reservation, so the caller answers 503 rather than letting an attempt
+// through unlimited. When ctx ends first it returns an error wrapping
+// auth.ErrBusy and ctx.Err(). Settle cannot return an error: when it fails,
+// the attempt stays in flight until its lease ends, and then counts as
+// cancelled.
+//
+// # Redis Cluster
+//
+// A script can only touch keys of one hash slot, so with a ClusterClient
+// (or a Ring) the key prefix must hold a hash tag, such as
+// "{goauthkit:limit}:", which puts every budget on one shard; New refuses
+// a prefix without one.
+//
+// # Eviction
+//
+// Give the limiter a Redis whose maxmemory-policy never evicts its keys
+// (noeviction: as every key here has a TTL, the volatile-* policies may
+// evict them too). An evicted budget is a full one, so eviction under
+// memory pressure would forgive failures.
+package redislimit
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	mathrand "math/rand/v2"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/goauthkit/auth"
+	"github.com/redis/go-redis/v9"
+)
+
+// Defaults of Config.
+const (
+	// DefaultKeyPrefix is the default Config.KeyPrefix.
+	DefaultKeyPrefix = "goauthkit:limit:"
+	// DefaultLease is the default Config.Lease.
+	DefaultLease = 30 * time.Second
+	// DefaultPollInterval is the default Config.PollInterval.
+	DefaultPollInterval = 10 * time.Millisecond
+	// DefaultMaxPollInterval is the default Config.MaxPollInterval.
+	DefaultMaxPollInterval = 200 * time.Millisecond
+	// DefaultSettleTimeout is the default Config.SettleTimeout.
+	DefaultSettleTimeout = 2 * time.Second
+)
+
+// Config configures a Limiter. Zero fields take the defaults; negative
+// ones are refused by New.
+type Config struct {
+	// KeyPrefix is put before the hex of every LimitKey's ID to make the
+	// Redis keys. Limiters that share budgets must use the same prefix;
+	// give each application (or test) its own. With a Redis Cluster or a
+	// Ring it must hold a hash tag, such as "{goauthkit:limit}:". Default
+	// "goauthkit:limit:".
+	KeyPrefix string
+	// Lease is how long an attempt may stay in flight: past it, the attempt
+	// counts as cancelled, so that an instance that died cannot hold a
+	// budget for longer. It must exceed the longest attempt (a password
+	// check, the request's timeout): the failure of an attempt whose lease
+	// ended is not counted. It is rounded up to a whole microsecond.
+	// Default 30 seconds.
+	Lease time.Duration
+	// PollInterval is the first wait of a Reserve that finds a budget held
+	// by attempts in flight, before it looks again. Each wait doubles, up
+	// to MaxPollInterval; each is drawn at random between half of it and
+	// all of it, so that waiters spread out. Default 10 ms.
+	PollInterval time.Duration
+	// MaxPollInterval bounds the waits of PollInterval. It must not be
+	// below PollInterval. Default 200 ms, or PollInterval if that is
+	// longer.
+	MaxPollInterval time.Duration
+	// SettleTimeout bounds how long Settle waits for Redis (the client's
+	// own timeouts apply as well); when it passes, the attempt stays in
+	// flight until its lease ends. Default 2 seconds.
+	SettleTimeout time.Duration
+}
+
+// Limiter is an auth.Limiter on Redis; see the package documentation.
+// It is safe for concurrent use, and holds no goroutine or connection of
+// its own: closing the client is the caller's business.
+type Limiter struct {
+	client        redis.UniversalClient
+	prefix        string
+	lease         int64 // µs
+	poll, maxPoll time.Duration
+	settleTimeout time.Duration
+}
+
+var _ auth.Limiter = (*Limiter)(nil)
+
+// New returns a Limiter that keeps its budgets in the Redis of client,
+// with the zero fields of c set to their defaults. It does not contact
+// Redis.
+func New(client redis.UniversalClient, c Config) (*Limiter, error) {
+	if client == nil {
+		return nil, errors.New("redislimit: nil client")
+	}
+	if c.Lease < 0 || c.PollInterval < 0 || c.MaxPollInterval < 0 || c.SettleTimeout < 0 {
+		return nil, errors.New("redislimit: Config durations must not be negative")
+	}
+	if c.KeyPrefix == "" {
+		c.KeyPrefix = DefaultKeyPrefix
+	}
+	if c.Lease == 0 {
+		c.Lease = DefaultLease
+	}
+	if c.PollInterval == 0 {
+		c.PollInterval = DefaultPollInterval
+	}
+	if c.MaxPollInterval == 0 {
+		c.MaxPollInterval = max(DefaultMaxPollInterval, c.PollInterval)
+	}
+	if c.MaxPollInterval < c.PollInterval {
+		return nil, errors.New("redislimit: Config.MaxPollInterval must not be below PollInterval")
+	}
+	if c.SettleTimeout == 0 {
+		c.SettleTimeout = DefaultSettleTimeout
+	}
+	switch client.(type) {
+	case *redis.ClusterClient, *redis.Ring:
+		if !hasHashTag(c.KeyPrefix) {
+			return nil, fmt.Errorf("redislimit: with a sharded client, Config.KeyPrefix (%q) needs a hash tag, such as \"{goauthkit:limit}:\"", c.KeyPrefix)
+		}
+	}
+	return &Limiter{
+		client:        client,
+		prefix:        c.KeyPrefix,
+		lease:         micros(c.Lease),
+		poll:          c.PollInterval,
+		maxPoll:       c.MaxPollInterval,
+		settleTimeout: c.SettleTimeout,
+	}, nil
+}
+
+// hasHashTag reports whether every key under prefix has the same hash
+// slot: prefix holds a '{' and, after it, a '}' that does not follow it at
+// once.
+func hasHashTag(prefix string) bool {
+	i := strings.IndexByte(prefix, '{')
+	return i >= 0 && strings.IndexByte(prefix[i+1:], '}') > 0
+}
+
+// maxMicros bounds the durations the scripts handle (about 71 years), so
+// that their sums with the server's time stay well inside the integers a
+// Lua number (a double) holds exactly.
+const maxMicros = 1 << 51
+
+// micros is d in microseconds, rounded up, at most maxMicros.
+func micros(d time.Duration) int64 {
+	us := int64(d / time.Microsecond)
+	if d%time.Microsecond != 0 {
+		us++
+	}
+	return min(us, maxMicros)
+}
+
+// interval and capacity are k's in microseconds: the cost of an attempt,
+// and Burst × Interval (saturated at maxMicros).
+func interval(k auth.LimitKey) int64 { return micros(k.Interval) }
+
+func capacity(k auth.LimitKey) int64 {
+	iv := interval(k)
+	if int64(k.Burst) > maxMicros/iv {
+		return maxMicros
+	}
+	return int64(k.Burst) * iv
+}
+
+var errBadKey = errors.New("redislimit: a LimitKey needs a positive Burst and Interval")
+
+// Reply codes of reserveScript.
+const (
+	replyGranted = 0
+	replySpent   = 1
+	replyHeld    = 2
+)
+
+// Reserve implements auth.Limiter. Besides a *auth.RateLimitError and an
+// error wrapping auth.ErrBusy, it returns an error wrapping
+// auth.ErrStoreUnavailable when Redis fails.
+func (l *Limiter) Reserve(ctx context.Context, keys ...auth.LimitKey) (auth.Reservation, error) {
+	for _, k := range keys {
+		if k.Burst <= 0 || k.Interval <= 0 {
+			return nil, errBadKey
+		}
+	}
+	r := &reservation{l: l, keys: append([]auth.LimitKey(nil), keys...), token: rand.Text()}
+	if len(keys) == 0 {
+		return r, nil
+	}
+	r.rkeys = make([]string, 0, 2*len(keys))
+	args := make([]any, 0, 2+2*len(keys))
+	args = append(args, r.token, l.lease)
+	for _, k := range keys {
+		h := l.prefix + hex.EncodeToString(k.ID[:])
+		r.rkeys = append(r.rkeys, h, h+":leases")
+		args = append(args, interval(k), capacity(k))
+	}
+	delay := l.poll
+	for {
+		reply, err := reserveScript.Run(ctx, l.client, r.rkeys, args...).Int64Slice()
+		if err == nil && len(reply) != 2 {
+			err = fmt.Errorf("unexpected reply %v", reply)
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("%w: redislimit: %w", auth.ErrBusy, ctx.Err())
+			}
+			return nil, fmt.Errorf("%w: redislimit: %w", auth.ErrStoreUnavailable, err)
+		}
+		switch reply[0] {
+		case replyGranted:
+			return r, nil
+		case replySpent:
+			return nil, &auth.RateLimitError{RetryAfter: time.Duration(reply[1]) * time.Microsecond}
+		case replyHeld:
+		default:
+			return nil, fmt.Errorf("%w: redislimit: unexpected reply %v", auth.ErrStoreUnavailable, reply)
+		}
+		wait := time.NewTimer(delay/2 + mathrand.N(delay/2+1))
+		select {
+		case <-wait.C:
+		case <-ctx.Done():
+			wait.Stop()
+			return nil, fmt.Errorf("%w: redislimit: waiting for earlier attempts: %w", auth.ErrBusy, ctx.Err())
+		}
+		delay = min(2*delay, l.maxPoll)
+	}
+}
+
+// reservation is an attempt in flight: its token is leased in the lease
+// set of every key.
+type reservation struct {
+	l       *Limiter
+	keys    []auth.LimitKey
+	rkeys   []string // budget and lease set of each key
+	token   string
+	settled atomic.Bool
+}
+
+// Settle implements auth.Reservation. When Redis fails it does nothing
+// more: the attempt stays in flight until its lease ends.
+func (r *reservation) Settle(o auth.Outcome) {
+	if r.settled.Swap(true) || len(r.keys) == 0 {
+		return
+	}
+	args := make([]any, 0, 2+3*len(r.keys))
+	outcome := "c" // cancelled, and any Outcome unknown here
+	switch o {
+	case auth.AttemptFailed:
+		outcome = "f"
+	case auth.AttemptSucceeded:
+		outcome = "s"
+	}
+	args = append(args, r.token, outcome)
+	for _, k := range r.keys {
+		forgive := 0
+		if k.Forgive {
+			forgive = 1
+		}
+		args = append(args, interval(k), capacity(k), forgive)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), r.l.settleTimeout)
+	defer cancel()
+	_ = settleScript.Run(ctx, r.l.client, r.rkeys, args...).Err()
+}
