@@ -336,8 +336,12 @@ func (a *Authenticator) runMailJob(ctx context.Context, j mailJob) {
 		j.userID = u.ID
 	}
 	res, err := a.limiter.Reserve(ctx, a.limits.MailAccount.key("mail-account", j.userID, false))
-	if err != nil {
-		ev(EventMailThrottled, "three mails within the hour")
+	if _, ok := errors.AsType[*RateLimitError](err); ok {
+		ev(EventMailThrottled, "the account's mail budget is spent")
+		return
+	}
+	if err != nil { // a shared limiter that fails: fail closed
+		ev(EventMailFailed, "limiter: "+short(err))
 		return
 	}
 	res.Settle(AttemptFailed) // every mail counts

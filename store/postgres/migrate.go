@@ -68,6 +68,7 @@ CREATE INDEX auth_link_tokens_user_idx ON {schema}.auth_link_tokens (user_id, pu
 ALTER TABLE {schema}.auth_sessions ADD COLUMN user_agent text NOT NULL DEFAULT '';
 ALTER TABLE {schema}.auth_sessions ADD COLUMN client_addr text NOT NULL DEFAULT '';
 `},
+	{4, "the failed-login limiter shared by every instance", limiterMigration},
 }
 
 // lockName is the first key of the advisory lock; the schema name is the

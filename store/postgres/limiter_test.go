@@ -1,0 +1,347 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/limitertest"
+	"github.com/goauthkit/auth/store/postgres"
+)
+
+// limiterOn returns a Limiter on its own pool and Store over schema, as
+// one instance of a service would have.
+func limiterOn(t testing.TB, schema string, c postgres.LimiterConfig) (*postgres.Limiter, *postgres.Store) {
+	t.Helper()
+	s, err := postgres.New(context.Background(), testPool(t), postgres.Config{Schema: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	l, err := s.Limiter(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, s
+}
+
+func newLimitKey(burst int, interval time.Duration, forgive bool) auth.LimitKey {
+	k := auth.LimitKey{Burst: burst, Interval: interval, Forgive: forgive}
+	rand.Read(k.ID[:])
+	return k
+}
+
+// TestLimiterConformance runs the limiter suite with every case on a
+// limiter of its own instance (its own pool and Store) over one schema.
+func TestLimiterConformance(t *testing.T) {
+	schema := freshSchema(t)
+	limitertest.Run(t, func(t *testing.T) auth.Limiter {
+		l, _ := limiterOn(t, schema, postgres.LimiterConfig{})
+		return l
+	})
+}
+
+// TestLimiterInstancesShareBudgets: two instances draw on one budget:
+// failures on both add up, and concurrent wrong passwords spread over both
+// are let through no more than the budget allows, while concurrent right
+// ones all get through.
+func TestLimiterInstancesShareBudgets(t *testing.T) {
+	schema := freshSchema(t)
+	var ls [2]auth.Limiter
+	for i := range ls {
+		ls[i], _ = limiterOn(t, schema, postgres.LimiterConfig{})
+	}
+	ctx := context.Background()
+
+	t.Run("failures add up", func(t *testing.T) {
+		k := newLimitKey(5, time.Hour, true)
+		for i := range 5 {
+			r, err := ls[i%2].Reserve(ctx, k)
+			if err != nil {
+				t.Fatalf("attempt %d: %v", i+1, err)
+			}
+			r.Settle(auth.AttemptFailed)
+		}
+		for i := range ls {
+			if _, err := ls[i].Reserve(ctx, k); !errors.Is(err, auth.ErrTooManyAttempts) {
+				t.Fatalf("instance %d after 5 failures: %v, want refused", i, err)
+			}
+		}
+	})
+
+	run := func(n int, o auth.Outcome, keys ...auth.LimitKey) (granted, refused, most int64) {
+		var g, rf, in, top atomic.Int64
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range n {
+			wg.Go(func() {
+				<-start
+				cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+				defer cancel()
+				r, err := ls[i%2].Reserve(cctx, keys...)
+				if err != nil {
+					if !errors.Is(err, auth.ErrTooManyAttempts) {
+						t.Errorf("Reserve: %v", err)
+					}
+					rf.Add(1)
+					return
+				}
+				g.Add(1)
+				cur := in.Add(1)
+				for m := top.Load(); cur > m && !top.CompareAndSwap(m, cur); m = top.Load() {
+				}
+				time.Sleep(5 * time.Millisecond)
+				in.Add(-1)
+				r.Settle(o)
+			})
+		}
+		close(start)
+		wg.Wait()
+		return g.Load(), rf.Load(), top.Load()
+	}
+	t.Run("30 concurrent wrong passwords", func(t *testing.T) {
+		k := newLimitKey(5, time.Hour, true)
+		granted, refused, most := run(30, auth.AttemptFailed, k)
+		if granted != 5 || refused != 25 || most > 5 {
+			t.Fatalf("%d granted, %d refused, %d at once; want 5, 25, at most 5", granted, refused, most)
+		}
+	})
+	t.Run("concurrent right passwords", func(t *testing.T) {
+		addr, user := newLimitKey(20, time.Hour, false), newLimitKey(5, time.Hour, true)
+		granted, refused, most := run(12, auth.AttemptSucceeded, addr, user)
+		if granted != 12 || refused != 0 || most > 5 {
+			t.Fatalf("%d granted, %d refused, %d at once; want 12, 0, at most 5", granted, refused, most)
+		}
+	})
+}
+
+// statementCounter counts the statements sent on a pool's connections.
+type statementCounter struct{ n atomic.Int64 }
+
+func (c *statementCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+func (c *statementCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// TestLimiterOneStatement: a reservation and its settlement are one
+// statement each, whatever the number of keys.
+func TestLimiterOneStatement(t *testing.T) {
+	cfg, err := pgxpool.ParseConfig(testURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var count statementCounter
+	cfg.ConnConfig.Tracer = &count
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	s, err := postgres.New(context.Background(), pool, postgres.Config{Schema: freshSchema(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	l, err := s.Limiter(postgres.LimiterConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{1, 2, 3} {
+		keys := make([]auth.LimitKey, n)
+		for i := range keys {
+			keys[i] = newLimitKey(5, time.Minute, true)
+		}
+		for _, o := range []auth.Outcome{auth.AttemptFailed, auth.AttemptSucceeded, auth.AttemptCancelled} {
+			before := count.n.Load()
+			r, err := l.Reserve(context.Background(), keys...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			reserved := count.n.Load()
+			r.Settle(o)
+			if got := [2]int64{reserved - before, count.n.Load() - reserved}; got != [2]int64{1, 1} {
+				t.Errorf("%d keys, outcome %d: %d statements to reserve, %d to settle; want 1 and 1", n, o, got[0], got[1])
+			}
+		}
+	}
+}
+
+// TestLimiterCleansUp: budgets that have refilled and leases that ended
+// are deleted by later reservations, so the tables do not grow; an ended
+// lease no longer holds its budget, and its late settlement spends
+// nothing.
+func TestLimiterCleansUp(t *testing.T) {
+	schema := freshSchema(t)
+	l, s := limiterOn(t, schema, postgres.LimiterConfig{Lease: 300 * time.Millisecond})
+	ctx := context.Background()
+	pool := testPool(t)
+	rows := func() (budgets, leases int) {
+		t.Helper()
+		err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM `+pgx.Identifier{s.Schema(), "auth_limit_budgets"}.Sanitize()+
+			`), (SELECT count(*) FROM `+pgx.Identifier{s.Schema(), "auth_limit_leases"}.Sanitize()+`)`).Scan(&budgets, &leases)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return budgets, leases
+	}
+
+	// 40 budgets with a failure each, refilled after 200 ms; 10 attempts
+	// never settled, as by an instance that died.
+	for range 40 {
+		r, err := l.Reserve(ctx, newLimitKey(1, 200*time.Millisecond, false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Settle(auth.AttemptFailed)
+	}
+	lost := newLimitKey(1, time.Hour, false)
+	var lostRes auth.Reservation
+	for i := range 10 {
+		r, err := l.Reserve(ctx, newLimitKey(1, time.Hour, false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			if lostRes, err = l.Reserve(ctx, lost); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_ = r // never settled
+	}
+	if b, ls := rows(); b < 40 || ls != 11 {
+		t.Fatalf("%d budgets and %d leases, want 40 and 11", b, ls)
+	}
+	// The lost lease holds its budget until it ends.
+	cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	_, err := l.Reserve(cctx, lost)
+	cancel()
+	if !errors.Is(err, auth.ErrBusy) {
+		t.Fatalf("Reserve of a budget held by a live lease = %v, want ErrBusy", err)
+	}
+	time.Sleep(400 * time.Millisecond)
+	// Now it is free, and its late failure spends nothing.
+	r, err := l.Reserve(ctx, lost)
+	if err != nil {
+		t.Fatalf("Reserve after the lease ended: %v", err)
+	}
+	lostRes.Settle(auth.AttemptFailed)
+	r.Settle(auth.AttemptCancelled)
+	if r, err := l.Reserve(ctx, lost); err != nil {
+		t.Fatalf("Reserve after a late settlement: %v", err)
+	} else {
+		r.Settle(auth.AttemptCancelled)
+	}
+	for range 10 {
+		r, err := l.Reserve(ctx, newLimitKey(5, time.Hour, false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Settle(auth.AttemptCancelled)
+	}
+	if b, ls := rows(); b != 0 || ls != 0 {
+		t.Fatalf("%d budgets and %d leases left, want none", b, ls)
+	}
+}
+
+// TestLimiterFailsClosed: with the store closed (TestOutage stops the
+// database itself), Reserve returns an error wrapping auth.ErrStoreUnavailable and
+// no Reservation; with the context ended, one wrapping auth.ErrBusy.
+func TestLimiterFailsClosed(t *testing.T) {
+	testURL(t)
+	ctx := context.Background()
+	k := newLimitKey(5, time.Minute, true)
+
+	l, s := limiterOn(t, freshSchema(t), postgres.LimiterConfig{})
+	if r, err := l.Reserve(ctx, k); err != nil {
+		t.Fatal(err)
+	} else {
+		r.Settle(auth.AttemptFailed)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if r, err := l.Reserve(cctx, k); !errors.Is(err, auth.ErrBusy) || !errors.Is(err, context.Canceled) || r != nil {
+		t.Fatalf("Reserve with an ended context = %v, %v; want ErrBusy", r, err)
+	}
+	held, err := l.Reserve(ctx, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	held.Settle(auth.AttemptFailed) // must not panic nor hang
+	if r, err := l.Reserve(ctx, k); !errors.Is(err, auth.ErrStoreUnavailable) || r != nil {
+		t.Fatalf("Reserve on a closed store = %v, %v; want ErrStoreUnavailable", r, err)
+	}
+}
+
+func TestLimiterConfig(t *testing.T) {
+	s := newStore(t)
+	tests := []struct {
+		name string
+		c    postgres.LimiterConfig
+		ok   bool
+	}{
+		{"zero", postgres.LimiterConfig{}, true},
+		{"long poll", postgres.LimiterConfig{PollInterval: time.Second}, true},
+		{"negative lease", postgres.LimiterConfig{Lease: -1}, false},
+		{"negative poll", postgres.LimiterConfig{PollInterval: -1}, false},
+		{"max below poll", postgres.LimiterConfig{PollInterval: time.Second, MaxPollInterval: time.Millisecond}, false},
+		{"negative settle", postgres.LimiterConfig{SettleTimeout: -1}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := s.Limiter(tt.c); (err == nil) != tt.ok {
+				t.Fatalf("Limiter(%+v) = %v, want ok %v", tt.c, err, tt.ok)
+			}
+		})
+	}
+	l, _ := s.Limiter(postgres.LimiterConfig{})
+	for _, k := range []auth.LimitKey{{Burst: 0, Interval: time.Second}, {Burst: 1}} {
+		if r, err := l.Reserve(context.Background(), k); err == nil || r != nil {
+			t.Errorf("Reserve(%+v) = %v, %v; want an error", k, r, err)
+		}
+	}
+}
+
+// BenchmarkLimiter is the PostgreSQL limiter's cost per login attempt:
+// one reservation of an address's and a username's budgets, settled as a
+// success.
+func BenchmarkLimiter(b *testing.B) {
+	schema := freshSchema(b)
+	l, _ := limiterOn(b, schema, postgres.LimiterConfig{})
+	ctx := context.Background()
+	addr := newLimitKey(1<<30, time.Millisecond, false)
+	b.Run("serial", func(b *testing.B) {
+		keys := []auth.LimitKey{addr, newLimitKey(5, time.Minute, true)}
+		b.ReportAllocs()
+		for b.Loop() {
+			r, err := l.Reserve(ctx, keys...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			r.Settle(auth.AttemptSucceeded)
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			keys := []auth.LimitKey{addr, newLimitKey(5, time.Minute, true)} // one address, a user per goroutine
+			for pb.Next() {
+				r, err := l.Reserve(ctx, keys...)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				r.Settle(auth.AttemptSucceeded)
+			}
+		})
+	})
+}
