@@ -23,11 +23,13 @@ import (
 	"github.com/goauthkit/auth/keyfile"
 	authmail "github.com/goauthkit/auth/mail"
 	authmetrics "github.com/goauthkit/auth/metrics"
+	"github.com/goauthkit/auth/redislimit"
 	"github.com/goauthkit/auth/store/postgres"
 	"github.com/goauthkit/auth/store/sqlite"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
 )
 
 // app is the assembled server: the store, the authenticator and the HTTP
@@ -94,6 +96,14 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*au
 			return nil, err
 		}
 	}
+	limiter, closeLimiter, err := newLimiter(ctx, s, store, logger)
+	if err != nil {
+		_ = closeStore()
+		return nil, err
+	}
+	cfg.Limiter = limiter
+	closeAll := closeStore
+	closeStore = func() error { return errors.Join(closeLimiter(), closeAll()) }
 	var metricsHandler http.Handler
 	if s.metricsAddr != "" {
 		reg := prometheus.NewRegistry()
@@ -318,6 +328,45 @@ func loadKeyPair(dir, alg string, logger *slog.Logger) (*auth.KeySet, error) {
 		logger.Info("loaded a retired key for verification", "alg", old.Algorithm(), "kid", old.ID(), "file", p)
 	}
 	return ks, nil
+}
+
+// limiterPingTimeout bounds the look at the limiter's Redis at start.
+const limiterPingTimeout = 3 * time.Second
+
+// newLimiter returns the failed-login limiter the settings select, and
+// what closes it: Redis with AUTH_REDIS_URL, else the PostgreSQL store's,
+// else nil (the Authenticator's own, in memory). A Redis that does not
+// answer at start is logged and does not stop the server: until it
+// answers, the limiter fails closed (logins answer 503), and every other
+// route works.
+func newLimiter(ctx context.Context, s settings, store auth.Store, logger *slog.Logger) (auth.Limiter, func() error, error) {
+	if s.redisURL != "" {
+		opt, _ := redis.ParseURL(s.redisURL) // checked by loadSettings
+		client := redis.NewClient(opt)
+		l, err := redislimit.New(client, redislimit.Config{KeyPrefix: s.redisPrefix})
+		if err != nil {
+			_ = client.Close()
+			return nil, nil, badSetting("AUTH_REDIS_URL", "%v", err)
+		}
+		pctx, cancel := context.WithTimeout(ctx, limiterPingTimeout)
+		defer cancel()
+		if err := client.Ping(pctx).Err(); err != nil {
+			logger.Error("the limiter's Redis does not answer: logins answer 503 until it does", "redis", safeURL(s.redisURL), "error", redact(err, s.redisURL))
+		} else {
+			logger.Info("limiter", "kind", "redis", "redis", safeURL(s.redisURL), "prefix", s.redisPrefix, "note", "shared by every instance on this Redis")
+		}
+		return l, client.Close, nil
+	}
+	if pg, ok := store.(*postgres.Store); ok {
+		l, err := pg.Limiter(postgres.LimiterConfig{})
+		if err != nil {
+			return nil, nil, startupError("the PostgreSQL limiter: %v", err)
+		}
+		logger.Info("limiter", "kind", "postgres", "note", "shared by every instance on this database")
+		return l, func() error { return nil }, nil
+	}
+	logger.Info("limiter", "kind", "memory", "note", "this process's own: instances behind a load balancer need AUTH_REDIS_URL or PostgreSQL")
+	return nil, func() error { return nil }, nil
 }
 
 // openStore opens the store the settings select.

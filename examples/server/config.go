@@ -13,6 +13,8 @@ import (
 	"time"
 
 	authmail "github.com/goauthkit/auth/mail"
+	"github.com/goauthkit/auth/redislimit"
+	"github.com/redis/go-redis/v9"
 )
 
 // settings is the server's configuration, from flags and environment
@@ -47,6 +49,10 @@ type settings struct {
 	// metricsAddr is AUTH_METRICS_ADDR: where GET /metrics is served, apart
 	// from the API; "" for no metrics.
 	metricsAddr string
+	// redisURL is AUTH_REDIS_URL: the Redis that keeps the limiter's
+	// budgets, shared by every instance; "" for none. redisPrefix is
+	// AUTH_REDIS_PREFIX, put before its keys.
+	redisURL, redisPrefix string
 
 	// loadtestBare mounts GET /loadtest/bare (AUTH_LOADTEST_BARE=1), a
 	// route doing no work: the ceiling cmd/loadtest compares with.
@@ -123,6 +129,14 @@ Environment only:
   AUTH_METRICS_ADDR        serve Prometheus metrics at GET /metrics on this
                            separate address, such as 127.0.0.1:9090
                            (default off; never on the public address)
+  AUTH_REDIS_URL           redis://HOST:PORT/DB: keep the failed-login
+                           limiter in Redis, shared by every instance
+                           (default: in PostgreSQL with a PostgreSQL store,
+                           else in this process). Unreachable, logins
+                           answer 503: never unlimited
+  AUTH_REDIS_PREFIX        the prefix of the limiter's Redis keys (default
+                           goauthkit:limit:); instances sharing budgets use
+                           the same
   AUTH_CORS_ORIGINS        comma-separated origins of browser apps served
                            elsewhere that may call the API, such as
                            https://app.example.com (default none)
@@ -282,6 +296,24 @@ func loadSettings(args []string, getenv func(string) string) (settings, error) {
 			return s, badSetting("AUTH_METRICS_ADDR", "must differ from the API's address %s: metrics are not for the public", s.addr)
 		}
 		s.metricsAddr = v
+	}
+
+	if s.redisURL = getenv("AUTH_REDIS_URL"); s.redisURL != "" {
+		// Checked now, connected to at start. The value is not repeated:
+		// it could hold a password.
+		if !strings.HasPrefix(s.redisURL, "redis://") && !strings.HasPrefix(s.redisURL, "rediss://") {
+			return s, badSetting("AUTH_REDIS_URL", "want redis://HOST:PORT/DB (or rediss:// for TLS)")
+		}
+		if _, err := redis.ParseURL(s.redisURL); err != nil {
+			return s, badSetting("AUTH_REDIS_URL", "%s", redact(err, s.redisURL))
+		}
+	}
+	s.redisPrefix = redislimit.DefaultKeyPrefix
+	if v := getenv("AUTH_REDIS_PREFIX"); v != "" {
+		if len(v) > 100 {
+			return s, badSetting("AUTH_REDIS_PREFIX", "at most 100 bytes")
+		}
+		s.redisPrefix = v
 	}
 
 	switch v := getenv("AUTH_LOADTEST_BARE"); v {

@@ -101,6 +101,11 @@ type envOptions struct {
 	// smtp starts a real SMTP server (a local relay) for the server's
 	// mail, as env.mail; without it mail goes to DIR/outbox.
 	smtp bool
+	// sharedLimiter keeps the limiter the server picks itself (Redis with
+	// AUTH_REDIS_URL, else PostgreSQL's with a PostgreSQL store), on real
+	// time, rather than a memory limiter on the test clock; env.limiter is
+	// then nil.
+	sharedLimiter bool
 }
 
 const testSecret = "e2e-test-secret-key-0123456789abcdef-ABCDEF"
@@ -153,11 +158,16 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
-	limiter := auth.NewMemoryLimiter(auth.LimiterConfig{Now: clock.Now})
+	var limiter *auth.MemoryLimiter
+	if !o.sharedLimiter {
+		limiter = auth.NewMemoryLimiter(auth.LimiterConfig{Now: clock.Now})
+	}
 	a, err := newApp(context.Background(), s, logger, func(c *auth.Config) {
 		c.Hasher = o.hasher
 		c.Now = clock.Now
-		c.Limiter = limiter
+		if limiter != nil {
+			c.Limiter = limiter
+		}
 		if !o.addressLimits {
 			// The per-address limits would trip over the many failures and
 			// signups these tests make from 127.0.0.1; TestE2EAddressLimit

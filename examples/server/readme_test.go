@@ -7,11 +7,20 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/goauthkit/auth"
 )
 
 // readmeBlock returns the first fenced code block of language lang after
 // the heading in README.md.
 func readmeBlock(t *testing.T, heading, lang string) string {
+	t.Helper()
+	return readmeBlockN(t, heading, lang, 0)
+}
+
+// readmeBlockN returns the fenced code block of language lang n blocks
+// after the first one after the heading in README.md.
+func readmeBlockN(t *testing.T, heading, lang string, n int) string {
 	t.Helper()
 	raw, err := os.ReadFile("../../README.md")
 	if err != nil {
@@ -23,16 +32,21 @@ func readmeBlock(t *testing.T, heading, lang string) string {
 		t.Fatalf("README.md has no heading %q", heading)
 	}
 	text = text[i:]
-	start := strings.Index(text, "\n```"+lang+"\n")
-	if start < 0 {
-		t.Fatalf("README.md has no %s block after %q", lang, heading)
+	for k := 0; ; k++ {
+		start := strings.Index(text, "\n```"+lang+"\n")
+		if start < 0 {
+			t.Fatalf("README.md has no %s block %d after %q", lang, n, heading)
+		}
+		text = text[start+len("\n```"+lang+"\n"):]
+		end := strings.Index(text, "\n```\n")
+		if end < 0 {
+			t.Fatalf("the %s block after %q is not closed", lang, heading)
+		}
+		if k == n {
+			return text[:end+1]
+		}
+		text = text[end:]
 	}
-	text = text[start+len("\n```"+lang+"\n"):]
-	end := strings.Index(text, "\n```\n")
-	if end < 0 {
-		t.Fatalf("the %s block after %q is not closed", lang, heading)
-	}
-	return text[:end+1]
 }
 
 // walkStep is one command of the walk-through and the answer the README
@@ -97,9 +111,30 @@ func TestREADMERecovery(t *testing.T) {
 	runWalk(t, e, "### Account recovery, with the outbox", 6)
 }
 
+// TestREADMEAdmin runs the README's administration section: authctl on a
+// fresh data directory, then the server on it, then authctl again while
+// the server holds the file. Commands run from the repository's root, as
+// the README's do, the test's data directory for data/.
+func TestREADMEAdmin(t *testing.T) {
+	heading := "### Devices, administration and authctl"
+	dir := t.TempDir()
+	runBlock(t, readmeBlockN(t, heading, "sh", 0), "", dir, 1)
+	// authctl hashes with the default argon2id, as the server does.
+	e := newEnv(t, envOptions{dataDir: dir, hasher: auth.Argon2id{}})
+	runBlock(t, readmeBlockN(t, heading, "sh", 1), strings.TrimPrefix(e.srv.URL, "http://"), dir, 7)
+}
+
 // runWalk runs the shell block after heading against e's server and checks
 // every answer the README shows (at least min of them).
 func runWalk(t *testing.T, e *env, heading string, min int) {
+	t.Helper()
+	runBlock(t, readmeBlock(t, heading, "sh"), strings.TrimPrefix(e.srv.URL, "http://"), e.dataDir, min)
+}
+
+// runBlock runs a shell block of the README from the repository's root,
+// host (a server's HOST:PORT) for localhost:8080 and dataDir for data/, and
+// checks every answer the README shows (at least min of them).
+func runBlock(t *testing.T, block, host, dataDir string, min int) {
 	t.Helper()
 	bash, errBash := exec.LookPath("bash")
 	_, errCurl := exec.LookPath("curl")
@@ -109,7 +144,7 @@ func runWalk(t *testing.T, e *env, heading string, min int) {
 		}
 		t.Skip("bash or curl missing: the README walk-through runs them")
 	}
-	steps := walkSteps(readmeBlock(t, heading, "sh"))
+	steps := walkSteps(block)
 	checked := 0
 	var script strings.Builder
 	for _, st := range steps {
@@ -121,10 +156,11 @@ func runWalk(t *testing.T, e *env, heading string, min int) {
 		t.Fatalf("%d steps with %d answers: the walk-through was not found whole", len(steps), checked)
 	}
 
-	host := strings.TrimPrefix(e.srv.URL, "http://")
 	text := strings.ReplaceAll(script.String(), "localhost:8080", host)
-	text = strings.ReplaceAll(text, "data/outbox/", filepath.Join(e.dataDir, "outbox")+"/")
+	text = strings.ReplaceAll(text, "data/outbox/", filepath.Join(dataDir, "outbox")+"/")
+	text = strings.ReplaceAll(text, "-data data ", "-data "+dataDir+" ")
 	cmd := exec.Command(bash, "-c", text)
+	cmd.Dir = "../.."
 	cmd.Env = append(os.Environ(), "LC_ALL=C.UTF-8")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -150,8 +186,11 @@ func runWalk(t *testing.T, e *env, heading string, min int) {
 			continue
 		}
 		for j, w := range st.want {
-			// The server's address for the one the README shows.
-			if !pattern(strings.ReplaceAll(w, "127.0.0.1:8080", host)).MatchString(lines[j]) {
+			// The server's address and data directory for the ones the
+			// README shows.
+			w = strings.ReplaceAll(w, "127.0.0.1:8080", host)
+			w = strings.ReplaceAll(w, " data/", " "+dataDir+"/")
+			if !pattern(w).MatchString(lines[j]) {
 				t.Errorf("step %d (%s):\n got %s\nwant %s", i, st.command, lines[j], w)
 			}
 		}

@@ -254,6 +254,10 @@ func TestBadSettings(t *testing.T) {
 		{"CORS origin with a path", nil, map[string]string{"AUTH_CORS_ORIGINS": "https://app.example.com/app"}, "AUTH_CORS_ORIGINS", "origin"},
 		{"metrics address not HOST:PORT", nil, map[string]string{"AUTH_METRICS_ADDR": "9090"}, "AUTH_METRICS_ADDR", "HOST:PORT"},
 		{"metrics on the API's address", nil, map[string]string{"AUTH_METRICS_ADDR": "127.0.0.1:8080"}, "AUTH_METRICS_ADDR", "differ"},
+		{"Redis URL of another scheme", nil, map[string]string{"AUTH_REDIS_URL": "http://u:hunter2-secret@127.0.0.1:6379"}, "AUTH_REDIS_URL", "redis://"},
+		{"Redis URL with a bad database", nil, map[string]string{"AUTH_REDIS_URL": "redis://u:hunter2-secret@127.0.0.1:6379/db0"}, "AUTH_REDIS_URL", ""},
+		{"Redis URL with an unknown option", nil, map[string]string{"AUTH_REDIS_URL": "redis://:hunter2-secret@127.0.0.1:6379/0?colour=blue"}, "AUTH_REDIS_URL", ""},
+		{"Redis prefix too long", nil, map[string]string{"AUTH_REDIS_PREFIX": strings.Repeat("p", 101)}, "AUTH_REDIS_PREFIX", "100"},
 		{"unknown flag", []string{"-port", "80"}, nil, "flags", ""},
 		{"stray argument", []string{"serve"}, nil, "flags", ""},
 	} {

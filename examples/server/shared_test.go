@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// redisURL returns AUTH_TEST_REDIS_URL, or skips (fails, in CI) without it.
+func redisURL(t *testing.T) string {
+	t.Helper()
+	u := os.Getenv("AUTH_TEST_REDIS_URL")
+	if u == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("CI: AUTH_TEST_REDIS_URL is not set (.ci/run sets it)")
+		}
+		t.Skip("AUTH_TEST_REDIS_URL not set: no Redis to run against (set it to redis://127.0.0.1:6379/0)")
+	}
+	return u
+}
+
+// redisPrefix is a key prefix of the test's own, whose keys are deleted at
+// cleanup: the budgets' IDs are digests of usernames, the same in every run.
+func redisPrefix(t *testing.T, url string) string {
+	t.Helper()
+	prefix := "goauthkit-e2e:" + strings.ToLower(rand.Text()[:10]) + ":"
+	t.Cleanup(func() {
+		opt, err := redis.ParseURL(url)
+		if err != nil {
+			return
+		}
+		c := redis.NewClient(opt)
+		defer c.Close()
+		ctx := context.Background()
+		iter := c.Scan(ctx, 0, prefix+"*", 100).Iterator()
+		for iter.Next(ctx) {
+			c.Del(ctx, iter.Val())
+		}
+	})
+	return prefix
+}
+
+// TestE2ESharedLimiter runs two instances of the server on one PostgreSQL
+// database, with the limiter in PostgreSQL, then in Redis: failures split
+// over both instances add up, 30 concurrent wrong passwords spread over
+// both get at most the username's budget of password checks, concurrent
+// right ones all get through, and a session revoked on one instance is
+// refused on the other at once.
+func TestE2ESharedLimiter(t *testing.T) {
+	tests := []struct {
+		name string
+		vars func(t *testing.T) map[string]string
+		log  string // the start-up line naming the limiter
+	}{
+		{"postgres", func(*testing.T) map[string]string { return nil }, "kind=postgres"},
+		{"redis", func(t *testing.T) map[string]string {
+			u := redisURL(t)
+			return map[string]string{"AUTH_REDIS_URL": u, "AUTH_REDIS_PREFIX": redisPrefix(t, u)}
+		}, "kind=redis"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db := pgDatabase(t)
+			vars := tt.vars(t)
+			h := &countingHasher{}
+			var es [2]*env
+			for i := range es {
+				es[i] = newEnv(t, envOptions{db: db, hasher: h, vars: vars, sharedLimiter: true})
+				if !strings.Contains(es[i].logs.String(), "msg=limiter "+tt.log) {
+					t.Fatalf("instance %d did not log its limiter (%s):\n%s", i, tt.log, es[i].logs.String())
+				}
+			}
+			a, b := es[0], es[1]
+			a.signup("alice", "correct horse battery")
+			b.signup("bob", "correct horse battery")
+
+			// Failures on both instances add up: 3 on a, 2 on b spend the
+			// budget of 5, and both refuse the right password then.
+			for i := range 5 {
+				es[i%2].tokenReq("username", "alice", "password", fmt.Sprint("guess ", i)).want(t, 400, "invalid_grant")
+			}
+			for i, e := range es {
+				r := e.tokenReq("username", "alice", "password", "correct horse battery")
+				r.want(t, 429, "too_many_attempts")
+				if r.header.Get("Retry-After") == "" {
+					t.Errorf("instance %d: 429 without Retry-After", i)
+				}
+			}
+
+			// Concurrent right passwords, over both: all get through.
+			got := concurrently(12, func(i int) int {
+				return es[i%2].tokenReq("username", "bob", "password", "correct horse battery").status
+			})
+			if got[200] != 12 {
+				t.Fatalf("12 concurrent right logins over two instances: %v, want 12× 200", got)
+			}
+
+			// 30 concurrent wrong passwords, over both: at most 5 checked.
+			b.signup("carol", "correct horse battery")
+			h.checks.Store(0)
+			h.maxInFlight.Store(0)
+			got = concurrently(30, func(i int) int {
+				return es[i%2].tokenReq("username", "carol", "password", fmt.Sprint("guess ", i)).status
+			})
+			if got[400] > 5 || got[400]+got[429] != 30 || h.checks.Load() > 5 || h.maxInFlight.Load() > 5 {
+				t.Fatalf("30 concurrent wrong logins over two instances: %v, %d password checks (%d at once); want at most 5",
+					got, h.checks.Load(), h.maxInFlight.Load())
+			}
+			a.tokenReq("username", "carol", "password", "correct horse battery").want(t, 429, "too_many_attempts")
+
+			// A session revoked on one instance is refused on the other at
+			// once, its refresh token too.
+			access, refresh := a.login("bob", "correct horse battery")
+			a.me(access).want(t, 200, "")
+			list := b.do(request{method: "GET", path: "/sessions", bearer: access})
+			list.want(t, 200, "")
+			var id string
+			for _, s := range list.body["sessions"].([]any) {
+				if s := s.(map[string]any); s["current"] == true {
+					id, _ = s["id"].(string)
+				}
+			}
+			if id == "" {
+				t.Fatalf("no current session in %s", list.raw)
+			}
+			b.do(request{method: "DELETE", path: "/sessions/" + id, bearer: access}).want(t, 204, "")
+			a.me(access).want(t, 401, "invalid_token")
+			a.refresh(refresh).want(t, 400, "invalid_grant")
+		})
+	}
+}
+
+// TestE2ELimiterDown: a Redis that does not answer does not stop the
+// server, but logins and signups fail closed, 503 with a log line, never
+// unlimited; routes that need no limiter still work.
+func TestE2ELimiterDown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "redis://" + ln.Addr().String() + "/0"
+	ln.Close() // nothing listens there now
+	db := ""
+	if os.Getenv("AUTH_TEST_POSTGRES_URL") != "" {
+		db = pgDatabase(t)
+	}
+	e := newEnv(t, envOptions{db: db, sharedLimiter: true, vars: map[string]string{"AUTH_REDIS_URL": dead}})
+	if !strings.Contains(e.logs.String(), "the limiter's Redis does not answer") {
+		t.Fatalf("no start-up line about the Redis that does not answer:\n%s", e.logs.String())
+	}
+	before := len(e.logs.String())
+	e.tokenReq("username", "alice", "password", "correct horse battery").want(t, 503, "temporarily_unavailable")
+	e.signupReq("alice", "correct horse battery").want(t, 503, "temporarily_unavailable")
+	if logged := e.logs.String()[before:]; !strings.Contains(logged, "store unavailable") {
+		t.Fatalf("the 503 was not logged:\n%s", logged)
+	}
+	e.do(request{method: "GET", path: "/healthz"}).want(t, 200, "")
+}
