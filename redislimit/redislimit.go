@@ -79,12 +79,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	mathrand "math/rand/v2"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/internal/sharedlimit"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -93,13 +93,13 @@ const (
 	// DefaultKeyPrefix is the default Config.KeyPrefix.
 	DefaultKeyPrefix = "goauthkit:limit:"
 	// DefaultLease is the default Config.Lease.
-	DefaultLease = 30 * time.Second
+	DefaultLease = sharedlimit.DefaultLease
 	// DefaultPollInterval is the default Config.PollInterval.
-	DefaultPollInterval = 10 * time.Millisecond
+	DefaultPollInterval = sharedlimit.DefaultPollInterval
 	// DefaultMaxPollInterval is the default Config.MaxPollInterval.
-	DefaultMaxPollInterval = 200 * time.Millisecond
+	DefaultMaxPollInterval = sharedlimit.DefaultMaxPollInterval
 	// DefaultSettleTimeout is the default Config.SettleTimeout.
-	DefaultSettleTimeout = 2 * time.Second
+	DefaultSettleTimeout = sharedlimit.DefaultSettleTimeout
 )
 
 // Config configures a Limiter. Zero fields take the defaults; negative
@@ -137,11 +137,10 @@ type Config struct {
 // It is safe for concurrent use, and holds no goroutine or connection of
 // its own: closing the client is the caller's business.
 type Limiter struct {
-	client        redis.UniversalClient
-	prefix        string
-	lease         int64 // µs
-	poll, maxPoll time.Duration
-	settleTimeout time.Duration
+	client redis.UniversalClient
+	prefix string
+	timing sharedlimit.Timing
+	lease  int64 // µs
 }
 
 var _ auth.Limiter = (*Limiter)(nil)
@@ -153,26 +152,13 @@ func New(client redis.UniversalClient, c Config) (*Limiter, error) {
 	if client == nil {
 		return nil, errors.New("redislimit: nil client")
 	}
-	if c.Lease < 0 || c.PollInterval < 0 || c.MaxPollInterval < 0 || c.SettleTimeout < 0 {
-		return nil, errors.New("redislimit: Config durations must not be negative")
+	timing, err := sharedlimit.Timing{Lease: c.Lease, PollInterval: c.PollInterval,
+		MaxPollInterval: c.MaxPollInterval, SettleTimeout: c.SettleTimeout}.WithDefaults("redislimit")
+	if err != nil {
+		return nil, err
 	}
 	if c.KeyPrefix == "" {
 		c.KeyPrefix = DefaultKeyPrefix
-	}
-	if c.Lease == 0 {
-		c.Lease = DefaultLease
-	}
-	if c.PollInterval == 0 {
-		c.PollInterval = DefaultPollInterval
-	}
-	if c.MaxPollInterval == 0 {
-		c.MaxPollInterval = max(DefaultMaxPollInterval, c.PollInterval)
-	}
-	if c.MaxPollInterval < c.PollInterval {
-		return nil, errors.New("redislimit: Config.MaxPollInterval must not be below PollInterval")
-	}
-	if c.SettleTimeout == 0 {
-		c.SettleTimeout = DefaultSettleTimeout
 	}
 	switch client.(type) {
 	case *redis.ClusterClient, *redis.Ring:
@@ -180,14 +166,7 @@ func New(client redis.UniversalClient, c Config) (*Limiter, error) {
 			return nil, fmt.Errorf("redislimit: with a sharded client, Config.KeyPrefix (%q) needs a hash tag, such as \"{goauthkit:limit}:\"", c.KeyPrefix)
 		}
 	}
-	return &Limiter{
-		client:        client,
-		prefix:        c.KeyPrefix,
-		lease:         micros(c.Lease),
-		poll:          c.PollInterval,
-		maxPoll:       c.MaxPollInterval,
-		settleTimeout: c.SettleTimeout,
-	}, nil
+	return &Limiter{client: client, prefix: c.KeyPrefix, timing: timing, lease: sharedlimit.Micros(timing.Lease)}, nil
 }
 
 // hasHashTag reports whether every key under prefix has the same hash
@@ -198,49 +177,19 @@ func hasHashTag(prefix string) bool {
 	return i >= 0 && strings.IndexByte(prefix[i+1:], '}') > 0
 }
 
-// maxMicros bounds the durations the scripts handle (about 71 years), so
-// that their sums with the server's time stay well inside the integers a
-// Lua number (a double) holds exactly.
-const maxMicros = 1 << 51
-
-// micros is d in microseconds, rounded up, at most maxMicros.
-func micros(d time.Duration) int64 {
-	us := int64(d / time.Microsecond)
-	if d%time.Microsecond != 0 {
-		us++
-	}
-	return min(us, maxMicros)
-}
-
-// interval and capacity are k's in microseconds: the cost of an attempt,
-// and Burst × Interval (saturated at maxMicros).
-func interval(k auth.LimitKey) int64 { return micros(k.Interval) }
-
-func capacity(k auth.LimitKey) int64 {
-	iv := interval(k)
-	if int64(k.Burst) > maxMicros/iv {
-		return maxMicros
-	}
-	return int64(k.Burst) * iv
-}
-
-var errBadKey = errors.New("redislimit: a LimitKey needs a positive Burst and Interval")
-
-// Reply codes of reserveScript.
+// Reply codes of reserveScript: sharedlimit's Answers.
 const (
-	replyGranted = 0
-	replySpent   = 1
-	replyHeld    = 2
+	replyGranted = int64(sharedlimit.Granted)
+	replySpent   = int64(sharedlimit.Spent)
+	replyHeld    = int64(sharedlimit.Held)
 )
 
 // Reserve implements auth.Limiter. Besides a *auth.RateLimitError and an
 // error wrapping auth.ErrBusy, it returns an error wrapping
 // auth.ErrStoreUnavailable when Redis fails.
 func (l *Limiter) Reserve(ctx context.Context, keys ...auth.LimitKey) (auth.Reservation, error) {
-	for _, k := range keys {
-		if k.Burst <= 0 || k.Interval <= 0 {
-			return nil, errBadKey
-		}
+	if err := sharedlimit.CheckKeys(keys); err != nil {
+		return nil, err
 	}
 	r := &reservation{l: l, keys: append([]auth.LimitKey(nil), keys...), token: rand.Text()}
 	if len(keys) == 0 {
@@ -252,38 +201,22 @@ func (l *Limiter) Reserve(ctx context.Context, keys ...auth.LimitKey) (auth.Rese
 	for _, k := range keys {
 		h := l.prefix + hex.EncodeToString(k.ID[:])
 		r.rkeys = append(r.rkeys, h, h+":leases")
-		args = append(args, interval(k), capacity(k))
+		args = append(args, sharedlimit.Interval(k), sharedlimit.Capacity(k))
 	}
-	delay := l.poll
-	for {
+	err := l.timing.Reserve(ctx, "redislimit", func(ctx context.Context) (sharedlimit.Answer, time.Duration, error) {
 		reply, err := reserveScript.Run(ctx, l.client, r.rkeys, args...).Int64Slice()
 		if err == nil && len(reply) != 2 {
 			err = fmt.Errorf("unexpected reply %v", reply)
 		}
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil, fmt.Errorf("%w: redislimit: %w", auth.ErrBusy, ctx.Err())
-			}
-			return nil, fmt.Errorf("%w: redislimit: %w", auth.ErrStoreUnavailable, err)
+			return 0, 0, fmt.Errorf("%w: redislimit: %w", auth.ErrStoreUnavailable, err)
 		}
-		switch reply[0] {
-		case replyGranted:
-			return r, nil
-		case replySpent:
-			return nil, &auth.RateLimitError{RetryAfter: time.Duration(reply[1]) * time.Microsecond}
-		case replyHeld:
-		default:
-			return nil, fmt.Errorf("%w: redislimit: unexpected reply %v", auth.ErrStoreUnavailable, reply)
-		}
-		wait := time.NewTimer(delay/2 + mathrand.N(delay/2+1))
-		select {
-		case <-wait.C:
-		case <-ctx.Done():
-			wait.Stop()
-			return nil, fmt.Errorf("%w: redislimit: waiting for earlier attempts: %w", auth.ErrBusy, ctx.Err())
-		}
-		delay = min(2*delay, l.maxPoll)
+		return sharedlimit.Answer(reply[0]), time.Duration(reply[1]) * time.Microsecond, nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return r, nil
 }
 
 // reservation is an attempt in flight: its token is leased in the lease
@@ -303,22 +236,16 @@ func (r *reservation) Settle(o auth.Outcome) {
 		return
 	}
 	args := make([]any, 0, 2+3*len(r.keys))
-	outcome := "c" // cancelled, and any Outcome unknown here
-	switch o {
-	case auth.AttemptFailed:
-		outcome = "f"
-	case auth.AttemptSucceeded:
-		outcome = "s"
-	}
+	outcome := sharedlimit.OutcomeCode(o)
 	args = append(args, r.token, outcome)
 	for _, k := range r.keys {
 		forgive := 0
 		if k.Forgive {
 			forgive = 1
 		}
-		args = append(args, interval(k), capacity(k), forgive)
+		args = append(args, sharedlimit.Interval(k), sharedlimit.Capacity(k), forgive)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), r.l.settleTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), r.l.timing.SettleTimeout)
 	defer cancel()
 	_ = settleScript.Run(ctx, r.l.client, r.rkeys, args...).Err()
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/goauthkit/auth/internal/sharedlimit"
 )
 
 // TestReserveScriptAgain: the reserve script run twice with one token (a
@@ -30,7 +32,7 @@ func TestReserveScriptAgain(t *testing.T) {
 	h := "goauthkit-test:script:" + hex.EncodeToString(id[:])
 	keys := []string{h, h + ":leases"}
 	defer c.Del(ctx, keys...)
-	lease, iv := micros(time.Minute), micros(time.Hour)
+	lease, iv := sharedlimit.Micros(time.Minute), sharedlimit.Micros(time.Hour)
 	for i := range 2 {
 		reply, err := reserveScript.Run(ctx, c, keys, "token", lease, iv, 1*iv).Int64Slice()
 		if err != nil || len(reply) != 2 || reply[0] != replyGranted {

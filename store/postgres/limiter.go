@@ -3,14 +3,12 @@ package postgres
 import (
 	"context"
 	"crypto/rand"
-	"errors"
-	"fmt"
-	mathrand "math/rand/v2"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/internal/sharedlimit"
 )
 
 // limiterMigration keeps the budgets of Limiter. Times and credits are
@@ -146,13 +144,13 @@ END $$;
 // Defaults of LimiterConfig.
 const (
 	// DefaultLease is the default LimiterConfig.Lease.
-	DefaultLease = 30 * time.Second
+	DefaultLease = sharedlimit.DefaultLease
 	// DefaultPollInterval is the default LimiterConfig.PollInterval.
-	DefaultPollInterval = 10 * time.Millisecond
+	DefaultPollInterval = sharedlimit.DefaultPollInterval
 	// DefaultMaxPollInterval is the default LimiterConfig.MaxPollInterval.
-	DefaultMaxPollInterval = 200 * time.Millisecond
+	DefaultMaxPollInterval = sharedlimit.DefaultMaxPollInterval
 	// DefaultSettleTimeout is the default LimiterConfig.SettleTimeout.
-	DefaultSettleTimeout = 2 * time.Second
+	DefaultSettleTimeout = sharedlimit.DefaultSettleTimeout
 )
 
 // LimiterConfig configures Store.Limiter. Zero fields take the defaults;
@@ -204,12 +202,11 @@ type LimiterConfig struct {
 // few at a time, so the tables hold roughly the budgets drained in the
 // last Burst × Interval and the attempts in flight.
 type Limiter struct {
-	s             *Store
-	reserveSQL    string
-	settleSQL     string
-	lease         int64 // µs
-	poll, maxPoll time.Duration
-	settleTimeout time.Duration
+	s          *Store
+	reserveSQL string
+	settleSQL  string
+	timing     sharedlimit.Timing
+	lease      int64 // µs
 }
 
 var _ auth.Limiter = (*Limiter)(nil)
@@ -218,75 +215,27 @@ var _ auth.Limiter = (*Limiter)(nil)
 // of c set to their defaults. It shares the store's pool and lives as long
 // as the store: after Close, Reserve fails with auth.ErrStoreUnavailable.
 func (s *Store) Limiter(c LimiterConfig) (*Limiter, error) {
-	if c.Lease < 0 || c.PollInterval < 0 || c.MaxPollInterval < 0 || c.SettleTimeout < 0 {
-		return nil, errors.New("postgres: LimiterConfig durations must not be negative")
-	}
-	if c.Lease == 0 {
-		c.Lease = DefaultLease
-	}
-	if c.PollInterval == 0 {
-		c.PollInterval = DefaultPollInterval
-	}
-	if c.MaxPollInterval == 0 {
-		c.MaxPollInterval = max(DefaultMaxPollInterval, c.PollInterval)
-	}
-	if c.MaxPollInterval < c.PollInterval {
-		return nil, errors.New("postgres: LimiterConfig.MaxPollInterval must not be below PollInterval")
-	}
-	if c.SettleTimeout == 0 {
-		c.SettleTimeout = DefaultSettleTimeout
+	timing, err := sharedlimit.Timing{Lease: c.Lease, PollInterval: c.PollInterval,
+		MaxPollInterval: c.MaxPollInterval, SettleTimeout: c.SettleTimeout}.WithDefaults("postgres")
+	if err != nil {
+		return nil, err
 	}
 	r := strings.NewReplacer("{reserve}", ident(s.schema, "auth_limit_reserve"), "{settle}", ident(s.schema, "auth_limit_settle"))
 	return &Limiter{
-		s:             s,
-		reserveSQL:    r.Replace(`SELECT code, retry FROM {reserve}($1, $2, $3, $4, $5)`),
-		settleSQL:     r.Replace(`SELECT {settle}($1, $2, $3, $4, $5, $6)`),
-		lease:         micros(c.Lease),
-		poll:          c.PollInterval,
-		maxPoll:       c.MaxPollInterval,
-		settleTimeout: c.SettleTimeout,
+		s:          s,
+		reserveSQL: r.Replace(`SELECT code, retry FROM {reserve}($1, $2, $3, $4, $5)`),
+		settleSQL:  r.Replace(`SELECT {settle}($1, $2, $3, $4, $5, $6)`),
+		timing:     timing,
+		lease:      sharedlimit.Micros(timing.Lease),
 	}, nil
 }
-
-// maxMicros bounds the durations passed to the functions (about 71
-// years), so that sums with the time stay inside a bigint.
-const maxMicros = 1 << 51
-
-// micros is d in microseconds, rounded up, at most maxMicros.
-func micros(d time.Duration) int64 {
-	us := int64(d / time.Microsecond)
-	if d%time.Microsecond != 0 {
-		us++
-	}
-	return min(us, maxMicros)
-}
-
-// costs returns each key's interval and capacity (Burst × Interval,
-// saturated at maxMicros), in µs.
-func costs(keys []auth.LimitKey) (intervals, caps []int64) {
-	intervals, caps = make([]int64, len(keys)), make([]int64, len(keys))
-	for i, k := range keys {
-		iv := micros(k.Interval)
-		intervals[i] = iv
-		if int64(k.Burst) > maxMicros/iv {
-			caps[i] = maxMicros
-		} else {
-			caps[i] = int64(k.Burst) * iv
-		}
-	}
-	return intervals, caps
-}
-
-var errBadKey = errors.New("postgres: a LimitKey needs a positive Burst and Interval")
 
 // Reserve implements auth.Limiter. Besides a *auth.RateLimitError and an
 // error wrapping auth.ErrBusy, it returns an error wrapping
 // auth.ErrStoreUnavailable when PostgreSQL fails.
 func (l *Limiter) Reserve(ctx context.Context, keys ...auth.LimitKey) (auth.Reservation, error) {
-	for _, k := range keys {
-		if k.Burst <= 0 || k.Interval <= 0 {
-			return nil, errBadKey
-		}
+	if err := sharedlimit.CheckKeys(keys); err != nil {
+		return nil, err
 	}
 	r := &reservation{l: l, keys: append([]auth.LimitKey(nil), keys...)}
 	if len(keys) == 0 {
@@ -294,48 +243,27 @@ func (l *Limiter) Reserve(ctx context.Context, keys ...auth.LimitKey) (auth.Rese
 	}
 	rand.Read(r.token[:])
 	r.ids = make([][]byte, len(keys))
+	r.intervals, r.caps = make([]int64, len(keys)), make([]int64, len(keys))
 	for i := range r.keys {
-		r.ids[i] = r.keys[i].ID[:]
+		k := &r.keys[i]
+		r.ids[i], r.intervals[i], r.caps[i] = k.ID[:], sharedlimit.Interval(*k), sharedlimit.Capacity(*k)
 	}
-	r.intervals, r.caps = costs(r.keys)
-	delay := l.poll
-	for {
+	err := l.timing.Reserve(ctx, "postgres", func(ctx context.Context) (sharedlimit.Answer, time.Duration, error) {
 		if err := l.s.ready(ctx); err != nil {
-			return nil, limitErr(ctx, err)
+			return 0, 0, err
 		}
 		var code int32
 		var retry int64
 		err := l.s.pool.QueryRow(ctx, l.reserveSQL, r.ids, r.intervals, r.caps, r.token[:], l.lease).Scan(&code, &retry)
 		if err != nil {
-			return nil, limitErr(ctx, unavailable(ctx, err))
+			return 0, 0, unavailable(ctx, err)
 		}
-		switch code {
-		case 0:
-			return r, nil
-		case 1:
-			return nil, &auth.RateLimitError{RetryAfter: time.Duration(retry) * time.Microsecond}
-		case 2:
-		default:
-			return nil, fmt.Errorf("%w: postgres: limiter answered %d", auth.ErrStoreUnavailable, code)
-		}
-		wait := time.NewTimer(delay/2 + mathrand.N(delay/2+1))
-		select {
-		case <-wait.C:
-		case <-ctx.Done():
-			wait.Stop()
-			return nil, fmt.Errorf("%w: postgres: waiting for earlier attempts: %w", auth.ErrBusy, ctx.Err())
-		}
-		delay = min(2*delay, l.maxPoll)
+		return sharedlimit.Answer(code), time.Duration(retry) * time.Microsecond, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-}
-
-// limitErr is err, or, when ctx has ended, an error wrapping auth.ErrBusy
-// and ctx's error (an attempt its caller gave up on, not a database down).
-func limitErr(ctx context.Context, err error) error {
-	if cerr := ctx.Err(); cerr != nil {
-		return fmt.Errorf("%w: postgres: %w", auth.ErrBusy, cerr)
-	}
-	return err
+	return r, nil
 }
 
 // reservation is an attempt in flight: its token is leased for every key.
@@ -354,18 +282,12 @@ func (r *reservation) Settle(o auth.Outcome) {
 	if r.settled.Swap(true) || len(r.keys) == 0 {
 		return
 	}
-	outcome := "c" // cancelled, and any Outcome unknown here
-	switch o {
-	case auth.AttemptFailed:
-		outcome = "f"
-	case auth.AttemptSucceeded:
-		outcome = "s"
-	}
+	outcome := sharedlimit.OutcomeCode(o)
 	forgive := make([]bool, len(r.keys))
 	for i, k := range r.keys {
 		forgive[i] = k.Forgive
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), r.l.settleTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), r.l.timing.SettleTimeout)
 	defer cancel()
 	if r.l.s.ready(ctx) != nil {
 		return
