@@ -65,6 +65,16 @@
 // "{goauthkit:limit}:", which puts every budget on one shard; New refuses
 // a prefix without one.
 //
+// # Deadlines
+//
+// The client must be made with ContextTimeoutEnabled: true (in its
+// Options, ClusterOptions or RingOptions), which New checks. Without it,
+// go-redis ignores the context's deadline and waits out its own
+// ReadTimeout (5 seconds by default) on a Redis that accepts connections
+// but does not answer: every login would hang that long instead of ending
+// at its request's deadline with ErrBusy (measured: 5.0 s against 0.30 s
+// for a 300 ms deadline). A client of another type is taken as it is.
+//
 // # Eviction
 //
 // Give the limiter a Redis whose maxmemory-policy never evicts its keys
@@ -160,6 +170,9 @@ func New(client redis.UniversalClient, c Config) (*Limiter, error) {
 	if c.KeyPrefix == "" {
 		c.KeyPrefix = DefaultKeyPrefix
 	}
+	if !contextTimeouts(client) {
+		return nil, errors.New("redislimit: the client needs ContextTimeoutEnabled: true in its options, or a Redis that does not answer holds every attempt for the client's ReadTimeout, past its context's deadline")
+	}
 	switch client.(type) {
 	case *redis.ClusterClient, *redis.Ring:
 		if !hasHashTag(c.KeyPrefix) {
@@ -167,6 +180,20 @@ func New(client redis.UniversalClient, c Config) (*Limiter, error) {
 		}
 	}
 	return &Limiter{client: client, prefix: c.KeyPrefix, timing: timing, lease: sharedlimit.Micros(timing.Lease)}, nil
+}
+
+// contextTimeouts reports whether client honours its contexts'
+// deadlines, for the client types whose options tell.
+func contextTimeouts(client redis.UniversalClient) bool {
+	switch c := client.(type) {
+	case *redis.Client:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.ClusterClient:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.Ring:
+		return c.Options().ContextTimeoutEnabled
+	}
+	return true
 }
 
 // hasHashTag reports whether every key under prefix has the same hash

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"regexp"
 	"slices"
@@ -36,6 +38,7 @@ func newClient(t testing.TB) *redis.Client {
 	if err != nil {
 		t.Fatalf("%s: %v", testRedisEnv, err)
 	}
+	opt.ContextTimeoutEnabled = true
 	c := redis.NewClient(opt)
 	t.Cleanup(func() { c.Close() })
 	if err := c.Ping(context.Background()).Err(); err != nil {
@@ -249,7 +252,7 @@ func TestRedisDown(t *testing.T) {
 	t.Parallel()
 	newClient(t) // skip with the others when there is no Redis
 	t.Run("unreachable", func(t *testing.T) {
-		c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+		c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", ContextTimeoutEnabled: true})
 		defer c.Close()
 		l := newLimiter(t, c, "goauthkit-test:down:", redislimit.Config{})
 		start := time.Now()
@@ -301,6 +304,42 @@ func TestRedisDown(t *testing.T) {
 			t.Fatalf("Reserve = %v, %v; want an error wrapping auth.ErrBusy and context.Canceled", r, err)
 		}
 	})
+}
+
+// TestRedisHangs: a Redis that accepts connections and never answers
+// holds an attempt until its context's deadline, not the client's read
+// timeout (a minute here), and a Settle for its SettleTimeout.
+func TestRedisHangs(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _, _ = io.Copy(io.Discard, c) }() // reads, never answers
+		}
+	}()
+	c := redis.NewClient(&redis.Options{Addr: ln.Addr().String(), ContextTimeoutEnabled: true,
+		ReadTimeout: time.Minute, WriteTimeout: time.Minute, MaxRetries: -1})
+	defer c.Close()
+	l := newLimiter(t, c, "goauthkit-test:hung:", redislimit.Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	r, err := l.Reserve(ctx, newKey(5, time.Minute, true))
+	if !errors.Is(err, auth.ErrBusy) || !errors.Is(err, context.DeadlineExceeded) || r != nil {
+		t.Fatalf("Reserve = %v, %v; want ErrBusy and DeadlineExceeded", r, err)
+	}
+	// Far below the read timeout: the context's deadline ended it.
+	if d := time.Since(start); d > 30*time.Second {
+		t.Fatalf("Reserve returned after %v, past its 300 ms deadline: the client's read timeout ended it", d)
+	}
 }
 
 // TestKeys: the Redis keys are the hex of the IDs under the prefix, each
@@ -487,10 +526,14 @@ func TestOneRoundTrip(t *testing.T) {
 }
 
 func TestNewConfig(t *testing.T) {
-	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", ContextTimeoutEnabled: true})
 	defer c.Close()
-	cluster := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"127.0.0.1:1"}})
+	deaf := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	defer deaf.Close()
+	cluster := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"127.0.0.1:1"}, ContextTimeoutEnabled: true})
 	defer cluster.Close()
+	deafCluster := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"127.0.0.1:1"}})
+	defer deafCluster.Close()
 	tests := []struct {
 		name   string
 		client redis.UniversalClient
@@ -507,6 +550,8 @@ func TestNewConfig(t *testing.T) {
 		{"cluster, default prefix", cluster, redislimit.Config{}, false},
 		{"cluster, empty hash tag", cluster, redislimit.Config{KeyPrefix: "{}:limit:"}, false},
 		{"cluster, hash tag", cluster, redislimit.Config{KeyPrefix: "{goauthkit:limit}:"}, true},
+		{"context deadlines ignored", deaf, redislimit.Config{}, false},
+		{"cluster, context deadlines ignored", deafCluster, redislimit.Config{KeyPrefix: "{goauthkit:limit}:"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -563,6 +608,7 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
+	opt.ContextTimeoutEnabled = true // attempts end at their deadline (New requires it)
 	client := redis.NewClient(opt)
 	defer client.Close()
 	limiter, err := redislimit.New(client, redislimit.Config{KeyPrefix: "myapp:limit:"})

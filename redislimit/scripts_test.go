@@ -24,6 +24,7 @@ func TestReserveScriptAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	opt.ContextTimeoutEnabled = true
 	c := redis.NewClient(opt)
 	defer c.Close()
 	ctx := context.Background()

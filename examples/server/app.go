@@ -342,6 +342,8 @@ const limiterPingTimeout = 3 * time.Second
 func newLimiter(ctx context.Context, s settings, store auth.Store, logger *slog.Logger) (auth.Limiter, func() error, error) {
 	if s.redisURL != "" {
 		opt, _ := redis.ParseURL(s.redisURL) // checked by loadSettings
+		// A Redis that hangs must not hold a login past its deadline.
+		opt.ContextTimeoutEnabled = true
 		client := redis.NewClient(opt)
 		l, err := redislimit.New(client, redislimit.Config{KeyPrefix: s.redisPrefix})
 		if err != nil {

@@ -125,9 +125,12 @@ func (t Timing) Reserve(ctx context.Context, pkg string, try func(context.Contex
 	delay := t.PollInterval
 	for {
 		a, retry, err := try(ctx)
+		if err != nil {
+			if cerr := ended(ctx); cerr != nil {
+				return fmt.Errorf("%w: %s: %w", auth.ErrBusy, pkg, cerr)
+			}
+		}
 		switch {
-		case err != nil && ctx.Err() != nil:
-			return fmt.Errorf("%w: %s: %w", auth.ErrBusy, pkg, ctx.Err())
 		case err != nil:
 			return err
 		case a == Granted:
@@ -146,6 +149,20 @@ func (t Timing) Reserve(ctx context.Context, pkg string, try func(context.Contex
 		}
 		delay = min(2*delay, t.MaxPollInterval)
 	}
+}
+
+// ended is ctx's error, or DeadlineExceeded once its deadline has passed
+// even if the timer that cancels it has not fired yet: a client that
+// honours the deadline (a network read deadline) can fail a moment before
+// ctx says it ended.
+func ended(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 // OutcomeCode is o as the stores' settle calls take it: "f" failed, "s"
