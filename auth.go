@@ -119,7 +119,8 @@ type Config struct {
 	MaxConcurrentHashes int
 
 	// Limiter keeps the budgets of Limits. Default NewMemoryLimiter with
-	// LimiterConfig's defaults (per process; share one between instances).
+	// LimiterConfig's defaults, per process: instances of one service need
+	// a shared one, such as store/postgres's Store.Limiter or redislimit's.
 	Limiter Limiter
 	// Limits are the budgets of password checks and registrations.
 	Limits Limits

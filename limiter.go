@@ -169,7 +169,8 @@ type LimiterConfig struct {
 
 // MemoryLimiter is the default Limiter: budgets in the memory of one
 // process. Instances of a service behind a load balancer each have their
-// own; use a shared Limiter there (store/postgres has one).
+// own; use a shared Limiter there (store/postgres and redislimit have one,
+// and limitertest checks any other against this one's guarantees).
 //
 // Its memory is bounded whatever the input: each budget takes a fixed
 // room (a 16-byte digest as the key and 56 bytes of state: about 100 bytes
