@@ -44,3 +44,21 @@ func LogEvents(logger *slog.Logger) func(context.Context, Event) {
 		logger.LogAttrs(ctx, level, "audit", attrs...)
 	}
 }
+
+// clientAddrKey is the context key of WithClientAddr.
+type clientAddrKey struct{}
+
+// WithClientAddr returns a copy of ctx that carries the client's network
+// address: the events of the Authenticator's calls made with it report
+// that address (Event.ClientAddr) when the call takes none of its own, as
+// Logout, Refresh and the administration methods do not. authhttp sets it
+// on every request that may change something (all but GET).
+func WithClientAddr(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, clientAddrKey{}, addr)
+}
+
+// clientAddrFrom is the address WithClientAddr put in ctx, or "".
+func clientAddrFrom(ctx context.Context) string {
+	addr, _ := ctx.Value(clientAddrKey{}).(string)
+	return addr
+}

@@ -890,6 +890,9 @@ func (a *Authenticator) emit(ctx context.Context, e Event) {
 		return
 	}
 	e.Time = a.timestamp()
+	if e.ClientAddr == "" {
+		e.ClientAddr = clientAddrFrom(ctx)
+	}
 	a.onEvent(ctx, e)
 }
 
@@ -958,7 +961,10 @@ type Event struct {
 	// Username is the account's username when UserID is set; otherwise the
 	// login name attempted, normalised, which may be an email address or
 	// anything a user typed.
-	Username   string
+	Username string
+	// ClientAddr is the client's network address: the one the call took
+	// (Credentials.ClientAddr, ...), else the one WithClientAddr put in
+	// its context, else empty.
 	ClientAddr string
 	SessionID  string // the refresh family, where one is concerned
 	Reason     string // a short word for failures, such as "disabled"

@@ -7,6 +7,7 @@ import (
 	"go/token"
 	"io"
 	"log"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -217,4 +218,41 @@ func ExampleAuthenticator_RequestPasswordReset() {
 	// auth: invalid password: the password must be at least 8 characters long
 	// <nil>
 	// auth: invalid or expired link
+}
+
+// ExampleLogEvents writes the audit log as one slog line per event; the
+// client address of a call that takes none comes from its context.
+func ExampleLogEvents() {
+	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey || a.Key == "user_id" || a.Key == "session" {
+				return slog.Attr{} // they change from run to run
+			}
+			return a
+		},
+	}))
+	a, err := auth.New(auth.Config{
+		Store:     auth.NewMemoryStore(),
+		SecretKey: []byte("an example secret of at least 32 bytes, from the environment"),
+		OnEvent:   auth.LogEvents(logger),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := a.Register(ctx, auth.NewUser{Username: "alice", Password: "correct horse battery staple", ClientAddr: "192.0.2.7"}); err != nil {
+		log.Fatal(err)
+	}
+	pair, err := a.Login(ctx, auth.Credentials{Username: "alice", Password: "correct horse battery staple", ClientAddr: "192.0.2.7"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Logout takes no address: a handler passes its client's in the context.
+	if err := a.Logout(auth.WithClientAddr(ctx, "192.0.2.7"), pair.RefreshToken); err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// level=INFO msg=audit event=registered username=alice client_addr=192.0.2.7
+	// level=INFO msg=audit event=login_succeeded username=alice client_addr=192.0.2.7
+	// level=INFO msg=audit event=logout client_addr=192.0.2.7
 }

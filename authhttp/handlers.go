@@ -514,6 +514,10 @@ func (h *Handlers) endpoint(method string, kind endpointKind, serve func(http.Re
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
 		defer cancel()
+		if method != http.MethodGet {
+			// For the audit events of whatever the request changes.
+			ctx = auth.WithClientAddr(ctx, h.ClientAddr(r))
+		}
 		c := call{ctx: ctx}
 		if kind == authenticated {
 			tok, err := auth.ParseBearer(r.Header)
