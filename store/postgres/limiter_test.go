@@ -175,23 +175,22 @@ func TestLimiterOneStatement(t *testing.T) {
 	}
 }
 
-// TestLimiterCleansUp: budgets that have refilled and leases that ended
-// are deleted by later reservations, so the tables do not grow; an ended
-// lease no longer holds its budget, and its late settlement spends
-// nothing.
+// TestLimiterCleansUp: the rows of budgets that have refilled and whose
+// leases ended are deleted by the sweeping reservations, so the table does
+// not grow; an ended lease no longer holds its budget, and its late
+// settlement spends nothing.
 func TestLimiterCleansUp(t *testing.T) {
 	schema := freshSchema(t)
 	l, s := limiterOn(t, schema, postgres.LimiterConfig{Lease: 300 * time.Millisecond})
+	postgres.SetSweepEvery(l, 1)
 	ctx := context.Background()
 	pool := testPool(t)
-	rows := func() (budgets, leases int) {
+	rows := func() (n int) {
 		t.Helper()
-		err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM `+pgx.Identifier{s.Schema(), "auth_limit_budgets"}.Sanitize()+
-			`), (SELECT count(*) FROM `+pgx.Identifier{s.Schema(), "auth_limit_leases"}.Sanitize()+`)`).Scan(&budgets, &leases)
-		if err != nil {
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM `+pgx.Identifier{s.Schema(), "auth_limit_budgets"}.Sanitize()).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
-		return budgets, leases
+		return n
 	}
 
 	// 40 budgets with a failure each, refilled after 200 ms; 10 attempts
@@ -204,31 +203,40 @@ func TestLimiterCleansUp(t *testing.T) {
 		r.Settle(auth.AttemptFailed)
 	}
 	lost := newLimitKey(1, time.Hour, false)
-	var lostRes auth.Reservation
-	for i := range 10 {
-		r, err := l.Reserve(ctx, newLimitKey(1, time.Hour, false))
-		if err != nil {
+	lostRes, err := l.Reserve(ctx, lost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	late := newLimitKey(1, time.Hour, false)
+	lateRes, err := l.Reserve(ctx, late)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 8 {
+		if _, err := l.Reserve(ctx, newLimitKey(1, time.Hour, false)); err != nil { // never settled
 			t.Fatal(err)
 		}
-		if i == 0 {
-			if lostRes, err = l.Reserve(ctx, lost); err != nil {
-				t.Fatal(err)
-			}
-		}
-		_ = r // never settled
 	}
-	if b, ls := rows(); b < 40 || ls != 11 {
-		t.Fatalf("%d budgets and %d leases, want 40 and 11", b, ls)
+	if n := rows(); n != 50 {
+		t.Fatalf("%d rows, want 50", n)
 	}
 	// The lost lease holds its budget until it ends.
 	cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
-	_, err := l.Reserve(cctx, lost)
+	_, err = l.Reserve(cctx, lost)
 	cancel()
 	if !errors.Is(err, auth.ErrBusy) {
 		t.Fatalf("Reserve of a budget held by a live lease = %v, want ErrBusy", err)
 	}
 	time.Sleep(400 * time.Millisecond)
-	// Now it is free, and its late failure spends nothing.
+	// A failure settled after its lease ended spends nothing.
+	lateRes.Settle(auth.AttemptFailed)
+	if r, err := l.Reserve(ctx, late); err != nil {
+		t.Fatalf("Reserve after a failure settled past its lease: %v", err)
+	} else {
+		r.Settle(auth.AttemptCancelled)
+	}
+	// The lost lease's budget is free too, and its late failure, after
+	// another reservation, spends nothing either.
 	r, err := l.Reserve(ctx, lost)
 	if err != nil {
 		t.Fatalf("Reserve after the lease ended: %v", err)
@@ -240,16 +248,60 @@ func TestLimiterCleansUp(t *testing.T) {
 	} else {
 		r.Settle(auth.AttemptCancelled)
 	}
-	for range 10 {
-		r, err := l.Reserve(ctx, newLimitKey(5, time.Hour, false))
+	// The next sweeping reservation deletes every idle row: all but its own.
+	r, err = l.Reserve(ctx, newLimitKey(5, time.Hour, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := rows(); n != 1 {
+		t.Fatalf("%d rows left, want the one in flight", n)
+	}
+	r.Settle(auth.AttemptCancelled)
+}
+
+// TestLimiterRowsStay: a key's row is updated in place while the key is
+// used, not inserted and deleted per attempt, and leases that ended are
+// pruned from it.
+func TestLimiterRowsStay(t *testing.T) {
+	schema := freshSchema(t)
+	l, s := limiterOn(t, schema, postgres.LimiterConfig{Lease: 200 * time.Millisecond})
+	ctx := context.Background()
+	pool := testPool(t)
+	k := newLimitKey(1000, time.Millisecond, false)
+	for range 100 {
+		r, err := l.Reserve(ctx, k)
 		if err != nil {
 			t.Fatal(err)
 		}
-		r.Settle(auth.AttemptCancelled)
+		r.Settle(auth.AttemptSucceeded)
 	}
-	if b, ls := rows(); b != 0 || ls != 0 {
-		t.Fatalf("%d budgets and %d leases left, want none", b, ls)
+	var n, leases int
+	table := pgx.Identifier{s.Schema(), "auth_limit_budgets"}.Sanitize()
+	if err := pool.QueryRow(ctx, `SELECT count(*), coalesce(sum(cardinality(tokens)), 0) FROM `+table).Scan(&n, &leases); err != nil {
+		t.Fatal(err)
 	}
+	if n != 1 || leases != 0 {
+		t.Fatalf("%d rows holding %d leases after 100 attempts on one key, want 1 and 0", n, leases)
+	}
+	// Three attempts that will never settle, then their leases end: the
+	// next reservation prunes them.
+	for range 3 {
+		if _, err := l.Reserve(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	r, err := l.Reserve(ctx, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pool.QueryRow(ctx, `SELECT count(*), coalesce(sum(cardinality(tokens)), 0) FROM `+table).Scan(&n, &leases); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 || leases != 1 {
+		t.Fatalf("%d rows holding %d leases, want 1 and 1 (the ended ones pruned)", n, leases)
+	}
+	r.Settle(auth.AttemptCancelled)
 }
 
 // TestLimiterFailsClosed: with the store closed (TestOutage stops the

@@ -15,8 +15,8 @@
 // # Schema
 //
 // The store keeps its tables (auth_users, auth_sessions, auth_link_tokens,
-// auth_schema_migrations, and auth_limit_budgets and auth_limit_leases
-// for Limiter, with its two functions) in one PostgreSQL schema: by default the current
+// auth_schema_migrations, and auth_limit_budgets for Limiter, with its
+// functions) in one PostgreSQL schema: by default the current
 // schema of the connection (the first existing entry of its search_path,
 // usually "public"; a search_path URL parameter sets it), or the one named
 // in Config.Schema, which is created if missing. Table names are always
