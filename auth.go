@@ -739,24 +739,11 @@ func (a *Authenticator) ChangePassword(ctx context.Context, userID, current, nex
 	if err := a.policy.Check(next); err != nil {
 		return err
 	}
-	if len(current) > a.policy.MaxBytes {
-		return ErrInvalidCredentials
-	}
-	res, err := a.limiter.Reserve(ctx, a.limits.LoginUsername.key("login-username", u.Username, true))
+	release, err := a.checkCurrentPassword(ctx, u, current)
 	if err != nil {
 		return err
 	}
-	defer res.Settle(AttemptCancelled) // unless settled below
-	release, err := a.hashGate.acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer release()
-	if err := a.hasher.Verify(current, u.PasswordHash); err != nil {
-		res.Settle(AttemptFailed)
-		return ErrInvalidCredentials
-	}
-	res.Settle(AttemptSucceeded)
+	defer release() // the new hash, under the same slot
 	hash, err := a.hasher.Hash(next)
 	if err != nil {
 		return err

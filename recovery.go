@@ -114,9 +114,11 @@ func (a *Authenticator) ChangeEmail(ctx context.Context, userID, password, newEm
 	if err != nil {
 		return err
 	}
-	if err := a.checkCurrentPassword(ctx, u, password); err != nil {
+	release, err := a.checkCurrentPassword(ctx, u, password)
+	if err != nil {
 		return err
 	}
+	release()
 	if e == u.Email && u.EmailVerified {
 		return nil
 	}
@@ -128,29 +130,31 @@ func (a *Authenticator) ChangeEmail(ctx context.Context, userID, password, newEm
 	return nil
 }
 
-// checkCurrentPassword checks that password is u's, as ChangePassword
-// does: against the username's login budget, under the hashing bound. It
-// returns ErrInvalidCredentials for a wrong one.
-func (a *Authenticator) checkCurrentPassword(ctx context.Context, u *User, password string) error {
+// checkCurrentPassword checks that password is u's, for ChangePassword and
+// ChangeEmail: against the username's login budget, under the hashing
+// bound, whose slot it returns held (call release when done hashing, at
+// once if nothing more is to be hashed). It returns ErrInvalidCredentials
+// for a wrong password.
+func (a *Authenticator) checkCurrentPassword(ctx context.Context, u *User, password string) (release func(), err error) {
 	if len(password) > a.policy.MaxBytes {
-		return ErrInvalidCredentials
+		return nil, ErrInvalidCredentials
 	}
 	res, err := a.limiter.Reserve(ctx, a.limits.LoginUsername.key("login-username", u.Username, true))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer res.Settle(AttemptCancelled) // unless settled below
-	release, err := a.hashGate.acquire(ctx)
+	release, err = a.hashGate.acquire(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer release()
 	if a.hasher.Verify(password, u.PasswordHash) != nil {
+		release()
 		res.Settle(AttemptFailed)
-		return ErrInvalidCredentials
+		return nil, ErrInvalidCredentials
 	}
 	res.Settle(AttemptSucceeded)
-	return nil
+	return release, nil
 }
 
 // VerifyEmail spends a verification link's token: the address the link was
