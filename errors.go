@@ -132,9 +132,20 @@ var (
 	// Config.Mailer is not set.
 	ErrMailDisabled = errors.New("auth: no Mailer configured")
 
-	// ErrInvalidEmail is returned by Register for an email that is not a bare
-	// address (local@domain, at most 254 bytes).
+	// ErrInvalidEmail is returned by Register and ChangeEmail for an email
+	// address outside the form every mail system agrees on (see
+	// NormalizeEmail).
 	ErrInvalidEmail = errors.New("auth: invalid email address")
+	// ErrMailRefused is wrapped by a Mailer's error when the mail server
+	// refused the mail for good (an SMTP 5xx reply: no such mailbox, a
+	// policy): the Authenticator then does not try it again.
+	ErrMailRefused = errors.New("auth: mail refused")
+
+	// Administration errors.
+
+	// ErrLastAdmin is returned by a change that would leave no enabled
+	// account holding AdminRole.
+	ErrLastAdmin = errors.New("auth: the last enabled administrator")
 )
 
 // errInsufficientScope is RequireRole's refusal: 403 insufficient_scope.

@@ -6,7 +6,6 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"net/mail"
 	"strings"
 	"time"
 )
@@ -24,23 +23,6 @@ const (
 	verifyEmailPath   = "/verify-email"
 	resetPasswordPath = "/reset-password"
 )
-
-// NormalizeEmail returns the form of an email address the library stores
-// and compares: surrounding white space trimmed, lower case. Two addresses
-// that differ only in case are one account's.
-func NormalizeEmail(s string) string {
-	return strings.ToLower(strings.TrimSpace(s))
-}
-
-// validEmail reports whether e (normalised) is a bare address a store can
-// keep: local@domain, at most 254 bytes, as net/mail reads it.
-func validEmail(e string) bool {
-	if len(e) > 254 || !storable(e) || !strings.Contains(e, "@") {
-		return false
-	}
-	addr, err := mail.ParseAddress(e)
-	return err == nil && addr.Address == e && addr.Name == ""
-}
 
 // emailTaken reports whether e is the email, or the username, of an account
 // other than self (empty for none), so that a login name is never
