@@ -16,6 +16,11 @@
 // in them stay whole and readable in the raw message: quoted-printable would
 // write the "=" of "?token=" as "=3D" and break long lines. Templates should
 // keep their lines under 998 bytes, as SMTP requires.
+//
+// Every message gets a Message-ID of random letters and digits at the
+// domain of the From address, or at "localhost" when that domain is not a
+// plain host name (an address literal such as [192.0.2.1], or an
+// internationalized domain).
 package mail
 
 import (
@@ -25,10 +30,12 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	netmail "net/mail"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
@@ -56,6 +63,7 @@ type SMTPConfig struct {
 // use: each Send makes its own connection.
 type SMTP struct {
 	from    string
+	domain  string // of the Message-IDs
 	host    string
 	opts    []gomail.Option
 	timeout time.Duration
@@ -127,7 +135,7 @@ func NewSMTP(c SMTPConfig) (*SMTP, error) {
 	if _, err := gomail.NewClient(host, opts...); err != nil {
 		return nil, fmt.Errorf("mail: SMTPConfig.URL: %v", err)
 	}
-	return &SMTP{from: c.From, host: host, opts: opts, timeout: c.Timeout}, nil
+	return &SMTP{from: c.From, domain: msgIDDomain(c.From), host: host, opts: opts, timeout: c.Timeout}, nil
 }
 
 func cmpOr(v, def int) int {
@@ -140,8 +148,14 @@ func cmpOr(v, def int) int {
 // Send implements auth.Mailer: one connection, one message, within the
 // Timeout and ctx's deadline (each read and write of the conversation is
 // bounded by the nearer of the two).
+//
+// When the server refuses the mail for good, with a 5xx reply to MAIL
+// FROM, RCPT TO or the message's data, the error wraps auth.ErrMailRefused
+// as well as go-mail's error. Temporary (4xx) replies, network errors,
+// timeouts, and TLS or AUTH failures do not: they may pass, or are the
+// configuration's fault rather than the mail's.
 func (s *SMTP) Send(ctx context.Context, m *auth.Message) error {
-	msg, err := compose(s.from, m)
+	msg, err := compose(s.from, s.domain, m)
 	if err != nil {
 		return err
 	}
@@ -160,13 +174,42 @@ func (s *SMTP) Send(ctx context.Context, m *auth.Message) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
+		if refused(err) {
+			return fmt.Errorf("mail: sending to %s: %w: %w", s.host, auth.ErrMailRefused, err)
+		}
 		return fmt.Errorf("mail: sending to %s: %w", s.host, err)
 	}
 	return nil
 }
 
-// compose makes the MIME message of m.
-func compose(from string, m *auth.Message) (*gomail.Msg, error) {
+// refused reports whether err, from go-mail's DialAndSend, is the server's
+// permanent refusal of the mail. go-mail reports the replies to MAIL FROM,
+// RCPT TO, DATA and the end of the data as a *gomail.SendError whose
+// ErrorCode is the reply's code (0 for an error that is no reply, such as
+// a broken connection); the connection, STARTTLS and AUTH fail before, as
+// other errors.
+func refused(err error) bool {
+	var se *gomail.SendError
+	if !errors.As(err, &se) || se.IsTemp() || se.ErrorCode()/100 != 5 {
+		return false
+	}
+	switch se.Reason {
+	case gomail.ErrSMTPMailFrom:
+		// 530: authentication required (RFC 4954), a configuration
+		// problem like a failed AUTH, not a refusal of this mail.
+		return se.ErrorCode() != 530
+	case gomail.ErrSMTPRcptTo:
+		// A 552 (storage exceeded) to RCPT is to be taken as a 452
+		// (RFC 5321 §4.5.3.1.10).
+		return se.ErrorCode() != 552
+	case gomail.ErrSMTPData, gomail.ErrSMTPDataClose:
+		return true
+	}
+	return false
+}
+
+// compose makes the MIME message of m, with a Message-ID at domain.
+func compose(from, domain string, m *auth.Message) (*gomail.Msg, error) {
 	// 8bit: the parts as they are (go-mail writes "7bit" parts as
 	// quoted-printable).
 	enc := gomail.NoEncoding
@@ -179,12 +222,33 @@ func compose(from string, m *auth.Message) (*gomail.Msg, error) {
 	}
 	msg.Subject(m.Subject)
 	msg.SetDate()
-	msg.SetMessageID()
+	// go-mail adds the angle brackets. rand.Text is base32: letters and
+	// digits only, 128 bits of randomness.
+	msg.SetMessageIDWithValue(rand.Text() + "@" + domain)
 	msg.SetBodyString(gomail.TypeTextPlain, m.Text, gomail.WithPartEncoding(enc))
 	if m.HTML != "" {
 		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML, gomail.WithPartEncoding(enc))
 	}
 	return msg, nil
+}
+
+// msgIDDomain returns the domain of the sender's address from, for the
+// Message-IDs, or "localhost" if it is not a host name of ASCII letters,
+// digits and hyphens, such as an address literal or an internationalized
+// domain: the msg-id's right part is then a plain dot-atom (RFC 5322
+// §3.6.4) that every mail program reads.
+func msgIDDomain(from string) string {
+	a, err := netmail.ParseAddress(from)
+	if err != nil {
+		return "localhost"
+	}
+	domain := a.Address[strings.LastIndexByte(a.Address, '@')+1:]
+	for label := range strings.SplitSeq(domain, ".") {
+		if label == "" || strings.Trim(label, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != "" {
+			return "localhost"
+		}
+	}
+	return domain
 }
 
 // OutboxConfig configures an Outbox.
@@ -201,6 +265,7 @@ type OutboxConfig struct {
 // in any mail program. It is safe for concurrent use.
 type Outbox struct {
 	dir, from string
+	domain    string // of the Message-IDs
 }
 
 var _ auth.Mailer = (*Outbox)(nil)
@@ -217,7 +282,7 @@ func NewOutbox(c OutboxConfig) (*Outbox, error) {
 	if err := os.MkdirAll(c.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("mail: %w", err)
 	}
-	return &Outbox{dir: c.Dir, from: c.From}, nil
+	return &Outbox{dir: c.Dir, from: c.From, domain: msgIDDomain(c.From)}, nil
 }
 
 // Send implements auth.Mailer: the message is written under a temporary
@@ -227,7 +292,7 @@ func (o *Outbox) Send(ctx context.Context, m *auth.Message) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	msg, err := compose(o.from, m)
+	msg, err := compose(o.from, o.domain, m)
 	if err != nil {
 		return err
 	}

@@ -1,8 +1,10 @@
 package mail
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	netmail "net/mail"
@@ -12,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	gomail "github.com/wneessen/go-mail"
 
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/internal/smtptest"
@@ -226,5 +230,338 @@ func TestOutbox(t *testing.T) {
 	}
 	if _, err := NewOutbox(OutboxConfig{Dir: dir, From: "nope"}); err == nil {
 		t.Fatal("NewOutbox with a bad From succeeded")
+	}
+}
+
+// TestSMTPErrMailRefused: a permanent (5xx) refusal of the mail wraps
+// auth.ErrMailRefused; temporary replies, failures to connect, time out or
+// log in do not.
+func TestSMTPErrMailRefused(t *testing.T) {
+	cert, pool := smtptest.Cert(t)
+	// down is the address of a closed port: the connection is refused.
+	down := func(t *testing.T) string {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		return addr
+	}
+	// silent is a server that accepts connections and says nothing.
+	silent := func(t *testing.T) string {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.Close() })
+		go func() {
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				defer c.Close() // when the listener closes
+			}
+		}()
+		return l.Addr().String()
+	}
+	alice := testMessage.To
+	tests := []struct {
+		name        string
+		cfg         smtptest.Config
+		addr        func(t *testing.T) string // if set, the server instead of one started with cfg
+		url         string                    // the URL before the address
+		wantErr     string                    // in the error's text; "" if Send must succeed
+		wantRefused bool
+	}{
+		{"accepted", smtptest.Config{}, nil, "smtp://", "", false},
+		{"550 at RCPT", smtptest.Config{Refuse: alice}, nil, "smtp://", "550", true},
+		{"450 at RCPT", smtptest.Config{Refuse: alice, RefuseCode: 450}, nil, "smtp://", "450", false},
+		{"552 at RCPT, to be taken as 452", smtptest.Config{Refuse: alice, RefuseCode: 552}, nil, "smtp://", "552", false},
+		{"550 at MAIL FROM", smtptest.Config{MailCode: 550}, nil, "smtp://", "550", true},
+		{"421 at MAIL FROM", smtptest.Config{MailCode: 421}, nil, "smtp://", "421", false},
+		{"530 at MAIL FROM: the server requires a login", smtptest.Config{User: "mailer", Password: "pw"}, nil, "smtp://", "530", false},
+		{"554 after DATA", smtptest.Config{DataCode: 554}, nil, "smtp://", "554", true},
+		{"451 after DATA", smtptest.Config{DataCode: 451}, nil, "smtp://", "451", false},
+		{"554 after DATA, over TLS with AUTH", smtptest.Config{User: "mailer", Password: "pw", Cert: &cert, Implicit: true, DataCode: 554},
+			nil, "smtps://mailer:pw@", "554", true},
+		{"wrong AUTH password", smtptest.Config{User: "mailer", Password: "pw", Cert: &cert, Implicit: true},
+			nil, "smtps://mailer:nope@", "535", false},
+		{"server down: connection refused", smtptest.Config{}, down, "smtp://", "connection refused", false},
+		{"server silent: timeout", smtptest.Config{}, silent, "smtp://", "dial failed", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var srv *smtptest.Server
+			addr := ""
+			if tt.addr != nil {
+				addr = tt.addr(t)
+			} else {
+				srv = smtptest.Start(t, tt.cfg)
+				addr = srv.Addr
+			}
+			m, err := NewSMTP(SMTPConfig{URL: tt.url + addr, From: "auth@example.com", Timeout: time.Second, TLSConfig: &tls.Config{RootCAs: pool}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = m.Send(context.Background(), testMessage)
+			if tt.wantErr == "" {
+				if err != nil || srv == nil || len(srv.Mails()) != 1 {
+					t.Fatalf("Send = %v, want the mail accepted", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Send succeeded, want an error with %q", tt.wantErr)
+			}
+			t.Logf("Send: %v", err)
+			if got := errors.Is(err, auth.ErrMailRefused); got != tt.wantRefused {
+				t.Errorf("errors.Is(%v, auth.ErrMailRefused) = %v, want %v", err, got, tt.wantRefused)
+			}
+			if !strings.HasPrefix(err.Error(), "mail: sending to 127.0.0.1: ") || !strings.Contains(err.Error(), tt.wantErr) || strings.Contains(err.Error(), "nope") {
+				t.Errorf("Send = %v, want the server's answer %q (and no password)", err, tt.wantErr)
+			}
+			// go-mail's error stays in the chain.
+			var se *gomail.SendError
+			if tt.wantRefused && !errors.As(err, &se) {
+				t.Errorf("Send = %v (%T), want a *gomail.SendError in its chain", err, err)
+			}
+			if srv != nil && len(srv.Mails()) != 0 {
+				t.Error("the server kept the mail")
+			}
+		})
+	}
+}
+
+// atext is RFC 5322 §3.2.3's atext, for parseMsgID.
+func atext(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0
+}
+
+// dotAtomText reports whether s is RFC 5322's dot-atom-text:
+// 1*atext *("." 1*atext).
+func dotAtomText(s string) bool {
+	for part := range strings.SplitSeq(s, ".") {
+		if part == "" {
+			return false
+		}
+		for i := range len(part) {
+			if !atext(part[i]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// parseMsgID parses v as RFC 5322's msg-id (§3.6.4), strictly: no CFWS
+// around it, and an id-right that is a dot-atom-text (a no-fold-literal
+// is refused too).
+//
+//	msg-id   = "<" id-left "@" id-right ">"
+//	id-left  = dot-atom-text
+//	id-right = dot-atom-text
+func parseMsgID(v string) (left, right string, err error) {
+	inner, ok := strings.CutPrefix(v, "<")
+	if ok {
+		inner, ok = strings.CutSuffix(inner, ">")
+	}
+	if !ok {
+		return "", "", fmt.Errorf("msg-id %q is not in angle brackets", v)
+	}
+	left, right, ok = strings.Cut(inner, "@")
+	if !ok {
+		return "", "", fmt.Errorf("msg-id %q has no @", v)
+	}
+	if !dotAtomText(left) {
+		return "", "", fmt.Errorf("msg-id %q: id-left %q is not a dot-atom-text", v, left)
+	}
+	if !dotAtomText(right) {
+		return "", "", fmt.Errorf("msg-id %q: id-right %q is not a dot-atom-text", v, right)
+	}
+	return left, right, nil
+}
+
+func TestParseMsgID(t *testing.T) {
+	tests := []struct {
+		v           string
+		left, right string // "" if v must be refused
+	}{
+		{"<abc@example.com>", "abc", "example.com"},
+		{"<a.b.c@localhost>", "a.b.c", "localhost"},
+		{"<a+b_c!#$%&'*-/=?^`{|}~@x.y>", "a+b_c!#$%&'*-/=?^`{|}~", "x.y"},
+		{"<.abc@example.com>", "", ""},
+		{"<abc.@example.com>", "", ""},
+		{"<a..bc@example.com>", "", ""},
+		{"<abc@.example.com>", "", ""},
+		{"<abc@example..com>", "", ""},
+		{"<abc@example.com.>", "", ""},
+		{"<abc@[127.0.0.1]>", "", ""},
+		{"<abc@def@example.com>", "", ""},
+		{"<a bc@example.com>", "", ""},
+		{"<a\"bc@example.com>", "", ""},
+		{"<@example.com>", "", ""},
+		{"<abc@>", "", ""},
+		{"<abc>", "", ""},
+		{"abc@example.com", "", ""},
+		{" <abc@example.com>", "", ""},
+		{"<abc@example.com", "", ""},
+		{"<abc@exämple.com>", "", ""},
+		{"", "", ""},
+	}
+	for _, tt := range tests {
+		left, right, err := parseMsgID(tt.v)
+		if tt.left == "" {
+			if err == nil {
+				t.Errorf("parseMsgID(%q) = %q, %q, want an error", tt.v, left, right)
+			}
+		} else if err != nil || left != tt.left || right != tt.right {
+			t.Errorf("parseMsgID(%q) = %q, %q, %v, want %q, %q", tt.v, left, right, err, tt.left, tt.right)
+		}
+	}
+}
+
+// checkMessageID checks the one Message-ID in header h: a strict msg-id
+// whose id-left is at least 22 letters and digits (128 random bits) and
+// whose id-right is domain. It returns the msg-id.
+func checkMessageID(t *testing.T, h netmail.Header, domain string) string {
+	t.Helper()
+	if len(h["Message-Id"]) != 1 {
+		t.Fatalf("Message-ID headers %q, want one", h["Message-Id"])
+	}
+	v := h.Get("Message-Id")
+	left, right, err := parseMsgID(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if right != domain {
+		t.Fatalf("Message-ID %s: id-right %q, want the sender's domain %q", v, right, domain)
+	}
+	if len(left) < 22 || strings.Trim(left, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != "" {
+		t.Fatalf("Message-ID %s: id-left is not 22 or more letters and digits", v)
+	}
+	return v
+}
+
+// TestMessageID composes many messages and parses each Message-ID
+// strictly: the old go-mail SetMessageID made an invalid id-left in about
+// 3% of messages, at the machine's hostname.
+func TestMessageID(t *testing.T) {
+	tests := []struct {
+		from, domain string
+		n            int
+	}{
+		{"Example <auth@example.com>", "example.com", 20000},
+		{"auth@example.com", "example.com", 200},
+		{"auth@localhost", "localhost", 200},
+		{"auth@Mail.Example-1.ORG", "Mail.Example-1.ORG", 200},
+		{`"auth@odd"@example.com`, "example.com", 200},
+		// Not host names: the Message-IDs fall back to localhost.
+		{"auth@[127.0.0.1]", "localhost", 200},
+		{"auth@exämple.com", "localhost", 200},
+		{"auth@ex!ample.com", "localhost", 200},
+	}
+	seen := make(map[string]bool)
+	for _, tt := range tests {
+		t.Run(tt.from, func(t *testing.T) {
+			var buf bytes.Buffer
+			for range tt.n {
+				msg, err := compose(tt.from, msgIDDomain(tt.from), testMessage)
+				if err != nil {
+					t.Fatal(err)
+				}
+				buf.Reset()
+				if _, err := msg.WriteTo(&buf); err != nil {
+					t.Fatal(err)
+				}
+				m, err := netmail.ReadMessage(&buf)
+				if err != nil {
+					t.Fatal(err)
+				}
+				id := checkMessageID(t, m.Header, tt.domain)
+				if seen[id] {
+					t.Fatalf("Message-ID %s made twice", id)
+				}
+				seen[id] = true
+			}
+		})
+	}
+}
+
+// TestMessageIDSent checks the Message-IDs of mails sent through an SMTP
+// server and written to an Outbox.
+func TestMessageIDSent(t *testing.T) {
+	const n = 20
+	// viaSMTP and viaOutbox send n mails from from, and return them as
+	// received.
+	viaSMTP := func(t *testing.T, from string) [][]byte {
+		srv := smtptest.Start(t, smtptest.Config{})
+		m, err := NewSMTP(SMTPConfig{URL: "smtp://" + srv.Addr, From: from})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range n {
+			if err := m.Send(context.Background(), testMessage); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var raw [][]byte
+		for _, r := range srv.Mails() {
+			raw = append(raw, r.Data)
+		}
+		return raw
+	}
+	viaOutbox := func(t *testing.T, from string) [][]byte {
+		o, err := NewOutbox(OutboxConfig{Dir: t.TempDir(), From: from})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range n {
+			if err := o.Send(context.Background(), testMessage); err != nil {
+				t.Fatal(err)
+			}
+		}
+		files, err := filepath.Glob(filepath.Join(o.Dir(), "*.eml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var raw [][]byte
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw = append(raw, b)
+		}
+		return raw
+	}
+	tests := []struct {
+		name, from, domain string
+		send               func(t *testing.T, from string) [][]byte
+	}{
+		{"SMTP", "Example <auth@example.com>", "example.com", viaSMTP},
+		{"SMTP, localhost", "auth@localhost", "localhost", viaSMTP},
+		{"Outbox", "auth@localhost", "localhost", viaOutbox},
+		{"Outbox, a domain", "Example <auth@example.com>", "example.com", viaOutbox},
+		{"Outbox, an address literal", "auth@[127.0.0.1]", "localhost", viaOutbox},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw := tt.send(t, tt.from)
+			if len(raw) != n {
+				t.Fatalf("%d mails, want %d", len(raw), n)
+			}
+			seen := make(map[string]bool)
+			for _, r := range raw {
+				_, h := textPart(t, r)
+				id := checkMessageID(t, h, tt.domain)
+				if seen[id] {
+					t.Fatalf("Message-ID %s sent twice", id)
+				}
+				seen[id] = true
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 // Package smtptest runs a real SMTP server (github.com/emersion/go-smtp) on
 // loopback for tests: plain, STARTTLS or implicit TLS, with or without
-// AUTH PLAIN, and able to refuse a recipient. It keeps every mail it
+// AUTH PLAIN, and able to refuse a sender, a recipient or a message's data
+// with a permanent (5xx) or temporary (4xx) reply. It keeps every mail it
 // accepts.
 package smtptest
 
@@ -11,7 +12,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -63,8 +63,17 @@ type Config struct {
 	// User and Password, if set, are the AUTH PLAIN credentials required
 	// before MAIL.
 	User, Password string
-	// Refuse is a recipient refused at RCPT with 550.
+	// Refuse is a recipient refused at RCPT, with RefuseCode.
 	Refuse string
+	// RefuseCode is the reply code refusing Refuse: a 5xx for good, a 4xx
+	// for now. 0 means 550 "no such mailbox".
+	RefuseCode int
+	// MailCode, if set, is the reply to every MAIL FROM (after the login,
+	// if one is required): the sender is refused.
+	MailCode int
+	// DataCode, if set, is the reply to the end of every message's data:
+	// the mail is refused after DATA, and not kept.
+	DataCode int
 }
 
 // Mail is one message the server accepted.
@@ -144,7 +153,7 @@ func (se *session) AuthMechanisms() []string {
 func (se *session) Auth(mech string) (sasl.Server, error) {
 	return sasl.NewPlainServer(func(identity, username, password string) error {
 		if username != se.srv.cfg.User || password != se.srv.cfg.Password {
-			return errors.New("invalid credentials")
+			return smtp.ErrAuthFailed // 535 5.7.8, as RFC 4954 says
 		}
 		se.cur.User = username
 		return nil
@@ -155,12 +164,18 @@ func (se *session) Mail(from string, _ *smtp.MailOptions) error {
 	if se.srv.cfg.User != "" && se.cur.User == "" {
 		return &smtp.SMTPError{Code: 530, Message: "authentication required"}
 	}
+	if c := se.srv.cfg.MailCode; c != 0 {
+		return &smtp.SMTPError{Code: c, Message: "sender refused"}
+	}
 	se.cur.From = from
 	return nil
 }
 
 func (se *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if to == se.srv.cfg.Refuse {
+		if c := se.srv.cfg.RefuseCode; c != 0 {
+			return &smtp.SMTPError{Code: c, Message: "recipient refused"}
+		}
 		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such mailbox"}
 	}
 	se.cur.To = append(se.cur.To, to)
@@ -171,6 +186,9 @@ func (se *session) Data(r io.Reader) error {
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return err
+	}
+	if c := se.srv.cfg.DataCode; c != 0 {
+		return &smtp.SMTPError{Code: c, Message: "message refused"}
 	}
 	se.cur.Data = b
 	_, se.cur.TLS = se.conn.TLSConnectionState()
