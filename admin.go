@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"slices"
+	"strings"
 )
 
 // Administration: what an operator does to accounts, through the admin
@@ -59,57 +60,86 @@ func (a *Authenticator) ListUsers(ctx context.Context, cursor string, limit int)
 	return users, next, nil
 }
 
-// SetDisabled disables or enables the account. Disabling ends its sessions
-// and access tokens at once (as LogoutAll does) and refuses its logins;
-// enabling lets it log in again. It returns the user as stored, or
-// ErrNotFound.
-func (a *Authenticator) SetDisabled(ctx context.Context, userID string, disabled bool) (*User, error) {
-	u, err := a.store.UserByID(ctx, userID)
-	if err != nil {
-		return nil, err
-	}
-	if u.Disabled != disabled {
-		u.Disabled = disabled
-		u.UpdatedAt = a.timestamp()
-		if err := a.store.UpdateUser(ctx, u); err != nil {
-			return nil, err
-		}
-	}
-	if disabled {
-		// Always, so that a retried call also ends what a first one that
-		// failed half-way left.
-		if err := a.store.InvalidateTokens(ctx, userID, a.timestamp()); err != nil {
-			return nil, err
-		}
-		a.emit(ctx, Event{Type: EventUserDisabled, UserID: u.ID, Username: u.Username})
-	} else {
-		a.emit(ctx, Event{Type: EventUserEnabled, UserID: u.ID, Username: u.Username})
-	}
-	return a.store.UserByID(ctx, userID)
+// AdminRole is the role of administrators: the admin endpoints of
+// authhttp require it, and UpdateUser never takes it from its last enabled
+// holder (unless forced).
+const AdminRole = "admin"
+
+// UserUpdate is an administrator's change to an account (UpdateUser).
+// Fields left nil are left as they are.
+type UserUpdate struct {
+	// Disabled, if set, disables the account (ending its logins at once
+	// and refusing new ones) or enables it.
+	Disabled *bool
+	// Roles, if set, replace the account's roles: sorted, duplicates
+	// dropped; each 1 to 64 characters of a-z, 0-9, '_', '-', '.' and ':',
+	// at most 32 of them (else ErrInvalidRole). Access tokens issued before
+	// carry the old roles in their claims only if Config.ExtraClaims puts
+	// them there; User.HasRole reads the stored ones on every request.
+	Roles *[]string
+	// Logout ends every login of the account at once, as LogoutAll does.
+	Logout bool
+	// Actor names who makes the change, for the audit log (Event.Actor):
+	// the acting administrator's user id, or a tool and who runs it, such
+	// as "authctl (unix user alice)". Required.
+	Actor string
+	// Force allows a change that leaves no enabled account with AdminRole.
+	Force bool
 }
 
-// SetRoles replaces the account's roles (sorted, duplicates dropped). Each
-// role is 1 to 64 characters of a-z, 0-9, '_', '-', '.' and ':', at most 32
-// of them; otherwise ErrInvalidRole. Access tokens issued before carry the
-// old roles in their claims only if Config.ExtraClaims puts them there;
-// User.HasRole reads the stored ones on every request. It returns the user
-// as stored, or ErrNotFound.
-func (a *Authenticator) SetRoles(ctx context.Context, userID string, roles []string) (*User, error) {
-	clean, err := cleanRoles(roles)
+// errNoActor is returned by UpdateUser for a UserUpdate without an Actor.
+var errNoActor = errors.New("auth: UserUpdate.Actor is required")
+
+// UpdateUser makes an administrator's change to the account userID,
+// atomically and field by field: changes of other fields made at once (by
+// another administrator, a tool, the user) all take effect, none undoing
+// another. It returns the user as changed; ErrNotFound; ErrInvalidRole;
+// ErrLastAdmin, and changes nothing, when the change would leave no enabled
+// account holding AdminRole (unless up.Force); or a store error. Each
+// change is an event (EventUserDisabled, EventUserEnabled,
+// EventRolesChanged, EventLogoutAll) naming up.Actor and what changed.
+func (a *Authenticator) UpdateUser(ctx context.Context, userID string, up UserUpdate) (*User, error) {
+	if up.Actor == "" {
+		return nil, errNoActor
+	}
+	c := UserChange{Disabled: up.Disabled, Logout: up.Logout, Now: a.timestamp()}
+	if up.Roles != nil {
+		clean, err := cleanRoles(*up.Roles)
+		if err != nil {
+			return nil, err
+		}
+		if clean == nil {
+			clean = []string{}
+		}
+		c.Roles = &clean
+	}
+	if c.Disabled != nil && *c.Disabled {
+		c.Logout = true // disabling ends every login, in the same operation
+	}
+	if !up.Force {
+		c.KeepRole = AdminRole
+	}
+	u, err := a.store.ChangeUser(ctx, userID, c)
 	if err != nil {
 		return nil, err
 	}
-	u, err := a.store.UserByID(ctx, userID)
-	if err != nil {
-		return nil, err
+	ev := Event{UserID: u.ID, Username: u.Username, Actor: up.Actor}
+	if up.Disabled != nil {
+		ev.Type, ev.Change = EventUserEnabled, "disabled=false"
+		if *up.Disabled {
+			ev.Type, ev.Change = EventUserDisabled, "disabled=true"
+		}
+		a.emit(ctx, ev)
 	}
-	u.Roles = clean
-	u.UpdatedAt = a.timestamp()
-	if err := a.store.UpdateUser(ctx, u); err != nil {
-		return nil, err
+	if c.Roles != nil {
+		ev.Type, ev.Change = EventRolesChanged, "roles="+strings.Join(*c.Roles, ",")
+		a.emit(ctx, ev)
 	}
-	a.emit(ctx, Event{Type: EventRolesChanged, UserID: u.ID, Username: u.Username})
-	return a.store.UserByID(ctx, userID)
+	if up.Logout {
+		ev.Type, ev.Change = EventLogoutAll, "logins ended"
+		a.emit(ctx, ev)
+	}
+	return u, nil
 }
 
 // cleanRoles checks roles and returns them sorted, without duplicates.

@@ -36,23 +36,26 @@ func TestAdminMethods(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, roles := range [][]string{{"Admin"}, {""}, {"a b"}, {strings.Repeat("r", 65)}, make([]string, 33)} {
-		if _, err := f.a.SetRoles(ctx, u.ID, roles); !errors.Is(err, ErrInvalidRole) {
-			t.Errorf("SetRoles(%q) = %v", roles, err)
+		if _, err := f.a.UpdateUser(ctx, u.ID, UserUpdate{Roles: &roles, Actor: "test"}); !errors.Is(err, ErrInvalidRole) {
+			t.Errorf("roles %q: %v", roles, err)
 		}
 	}
-	got, err := f.a.SetRoles(ctx, u.ID, []string{"b", "a:x", "b"})
-	if err != nil || strings.Join(got.Roles, ",") != "a:x,b" || !got.HasRole("b") {
-		t.Fatalf("SetRoles: %v %v", got, err)
+	if _, err := f.a.UpdateUser(ctx, u.ID, UserUpdate{Roles: &[]string{"a"}}); err == nil {
+		t.Error("an update without an actor was made")
 	}
-	if _, err := f.a.SetRoles(ctx, "nobody", nil); !errors.Is(err, ErrNotFound) {
-		t.Errorf("SetRoles of nobody: %v", err)
+	got, err := f.a.UpdateUser(ctx, u.ID, UserUpdate{Roles: &[]string{"b", "a:x", "b"}, Actor: "test"})
+	if err != nil || strings.Join(got.Roles, ",") != "a:x,b" || !got.HasRole("b") {
+		t.Fatalf("roles: %v %v", got, err)
+	}
+	if _, err := f.a.UpdateUser(ctx, "nobody", UserUpdate{Roles: &[]string{}, Actor: "test"}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("roles of nobody: %v", err)
 	}
 	pair, err := f.a.Login(ctx, Credentials{Username: "alice", Password: "correct horse battery"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := f.a.SetDisabled(ctx, u.ID, true); err != nil || !got.Disabled {
-		t.Fatalf("SetDisabled: %v %v", got, err)
+	if got, err := f.a.UpdateUser(ctx, u.ID, UserUpdate{Disabled: ptr(true), Actor: "test"}); err != nil || !got.Disabled {
+		t.Fatalf("disable: %v %v", got, err)
 	}
 	if _, _, err := f.a.Authenticate(ctx, pair.AccessToken); err == nil {
 		t.Fatal("a disabled user's token still works")
@@ -63,7 +66,7 @@ func TestAdminMethods(t *testing.T) {
 	if list, err := f.a.ListSessions(ctx, u.ID); err != nil || len(list) != 0 {
 		t.Fatalf("sessions of a disabled user: %v %v", list, err)
 	}
-	if got, err := f.a.SetDisabled(ctx, u.ID, false); err != nil || got.Disabled {
+	if got, err := f.a.UpdateUser(ctx, u.ID, UserUpdate{Disabled: ptr(false), Actor: "test"}); err != nil || got.Disabled {
 		t.Fatalf("enable: %v %v", got, err)
 	}
 	if _, err := f.a.Login(ctx, Credentials{Username: "alice", Password: "correct horse battery"}); err != nil {
@@ -85,3 +88,6 @@ func TestAdminMethods(t *testing.T) {
 		t.Errorf("RevokeSession of nothing: %v", err)
 	}
 }
+
+// ptr returns a pointer to v.
+func ptr[T any](v T) *T { return &v }

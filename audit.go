@@ -3,19 +3,23 @@ package auth
 import (
 	"context"
 	"log/slog"
+	"strings"
 )
 
 // LogEvents returns an OnEvent sink that writes each event as one log line
 // on logger, message "audit": the event type, the account's id and
-// username, the client address, the session and the reason of a failure,
-// each only when set. Failures that point at an attack or a broken
-// dependency (throttling, refresh-token reuse, a mail that failed) are
-// warnings, the rest information.
+// username, the client address, the session, the reason of a failure, and
+// for an administrator's change who made it (actor) and what changed, each
+// only when set. Failures that point at an attack or a broken dependency
+// (throttling, refresh-token reuse, a mail that failed) are warnings, the
+// rest information.
 //
-// Two things an Event may hold stay out of the line: its email address
-// (personal data, and a log is copied widely) and the login name of an
-// account that does not exist (it may be anything a user typed, a password
-// in the wrong field included). Events never hold a password, a hash, a
+// What an Event may hold of an email address stays out of the line
+// (personal data, and a log is copied widely): its Email, a username that
+// holds an '@' (usernames may look like addresses), and the login name of
+// an account that does not exist (it may be anything a user typed, an
+// address or a password in the wrong field included); the library's mail
+// failure reasons hold none. Events never hold a password, a hash, a
 // secret or a token.
 func LogEvents(logger *slog.Logger) func(context.Context, Event) {
 	return func(ctx context.Context, e Event) {
@@ -27,15 +31,15 @@ func LogEvents(logger *slog.Logger) func(context.Context, Event) {
 		if !logger.Enabled(ctx, level) {
 			return
 		}
-		attrs := make([]slog.Attr, 0, 6)
+		attrs := make([]slog.Attr, 0, 8)
 		attrs = append(attrs, slog.String("event", string(e.Type)))
 		username := e.Username
-		if e.UserID == "" {
+		if e.UserID == "" || strings.Contains(username, "@") {
 			username = ""
 		}
 		for _, a := range [...]struct{ k, v string }{
 			{"user_id", e.UserID}, {"username", username}, {"client_addr", e.ClientAddr},
-			{"session", e.SessionID}, {"reason", e.Reason},
+			{"session", e.SessionID}, {"reason", e.Reason}, {"actor", e.Actor}, {"change", e.Change},
 		} {
 			if a.v != "" {
 				attrs = append(attrs, slog.String(a.k, a.v))

@@ -155,9 +155,15 @@ type Config struct {
 	// ResetTTL is how long a password-reset link works. Default 1 hour; at
 	// most 1 day.
 	ResetTTL time.Duration
-	// VerifyMail and ResetMail make the mails; zero fields take the
-	// library's templates.
-	VerifyMail, ResetMail MailTemplate
+	// VerifyMail and ResetMail make the mails of links, NoticeMail the
+	// notices (of a password changed or reset, an email change asked for
+	// or made); zero fields take the library's templates.
+	VerifyMail, ResetMail, NoticeMail MailTemplate
+
+	// MaxSessions bounds the live logins (sessions) of one user: a login
+	// past it ends the least recently used ones (their refresh and access
+	// tokens, at once). Default 100.
+	MaxSessions int
 
 	// RecordSessionAddress keeps the client address of each login in its
 	// session (Session.ClientAddr), for users and operators to see where a
@@ -181,22 +187,26 @@ type Authenticator struct {
 	limits       Limits
 	hashGate     *hashGate
 	dummyHash    string
-	issuer       string
-	audience     string
-	accessTTL    time.Duration
-	refreshTTL   time.Duration
-	grace        time.Duration
-	extraClaims  func(context.Context, *User) (map[string]any, error)
-	onEvent      func(context.Context, Event)
-	mailer       Mailer
-	mails        *mailQueue
-	publicURL    string
-	verifyTTL    time.Duration
-	resetTTL     time.Duration
-	verifyMail   MailTemplate
-	resetMail    MailTemplate
+	// familiarKey keys the digests of familiar clients (familiarID).
+	familiarKey []byte
+	issuer      string
+	audience    string
+	accessTTL   time.Duration
+	refreshTTL  time.Duration
+	grace       time.Duration
+	extraClaims func(context.Context, *User) (map[string]any, error)
+	onEvent     func(context.Context, Event)
+	mailer      Mailer
+	mails       *mailQueue
+	publicURL   string
+	verifyTTL   time.Duration
+	resetTTL    time.Duration
+	verifyMail  MailTemplate
+	resetMail   MailTemplate
+	noticeMail  MailTemplate
 	// recordAddress is Config.RecordSessionAddress.
 	recordAddress bool
+	maxSessions   int
 	realm         string
 	now           func() time.Time
 }
@@ -264,6 +274,12 @@ func New(c Config) (*Authenticator, error) {
 	if c.MaxConcurrentHashes == 0 {
 		c.MaxConcurrentHashes = runtime.GOMAXPROCS(0)
 	}
+	switch {
+	case c.MaxSessions < 0:
+		return nil, errors.New("auth: Config.MaxSessions must not be negative")
+	case c.MaxSessions == 0:
+		c.MaxSessions = 100
+	}
 	if c.PasswordPolicy.MinLength < 0 || c.PasswordPolicy.MaxBytes < 0 ||
 		(c.PasswordPolicy.MinLength > 0 && c.PasswordPolicy.MinLength < 8) {
 		return nil, errors.New("auth: Config.PasswordPolicy.MinLength must be at least 8")
@@ -310,6 +326,10 @@ func New(c Config) (*Authenticator, error) {
 	}
 	// Every field NewVerifier checks was checked above, in Config's terms.
 	verifier := newVerifier(VerifierConfig{Keys: keys, Issuer: c.Issuer, Audience: c.Audience, Leeway: c.Leeway, Realm: c.Realm, Now: c.Now, TokenCacheSize: c.TokenCacheSize})
+	familiarKey, err := familiarSecret(keys.Active())
+	if err != nil {
+		return nil, fmt.Errorf("auth: the signing key: %w", err)
+	}
 	// A dummy hash, of a random password nobody knows, for unknown users.
 	dummy, err := c.Hasher.Hash(rand.Text())
 	if err != nil {
@@ -319,11 +339,11 @@ func New(c Config) (*Authenticator, error) {
 		store: c.Store, keys: keys, verifier: verifier, hasher: c.Hasher,
 		policy: c.PasswordPolicy.withDefaults(), usernameRule: c.UsernameRule,
 		limiter: c.Limiter, limits: c.Limits, hashGate: newHashGate(c.MaxConcurrentHashes),
-		dummyHash: dummy, issuer: c.Issuer, audience: c.Audience,
+		dummyHash: dummy, familiarKey: familiarKey, issuer: c.Issuer, audience: c.Audience,
 		accessTTL: c.AccessTTL, refreshTTL: c.RefreshTTL, grace: c.RefreshGrace,
 		extraClaims: c.ExtraClaims, onEvent: c.OnEvent, realm: c.Realm, now: c.Now,
 		mailer: c.Mailer, publicURL: c.PublicURL, verifyTTL: c.VerifyTTL, resetTTL: c.ResetTTL,
-		verifyMail: c.VerifyMail, resetMail: c.ResetMail, recordAddress: c.RecordSessionAddress,
+		verifyMail: c.VerifyMail, resetMail: c.ResetMail, noticeMail: c.NoticeMail, recordAddress: c.RecordSessionAddress, maxSessions: c.MaxSessions,
 	}
 	a.mails = newMailQueue(a)
 	return a, nil
@@ -348,6 +368,39 @@ func (a *Authenticator) Keys() *KeySet { return a.keys }
 
 // Store returns the store the Authenticator uses.
 func (a *Authenticator) Store() Store { return a.store }
+
+// limiterPingTimeout bounds Ping's wait for the limiter: a shared limiter
+// that stops answering fails health checks within it.
+const limiterPingTimeout = 2 * time.Second
+
+// Ping checks that what logins need answers: the store and the Limiter,
+// each if it is a Pinger (a store that is not is taken to be up, as is
+// the in-memory limiter). It returns an error wrapping ErrStoreUnavailable
+// when one does not answer, the limiter within 2 seconds.
+func (a *Authenticator) Ping(ctx context.Context) error {
+	if p, ok := a.store.(Pinger); ok {
+		if err := p.Ping(ctx); err != nil {
+			return storeDown("store", err)
+		}
+	}
+	if p, ok := a.limiter.(Pinger); ok {
+		lctx, cancel := context.WithTimeout(ctx, limiterPingTimeout)
+		defer cancel()
+		if err := p.Ping(lctx); err != nil {
+			return storeDown("limiter", err)
+		}
+	}
+	return nil
+}
+
+// storeDown wraps err, from what, in ErrStoreUnavailable if it is not
+// already.
+func storeDown(what string, err error) error {
+	if errors.Is(err, ErrStoreUnavailable) {
+		return err
+	}
+	return fmt.Errorf("%w: %s: %w", ErrStoreUnavailable, what, err)
+}
 
 // AccessTTL returns the lifetime of access tokens.
 func (a *Authenticator) AccessTTL() time.Duration { return a.accessTTL }
@@ -387,7 +440,7 @@ func (a *Authenticator) Register(ctx context.Context, n NewUser) (*User, error) 
 		return nil, ErrInvalidUsername
 	}
 	if n.ClientAddr != "" {
-		res, err := a.limiter.Reserve(ctx, a.limits.SignupAddress.key("signup-address", n.ClientAddr, false))
+		res, err := a.limiter.Reserve(ctx, a.limits.SignupAddress.key(false, kindSignupAddress, n.ClientAddr))
 		if err != nil {
 			return nil, err
 		}
@@ -442,7 +495,7 @@ func (a *Authenticator) Register(ctx context.Context, n NewUser) (*User, error) 
 	a.emit(ctx, Event{Type: EventRegistered, UserID: u.ID, Username: u.Username, ClientAddr: n.ClientAddr})
 	if email != "" && a.mailer != nil {
 		a.emit(ctx, Event{Type: EventEmailVerificationRequested, UserID: u.ID, Username: u.Username, Email: email})
-		a.queueMail(ctx, mailJob{purpose: LinkVerifyEmail, userID: u.ID, email: email})
+		a.queueMail(ctx, mailJob{kind: mailAsked, purpose: LinkVerifyEmail, userID: u.ID, version: u.TokenVersion, email: email})
 	}
 	return u.Clone(), nil
 }
@@ -461,6 +514,13 @@ type Credentials struct {
 	// MaxUserAgentBytes) in the session the login opens, so that a user can
 	// tell their devices apart (ListSessions).
 	UserAgent string
+	// Device is the browser's device value, if it has one: a random value
+	// of 22 to 64 characters of A-Z a-z 0-9 - _ that the service keeps in
+	// a cookie (authhttp's DeviceCookieName) and sets after each browser
+	// sign-in, whether or not the browser had one. A successful login
+	// makes it familiar to the account (see Limits.LoginUser); other
+	// values are ignored.
+	Device string
 }
 
 // TokenPair is what Login and Refresh return.
@@ -477,8 +537,9 @@ type TokenPair struct {
 // alike, with the same cost (an unknown user is verified against a dummy
 // hash), and for a password longer than the policy allows (at once: no
 // such password was ever set); ErrUserDisabled for a disabled account
-// whose password is right; a *RateLimitError (ErrTooManyAttempts) when the
-// username's or the address's budget (Config.Limits) is spent by failures;
+// whose password is right; a *RateLimitError (ErrTooManyAttempts) when a
+// budget of Config.Limits that the attempt draws on is spent by failures
+// (see Limits.LoginUser for which);
 // ErrBusy if ctx ends while waiting for earlier attempts of the same name or
 // for a hashing slot; an error wrapping ErrInvalidInput for a username over
 // 320 bytes as received, or one that is not valid UTF-8 or holds a NUL; or a
@@ -496,45 +557,31 @@ func (a *Authenticator) Login(ctx context.Context, c Credentials) (*TokenPair, e
 	if !storable(c.Username) {
 		return nil, fmt.Errorf("%w: the login name is not valid UTF-8 or holds a NUL", ErrInvalidInput)
 	}
-	name := NormalizeUsername(c.Username)
-	keys := []LimitKey{a.limits.LoginUsername.key("login-username", name, true)}
-	if c.ClientAddr != "" {
-		// The address first: an address whose budget is spent cannot make
-		// the limiter remember usernames.
-		keys = []LimitKey{a.limits.LoginAddress.key("login-address", c.ClientAddr, false), keys[0]}
-	}
-	res, err := a.limiter.Reserve(ctx, keys...)
+	g := guess{name: NormalizeUsername(c.Username), addr: c.ClientAddr, device: c.Device}
+	res, err := a.limitGuess(ctx, g)
 	if err != nil {
-		if errors.Is(err, ErrTooManyAttempts) {
-			a.emit(ctx, Event{Type: EventLoginThrottled, Username: name, ClientAddr: c.ClientAddr})
-		}
+		a.throttled(ctx, g, err)
 		return nil, err
 	}
 	defer res.Settle(AttemptCancelled) // unless settled below
-	u, err := a.lookupLogin(ctx, name)
+	u, err := a.lookupLogin(ctx, g.name)
 	if err != nil {
 		return nil, err
 	}
-	if u != nil && u.Username != name {
-		// Logged in by email: the account's own budget counts too, so that
-		// its username and its email do not make two.
-		byAccount, err := a.limiter.Reserve(ctx, a.limits.LoginUsername.key("login-username", u.Username, true))
-		if err != nil {
-			if errors.Is(err, ErrTooManyAttempts) {
-				a.emit(ctx, Event{Type: EventLoginThrottled, Username: name, ClientAddr: c.ClientAddr})
-			}
-			return nil, err
-		}
-		defer byAccount.Settle(AttemptCancelled)
-		res = pairReservation{res, byAccount}
+	more, err := a.limitAccount(ctx, g, u)
+	if err != nil {
+		a.throttled(ctx, g, err)
+		return nil, err
 	}
+	defer more.Settle(AttemptCancelled)
+	res = reservations{res, more}
 	ok, wait, err := a.checkPassword(ctx, u, c.Password)
 	if err != nil {
 		return nil, err
 	}
 	if !ok || u.Disabled {
 		res.Settle(AttemptFailed)
-		e := Event{Type: EventLoginFailed, Username: name, ClientAddr: c.ClientAddr, HashWait: wait}
+		e := Event{Type: EventLoginFailed, Username: g.name, ClientAddr: c.ClientAddr, HashWait: wait}
 		if u != nil {
 			e.UserID, e.Username = u.ID, u.Username
 			if u.Disabled {
@@ -548,6 +595,7 @@ func (a *Authenticator) Login(ctx context.Context, c Credentials) (*TokenPair, e
 		return nil, ErrInvalidCredentials
 	}
 	res.Settle(AttemptSucceeded)
+	a.rememberClient(ctx, u, c.ClientAddr, c.Device)
 	pair, sid, err := a.openSession(ctx, u, c)
 	if err != nil {
 		return nil, err
@@ -609,10 +657,13 @@ func (a *Authenticator) lookupLogin(ctx context.Context, name string) (*User, er
 	return byEmail, nil
 }
 
-// pairReservation settles two reservations as one.
-type pairReservation [2]Reservation
-
-func (p pairReservation) Settle(o Outcome) { p[0].Settle(o); p[1].Settle(o) }
+// throttled emits EventLoginThrottled if err is the limiter's refusal of
+// g.
+func (a *Authenticator) throttled(ctx context.Context, g guess, err error) {
+	if errors.Is(err, ErrTooManyAttempts) {
+		a.emit(ctx, Event{Type: EventLoginThrottled, Username: g.name, ClientAddr: g.addr})
+	}
+}
 
 // Refresh exchanges a refresh token for a new pair and spends it. A spent
 // token presented again is reuse: the whole session (every token descending
@@ -726,11 +777,13 @@ func (a *Authenticator) LogoutAll(ctx context.Context, userID string) error {
 
 // ChangePassword replaces the user's password after checking the current
 // one, then ends every session and access token of the user, in one store
-// operation. It returns ErrInvalidCredentials for a wrong current password,
-// an error wrapping ErrInvalidPassword for a new one that fails the policy,
-// a *RateLimitError when current passwords are being guessed (the
-// username's login budget), ErrConflict if another change won a race, or a
-// store error.
+// operation (which also kills every mailed link of the account), and mails
+// the account's address a notice. The current password is limited as a
+// login's is, from the client address WithClientAddr put in ctx. It
+// returns ErrInvalidCredentials for a wrong current password, an error
+// wrapping ErrInvalidPassword for a new one that fails the policy, a
+// *RateLimitError when current passwords are being guessed, ErrConflict if
+// another change won a race, or a store error.
 func (a *Authenticator) ChangePassword(ctx context.Context, userID, current, next string) error {
 	u, err := a.store.UserByID(ctx, userID)
 	if err != nil {
@@ -752,6 +805,7 @@ func (a *Authenticator) ChangePassword(ctx context.Context, userID, current, nex
 		return err
 	}
 	a.emit(ctx, Event{Type: EventPasswordChanged, UserID: u.ID, Username: u.Username})
+	a.notify(ctx, u, u.Email, noticePasswordChanged)
 	return nil
 }
 
@@ -800,6 +854,9 @@ func (a *Authenticator) openSession(ctx context.Context, u *User, c Credentials)
 		s.ClientAddr = cleanUserAgent(c.ClientAddr)
 	}
 	if err := a.store.CreateSession(ctx, s); err != nil {
+		return nil, "", err
+	}
+	if err := a.capSessions(ctx, u); err != nil {
 		return nil, "", err
 	}
 	pair, err := a.issuePair(ctx, u, s, secret, now)
@@ -931,9 +988,11 @@ const (
 	EventMailFailed    EventType = "mail_failed"
 	EventMailThrottled EventType = "mail_throttled"
 
-	// EventSessionRevoked: one login ended by RevokeSession.
+	// EventSessionRevoked: one login ended by RevokeSession, or by a login
+	// past Config.MaxSessions (Reason "too many logins").
 	EventSessionRevoked EventType = "session_revoked"
-	// Administration (Reason names the change where there are several).
+	// Administration (UpdateUser): each with Actor and Change. An
+	// administrator's ending of every login is EventLogoutAll with them.
 	EventUserDisabled EventType = "user_disabled"
 	EventUserEnabled  EventType = "user_enabled"
 	EventRolesChanged EventType = "roles_changed"
@@ -960,4 +1019,10 @@ type Event struct {
 	// HashWait is, for EventLoginSucceeded and EventLoginFailed, how long
 	// the login waited for a hashing slot (Config.MaxConcurrentHashes).
 	HashWait time.Duration
+	// Actor, for an administrator's change (UpdateUser), names who made
+	// it: the acting administrator's user id, or a tool and who ran it.
+	Actor string
+	// Change, for an administrator's change, says what changed, as
+	// "disabled=true" or "roles=admin,ops".
+	Change string
 }

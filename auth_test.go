@@ -223,8 +223,7 @@ func TestLoginNoEnumeration(t *testing.T) {
 func TestLoginDisabled(t *testing.T) {
 	f := newFixture(t, nil)
 	u := f.register(t, "alice", "correct horse battery")
-	u.Disabled = true
-	if err := f.store.UpdateUser(context.Background(), u); err != nil {
+	if _, err := f.store.ChangeUser(context.Background(), u.ID, UserChange{Disabled: ptr(true)}); err != nil {
 		t.Fatal(err)
 	}
 	_, err := f.a.Login(context.Background(), Credentials{Username: "alice", Password: "wrong password!"})
@@ -278,21 +277,28 @@ func TestLoginRehashesOutdatedHashes(t *testing.T) {
 	}
 }
 
+// TestLoginLimiter: failures lock out the username from the address that
+// made them, and the address; many addresses together lock out only
+// clients unfamiliar to the account (v3: nobody can keep the owner out by
+// failing in the owner's name).
 func TestLoginLimiter(t *testing.T) {
 	f := newFixture(t, func(c *Config) {
 		c.Limiter = nil // the default, on the fixture's clock
 	})
 	f.register(t, "alice", "correct horse battery")
 	ctx := context.Background()
+	login := func(name, password, addr, device string) error {
+		_, err := f.a.Login(ctx, Credentials{Username: name, Password: password, ClientAddr: addr, Device: device})
+		return err
+	}
 	for i := range 5 {
-		_, err := f.a.Login(ctx, Credentials{Username: "Alice", Password: fmt.Sprint("guess ", i), ClientAddr: "192.0.2.9"})
-		if err != ErrInvalidCredentials {
+		if err := login("Alice", fmt.Sprint("guess ", i), "192.0.2.9", ""); err != ErrInvalidCredentials {
 			t.Fatalf("guess %d = %v", i, err)
 		}
 	}
-	// The sixth attempt is refused, even with the right password, and
-	// whatever the case of the username.
-	_, err := f.a.Login(ctx, Credentials{Username: "ALICE", Password: "correct horse battery", ClientAddr: "192.0.2.10"})
+	// The sixth attempt from that address is refused, even with the right
+	// password, and whatever the case of the username.
+	err := login("ALICE", "correct horse battery", "192.0.2.9", "")
 	var rl *RateLimitError
 	if !errors.As(err, &rl) || !errors.Is(err, ErrTooManyAttempts) {
 		t.Fatalf("sixth attempt = %v, want a *RateLimitError", err)
@@ -300,17 +306,63 @@ func TestLoginLimiter(t *testing.T) {
 	if rl.RetryAfter <= 0 || rl.RetryAfter > time.Minute {
 		t.Fatalf("RetryAfter = %v", rl.RetryAfter)
 	}
-	f.clock.Advance(rl.RetryAfter)
-	f.login(t, "alice", "correct horse battery")
-	// Success forgave the username's failures.
-	for range 5 {
-		_, _ = f.a.Login(ctx, Credentials{Username: "alice", Password: "nope nope nope", ClientAddr: "192.0.2.11"})
+	// Another address is not kept out by them.
+	if err := login("alice", "correct horse battery", "192.0.2.10", ""); err != nil {
+		t.Fatalf("the owner from another address: %v", err)
 	}
-	if _, err := f.a.Login(ctx, Credentials{Username: "alice", Password: "nope", ClientAddr: "192.0.2.11"}); !errors.Is(err, ErrTooManyAttempts) {
+	f.clock.Advance(rl.RetryAfter)
+	if err := login("alice", "correct horse battery", "192.0.2.9", ""); err != nil {
+		t.Fatalf("after the wait: %v", err)
+	}
+	// Success forgave that address's failures of the username.
+	for i := range 5 {
+		if err := login("alice", "nope nope nope", "192.0.2.9", ""); err != ErrInvalidCredentials {
+			t.Fatalf("failure %d after a success = %v", i, err)
+		}
+	}
+	if err := login("alice", "nope", "192.0.2.9", ""); !errors.Is(err, ErrTooManyAttempts) {
 		t.Fatalf("after 5 more failures = %v", err)
 	}
-	if f.events.count(EventLoginThrottled) != 2 {
-		t.Fatalf("%d throttle events, want 2", f.events.count(EventLoginThrottled))
+
+	// Failures from many addresses spend the username's budget over all
+	// of them (20, less the 5 above from an address then unfamiliar)...
+	f.clock.Advance(time.Hour)
+	device := "dev-" + strings.Repeat("x", 40)
+	if err := login("alice", "correct horse battery", "198.51.100.1", device); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		if err := login("alice", "wrong password", fmt.Sprintf("203.0.113.%d", i), ""); err != ErrInvalidCredentials {
+			t.Fatalf("distributed guess %d = %v", i, err)
+		}
+	}
+	// ...which refuses a client unfamiliar to the account,
+	if err := login("alice", "correct horse battery", "203.0.113.200", ""); !errors.Is(err, ErrTooManyAttempts) {
+		t.Fatalf("an unfamiliar address after 20 distributed failures = %v, want refused", err)
+	}
+	if err := login("nobody", "correct horse battery", "203.0.113.201", ""); err != ErrInvalidCredentials {
+		t.Fatalf("another name = %v", err)
+	}
+	// but not the addresses the account signed in from,
+	for _, addr := range []string{"192.0.2.10", "192.0.2.9", "198.51.100.1"} {
+		if err := login("alice", "correct horse battery", addr, ""); err != nil {
+			t.Fatalf("a familiar address %s: %v", addr, err)
+		}
+	}
+	// nor a browser holding a device value it signed in with, from anywhere;
+	if err := login("alice", "correct horse battery", "203.0.113.202", device); err != nil {
+		t.Fatalf("a familiar device from a new address: %v", err)
+	}
+	// the device value is bound to the account it signed in to.
+	f.register(t, "bob", "correct horse battery")
+	for i := range 20 {
+		_ = login("bob", "wrong password", fmt.Sprintf("203.0.113.%d", 100+i), "")
+	}
+	if err := login("bob", "correct horse battery", "203.0.113.203", device); !errors.Is(err, ErrTooManyAttempts) {
+		t.Fatalf("alice's device value for bob = %v, want refused", err)
+	}
+	if got := f.events.count(EventLoginThrottled); got != 4 {
+		t.Fatalf("%d throttle events, want 4", got)
 	}
 }
 
@@ -550,8 +602,7 @@ func TestAuthenticateUserState(t *testing.T) {
 	if c.Subject == "alice" {
 		t.Fatal("sub is the username")
 	}
-	u.Disabled = true
-	_ = f.store.UpdateUser(ctx, u)
+	_, _ = f.store.ChangeUser(ctx, u.ID, UserChange{Disabled: ptr(true)})
 	if _, _, err := f.a.Authenticate(ctx, p.AccessToken); !errors.Is(err, ErrUserDisabled) || !errors.Is(err, ErrInvalidToken) {
 		t.Fatalf("disabled user = %v", err)
 	}
@@ -778,7 +829,7 @@ func TestLoginInputBounds(t *testing.T) {
 			if got := int(h.verifies.Load()); got != tt.checks {
 				t.Fatalf("%d password checks, want %d", got, tt.checks)
 			}
-			if wantKeys := 2 * tt.checks; lim.Len() != wantKeys {
+			if wantKeys := 3 * tt.checks; lim.Len() != wantKeys { // the address, the name from it, the name
 				t.Fatalf("the limiter remembers %d budgets, want %d", lim.Len(), wantKeys)
 			}
 		})
@@ -793,8 +844,7 @@ func TestLoginDisabledAccounting(t *testing.T) {
 			h := &countingHasher{Hasher: plainHasher{}}
 			f := newFixture(t, func(c *Config) { c.Hasher = h; c.Limiter = nil })
 			u := f.register(t, "alice", "correct horse battery")
-			u.Disabled = true
-			if err := f.store.UpdateUser(context.Background(), u); err != nil {
+			if _, err := f.store.ChangeUser(context.Background(), u.ID, UserChange{Disabled: ptr(true)}); err != nil {
 				t.Fatal(err)
 			}
 			for i := range 5 {
@@ -980,7 +1030,7 @@ func TestNewErrorsReadable(t *testing.T) {
 		{Store: store, SecretKey: []byte("short")},
 		{Store: store, SecretKey: testSecret, Hasher: Argon2id{MemoryKiB: 1024}},
 		{Store: store, SecretKey: testSecret, Leeway: time.Hour},
-		{Store: store, SecretKey: testSecret, Limits: Limits{LoginUsername: Rate{Burst: -1}}},
+		{Store: store, SecretKey: testSecret, Limits: Limits{LoginUserAddress: Rate{Burst: -1}}},
 	} {
 		_, err := New(c)
 		if err == nil {

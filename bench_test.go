@@ -155,7 +155,8 @@ func BenchmarkLogin(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			f := newFixture(b, func(c *Config) {
 				c.Hasher = tc.h
-				c.Limits.LoginUsername = Rate{Burst: 1 << 30, Interval: time.Minute}
+				c.Limits.LoginUserAddress = Rate{Burst: 1 << 30, Interval: time.Minute}
+				c.Limits.LoginUser = Rate{Burst: 1 << 30, Interval: time.Minute}
 			})
 			f.register(b, "alice", "correct horse battery")
 			b.ReportAllocs()

@@ -99,7 +99,7 @@ func FuzzLoginName(f *testing.F) {
 	lim := NewMemoryLimiter(LimiterConfig{})
 	store := NewMemoryStore()
 	a, err := New(Config{Store: store, SecretKey: testSecret, Hasher: h, Limiter: lim,
-		Limits: Limits{LoginUsername: Rate{Burst: 1 << 30, Interval: time.Minute}, LoginAddress: Rate{Burst: 1 << 30, Interval: time.Minute}}})
+		Limits: Limits{LoginUserAddress: Rate{Burst: 1 << 30, Interval: time.Minute}, LoginUser: Rate{Burst: 1 << 30, Interval: time.Minute}, LoginAddress: Rate{Burst: 1 << 30, Interval: time.Minute}}})
 	if err != nil {
 		f.Fatal(err)
 	}

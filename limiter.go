@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"math"
@@ -24,6 +23,11 @@ import (
 // budget spent by failures refuses. So concurrent right passwords all get
 // through, and parallel wrong ones gain nothing.
 //
+// A Limiter also remembers familiar clients: digests of a client (an
+// address, a browser's device cookie) and an account the client signed in
+// to, so that the Authenticator can keep refusing strangers who guess an
+// account's password while its owner still gets in (see Limits.LoginUser).
+//
 // Implementations must be safe for concurrent use.
 type Limiter interface {
 	// Reserve takes one attempt from the budget of every key, all or none.
@@ -32,6 +36,12 @@ type Limiter interface {
 	// error). When a budget is spent by failures it returns a
 	// *RateLimitError at once, having taken nothing. The keys are distinct.
 	Reserve(ctx context.Context, keys ...LimitKey) (Reservation, error)
+	// Remember records each of ids as familiar until ttl from now,
+	// replacing the time an earlier Remember of the same id gave.
+	Remember(ctx context.Context, ttl time.Duration, ids ...[16]byte) error
+	// Familiar reports whether any of ids was remembered and its time has
+	// not passed. No ids: false.
+	Familiar(ctx context.Context, ids ...[16]byte) (bool, error)
 }
 
 // Reservation is an attempt taken from a Limiter. Settle it once the
@@ -70,89 +80,6 @@ type LimitKey struct {
 	Forgive bool
 }
 
-// limitID is the ID of the budget for value (a normalised username, a
-// client address) under kind (what is limited: "login-username", ...): the
-// first 16 bytes of a domain-separated SHA-256.
-func limitID(kind, value string) [16]byte {
-	h := sha256.New()
-	h.Write([]byte("goauthkit limit v1\x00"))
-	h.Write([]byte(kind))
-	h.Write([]byte{0})
-	h.Write([]byte(value))
-	var id [16]byte
-	copy(id[:], h.Sum(nil))
-	return id
-}
-
-// Rate is a budget: Burst attempts in a row, then one more per Interval.
-type Rate struct {
-	Burst    int
-	Interval time.Duration
-}
-
-func (r Rate) orDefault(burst int, interval time.Duration) Rate {
-	if r.Burst == 0 {
-		r.Burst = burst
-	}
-	if r.Interval == 0 {
-		r.Interval = interval
-	}
-	return r
-}
-
-func (r Rate) valid() bool { return r.Burst > 0 && r.Interval > 0 }
-
-// Limits are the budgets the Authenticator draws on. Zero fields take the
-// defaults; negative ones are refused by New.
-type Limits struct {
-	// LoginUsername bounds the password checks in flight or failed for one
-	// normalised username (at login and at a password change). A right
-	// password forgives the failures. Default 5, then one per minute.
-	LoginUsername Rate
-	// LoginAddress bounds failed logins from one client address. Default
-	// 20, then one per 6 seconds. It is reserved before the username's
-	// budget, so an address that has spent it can no longer make the
-	// limiter remember usernames.
-	LoginAddress Rate
-	// SignupAddress bounds registrations from one client address, whether
-	// or not they succeed. Default 20, then one per 6 seconds.
-	SignupAddress Rate
-	// RecoveryAddress bounds the account-recovery requests from one client
-	// address (RequestPasswordReset, VerifyEmail, ResetPassword), whether or
-	// not they succeed. Default 20, then one per 6 seconds.
-	RecoveryAddress Rate
-	// MailAccount bounds the verification and reset mails sent to one
-	// account. Past it, nothing is sent and the answer is unchanged.
-	// Default 3, then one per 20 minutes (3 an hour).
-	MailAccount Rate
-}
-
-func (l Limits) withDefaults() Limits {
-	l.LoginUsername = l.LoginUsername.orDefault(5, time.Minute)
-	l.LoginAddress = l.LoginAddress.orDefault(20, 6*time.Second)
-	l.SignupAddress = l.SignupAddress.orDefault(20, 6*time.Second)
-	l.RecoveryAddress = l.RecoveryAddress.orDefault(20, 6*time.Second)
-	l.MailAccount = l.MailAccount.orDefault(3, 20*time.Minute)
-	return l
-}
-
-func (l Limits) validate() error {
-	for _, r := range []struct {
-		name string
-		rate Rate
-	}{{"LoginUsername", l.LoginUsername}, {"LoginAddress", l.LoginAddress}, {"SignupAddress", l.SignupAddress},
-		{"RecoveryAddress", l.RecoveryAddress}, {"MailAccount", l.MailAccount}} {
-		if !r.rate.valid() {
-			return fmt.Errorf("Config.Limits.%s must have a positive Burst and Interval", r.name)
-		}
-	}
-	return nil
-}
-
-func (r Rate) key(kind, value string, forgive bool) LimitKey {
-	return LimitKey{ID: limitID(kind, value), Burst: r.Burst, Interval: r.Interval, Forgive: forgive}
-}
-
 // LimiterConfig configures a MemoryLimiter. Zero fields take the defaults.
 type LimiterConfig struct {
 	// MaxKeys bounds how many budgets the limiter remembers. Budgets that
@@ -163,6 +90,13 @@ type LimiterConfig struct {
 	// budgets most drained by failures (those under attack) are the last
 	// to go. Default 100,000.
 	MaxKeys int
+	// MaxFamiliar bounds how many familiar clients (Remember) the limiter
+	// keeps. Expired ones are forgotten continuously; when MaxFamiliar are
+	// all still live, a new one evicts the one that expires first among a
+	// random sample. Each takes one successful sign-in to make. Default
+	// 100,000 (about 3.5 MB: 35 bytes each, measured by
+	// TestMemoryLimiterBytesPerFamiliar).
+	MaxFamiliar int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -187,6 +121,10 @@ type MemoryLimiter struct {
 	maxKeys   int
 	m         map[[16]byte]budget
 	lastSweep time.Duration
+	// familiar holds, for each remembered id, when it expires (since
+	// epoch).
+	familiar    map[[16]byte]time.Duration
+	maxFamiliar int
 }
 
 // budget is one key's state. Credit is kept in time rather than in
@@ -210,10 +148,14 @@ func NewMemoryLimiter(c LimiterConfig) *MemoryLimiter {
 	if c.MaxKeys <= 0 {
 		c.MaxKeys = 100_000
 	}
+	if c.MaxFamiliar <= 0 {
+		c.MaxFamiliar = 100_000
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	return &MemoryLimiter{now: c.Now, epoch: c.Now(), maxKeys: c.MaxKeys, m: make(map[[16]byte]budget)}
+	return &MemoryLimiter{now: c.Now, epoch: c.Now(), maxKeys: c.MaxKeys, m: make(map[[16]byte]budget),
+		familiar: make(map[[16]byte]time.Duration), maxFamiliar: c.MaxFamiliar}
 }
 
 // sweepEvery is how often refilled budgets are forgotten.
@@ -340,6 +282,74 @@ func (l *MemoryLimiter) sweep(now time.Duration, force bool) {
 			l.m[id] = b
 		}
 	}
+	for id, until := range l.familiar {
+		if until <= now {
+			delete(l.familiar, id)
+		}
+	}
+}
+
+var errBadTTL = errors.New("auth: Remember needs a positive ttl")
+
+// Remember implements Limiter.
+func (l *MemoryLimiter) Remember(ctx context.Context, ttl time.Duration, ids ...[16]byte) error {
+	if ttl <= 0 {
+		return errBadTTL
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.clock()
+	l.sweep(now, false)
+	until := now + ttl
+	if until < now { // overflowed: a ttl past the clock's range is forever
+		until = math.MaxInt64
+	}
+	for _, id := range ids {
+		if _, ok := l.familiar[id]; !ok && len(l.familiar) >= l.maxFamiliar {
+			l.evictFamiliar()
+		}
+		l.familiar[id] = until
+	}
+	return nil
+}
+
+// evictFamiliar makes room for one familiar id: it forgets the one that
+// expires first (or has expired) among a random sample (map iteration
+// starts at a random entry).
+func (l *MemoryLimiter) evictFamiliar() {
+	var (
+		victim [16]byte
+		first  time.Duration
+		seen   int
+	)
+	for id, until := range l.familiar {
+		if seen == 0 || until < first {
+			victim, first = id, until
+		}
+		if seen++; seen == evictionSample {
+			break
+		}
+	}
+	delete(l.familiar, victim)
+}
+
+// Familiar implements Limiter.
+func (l *MemoryLimiter) Familiar(ctx context.Context, ids ...[16]byte) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.clock()
+	for _, id := range ids {
+		if until, ok := l.familiar[id]; ok && until > now {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // makeRoom evicts one budget from a full limiter: after a sweep, if that

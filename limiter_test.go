@@ -2,8 +2,10 @@ package auth
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"strings"
 	"sync"
@@ -25,9 +27,9 @@ func limKeys(names ...string) []LimitKey {
 		kind, value, _ := strings.Cut(n, ":")
 		switch kind {
 		case "u":
-			keys = append(keys, testUserRate.key("login-username", value, true))
+			keys = append(keys, testUserRate.key(true, "login-username", value))
 		case "a":
-			keys = append(keys, testAddrRate.key("login-address", value, false))
+			keys = append(keys, testAddrRate.key(false, "login-address", value))
 		default:
 			panic("bad key " + n)
 		}
@@ -426,7 +428,7 @@ func TestMemoryLimiterBytesPerKey(t *testing.T) {
 			l := NewMemoryLimiter(LimiterConfig{MaxKeys: n})
 			for i := range n {
 				copy(long, fmt.Sprint(i, "."))
-				r, err := l.Reserve(context.Background(), testUserRate.key("login-username", string(long), true))
+				r, err := l.Reserve(context.Background(), testUserRate.key(true, "login-username", string(long)))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -471,7 +473,7 @@ func BenchmarkMemoryLimiter(b *testing.B) {
 			many := Rate{Burst: 1 << 40, Interval: time.Millisecond} // never spent
 			names := make([][]LimitKey, tc.keys)
 			for i := range names {
-				names[i] = []LimitKey{many.key("login-address", "192.0.2.1", false), many.key("login-username", fmt.Sprint("user", i), true)}
+				names[i] = []LimitKey{many.key(false, "login-address", "192.0.2.1"), many.key(true, "login-username", fmt.Sprint("user", i))}
 			}
 			b.ReportAllocs()
 			i := 0
@@ -485,4 +487,337 @@ func BenchmarkMemoryLimiter(b *testing.B) {
 			}
 		})
 	}
+}
+
+// famID is the familiar-client id named name (tests only).
+func famID(name string) [16]byte {
+	var id [16]byte
+	copy(id[:], name)
+	return id
+}
+
+func famIDs(names ...string) [][16]byte {
+	ids := make([][16]byte, len(names))
+	for i, n := range names {
+		ids[i] = famID(n)
+	}
+	return ids
+}
+
+// famStep is a step of a familiar-clients scenario: after advancing the
+// clock, Remember ids for ttl (when ttl is set), or ask whether any of ids
+// is familiar and want the answer.
+type famStep struct {
+	advance time.Duration
+	ttl     time.Duration
+	ids     []string
+	want    bool
+}
+
+func remembers(ttl time.Duration, ids ...string) famStep { return famStep{ttl: ttl, ids: ids} }
+func familiarTo(want bool, ids ...string) famStep        { return famStep{ids: ids, want: want} }
+func (s famStep) after(d time.Duration) famStep          { s.advance = d; return s }
+
+// familiarLen is how many familiar clients l holds (tests only).
+func (l *MemoryLimiter) familiarLen() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.familiar)
+}
+
+// TestMemoryLimiterFamiliar: familiar clients on the limiter's clock: an
+// id is familiar until its ttl has passed, not at that instant; another
+// Remember replaces its time, later or earlier; Familiar is any of its
+// ids; a ttl past the clock's range is forever.
+func TestMemoryLimiterFamiliar(t *testing.T) {
+	t.Parallel()
+	const h, m, s, ns = time.Hour, time.Minute, time.Second, time.Nanosecond
+	tests := []struct {
+		name  string
+		steps []famStep
+		// wantLen is how many familiar clients the limiter holds at the
+		// end, after a sweep.
+		wantLen int
+	}{
+		{"unknown", []famStep{familiarTo(false, "a"), familiarTo(false)}, 0},
+		{"familiar until its time, not at it", []famStep{remembers(h, "a"), familiarTo(true, "a"), familiarTo(true, "a").after(h - ns), familiarTo(false, "a").after(ns)}, 0},
+		{"a nanosecond", []famStep{remembers(ns, "a"), familiarTo(true, "a"), familiarTo(false, "a").after(ns)}, 0},
+		{"remembered again later: extended", []famStep{remembers(m, "a"), remembers(m, "a").after(50 * s), familiarTo(true, "a").after(m - s), familiarTo(false, "a").after(s)}, 0},
+		{"remembered again for longer", []famStep{remembers(m, "a"), remembers(h, "a"), familiarTo(true, "a").after(h - ns), familiarTo(false, "a").after(ns)}, 0},
+		{"remembered again for shorter", []famStep{remembers(h, "a"), remembers(m, "a"), familiarTo(true, "a").after(m - ns), familiarTo(false, "a").after(ns)}, 0},
+		{"any of", []famStep{remembers(h, "a"), remembers(m, "b"), familiarTo(true, "x", "b"), familiarTo(true, "b", "a").after(2 * m), familiarTo(false, "b", "x"), familiarTo(false, "x", "y")}, 1},
+		{"several in one call, duplicates too", []famStep{remembers(h, "a", "b", "a"), familiarTo(true, "a"), familiarTo(true, "b")}, 2},
+		{"no ids", []famStep{remembers(h), familiarTo(false)}, 0},
+		{"forever, the clock having moved", []famStep{remembers(math.MaxInt64, "a").after(h), familiarTo(true, "a").after(100 * 365 * 24 * h)}, 1},
+		{"expired ones are forgotten", []famStep{remembers(m, "a", "b"), remembers(h, "c"), remembers(h, "d").after(2 * m)}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := newTestClock()
+			l := NewMemoryLimiter(LimiterConfig{Now: clock.Now})
+			ctx := context.Background()
+			for i, st := range tt.steps {
+				clock.Advance(st.advance)
+				if st.ttl != 0 {
+					if err := l.Remember(ctx, st.ttl, famIDs(st.ids...)...); err != nil {
+						t.Fatalf("step %d: Remember(%v, %v) = %v", i, st.ttl, st.ids, err)
+					}
+					continue
+				}
+				if got, err := l.Familiar(ctx, famIDs(st.ids...)...); got != st.want || err != nil {
+					t.Fatalf("step %d: Familiar(%v) = %v, %v; want %v", i, st.ids, got, err, st.want)
+				}
+			}
+			l.sweepNow()
+			if n := l.familiarLen(); n != tt.wantLen {
+				t.Errorf("%d familiar clients at the end, want %d", n, tt.wantLen)
+			}
+		})
+	}
+}
+
+// TestMemoryLimiterFamiliarErrors: a ttl that is not positive, and an
+// ended context, are errors that remember nothing.
+func TestMemoryLimiterFamiliarErrors(t *testing.T) {
+	t.Parallel()
+	l := NewMemoryLimiter(LimiterConfig{})
+	ctx := context.Background()
+	for _, ttl := range []time.Duration{0, -1, math.MinInt64} {
+		if err := l.Remember(ctx, ttl, famID("a")); err == nil {
+			t.Errorf("Remember(%v) = nil, want an error", ttl)
+		}
+	}
+	ended, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := l.Remember(ended, time.Hour, famID("a")); !errors.Is(err, context.Canceled) {
+		t.Errorf("Remember with an ended context = %v, want context.Canceled", err)
+	}
+	if ok, err := l.Familiar(ended, famID("a")); ok || !errors.Is(err, context.Canceled) {
+		t.Errorf("Familiar with an ended context = %v, %v; want false, context.Canceled", ok, err)
+	}
+	if n := l.familiarLen(); n != 0 {
+		t.Errorf("%d familiar clients after refused calls, want 0", n)
+	}
+}
+
+// TestMemoryLimiterMaxFamiliar: the familiar clients never exceed
+// MaxFamiliar; a new one evicts, of a sample (here the whole table: it is
+// no bigger than the sample), the one whose time ends first, expired ones
+// included, never a longer-lived one; expired ones are swept without
+// evicting anyone; a flood of short-lived clients never evicts a
+// long-lived one.
+func TestMemoryLimiterMaxFamiliar(t *testing.T) {
+	t.Parallel()
+	const h = time.Hour
+	if evictionSample < 8 {
+		t.Fatalf("evictionSample is %d: the cases below need it to cover a table of 8", evictionSample)
+	}
+	tests := []struct {
+		name string
+		max  int
+		// fill are remembered in order, each with its ttl (0: an hour),
+		// after advance the clock moves by advance, then "new" is
+		// remembered for an hour.
+		fill    []string
+		ttls    map[string]time.Duration
+		advance time.Duration
+		gone    []string // want forgotten; all others of fill, and new, kept
+	}{
+		{"the soonest to expire goes", 8, []string{"a", "b", "c", "soon", "d", "e", "f", "g"}, map[string]time.Duration{"soon": 10 * time.Minute}, 0, []string{"soon"}},
+		{"the soonest of several", 8, []string{"a", "b", "c", "d", "e", "f", "g", "h"}, map[string]time.Duration{"c": 30 * time.Minute, "f": 20 * time.Minute, "h": 40 * time.Minute}, 0, []string{"f"}},
+		// Less than a sweep's interval later: evicted, not swept.
+		{"an expired one goes", 8, []string{"a", "b", "c", "d", "expired", "e", "f", "g"}, map[string]time.Duration{"expired": 100 * time.Millisecond}, 500 * time.Millisecond, []string{"expired"}},
+		// A sweep's interval later: both expired ones are forgotten, and
+		// the new one fits without evicting anyone.
+		{"expired ones are swept", 8, []string{"x1", "a", "b", "c", "d", "e", "x2", "f"}, map[string]time.Duration{"x1": time.Second, "x2": time.Second}, 2 * time.Second, []string{"x1", "x2"}},
+		// Were the longest ttls to overflow into the past, they would go.
+		{"among the longest ttls", 4, []string{"a", "b", "c", "d"}, map[string]time.Duration{"a": math.MaxInt64, "b": math.MaxInt64, "d": math.MaxInt64}, 0, []string{"c"}},
+		{"remembered again when full", 4, []string{"a", "b", "c", "d", "a"}, map[string]time.Duration{"b": time.Minute}, 0, []string{"b"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := newTestClock()
+			l := NewMemoryLimiter(LimiterConfig{MaxFamiliar: tt.max, Now: clock.Now})
+			clock.Advance(time.Minute) // past the epoch, so that the longest ttls would overflow
+			ctx := context.Background()
+			for _, n := range tt.fill {
+				ttl := tt.ttls[n]
+				if ttl == 0 {
+					ttl = h
+				}
+				if err := l.Remember(ctx, ttl, famID(n)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			clock.Advance(tt.advance)
+			if err := l.Remember(ctx, h, famID("new")); err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]bool{"new": true}
+			for _, n := range tt.fill {
+				want[n] = true
+			}
+			for _, n := range tt.gone {
+				want[n] = false
+			}
+			kept := 0
+			for n, w := range want {
+				ok, err := l.Familiar(ctx, famID(n))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ok != w {
+					t.Errorf("Familiar(%q) = %v, want %v", n, ok, w)
+				}
+				if w {
+					kept++
+				}
+			}
+			if n := l.familiarLen(); n != kept || n > tt.max {
+				t.Errorf("%d familiar clients, want %d (MaxFamiliar %d)", n, kept, tt.max)
+			}
+		})
+	}
+
+	t.Run("a flood", func(t *testing.T) {
+		clock := newTestClock()
+		const max = 100
+		l := NewMemoryLimiter(LimiterConfig{MaxFamiliar: max, Now: clock.Now})
+		ctx := context.Background()
+		if err := l.Remember(ctx, 30*24*h, famID("owner")); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 10 * max {
+			clock.Advance(time.Millisecond)
+			if err := l.Remember(ctx, time.Duration(1+i%7)*time.Minute, famID(fmt.Sprint("flood-", i))); err != nil {
+				t.Fatal(err)
+			}
+			if n := l.familiarLen(); n > max {
+				t.Fatalf("%d familiar clients after %d remembered, want at most %d", n, i+2, max)
+			}
+		}
+		if ok, err := l.Familiar(ctx, famID("owner")); !ok || err != nil {
+			t.Fatalf("the long-lived client was evicted by a flood of short-lived ones: %v, %v", ok, err)
+		}
+		if ok, err := l.Familiar(ctx, famID(fmt.Sprint("flood-", 10*max-1))); !ok || err != nil {
+			t.Fatalf("the last client of the flood was not remembered: %v, %v", ok, err)
+		}
+	})
+
+	t.Run("the longest ttls only", func(t *testing.T) {
+		clock := newTestClock()
+		const max = 4
+		l := NewMemoryLimiter(LimiterConfig{MaxFamiliar: max, Now: clock.Now})
+		clock.Advance(time.Minute)
+		ctx := context.Background()
+		for i := range 4 * max {
+			id := famID(fmt.Sprint("forever-", i))
+			if err := l.Remember(ctx, math.MaxInt64, id); err != nil {
+				t.Fatal(err)
+			}
+			if ok, err := l.Familiar(ctx, id); !ok || err != nil {
+				t.Fatalf("a client remembered for ever is not familiar: %v, %v", ok, err)
+			}
+			if n := l.familiarLen(); n > max {
+				t.Fatalf("%d familiar clients after %d remembered, want at most %d", n, i+1, max)
+			}
+		}
+	})
+
+	if l := NewMemoryLimiter(LimiterConfig{}); l.maxFamiliar != 100_000 {
+		t.Errorf("default MaxFamiliar = %d, want 100,000", l.maxFamiliar)
+	}
+}
+
+// TestMemoryLimiterBytesPerFamiliar measures the memory a familiar client
+// takes, for LimiterConfig.MaxFamiliar's "about 5 MB" at the default
+// 100,000.
+func TestMemoryLimiterBytesPerFamiliar(t *testing.T) {
+	if testing.Short() {
+		t.Skip("remembers 100,000 clients")
+	}
+	const n = 100_000
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	l := NewMemoryLimiter(LimiterConfig{})
+	ctx := context.Background()
+	var id [16]byte
+	for i := range n {
+		copy(id[:], fmt.Sprint(i, "."))
+		if err := l.Remember(ctx, time.Hour, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	total := float64(after.HeapAlloc) - float64(before.HeapAlloc)
+	t.Logf("%d familiar clients: %.0f bytes each, %.1f MB", l.familiarLen(), total/n, total/1e6)
+	if l.familiarLen() != n || total > 6e6 {
+		t.Fatalf("%d familiar clients in %.1f MB, want %d in at most 6 MB", l.familiarLen(), total/1e6, n)
+	}
+	runtime.KeepAlive(l)
+}
+
+// BenchmarkMemoryLimiterFamiliar is the limiter's cost of the familiar
+// clients of a login, among 100,000 remembered: Familiar of an address's
+// and a device's ids, one remembered; Remember of two remembered ids
+// (a returning client); Remember of a new id into a full limiter, which
+// evicts one.
+func BenchmarkMemoryLimiterFamiliar(b *testing.B) {
+	const n = 100_000
+	fill := func(b *testing.B, max int) *MemoryLimiter {
+		l := NewMemoryLimiter(LimiterConfig{MaxFamiliar: max})
+		var id [16]byte
+		for i := range n {
+			binary.BigEndian.PutUint64(id[:], uint64(i))
+			if err := l.Remember(context.Background(), time.Hour+time.Duration(i)*time.Millisecond, id); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return l
+	}
+	ctx := context.Background()
+	ids := func(i int) [][16]byte {
+		var known, stranger [16]byte
+		binary.BigEndian.PutUint64(known[:], uint64(i%n))
+		binary.BigEndian.PutUint64(stranger[8:], uint64(i))
+		return [][16]byte{stranger, known}
+	}
+	b.Run("Familiar-100k", func(b *testing.B) {
+		l := fill(b, 2*n)
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if ok, err := l.Familiar(ctx, ids(i)...); !ok || err != nil {
+				b.Fatal(ok, err)
+			}
+			i++
+		}
+	})
+	b.Run("Remember-100k", func(b *testing.B) {
+		l := fill(b, 2*n)
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			known := ids(i)[1]
+			if err := l.Remember(ctx, 30*24*time.Hour, known, known); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+	b.Run("Remember-new-full-100k", func(b *testing.B) {
+		l := fill(b, n)
+		b.ReportAllocs()
+		var id [16]byte
+		i := 0
+		for b.Loop() {
+			binary.BigEndian.PutUint64(id[:], uint64(n+i))
+			if err := l.Remember(ctx, 30*24*time.Hour, id); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
 }

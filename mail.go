@@ -31,9 +31,11 @@ type Message struct {
 }
 
 // MailTemplate makes the mail of one flow. Each template runs with a value
-// holding Link (the URL to open), Username, Email (the address written to)
-// and Expires (how long the link works, as "1 hour" or "2 days"). Zero
-// fields take the library's own.
+// holding Username, Email (the address written to) and, for a mailed link,
+// Link (the URL to open) and Expires (how long the link works, as "1 hour"
+// or "2 days"), or, for a notice, Title (what happened, in a few words) and
+// Notice (what happened and what to do if it was not the user, in a few
+// sentences). Zero fields take the library's own.
 type MailTemplate struct {
 	Subject *texttemplate.Template
 	Text    *texttemplate.Template
@@ -43,6 +45,36 @@ type MailTemplate struct {
 // mailData is what a MailTemplate runs with.
 type mailData struct {
 	Link, Username, Email, Expires string
+	Title, Notice                  string
+}
+
+// notice is what a notice mail tells.
+type notice uint8
+
+const (
+	noticeEmailChangeAsked notice = iota
+	noticeEmailChanged
+	noticePasswordChanged
+	noticePasswordReset
+)
+
+// noticeTexts are the Title and Notice of each notice. None holds a link:
+// a notice goes to an address whose owner may not be the account's any
+// more, and nothing in it acts.
+var noticeTexts = [...]struct{ title, body string }{
+	noticeEmailChangeAsked: {"A change of your email address was asked for",
+		"Someone signed in to your account asked to change its email address to another one. " +
+			"It changes only once a link mailed to the new address is opened. " +
+			"If this was not you, change your password now: that also cancels the change."},
+	noticeEmailChanged: {"Your email address was changed",
+		"The email address of your account was changed to another one: this address will no longer receive its mails. " +
+			"If this was not you, contact the service at once."},
+	noticePasswordChanged: {"Your password was changed",
+		"The password of your account was changed, and every device signed in to it was signed out. " +
+			"If this was not you, reset your password at once from the sign-in page (Forgot password?)."},
+	noticePasswordReset: {"Your password was reset",
+		"The password of your account was reset through a link mailed to this address, and every device signed in to it was signed out. " +
+			"If this was not you, reset your password again at once from the sign-in page (Forgot password?)."},
 }
 
 // The library's templates.
@@ -80,6 +112,21 @@ The link works for {{.Expires}}, once, and ends every session of your account. I
 `)),
 	}
 )
+
+// noticeMail is the library's template of the notices.
+var noticeMail = MailTemplate{
+	Subject: texttemplate.Must(texttemplate.New("subject").Parse(`{{.Title}}`)),
+	Text: texttemplate.Must(texttemplate.New("text").Parse(`Hello {{.Username}},
+
+{{.Notice}}
+
+This notice was sent to {{.Email}}.
+`)),
+	HTML: htmltemplate.Must(htmltemplate.New("html").Parse(`<p>Hello {{.Username}},</p>
+<p>{{.Notice}}</p>
+<p>This notice was sent to {{.Email}}.</p>
+`)),
+}
 
 // render makes the message of t (the library's def for its zero fields).
 func (t MailTemplate) render(def MailTemplate, to string, d mailData) (*Message, error) {
@@ -125,23 +172,52 @@ func humanDuration(d time.Duration) string {
 	return strconv.FormatInt(n, 10) + " " + unit + "s"
 }
 
+// mailKind is what a mail is, for its budgets.
+type mailKind uint8
+
+const (
+	// mailAsked: a link the user asked for (signup, resend, email
+	// change): Limits.MailAsked and Limits.MailRecipient.
+	mailAsked mailKind = iota
+	// mailForgot: a reset link anyone can cause: Limits.MailForgot and
+	// Limits.MailRecipient.
+	mailForgot
+	// mailNotice: a notice with no link (a password or email change): in
+	// no budget, so that spending budgets can never silence it.
+	mailNotice
+)
+
 // mailJob is a mail to make and send off the request path: the account of
-// a password reset is looked up, and the link token created, by the worker,
+// a password reset is looked up, and the link token created, by a worker,
 // so that a request for an account that exists costs the same as one for
 // an account that does not.
 type mailJob struct {
-	purpose LinkPurpose
+	kind    mailKind
+	purpose LinkPurpose // of a link mail
+	notice  notice      // of a notice
 	// userID is the account's; "" for a password reset asked for by
 	// address, which the worker looks up.
-	userID     string
+	userID string
+	// version is the account's TokenVersion when the mail was asked for
+	// (-1: as the worker finds it): a link is made only if it is still
+	// the account's, so that a link asked for before the account's
+	// logins were ended is never made after.
+	version    int64
 	email      string // where to, and (to verify) the address the link proves
 	clientAddr string // who asked, for the events
+	// msg is the mail once made; attempt counts the failed sends.
+	msg     *Message
+	attempt int
 }
 
-// mailQueue runs the mail jobs: a bounded queue, worked by one goroutine
-// that starts with the first job and ends with Close. A job that cannot be
-// queued (the queue is full) is dropped, with an event; a mail that cannot
-// be sent is tried again, a bounded number of times.
+// mailQueue runs the mail jobs: a bounded queue worked by mailWorkers
+// goroutines, which start with the first job and end with close. A job that
+// cannot be queued (the queue is full) is dropped, with an event. A send
+// that fails for a while (a timeout, a 4xx reply) is tried again later,
+// up to mailAttempts times, from a timer that holds no worker; a permanent
+// refusal (ErrMailRefused) is not tried again. So one recipient that the
+// mail server refuses or delays never holds up another's mail: its
+// attempts take a worker for one conversation each, and a refusal ends it.
 type mailQueue struct {
 	a    *Authenticator
 	jobs chan mailJob
@@ -149,33 +225,46 @@ type mailQueue struct {
 	mu      sync.Mutex
 	started bool
 	closed  bool
-	done    chan struct{}
-	closing chan struct{} // closed by close: retries stop waiting
+	retries map[*mailRetry]struct{} // waiting for their time
+	done    chan struct{}           // closed once every worker has ended
 	stop    context.CancelFunc
 	ctx     context.Context
 	delays  [mailAttempts - 1]time.Duration // mailRetryDelays; tests shorten them
 }
 
+// mailRetry is a job waiting for its next attempt.
+type mailRetry struct {
+	job   mailJob
+	timer *time.Timer
+}
+
 // Mail queue bounds.
 const (
 	mailQueueSize = 256
+	mailWorkers   = 4
 	mailAttempts  = 4
 	mailTimeout   = 30 * time.Second
 )
 
-// mailRetryDelays is how long the worker waits after the nth failed
-// attempt: 1 s, 10 s, 60 s.
+// mailRetryDelays is how long a job waits after its nth failed attempt:
+// 1 s, 10 s, 60 s.
 var mailRetryDelays = [mailAttempts - 1]time.Duration{time.Second, 10 * time.Second, time.Minute}
 
-var errMailClosed = errors.New("auth: the Authenticator is closed")
+var (
+	errMailClosed    = errors.New("auth: the Authenticator is closed")
+	errMailQueueFull = errors.New("auth: the mail queue is full")
+)
 
 func newMailQueue(a *Authenticator) *mailQueue {
 	ctx, stop := context.WithCancel(context.Background())
-	return &mailQueue{a: a, jobs: make(chan mailJob, mailQueueSize), done: make(chan struct{}), closing: make(chan struct{}), ctx: ctx, stop: stop, delays: mailRetryDelays}
+	return &mailQueue{
+		a: a, jobs: make(chan mailJob, mailQueueSize), retries: make(map[*mailRetry]struct{}),
+		done: make(chan struct{}), ctx: ctx, stop: stop, delays: mailRetryDelays,
+	}
 }
 
-// enqueue hands j to the worker, starting it the first time, without ever
-// waiting: a full queue drops the job.
+// enqueue hands j to the workers, starting them the first time, without
+// ever waiting: a full queue drops the job.
 func (q *mailQueue) enqueue(j mailJob) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -184,26 +273,68 @@ func (q *mailQueue) enqueue(j mailJob) error {
 	}
 	if !q.started {
 		q.started = true
-		go q.work()
+		var wg sync.WaitGroup
+		for range mailWorkers {
+			wg.Go(q.work)
+		}
+		go func() {
+			wg.Wait()
+			close(q.done)
+		}()
 	}
 	select {
 	case q.jobs <- j:
 		return nil
 	default:
-		return errors.New("auth: the mail queue is full")
+		return errMailQueueFull
+	}
+}
+
+// later queues j again after d, from a timer: nothing waits meanwhile. It
+// returns errMailClosed once the queue is closing.
+func (q *mailQueue) later(j mailJob, d time.Duration) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return errMailClosed
+	}
+	r := &mailRetry{job: j}
+	q.retries[r] = struct{}{}
+	// The callback takes q.mu, so it sees r.timer set.
+	r.timer = time.AfterFunc(d, func() { q.due(r) })
+	return nil
+}
+
+// due queues a retry whose time has come, unless close took it.
+func (q *mailQueue) due(r *mailRetry) {
+	q.mu.Lock()
+	if _, ok := q.retries[r]; !ok {
+		q.mu.Unlock()
+		return
+	}
+	delete(q.retries, r)
+	var err error
+	select {
+	case q.jobs <- r.job:
+	default:
+		err = errMailQueueFull
+	}
+	q.mu.Unlock()
+	if err != nil {
+		q.a.mailEvent(q.ctx, r.job, EventMailFailed, "not retried: "+short(err, r.job.email))
 	}
 }
 
 func (q *mailQueue) work() {
-	defer close(q.done)
 	for j := range q.jobs {
 		q.a.runMailJob(q.ctx, j)
 	}
 }
 
 // close stops taking jobs, and waits until the queued ones are done or ctx
-// ends (then the mail in progress is abandoned). Each queued mail still
-// gets its attempt, but a failed one is not retried: a stopping service
+// ends (then the mails in progress are abandoned). Each queued mail still
+// gets its attempt, but one that fails is not tried again, and those
+// waiting to be tried again are dropped (with an event): a stopping service
 // does not wait out the retry delays.
 func (q *mailQueue) close(ctx context.Context) error {
 	q.mu.Lock()
@@ -213,9 +344,16 @@ func (q *mailQueue) close(ctx context.Context) error {
 	}
 	q.closed = true
 	started := q.started
+	waiting := q.retries
+	q.retries = nil
+	for r := range waiting {
+		r.timer.Stop()
+	}
 	close(q.jobs)
-	close(q.closing)
 	q.mu.Unlock()
+	for r := range waiting {
+		q.a.mailEvent(q.ctx, r.job, EventMailFailed, "not retried: shutting down")
+	}
 	if !started {
 		return nil
 	}

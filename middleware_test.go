@@ -84,8 +84,7 @@ func TestMiddleware(t *testing.T) {
 	pa := f.login(t, "root", "correct horse battery")
 	disabled := f.register(t, "carol", "correct horse battery")
 	pd := f.login(t, "carol", "correct horse battery")
-	disabled.Disabled = true
-	_ = f.store.UpdateUser(ctx, disabled)
+	_, _ = f.store.ChangeUser(ctx, disabled.ID, UserChange{Disabled: ptr(true)})
 	gone := f.register(t, "dave", "correct horse battery")
 	pg := f.login(t, "dave", "correct horse battery")
 	_ = f.store.DeleteUser(ctx, gone.ID)

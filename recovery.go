@@ -2,21 +2,33 @@ package auth
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 )
 
 // The account-recovery and email-verification flows. Every link the
 // library mails carries a token of 32 random bytes (43 characters of
 // A-Z a-z 0-9 - _), kept by the store only as its SHA-256, bound to one
 // purpose, single-use, expiring, and made stale by a newer link of the same
-// purpose for the same account; a reset link is also bound to the password
-// hash it was made under, so it dies when the password changes by any
-// means. Mails are made (token included) and sent off the request path.
+// purpose for the same account.
+//
+// A link also dies with the credentials it was sent for: it records the
+// account's TokenVersion when it was made, and works only while that is
+// still the account's, which every password change or reset, every ending
+// of all the account's logins (LogoutAll, an administrator's) and every
+// disabling increments; completing an email change deletes every other
+// link of the account; a reset link works only while the account's email
+// is the address it was mailed to; a disabled account's links never work.
+// The store checks all of it in the operation that spends the link
+// (LinkStore.RedeemLinkToken), so that no change racing a redemption can
+// slip between the check and the spending.
+//
+// Mails are made (token included) and sent off the request path. When an
+// email change is asked for and when it completes, and when the password
+// is changed or reset, the account's address (the old one, for a change)
+// gets a notice with no link: whoever could have been locked out of the
+// account hears of it.
 
 // Link paths, after Config.PublicURL.
 const (
@@ -46,7 +58,7 @@ func (a *Authenticator) limitAddress(ctx context.Context, r Rate, kind, addr str
 	if addr == "" {
 		return nil
 	}
-	res, err := a.limiter.Reserve(ctx, r.key(kind, addr, false))
+	res, err := a.limiter.Reserve(ctx, r.key(false, kind, addr))
 	if err != nil {
 		return err
 	}
@@ -54,15 +66,29 @@ func (a *Authenticator) limitAddress(ctx context.Context, r Rate, kind, addr str
 	return nil
 }
 
+// limitRecovery spends one attempt of the Limits.RecoveryAddress budget of
+// addr, or of the address WithClientAddr put in ctx when addr is empty.
+func (a *Authenticator) limitRecovery(ctx context.Context, addr string) error {
+	if addr == "" {
+		addr = clientAddrFrom(ctx)
+	}
+	return a.limitAddress(ctx, a.limits.RecoveryAddress, kindRecoveryAddress, addr)
+}
+
 // RequestEmailVerification mails a new verification link to the user's
 // email (which makes earlier links stale). It returns ErrNothingToVerify
 // when the account has no email or it is verified already, ErrMailDisabled
-// without a Mailer, ErrNotFound for an unknown user, or a store error. At
-// most Limits.MailAccount mails go to one account: past that nothing is
-// sent, and nothing else changes.
+// without a Mailer, ErrNotFound for an unknown user, a *RateLimitError when
+// the client address (WithClientAddr) has spent its Limits.RecoveryAddress
+// budget, or a store error. Past the account's Limits.MailAsked budget, or
+// the address's Limits.MailRecipient, nothing is sent, and nothing else
+// changes.
 func (a *Authenticator) RequestEmailVerification(ctx context.Context, userID string) error {
 	if a.mailer == nil {
 		return ErrMailDisabled
+	}
+	if err := a.limitRecovery(ctx, ""); err != nil {
+		return err
 	}
 	u, err := a.store.UserByID(ctx, userID)
 	if err != nil {
@@ -72,21 +98,29 @@ func (a *Authenticator) RequestEmailVerification(ctx context.Context, userID str
 		return ErrNothingToVerify
 	}
 	a.emit(ctx, Event{Type: EventEmailVerificationRequested, UserID: u.ID, Username: u.Username})
-	a.queueMail(ctx, mailJob{purpose: LinkVerifyEmail, userID: u.ID, email: u.Email})
+	a.queueMail(ctx, mailJob{kind: mailAsked, purpose: LinkVerifyEmail, userID: u.ID, version: u.TokenVersion, email: u.Email})
 	return nil
 }
 
 // ChangeEmail checks the user's password and mails a verification link to
 // newEmail; the account's email becomes newEmail only when that link is
-// used (VerifyEmail). It returns ErrInvalidCredentials for a wrong password
-// (which counts against the username's login budget), ErrInvalidEmail,
+// used (VerifyEmail), and the account's current address, if any, gets a
+// notice. It returns a *RateLimitError when the client address
+// (WithClientAddr) has spent its Limits.RecoveryAddress budget, or when
+// current passwords are being guessed (as Login limits them);
+// ErrInvalidCredentials for a wrong password; ErrInvalidEmail;
 // ErrEmailExists for an address another account has (as its email or its
-// username), ErrMailDisabled, a *RateLimitError, or a store error. The
-// account's own address, unverified, gets a new verification link; verified,
-// nothing.
+// username); ErrMailDisabled; or a store error. The account's own address,
+// unverified, gets a new verification link; verified, nothing.
 func (a *Authenticator) ChangeEmail(ctx context.Context, userID, password, newEmail string) error {
 	if a.mailer == nil {
 		return ErrMailDisabled
+	}
+	if err := a.limitRecovery(ctx, ""); err != nil {
+		return err
+	}
+	if len(newEmail) > maxLoginNameBytes {
+		return ErrInvalidEmail
 	}
 	e := NormalizeEmail(newEmail)
 	if !validEmail(e) {
@@ -108,24 +142,36 @@ func (a *Authenticator) ChangeEmail(ctx context.Context, userID, password, newEm
 		return err
 	}
 	a.emit(ctx, Event{Type: EventEmailChangeRequested, UserID: u.ID, Username: u.Username, Email: e})
-	a.queueMail(ctx, mailJob{purpose: LinkVerifyEmail, userID: u.ID, email: e})
+	a.queueMail(ctx, mailJob{kind: mailAsked, purpose: LinkVerifyEmail, userID: u.ID, version: u.TokenVersion, email: e})
+	if u.Email != "" && u.Email != e {
+		a.notify(ctx, u, u.Email, noticeEmailChangeAsked)
+	}
 	return nil
 }
 
 // checkCurrentPassword checks that password is u's, for ChangePassword and
-// ChangeEmail: against the username's login budget, under the hashing
-// bound, whose slot it returns held (call release when done hashing, at
-// once if nothing more is to be hashed). It returns ErrInvalidCredentials
-// for a wrong password.
+// ChangeEmail, limited as a login is (the client address is the one
+// WithClientAddr put in ctx), under the hashing bound, whose slot it
+// returns held (call release when done hashing, at once if nothing more is
+// to be hashed). It returns ErrInvalidCredentials for a wrong password.
 func (a *Authenticator) checkCurrentPassword(ctx context.Context, u *User, password string) (release func(), err error) {
 	if len(password) > a.policy.MaxBytes {
 		return nil, ErrInvalidCredentials
 	}
-	res, err := a.limiter.Reserve(ctx, a.limits.LoginUsername.key("login-username", u.Username, true))
+	g := guess{name: u.Username, addr: clientAddrFrom(ctx)}
+	first, err := a.limitGuess(ctx, g)
 	if err != nil {
+		a.throttled(ctx, g, err)
 		return nil, err
 	}
-	defer res.Settle(AttemptCancelled) // unless settled below
+	defer first.Settle(AttemptCancelled) // unless settled below
+	more, err := a.limitAccount(ctx, g, u)
+	if err != nil {
+		a.throttled(ctx, g, err)
+		return nil, err
+	}
+	defer more.Settle(AttemptCancelled)
+	res := reservations{first, more}
 	release, err = a.hashGate.acquire(ctx)
 	if err != nil {
 		return nil, err
@@ -139,20 +185,58 @@ func (a *Authenticator) checkCurrentPassword(ctx context.Context, u *User, passw
 	return release, nil
 }
 
+// liveLink reads the link token hash names, and its account, and reports
+// ErrInvalidLink unless the link is of purpose, unexpired, and alive (see
+// the rules above); the store checks the same again as it spends it.
+func (a *Authenticator) liveLink(ctx context.Context, hash []byte, purpose LinkPurpose) (*LinkToken, *User, error) {
+	t, err := a.store.LinkToken(ctx, hash)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil, nil, ErrInvalidLink
+	case err != nil:
+		return nil, nil, err
+	case t.Purpose != purpose || !a.timestamp().Before(t.ExpiresAt):
+		return nil, nil, ErrInvalidLink
+	}
+	u, err := a.store.UserByID(ctx, t.UserID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil, nil, ErrInvalidLink
+	case err != nil:
+		return nil, nil, err
+	case u.Disabled, u.TokenVersion != t.UserVersion, purpose == LinkResetPassword && u.Email != t.Email:
+		return nil, nil, ErrInvalidLink
+	}
+	return t, u, nil
+}
+
 // VerifyEmail spends a verification link's token: the address the link was
-// mailed to becomes the account's email, verified. It returns the user, or
-// ErrInvalidLink for a token that is unknown, spent, expired, stale or of
-// another purpose; ErrEmailExists if another account took the address
-// meanwhile; a *RateLimitError when the client address (empty: no limit)
-// has spent its Limits.RecoveryAddress budget; or a store error.
+// mailed to becomes the account's email, verified, and every other link of
+// the account dies; when that changed the account's address, the old one
+// gets a notice. It returns the user, or ErrInvalidLink for a token that is
+// unknown, spent, expired, stale, dead (see above) or of another purpose;
+// ErrEmailExists if the address has meanwhile become another account's
+// email or username (the link stays unspent); a *RateLimitError when the
+// client address (empty: the one WithClientAddr put in ctx, if any) has
+// spent its Limits.RecoveryAddress budget; or a store error.
 func (a *Authenticator) VerifyEmail(ctx context.Context, token, clientAddr string) (*User, error) {
-	if err := a.limitAddress(ctx, a.limits.RecoveryAddress, "recovery-address", clientAddr); err != nil {
+	if err := a.limitRecovery(ctx, clientAddr); err != nil {
 		return nil, err
 	}
 	if !validLinkToken(token) {
 		return nil, ErrInvalidLink
 	}
-	u, err := a.store.RedeemLinkToken(ctx, Redemption{Hash: hashSecret(token), Purpose: LinkVerifyEmail, Now: a.timestamp()})
+	hash := hashSecret(token)
+	t, before, err := a.liveLink(ctx, hash, LinkVerifyEmail)
+	if err != nil {
+		return nil, err
+	}
+	if t.Email != before.Email {
+		if err := a.emailTaken(ctx, t.Email, before.ID); err != nil {
+			return nil, err
+		}
+	}
+	u, err := a.store.RedeemLinkToken(ctx, Redemption{Hash: hash, Purpose: LinkVerifyEmail, Now: a.timestamp()})
 	if errors.Is(err, ErrNotFound) {
 		return nil, ErrInvalidLink
 	}
@@ -160,6 +244,9 @@ func (a *Authenticator) VerifyEmail(ctx context.Context, token, clientAddr strin
 		return nil, err
 	}
 	a.emit(ctx, Event{Type: EventEmailVerified, UserID: u.ID, Username: u.Username, Email: u.Email, ClientAddr: clientAddr})
+	if before.Email != "" && before.Email != u.Email {
+		a.notify(ctx, u, before.Email, noticeEmailChanged)
+	}
 	return u, nil
 }
 
@@ -167,16 +254,17 @@ func (a *Authenticator) VerifyEmail(ctx context.Context, token, clientAddr strin
 // whose email is email, if there is one. It answers the same, at the same
 // cost, whether or not there is: nil either way, since looking the account
 // up, making the link and sending the mail are all done off the request
-// path, by the mail worker (whose events say what became of it). It
+// path, by the mail workers (whose events say what became of it). It
 // returns ErrInvalidEmail for what is not an address, ErrMailDisabled, or a
-// *RateLimitError when the client address has spent its
-// Limits.RecoveryAddress budget. At most Limits.MailAccount mails go to one
-// account.
+// *RateLimitError when the client address (empty: the one WithClientAddr
+// put in ctx, if any) has spent its Limits.RecoveryAddress budget. Past the
+// account's Limits.MailForgot budget, or the address's
+// Limits.MailRecipient, nothing is sent.
 func (a *Authenticator) RequestPasswordReset(ctx context.Context, email, clientAddr string) error {
 	if len(email) > maxLoginNameBytes {
 		return ErrInvalidEmail
 	}
-	if err := a.limitAddress(ctx, a.limits.RecoveryAddress, "recovery-address", clientAddr); err != nil {
+	if err := a.limitRecovery(ctx, clientAddr); err != nil {
 		return err
 	}
 	if a.mailer == nil {
@@ -186,13 +274,12 @@ func (a *Authenticator) RequestPasswordReset(ctx context.Context, email, clientA
 	if !validEmail(e) {
 		return ErrInvalidEmail
 	}
-	a.queueMail(ctx, mailJob{purpose: LinkResetPassword, email: e, clientAddr: clientAddr})
+	a.queueMail(ctx, mailJob{kind: mailForgot, purpose: LinkResetPassword, version: -1, email: e, clientAddr: clientAddr})
 	return nil
 }
 
-// resetAccount finds the account a password-reset job is for, on the
-// worker: nil (with an event saying why) if no enabled account has the
-// address.
+// resetAccount finds the account a password-reset job is for, on a worker:
+// nil (with an event saying why) if no enabled account has the address.
 func (a *Authenticator) resetAccount(ctx context.Context, j mailJob) (*User, error) {
 	u, err := a.store.UserByEmail(ctx, j.email)
 	ev := Event{Type: EventPasswordResetRequested, Email: j.email, ClientAddr: j.clientAddr}
@@ -216,177 +303,165 @@ func (a *Authenticator) resetAccount(ctx context.Context, j mailJob) (*User, err
 
 // ResetPassword spends a reset link's token and replaces the account's
 // password with newPassword; then every session and access token of the
-// account ends, and its email counts as verified (the link proved it). It
-// returns ErrInvalidLink for a token that is unknown, spent, expired, stale
-// or of another purpose, or made before the password last changed; an error
-// wrapping ErrInvalidPassword for a new password that breaks the policy
-// (the token is not spent); a *RateLimitError when the client address has
-// spent its Limits.RecoveryAddress budget; ErrBusy; or a store error.
+// account ends, every other link of it dies, its email counts as verified
+// (the link proved it), the address gets a notice, and the client
+// (clientAddr) becomes familiar to the account (see Limits.LoginUser): the
+// owner who proved the address is not kept out by strangers' guesses. It
+// returns ErrInvalidLink for a token that is unknown, spent, expired,
+// stale, dead (see above) or of another purpose; an error wrapping
+// ErrInvalidPassword for a new password that breaks the policy (the token
+// is not spent); a *RateLimitError when the client address (empty: the one
+// WithClientAddr put in ctx, if any) has spent its Limits.RecoveryAddress
+// budget; ErrBusy; or a store error.
 func (a *Authenticator) ResetPassword(ctx context.Context, token, newPassword, clientAddr string) error {
-	if err := a.limitAddress(ctx, a.limits.RecoveryAddress, "recovery-address", clientAddr); err != nil {
+	if err := a.limitRecovery(ctx, clientAddr); err != nil {
 		return err
 	}
 	if !validLinkToken(token) {
 		return ErrInvalidLink
 	}
 	hash := hashSecret(token)
-	now := a.timestamp()
-	t, err := a.store.LinkToken(ctx, hash)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return ErrInvalidLink
-	case err != nil:
+	if _, _, err := a.liveLink(ctx, hash, LinkResetPassword); err != nil {
 		return err
-	case t.Purpose != LinkResetPassword || !now.Before(t.ExpiresAt):
-		return ErrInvalidLink
 	}
 	if err := a.policy.Check(newPassword); err != nil {
 		return err
-	}
-	u, err := a.store.UserByID(ctx, t.UserID)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return ErrInvalidLink
-	case err != nil:
-		return err
-	case subtle.ConstantTimeCompare(t.Binding, passwordBinding(u.PasswordHash)) != 1:
-		return ErrInvalidLink // the password changed since the link was made
 	}
 	newHash, err := a.hash(ctx, newPassword)
 	if err != nil {
 		return err
 	}
-	u, err = a.store.RedeemLinkToken(ctx, Redemption{
-		Hash: hash, Purpose: LinkResetPassword, Now: a.timestamp(),
-		OldPasswordHash: u.PasswordHash, NewPasswordHash: newHash,
-	})
+	u, err := a.store.RedeemLinkToken(ctx, Redemption{Hash: hash, Purpose: LinkResetPassword, Now: a.timestamp(), NewPasswordHash: newHash})
 	switch {
-	case errors.Is(err, ErrNotFound), errors.Is(err, ErrConflict):
-		return ErrInvalidLink // spent, or the password changed, meanwhile
+	case errors.Is(err, ErrNotFound):
+		return ErrInvalidLink // spent, or dead, meanwhile
 	case err != nil:
 		return err
 	}
 	a.emit(ctx, Event{Type: EventPasswordReset, UserID: u.ID, Username: u.Username, ClientAddr: clientAddr})
+	if clientAddr == "" {
+		clientAddr = clientAddrFrom(ctx)
+	}
+	a.rememberClient(ctx, u, clientAddr, "")
+	a.notify(ctx, u, u.Email, noticePasswordReset)
 	return nil
 }
 
 // validLinkToken reports whether s has the form of a link token: 43
 // characters of base64url, as randomID(32) makes them.
 func validLinkToken(s string) bool {
-	if len(s) != 43 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_':
-		default:
-			return false
-		}
-	}
-	return true
+	return len(s) == 43 && isBase64URL(s)
 }
 
-// passwordBinding is the digest of a password hash that a reset token is
-// bound to.
-func passwordBinding(passwordHash string) []byte {
-	h := sha256.Sum256([]byte("goauthkit reset binding v1\x00" + passwordHash))
-	return h[:16]
-}
-
-// queueMail hands j to the mail worker; a job that cannot be queued is
+// queueMail hands j to the mail workers; a job that cannot be queued is
 // dropped with an event (the request's answer does not change).
 func (a *Authenticator) queueMail(ctx context.Context, j mailJob) {
 	if err := a.mails.enqueue(j); err != nil {
-		a.emit(ctx, Event{Type: EventMailThrottled, UserID: j.userID, Email: j.email, Reason: err.Error()})
+		a.mailEvent(ctx, j, EventMailThrottled, err.Error())
 	}
 }
 
-// runMailJob makes and sends one mail, on the worker: the account's mail
-// budget, a fresh link token (which makes the account's earlier ones of the
-// same purpose stale), the message, and up to mailAttempts tries to send it.
-func (a *Authenticator) runMailJob(ctx context.Context, j mailJob) {
-	ev := func(t EventType, reason string) {
-		a.emit(ctx, Event{Type: t, UserID: j.userID, Email: j.email, Reason: reason})
+// notify mails u a notice to the address to (nothing without a Mailer or
+// an address).
+func (a *Authenticator) notify(ctx context.Context, u *User, to string, n notice) {
+	if a.mailer == nil || to == "" {
+		return
 	}
-	if j.userID == "" { // a password reset, asked for by address
-		lctx, cancel := context.WithTimeout(ctx, mailTimeout)
-		u, err := a.resetAccount(lctx, j)
-		cancel()
+	a.queueMail(ctx, mailJob{kind: mailNotice, notice: n, userID: u.ID, email: to})
+}
+
+// mailEvent emits an event of type t about job j.
+func (a *Authenticator) mailEvent(ctx context.Context, j mailJob, t EventType, reason string) {
+	a.emit(ctx, Event{Type: t, UserID: j.userID, Email: j.email, Reason: reason})
+}
+
+// runMailJob makes the mail of j, if it is not made yet, and tries to send
+// it, on a worker. A send that fails for a while is tried again later (see
+// mailQueue); one the server refuses for good is not.
+func (a *Authenticator) runMailJob(ctx context.Context, j mailJob) {
+	if j.msg == nil {
+		msg, err := a.makeMail(ctx, &j)
 		if err != nil {
-			ev(EventMailFailed, "account lookup failed: "+short(err))
+			a.mailEvent(ctx, j, EventMailFailed, "not made: "+short(err, j.email))
 			return
 		}
-		if u == nil {
-			return
+		if msg == nil {
+			return // the job is moot, or its budget spent (with an event)
+		}
+		j.msg = msg
+	}
+	sctx, cancel := context.WithTimeout(ctx, mailTimeout)
+	err := a.mailer.Send(sctx, j.msg)
+	cancel()
+	if err == nil {
+		a.mailEvent(ctx, j, EventMailSent, "")
+		return
+	}
+	j.attempt++
+	reason := fmt.Sprintf("attempt %d of %d: %s", j.attempt, mailAttempts, short(err, j.email))
+	switch {
+	case errors.Is(err, ErrMailRefused):
+		a.mailEvent(ctx, j, EventMailFailed, "refused, not retried: "+short(err, j.email))
+	case j.attempt == mailAttempts:
+		a.mailEvent(ctx, j, EventMailFailed, reason)
+	default:
+		a.mailEvent(ctx, j, EventMailFailed, reason)
+		if err := a.mails.later(j, a.mails.delays[j.attempt-1]); err != nil {
+			a.mailEvent(ctx, j, EventMailFailed, "not retried: shutting down")
+		}
+	}
+}
+
+// makeMail makes the message of j: for a link, after finding the account
+// (a reset's, by address), checking that the job still applies and spending
+// its budgets, with a fresh link token (which makes the account's earlier
+// ones of the same purpose stale). It returns nil, nil when nothing is to be
+// sent (with an event where that is news).
+func (a *Authenticator) makeMail(ctx context.Context, j *mailJob) (*Message, error) {
+	ctx, cancel := context.WithTimeout(ctx, mailTimeout)
+	defer cancel()
+	if j.kind == mailNotice {
+		return a.renderNotice(ctx, j)
+	}
+	var u *User
+	var err error
+	if j.userID == "" { // a password reset, asked for by address
+		if u, err = a.resetAccount(ctx, *j); err != nil || u == nil {
+			return nil, err
 		}
 		j.userID = u.ID
-	}
-	res, err := a.limiter.Reserve(ctx, a.limits.MailAccount.key("mail-account", j.userID, false))
-	if _, ok := errors.AsType[*RateLimitError](err); ok {
-		ev(EventMailThrottled, "the account's mail budget is spent")
-		return
-	}
-	if err != nil { // a shared limiter that fails: fail closed
-		ev(EventMailFailed, "limiter: "+short(err))
-		return
-	}
-	res.Settle(AttemptFailed) // every mail counts
-	sctx, cancel := context.WithTimeout(ctx, mailTimeout)
-	msg, err := a.makeMail(sctx, j)
-	cancel()
-	if err != nil {
-		ev(EventMailFailed, "not made: "+short(err))
-		return
-	}
-	if msg == nil {
-		return // the job is moot: the account went, or its email changed
-	}
-	for attempt := 0; ; attempt++ {
-		sctx, cancel := context.WithTimeout(ctx, mailTimeout)
-		err := a.mailer.Send(sctx, msg)
-		cancel()
-		if err == nil {
-			ev(EventMailSent, "")
-			return
-		}
-		ev(EventMailFailed, fmt.Sprintf("attempt %d of %d: %s", attempt+1, mailAttempts, short(err)))
-		if attempt+1 == mailAttempts {
-			return
-		}
-		select {
-		case <-time.After(a.mails.delays[attempt]):
-		case <-a.mails.closing:
-			ev(EventMailFailed, "not retried: shutting down")
-			return
-		case <-ctx.Done():
-			return
-		}
-	}
-}
-
-// makeMail creates the link token of j and renders its message; nil if the
-// job no longer applies.
-func (a *Authenticator) makeMail(ctx context.Context, j mailJob) (*Message, error) {
-	u, err := a.store.UserByID(ctx, j.userID)
-	if errors.Is(err, ErrNotFound) {
+	} else if u, err = a.store.UserByID(ctx, j.userID); errors.Is(err, ErrNotFound) {
 		return nil, nil
-	}
-	if err != nil {
+	} else if err != nil {
 		return nil, err
 	}
+	if u.Disabled || (j.version >= 0 && u.TokenVersion != j.version) || (j.purpose == LinkResetPassword && u.Email != j.email) {
+		return nil, nil // moot: the account's credentials changed since
+	}
+	kind := a.limits.MailAsked.key(false, kindMailAsked, u.ID)
+	if j.kind == mailForgot {
+		kind = a.limits.MailForgot.key(false, kindMailForgot, u.ID)
+	}
+	res, err := a.limiter.Reserve(ctx, kind, a.limits.MailRecipient.key(false, kindMailRecipient, j.email))
+	if _, ok := errors.AsType[*RateLimitError](err); ok {
+		a.mailEvent(ctx, *j, EventMailThrottled, "the mail budget of the account or the address is spent")
+		return nil, nil
+	}
+	if err != nil { // a shared limiter that fails: fail closed
+		return nil, fmt.Errorf("limiter: %w", err)
+	}
+	res.Settle(AttemptFailed) // every mail counts
 	token := randomID(32)
 	now := a.timestamp()
-	t := &LinkToken{Hash: hashSecret(token), UserID: u.ID, Purpose: j.purpose, Email: j.email, CreatedAt: now}
+	t := &LinkToken{Hash: hashSecret(token), UserID: u.ID, Purpose: j.purpose, Email: j.email, UserVersion: u.TokenVersion, CreatedAt: now}
 	tmpl, def, path, ttl := a.verifyMail, verifyMail, verifyEmailPath, a.verifyTTL
 	if j.purpose == LinkResetPassword {
-		if u.Email != j.email || u.Disabled {
-			return nil, nil
-		}
-		t.Binding = passwordBinding(u.PasswordHash)
 		tmpl, def, path, ttl = a.resetMail, resetMail, resetPasswordPath, a.resetTTL
 	}
 	t.ExpiresAt = now.Add(ttl)
-	if err := a.store.CreateLinkToken(ctx, t); err != nil {
+	if err := a.store.CreateLinkToken(ctx, t); errors.Is(err, ErrNotFound) {
+		return nil, nil // the account went meanwhile
+	} else if err != nil {
 		return nil, err
 	}
 	return tmpl.render(def, j.email, mailData{
@@ -397,21 +472,44 @@ func (a *Authenticator) makeMail(ctx context.Context, j mailJob) (*Message, erro
 	})
 }
 
-// short is err's text on one line, at most 200 bytes: what an event carries
-// of a mail failure (a mail server's words, never the mail's body).
-func short(err error) string {
-	s := strings.Join(strings.Fields(err.Error()), " ")
+// renderNotice makes the notice mail of j.
+func (a *Authenticator) renderNotice(ctx context.Context, j *mailJob) (*Message, error) {
+	u, err := a.store.UserByID(ctx, j.userID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	text := noticeTexts[j.notice]
+	return a.noticeMail.render(noticeMail, j.email, mailData{Username: u.Username, Email: j.email, Title: text.title, Notice: text.body})
+}
+
+// short is err's text on one line, at most 200 bytes, with every word
+// that holds an '@' (an email address, as mail servers quote the
+// recipient in their replies) and the recipient's address itself replaced
+// by "<address>": what an event carries of a mail failure (a mail
+// server's words, never the mail's body nor an address).
+func short(err error, recipient string) string {
+	words := strings.Fields(err.Error())
+	for i, w := range words {
+		if strings.Contains(w, "@") || recipient != "" && strings.Contains(strings.ToLower(w), recipient) {
+			words[i] = "<address>"
+		}
+	}
+	s := strings.Join(words, " ")
 	if len(s) > 200 {
 		s = s[:200] + "…"
 	}
 	return s
 }
 
-// Shutdown stops the mail worker once the mails queued have had their
-// attempt (one that fails is not retried), or when ctx ends (then the mail
-// in progress is abandoned, and ctx's error returned).
-// Flows that would mail afterwards drop their mail. Call it when the service
-// stops, after the HTTP server's own Shutdown.
+// Shutdown stops the mail workers once the mails queued have had their
+// attempt (one that fails is not tried again, nor are those waiting to be
+// tried again), or when ctx ends (then the mails in progress are abandoned,
+// and ctx's error returned). Flows that would mail afterwards drop their
+// mail. Call it when the service stops, after the HTTP server's own
+// Shutdown.
 func (a *Authenticator) Shutdown(ctx context.Context) error {
 	return a.mails.close(ctx)
 }

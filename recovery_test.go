@@ -13,16 +13,19 @@ import (
 )
 
 // recordingMailer keeps the mails it is given (the mail package's own
-// tests send them over a real SMTP server; these test the flows). It fails
-// the first fail sends.
+// tests send them over a real SMTP server; these test the flows), mails
+// with a link and notices apart. It fails the first fail sends.
 type recordingMailer struct {
-	mu    sync.Mutex
-	mails []*Message
-	fail  int
-	sent  chan *Message
+	mu      sync.Mutex
+	mails   []*Message
+	fail    int
+	sent    chan *Message // mails with a link
+	notices chan *Message // mails without
 }
 
-func newRecordingMailer() *recordingMailer { return &recordingMailer{sent: make(chan *Message, 100)} }
+func newRecordingMailer() *recordingMailer {
+	return &recordingMailer{sent: make(chan *Message, 100), notices: make(chan *Message, 100)}
+}
 
 func (m *recordingMailer) Send(ctx context.Context, msg *Message) error {
 	m.mu.Lock()
@@ -33,28 +36,58 @@ func (m *recordingMailer) Send(ctx context.Context, msg *Message) error {
 	}
 	m.mails = append(m.mails, msg)
 	m.mu.Unlock()
-	m.sent <- msg
+	if strings.Contains(msg.Text, "?token=") {
+		m.sent <- msg
+	} else {
+		m.notices <- msg
+	}
 	return nil
 }
 
-// next waits for the next mail sent.
+// next waits for the next mail sent with a link.
 func (m *recordingMailer) next(t *testing.T) *Message {
 	t.Helper()
+	return wait(t, m.sent, "no mail was sent")
+}
+
+// notice waits for the next notice sent, and checks it goes to to and
+// has a title holding title.
+func (m *recordingMailer) notice(t *testing.T, to, title string) *Message {
+	t.Helper()
+	msg := wait(t, m.notices, "no notice was sent")
+	if msg.To != to || !strings.Contains(msg.Subject, title) || strings.Contains(msg.Text, "http") {
+		t.Fatalf("notice to %s, %q, want to %s, %q, and no link:\n%s", msg.To, msg.Subject, to, title, msg.Text)
+	}
+	return msg
+}
+
+func wait(t *testing.T, c chan *Message, fail string) *Message {
+	t.Helper()
 	select {
-	case msg := <-m.sent:
+	case msg := <-c:
 		return msg
 	case <-time.After(10 * time.Second):
-		t.Fatal("no mail was sent")
+		t.Fatal(fail)
 		return nil
 	}
 }
 
-// none checks that no mail is sent for a while.
+// none checks that no mail with a link is sent for a while.
 func (m *recordingMailer) none(t *testing.T) {
 	t.Helper()
 	select {
 	case msg := <-m.sent:
 		t.Fatalf("a mail was sent to %s: %s", msg.To, msg.Subject)
+	case <-time.After(150 * time.Millisecond):
+	}
+}
+
+// noNotice checks that no notice is sent for a while.
+func (m *recordingMailer) noNotice(t *testing.T) {
+	t.Helper()
+	select {
+	case msg := <-m.notices:
+		t.Fatalf("a notice was sent to %s: %s", msg.To, msg.Subject)
 	case <-time.After(150 * time.Millisecond):
 	}
 }
@@ -249,8 +282,7 @@ func TestPasswordReset(t *testing.T) {
 
 	// A disabled account gets no mail, and the same answer.
 	got, _ = f.store.UserByID(ctx, u.ID)
-	got.Disabled = true
-	if err := f.store.UpdateUser(ctx, got); err != nil {
+	if _, err := f.store.ChangeUser(ctx, got.ID, UserChange{Disabled: ptr(true)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.a.RequestPasswordReset(ctx, "alice@example.com", ""); err != nil {
@@ -262,16 +294,19 @@ func TestPasswordReset(t *testing.T) {
 	}
 }
 
-// TestMailLimits: at most three mails an hour to one account, and requests
-// limited per client address.
+// TestMailLimits: at most three mails an hour to one account of each
+// kind (those the user asks for, and reset mails anyone can cause, apart:
+// v3), at most five an hour to one address whatever the accounts, and
+// requests limited per client address.
 func TestMailLimits(t *testing.T) {
 	f, m := newMailFixture(t, nil)
 	ctx := context.Background()
-	if _, err := f.a.Register(ctx, NewUser{Username: "alice", Password: "correct horse battery", Email: "alice@example.com"}); err != nil {
+	u, err := f.a.Register(ctx, NewUser{Username: "alice", Password: "correct horse battery", Email: "alice@example.com"})
+	if err != nil {
 		t.Fatal(err)
 	}
-	m.next(t) // one of three
-	for range 2 {
+	m.next(t) // asked: one of three
+	for range 3 {
 		if err := f.a.RequestPasswordReset(ctx, "alice@example.com", ""); err != nil {
 			t.Fatal(err)
 		}
@@ -281,18 +316,60 @@ func TestMailLimits(t *testing.T) {
 		t.Fatalf("the fourth request's answer changed: %v", err)
 	}
 	m.none(t)
+	// A stranger's requests did not spend the user's own budget: the
+	// fifth mail to the address goes.
+	if err := f.a.RequestEmailVerification(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	m.next(t)
+	// The sixth does not: five an hour to one address.
+	if err := f.a.RequestEmailVerification(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	m.none(t)
 	f.clock.Advance(20 * time.Minute)
 	if err := f.a.RequestPasswordReset(ctx, "alice@example.com", ""); err != nil {
 		t.Fatal(err)
 	}
 	m.next(t)
 
+	// Five accounts asking for mails to one address: five mails.
+	f.clock.Advance(2 * time.Hour)
+	var ids []string
+	for i := range 5 {
+		v, err := f.a.Register(ctx, NewUser{Username: fmt.Sprint("user", i), Password: "correct horse battery", Email: fmt.Sprintf("user%d@example.com", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, v.ID)
+	}
+	for range ids {
+		m.next(t)
+	}
+	for _, id := range ids {
+		for range 3 {
+			if err := f.a.ChangeEmail(ctx, id, "correct horse battery", "target@example.org"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	to := 0
+	for range 5 {
+		if msg := m.next(t); msg.To == "target@example.org" {
+			to++
+		}
+	}
+	m.none(t)
+	if to != 5 {
+		t.Fatalf("%d mails to one address from five accounts, want 5", to)
+	}
+
 	for i := range 20 {
 		if err := f.a.RequestPasswordReset(ctx, fmt.Sprintf("n%d@example.com", i), "192.0.2.9"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	err := f.a.RequestPasswordReset(ctx, "n@example.com", "192.0.2.9")
+	err = f.a.RequestPasswordReset(ctx, "n@example.com", "192.0.2.9")
 	if rl, ok := errors.AsType[*RateLimitError](err); !ok || rl.RetryAfter != 6*time.Second {
 		t.Fatalf("the 21st request from one address = %v, want a *RateLimitError of 6s", err)
 	}

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -51,6 +52,43 @@ func (a *Authenticator) ListSessions(ctx context.Context, userID string) ([]*Ses
 		}
 	}
 	return live, nil
+}
+
+// capSessions ends the least recently used live logins of u past
+// Config.MaxSessions, after a login opened one. Logins made at once each
+// trim the same list in the same order, so once they have all returned the
+// user has at most MaxSessions.
+func (a *Authenticator) capSessions(ctx context.Context, u *User) error {
+	all, err := a.store.SessionsByUser(ctx, u.ID, a.timestamp())
+	if err != nil || len(all) <= a.maxSessions {
+		return err
+	}
+	live := all[:0]
+	for _, s := range all {
+		if s.UserVersion == u.TokenVersion {
+			live = append(live, s)
+		}
+	}
+	if len(live) <= a.maxSessions {
+		return nil
+	}
+	// Most recently used first: by the last refresh, then the login.
+	slices.SortStableFunc(live, func(x, y *Session) int {
+		if c := y.RotatedAt.Compare(x.RotatedAt); c != 0 {
+			return c
+		}
+		if c := y.CreatedAt.Compare(x.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(y.ID, x.ID)
+	})
+	for _, s := range live[a.maxSessions:] {
+		if err := a.store.RevokeSession(ctx, s.ID); err != nil {
+			return err
+		}
+		a.emit(ctx, Event{Type: EventSessionRevoked, UserID: u.ID, SessionID: s.ID, Reason: "too many logins"})
+	}
+	return nil
 }
 
 // RevokeSession ends one login of the user: its refresh tokens are revoked

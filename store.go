@@ -114,6 +114,36 @@ type Rotation struct {
 	Grace time.Duration
 }
 
+// UserChange is a change of a user's administrative fields, made by
+// UserStore.ChangeUser.
+type UserChange struct {
+	// Disabled, if set, is the user's new Disabled.
+	Disabled *bool
+	// Roles, if set, are the user's new roles, as the caller passes them.
+	Roles *[]string
+	// Logout also increments the user's token version and revokes every
+	// refresh session of the user, as InvalidateTokens does, in the same
+	// atomic operation.
+	Logout bool
+	// KeepRole, if set, refuses the change with ErrLastAdmin when it would
+	// take the role's last enabled holder away: when the user is enabled
+	// and holds KeepRole before the change and not after it (disabled, or
+	// without the role), and no other enabled user holds it.
+	KeepRole string
+	// Now is the user's new UpdatedAt (and the time of the Logout).
+	Now time.Time
+}
+
+// TakesKeptRole reports whether making c to u, as stored, takes u out of
+// the enabled holders of c.KeepRole: then ChangeUser must refuse it unless
+// another enabled user holds the role.
+func (c UserChange) TakesKeptRole(u *User) bool {
+	if c.KeepRole == "" || u.Disabled || !u.HasRole(c.KeepRole) {
+		return false
+	}
+	return c.Disabled != nil && *c.Disabled || c.Roles != nil && !slices.Contains(*c.Roles, c.KeepRole)
+}
+
 // UserStore keeps user accounts. Implementations must be safe for concurrent
 // use. Usernames and emails reach the store already normalised; the store
 // compares them byte for byte and keeps each unique (a username among
@@ -128,13 +158,16 @@ type Rotation struct {
 // matches, in every store alike: given as a key to look up (an id, a
 // username, a session id), it is answered as an unknown key (ErrNotFound,
 // or nothing for RevokeSession); given as a value to store (in CreateUser,
-// UpdateUser, UpdatePasswordHash, CreateSession, CreateLinkToken), it is
+// ChangeUser, UpdatePasswordHash, CreateSession, CreateLinkToken), it is
 // ErrInvalidInput.
 // Never ErrStoreUnavailable: that means the store failed.
 type UserStore interface {
 	// CreateUser inserts u, whose ID, Username and timestamps are set by the
-	// caller. It returns ErrUserExists if the ID or username is taken, and
-	// ErrEmailExists if the (non-empty) email is.
+	// caller. It returns ErrUserExists if the ID or the username is taken,
+	// or the username is another user's email; ErrEmailExists if the
+	// (non-empty) email is another user's email or username. (A login name
+	// is looked up as a username, then as an email: it may name one
+	// account only.) The checks and the insert are atomic.
 	CreateUser(ctx context.Context, u *User) error
 	// UserByID returns the user with the given id, or ErrNotFound.
 	UserByID(ctx context.Context, id string) (*User, error)
@@ -144,12 +177,14 @@ type UserStore interface {
 	// UserByEmail returns the user with the given normalised email, or
 	// ErrNotFound (for the empty email too).
 	UserByEmail(ctx context.Context, email string) (*User, error)
-	// UpdateUser stores u's Username, Email, EmailVerified, Disabled, Roles
-	// and UpdatedAt. It never changes the password hash or the token
-	// version. It returns ErrNotFound for an unknown id, ErrUserExists if the
-	// new username belongs to another user and ErrEmailExists if the new
-	// email does.
-	UpdateUser(ctx context.Context, u *User) error
+	// ChangeUser makes c to the user with the given id, field by field:
+	// what c leaves unset keeps what is stored, so that changes of
+	// different fields made at once never undo each other. It returns the
+	// user as changed, ErrNotFound for an unknown id, or ErrLastAdmin (and
+	// no change) as c.KeepRole says; changes with a KeepRole are
+	// serialised, so that two made at once cannot each take one of the
+	// last two holders of the role.
+	ChangeUser(ctx context.Context, id string, c UserChange) (*User, error)
 	// UpdatePasswordHash replaces the user's password hash with newHash if,
 	// and only if, it is still oldHash; otherwise it returns ErrConflict (so
 	// that a rehash on login can never undo a concurrent password change).
@@ -219,14 +254,16 @@ type LinkToken struct {
 	Hash    []byte // SHA-256 of the token
 	UserID  string
 	Purpose LinkPurpose
-	// Email is the address the link was mailed to: the one it verifies.
+	// Email is the address the link was mailed to: the one it verifies,
+	// and the one a reset link needs the account still to have.
 	Email string
-	// Binding, for a reset, is a digest of the user's password hash when the
-	// link was made: the Authenticator refuses the link once the password
-	// has changed by any means.
-	Binding   []byte
-	CreatedAt time.Time
-	ExpiresAt time.Time
+	// UserVersion is the user's TokenVersion when the link was made: the
+	// link works only while it is still the user's, so that it dies with
+	// every password change or reset, every logout-all and every
+	// disabling.
+	UserVersion int64
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
 }
 
 // Redemption asks a store to spend a link token and make its change, in one
@@ -235,9 +272,8 @@ type Redemption struct {
 	Hash    []byte // SHA-256 of the token presented
 	Purpose LinkPurpose
 	Now     time.Time
-	// OldPasswordHash and NewPasswordHash, for LinkResetPassword: the hash
-	// is replaced if, and only if, it is still OldPasswordHash.
-	OldPasswordHash, NewPasswordHash string
+	// NewPasswordHash, for LinkResetPassword, is the password hash to set.
+	NewPasswordHash string
 }
 
 // LinkStore keeps the single-use tokens of mailed links (email
@@ -251,20 +287,23 @@ type LinkStore interface {
 	CreateLinkToken(ctx context.Context, t *LinkToken) error
 	// LinkToken returns the token with this hash, or ErrNotFound.
 	LinkToken(ctx context.Context, hash []byte) (*LinkToken, error)
-	// RedeemLinkToken spends the token with r.Hash, if it has r.Purpose and
-	// has not expired at r.Now, and makes its change, all or nothing:
+	// RedeemLinkToken spends the token with r.Hash, if it has r.Purpose,
+	// has not expired at r.Now and is alive, and makes its change, all or
+	// nothing. A token is alive while its user is not disabled, the user's
+	// TokenVersion is still the token's UserVersion and, for
+	// LinkResetPassword, the user's Email is still the token's; a token
+	// found dead is deleted. The change:
 	//
 	//   - LinkVerifyEmail: the user's Email becomes the token's, with
-	//     EmailVerified set; ErrEmailExists (and no change) if another user
-	//     has that email.
+	//     EmailVerified set; ErrEmailExists (and no change: the token stays)
+	//     if that address is another user's email or username.
 	//   - LinkResetPassword: the password hash becomes r.NewPasswordHash,
-	//     if it is still r.OldPasswordHash (else ErrConflict, and the token
-	//     is spent all the same); the token version is incremented, every
-	//     refresh session of the user revoked, EmailVerified set, and every
-	//     reset token of the user deleted.
+	//     the token version is incremented, every refresh session of the
+	//     user revoked and EmailVerified set.
 	//
-	// It returns the updated user, or ErrNotFound for a token that is
-	// unknown, spent, expired or of another purpose.
+	// Either way every link token of the user is deleted with it. It
+	// returns the updated user, or ErrNotFound for a token that is unknown,
+	// spent, expired, of another purpose or dead.
 	RedeemLinkToken(ctx context.Context, r Redemption) (*User, error)
 }
 
@@ -277,9 +316,9 @@ type Store interface {
 	LinkStore
 }
 
-// Pinger is an optional capability of a Store: Ping checks that the backing
-// database answers, for health checks. It returns an error wrapping
-// ErrStoreUnavailable when it does not.
+// Pinger is an optional capability of a Store or a Limiter: Ping checks
+// that the backing database answers, for health checks. It returns an
+// error wrapping ErrStoreUnavailable when it does not.
 type Pinger interface {
 	Ping(ctx context.Context) error
 }
@@ -409,8 +448,15 @@ func (m *MemoryStore) CreateUser(ctx context.Context, u *User) error {
 	if _, ok := m.byUsername[u.Username]; ok {
 		return ErrUserExists
 	}
-	if _, ok := m.byEmail[u.Email]; ok && u.Email != "" {
-		return ErrEmailExists
+	if _, ok := m.byEmail[u.Username]; ok {
+		return ErrUserExists
+	}
+	if u.Email != "" {
+		_, isEmail := m.byEmail[u.Email]
+		_, isName := m.byUsername[u.Email]
+		if isEmail || isName {
+			return ErrEmailExists
+		}
 	}
 	m.users[u.ID] = u.Clone()
 	m.byUsername[u.Username] = u.ID
@@ -477,38 +523,42 @@ func (m *MemoryStore) UserByUsername(ctx context.Context, username string) (*Use
 	return m.users[id].Clone(), nil
 }
 
-// UpdateUser implements UserStore.
-func (m *MemoryStore) UpdateUser(ctx context.Context, u *User) error {
-	if !userStorable(u) {
-		return ErrInvalidInput
+// ChangeUser implements UserStore.
+func (m *MemoryStore) ChangeUser(ctx context.Context, id string, c UserChange) (*User, error) {
+	if c.Roles != nil && !storable(*c.Roles...) {
+		return nil, ErrInvalidInput
 	}
 	if err := m.lock(ctx); err != nil {
-		return err
+		return nil, err
 	}
 	defer m.mu.Unlock()
-	cur, ok := m.users[u.ID]
+	u, ok := m.users[id]
 	if !ok {
-		return ErrNotFound
+		return nil, ErrNotFound
 	}
-	if u.Username != cur.Username {
-		if _, taken := m.byUsername[u.Username]; taken {
-			return ErrUserExists
+	if c.TakesKeptRole(u) {
+		last := true
+		for _, o := range m.users {
+			if o.ID != id && !o.Disabled && o.HasRole(c.KeepRole) {
+				last = false
+				break
+			}
+		}
+		if last {
+			return nil, ErrLastAdmin
 		}
 	}
-	if owner, taken := m.byEmail[u.Email]; taken && u.Email != "" && owner != u.ID {
-		return ErrEmailExists
+	if c.Disabled != nil {
+		u.Disabled = *c.Disabled
 	}
-	if u.Username != cur.Username {
-		delete(m.byUsername, cur.Username)
-		m.byUsername[u.Username] = u.ID
+	if c.Roles != nil {
+		u.Roles = slices.Clone(*c.Roles)
 	}
-	_ = m.setEmailLocked(cur, u.Email) // checked above
-	cur.Username = u.Username
-	cur.EmailVerified = u.EmailVerified
-	cur.Disabled = u.Disabled
-	cur.Roles = slices.Clone(u.Roles)
-	cur.UpdatedAt = u.UpdatedAt
-	return nil
+	u.UpdatedAt = c.Now
+	if c.Logout {
+		m.invalidateLocked(u, c.Now)
+	}
+	return u.Clone(), nil
 }
 
 // UpdatePasswordHash implements UserStore.
@@ -753,7 +803,7 @@ func (m *MemoryStore) CreateLinkToken(ctx context.Context, t *LinkToken) error {
 		}
 	}
 	c := *t
-	c.Hash, c.Binding = slices.Clone(t.Hash), slices.Clone(t.Binding)
+	c.Hash = slices.Clone(t.Hash)
 	m.links[string(t.Hash)] = &c
 	return nil
 }
@@ -769,13 +819,13 @@ func (m *MemoryStore) LinkToken(ctx context.Context, hash []byte) (*LinkToken, e
 		return nil, ErrNotFound
 	}
 	c := *t
-	c.Hash, c.Binding = slices.Clone(t.Hash), slices.Clone(t.Binding)
+	c.Hash = slices.Clone(t.Hash)
 	return &c, nil
 }
 
 // RedeemLinkToken implements LinkStore.
 func (m *MemoryStore) RedeemLinkToken(ctx context.Context, r Redemption) (*User, error) {
-	if !storable(r.NewPasswordHash, r.OldPasswordHash) {
+	if !storable(r.NewPasswordHash) {
 		return nil, ErrInvalidInput
 	}
 	if err := m.lock(ctx); err != nil {
@@ -787,33 +837,31 @@ func (m *MemoryStore) RedeemLinkToken(ctx context.Context, r Redemption) (*User,
 		return nil, ErrNotFound
 	}
 	u, ok := m.users[t.UserID]
-	if !ok {
-		delete(m.links, string(r.Hash))
+	if !ok || u.Disabled || u.TokenVersion != t.UserVersion || r.Purpose == LinkResetPassword && u.Email != t.Email {
+		delete(m.links, string(r.Hash)) // dead
 		return nil, ErrNotFound
 	}
 	switch r.Purpose {
 	case LinkVerifyEmail:
+		if owner, taken := m.byUsername[t.Email]; taken && owner != u.ID {
+			return nil, ErrEmailExists
+		}
 		if err := m.setEmailLocked(u, t.Email); err != nil {
 			return nil, err
 		}
 		u.EmailVerified = true
 		u.UpdatedAt = r.Now
-		delete(m.links, string(r.Hash))
 	case LinkResetPassword:
-		delete(m.links, string(r.Hash))
-		if subtle.ConstantTimeCompare([]byte(u.PasswordHash), []byte(r.OldPasswordHash)) != 1 {
-			return nil, ErrConflict
-		}
 		u.PasswordHash = r.NewPasswordHash
 		u.EmailVerified = true
 		m.invalidateLocked(u, r.Now)
-		for h, other := range m.links {
-			if other.UserID == u.ID && other.Purpose == LinkResetPassword {
-				delete(m.links, h)
-			}
-		}
 	default:
 		return nil, ErrNotFound
+	}
+	for h, other := range m.links {
+		if other.UserID == u.ID {
+			delete(m.links, h)
+		}
 	}
 	return u.Clone(), nil
 }

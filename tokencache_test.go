@@ -45,8 +45,7 @@ func TestTokenCacheExact(t *testing.T) {
 			}
 		}, ErrTokenRevoked},
 		{"user disabled", func(t *testing.T, f *fixture, u *User) {
-			u.Disabled = true
-			if err := f.store.UpdateUser(ctx, u); err != nil {
+			if _, err := f.store.ChangeUser(ctx, u.ID, UserChange{Disabled: ptr(true)}); err != nil {
 				t.Fatal(err)
 			}
 		}, ErrUserDisabled},

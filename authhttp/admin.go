@@ -1,6 +1,7 @@
 package authhttp
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -8,8 +9,8 @@ import (
 	"github.com/goauthkit/auth"
 )
 
-// AdminRole is the role that the admin endpoints require.
-const AdminRole = "admin"
+// AdminRole is the role that the admin endpoints require (auth.AdminRole).
+const AdminRole = auth.AdminRole
 
 // adminUser is a user as the admin endpoints show it: as Me does, plus
 // disabled and roles.
@@ -86,7 +87,7 @@ func (h *Handlers) AdminListUsers() http.Handler {
 		}
 		users, next, err := h.a.ListUsers(c.ctx, q.Get("cursor"), limit)
 		switch {
-		case err == auth.ErrInvalidCursor:
+		case errors.Is(err, auth.ErrInvalidCursor):
 			return errCursor
 		case err != nil:
 			return err
@@ -108,9 +109,13 @@ func (h *Handlers) AdminListUsers() http.Handler {
 
 // AdminUpdateUser returns PATCH /admin/users/{id} for admins, with a JSON
 // body {"disabled": bool, "roles": [...]} (either or both): 200 with the
-// user as AdminListUsers shows it. Disabling ends the user's sessions and
-// access tokens at once. An unknown id is 404 not_found; a body with
-// neither field, or a bad role, is 400 invalid_request.
+// user as AdminListUsers shows it. The change is one atomic update of the
+// fields given (auth.Authenticator.UpdateUser, with the acting admin as
+// its actor): a change of other fields made at once is never undone.
+// Disabling ends the user's sessions and access tokens at once. An unknown
+// id is 404 not_found; a body with neither field, or a bad role, is 400
+// invalid_request; a change that would leave no enabled account with the
+// role admin is 409 last_admin.
 func (h *Handlers) AdminUpdateUser() http.Handler {
 	return h.admin(http.MethodPatch, func(w http.ResponseWriter, r *http.Request, c call) error {
 		body, err := readJSON(w, r)
@@ -128,20 +133,19 @@ func (h *Handlers) AdminUpdateUser() http.Handler {
 		if !hasDisabled && !hasRoles {
 			return errPatchEmpty
 		}
-		id := r.PathValue("id")
-		var u *auth.User
-		if hasRoles {
-			if u, err = h.a.SetRoles(c.ctx, id, roles); err == auth.ErrInvalidRole {
-				return errRoles
-			}
-			if err != nil {
-				return notFoundNotRevoked(err)
-			}
-		}
+		up := auth.UserUpdate{Actor: c.user.ID}
 		if hasDisabled {
-			if u, err = h.a.SetDisabled(c.ctx, id, disabled); err != nil {
-				return notFoundNotRevoked(err)
-			}
+			up.Disabled = &disabled
+		}
+		if hasRoles {
+			up.Roles = &roles
+		}
+		u, err := h.a.UpdateUser(c.ctx, r.PathValue("id"), up)
+		if errors.Is(err, auth.ErrInvalidRole) {
+			return errRoles
+		}
+		if err != nil {
+			return notFoundNotRevoked(err)
 		}
 		writeJSON(w, http.StatusOK, viewAdminUser(u))
 		return nil
@@ -153,7 +157,7 @@ func (h *Handlers) AdminUpdateUser() http.Handler {
 // unknown id is 404 not_found.
 func (h *Handlers) AdminLogoutUser() http.Handler {
 	return h.admin(http.MethodPost, func(w http.ResponseWriter, r *http.Request, c call) error {
-		if err := h.a.LogoutAll(c.ctx, r.PathValue("id")); err != nil {
+		if _, err := h.a.UpdateUser(c.ctx, r.PathValue("id"), auth.UserUpdate{Logout: true, Actor: c.user.ID}); err != nil {
 			return notFoundNotRevoked(err)
 		}
 		w.WriteHeader(http.StatusNoContent)

@@ -82,7 +82,7 @@ func TestAdminEndpoints(t *testing.T) {
 		r := e.do("POST", "/signup", htJSON, `{"username":"`+n+`","password":"correct horse"}`, "")
 		ids[n] = r.body["id"].(string)
 	}
-	if _, err := e.a.SetRoles(ctx, ids["user0"], []string{"admin"}); err != nil {
+	if _, err := e.a.UpdateUser(ctx, ids["user0"], auth.UserUpdate{Roles: &[]string{"admin"}, Actor: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	admin, _ := e.loginUA(t, "user0", "")
@@ -166,7 +166,15 @@ func TestAdminEndpoints(t *testing.T) {
 	e.do("GET", "/users/me", "", "", other).wantError(t, 401, "invalid_token")
 	e.do("GET", "/users/me", "", "", admin).wantStatus(t, 200)
 
-	// An admin who loses the role loses the endpoints at once.
+	// The last enabled admin can be neither demoted nor disabled (v3).
+	for _, body := range []string{`{"roles":[]}`, `{"disabled":true}`, `{"disabled":true,"roles":["admin"]}`} {
+		e.do("PATCH", "/admin/users/"+ids["user0"], htJSON, body, admin).wantError(t, 409, "last_admin")
+	}
+	e.do("GET", "/admin/users", "", "", admin).wantStatus(t, 200)
+
+	// With another admin, an admin who loses the role loses the endpoints
+	// at once.
+	e.do("PATCH", "/admin/users/"+ids["user4"], htJSON, `{"roles":["admin"]}`, admin).wantStatus(t, 200)
 	e.do("PATCH", "/admin/users/"+ids["user0"], htJSON, `{"roles":[]}`, admin).wantStatus(t, 200)
 	e.do("GET", "/admin/users", "", "", admin).wantError(t, 403, "insufficient_scope")
 }

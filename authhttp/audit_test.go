@@ -26,7 +26,7 @@ func TestEventsHoldClientAddr(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.a.SetRoles(context.Background(), root.ID, []string{"admin"}); err != nil {
+	if _, err := e.a.UpdateUser(context.Background(), root.ID, auth.UserUpdate{Roles: &[]string{"admin"}, Actor: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	alice, _ := e.a.Store().UserByUsername(context.Background(), "alice")

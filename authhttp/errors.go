@@ -99,7 +99,10 @@ func ErrorStatus(err error) (status int, code, description string) {
 	case errors.Is(err, auth.ErrInvalidPassword):
 		return http.StatusUnprocessableEntity, "invalid_password", passwordRuleText(err)
 	case errors.Is(err, auth.ErrInvalidEmail):
-		return http.StatusBadRequest, "invalid_request", "email is not a valid address"
+		return http.StatusUnprocessableEntity, "invalid_email",
+			"an email address is a local part of at most 64 characters of A-Z a-z 0-9 . _ + - ' (no leading, trailing or doubled dot), '@', and a domain name of two labels or more"
+	case errors.Is(err, auth.ErrLastAdmin):
+		return http.StatusConflict, "last_admin", "no enabled account with the role admin would be left"
 	case errors.Is(err, auth.ErrInvalidInput):
 		return http.StatusBadRequest, "invalid_request", "a field is too long, not valid UTF-8, or holds a NUL character"
 	case errors.Is(err, auth.ErrEmailExists):

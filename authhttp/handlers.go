@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"strings"
 	"sync"
 	"time"
 
@@ -49,11 +48,6 @@ type Config struct {
 	// Each is scheme://host[:port] in lower case. Requests from any other
 	// origin are refused with 403 (see http.CrossOriginProtection).
 	TrustedOrigins []string
-
-	// CookiePath is the path browsers reach the session endpoints at, and
-	// the Path of the session cookie: "/session" (the default) unless the
-	// routes are mounted under a prefix, such as "/auth/session".
-	CookiePath string
 }
 
 // Handlers are the HTTP endpoints of the library's HTTP contract (the
@@ -79,7 +73,6 @@ type Handlers struct {
 	timeout     time.Duration
 	logger      *slog.Logger // nil: none
 	crossOrigin *http.CrossOriginProtection
-	cookiePath  string
 }
 
 // New returns the HTTP handlers of a, or an error naming the Config field
@@ -104,10 +97,6 @@ func New(a *auth.Authenticator, c Config) (*Handlers, error) {
 	var err error
 	if h.crossOrigin, err = newCrossOrigin(c.TrustedOrigins); err != nil {
 		return nil, err
-	}
-	h.cookiePath = cmp.Or(c.CookiePath, "/session")
-	if h.cookiePath[0] != '/' || strings.ContainsAny(h.cookiePath, ";, \t") {
-		return nil, errors.New("authhttp: Config.CookiePath must be a path such as /session")
 	}
 	return h, nil
 }
@@ -458,17 +447,13 @@ func (h *Handlers) ChangePassword() http.Handler {
 }
 
 // Healthz returns the health check, GET: 200 {"status": "ok"} when the
-// store answers its Ping (see Pinger) within the Timeout, 503
-// temporarily_unavailable otherwise. A store without Ping is taken to be up.
+// store answers within the Timeout and a shared limiter within 2 seconds
+// (auth.Authenticator.Ping), 503 temporarily_unavailable otherwise: logins
+// fail without either.
 func (h *Handlers) Healthz() http.Handler {
 	return h.endpoint(http.MethodGet, public, func(w http.ResponseWriter, r *http.Request, c call) error {
-		if p, ok := h.a.Store().(auth.Pinger); ok {
-			if err := p.Ping(c.ctx); err != nil {
-				if !errors.Is(err, auth.ErrStoreUnavailable) {
-					err = fmt.Errorf("%w: %w", auth.ErrStoreUnavailable, err)
-				}
-				return err
-			}
+		if err := h.a.Ping(c.ctx); err != nil {
+			return err
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 		return nil

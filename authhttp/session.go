@@ -1,6 +1,7 @@
 package authhttp
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
@@ -21,11 +22,18 @@ import (
 //     for http://localhost and loopback addresses, for development);
 //   - SameSite=Strict: the browser never attaches it to a request another
 //     site starts, links and top-level navigations included;
-//   - Path=/session: it goes only to the three session endpoints, never to
-//     the rest of the API or the service's other pages, so it is not in
-//     their logs, their proxies' logs or their handlers' reach. ("/" would
-//     send it with every request to the host; the refresh token has no
-//     business anywhere but where it is spent.)
+//   - the __Host- prefix (hence Path=/ and no Domain): browsers accept a
+//     cookie of that name only from this very host, over a secure
+//     connection, so a page on a sibling host (another.example.com beside
+//     api.example.com) cannot plant one to sign the browser into the
+//     attacker's account ("cookie tossing", which a cookie scoped to a path
+//     allowed: a planted cookie with a longer path came first). A request
+//     carrying more than one is refused, and the server's own cleared.
+//
+// Each browser sign-in also sets a device cookie (DeviceCookieName, same
+// attributes, 30 days): a random value that makes this browser familiar to
+// the account it signed in to (auth.Credentials.Device), so that strangers
+// failing in the account's name never keep it out.
 //
 // Every request to these endpoints is also checked with the standard
 // library's http.CrossOriginProtection (Sec-Fetch-Site, then Origin, against
@@ -34,7 +42,14 @@ import (
 // a browser in, refresh its session or log it out.
 
 // SessionCookieName is the name of the refresh-token cookie.
-const SessionCookieName = "refresh_token"
+const SessionCookieName = "__Host-refresh_token"
+
+// DeviceCookieName is the name of the device cookie.
+const DeviceCookieName = "__Host-device"
+
+// deviceCookieMaxAge is how long a browser keeps its device cookie, as
+// long as a client stays familiar by default (auth.Limits.FamiliarFor).
+const deviceCookieMaxAge = 30 * 24 * time.Hour
 
 // sessionResponse is the body of a browser login or refresh: the token
 // response without the refresh token, which is in the cookie.
@@ -46,6 +61,7 @@ type sessionResponse struct {
 
 var (
 	errNoSessionCookie = &statusError{http.StatusUnauthorized, "unauthorized", "no session cookie: log in"}
+	errTwoCookies      = &statusError{http.StatusUnauthorized, "invalid_token", "more than one session cookie: log in again"}
 	errBadSession      = &statusError{http.StatusUnauthorized, "invalid_token", "the session has ended: log in again"}
 	errCrossOrigin     = &statusError{http.StatusForbidden, "forbidden", "cross-origin request refused"}
 )
@@ -80,31 +96,66 @@ func checkOrigin(o string) error {
 	return nil
 }
 
+// setCookie sets a cookie of this package: HttpOnly, Secure,
+// SameSite=Strict, Path=/ (as the __Host- prefix requires), for maxAge (a
+// negative maxAge clears it).
+func setCookie(w http.ResponseWriter, name, value string, maxAge time.Duration) {
+	age := int(maxAge / time.Second)
+	if maxAge < 0 {
+		age = -1
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: name, Value: value, Path: "/", MaxAge: age,
+		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode,
+	})
+}
+
 // setSessionCookie sets the refresh-token cookie, for as long as the token
 // lives.
 func (h *Handlers) setSessionCookie(w http.ResponseWriter, token string) {
-	http.SetCookie(w, &http.Cookie{
-		Name: SessionCookieName, Value: token, Path: h.cookiePath,
-		MaxAge:   int(h.a.RefreshTTL() / time.Second),
-		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode,
-	})
+	setCookie(w, SessionCookieName, token, h.a.RefreshTTL())
 }
 
 // clearSessionCookie tells the browser to drop the cookie.
 func (h *Handlers) clearSessionCookie(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{
-		Name: SessionCookieName, Value: "", Path: h.cookiePath, MaxAge: -1,
-		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode,
-	})
+	setCookie(w, SessionCookieName, "", -1)
 }
 
-// sessionToken returns the refresh token of r's cookie, "" if none.
-func sessionToken(r *http.Request) string {
-	c, err := r.Cookie(SessionCookieName)
-	if err != nil {
-		return ""
+// sessionToken returns the refresh token of r's cookie: "" if none, and
+// errTwoCookies if r carries more than one (one was planted, or the browser
+// is confused: neither can be trusted to name the login).
+func sessionToken(r *http.Request) (string, error) {
+	cs := r.CookiesNamed(SessionCookieName)
+	switch len(cs) {
+	case 0:
+		return "", nil
+	case 1:
+		return cs[0].Value, nil
 	}
-	return c.Value
+	return "", errTwoCookies
+}
+
+// deviceValue returns the device value of r's cookie, if r has exactly one
+// that can be one, else a new random one.
+func deviceValue(r *http.Request) string {
+	if cs := r.CookiesNamed(DeviceCookieName); len(cs) == 1 && validDevice(cs[0].Value) {
+		return cs[0].Value
+	}
+	return rand.Text() + rand.Text() // 52 characters of base32: 260 bits
+}
+
+// validDevice reports whether s is a device value this package makes: 52
+// characters of A-Z and 2-7.
+func validDevice(s string) bool {
+	if len(s) != 52 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 'A' || c > 'Z') && (c < '2' || c > '7') {
+			return false
+		}
+	}
+	return true
 }
 
 // writeSession answers a browser login or refresh: the cookie, and the
@@ -127,7 +178,8 @@ func (h *Handlers) browser(next http.Handler) http.Handler {
 // SessionLogin returns the browser login endpoint, POST with a form or
 // JSON body {"username", "password"} (the username may be the account's
 // email): 200 with {"access_token", "token_type": "bearer", "expires_in"}
-// and the refresh token in the session cookie (see SessionCookieName). Its
+// and the refresh token in the session cookie (see SessionCookieName), and
+// the device cookie (DeviceCookieName) set, kept if the browser had one. Its
 // failures are the token endpoint's: 400 invalid_grant for a wrong name or
 // password, 429 too_many_attempts. A request from another origin than its
 // own and Config.TrustedOrigins is 403 forbidden.
@@ -140,10 +192,13 @@ func (h *Handlers) SessionLogin() http.Handler {
 		if fields["username"] == "" || fields["password"] == "" {
 			return badRequest("username and password are required")
 		}
-		pair, err := h.a.Login(c.ctx, auth.Credentials{Username: fields["username"], Password: fields["password"], ClientAddr: h.ClientAddr(r), UserAgent: r.UserAgent()})
+		device := deviceValue(r)
+		pair, err := h.a.Login(c.ctx, auth.Credentials{Username: fields["username"], Password: fields["password"],
+			ClientAddr: h.ClientAddr(r), UserAgent: r.UserAgent(), Device: device})
 		if err != nil {
 			return err
 		}
+		setCookie(w, DeviceCookieName, device, deviceCookieMaxAge)
 		h.writeSession(w, pair)
 		return nil
 	}))
@@ -154,11 +209,15 @@ func (h *Handlers) SessionLogin() http.Handler {
 // rotated like any refresh token (a spent one coming back revokes its
 // login; Config.RefreshGrace lets two tabs refreshing at once both stay
 // signed in). No cookie is 401 unauthorized; a cookie whose token is not
-// accepted is 401 invalid_token, and the cookie is cleared. A request from
-// another origin is 403 forbidden.
+// accepted, or more than one cookie of the name, is 401 invalid_token, and
+// the cookie is cleared. A request from another origin is 403 forbidden.
 func (h *Handlers) SessionRefresh() http.Handler {
 	return h.browser(h.endpoint(http.MethodPost, public, func(w http.ResponseWriter, r *http.Request, c call) error {
-		token := sessionToken(r)
+		token, err := sessionToken(r)
+		if err != nil {
+			h.clearSessionCookie(w)
+			return err
+		}
 		if token == "" {
 			return errNoSessionCookie
 		}
@@ -183,7 +242,10 @@ func (h *Handlers) SessionRefresh() http.Handler {
 // forbidden.
 func (h *Handlers) SessionLogout() http.Handler {
 	return h.browser(h.endpoint(http.MethodPost, public, func(w http.ResponseWriter, r *http.Request, c call) error {
-		if token := sessionToken(r); token != "" {
+		// With two cookies, neither can be trusted to name the login: the
+		// server's own is cleared, and the login stays (it may be
+		// another's).
+		if token, err := sessionToken(r); err == nil && token != "" {
 			if err := h.a.Logout(c.ctx, token); err != nil && !errors.Is(err, auth.ErrInvalidToken) {
 				return err
 			}

@@ -59,7 +59,7 @@ func TestSessionCookie(t *testing.T) {
 			t.Fatalf("login answer %s", r.raw)
 		}
 		if cookie == nil || !cookie.HttpOnly || !cookie.Secure || cookie.SameSite != http.SameSiteStrictMode ||
-			cookie.Path != "/session" || cookie.MaxAge != 7*24*3600 || cookie.Value == "" || strings.Contains(r.raw, cookie.Value) {
+			cookie.Path != "/" || cookie.Domain != "" || cookie.MaxAge != 7*24*3600 || cookie.Value == "" || strings.Contains(r.raw, cookie.Value) {
 			t.Fatalf("cookie %+v", cookie)
 		}
 		if r.header.Get("Cache-Control") != "no-store" {
@@ -76,7 +76,7 @@ func TestSessionCookie(t *testing.T) {
 	login, first := e.sessionReq(t, "/session", htJSON, `{"username":"alice","password":"correct horse"}`, "", nil)
 	refreshed, second := e.sessionReq(t, "/session/refresh", "", "", first.Value, nil)
 	refreshed.wantStatus(t, 200)
-	if second == nil || second.Value == first.Value || second.Path != "/session" || !second.HttpOnly || len(refreshed.body) != 3 {
+	if second == nil || second.Value == first.Value || second.Path != "/" || !second.HttpOnly || len(refreshed.body) != 3 {
 		t.Fatalf("refresh: %s, cookie %+v", refreshed.raw, second)
 	}
 	access := refreshed.body["access_token"].(string)
@@ -103,7 +103,7 @@ func TestSessionCookie(t *testing.T) {
 	login, cookie := e.sessionReq(t, "/session", htJSON, `{"username":"alice","password":"correct horse"}`, "", nil)
 	out, cleared := e.sessionReq(t, "/session/logout", "", "", cookie.Value, nil)
 	out.wantStatus(t, 204)
-	if cleared == nil || cleared.MaxAge >= 0 || cleared.Path != "/session" {
+	if cleared == nil || cleared.MaxAge >= 0 || cleared.Path != "/" {
 		t.Fatalf("logout cookie %+v", cleared)
 	}
 	e.do("GET", "/users/me", "", "", login.body["access_token"].(string)).wantError(t, 401, "invalid_token")
@@ -183,21 +183,94 @@ func TestSessionConfig(t *testing.T) {
 		{TrustedOrigins: []string{"https://app.example.com/"}},
 		{TrustedOrigins: []string{"app.example.com"}},
 		{TrustedOrigins: []string{"ftp://app.example.com"}},
-		{CookiePath: "session"},
-		{CookiePath: "/session; Domain=evil.example"},
 	} {
 		if _, err := New(a, c); err == nil {
 			t.Errorf("New(%+v) succeeded", c)
 		}
 	}
-	h, err := New(a, Config{CookiePath: "/auth/session"})
+	// Mounted under a prefix, the cookies are still the host's (__Host-).
+	h, err := New(a, Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	w := httptest.NewRecorder()
 	h.SessionLogout().ServeHTTP(w, httptest.NewRequest("POST", "/auth/session/logout", nil))
-	if c := w.Result().Cookies(); len(c) != 1 || c[0].Path != "/auth/session" {
+	if c := w.Result().Cookies(); len(c) != 1 || c[0].Path != "/" || c[0].Name != SessionCookieName {
 		t.Fatalf("cookies %v", c)
+	}
+}
+
+// TestSessionCookieTossing: a refresh cookie planted beside the server's
+// (v2 signed a victim into an attacker's account with one that came first)
+// is refused, with the server's own, and the v2 cookie name is ignored
+// (finding 6).
+func TestSessionCookieTossing(t *testing.T) {
+	e := newHTEnvConfig(t, auth.Config{Hasher: htPlainHasher{}}, Config{})
+	for _, n := range []string{"victim", "mallory"} {
+		e.do("POST", "/signup", htJSON, `{"username":"`+n+`","password":"correct horse"}`, "").wantStatus(t, 201)
+	}
+	_, victim := e.sessionReq(t, "/session", htJSON, `{"username":"victim","password":"correct horse"}`, "", nil)
+	_, mallory := e.sessionReq(t, "/session", htJSON, `{"username":"mallory","password":"correct horse"}`, "", nil)
+	for _, order := range [][2]string{{mallory.Value, victim.Value}, {victim.Value, mallory.Value}} {
+		cookie := map[string]string{"Cookie": SessionCookieName + "=" + order[0] + "; " + SessionCookieName + "=" + order[1]}
+		r, cleared := e.sessionReq(t, "/session/refresh", "", "", "", cookie)
+		r.wantError(t, 401, "invalid_token")
+		if cleared == nil || cleared.MaxAge >= 0 || cleared.Path != "/" {
+			t.Fatalf("the server's cookie was not cleared: %+v", cleared)
+		}
+		// Logging out with two cookies ends neither login.
+		r, _ = e.sessionReq(t, "/session/logout", "", "", "", cookie)
+		r.wantStatus(t, 204)
+	}
+	// Both logins are intact: nothing was refreshed, spent or revoked.
+	for _, c := range []*http.Cookie{victim, mallory} {
+		r, _ := e.sessionReq(t, "/session/refresh", "", "", c.Value, nil)
+		r.wantStatus(t, 200)
+	}
+	// The v2 name is not read.
+	_, fresh := e.sessionReq(t, "/session", htJSON, `{"username":"victim","password":"correct horse"}`, "", nil)
+	r, _ := e.sessionReq(t, "/session/refresh", "", "", "", map[string]string{"Cookie": "refresh_token=" + fresh.Value})
+	r.wantError(t, 401, "unauthorized")
+}
+
+// TestDeviceCookie: every browser sign-in sets the device cookie, keeping
+// the browser's own when it has a good one.
+func TestDeviceCookie(t *testing.T) {
+	e := newHTEnvConfig(t, auth.Config{Hasher: htPlainHasher{}}, Config{})
+	e.do("POST", "/signup", htJSON, `{"username":"alice","password":"correct horse"}`, "").wantStatus(t, 201)
+	login := func(cookie string) *http.Cookie {
+		t.Helper()
+		r := httptest.NewRequest("POST", "/session", strings.NewReader(`{"username":"alice","password":"correct horse"}`))
+		r.RemoteAddr, r.Host = "192.0.2.1:1234", "auth.example.com"
+		r.Header.Set("Content-Type", htJSON)
+		if cookie != "" {
+			r.Header.Set("Cookie", cookie)
+		}
+		w := httptest.NewRecorder()
+		e.router.ServeHTTP(w, r)
+		if w.Code != 200 {
+			t.Fatalf("login: %d %s", w.Code, w.Body)
+		}
+		for _, c := range w.Result().Cookies() {
+			if c.Name == DeviceCookieName {
+				return c
+			}
+		}
+		t.Fatal("no device cookie")
+		return nil
+	}
+	first := login("")
+	if !first.HttpOnly || !first.Secure || first.SameSite != http.SameSiteStrictMode || first.Path != "/" || first.Domain != "" ||
+		first.MaxAge != 30*24*3600 || len(first.Value) < 43 {
+		t.Fatalf("device cookie %+v", first)
+	}
+	if again := login(DeviceCookieName + "=" + first.Value); again.Value != first.Value {
+		t.Fatal("the browser's device value was replaced")
+	}
+	for _, bad := range []string{"short", strings.Repeat("a", 52), first.Value + "; " + DeviceCookieName + "=" + first.Value} {
+		if got := login(DeviceCookieName + "=" + bad); got.Value == first.Value || got.Value == bad {
+			t.Fatalf("device cookie %q kept", bad)
+		}
 	}
 }
 

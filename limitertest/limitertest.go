@@ -16,6 +16,12 @@
 // Every case draws random key IDs, so the limiters the factory returns may
 // share their state (one Redis database) with each other and with other
 // test runs.
+//
+// The familiar clients (Remember, Familiar) are checked the same way:
+// they are remembered for short (300 ms) where their expiry is the point
+// and an hour or more elsewhere; a client is required to be familiar still
+// only when the time measured since it was remembered allows, and to be
+// forgotten only once its time has passed by a margin.
 package limitertest
 
 import (
@@ -23,6 +29,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -46,6 +53,10 @@ const (
 	long     = time.Hour
 	patience = 30 * time.Second
 	notYet   = 100 * time.Millisecond
+	// short is the ttl of the familiar clients whose expiry is checked;
+	// margin is how long after it they are asked about.
+	short  = 300 * time.Millisecond
+	margin = 150 * time.Millisecond
 )
 
 // Run runs the whole suite against limiters made by newLimiter. The cases
@@ -73,6 +84,15 @@ func Run(t *testing.T, newLimiter func(t *testing.T) auth.Limiter) {
 		{"ConcurrentRightPasswords", testConcurrentRight},
 		{"KeysAreIndependent", testIndependent},
 		{"BadKey", testBadKey},
+		{"RememberedIsFamiliar", testRemembered},
+		{"FamiliarIsAnyOf", testFamiliarAnyOf},
+		{"FamiliarExpires", testFamiliarExpires},
+		{"RememberReplacesTheTime", testRememberReplaces},
+		{"RememberExtremeTTL", testRememberExtremeTTL},
+		{"RememberBadTTL", testRememberBadTTL},
+		{"FamiliarApartFromBudgets", testFamiliarApart},
+		{"ConcurrentFamiliar", testConcurrentFamiliar},
+		{"FamiliarEndedContext", testFamiliarEndedContext},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -557,4 +577,300 @@ func describe(keys []auth.LimitKey) string {
 		s += fmt.Sprintf("{Burst: %d, Interval: %v}", k.Burst, k.Interval)
 	}
 	return s
+}
+
+// newID is a familiar-client id of its own, as newKey is a key.
+func newID() [16]byte {
+	var id [16]byte
+	rand.Read(id[:])
+	return id
+}
+
+// remember remembers ids for ttl, failing t on an error.
+func remember(t *testing.T, l auth.Limiter, ttl time.Duration, ids ...[16]byte) {
+	t.Helper()
+	if err := l.Remember(ctxFor(t, patience), ttl, ids...); err != nil {
+		t.Fatalf("Remember(%v, %d ids): %v", ttl, len(ids), err)
+	}
+}
+
+// familiar asks whether any of ids is familiar, failing t on an error.
+func familiar(t *testing.T, l auth.Limiter, ids ...[16]byte) bool {
+	t.Helper()
+	ok, err := l.Familiar(ctxFor(t, patience), ids...)
+	if err != nil {
+		t.Fatalf("Familiar(%d ids): %v", len(ids), err)
+	}
+	return ok
+}
+
+// testRemembered: a remembered id is familiar, every one of several
+// remembered together (duplicates included); one never remembered is
+// not, nor are no ids at all; remembering no ids is no error.
+func testRemembered(t *testing.T, l auth.Limiter) {
+	a := newID()
+	if familiar(t, l, a) {
+		t.Fatal("an id never remembered is familiar")
+	}
+	remember(t, l, long, a)
+	if !familiar(t, l, a) {
+		t.Fatal("a remembered id is not familiar")
+	}
+	if familiar(t, l, newID()) {
+		t.Error("an unknown id is familiar")
+	}
+	if familiar(t, l) {
+		t.Error("Familiar() of no ids = true, want false")
+	}
+	remember(t, l, long)
+
+	ids := make([][16]byte, 10)
+	for i := range ids {
+		ids[i] = newID()
+	}
+	remember(t, l, long, ids...)
+	for i, id := range ids {
+		if !familiar(t, l, id) {
+			t.Errorf("id %d of 10 remembered together is not familiar", i)
+		}
+	}
+	d := newID()
+	remember(t, l, long, d, d, d)
+	if !familiar(t, l, d, d) {
+		t.Error("an id remembered three times in one call is not familiar")
+	}
+}
+
+// testFamiliarAnyOf: Familiar of several ids is whether any of them is
+// familiar, wherever it comes among them.
+func testFamiliarAnyOf(t *testing.T, l auth.Limiter) {
+	known := newID()
+	remember(t, l, long, known)
+	x, y := newID(), newID()
+	tests := []struct {
+		name string
+		ids  [][16]byte
+		want bool
+	}{
+		{"known first", [][16]byte{known, x}, true},
+		{"known last", [][16]byte{x, y, known}, true},
+		{"known among many", [][16]byte{x, newID(), known, newID(), y}, true},
+		{"known twice", [][16]byte{known, known}, true},
+		{"two unknown", [][16]byte{x, y}, false},
+		{"one unknown twice", [][16]byte{x, x}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := familiar(t, l, tt.ids...); got != tt.want {
+				t.Errorf("Familiar = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// testFamiliarExpires: an id is familiar until its ttl has passed, and
+// not after; one that expired does not make Familiar of it and a live one
+// false.
+func testFamiliarExpires(t *testing.T, l auth.Limiter) {
+	brief, lasting := newID(), newID()
+	remember(t, l, long, lasting)
+	start := time.Now()
+	remember(t, l, short, brief)
+	remembered := time.Now()
+	ok := familiar(t, l, brief)
+	// The ttl runs from some instant during Remember, so unless this
+	// goroutine was descheduled for most of it, it has not passed.
+	if time.Since(start) < short*2/3 && !ok {
+		t.Fatalf("an id remembered for %v is not familiar after %v", short, time.Since(start))
+	}
+	time.Sleep(time.Until(remembered.Add(short + margin)))
+	if familiar(t, l, brief) {
+		t.Errorf("an id remembered for %v is still familiar after %v", short, time.Since(remembered))
+	}
+	if !familiar(t, l, brief, lasting) {
+		t.Error("Familiar of an expired id and a live one = false, want true")
+	}
+	if familiar(t, l, brief, newID()) {
+		t.Error("Familiar of an expired id and an unknown one = true, want false")
+	}
+}
+
+// testRememberReplaces: remembering an id again replaces its time, the
+// later one or the earlier.
+func testRememberReplaces(t *testing.T, l auth.Limiter) {
+	extended, shortened, renewed := newID(), newID(), newID()
+	remember(t, l, short, extended)
+	remember(t, l, long, extended)
+	remember(t, l, long, shortened)
+	remember(t, l, short, shortened)
+	remember(t, l, short, renewed)
+	first := time.Now()
+	time.Sleep(short / 2)
+	start := time.Now()
+	remember(t, l, short, renewed)
+	remembered := time.Now()
+	// Past the first time, within the second: still familiar, unless this
+	// goroutine was descheduled for too long.
+	time.Sleep(time.Until(first.Add(short + short/6)))
+	if ok := familiar(t, l, renewed); !ok && time.Since(start) < short-short/6 {
+		t.Errorf("an id remembered for %v, and again %v later, is not familiar %v after the first",
+			short, start.Sub(first).Round(time.Millisecond), time.Since(first).Round(time.Millisecond))
+	}
+	time.Sleep(time.Until(remembered.Add(short + margin)))
+	if !familiar(t, l, extended) {
+		t.Errorf("an id remembered for %v, then for %v, was forgotten after the first", short, long)
+	}
+	if familiar(t, l, shortened) {
+		t.Errorf("an id remembered for %v, then for %v, is familiar after the second", long, short)
+	}
+	if familiar(t, l, renewed) {
+		t.Errorf("an id remembered twice for %v is familiar past the second", short)
+	}
+}
+
+// testRememberExtremeTTL: a ttl longer than any store keeps (the largest
+// Duration) is familiar, not an error nor an overflow into the past; a
+// ttl shorter than any clock's tick (a nanosecond) is accepted and soon
+// forgotten.
+func testRememberExtremeTTL(t *testing.T, l auth.Limiter) {
+	forever, instant := newID(), newID()
+	remember(t, l, math.MaxInt64, forever)
+	remember(t, l, 100*365*24*time.Hour, forever) // a century: replaced, still familiar
+	if !familiar(t, l, forever) {
+		t.Error("an id remembered for a century is not familiar")
+	}
+	other := newID()
+	remember(t, l, math.MaxInt64, other)
+	if !familiar(t, l, other) {
+		t.Errorf("an id remembered for %v is not familiar", time.Duration(math.MaxInt64))
+	}
+	remembered := time.Now()
+	remember(t, l, time.Nanosecond, instant)
+	time.Sleep(time.Until(remembered.Add(margin)))
+	if familiar(t, l, instant) {
+		t.Errorf("an id remembered for 1ns is familiar after %v", time.Since(remembered))
+	}
+}
+
+// testRememberBadTTL: a ttl that is not positive is an error, with ids or
+// without, and changes nothing: an id remembered before stays familiar,
+// one never remembered stays unknown.
+func testRememberBadTTL(t *testing.T, l auth.Limiter) {
+	before, fresh := newID(), newID()
+	remember(t, l, long, before)
+	for _, ttl := range []time.Duration{0, -time.Nanosecond, -time.Hour, math.MinInt64} {
+		for _, ids := range [][][16]byte{nil, {fresh}, {before}, {fresh, before}} {
+			if err := l.Remember(ctxFor(t, patience), ttl, ids...); err == nil {
+				t.Errorf("Remember(%v, %d ids) = nil, want an error", ttl, len(ids))
+			}
+		}
+	}
+	if familiar(t, l, fresh) {
+		t.Error("an id remembered only with a bad ttl is familiar")
+	}
+	if !familiar(t, l, before) {
+		t.Error("Remember with a bad ttl forgot an id remembered before")
+	}
+}
+
+// testFamiliarApart: familiar ids and budgets are apart, even where an id
+// equals a budget key's ID: remembering it neither fills nor spends the
+// budget, and spending, forgiving or holding the budget neither remembers
+// nor forgets it.
+func testFamiliarApart(t *testing.T, l auth.Limiter) {
+	k := newKey(2, long, true)
+	settleN(t, l, 1, auth.AttemptFailed, k)
+	if familiar(t, l, k.ID) {
+		t.Fatal("the ID of a budget in use is familiar")
+	}
+	remember(t, l, long, k.ID)
+	settleN(t, l, 1, auth.AttemptFailed, k) // the one attempt left, no more
+	refused(t, l, k)
+	if !familiar(t, l, k.ID) {
+		t.Error("spending a budget forgot the familiar id equal to its key's ID")
+	}
+
+	f := newKey(3, long, true)
+	remember(t, l, long, f.ID)
+	settleN(t, l, 2, auth.AttemptFailed, f)
+	h := reserve(t, l, f)
+	if !familiar(t, l, f.ID) {
+		t.Error("an attempt in flight forgot the familiar id equal to its key's ID")
+	}
+	h.Settle(auth.AttemptSucceeded) // forgives: the budget whole again
+	if !familiar(t, l, f.ID) {
+		t.Error("forgiving a budget forgot the familiar id equal to its key's ID")
+	}
+	settleN(t, l, 3, auth.AttemptFailed, f)
+	refused(t, l, f)
+
+	// A remembered id that a budget is then made of starts that budget
+	// full.
+	g := newKey(1, long, false)
+	remember(t, l, long, g.ID)
+	settleN(t, l, 1, auth.AttemptFailed, g)
+	refused(t, l, g)
+}
+
+// testConcurrentFamiliar: many goroutines remembering and asking at once,
+// each its own id and all one shared id, each see what they remembered.
+func testConcurrentFamiliar(t *testing.T, l auth.Limiter) {
+	shared := newID()
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	ctx := ctxFor(t, patience)
+	for i := range Concurrency {
+		wg.Go(func() {
+			<-start
+			own, stranger := newID(), newID()
+			for j := range 5 {
+				ttl := long + time.Duration(i*5+j)*time.Second
+				if err := l.Remember(ctx, ttl, own, shared); err != nil {
+					t.Errorf("Remember: %v", err)
+					return
+				}
+				for _, c := range []struct {
+					ids  [][16]byte
+					want bool
+				}{{[][16]byte{own}, true}, {[][16]byte{shared}, true}, {[][16]byte{stranger}, false}, {[][16]byte{stranger, own}, true}} {
+					ok, err := l.Familiar(ctx, c.ids...)
+					if err != nil || ok != c.want {
+						t.Errorf("Familiar(%d ids) = %v, %v; want %v", len(c.ids), ok, err, c.want)
+						return
+					}
+				}
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+}
+
+// testFamiliarEndedContext: with its context ended, Remember and Familiar
+// return an error matching the context's, and Familiar says false.
+func testFamiliarEndedContext(t *testing.T, l auth.Limiter) {
+	id := newID()
+	remember(t, l, long, id)
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	expired, cancel2 := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel2()
+	tests := []struct {
+		name string
+		ctx  context.Context
+		want error
+	}{
+		{"cancelled", cancelled, context.Canceled},
+		{"deadline passed", expired, context.DeadlineExceeded},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := l.Remember(tt.ctx, long, newID()); !errors.Is(err, tt.want) {
+				t.Errorf("Remember = %v, want an error matching %v", err, tt.want)
+			}
+			if ok, err := l.Familiar(tt.ctx, id); ok || !errors.Is(err, tt.want) {
+				t.Errorf("Familiar = %v, %v; want false and an error matching %v", ok, err, tt.want)
+			}
+		})
+	}
 }

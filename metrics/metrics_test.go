@@ -43,7 +43,7 @@ func TestMetrics(t *testing.T) {
 	a, err := auth.New(auth.Config{
 		Store: auth.NewMemoryStore(), SecretKey: []byte("metrics-test-secret-0123456789abcdef"), Hasher: plainHasher{},
 		OnEvent: m.Observe,
-		Limits:  auth.Limits{LoginUsername: auth.Rate{Burst: 2, Interval: 1 << 40}},
+		Limits:  auth.Limits{LoginUserAddress: auth.Rate{Burst: 2, Interval: 1 << 40}},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -22,6 +22,14 @@
 // So every key has a TTL, and a budget that has refilled and has nothing
 // in flight takes no room at all.
 //
+// Each familiar client (Remember) is one more key, PREFIX familiar:<hex>,
+// holding "1" with the client's ttl as its expiry (rounded up to a whole
+// millisecond, at most about 71 years): "familiar:" is not hex, so these
+// keys never meet a budget's. Remember sets them in one pipeline (one
+// round trip: a SET with PX, or EX for whole seconds, for each id, which
+// replaces an earlier expiry); Familiar is one EXISTS over the keys of its
+// ids. Redis forgets them when they expire.
+//
 // # Why it is atomic
 //
 // Reserve runs one Lua script over the keys of all its LimitKeys (EVALSHA,
@@ -56,14 +64,18 @@
 // through unlimited. When ctx ends first it returns an error wrapping
 // auth.ErrBusy and ctx.Err(). Settle cannot return an error: when it fails,
 // the attempt stays in flight until its lease ends, and then counts as
-// cancelled.
+// cancelled. Remember, Familiar and Ping return errors wrapping
+// auth.ErrStoreUnavailable when Redis fails (Familiar then answers false),
+// and the context's error as it is when ctx has ended before they start.
 //
 // # Redis Cluster
 //
 // A script can only touch keys of one hash slot, so with a ClusterClient
 // (or a Ring) the key prefix must hold a hash tag, such as
 // "{goauthkit:limit}:", which puts every budget on one shard; New refuses
-// a prefix without one.
+// a prefix without one. The same hash tag puts the familiar clients' keys
+// on that shard too, so that Familiar's EXISTS over several keys is
+// allowed.
 //
 // # Deadlines
 //
@@ -153,7 +165,10 @@ type Limiter struct {
 	lease  int64 // µs
 }
 
-var _ auth.Limiter = (*Limiter)(nil)
+var (
+	_ auth.Limiter = (*Limiter)(nil)
+	_ auth.Pinger  = (*Limiter)(nil)
+)
 
 // New returns a Limiter that keeps its budgets in the Redis of client,
 // with the zero fields of c set to their defaults. It does not contact
@@ -275,4 +290,94 @@ func (r *reservation) Settle(o auth.Outcome) {
 	ctx, cancel := context.WithTimeout(context.Background(), r.l.timing.SettleTimeout)
 	defer cancel()
 	_ = settleScript.Run(ctx, r.l.client, r.rkeys, args...).Err()
+}
+
+// familiarInfix comes between the prefix and the hex of a familiar
+// client's id: not hex, so that no such key is ever a budget's.
+const familiarInfix = "familiar:"
+
+var errBadTTL = errors.New("redislimit: Remember needs a positive ttl")
+
+// familiarKey is the Redis key of a familiar client's id.
+func (l *Limiter) familiarKey(id [16]byte) string {
+	b := make([]byte, 0, len(l.prefix)+len(familiarInfix)+2*len(id))
+	b = append(b, l.prefix...)
+	b = append(b, familiarInfix...)
+	return string(hex.AppendEncode(b, id[:]))
+}
+
+// storeError wraps err, an error of Redis or of the client, with
+// auth.ErrStoreUnavailable, and with ctx's error when ctx has ended and
+// err does not say so already. A deadline that has passed counts as ended
+// even before ctx says so: the client's read deadline, set to it, may
+// fire first.
+func storeError(ctx context.Context, op string, err error) error {
+	cerr := ctx.Err()
+	if d, ok := ctx.Deadline(); ok && cerr == nil && !time.Now().Before(d) {
+		cerr = context.DeadlineExceeded
+	}
+	if cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("%w: redislimit: %s: %w: %w", auth.ErrStoreUnavailable, op, cerr, err)
+	}
+	return fmt.Errorf("%w: redislimit: %s: %w", auth.ErrStoreUnavailable, op, err)
+}
+
+// Remember implements auth.Limiter: one pipelined SET per id with the ttl
+// as its expiry, one round trip. A ttl that is not positive is an error; one past about 71
+// years is taken as 71 years.
+func (l *Limiter) Remember(ctx context.Context, ttl time.Duration, ids ...[16]byte) error {
+	if ttl <= 0 {
+		return errBadTTL
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	// Whole milliseconds, rounded up: PX 0 is refused, and a client must
+	// not be forgotten before its time.
+	px := time.Duration((sharedlimit.Micros(ttl)+999)/1000) * time.Millisecond
+	_, err := l.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, id := range ids {
+			p.Set(ctx, l.familiarKey(id), "1", px)
+		}
+		return nil
+	})
+	if err != nil {
+		return storeError(ctx, "remember", err)
+	}
+	return nil
+}
+
+// Familiar implements auth.Limiter: one EXISTS over the keys of ids.
+// When Redis fails it returns false and an error wrapping
+// auth.ErrStoreUnavailable.
+func (l *Limiter) Familiar(ctx context.Context, ids ...[16]byte) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	if len(ids) == 0 {
+		return false, nil
+	}
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = l.familiarKey(id)
+	}
+	// EXISTS counts each key named, repeated ones as often: any is enough.
+	n, err := l.client.Exists(ctx, keys...).Result()
+	if err != nil {
+		return false, storeError(ctx, "familiar", err)
+	}
+	return n > 0, nil
+}
+
+// Ping checks that Redis answers, for health checks: it implements
+// auth.Pinger, and returns an error wrapping auth.ErrStoreUnavailable when
+// Redis does not answer.
+func (l *Limiter) Ping(ctx context.Context) error {
+	if err := l.client.Ping(ctx).Err(); err != nil {
+		return storeError(ctx, "ping", err)
+	}
+	return nil
 }

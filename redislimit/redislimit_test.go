@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"os"
 	"regexp"
@@ -340,6 +341,33 @@ func TestRedisHangs(t *testing.T) {
 	if d := time.Since(start); d > 30*time.Second {
 		t.Fatalf("Reserve returned after %v, past its 300 ms deadline: the client's read timeout ended it", d)
 	}
+	// The familiar clients and Ping end at the deadline too, with an error
+	// wrapping auth.ErrStoreUnavailable and the context's.
+	for _, op := range []struct {
+		name string
+		call func(ctx context.Context) error
+	}{
+		{"Remember", func(ctx context.Context) error { return l.Remember(ctx, time.Hour, [16]byte{1}) }},
+		{"Familiar", func(ctx context.Context) error {
+			ok, err := l.Familiar(ctx, [16]byte{1}, [16]byte{2})
+			if ok {
+				return errors.New("familiar")
+			}
+			return err
+		}},
+		{"Ping", l.Ping},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		start := time.Now()
+		err := op.call(ctx)
+		cancel()
+		if !errors.Is(err, auth.ErrStoreUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("%s = %v; want ErrStoreUnavailable and DeadlineExceeded", op.name, err)
+		}
+		if d := time.Since(start); d > 30*time.Second {
+			t.Errorf("%s returned after %v, past its 300 ms deadline", op.name, d)
+		}
+	}
 }
 
 // TestKeys: the Redis keys are the hex of the IDs under the prefix, each
@@ -451,10 +479,12 @@ func TestScriptFlushed(t *testing.T) {
 	}
 }
 
-// commandLog records the commands a client sends.
+// commandLog records the commands a client sends, and how many times it
+// sent some (a command alone, or a pipeline).
 type commandLog struct {
-	mu   sync.Mutex
-	cmds []string
+	mu    sync.Mutex
+	cmds  []string
+	trips int
 }
 
 func (h *commandLog) DialHook(next redis.DialHook) redis.DialHook { return next }
@@ -463,6 +493,7 @@ func (h *commandLog) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		h.mu.Lock()
 		h.cmds = append(h.cmds, cmd.Name())
+		h.trips++
 		h.mu.Unlock()
 		return next(ctx, cmd)
 	}
@@ -474,17 +505,25 @@ func (h *commandLog) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 		for _, c := range cmds {
 			h.cmds = append(h.cmds, c.Name())
 		}
+		h.trips++
 		h.mu.Unlock()
 		return next(ctx, cmds)
 	}
 }
 
 func (h *commandLog) take() []string {
+	cmds, _ := h.takeTrips()
+	return cmds
+}
+
+// takeTrips returns the commands sent since the last take, and in how
+// many round trips.
+func (h *commandLog) takeTrips() ([]string, int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	cmds := h.cmds
-	h.cmds = nil
-	return cmds
+	cmds, trips := h.cmds, h.trips
+	h.cmds, h.trips = nil, 0
+	return cmds, trips
 }
 
 // TestOneRoundTrip: a Reserve that is granted or refused at once is one
@@ -522,6 +561,188 @@ func TestOneRoundTrip(t *testing.T) {
 			}
 		}
 		return
+	}
+}
+
+func newID() [16]byte {
+	var id [16]byte
+	rand.Read(id[:])
+	return id
+}
+
+// TestFamiliarOneRoundTrip: Remember is one pipeline of a SET per id,
+// Familiar one EXISTS over all its ids, whatever their number; with no
+// ids, or a bad ttl, nothing is sent.
+func TestFamiliarOneRoundTrip(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	l := newLimiter(t, c, newPrefix(t, c), redislimit.Config{})
+	ctx := context.Background()
+	// A first call, so that the connection's handshake is not measured.
+	if err := l.Remember(ctx, time.Hour, newID()); err != nil {
+		t.Fatal(err)
+	}
+	log := new(commandLog)
+	c.AddHook(log)
+	for _, n := range []int{1, 2, 5} {
+		ids := make([][16]byte, n)
+		for i := range ids {
+			ids[i] = newID()
+		}
+		if err := l.Remember(ctx, time.Hour, ids...); err != nil {
+			t.Fatal(err)
+		}
+		if cmds, trips := log.takeTrips(); trips != 1 || !slices.Equal(cmds, slices.Repeat([]string{"set"}, n)) {
+			t.Errorf("Remember of %d ids sent %v in %d round trips, want %d SETs in 1", n, cmds, trips, n)
+		}
+		if ok, err := l.Familiar(ctx, ids...); !ok || err != nil {
+			t.Fatalf("Familiar = %v, %v", ok, err)
+		}
+		if cmds, trips := log.takeTrips(); trips != 1 || !slices.Equal(cmds, []string{"exists"}) {
+			t.Errorf("Familiar of %d ids sent %v in %d round trips, want [exists] in 1", n, cmds, trips)
+		}
+	}
+	if err := l.Remember(ctx, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := l.Familiar(ctx); ok || err != nil {
+		t.Fatalf("Familiar() = %v, %v", ok, err)
+	}
+	if err := l.Remember(ctx, 0, newID()); err == nil {
+		t.Fatal("Remember with ttl 0 = nil")
+	}
+	if cmds := log.take(); len(cmds) != 0 {
+		t.Errorf("calls with no ids or a bad ttl sent %v, want nothing", cmds)
+	}
+}
+
+// TestFamiliarKeys: a familiar client is a key "familiar:" and the hex of
+// its id under the prefix, never a budget's key, with its ttl (rounded up
+// to a millisecond, at most about 71 years) as its expiry, replaced by a
+// later Remember.
+func TestFamiliarKeys(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	prefix := newPrefix(t, c)
+	l := newLimiter(t, c, prefix, redislimit.Config{})
+	ctx := context.Background()
+	k := newKey(3, time.Hour, true)
+	settleN(t, l, 1, auth.AttemptFailed, k)
+	const century, maxTTL = 100 * 365 * 24 * time.Hour, (1 << 51) * time.Microsecond // about 71 years
+	tests := []struct {
+		name     string
+		id       [16]byte
+		ttls     []time.Duration // remembered with each in turn
+		min, max time.Duration   // PTTL bounds
+	}{
+		{"an hour", newID(), []time.Duration{time.Hour}, time.Hour - 5*time.Second, time.Hour},
+		{"a budget's ID", k.ID, []time.Duration{time.Minute}, time.Minute - 5*time.Second, time.Minute},
+		{"a nanosecond, rounded up", newID(), []time.Duration{time.Nanosecond}, 0, time.Millisecond},
+		{"sub-millisecond, rounded up", newID(), []time.Duration{1500 * time.Microsecond}, 0, 2 * time.Millisecond},
+		{"extended", newID(), []time.Duration{time.Minute, time.Hour}, time.Hour - 5*time.Second, time.Hour},
+		{"shortened", newID(), []time.Duration{time.Hour, time.Minute}, time.Minute - 5*time.Second, time.Minute},
+		{"a century: about 71 years", newID(), []time.Duration{century}, maxTTL - 5*time.Second, maxTTL + time.Millisecond},
+		{"forever: about 71 years", newID(), []time.Duration{math.MaxInt64}, maxTTL - 5*time.Second, maxTTL + time.Millisecond},
+	}
+	want := map[string]bool{prefix + hex.EncodeToString(k.ID[:]): true}
+	for _, tt := range tests {
+		key := prefix + "familiar:" + hex.EncodeToString(tt.id[:])
+		want[key] = tt.min > 0
+		t.Run(tt.name, func(t *testing.T) {
+			for _, ttl := range tt.ttls {
+				if err := l.Remember(ctx, ttl, tt.id); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ttl, err := c.PTTL(ctx, key).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.min == 0 && ttl == -2 {
+				return // expired already
+			}
+			if ttl < tt.min || ttl > tt.max {
+				t.Errorf("PTTL of %s = %v, want in [%v, %v]", key, ttl, tt.min, tt.max)
+			}
+		})
+	}
+	keys, err := c.Keys(ctx, prefix+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range keys {
+		if _, ok := want[key]; !ok {
+			t.Errorf("unexpected key %q", key)
+		}
+		delete(want, key)
+	}
+	for key, live := range want {
+		if live {
+			t.Errorf("key %q is missing", key)
+		}
+	}
+	// The budget and the familiar client of one ID are apart.
+	settleN(t, l, 2, auth.AttemptFailed, k)
+	wantRefused(t, l, k)
+	if ok, err := l.Familiar(ctx, k.ID); !ok || err != nil {
+		t.Errorf("Familiar of a budget's ID remembered = %v, %v; want true", ok, err)
+	}
+}
+
+// TestFamiliarShared: what one instance remembers, another finds
+// familiar.
+func TestFamiliarShared(t *testing.T) {
+	t.Parallel()
+	c1, c2 := newClient(t), newClient(t)
+	prefix := newPrefix(t, c1)
+	l1 := newLimiter(t, c1, prefix, redislimit.Config{})
+	l2 := newLimiter(t, c2, prefix, redislimit.Config{})
+	other := newLimiter(t, c2, newPrefix(t, c2), redislimit.Config{})
+	ctx := context.Background()
+	id := newID()
+	if err := l1.Remember(ctx, time.Hour, id); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := l2.Familiar(ctx, newID(), id); !ok || err != nil {
+		t.Fatalf("Familiar on the other instance = %v, %v; want true", ok, err)
+	}
+	if ok, err := other.Familiar(ctx, id); ok || err != nil {
+		t.Fatalf("Familiar under another prefix = %v, %v; want false", ok, err)
+	}
+}
+
+// TestFamiliarRedisDown: when Redis cannot be reached, or the client is
+// closed, Remember, Familiar and Ping fail with an error wrapping
+// auth.ErrStoreUnavailable, and Familiar says false; on a live Redis,
+// Ping answers nil.
+func TestFamiliarRedisDown(t *testing.T) {
+	t.Parallel()
+	live := newClient(t)
+	if err := newLimiter(t, live, newPrefix(t, live), redislimit.Config{}).Ping(context.Background()); err != nil {
+		t.Fatalf("Ping of a live Redis: %v", err)
+	}
+	unreachable := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", ContextTimeoutEnabled: true,
+		MaxRetries: -1, DialerRetries: 1})
+	defer unreachable.Close()
+	closed := newClient(t)
+	closed.Close()
+	for _, tc := range []struct {
+		name   string
+		client *redis.Client
+	}{{"unreachable", unreachable}, {"client closed", closed}} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := newLimiter(t, tc.client, "goauthkit-test:down:", redislimit.Config{})
+			ctx := context.Background()
+			if err := l.Remember(ctx, time.Hour, newID()); !errors.Is(err, auth.ErrStoreUnavailable) {
+				t.Errorf("Remember = %v, want an error wrapping auth.ErrStoreUnavailable", err)
+			}
+			if ok, err := l.Familiar(ctx, newID(), newID()); ok || !errors.Is(err, auth.ErrStoreUnavailable) {
+				t.Errorf("Familiar = %v, %v; want false and an error wrapping auth.ErrStoreUnavailable", ok, err)
+			}
+			if err := l.Ping(ctx); !errors.Is(err, auth.ErrStoreUnavailable) {
+				t.Errorf("Ping = %v, want an error wrapping auth.ErrStoreUnavailable", err)
+			}
+		})
 	}
 }
 
@@ -596,6 +817,67 @@ func BenchmarkReserveSettle(b *testing.B) {
 				}
 				r.Settle(auth.AttemptSucceeded)
 			}
+		})
+	})
+}
+
+// BenchmarkFamiliar is the Redis limiter's cost of the familiar clients
+// of a login: Remember of an address's and a device's ids (after a
+// successful sign-in, the same ids again each time), and Familiar of two
+// ids, one of them remembered (before the password check).
+func BenchmarkFamiliar(b *testing.B) {
+	c := newClient(b)
+	l := newLimiter(b, c, newPrefix(b, c), redislimit.Config{})
+	ctx := context.Background()
+	const ttl = 30 * 24 * time.Hour
+	b.Run("Remember", func(b *testing.B) {
+		b.Run("serial", func(b *testing.B) {
+			ids := [][16]byte{newID(), newID()}
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := l.Remember(ctx, ttl, ids...); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("parallel", func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				ids := [][16]byte{newID(), newID()}
+				for pb.Next() {
+					if err := l.Remember(ctx, ttl, ids...); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	})
+	b.Run("Familiar", func(b *testing.B) {
+		known := newID()
+		if err := l.Remember(ctx, ttl, known); err != nil {
+			b.Fatal(err)
+		}
+		b.Run("serial", func(b *testing.B) {
+			ids := [][16]byte{newID(), known}
+			b.ReportAllocs()
+			for b.Loop() {
+				if ok, err := l.Familiar(ctx, ids...); !ok || err != nil {
+					b.Fatal(ok, err)
+				}
+			}
+		})
+		b.Run("parallel", func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				ids := [][16]byte{newID(), known}
+				for pb.Next() {
+					if ok, err := l.Familiar(ctx, ids...); !ok || err != nil {
+						b.Error(ok, err)
+						return
+					}
+				}
+			})
 		})
 	})
 }

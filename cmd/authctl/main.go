@@ -5,11 +5,16 @@
 //	authctl [-data DIR] [-db sqlite|sqlite-shared|postgres://...] user SUBCOMMAND ...
 //
 //	user create NAME [-role ROLE]... [-email EMAIL]   the password is read from standard input
-//	user disable NAME                                 ends every session of the user at once
+//	user disable [-force] NAME                        ends every session of the user at once
 //	user enable NAME
-//	user roles NAME ROLE,ROLE,...                     replaces the roles ("" for none)
+//	user roles [-force] NAME ROLE,ROLE,...            replaces the roles ("" for none)
 //	user list [-limit N]
 //	user logout NAME                                  every session and access token ended
+//
+// A change that would leave no enabled user with the role admin is refused
+// unless given -force, and then said. Every change is written to standard
+// error as the server's audit log writes it, with the actor "authctl (unix
+// user NAME)", NAME being who runs it.
 //
 // -data and -db mean what they mean to the server (and default to
 // AUTH_DATA_DIR and AUTH_DATABASE_URL, then ./data and SQLite). A password
@@ -28,8 +33,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -61,11 +68,17 @@ Global flags:
 Subcommands:
   user create NAME [-role ROLE]... [-email EMAIL]
                create a user; the password is read from standard input
-  user disable NAME     disable a user, ending every session at once
+  user disable [-force] NAME
+               disable a user, ending every session at once
   user enable NAME      enable a user again
-  user roles NAME ROLES set the roles, comma-separated ("" for none)
+  user roles [-force] NAME ROLES
+               set the roles, comma-separated ("" for none)
   user list [-limit N]  list the users
   user logout NAME      end every session and access token of a user
+
+A change that would leave no enabled user with the role admin is refused
+unless given -force. Every change is also written to standard error as an
+audit line, naming authctl and the system user running it.
 
 Run "authctl user SUBCOMMAND -h" for a subcommand's flags.
 `
@@ -84,6 +97,8 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	a              *auth.Authenticator
+	// actor names authctl and who runs it, for the audit log.
+	actor string
 }
 
 // run runs one command line and returns the exit code.
@@ -139,13 +154,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		Store: store,
 		// authctl issues no token; the Authenticator wants a key anyway.
 		SecretKey: []byte(rand.Text() + rand.Text()),
+		OnEvent:   auth.LogEvents(slog.New(slog.NewTextHandler(stderr, nil))),
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "authctl: %v\n", err)
 		return exitFail
 	}
 	defer a.Shutdown(context.Background())
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, a: a}
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, a: a, actor: "authctl (unix user " + systemUser(getenv) + ")"}
 	if err := parsed(ctx, e); err != nil {
 		fmt.Fprintf(stderr, "authctl: %s\n", describe(err))
 		return exitFail
@@ -234,30 +250,33 @@ var subcommands = map[string]subcommand{
 			return nil
 		}, nil
 	}},
-	"disable": byName("disable", func(ctx context.Context, e *env, u *auth.User) error {
-		if _, err := e.a.SetDisabled(ctx, u.ID, true); err != nil {
+	"disable": byName("disable", func(ctx context.Context, e *env, u *auth.User, force bool) error {
+		u, err := e.a.UpdateUser(ctx, u.ID, auth.UserUpdate{Disabled: ptr(true), Actor: e.actor, Force: force})
+		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "disabled %s: every session and access token ended\n", u.Username)
+		fmt.Fprintf(e.stdout, "disabled %s: every session and access token ended%s\n", u.Username, forced(force))
 		return nil
 	}),
-	"enable": byName("enable", func(ctx context.Context, e *env, u *auth.User) error {
-		if _, err := e.a.SetDisabled(ctx, u.ID, false); err != nil {
+	"enable": byName("enable", func(ctx context.Context, e *env, u *auth.User, _ bool) error {
+		if _, err := e.a.UpdateUser(ctx, u.ID, auth.UserUpdate{Disabled: ptr(false), Actor: e.actor}); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "enabled %s\n", u.Username)
 		return nil
 	}),
-	"logout": byName("logout", func(ctx context.Context, e *env, u *auth.User) error {
-		if err := e.a.LogoutAll(ctx, u.ID); err != nil {
+	"logout": byName("logout", func(ctx context.Context, e *env, u *auth.User, _ bool) error {
+		if _, err := e.a.UpdateUser(ctx, u.ID, auth.UserUpdate{Logout: true, Actor: e.actor}); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "logged %s out everywhere\n", u.Username)
 		return nil
 	}),
-	"roles": {"roles NAME ROLE,ROLE,...", func(args []string, stdout, stderr io.Writer) (func(context.Context, *env) error, error) {
-		const syn = `roles NAME ROLE,ROLE,...  (replaces the roles; "" for none)`
-		pos, err := parseArgs(flag.NewFlagSet("roles", flag.ContinueOnError), syn, args, 2, stdout, stderr)
+	"roles": {"roles [-force] NAME ROLE,ROLE,...", func(args []string, stdout, stderr io.Writer) (func(context.Context, *env) error, error) {
+		const syn = `roles [-force] NAME ROLE,ROLE,...  (replaces the roles; "" for none)`
+		fs := flag.NewFlagSet("roles", flag.ContinueOnError)
+		force := fs.Bool("force", false, forceUsage)
+		pos, err := parseArgs(fs, syn, args, 2, stdout, stderr)
 		if err != nil {
 			return nil, err
 		}
@@ -266,10 +285,11 @@ var subcommands = map[string]subcommand{
 			if err != nil {
 				return err
 			}
-			if u, err = e.a.SetRoles(ctx, u.ID, splitRoles(pos[1])); err != nil {
+			roles := splitRoles(pos[1])
+			if u, err = e.a.UpdateUser(ctx, u.ID, auth.UserUpdate{Roles: &roles, Actor: e.actor, Force: *force}); err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "%s now has roles: %s\n", u.Username, cmp.Or(strings.Join(u.Roles, ","), "none"))
+			fmt.Fprintf(e.stdout, "%s now has roles: %s%s\n", u.Username, cmp.Or(strings.Join(u.Roles, ","), "none"), forced(*force))
 			return nil
 		}, nil
 	}},
@@ -305,11 +325,22 @@ var subcommands = map[string]subcommand{
 	}},
 }
 
-// byName is a subcommand that takes a user's name and acts on the user.
-func byName(name string, act func(context.Context, *env, *auth.User) error) subcommand {
+const forceUsage = "make the change even if it leaves no enabled user with the role admin"
+
+// byName is a subcommand that takes a user's name and acts on the user;
+// disable also takes -force.
+func byName(name string, act func(ctx context.Context, e *env, u *auth.User, force bool) error) subcommand {
 	syn := name + " NAME"
+	if name == "disable" {
+		syn = name + " [-force] NAME"
+	}
 	return subcommand{syn, func(args []string, stdout, stderr io.Writer) (func(context.Context, *env) error, error) {
-		pos, err := parseArgs(flag.NewFlagSet(name, flag.ContinueOnError), syn, args, 1, stdout, stderr)
+		fs := flag.NewFlagSet(name, flag.ContinueOnError)
+		force := new(bool)
+		if name == "disable" {
+			force = fs.Bool("force", false, forceUsage)
+		}
+		pos, err := parseArgs(fs, syn, args, 1, stdout, stderr)
 		if err != nil {
 			return nil, err
 		}
@@ -318,9 +349,31 @@ func byName(name string, act func(context.Context, *env, *auth.User) error) subc
 			if err != nil {
 				return err
 			}
-			return act(ctx, e, u)
+			return act(ctx, e, u, *force)
 		}, nil
 	}}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// forced says, after a change made with -force, that no enabled
+// administrator may be left.
+func forced(force bool) string {
+	if !force {
+		return ""
+	}
+	return " (-force: the change was made even if it leaves no enabled user with the role admin)"
+}
+
+// systemUser is who runs authctl: $USER, else the user of the process.
+func systemUser(getenv func(string) string) string {
+	if name := getenv("USER"); name != "" {
+		return name
+	}
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return fmt.Sprint("uid ", os.Getuid())
 }
 
 // errNoSuchUser is a name that is no account's.
@@ -397,6 +450,8 @@ func describe(err error) string {
 		return "usernames are 3 to 64 characters of a-z, 0-9, '.', '_', '-', '@', '+'"
 	case errors.Is(err, auth.ErrInvalidEmail):
 		return "the email is not a valid address"
+	case errors.Is(err, auth.ErrLastAdmin):
+		return "refused: that would leave no enabled user with the role admin (give -force to do it anyway)"
 	case errors.Is(err, auth.ErrInvalidRole):
 		return "roles are at most 32 names of 1 to 64 characters of a-z, 0-9, '_', '-', '.', ':'"
 	}

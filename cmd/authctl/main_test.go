@@ -98,8 +98,24 @@ func TestAuthctl(t *testing.T) {
 		t.Fatalf("list -limit 1:\n%s\nwant the header and one of root and alice", one.stdout)
 	}
 
-	ctl("", "user", "disable", "ALICE").want(t, 0, "disabled alice", "")
-	ctl("", "user", "enable", "alice@example.com").want(t, 0, "enabled alice", "")
+	// Each change is an audit line on standard error, naming authctl and
+	// who runs it, and what changed (v3), and no address.
+	dis := ctl("", "user", "disable", "ALICE")
+	dis.want(t, 0, "disabled alice", `event=user_disabled`)
+	for _, want := range []string{`actor="authctl (unix user `, `change="disabled=true"`, "username=alice"} {
+		if !strings.Contains(dis.stderr, want) {
+			t.Fatalf("the audit line lacks %q: %s", want, dis.stderr)
+		}
+	}
+	ctl("", "user", "enable", "alice@example.com").want(t, 0, "enabled alice", "event=user_enabled")
+	// The last enabled administrator stays, unless forced (v3).
+	ctl("", "user", "disable", "root").want(t, 1, "", "no enabled user with the role admin")
+	ctl("", "user", "roles", "root", "ops").want(t, 1, "", "no enabled user with the role admin")
+	ctl("", "user", "roles", "alice", "admin").want(t, 0, "alice now has roles: admin", `change="roles=admin"`)
+	ctl("", "user", "disable", "root").want(t, 0, "disabled root", "")
+	ctl("", "user", "roles", "alice", "").want(t, 1, "", "give -force")
+	ctl("", "user", "roles", "-force", "alice", "").want(t, 0, "-force: the change was made", `change="roles="`)
+	ctl("", "user", "enable", "root").want(t, 0, "enabled root", "")
 	ctl("", "user", "roles", "alice", "editor").want(t, 0, "alice now has roles: editor", "")
 	ctl("", "user", "roles", "alice", "").want(t, 0, "roles: none", "")
 	ctl("", "user", "logout", "alice").want(t, 0, "logged alice out everywhere", "")
@@ -121,6 +137,9 @@ func TestAuthctl(t *testing.T) {
 	st.Close()
 
 	// Usage: -h everywhere, mistakes exit 2 before the store is touched.
+	if strings.Contains(ctl("", "user", "logout", "alice").stderr, "@") {
+		t.Fatal("an audit line holds an address")
+	}
 	for _, args := range [][]string{{"-h"}, {"user", "-h"}, {"user", "create", "-h"}, {"user", "disable", "-h"}, {"user", "enable", "-h"},
 		{"user", "roles", "-h"}, {"user", "list", "-h"}, {"user", "logout", "-h"}} {
 		r := runBin(t, bin, "", args...)
@@ -190,7 +209,8 @@ func TestAuthctlPostgres(t *testing.T) {
 		return runBin(t, bin, stdin, append([]string{"-db", u.String()}, args...)...)
 	}
 	ctl("correct horse battery\n", "user", "create", "root", "-role", "admin").want(t, 0, "created user root", "")
-	ctl("", "user", "disable", "root").want(t, 0, "disabled root", "")
+	ctl("", "user", "disable", "root").want(t, 1, "", "no enabled user with the role admin")
+	ctl("", "user", "disable", "-force", "root").want(t, 0, "disabled root", "event=user_disabled")
 	ctl("", "user", "list").want(t, 0, "root", "")
 	ctl("", "-db", "postgres://nobody@127.0.0.1:1/x?connect_timeout=2", "user", "list").want(t, 1, "", "cannot use the PostgreSQL database")
 }

@@ -336,9 +336,9 @@ const limiterPingTimeout = 3 * time.Second
 // newLimiter returns the failed-login limiter the settings select, and
 // what closes it: Redis with AUTH_REDIS_URL, else the PostgreSQL store's,
 // else nil (the Authenticator's own, in memory). A Redis that does not
-// answer at start is logged and does not stop the server: until it
-// answers, the limiter fails closed (logins answer 503), and every other
-// route works.
+// answer at start stops start-up, as an unreachable database does; one
+// that stops answering later fails closed (logins and signups answer 503,
+// /healthz too, and every other route works) until it answers again.
 func newLimiter(ctx context.Context, s settings, store auth.Store, logger *slog.Logger) (auth.Limiter, func() error, error) {
 	if s.redisURL != "" {
 		opt, _ := redis.ParseURL(s.redisURL) // checked by loadSettings
@@ -353,10 +353,10 @@ func newLimiter(ctx context.Context, s settings, store auth.Store, logger *slog.
 		pctx, cancel := context.WithTimeout(ctx, limiterPingTimeout)
 		defer cancel()
 		if err := client.Ping(pctx).Err(); err != nil {
-			logger.Error("the limiter's Redis does not answer: logins answer 503 until it does", "redis", safeURL(s.redisURL), "error", redact(err, s.redisURL))
-		} else {
-			logger.Info("limiter", "kind", "redis", "redis", safeURL(s.redisURL), "prefix", s.redisPrefix, "note", "shared by every instance on this Redis")
+			_ = client.Close()
+			return nil, nil, badSetting("AUTH_REDIS_URL", "the limiter's Redis does not answer: %s", redact(err, s.redisURL))
 		}
+		logger.Info("limiter", "kind", "redis", "redis", safeURL(s.redisURL), "prefix", s.redisPrefix, "note", "shared by every instance on this Redis")
 		return l, client.Close, nil
 	}
 	if pg, ok := store.(*postgres.Store); ok {

@@ -42,6 +42,10 @@ func TestBrowser(t *testing.T) {
 	evilCrossSite := pageServer(t, "localhost:0", "evil")
 
 	e := newEnv(t, envOptions{vars: map[string]string{"AUTH_CORS_ORIGINS": app}})
+	// A second server, on a host name (Chromium takes every *.localhost for
+	// loopback), with an attacker's page on a sibling host.
+	sibling := newEnv(t, envOptions{publicHost: "auth.test.localhost"})
+	siblingEvil := pageServer(t, "evil.test.localhost:0", "evil")
 	shots := os.Getenv("AUTH_TEST_SCREENSHOTS") // a directory to keep them in; default a temporary one
 	if shots == "" {
 		shots = t.TempDir()
@@ -55,6 +59,8 @@ func TestBrowser(t *testing.T) {
 		"APP="+app,
 		"EVIL_SAME_SITE="+evilSameSite,
 		"EVIL_CROSS_SITE="+evilCrossSite,
+		"SIBLING="+sibling.publicURL,
+		"SIBLING_EVIL="+siblingEvil,
 		"OUTBOX="+filepath.Join(e.dataDir, "outbox"),
 		"CHROMIUM="+chromium,
 		"SCREENSHOTS="+shots,
@@ -79,9 +85,9 @@ func TestBrowser(t *testing.T) {
 }
 
 // pageServer serves browsertest/pages/NAME.html at / on addr (a loopback
-// address), and returns its origin as the browser will see it: with
-// "localhost" when addr asks for it, so that it is another site than
-// 127.0.0.1.
+// address), and returns its origin as the browser will see it: with the
+// host name addr asks for ("localhost", "evil.test.localhost": Chromium
+// takes them for loopback), so that it is another site than 127.0.0.1.
 func pageServer(t *testing.T, addr, name string) string {
 	t.Helper()
 	page, err := os.ReadFile(filepath.Join("browsertest", "pages", name+".html"))
@@ -107,8 +113,8 @@ func pageServer(t *testing.T, addr, name string) string {
 	srv.Start()
 	t.Cleanup(srv.Close)
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	if host == "localhost" {
-		return fmt.Sprintf("http://localhost:%s", port)
+	if host != "127.0.0.1" {
+		return fmt.Sprintf("http://%s:%s", host, port)
 	}
 	return fmt.Sprintf("http://127.0.0.1:%s", port)
 }
@@ -161,7 +167,7 @@ func TestE2ESessionWiring(t *testing.T) {
 	login.want(t, 200, "")
 	var cookie string
 	for _, c := range (&http.Response{Header: login.header}).Cookies() {
-		if c.Name == "refresh_token" {
+		if c.Name == "__Host-refresh_token" {
 			cookie = c.Value
 		}
 	}
@@ -169,7 +175,7 @@ func TestE2ESessionWiring(t *testing.T) {
 		t.Fatalf("login: %s %v", login.raw, login.header)
 	}
 	withCookie := func(origin, site string) resp {
-		h := http.Header{"Cookie": {"refresh_token=" + cookie}}
+		h := http.Header{"Cookie": {"__Host-refresh_token=" + cookie}}
 		if origin != "" {
 			h.Set("Origin", origin)
 		}
@@ -178,7 +184,7 @@ func TestE2ESessionWiring(t *testing.T) {
 		}
 		r := e.do(request{method: "POST", path: "/session/refresh", header: h})
 		for _, c := range (&http.Response{Header: r.header}).Cookies() {
-			if c.Name == "refresh_token" && c.Value != "" {
+			if c.Name == "__Host-refresh_token" && c.Value != "" {
 				cookie = c.Value
 			}
 		}

@@ -88,7 +88,7 @@ func TestE2E(t *testing.T) {
 			{"duplicate password", ctJSON, `{"username":"erin","password":"another long password","password":"x"}`, 400, "invalid_request"},
 			{"lone surrogate", ctJSON, `{"username":"erin","password":"another long password\ud800"}`, 400, "invalid_request"},
 			{"lone low surrogate", ctJSON, `{"username":"erin\udc00","password":"another long password"}`, 400, "invalid_request"},
-			{"invalid email", ctJSON, `{"username":"erin","password":"another long password","email":"not an address"}`, 400, "invalid_request"},
+			{"invalid email", ctJSON, `{"username":"erin","password":"another long password","email":"not an address"}`, 422, "invalid_email"},
 			{"trailing data", ctJSON, `{"username":"erin","password":"another long password"}{}`, 400, "invalid_request"},
 		} {
 			if r := e.do(request{method: "POST", path: "/signup", contentType: c.ct, body: c.body}); r.status != c.status || c.code != "" && r.str("error") != c.code {
@@ -123,8 +123,7 @@ func TestE2E(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		u.Disabled = true
-		if err := e.app.store.UpdateUser(context.Background(), u); err != nil {
+		if _, err := e.app.store.ChangeUser(context.Background(), u.ID, auth.UserChange{Disabled: ptr(true)}); err != nil {
 			t.Fatal(err)
 		}
 		e.tokenReq("username", "carol", "password", "carol's long password").want(t, 400, "invalid_grant")
@@ -388,13 +387,11 @@ func TestE2E(t *testing.T) {
 		}
 
 		// A disabled user, then a deleted one.
-		u.Disabled = true
-		if err := e.app.store.UpdateUser(context.Background(), u); err != nil {
+		if _, err := e.app.store.ChangeUser(context.Background(), u.ID, auth.UserChange{Disabled: ptr(true)}); err != nil {
 			t.Fatal(err)
 		}
 		e.me(access).want(t, 401, "invalid_token")
-		u.Disabled = false
-		if err := e.app.store.UpdateUser(context.Background(), u); err != nil {
+		if _, err := e.app.store.ChangeUser(context.Background(), u.ID, auth.UserChange{Disabled: ptr(false)}); err != nil {
 			t.Fatal(err)
 		}
 		e.me(access).want(t, 200, "")

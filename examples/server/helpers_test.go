@@ -82,6 +82,11 @@ type env struct {
 	// mail is the SMTP server of envOptions.smtp; dataDir the server's.
 	mail    *smtptest.Server
 	dataDir string
+	// notices are the notice mails (no link) read while waiting for a
+	// mail with a link, for nextNotice.
+	notices []smtptest.Mail
+	// publicURL is the server's AUTH_PUBLIC_URL.
+	publicURL string
 }
 
 // envOptions adjusts an env.
@@ -106,6 +111,13 @@ type envOptions struct {
 	// time, rather than a memory limiter on the test clock; env.limiter is
 	// then nil.
 	sharedLimiter bool
+	// mailServer, if set, is an SMTP server already started (with a
+	// Config of the test's), used as smtp's would be.
+	mailServer *smtptest.Server
+	// publicHost, if set, is the host name of the server's public URL,
+	// with the port it listens on (a browser test reaches it by that
+	// name).
+	publicHost string
 }
 
 const testSecret = "e2e-test-secret-key-0123456789abcdef-ABCDEF"
@@ -126,7 +138,10 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if o.vars == nil {
 		o.vars = map[string]string{}
 	}
-	var mail *smtptest.Server
+	mail := o.mailServer
+	if mail != nil {
+		o.vars["AUTH_SMTP_URL"] = "smtp://" + mail.Addr
+	}
 	if o.smtp {
 		mail = smtptest.Start(t, smtptest.Config{})
 		o.vars["AUTH_SMTP_URL"] = "smtp://" + mail.Addr
@@ -136,6 +151,10 @@ func newEnv(t *testing.T, o envOptions) *env {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if o.publicHost != "" {
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		o.vars["AUTH_PUBLIC_URL"] = "http://" + net.JoinHostPort(o.publicHost, port)
 	}
 	if o.vars["AUTH_PUBLIC_URL"] == "" {
 		o.vars["AUTH_PUBLIC_URL"] = "http://" + ln.Addr().String()
@@ -192,7 +211,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 			return http.ErrUseLastResponse // a redirect is an answer, and a failure
 		},
 	}
-	return &env{t: t, app: a, srv: srv, client: client, clock: clock, secret: []byte(testSecret), guard: g, limiter: limiter, logs: logs, mail: mail, dataDir: o.dataDir}
+	return &env{t: t, app: a, srv: srv, client: client, clock: clock, secret: []byte(testSecret), guard: g, limiter: limiter, logs: logs, mail: mail, dataDir: o.dataDir, publicURL: o.vars["AUTH_PUBLIC_URL"]}
 }
 
 // guard checks every answer the client receives: never a 500 (nor any 5xx
@@ -424,3 +443,6 @@ func decodeSegment(t *testing.T, seg string) map[string]any {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// ptr returns a pointer to v.
+func ptr[T any](v T) *T { return &v }

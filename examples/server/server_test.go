@@ -257,6 +257,7 @@ func TestBadSettings(t *testing.T) {
 		{"Redis URL of another scheme", nil, map[string]string{"AUTH_REDIS_URL": "http://u:hunter2-secret@127.0.0.1:6379"}, "AUTH_REDIS_URL", "redis://"},
 		{"Redis URL with a bad database", nil, map[string]string{"AUTH_REDIS_URL": "redis://u:hunter2-secret@127.0.0.1:6379/db0"}, "AUTH_REDIS_URL", ""},
 		{"Redis URL with an unknown option", nil, map[string]string{"AUTH_REDIS_URL": "redis://:hunter2-secret@127.0.0.1:6379/0?colour=blue"}, "AUTH_REDIS_URL", ""},
+		{"unreachable Redis", nil, map[string]string{"AUTH_REDIS_URL": "redis://:hunter2-secret@127.0.0.1:1/0"}, "AUTH_REDIS_URL", "does not answer"},
 		{"Redis prefix too long", nil, map[string]string{"AUTH_REDIS_PREFIX": strings.Repeat("p", 101)}, "AUTH_REDIS_PREFIX", "100"},
 		{"unknown flag", []string{"-port", "80"}, nil, "flags", ""},
 		{"stray argument", []string{"serve"}, nil, "flags", ""},

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -163,8 +164,55 @@ BEGIN
 END $$;
 `
 
+// familiarMigration keeps the familiar clients of Limiter (Remember): a
+// row per id, with until, the time it stops being familiar, in
+// microseconds by the database server's clock since the epoch, as the
+// budgets keep their times. A row past its until is as good as absent.
+//
+// auth_limit_remember upserts the ids (sorted, so that two calls on the
+// same ids lock their rows in one order and never deadlock; distinct,
+// since an upsert may not touch a row twice), with synchronous_commit off
+// for its own transaction, as the budgets: a familiarity lost in a crash
+// only makes its client unfamiliar. A call made with sweep then deletes
+// up to 1000 expired rows, the soonest expired first, skipping rows that
+// another call has locked (so that it never waits). Limiter asks for it
+// once every sweepEvery Remembers: as each Remember adds at most a row per
+// id (two at a login), the sweeps delete rows faster than they expire.
+//
+// The index on until lets a sweep find the expired rows without reading
+// the live ones: the table holds every client familiar to an account
+// (30 days of sign-ins by default), far more than the budgets. The price
+// is that an upsert that changes until is not a HOT update; it happens
+// once per successful sign-in, as a session's row is written.
+const familiarMigration = `
+CREATE TABLE {schema}.auth_limit_familiar (
+	id    bytea PRIMARY KEY,
+	until bigint NOT NULL
+);
+CREATE INDEX auth_limit_familiar_until_idx ON {schema}.auth_limit_familiar (until);
+
+CREATE FUNCTION {schema}.auth_limit_remember(ids bytea[], ttl bigint, sweep boolean) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+	now_us bigint := (extract(epoch FROM clock_timestamp()) * 1000000)::bigint;
+BEGIN
+	-- Local: until this transaction commits.
+	PERFORM set_config('synchronous_commit', 'off', true);
+	INSERT INTO {schema}.auth_limit_familiar AS x (id, until)
+	SELECT DISTINCT i, now_us + ttl FROM unnest(ids) AS i ORDER BY 1
+	ON CONFLICT (id) DO UPDATE SET until = excluded.until;
+	IF sweep THEN
+		DELETE FROM {schema}.auth_limit_familiar x WHERE x.id IN (
+			SELECT y.id FROM {schema}.auth_limit_familiar y WHERE y.until <= now_us
+			ORDER BY y.until LIMIT 1000 FOR UPDATE SKIP LOCKED)
+		AND x.until <= now_us;
+	END IF;
+END $$;
+`
+
 // sweepEvery is how many reservations a Limiter makes for each one that
-// deletes the idle rows.
+// deletes the idle rows, and how many Remembers for each one that deletes
+// expired familiar clients.
 const sweepEvery = 64
 
 // Defaults of LimiterConfig.
@@ -228,17 +276,34 @@ type LimiterConfig struct {
 // ended, by the one reservation in sweepEvery (64) that sweeps, so the
 // table holds about the keys used within the last lease time (30 s) or
 // Burst × Interval.
+//
+// The familiar clients (Remember, Familiar) are rows of their own table,
+// auth_limit_familiar (migration 5), apart from the budgets even where an
+// id equals a key's ID: Remember is one statement (a PL/pgSQL function
+// that upserts every id with the server's time plus ttl, rounded up to a
+// microsecond and at most about 71 years), Familiar one SELECT EXISTS over
+// the ids' rows that have not expired by the server's clock. Expired rows
+// are deleted by the one Remember in sweepEvery (64) that sweeps. Both
+// return an error wrapping auth.ErrStoreUnavailable when PostgreSQL
+// fails (Familiar then says false), and a context that has already ended
+// as it is, as the Store does.
 type Limiter struct {
-	s          *Store
-	reserveSQL string
-	settleSQL  string
-	timing     sharedlimit.Timing
-	lease      int64         // µs
-	calls      atomic.Uint64 // reservations asked for, for the sweeps
-	sweepEvery uint64
+	s           *Store
+	reserveSQL  string
+	settleSQL   string
+	rememberSQL string
+	familiarSQL string
+	timing      sharedlimit.Timing
+	lease       int64         // µs
+	calls       atomic.Uint64 // reservations asked for, for the sweeps
+	remembers   atomic.Uint64 // Remembers, for the sweeps of familiar clients
+	sweepEvery  uint64
 }
 
-var _ auth.Limiter = (*Limiter)(nil)
+var (
+	_ auth.Limiter = (*Limiter)(nil)
+	_ auth.Pinger  = (*Limiter)(nil)
+)
 
 // Limiter returns a Limiter on the store's database, with the zero fields
 // of c set to their defaults. It shares the store's pool and lives as long
@@ -249,11 +314,15 @@ func (s *Store) Limiter(c LimiterConfig) (*Limiter, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := strings.NewReplacer("{reserve}", ident(s.schema, "auth_limit_reserve"), "{settle}", ident(s.schema, "auth_limit_settle"))
+	r := strings.NewReplacer("{reserve}", ident(s.schema, "auth_limit_reserve"), "{settle}", ident(s.schema, "auth_limit_settle"),
+		"{remember}", ident(s.schema, "auth_limit_remember"), "{familiar}", ident(s.schema, "auth_limit_familiar"))
 	return &Limiter{
-		s:          s,
-		reserveSQL: r.Replace(`SELECT code, retry FROM {reserve}($1, $2, $3, $4, $5, $6)`),
-		settleSQL:  r.Replace(`SELECT {settle}($1, $2, $3, $4, $5, $6)`),
+		s:           s,
+		reserveSQL:  r.Replace(`SELECT code, retry FROM {reserve}($1, $2, $3, $4, $5, $6)`),
+		settleSQL:   r.Replace(`SELECT {settle}($1, $2, $3, $4, $5, $6)`),
+		rememberSQL: r.Replace(`SELECT {remember}($1, $2, $3)`),
+		familiarSQL: r.Replace(`SELECT EXISTS (SELECT FROM {familiar} x WHERE x.id = ANY($1)
+	AND x.until > (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)`),
 		timing:     timing,
 		lease:      sharedlimit.Micros(timing.Lease),
 		sweepEvery: sweepEvery,
@@ -325,3 +394,54 @@ func (r *reservation) Settle(o auth.Outcome) {
 	}
 	_, _ = r.l.s.pool.Exec(ctx, r.l.settleSQL, r.ids, r.intervals, r.caps, forgive, r.token[:], outcome)
 }
+
+var errBadTTL = errors.New("postgres: Remember needs a positive ttl")
+
+// byteas is ids as PostgreSQL's bytea[] takes them.
+func byteas(ids [][16]byte) [][]byte {
+	b := make([][]byte, len(ids))
+	for i := range ids {
+		b[i] = ids[i][:]
+	}
+	return b
+}
+
+// Remember implements auth.Limiter: one statement, which also deletes
+// expired rows once every sweepEvery calls. A ttl that is not positive is
+// an error; one past about 71 years is taken as 71 years.
+func (l *Limiter) Remember(ctx context.Context, ttl time.Duration, ids ...[16]byte) error {
+	if ttl <= 0 {
+		return errBadTTL
+	}
+	if err := l.s.ready(ctx); err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	sweep := l.remembers.Add(1)%l.sweepEvery == 0
+	if _, err := l.s.pool.Exec(ctx, l.rememberSQL, byteas(ids), sharedlimit.Micros(ttl), sweep); err != nil {
+		return unavailable(ctx, err)
+	}
+	return nil
+}
+
+// Familiar implements auth.Limiter: one statement. When PostgreSQL fails
+// it returns false and an error wrapping auth.ErrStoreUnavailable.
+func (l *Limiter) Familiar(ctx context.Context, ids ...[16]byte) (bool, error) {
+	if err := l.s.ready(ctx); err != nil {
+		return false, err
+	}
+	if len(ids) == 0 {
+		return false, nil
+	}
+	var ok bool
+	if err := l.s.pool.QueryRow(ctx, l.familiarSQL, byteas(ids)).Scan(&ok); err != nil {
+		return false, unavailable(ctx, err)
+	}
+	return ok, nil
+}
+
+// Ping checks that PostgreSQL answers, for health checks: it implements
+// auth.Pinger, as Store.Ping, which it is.
+func (l *Limiter) Ping(ctx context.Context) error { return l.s.Ping(ctx) }

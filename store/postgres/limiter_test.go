@@ -4,6 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"math"
+	mathrand "math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -334,6 +337,352 @@ func TestLimiterFailsClosed(t *testing.T) {
 	}
 }
 
+func newID() [16]byte {
+	var id [16]byte
+	rand.Read(id[:])
+	return id
+}
+
+// countingLimiter is a Limiter on a pool of its own whose statements
+// count counts, over a fresh schema.
+func countingLimiter(t *testing.T, count *statementCounter) (*postgres.Limiter, *postgres.Store) {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(testURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ConnConfig.Tracer = count
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	s, err := postgres.New(context.Background(), pool, postgres.Config{Schema: freshSchema(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	l, err := s.Limiter(postgres.LimiterConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, s
+}
+
+// TestLimiterFamiliarOneStatement: Remember and Familiar are one
+// statement each, whatever the number of ids, sweeping or not; with no
+// ids, or a bad ttl, none.
+func TestLimiterFamiliarOneStatement(t *testing.T) {
+	var count statementCounter
+	l, _ := countingLimiter(t, &count)
+	ctx := context.Background()
+	for _, sweepEvery := range []uint64{64, 1} {
+		postgres.SetSweepEvery(l, sweepEvery)
+		for _, n := range []int{1, 2, 3} {
+			ids := make([][16]byte, n)
+			for i := range ids {
+				ids[i] = newID()
+			}
+			before := count.n.Load()
+			if err := l.Remember(ctx, time.Hour, ids...); err != nil {
+				t.Fatal(err)
+			}
+			remembered := count.n.Load()
+			if ok, err := l.Familiar(ctx, ids...); !ok || err != nil {
+				t.Fatalf("Familiar = %v, %v", ok, err)
+			}
+			if got := [2]int64{remembered - before, count.n.Load() - remembered}; got != [2]int64{1, 1} {
+				t.Errorf("%d ids, sweeping every %d: %d statements to remember, %d to ask; want 1 and 1", n, sweepEvery, got[0], got[1])
+			}
+		}
+	}
+	before := count.n.Load()
+	if err := l.Remember(ctx, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := l.Familiar(ctx); ok || err != nil {
+		t.Fatalf("Familiar() = %v, %v", ok, err)
+	}
+	if err := l.Remember(ctx, -time.Second, newID()); err == nil {
+		t.Fatal("Remember with a negative ttl = nil")
+	}
+	if n := count.n.Load() - before; n != 0 {
+		t.Errorf("calls with no ids or a bad ttl sent %d statements, want 0", n)
+	}
+}
+
+// TestLimiterFamiliarRows: a familiar client is a row of
+// auth_limit_familiar, its id as it is and until the server's time plus
+// the ttl in microseconds (rounded up, at most 2^51 µs), replaced by a
+// later Remember; one row however often an id is remembered, in one call
+// or several; none shared with the budgets.
+func TestLimiterFamiliarRows(t *testing.T) {
+	l, s := limiterOn(t, freshSchema(t), postgres.LimiterConfig{})
+	ctx := context.Background()
+	pool := testPool(t)
+	table := pgx.Identifier{s.Schema(), "auth_limit_familiar"}.Sanitize()
+	k := newLimitKey(2, time.Hour, true)
+	settleN := func(n int, o auth.Outcome) {
+		t.Helper()
+		for range n {
+			r, err := l.Reserve(ctx, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.Settle(o)
+		}
+	}
+	settleN(1, auth.AttemptFailed)
+	tests := []struct {
+		name string
+		id   [16]byte
+		ttls []time.Duration // remembered with each in turn
+		want int64           // until - the server's time, µs, within a few seconds below
+	}{
+		{"an hour", newID(), []time.Duration{time.Hour}, 3_600_000_000},
+		{"a budget's ID", k.ID, []time.Duration{time.Minute}, 60_000_000},
+		{"a nanosecond", newID(), []time.Duration{time.Nanosecond}, 1},
+		{"extended", newID(), []time.Duration{time.Minute, time.Hour}, 3_600_000_000},
+		{"shortened", newID(), []time.Duration{time.Hour, time.Minute}, 60_000_000},
+		{"forever: 2^51 µs", newID(), []time.Duration{math.MaxInt64}, 1 << 51},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, ttl := range tt.ttls {
+				if err := l.Remember(ctx, ttl, tt.id, tt.id); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var left int64
+			if err := pool.QueryRow(ctx, `SELECT until - (extract(epoch FROM clock_timestamp()) * 1000000)::bigint FROM `+table+
+				` WHERE id = $1`, tt.id[:]).Scan(&left); err != nil {
+				t.Fatal(err)
+			}
+			if left > tt.want || left < tt.want-5_000_000 {
+				t.Errorf("until is %d µs from now, want %d (or a little less)", left, tt.want)
+			}
+		})
+	}
+	var n int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM `+table).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != len(tests) {
+		t.Errorf("%d rows, want %d", n, len(tests))
+	}
+	// The budget of the remembered ID is still its own: one attempt left.
+	settleN(1, auth.AttemptFailed)
+	if r, err := l.Reserve(ctx, k); !errors.Is(err, auth.ErrTooManyAttempts) {
+		t.Fatalf("Reserve = %v, %v; want refused", r, err)
+	}
+}
+
+// TestLimiterFamiliarSwept: expired familiar clients are deleted by the
+// one Remember in sweepEvery that sweeps, at most 1000 of them, the
+// soonest expired first; live ones stay.
+func TestLimiterFamiliarSwept(t *testing.T) {
+	l, s := limiterOn(t, freshSchema(t), postgres.LimiterConfig{})
+	ctx := context.Background()
+	pool := testPool(t)
+	table := pgx.Identifier{s.Schema(), "auth_limit_familiar"}.Sanitize()
+	rows := func() (live, expired int) {
+		t.Helper()
+		if err := pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE until > now_us), count(*) FILTER (WHERE until <= now_us)
+			FROM `+table+`, (SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint AS now_us) c`).Scan(&live, &expired); err != nil {
+			t.Fatal(err)
+		}
+		return live, expired
+	}
+	remember := func(ttl time.Duration, ids ...[16]byte) {
+		t.Helper()
+		if err := l.Remember(ctx, ttl, ids...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	many := func(n int) [][16]byte {
+		ids := make([][16]byte, n)
+		for i := range ids {
+			ids[i] = newID()
+		}
+		return ids
+	}
+
+	// Calls 1 to 4 of sweepEvery = 64: no sweep. 1,200 clients expire
+	// first, 30 a little later, 5 stay.
+	first, later, lasting := many(1200), many(30), many(5)
+	remember(time.Millisecond, first...)
+	remember(20*time.Millisecond, later...)
+	remember(time.Hour, lasting...)
+	time.Sleep(50 * time.Millisecond)
+	remember(time.Hour, lasting[0])
+	if live, expired := rows(); live != 5 || expired != 1230 {
+		t.Fatalf("before any sweep: %d live rows, %d expired; want 5 and 1230", live, expired)
+	}
+	// Calls 5 to 63: still none.
+	for range 59 {
+		remember(time.Hour, lasting[1])
+	}
+	if live, expired := rows(); live != 5 || expired != 1230 {
+		t.Fatalf("after 63 Remembers: %d live rows, %d expired; want 5 and 1230", live, expired)
+	}
+	// Call 64 sweeps 1000 rows, those of first.
+	remember(time.Hour, lasting[2])
+	if live, expired := rows(); live != 5 || expired != 230 {
+		t.Fatalf("after the first sweep: %d live rows, %d expired; want 5 and 230", live, expired)
+	}
+	var laterLeft int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM `+table+` WHERE id = ANY($1)`, byteas(later)).Scan(&laterLeft); err != nil {
+		t.Fatal(err)
+	}
+	if laterLeft != 30 {
+		t.Errorf("the first sweep deleted %d of the rows that expired last, want none (the soonest expired go first)", 30-laterLeft)
+	}
+	// Every call sweeps from now on: the rest go.
+	postgres.SetSweepEvery(l, 1)
+	remember(time.Hour, lasting[3])
+	if live, expired := rows(); live != 5 || expired != 0 {
+		t.Fatalf("after the second sweep: %d live rows, %d expired; want 5 and 0", live, expired)
+	}
+	for i, id := range lasting {
+		if ok, err := l.Familiar(ctx, id); !ok || err != nil {
+			t.Errorf("lasting id %d: Familiar = %v, %v; want true", i, ok, err)
+		}
+	}
+}
+
+// TestLimiterFamiliarNoDeadlock: Remembers of the same ids in different
+// orders, some expiring at once, each sweeping, from many goroutines and
+// two instances, neither deadlock nor fail.
+func TestLimiterFamiliarNoDeadlock(t *testing.T) {
+	schema := freshSchema(t)
+	var ls [2]*postgres.Limiter
+	for i := range ls {
+		ls[i], _ = limiterOn(t, schema, postgres.LimiterConfig{})
+		postgres.SetSweepEvery(ls[i], 1)
+	}
+	shared := [][16]byte{newID(), newID(), newID(), newID(), newID(), newID()}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for g := range 16 {
+		wg.Go(func() {
+			<-start
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			ids := slices.Clone(shared)
+			for i := range 25 {
+				mathrand.Shuffle(len(ids), func(a, b int) { ids[a], ids[b] = ids[b], ids[a] })
+				ttl := time.Hour
+				if (g+i)%2 == 0 {
+					ttl = time.Microsecond // expired by the next sweep
+				}
+				if err := ls[g%2].Remember(ctx, ttl, ids...); err != nil {
+					t.Errorf("Remember: %v", err)
+					return
+				}
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+}
+
+func byteas(ids [][16]byte) [][]byte {
+	b := make([][]byte, len(ids))
+	for i := range ids {
+		b[i] = ids[i][:]
+	}
+	return b
+}
+
+// TestLimiterFamiliarShared: what one instance remembers, another finds
+// familiar; a store in another schema does not.
+func TestLimiterFamiliarShared(t *testing.T) {
+	schema := freshSchema(t)
+	l1, _ := limiterOn(t, schema, postgres.LimiterConfig{})
+	l2, _ := limiterOn(t, schema, postgres.LimiterConfig{})
+	other, _ := limiterOn(t, freshSchema(t), postgres.LimiterConfig{})
+	ctx := context.Background()
+	id := newID()
+	if err := l1.Remember(ctx, time.Hour, id); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := l2.Familiar(ctx, newID(), id); !ok || err != nil {
+		t.Fatalf("Familiar on the other instance = %v, %v; want true", ok, err)
+	}
+	if ok, err := other.Familiar(ctx, id); ok || err != nil {
+		t.Fatalf("Familiar in another schema = %v, %v; want false", ok, err)
+	}
+}
+
+// TestLimiterFamiliarFailsClosed: on a closed store, Remember, Familiar
+// and Ping fail with an error wrapping auth.ErrStoreUnavailable and
+// postgres.ErrClosed (Familiar saying false); when PostgreSQL fails
+// mid-call, with one wrapping auth.ErrStoreUnavailable; with an ended
+// context, with the context's error.
+func TestLimiterFamiliarFailsClosed(t *testing.T) {
+	ctx := context.Background()
+	l, s := limiterOn(t, freshSchema(t), postgres.LimiterConfig{})
+	id := newID()
+	if err := l.Remember(ctx, time.Hour, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Ping(ctx); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+	// A statement the server cancels: PostgreSQL failing mid-call.
+	pool := testPool(t)
+	table := pgx.Identifier{s.Schema(), "auth_limit_familiar"}.Sanitize()
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `LOCK TABLE `+table+` IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range []struct {
+		name string
+		call func(ctx context.Context) error
+	}{
+		{"Remember", func(ctx context.Context) error { return l.Remember(ctx, time.Hour, newID()) }},
+		{"Familiar", func(ctx context.Context) error {
+			ok, err := l.Familiar(ctx, id)
+			if ok {
+				return errors.New("familiar")
+			}
+			return err
+		}},
+	} {
+		cctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		err := op.call(cctx)
+		cancel()
+		if !errors.Is(err, auth.ErrStoreUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("%s on a locked table past its deadline = %v; want ErrStoreUnavailable and DeadlineExceeded", op.name, err)
+		}
+	}
+	tx.Rollback(ctx)
+
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := l.Remember(cctx, time.Hour, newID()); !errors.Is(err, context.Canceled) {
+		t.Errorf("Remember with an ended context = %v, want context.Canceled", err)
+	}
+	if ok, err := l.Familiar(cctx, id); ok || !errors.Is(err, context.Canceled) {
+		t.Errorf("Familiar with an ended context = %v, %v; want context.Canceled", ok, err)
+	}
+
+	s.Close()
+	if err := l.Remember(ctx, time.Hour, id); !errors.Is(err, auth.ErrStoreUnavailable) || !errors.Is(err, postgres.ErrClosed) {
+		t.Errorf("Remember on a closed store = %v, want ErrStoreUnavailable and ErrClosed", err)
+	}
+	if ok, err := l.Familiar(ctx, id); ok || !errors.Is(err, auth.ErrStoreUnavailable) || !errors.Is(err, postgres.ErrClosed) {
+		t.Errorf("Familiar on a closed store = %v, %v; want false, ErrStoreUnavailable and ErrClosed", ok, err)
+	}
+	if err := l.Ping(ctx); !errors.Is(err, auth.ErrStoreUnavailable) {
+		t.Errorf("Ping on a closed store = %v, want ErrStoreUnavailable", err)
+	}
+}
+
 func TestLimiterConfig(t *testing.T) {
 	s := newStore(t)
 	tests := []struct {
@@ -394,6 +743,66 @@ func BenchmarkLimiter(b *testing.B) {
 				}
 				r.Settle(auth.AttemptSucceeded)
 			}
+		})
+	})
+}
+
+// BenchmarkFamiliar is the PostgreSQL limiter's cost of the familiar
+// clients of a login: Remember of an address's and a device's ids (after
+// a successful sign-in, the same ids again each time), and Familiar of two
+// ids, one of them remembered (before the password check).
+func BenchmarkFamiliar(b *testing.B) {
+	l, _ := limiterOn(b, freshSchema(b), postgres.LimiterConfig{})
+	ctx := context.Background()
+	const ttl = 30 * 24 * time.Hour
+	b.Run("Remember", func(b *testing.B) {
+		b.Run("serial", func(b *testing.B) {
+			ids := [][16]byte{newID(), newID()}
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := l.Remember(ctx, ttl, ids...); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("parallel", func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				ids := [][16]byte{newID(), newID()}
+				for pb.Next() {
+					if err := l.Remember(ctx, ttl, ids...); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	})
+	b.Run("Familiar", func(b *testing.B) {
+		known := newID()
+		if err := l.Remember(ctx, ttl, known); err != nil {
+			b.Fatal(err)
+		}
+		b.Run("serial", func(b *testing.B) {
+			ids := [][16]byte{newID(), known}
+			b.ReportAllocs()
+			for b.Loop() {
+				if ok, err := l.Familiar(ctx, ids...); !ok || err != nil {
+					b.Fatal(ok, err)
+				}
+			}
+		})
+		b.Run("parallel", func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				ids := [][16]byte{newID(), known}
+				for pb.Next() {
+					if ok, err := l.Familiar(ctx, ids...); !ok || err != nil {
+						b.Error(ok, err)
+						return
+					}
+				}
+			})
 		})
 	})
 }

@@ -19,11 +19,7 @@ func (s *Store) CreateLinkToken(ctx context.Context, t *auth.LinkToken) error {
 	if !storable(t.UserID, t.Email, string(t.Purpose)) {
 		return auth.ErrInvalidInput
 	}
-	binding := t.Binding
-	if binding == nil {
-		binding = []byte{}
-	}
-	_, err := s.pool.Exec(ctx, s.q.createLinkToken, t.Hash, t.UserID, string(t.Purpose), t.Email, binding, t.CreatedAt, t.ExpiresAt)
+	_, err := s.pool.Exec(ctx, s.q.createLinkToken, t.Hash, t.UserID, string(t.Purpose), t.Email, t.UserVersion, t.CreatedAt, t.ExpiresAt)
 	switch {
 	case err == nil:
 		return nil
@@ -42,7 +38,7 @@ func (s *Store) LinkToken(ctx context.Context, hash []byte) (*auth.LinkToken, er
 	}
 	t := auth.LinkToken{Hash: append([]byte(nil), hash...)}
 	var purpose string
-	err := s.pool.QueryRow(ctx, s.q.linkToken, hash).Scan(&t.UserID, &purpose, &t.Email, &t.Binding, &t.CreatedAt, &t.ExpiresAt)
+	err := s.pool.QueryRow(ctx, s.q.linkToken, hash).Scan(&t.UserID, &purpose, &t.Email, &t.UserVersion, &t.CreatedAt, &t.ExpiresAt)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil, auth.ErrNotFound
@@ -51,42 +47,70 @@ func (s *Store) LinkToken(ctx context.Context, hash []byte) (*auth.LinkToken, er
 	}
 	t.Purpose = auth.LinkPurpose(purpose)
 	t.CreatedAt, t.ExpiresAt = t.CreatedAt.UTC(), t.ExpiresAt.UTC()
-	if len(t.Binding) == 0 {
-		t.Binding = nil
-	}
 	return &t, nil
 }
 
-// RedeemLinkToken implements auth.LinkStore, each purpose in one statement
-// that spends the token and makes the change (see queries.go): the token's
-// row lock serialises concurrent redemptions, and only the first finds it.
+// RedeemLinkToken implements auth.LinkStore, in one transaction: the token
+// and its user are read with the token's liveness and locked (so that of
+// concurrent redemptions one finds the token, and a change of the user is
+// either seen or made after), then the change made and every link token of
+// the user deleted. A verification also takes the lock of its address as a
+// login name (see CreateUser), so that no account can take it as a
+// username meanwhile. A dead token is deleted alone.
 func (s *Store) RedeemLinkToken(ctx context.Context, r auth.Redemption) (*auth.User, error) {
 	if err := s.ready(ctx); err != nil {
 		return nil, err
 	}
-	if !storable(r.OldPasswordHash, r.NewPasswordHash) {
+	if !storable(r.NewPasswordHash) {
 		return nil, auth.ErrInvalidInput
 	}
-	switch r.Purpose {
-	case auth.LinkVerifyEmail:
-		u, err := scanUser(ctx, s.pool.QueryRow(ctx, s.q.redeemEmail, r.Hash, r.Now))
-		if sqlState(err) == codeUniqueViolation {
-			return nil, auth.ErrEmailExists
-		}
-		return u, err
-	case auth.LinkResetPassword:
-		var userID *string
-		var reset bool
-		if err := s.pool.QueryRow(ctx, s.q.redeemReset, r.Hash, r.Now, r.OldPasswordHash, r.NewPasswordHash).Scan(&userID, &reset); err != nil {
-			return nil, unavailable(ctx, err)
-		}
-		switch {
-		case userID == nil:
-			return nil, auth.ErrNotFound
-		case !reset:
-			return nil, auth.ErrConflict
-		}
-		return s.UserByID(ctx, *userID)
+	if r.Purpose != auth.LinkVerifyEmail && r.Purpose != auth.LinkResetPassword {
+		return nil, auth.ErrNotFound
 	}
-	return nil, auth.ErrNotFound
+	var u *auth.User
+	dead := false
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var userID, email string
+		var alive bool
+		err := tx.QueryRow(ctx, s.q.redeemable, r.Hash, string(r.Purpose), r.Now).Scan(&userID, &email, &alive)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return auth.ErrNotFound
+		case err != nil:
+			return err
+		case !alive:
+			dead = true
+			_, err := tx.Exec(ctx, s.q.deleteLinkToken, r.Hash)
+			return err
+		}
+		if r.Purpose == auth.LinkVerifyEmail {
+			if _, err := tx.Exec(ctx, s.q.lockName, s.nameLock(email)); err != nil {
+				return err
+			}
+			var taken bool
+			if err := tx.QueryRow(ctx, s.q.addressTaken, userID, email).Scan(&taken); err != nil {
+				return err
+			}
+			if taken {
+				return auth.ErrEmailExists
+			}
+			u, err = scanUser(ctx, tx.QueryRow(ctx, s.q.setEmail, userID, email, r.Now))
+		} else {
+			u, err = scanUser(ctx, tx.QueryRow(ctx, s.q.reset, userID, r.NewPasswordHash, r.Now))
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, s.q.deleteUserLinks, userID)
+		return err
+	})
+	switch {
+	case sqlState(err) == codeUniqueViolation:
+		return nil, auth.ErrEmailExists
+	case err != nil:
+		return nil, err
+	case dead:
+		return nil, auth.ErrNotFound
+	}
+	return u, nil
 }

@@ -69,6 +69,15 @@ ALTER TABLE {schema}.auth_sessions ADD COLUMN user_agent text NOT NULL DEFAULT '
 ALTER TABLE {schema}.auth_sessions ADD COLUMN client_addr text NOT NULL DEFAULT '';
 `},
 	{4, "the failed-login limiter shared by every instance", limiterMigration},
+	{5, "the limiter's familiar clients", familiarMigration},
+	{6, "links die with the credentials they were sent for", `
+-- Each link records the user's token version when it was made
+-- (auth.LinkToken). Links pending from before carry none, and were made
+-- under the old rules: they go.
+DELETE FROM {schema}.auth_link_tokens;
+ALTER TABLE {schema}.auth_link_tokens DROP COLUMN binding;
+ALTER TABLE {schema}.auth_link_tokens ADD COLUMN user_version bigint NOT NULL DEFAULT -1;
+`},
 }
 
 // lockName is the first key of the advisory lock; the schema name is the

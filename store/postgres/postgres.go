@@ -15,8 +15,8 @@
 // # Schema
 //
 // The store keeps its tables (auth_users, auth_sessions, auth_link_tokens,
-// auth_schema_migrations, and auth_limit_budgets for Limiter, with its
-// functions) in one PostgreSQL schema: by default the current
+// auth_schema_migrations, and auth_limit_budgets and auth_limit_familiar
+// for Limiter, with its functions) in one PostgreSQL schema: by default the current
 // schema of the connection (the first existing entry of its search_path,
 // usually "public"; a search_path URL parameter sets it), or the one named
 // in Config.Schema, which is created if missing. Table names are always
@@ -34,8 +34,8 @@
 //
 // # Atomicity
 //
-// Every operation is a single SQL statement, so it is atomic without an
-// explicit transaction and costs one round trip. RotateSession is one
+// Most operations are a single SQL statement, so atomic without an
+// explicit transaction and one round trip. RotateSession is one
 // UPDATE whose WHERE clause and SET expressions read the row it locks: when
 // instances race on one refresh token, PostgreSQL serialises them on that
 // row lock and re-evaluates each waiting UPDATE against the row the winner
@@ -44,6 +44,21 @@
 // family, in the same committed statement that reports it.
 // UpdatePasswordHash (with logout) and InvalidateTokens update the user and
 // revoke the user's sessions in one statement with data-modifying CTEs.
+//
+// Three are transactions, each for a check that must hold when its write
+// commits. CreateUser, and RedeemLinkToken for a verification, first take
+// a transaction-scoped advisory lock on each login name they claim (a
+// username or an email, per schema), then check it against every username
+// and email: two accounts can never come to share a login name, one by its
+// username and the other by its email, which no unique index could
+// enforce across the two columns. RedeemLinkToken locks the token's and
+// the user's rows (SELECT ... FOR UPDATE) and reads whether the link is
+// still alive, so that a password change or a logout-all racing it comes
+// either before (and kills it) or after. ChangeUser locks the user's row
+// and writes only the fields it is given; with a KeepRole it first takes
+// that role's advisory lock, so that two changes each taking one of the
+// last two administrators run one after the other, and the second is
+// refused.
 //
 // Hashes are compared with SQL equality, which is not constant-time. The
 // values compared are SHA-256 digests of refresh-token secrets and password

@@ -5,10 +5,12 @@ import "strings"
 // queries holds every statement, with the schema's tables filled in once at
 // construction. pgx prepares and caches each on every connection.
 type queries struct {
-	createUser, userByID, userByUsername, userByEmail, userBySession, updateUser, deleteUser string
+	createUser, userByID, userByUsername, userByEmail, userBySession, deleteUser string
+	namesTaken, lockName, userForUpdate, changeUser, otherHolder                 string
 
-	createLinkToken, linkToken, redeemEmail, redeemReset, idOrNameTaken string
-	updatePasswordHash, updatePasswordHashLogout, invalidateTokens      string
+	createLinkToken, linkToken, redeemable, deleteLinkToken, addressTaken, setEmail, reset, deleteUserLinks string
+	revokeUserSessions                                                                                      string
+	updatePasswordHash, updatePasswordHashLogout, invalidateTokens                                          string
 
 	createSession, rotateSession, sessionExists, revokeSession, deleteExpired string
 	userSessions, listUsers                                                   string
@@ -43,46 +45,56 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`),
 		userBySession: r.Replace(`SELECT ` + userColumnsOf + `, s.revoked
 FROM {users} u LEFT JOIN {sessions} s ON s.id = $2 AND s.user_id = u.id
 WHERE u.id = $1`),
-		updateUser: r.Replace(`UPDATE {users}
-SET username = $2, email = $3, email_verified = $4, disabled = $5, roles = $6, updated_at = $7
-WHERE id = $1`),
-		deleteUser:    r.Replace(`DELETE FROM {users} WHERE id = $1`),
-		idOrNameTaken: r.Replace(`SELECT count(*) FROM {users} WHERE id = $1 OR username = $2`),
+		deleteUser: r.Replace(`DELETE FROM {users} WHERE id = $1`),
+		// Login names are one space (auth.UserStore.CreateUser): whether
+		// the new username ($1) is a username or an email, and the new
+		// email ($2, maybe empty) an email or a username.
+		namesTaken: r.Replace(`SELECT
+	EXISTS (SELECT 1 FROM {users} WHERE username = $1 OR (email = $1 AND email <> '')),
+	EXISTS (SELECT 1 FROM {users} WHERE $2 <> '' AND (email = $2 OR username = $2))`),
+		// A transaction-scoped lock on a login name (or on a role kept by
+		// ChangeUser), per schema: the one-key advisory lock space, apart
+		// from the limiter's two-key locks.
+		lockName:      `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
+		userForUpdate: r.Replace(`SELECT ` + userColumns + ` FROM {users} WHERE id = $1 FOR UPDATE`),
+		changeUser: r.Replace(`UPDATE {users} SET
+	disabled = coalesce($2, disabled), roles = coalesce($3, roles),
+	token_version = token_version + $4, updated_at = $5
+WHERE id = $1
+RETURNING ` + userColumns),
+		otherHolder: r.Replace(`SELECT EXISTS (SELECT 1 FROM {users} WHERE id <> $1 AND NOT disabled AND $2 = ANY (roles))`),
 
 		// A new link token replaces the user's others of its purpose, and
 		// expired tokens go as they pass, in one statement.
 		createLinkToken: r.Replace(`WITH d AS (
 	DELETE FROM {links} WHERE (user_id = $2 AND purpose = $3) OR expires_at <= $6
 )
-INSERT INTO {links} (hash, user_id, purpose, email, binding, created_at, expires_at)
+INSERT INTO {links} (hash, user_id, purpose, email, user_version, created_at, expires_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7)`),
-		linkToken: r.Replace(`SELECT user_id, purpose, email, binding, created_at, expires_at FROM {links} WHERE hash = $1`),
-		// Both spend the token (DELETE ... RETURNING: of concurrent
-		// redemptions, the row lock lets one find it) and make the change
-		// in the same statement. The email one fails as a whole on the
-		// unique index when the address is taken.
-		redeemEmail: r.Replace(`WITH t AS (
-	DELETE FROM {links} WHERE hash = $1 AND purpose = 'verify_email' AND expires_at > $2
-	RETURNING user_id, email
+		linkToken: r.Replace(`SELECT user_id, purpose, email, user_version, created_at, expires_at FROM {links} WHERE hash = $1`),
+		// The token to redeem and whether it is alive (see
+		// auth.LinkStore.RedeemLinkToken), with the token's and the user's
+		// rows locked: concurrent redemptions of one token wait for each
+		// other, and a change of the user made meanwhile is either before
+		// (and seen here: a locked row is read again once its writer
+		// commits) or after.
+		redeemable: r.Replace(`SELECT t.user_id, t.email,
+	NOT u.disabled AND u.token_version = t.user_version AND (t.purpose <> 'reset_password' OR u.email = t.email)
+FROM {links} t JOIN {users} u ON u.id = t.user_id
+WHERE t.hash = $1 AND t.purpose = $2 AND t.expires_at > $3
+FOR UPDATE`),
+		deleteLinkToken: r.Replace(`DELETE FROM {links} WHERE hash = $1`),
+		addressTaken:    r.Replace(`SELECT EXISTS (SELECT 1 FROM {users} WHERE id <> $1 AND ((email = $2 AND email <> '') OR username = $2))`),
+		setEmail: r.Replace(`UPDATE {users} SET email = $2, email_verified = true, updated_at = $3 WHERE id = $1
+RETURNING ` + userColumns),
+		reset: r.Replace(`WITH s AS (
+	UPDATE {sessions} SET revoked = true WHERE user_id = $1 AND NOT revoked
 )
-UPDATE {users} u SET email = t.email, email_verified = true, updated_at = $2
-FROM t WHERE u.id = t.user_id
-RETURNING ` + userColumnsOf),
-		// Returns (found, reset): found says the token was spent; reset,
-		// that the password was still the old one and is replaced.
-		redeemReset: r.Replace(`WITH t AS (
-	DELETE FROM {links} WHERE hash = $1 AND purpose = 'reset_password' AND expires_at > $2
-	RETURNING user_id
-), u AS (
-	UPDATE {users} SET password_hash = $4, token_version = token_version + 1, email_verified = true, updated_at = $2
-	WHERE id IN (SELECT user_id FROM t) AND password_hash = $3
-	RETURNING id
-), s AS (
-	UPDATE {sessions} SET revoked = true WHERE user_id IN (SELECT id FROM u) AND NOT revoked
-), o AS (
-	DELETE FROM {links} WHERE user_id IN (SELECT id FROM u) AND purpose = 'reset_password' AND hash <> $1
-)
-SELECT (SELECT user_id FROM t), (SELECT count(*) FROM u) = 1`),
+UPDATE {users} SET password_hash = $2, token_version = token_version + 1, email_verified = true, updated_at = $3
+WHERE id = $1
+RETURNING ` + userColumns),
+		deleteUserLinks:    r.Replace(`DELETE FROM {links} WHERE user_id = $1`),
+		revokeUserSessions: r.Replace(`UPDATE {sessions} SET revoked = true WHERE user_id = $1 AND NOT revoked`),
 
 		// Both return (updated, exists): 0 updated rows is ErrConflict if
 		// the user exists, ErrNotFound if not. exists reads the statement's

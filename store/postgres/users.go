@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -13,7 +14,11 @@ import (
 	"github.com/goauthkit/auth"
 )
 
-// CreateUser implements auth.UserStore. A taken id or username is
+// CreateUser implements auth.UserStore, in one transaction that first
+// takes a lock on each of the new login names (its username and email),
+// then checks them against every username and email and inserts the user:
+// two users that would share a login name, one by its username and the
+// other by its email, cannot both pass the check. A taken id or username is
 // auth.ErrUserExists.
 func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
 	if err := s.ready(ctx); err != nil {
@@ -22,24 +27,59 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
 	if !userStorable(u) {
 		return auth.ErrInvalidInput
 	}
-	_, err := s.pool.Exec(ctx, s.q.createUser,
-		u.ID, u.Username, u.Email, u.EmailVerified, u.PasswordHash, u.Disabled, roles(u.Roles),
-		u.TokenVersion, u.CreatedAt, u.UpdatedAt)
+	names := []string{u.Username}
+	if u.Email != "" && u.Email != u.Username {
+		names = append(names, u.Email)
+	}
+	slices.Sort(names) // one order, so that two transactions never deadlock
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		for _, n := range names {
+			if _, err := tx.Exec(ctx, s.q.lockName, s.nameLock(n)); err != nil {
+				return err
+			}
+		}
+		var nameTaken, emailTaken bool
+		if err := tx.QueryRow(ctx, s.q.namesTaken, u.Username, u.Email).Scan(&nameTaken, &emailTaken); err != nil {
+			return err
+		}
+		switch {
+		case nameTaken:
+			return auth.ErrUserExists
+		case emailTaken:
+			return auth.ErrEmailExists
+		}
+		_, err := tx.Exec(ctx, s.q.createUser,
+			u.ID, u.Username, u.Email, u.EmailVerified, u.PasswordHash, u.Disabled, roles(u.Roles),
+			u.TokenVersion, u.CreatedAt, u.UpdatedAt)
+		return err
+	})
+	switch {
+	case sqlState(err) == codeUniqueViolation && uniqueErr(err) == auth.ErrEmailExists:
+		return auth.ErrEmailExists
+	case sqlState(err) == codeUniqueViolation:
+		return auth.ErrUserExists // the id: the names were checked
+	}
+	return err
+}
+
+// nameLock is the key text of the advisory lock on a login name (or a
+// kept role), per schema.
+func (s *Store) nameLock(name string) string {
+	return "goauthkit name:" + s.schema + ":" + name
+}
+
+// inTx runs fn in a transaction and commits it if fn returns nil. Errors
+// of this package (auth.ErrNotFound, ...) come back as they are; others
+// (the database's) wrapped in auth.ErrStoreUnavailable, unless they are a
+// unique violation, which the caller tells apart with sqlState.
+func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	err := pgx.BeginFunc(ctx, s.pool, fn)
 	switch {
 	case err == nil:
 		return nil
-	case sqlState(err) == codeUniqueViolation && uniqueErr(err) == auth.ErrEmailExists:
-		// The id or the username may be taken too: that is the answer then.
-		var n int
-		if qerr := s.pool.QueryRow(ctx, s.q.idOrNameTaken, u.ID, u.Username).Scan(&n); qerr != nil {
-			return unavailable(ctx, qerr)
-		}
-		if n > 0 {
-			return auth.ErrUserExists
-		}
-		return auth.ErrEmailExists
-	case sqlState(err) == codeUniqueViolation:
-		return auth.ErrUserExists
+	case errors.Is(err, auth.ErrNotFound), errors.Is(err, auth.ErrUserExists), errors.Is(err, auth.ErrEmailExists),
+		errors.Is(err, auth.ErrLastAdmin), sqlState(err) == codeUniqueViolation:
+		return err
 	}
 	return unavailable(ctx, err)
 }
@@ -119,24 +159,60 @@ func uniqueErr(err error) error {
 	return auth.ErrUserExists
 }
 
-// UpdateUser implements auth.UserStore.
-func (s *Store) UpdateUser(ctx context.Context, u *auth.User) error {
+// ChangeUser implements auth.UserStore, in one transaction: the user's row
+// is locked, checked, and only the fields c sets are written. A change
+// with a KeepRole first takes the lock of that role (per schema), so that
+// such changes run one after the other and each sees the one before.
+func (s *Store) ChangeUser(ctx context.Context, id string, c auth.UserChange) (*auth.User, error) {
 	if err := s.ready(ctx); err != nil {
+		return nil, err
+	}
+	if !storable(id) {
+		return nil, auth.ErrNotFound
+	}
+	var rs []string // nil: kept
+	if c.Roles != nil {
+		if !storable(*c.Roles...) {
+			return nil, auth.ErrInvalidInput
+		}
+		rs = roles(*c.Roles)
+	}
+	bump := 0
+	if c.Logout {
+		bump = 1
+	}
+	var out *auth.User
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if c.KeepRole != "" {
+			if _, err := tx.Exec(ctx, s.q.lockName, s.nameLock("role "+c.KeepRole)); err != nil {
+				return err
+			}
+		}
+		before, err := scanUser(ctx, tx.QueryRow(ctx, s.q.userForUpdate, id))
+		if err != nil {
+			return err
+		}
+		if c.TakesKeptRole(before) {
+			var other bool
+			if err := tx.QueryRow(ctx, s.q.otherHolder, id, c.KeepRole).Scan(&other); err != nil {
+				return err
+			}
+			if !other {
+				return auth.ErrLastAdmin
+			}
+		}
+		if out, err = scanUser(ctx, tx.QueryRow(ctx, s.q.changeUser, id, c.Disabled, rs, bump, c.Now)); err != nil {
+			return err
+		}
+		if c.Logout {
+			_, err = tx.Exec(ctx, s.q.revokeUserSessions, id)
+		}
 		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	if !userStorable(u) {
-		return auth.ErrInvalidInput
-	}
-	tag, err := s.pool.Exec(ctx, s.q.updateUser, u.ID, u.Username, u.Email, u.EmailVerified, u.Disabled, roles(u.Roles), u.UpdatedAt)
-	switch {
-	case sqlState(err) == codeUniqueViolation:
-		return uniqueErr(err)
-	case err != nil:
-		return unavailable(ctx, err)
-	case tag.RowsAffected() == 0:
-		return auth.ErrNotFound
-	}
-	return nil
+	return out, nil
 }
 
 // UpdatePasswordHash implements auth.UserStore: a compare-and-swap on the

@@ -124,13 +124,29 @@ func TestExclusiveCacheExact(t *testing.T) {
 		write func(s *Store, u *auth.User) error
 		check func(t *testing.T, got *auth.User, err error)
 	}{
-		{"UpdateUser disables", func(s *Store, u *auth.User) error {
-			c := u.Clone()
-			c.Disabled, c.Roles, c.Email = true, []string{"admin"}, "new@example.com"
-			return s.UpdateUser(ctx, c)
+		{"ChangeUser disables", func(s *Store, u *auth.User) error {
+			d := true
+			_, err := s.ChangeUser(ctx, u.ID, auth.UserChange{Disabled: &d, Roles: &[]string{"admin"}, Now: t0})
+			return err
 		}, func(t *testing.T, got *auth.User, err error) {
-			if err != nil || !got.Disabled || len(got.Roles) != 1 || got.Roles[0] != "admin" || got.Email != "new@example.com" {
-				t.Errorf("after UpdateUser: %+v, %v", got, err)
+			if err != nil || !got.Disabled || len(got.Roles) != 1 || got.Roles[0] != "admin" {
+				t.Errorf("after ChangeUser: %+v, %v", got, err)
+			}
+		}},
+		{"ChangeUser refused", func(s *Store, u *auth.User) error {
+			d := true
+			_, err := s.ChangeUser(ctx, u.ID, auth.UserChange{Roles: &[]string{"admin"}, Now: t0})
+			if err != nil {
+				return err
+			}
+			_, err = s.ChangeUser(ctx, u.ID, auth.UserChange{Disabled: &d, KeepRole: "admin", Now: t0})
+			if !errors.Is(err, auth.ErrLastAdmin) {
+				return fmt.Errorf("disabling the last admin: %v", err)
+			}
+			return nil
+		}, func(t *testing.T, got *auth.User, err error) {
+			if err != nil || got.Disabled || !got.HasRole("admin") {
+				t.Errorf("after a refused ChangeUser: %+v, %v", got, err)
 			}
 		}},
 		{"UpdatePasswordHash with logout", func(s *Store, u *auth.User) error {

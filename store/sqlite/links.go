@@ -24,7 +24,7 @@ func (s *Store) CreateLinkToken(ctx context.Context, t *auth.LinkToken) error {
 			return s.fail(ctx, op, err)
 		}
 		_, err := s.txStmt(ctx, tx, qCreateLinkToken).ExecContext(ctx, blob(t.Hash), t.UserID, string(t.Purpose), t.Email,
-			blob(t.Binding), micros(t.CreatedAt), micros(t.ExpiresAt))
+			t.UserVersion, micros(t.CreatedAt), micros(t.ExpiresAt))
 		switch {
 		case err == nil:
 			return nil
@@ -45,7 +45,7 @@ func (s *Store) LinkToken(ctx context.Context, hash []byte) (*auth.LinkToken, er
 	t := auth.LinkToken{Hash: append([]byte(nil), hash...)}
 	var purpose string
 	var created, expires int64
-	err := s.rs[qLinkToken].QueryRowContext(ctx, blob(hash)).Scan(&t.UserID, &purpose, &t.Email, &t.Binding, &created, &expires)
+	err := s.rs[qLinkToken].QueryRowContext(ctx, blob(hash)).Scan(&t.UserID, &purpose, &t.Email, &t.UserVersion, &created, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, auth.ErrNotFound
 	}
@@ -53,36 +53,49 @@ func (s *Store) LinkToken(ctx context.Context, hash []byte) (*auth.LinkToken, er
 		return nil, s.fail(ctx, "LinkToken", err)
 	}
 	t.Purpose, t.CreatedAt, t.ExpiresAt = auth.LinkPurpose(purpose), fromMicros(created), fromMicros(expires)
-	if len(t.Binding) == 0 {
-		t.Binding = nil
-	}
 	return &t, nil
 }
 
 // RedeemLinkToken implements auth.LinkStore, in one immediate transaction
-// on the single writer connection: the token is deleted (only the first of
-// concurrent redemptions finds it) and the change made, or nothing is.
+// on the single writer connection: the token is read with whether it is
+// alive, spent, and the change made with every link token of the user
+// deleted, or nothing is (a dead token is deleted alone).
 func (s *Store) RedeemLinkToken(ctx context.Context, r auth.Redemption) (*auth.User, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
-	if !storable(r.OldPasswordHash, r.NewPasswordHash) {
+	if !storable(r.NewPasswordHash) {
 		return nil, auth.ErrInvalidInput
 	}
 	const op = "RedeemLinkToken"
 	var userID string
-	conflict := false
+	dead := false
 	err := s.inTx(ctx, op, func(tx *sql.Tx) error {
 		var email string
-		err := s.txStmt(ctx, tx, qTakeLinkToken).QueryRowContext(ctx, blob(r.Hash), string(r.Purpose), micros(r.Now)).Scan(&userID, &email)
+		var alive bool
+		err := s.txStmt(ctx, tx, qRedeemable).QueryRowContext(ctx, blob(r.Hash), string(r.Purpose), micros(r.Now)).Scan(&userID, &email, &alive)
 		if errors.Is(err, sql.ErrNoRows) {
 			return auth.ErrNotFound
 		}
 		if err != nil {
 			return s.fail(ctx, op, err)
 		}
+		if !alive {
+			dead = true // delete it, and commit that
+			if _, err := s.txStmt(ctx, tx, qDeleteLinkToken).ExecContext(ctx, blob(r.Hash)); err != nil {
+				return s.fail(ctx, op, err)
+			}
+			return nil
+		}
 		switch r.Purpose {
 		case auth.LinkVerifyEmail:
+			var taken bool
+			if err := s.txStmt(ctx, tx, qAddressTaken).QueryRowContext(ctx, userID, email).Scan(&taken); err != nil {
+				return s.fail(ctx, op, err)
+			}
+			if taken {
+				return auth.ErrEmailExists
+			}
 			res, err := s.txStmt(ctx, tx, qSetEmail).ExecContext(ctx, email, micros(r.Now), userID)
 			if isUniqueViolation(err) {
 				return auth.ErrEmailExists
@@ -90,27 +103,23 @@ func (s *Store) RedeemLinkToken(ctx context.Context, r auth.Redemption) (*auth.U
 			if err != nil {
 				return s.fail(ctx, op, err)
 			}
-			return s.oneRow(ctx, op, res)
-		case auth.LinkResetPassword:
-			res, err := s.txStmt(ctx, tx, qReset).ExecContext(ctx, r.NewPasswordHash, micros(r.Now), userID, r.OldPasswordHash)
-			if err != nil {
-				return s.fail(ctx, op, err)
+			if err := s.oneRow(ctx, op, res); err != nil {
+				return err
 			}
-			if n, err := res.RowsAffected(); err != nil {
+		case auth.LinkResetPassword:
+			if _, err := s.txStmt(ctx, tx, qReset).ExecContext(ctx, r.NewPasswordHash, micros(r.Now), userID); err != nil {
 				return s.fail(ctx, op, err)
-			} else if n == 0 {
-				conflict = true // the token is spent all the same: commit
-				return nil
 			}
 			if _, err := s.txStmt(ctx, tx, qRevokeUserSessions).ExecContext(ctx, userID); err != nil {
 				return s.fail(ctx, op, err)
 			}
-			if _, err := s.txStmt(ctx, tx, qDeleteUserLinkTokens).ExecContext(ctx, userID, string(auth.LinkResetPassword)); err != nil {
-				return s.fail(ctx, op, err)
-			}
-			return nil
+		default:
+			return auth.ErrNotFound
 		}
-		return auth.ErrNotFound
+		if _, err := s.txStmt(ctx, tx, qDeleteUserLinkTokens).ExecContext(ctx, userID); err != nil {
+			return s.fail(ctx, op, err)
+		}
+		return nil
 	})
 	if userID != "" {
 		s.forget(userID, r.Purpose == auth.LinkResetPassword)
@@ -118,8 +127,8 @@ func (s *Store) RedeemLinkToken(ctx context.Context, r auth.Redemption) (*auth.U
 	if err != nil {
 		return nil, err
 	}
-	if conflict {
-		return nil, auth.ErrConflict
+	if dead {
+		return nil, auth.ErrNotFound
 	}
 	return s.UserByID(ctx, userID)
 }

@@ -20,7 +20,7 @@ const (
 	qUserSessions   = `SELECT id, user_version, created_at, rotated_at, expires_at, user_agent, client_addr
 		FROM sessions WHERE user_id = ? AND revoked = 0 AND expires_at > ?
 		ORDER BY created_at DESC, id DESC`
-	qLinkToken = `SELECT user_id, purpose, email, binding, created_at, expires_at FROM link_tokens WHERE hash = ?`
+	qLinkToken = `SELECT user_id, purpose, email, user_version, created_at, expires_at FROM link_tokens WHERE hash = ?`
 	// The user, and whether the session is revoked (NULL: no such session
 	// of this user).
 	qUserBySession = `SELECT ` + userColumns + `,
@@ -31,9 +31,20 @@ const (
 	qCreateUser = `INSERT INTO users
 		(id, username, email, email_verified, password_hash, disabled, roles, token_version, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	qUpdateUser = `UPDATE users
-		SET username = ?, email = ?, email_verified = ?, disabled = ?, roles = ?, updated_at = ?
+	// Login names are one space (auth.UserStore.CreateUser): whether a
+	// new user's username (?1) is any user's username or email, and
+	// whether its email (?2, maybe empty) is any user's email or username.
+	qNamesTaken = `SELECT
+		EXISTS (SELECT 1 FROM users WHERE username = ?1 OR (email = ?1 AND email != '')),
+		EXISTS (SELECT 1 FROM users WHERE ?2 != '' AND (email = ?2 OR username = ?2))`
+	// ChangeUser: each field set only when given (NULL: kept).
+	qChangeUser = `UPDATE users
+		SET disabled = coalesce(?, disabled), roles = coalesce(?, roles),
+			token_version = token_version + ?, updated_at = ?
 		WHERE id = ?`
+	// Whether an enabled user other than ?1 holds the role ?2.
+	qOtherHolder = `SELECT EXISTS (SELECT 1 FROM users
+		WHERE id != ?1 AND disabled = 0 AND EXISTS (SELECT 1 FROM json_each(users.roles) WHERE value = ?2))`
 	qPasswordHash    = `SELECT password_hash FROM users WHERE id = ?`
 	qSetPasswordHash = `UPDATE users
 		SET password_hash = ?, token_version = token_version + ?, updated_at = ?
@@ -57,23 +68,30 @@ const (
 	// Link tokens: a new one replaces the user's others of its purpose
 	// (and expired ones go as they pass).
 	qDeleteLinkTokens = `DELETE FROM link_tokens WHERE (user_id = ? AND purpose = ?) OR expires_at <= ?`
-	qCreateLinkToken  = `INSERT INTO link_tokens (hash, user_id, purpose, email, binding, created_at, expires_at)
+	qCreateLinkToken  = `INSERT INTO link_tokens (hash, user_id, purpose, email, user_version, created_at, expires_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`
-	qTakeLinkToken = `DELETE FROM link_tokens WHERE hash = ? AND purpose = ? AND expires_at > ?
-		RETURNING user_id, email`
-	qSetEmail = `UPDATE users SET email = ?, email_verified = 1, updated_at = ? WHERE id = ?`
-	qReset    = `UPDATE users
+	// The token to redeem, and whether it is alive (see
+	// auth.LinkStore.RedeemLinkToken).
+	qRedeemable = `SELECT t.user_id, t.email,
+		u.disabled = 0 AND u.token_version = t.user_version AND (t.purpose != 'reset_password' OR u.email = t.email)
+		FROM link_tokens t JOIN users u ON u.id = t.user_id
+		WHERE t.hash = ? AND t.purpose = ? AND t.expires_at > ?`
+	qDeleteLinkToken = `DELETE FROM link_tokens WHERE hash = ?`
+	// Whether an address is another user's email or username.
+	qAddressTaken = `SELECT EXISTS (SELECT 1 FROM users WHERE id != ?1 AND ((email = ?2 AND email != '') OR username = ?2))`
+	qSetEmail     = `UPDATE users SET email = ?, email_verified = 1, updated_at = ? WHERE id = ?`
+	qReset        = `UPDATE users
 		SET password_hash = ?, token_version = token_version + 1, email_verified = 1, updated_at = ?
-		WHERE id = ? AND password_hash = ?`
-	qDeleteUserLinkTokens = `DELETE FROM link_tokens WHERE user_id = ? AND purpose = ?`
+		WHERE id = ?`
+	qDeleteUserLinkTokens = `DELETE FROM link_tokens WHERE user_id = ?`
 )
 
 var (
 	readerQueries = []string{qUserByID, qUserByUsername, qUserByEmail, qUserBySession, qLinkToken, qListUsers, qUserSessions}
 	writerQueries = []string{
-		qCreateUser, qUpdateUser, qPasswordHash, qSetPasswordHash, qBumpTokenVersion,
+		qCreateUser, qNamesTaken, qChangeUser, qOtherHolder, qUserByID, qPasswordHash, qSetPasswordHash, qBumpTokenVersion,
 		qRevokeUserSessions, qDeleteUser, qCreateSession, qSession, qRotateCurrent,
-		qRevokeSession, qDeleteLinkTokens, qCreateLinkToken, qTakeLinkToken, qSetEmail, qReset,
+		qRevokeSession, qDeleteLinkTokens, qCreateLinkToken, qRedeemable, qDeleteLinkToken, qAddressTaken, qSetEmail, qReset,
 		qDeleteUserLinkTokens,
 	}
 )

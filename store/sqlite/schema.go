@@ -55,6 +55,15 @@ var migrations = []string{
 	// 3: what a user sees of each login (ListSessions).
 	`ALTER TABLE sessions ADD COLUMN user_agent TEXT NOT NULL DEFAULT '';
 	ALTER TABLE sessions ADD COLUMN client_addr TEXT NOT NULL DEFAULT '';`,
+
+	// 4: links die with the credentials they were sent for: each records
+	// the user's token version when it was made (auth.LinkToken). Links
+	// pending from before carry no version, and were made under the old
+	// rules: they go.
+	`DELETE FROM link_tokens;
+	ALTER TABLE link_tokens DROP COLUMN binding;
+	ALTER TABLE link_tokens ADD COLUMN user_version INTEGER NOT NULL DEFAULT -1;
+	CREATE INDEX link_tokens_user_id ON link_tokens (user_id);`,
 }
 
 // prechecks run before the migration of the same index, in its

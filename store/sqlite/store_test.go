@@ -253,7 +253,7 @@ func TestClosed(t *testing.T) {
 	calls := map[string]error{
 		"Ping":               s.Ping(ctx),
 		"CreateUser":         s.CreateUser(ctx, user("bob")),
-		"UpdateUser":         s.UpdateUser(ctx, u),
+		"ChangeUser":         func() error { _, err := s.ChangeUser(ctx, u.ID, auth.UserChange{Now: t0}); return err }(),
 		"UpdatePasswordHash": s.UpdatePasswordHash(ctx, u.ID, u.PasswordHash, "x", true, t0),
 		"InvalidateTokens":   s.InvalidateTokens(ctx, u.ID, t0),
 		"DeleteUser":         s.DeleteUser(ctx, u.ID),
@@ -411,9 +411,9 @@ func mixedLoad(ctx context.Context, s *Store, i int) error {
 			}
 		}
 	}
-	u.Email = fmt.Sprintf("changed-%d@example.com", i)
-	if err := s.UpdateUser(ctx, u); err != nil {
-		return fmt.Errorf("update: %w", err)
+	roles := []string{fmt.Sprint("role-", i)}
+	if _, err := s.ChangeUser(ctx, u.ID, auth.UserChange{Roles: &roles, Now: t0}); err != nil {
+		return fmt.Errorf("change: %w", err)
 	}
 	return nil
 }

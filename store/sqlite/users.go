@@ -14,8 +14,10 @@ import (
 	"github.com/goauthkit/auth"
 )
 
-// CreateUser implements auth.UserStore. It returns auth.ErrUserExists if the
-// id or the username is taken.
+// CreateUser implements auth.UserStore, in one immediate transaction on
+// the writer: the login names are checked (a username may not be another
+// user's email, nor an email another's username), then the user inserted.
+// It returns auth.ErrUserExists if the id or the username is taken.
 func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
 	if err := s.check(ctx); err != nil {
 		return err
@@ -28,16 +30,29 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: CreateUser: roles: %w", err)
 	}
-	_, err = s.ws[qCreateUser].ExecContext(ctx,
-		u.ID, u.Username, u.Email, u.EmailVerified, u.PasswordHash, u.Disabled, string(roles), u.TokenVersion,
-		micros(u.CreatedAt), micros(u.UpdatedAt))
-	switch {
-	case err == nil:
-		return nil
-	case isUniqueViolation(err):
-		return s.createConflict(ctx, u, err)
-	}
-	return s.fail(ctx, "CreateUser", err)
+	const op = "CreateUser"
+	return s.inTx(ctx, op, func(tx *sql.Tx) error {
+		var nameTaken, emailTaken bool
+		if err := s.txStmt(ctx, tx, qNamesTaken).QueryRowContext(ctx, u.Username, u.Email).Scan(&nameTaken, &emailTaken); err != nil {
+			return s.fail(ctx, op, err)
+		}
+		switch {
+		case nameTaken:
+			return auth.ErrUserExists
+		case emailTaken:
+			return auth.ErrEmailExists
+		}
+		_, err = s.txStmt(ctx, tx, qCreateUser).ExecContext(ctx,
+			u.ID, u.Username, u.Email, u.EmailVerified, u.PasswordHash, u.Disabled, string(roles), u.TokenVersion,
+			micros(u.CreatedAt), micros(u.UpdatedAt))
+		switch {
+		case err == nil:
+			return nil
+		case isUniqueViolation(err):
+			return auth.ErrUserExists // the id: the names were checked
+		}
+		return s.fail(ctx, op, err)
+	})
 }
 
 // UserByID implements auth.UserStore.
@@ -155,32 +170,6 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (*auth.User, erro
 	return u, nil
 }
 
-// createConflict is the error of a CreateUser refused by a unique index:
-// ErrUserExists when the id or the username is taken (whichever index
-// SQLite names first), else ErrEmailExists.
-func (s *Store) createConflict(ctx context.Context, u *auth.User, err error) error {
-	if uniqueErr(err) == auth.ErrUserExists {
-		return auth.ErrUserExists
-	}
-	var n int
-	if qerr := s.w.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE id = ? OR username = ?`, u.ID, u.Username).Scan(&n); qerr != nil {
-		return s.fail(ctx, "CreateUser", qerr)
-	}
-	if n > 0 {
-		return auth.ErrUserExists
-	}
-	return auth.ErrEmailExists
-}
-
-// uniqueErr is the auth error of a unique violation on users: the email's
-// index, or else the id's or the username's.
-func uniqueErr(err error) error {
-	if strings.Contains(err.Error(), "users.email") {
-		return auth.ErrEmailExists
-	}
-	return auth.ErrUserExists
-}
-
 func (s *Store) userErr(ctx context.Context, op string, err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return auth.ErrNotFound
@@ -210,29 +199,66 @@ func scanUser(row scanner, more ...any) (*auth.User, error) {
 	return &u, nil
 }
 
-// UpdateUser implements auth.UserStore: it stores u's Username, Email,
-// Disabled, Roles and UpdatedAt, in one statement.
-func (s *Store) UpdateUser(ctx context.Context, u *auth.User) error {
+// ChangeUser implements auth.UserStore, in one immediate transaction on
+// the writer (which serialises every write, so the KeepRole check and the
+// change are one): only the fields c sets are written.
+func (s *Store) ChangeUser(ctx context.Context, id string, c auth.UserChange) (*auth.User, error) {
 	if err := s.check(ctx); err != nil {
-		return err
+		return nil, err
 	}
-	if !userStorable(u) {
-		return auth.ErrInvalidInput
-	}
-	defer s.forget(u.ID, false)
-	roles, err := json.Marshal(u.Roles)
-	if err != nil {
-		return fmt.Errorf("sqlite: UpdateUser: roles: %w", err)
-	}
-	res, err := s.ws[qUpdateUser].ExecContext(ctx,
-		u.Username, u.Email, u.EmailVerified, u.Disabled, string(roles), micros(u.UpdatedAt), u.ID)
-	if err != nil {
-		if isUniqueViolation(err) {
-			return uniqueErr(err)
+	var roles any // NULL: kept
+	if c.Roles != nil {
+		if !storable(*c.Roles...) {
+			return nil, auth.ErrInvalidInput
 		}
-		return s.fail(ctx, "UpdateUser", err)
+		b, err := json.Marshal(*c.Roles)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: ChangeUser: roles: %w", err)
+		}
+		roles = string(b)
 	}
-	return s.oneRow(ctx, "UpdateUser", res)
+	var disabled any
+	if c.Disabled != nil {
+		disabled = *c.Disabled
+	}
+	bump := 0
+	if c.Logout {
+		bump = 1
+	}
+	const op = "ChangeUser"
+	defer s.forget(id, c.Logout)
+	var out *auth.User
+	err := s.inTx(ctx, op, func(tx *sql.Tx) error {
+		before, err := scanUser(s.txStmt(ctx, tx, qUserByID).QueryRowContext(ctx, id))
+		if err != nil {
+			return s.userErr(ctx, op, err)
+		}
+		if c.TakesKeptRole(before) {
+			var other bool
+			if err := s.txStmt(ctx, tx, qOtherHolder).QueryRowContext(ctx, id, c.KeepRole).Scan(&other); err != nil {
+				return s.fail(ctx, op, err)
+			}
+			if !other {
+				return auth.ErrLastAdmin
+			}
+		}
+		if _, err := s.txStmt(ctx, tx, qChangeUser).ExecContext(ctx, disabled, roles, bump, micros(c.Now), id); err != nil {
+			return s.fail(ctx, op, err)
+		}
+		if c.Logout {
+			if _, err := s.txStmt(ctx, tx, qRevokeUserSessions).ExecContext(ctx, id); err != nil {
+				return s.fail(ctx, op, err)
+			}
+		}
+		if out, err = scanUser(s.txStmt(ctx, tx, qUserByID).QueryRowContext(ctx, id)); err != nil {
+			return s.fail(ctx, op, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // UpdatePasswordHash implements auth.UserStore: a compare-and-swap on the

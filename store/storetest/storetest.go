@@ -40,7 +40,12 @@ func Run(t *testing.T, newStore func(t *testing.T) auth.Store) {
 		{"DuplicateID", testDuplicateID},
 		{"NotFound", testNotFound},
 		{"ReturnedUsersAreCopies", testCopies},
-		{"UpdateUser", testUpdateUser},
+		{"ChangeUser", testChangeUser},
+		{"ConcurrentChangesOfOneUser", testConcurrentChanges},
+		{"KeepRole", testKeepRole},
+		{"ConcurrentKeepRole", testConcurrentKeepRole},
+		{"LoginNamesAreOneSpace", testLoginNames},
+		{"ConcurrentCreateCrossNames", testConcurrentCrossNames},
 		{"UpdatePasswordHash", testUpdatePasswordHash},
 		{"UpdatePasswordHashLogout", testUpdatePasswordHashLogout},
 		{"InvalidateTokens", testInvalidateTokens},
@@ -62,6 +67,7 @@ func Run(t *testing.T, newStore func(t *testing.T) auth.Store) {
 		{"LinkTokens", testLinkTokens},
 		{"RedeemVerifyEmail", testRedeemVerifyEmail},
 		{"RedeemResetPassword", testRedeemReset},
+		{"DeadLinkTokens", testDeadLinks},
 		{"ConcurrentRedeemOneToken", testConcurrentRedeem},
 		{"ConcurrentMixedLoad", testConcurrentMixed},
 		{"SessionsByUser", testSessionsByUser},
@@ -198,8 +204,8 @@ func testNotFound(t *testing.T, s auth.Store) {
 	if _, err := s.UserByUsername(ctx, "nobody"); !errors.Is(err, auth.ErrNotFound) {
 		t.Errorf("UserByUsername(unknown) = %v, want ErrNotFound", err)
 	}
-	if err := s.UpdateUser(ctx, newUser("nobody")); !errors.Is(err, auth.ErrNotFound) {
-		t.Errorf("UpdateUser(unknown) = %v, want ErrNotFound", err)
+	if _, err := s.ChangeUser(ctx, "nobody", auth.UserChange{Disabled: ptr(true), Now: base}); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("ChangeUser(unknown) = %v, want ErrNotFound", err)
 	}
 	if err := s.UpdatePasswordHash(ctx, "nobody", "a", "b", false, base); !errors.Is(err, auth.ErrNotFound) {
 		t.Errorf("UpdatePasswordHash(unknown) = %v, want ErrNotFound", err)
@@ -244,47 +250,244 @@ func testCopies(t *testing.T, s auth.Store) {
 	}
 }
 
-func testUpdateUser(t *testing.T, s auth.Store) {
+func ptr[T any](v T) *T { return &v }
+
+// testChangeUser: ChangeUser sets the fields it is given and only those,
+// and with Logout ends the user's sessions.
+func testChangeUser(t *testing.T, s auth.Store) {
 	ctx := context.Background()
 	u := newUser("alice")
 	mustCreate(t, s, u)
-	mustCreate(t, s, newUser("bob"))
+	bob := newUser("bob")
+	mustCreate(t, s, bob)
+	sess := newSession(t, s, u.ID, "r1")
 
-	u.Email = "new@example.com"
-	u.Disabled = true
-	u.Roles = []string{"admin", "user"}
-	u.UpdatedAt = base.Add(time.Minute)
-	u.PasswordHash = "must-not-change"
-	u.TokenVersion = 99
-	if err := s.UpdateUser(ctx, u); err != nil {
-		t.Fatalf("UpdateUser: %v", err)
+	at := base.Add(time.Minute)
+	got, err := s.ChangeUser(ctx, u.ID, auth.UserChange{Disabled: ptr(true), Now: at})
+	if err != nil {
+		t.Fatalf("ChangeUser(Disabled): %v", err)
 	}
-	got, _ := s.UserByID(ctx, u.ID)
-	if got.Email != "new@example.com" || !got.Disabled || !slices.Equal(got.Roles, []string{"admin", "user"}) ||
-		!got.UpdatedAt.Equal(base.Add(time.Minute)) {
-		t.Fatalf("UpdateUser did not store the fields: %+v", redact(got))
-	}
-	if got.PasswordHash == "must-not-change" || got.TokenVersion != 0 {
-		t.Fatal("UpdateUser changed the password hash or the token version")
+	want := u.Clone()
+	want.Disabled, want.UpdatedAt = true, at
+	equalUser(t, got, want)
+	stored, _ := s.UserByID(ctx, u.ID)
+	equalUser(t, stored, want)
+	if _, err := s.UserBySession(ctx, u.ID, sess.ID); err != nil {
+		t.Fatalf("a change without Logout ended a session: %v", err)
 	}
 
-	// Rename to a taken name: refused, nothing changed.
-	u.Username = "bob"
-	if err := s.UpdateUser(ctx, u); !errors.Is(err, auth.ErrUserExists) {
-		t.Fatalf("rename to a taken name = %v, want ErrUserExists", err)
+	at = at.Add(time.Minute)
+	got, err = s.ChangeUser(ctx, u.ID, auth.UserChange{Roles: &[]string{"admin", "user"}, Now: at})
+	if err != nil {
+		t.Fatalf("ChangeUser(Roles): %v", err)
 	}
-	// Rename to a free name frees the old one.
-	u.Username = "carol"
-	if err := s.UpdateUser(ctx, u); err != nil {
-		t.Fatalf("rename: %v", err)
+	want.Roles, want.UpdatedAt = []string{"admin", "user"}, at
+	equalUser(t, got, want)
+	got, err = s.ChangeUser(ctx, u.ID, auth.UserChange{Roles: &[]string{}, Disabled: ptr(false), Now: at})
+	if err != nil || len(got.Roles) != 0 || got.Disabled {
+		t.Fatalf("ChangeUser(no roles, enabled) = %+v, %v", got, err)
 	}
-	if _, err := s.UserByUsername(ctx, "alice"); !errors.Is(err, auth.ErrNotFound) {
-		t.Fatalf("old name still resolves: %v", err)
+
+	got, err = s.ChangeUser(ctx, u.ID, auth.UserChange{Logout: true, Now: at})
+	if err != nil || got.TokenVersion != 1 {
+		t.Fatalf("ChangeUser(Logout) = %+v, %v; want token version 1", got, err)
 	}
-	if got, err := s.UserByUsername(ctx, "carol"); err != nil || got.ID != u.ID {
-		t.Fatalf("new name: %v", err)
+	if _, err := s.UserBySession(ctx, u.ID, sess.ID); !errors.Is(err, auth.ErrSessionRevoked) {
+		t.Fatalf("a session after ChangeUser(Logout) = %v, want ErrSessionRevoked", err)
 	}
-	mustCreate(t, s, newUser("alice"))
+	if other, _ := s.UserByID(ctx, bob.ID); other.Disabled || other.TokenVersion != 0 {
+		t.Fatal("ChangeUser changed another user")
+	}
+}
+
+// testConcurrentChanges: a change of one field and a change of another,
+// made at once, both take effect (neither writes back what it read of the
+// other's field).
+func testConcurrentChanges(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	u := newUser("alice")
+	mustCreate(t, s, u)
+	for i := range 20 {
+		disabled := i%2 == 0
+		roles := []string{fmt.Sprint("r", i)}
+		var wg sync.WaitGroup
+		var err1, err2 error
+		start := make(chan struct{})
+		wg.Go(func() {
+			<-start
+			_, err1 = s.ChangeUser(ctx, u.ID, auth.UserChange{Disabled: &disabled, Now: base})
+		})
+		wg.Go(func() {
+			<-start
+			_, err2 = s.ChangeUser(ctx, u.ID, auth.UserChange{Roles: &roles, Now: base})
+		})
+		close(start)
+		wg.Wait()
+		if err1 != nil || err2 != nil {
+			t.Fatalf("trial %d: %v, %v", i, err1, err2)
+		}
+		got, _ := s.UserByID(ctx, u.ID)
+		if got.Disabled != disabled || !slices.Equal(got.Roles, roles) {
+			t.Fatalf("trial %d: after a change of Disabled to %v and of Roles to %v at once: %v, %v (one undid the other)",
+				i, disabled, roles, got.Disabled, got.Roles)
+		}
+	}
+}
+
+// testKeepRole: a change with KeepRole never takes the role's last enabled
+// holder away, and changes nothing when it refuses.
+func testKeepRole(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	admin := func(name string) *auth.User {
+		u := newUser(name)
+		u.Roles = []string{"admin", "user"}
+		mustCreate(t, s, u)
+		return u
+	}
+	a, b := admin("alice"), admin("bob")
+	carol := newUser("carol")
+	mustCreate(t, s, carol)
+	keep := func(c auth.UserChange) auth.UserChange { c.KeepRole, c.Now = "admin", base; return c }
+
+	// Neither a plain user's change nor a change that keeps the role is refused.
+	if _, err := s.ChangeUser(ctx, carol.ID, keep(auth.UserChange{Disabled: ptr(true)})); err != nil {
+		t.Fatalf("disabling a non-admin: %v", err)
+	}
+	if _, err := s.ChangeUser(ctx, a.ID, keep(auth.UserChange{Roles: &[]string{"admin"}})); err != nil {
+		t.Fatalf("an admin's roles, keeping admin: %v", err)
+	}
+	// Two admins: one may go.
+	if _, err := s.ChangeUser(ctx, b.ID, keep(auth.UserChange{Disabled: ptr(true)})); err != nil {
+		t.Fatalf("disabling one of two admins: %v", err)
+	}
+	// The last one may not, by either field, even with a disabled admin left.
+	for _, c := range []auth.UserChange{{Disabled: ptr(true)}, {Roles: &[]string{"user"}}, {Roles: &[]string{}}, {Disabled: ptr(true), Logout: true}} {
+		if _, err := s.ChangeUser(ctx, a.ID, keep(c)); !errors.Is(err, auth.ErrLastAdmin) {
+			t.Fatalf("taking the last enabled admin (%+v) = %v, want ErrLastAdmin", c, err)
+		}
+	}
+	got, _ := s.UserByID(ctx, a.ID)
+	if got.Disabled || !got.HasRole("admin") || got.TokenVersion != 0 {
+		t.Fatalf("a refused change changed the user: %+v", redact(got))
+	}
+	// Without KeepRole it is the caller's call.
+	if _, err := s.ChangeUser(ctx, a.ID, auth.UserChange{Roles: &[]string{}, Now: base}); err != nil {
+		t.Fatalf("a change without KeepRole: %v", err)
+	}
+	// With no admin left, nothing is refused for it.
+	if _, err := s.ChangeUser(ctx, carol.ID, keep(auth.UserChange{Disabled: ptr(false)})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ChangeUser(ctx, b.ID, keep(auth.UserChange{Roles: &[]string{"user"}})); err != nil {
+		t.Fatalf("a disabled admin's roles, no enabled admin left: %v", err)
+	}
+}
+
+// testConcurrentKeepRole: two admins taken away at once, each by its own
+// change: exactly one is refused.
+func testConcurrentKeepRole(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	for i := range 20 {
+		var users [2]*auth.User
+		for j := range users {
+			users[j] = newUser(fmt.Sprintf("admin%d-%d", i, j))
+			users[j].Roles = []string{"admin"}
+			mustCreate(t, s, users[j])
+		}
+		var errs [2]error
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for j, u := range users {
+			c := auth.UserChange{Disabled: ptr(true), KeepRole: "admin", Now: base}
+			if j == 1 {
+				c = auth.UserChange{Roles: &[]string{}, KeepRole: "admin", Now: base}
+			}
+			wg.Go(func() {
+				<-start
+				_, errs[j] = s.ChangeUser(ctx, u.ID, c)
+			})
+		}
+		close(start)
+		wg.Wait()
+		refused := 0
+		for _, err := range errs {
+			switch {
+			case errors.Is(err, auth.ErrLastAdmin):
+				refused++
+			case err != nil:
+				t.Fatalf("trial %d: %v", i, err)
+			}
+		}
+		if refused != 1 {
+			t.Fatalf("trial %d: the last two admins taken away at once: %d refused, want 1", i, refused)
+		}
+		// Leave no admin for the next trial.
+		for _, u := range users {
+			if _, err := s.ChangeUser(ctx, u.ID, auth.UserChange{Disabled: ptr(true), Now: base}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// testLoginNames: a login name is a username or an email, and names one
+// account only: a username may not be another's email, nor an email
+// another's username.
+func testLoginNames(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	a := newUser("alice")
+	mustCreate(t, s, a)
+	u := newUser("alice@example.com") // the username is alice's email
+	u.Email = ""
+	if err := s.CreateUser(ctx, u); !errors.Is(err, auth.ErrUserExists) {
+		t.Fatalf("a username that is another's email = %v, want ErrUserExists", err)
+	}
+	u = newUser("bob")
+	u.Email = "alice" // the email is alice's username
+	if err := s.CreateUser(ctx, u); !errors.Is(err, auth.ErrEmailExists) {
+		t.Fatalf("an email that is another's username = %v, want ErrEmailExists", err)
+	}
+	for _, name := range []string{"alice@example.com", "bob"} {
+		if _, err := s.UserByUsername(ctx, name); !errors.Is(err, auth.ErrNotFound) {
+			t.Fatalf("a refused CreateUser left %s: %v", name, err)
+		}
+	}
+	// One's own email may equal one's own username.
+	self := newUser("carol@example.com")
+	self.Email = "carol@example.com"
+	mustCreate(t, s, self)
+}
+
+// testConcurrentCrossNames: a user whose username is X and a user whose
+// email is X, created at once: at most one is.
+func testConcurrentCrossNames(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	for i := range 20 {
+		name := fmt.Sprintf("x%d@example.com", i)
+		byName := newUser(name)
+		byName.Email = ""
+		byEmail := newUser(fmt.Sprint("y", i))
+		byEmail.Email = name
+		var errs [2]error
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for j, u := range []*auth.User{byName, byEmail} {
+			wg.Go(func() {
+				<-start
+				errs[j] = s.CreateUser(ctx, u)
+			})
+		}
+		close(start)
+		wg.Wait()
+		if errs[0] == nil && errs[1] == nil {
+			t.Fatalf("trial %d: a username and another account's email, both %s, created at once", i, name)
+		}
+		for _, err := range errs {
+			if err != nil && !errors.Is(err, auth.ErrUserExists) && !errors.Is(err, auth.ErrEmailExists) {
+				t.Fatalf("trial %d: %v", i, err)
+			}
+		}
+	}
 }
 
 func testUpdatePasswordHash(t *testing.T, s auth.Store) {
@@ -572,8 +775,7 @@ func testUserBySession(t *testing.T, s auth.Store) {
 
 	// A disabled user comes back disabled (the caller refuses it).
 	f := newSession(t, s, other.ID, "f1")
-	other.Disabled = true
-	if err := s.UpdateUser(ctx, other); err != nil {
+	if _, err := s.ChangeUser(ctx, other.ID, auth.UserChange{Disabled: ptr(true), Now: base}); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := s.UserBySession(ctx, other.ID, f.ID); err != nil || !got.Disabled {
@@ -628,7 +830,7 @@ func testUnstorableText(t *testing.T, s auth.Store) {
 		is(t, "CreateLinkToken(Email)", s.CreateLinkToken(ctx, lt), auth.ErrInvalidInput)
 		lt = linkToken(bad, "t", auth.LinkVerifyEmail, base)
 		is(t, "CreateLinkToken(UserID)", s.CreateLinkToken(ctx, lt), auth.ErrInvalidInput)
-		_, err = s.RedeemLinkToken(ctx, auth.Redemption{Hash: hash("t"), Purpose: auth.LinkResetPassword, Now: base, OldPasswordHash: u.PasswordHash, NewPasswordHash: bad})
+		_, err = s.RedeemLinkToken(ctx, auth.Redemption{Hash: hash("t"), Purpose: auth.LinkResetPassword, Now: base, NewPasswordHash: bad})
 		is(t, "RedeemLinkToken(NewPasswordHash)", err, auth.ErrInvalidInput)
 		if err := s.RevokeSession(ctx, bad); err != nil {
 			t.Errorf("RevokeSession with %q = %v, want nil", bad, err)
@@ -648,13 +850,9 @@ func testUnstorableText(t *testing.T, s auth.Store) {
 			v := newUser("bob")
 			f.set(v)
 			is(t, "CreateUser("+f.name+")", s.CreateUser(ctx, v), auth.ErrInvalidInput)
-			if f.name == "ID" || f.name == "PasswordHash" {
-				continue // not fields UpdateUser stores by
-			}
-			w := u.Clone()
-			f.set(w)
-			is(t, "UpdateUser("+f.name+")", s.UpdateUser(ctx, w), auth.ErrInvalidInput)
 		}
+		_, err = s.ChangeUser(ctx, u.ID, auth.UserChange{Roles: &[]string{"user", bad}, Now: base})
+		is(t, "ChangeUser(Roles)", err, auth.ErrInvalidInput)
 		for _, f := range []struct {
 			name string
 			set  func(*auth.Session)
@@ -950,16 +1148,16 @@ func testEmails(t *testing.T, s auth.Store) {
 	}
 	b := newUser("bob")
 	mustCreate(t, s, b)
-	b.Email = a.Email
-	if err := s.UpdateUser(ctx, b); !errors.Is(err, auth.ErrEmailExists) {
-		t.Fatalf("UpdateUser to a taken email = %v, want ErrEmailExists", err)
+	lt := linkToken(b.ID, "b1", auth.LinkVerifyEmail, base)
+	lt.Email = "bob2@example.com"
+	if err := s.CreateLinkToken(ctx, lt); err != nil {
+		t.Fatal(err)
 	}
-	b.Email, b.EmailVerified = "bob2@example.com", true
-	if err := s.UpdateUser(ctx, b); err != nil {
+	if _, err := redeem(s, "b1", auth.LinkVerifyEmail, base); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := s.UserByEmail(ctx, "bob2@example.com"); err != nil || !got.EmailVerified || got.ID != b.ID {
-		t.Fatalf("after UpdateUser: %+v, %v", got, err)
+		t.Fatalf("after the change: %+v, %v", got, err)
 	}
 	if _, err := s.UserByEmail(ctx, "bob@example.com"); !errors.Is(err, auth.ErrNotFound) {
 		t.Fatalf("the old email still resolves: %v", err)
@@ -981,7 +1179,7 @@ func testLinkTokens(t *testing.T, s auth.Store) {
 	mustCreate(t, s, other)
 	v1 := linkToken(u.ID, "v1", auth.LinkVerifyEmail, base)
 	r1 := linkToken(u.ID, "r1", auth.LinkResetPassword, base)
-	r1.Binding = []byte("binding-16-bytes")
+	r1.UserVersion = 7
 	o1 := linkToken(other.ID, "o1", auth.LinkVerifyEmail, base)
 	for _, lt := range []*auth.LinkToken{v1, r1, o1} {
 		if err := s.CreateLinkToken(ctx, lt); err != nil {
@@ -993,11 +1191,8 @@ func testLinkTokens(t *testing.T, s auth.Store) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got.Hash, hash("r1")) || got.UserID != u.ID || got.Purpose != auth.LinkResetPassword ||
-		got.Email != r1.Email || !bytes.Equal(got.Binding, r1.Binding) || !got.CreatedAt.Equal(base) || !got.ExpiresAt.Equal(r1.ExpiresAt) {
+		got.Email != r1.Email || got.UserVersion != 7 || !got.CreatedAt.Equal(base) || !got.ExpiresAt.Equal(r1.ExpiresAt) {
 		t.Fatalf("LinkToken = %+v, want %+v", got, r1)
-	}
-	if got, _ := s.LinkToken(ctx, hash("v1")); got == nil || got.Binding != nil {
-		t.Fatalf("a token without a binding came back with %v", got)
 	}
 	// A newer link of a purpose makes the older one stale.
 	v2 := linkToken(u.ID, "v2", auth.LinkVerifyEmail, base.Add(time.Minute))
@@ -1070,11 +1265,41 @@ func testRedeemVerifyEmail(t *testing.T, s auth.Store) {
 	if stored, _ := s.UserByID(ctx, u.ID); stored.Email != "alice.new@example.com" {
 		t.Fatalf("the refused redemption changed the email to %q", stored.Email)
 	}
+	// An address that is another account's username: refused alike.
+	carol := newUser("carol@example.org")
+	carol.Email = ""
+	mustCreate(t, s, carol)
+	lt = linkToken(u.ID, "v3", auth.LinkVerifyEmail, at)
+	lt.Email = carol.Username
+	if err := s.CreateLinkToken(ctx, lt); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := redeem(s, "v3", auth.LinkVerifyEmail, at); !errors.Is(err, auth.ErrEmailExists) {
+		t.Fatalf("verifying another account's username as an address = %v, want ErrEmailExists", err)
+	}
+	if stored, _ := s.UserByID(ctx, u.ID); stored.Email != "alice.new@example.com" {
+		t.Fatalf("the refused redemption changed the email to %q", stored.Email)
+	}
+	// A completed change kills every other link of the account.
+	r := linkToken(u.ID, "r1", auth.LinkResetPassword, at)
+	r.Email = "alice.new@example.com"
+	v := linkToken(u.ID, "v4", auth.LinkVerifyEmail, at)
+	v.Email = "alice.third@example.com"
+	for _, lt := range []*auth.LinkToken{r, v} {
+		if err := s.CreateLinkToken(ctx, lt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := redeem(s, "v4", auth.LinkVerifyEmail, at); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.LinkToken(ctx, hash("r1")); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("a reset link survived an email change: %v", err)
+	}
 }
 
-// testRedeemReset: a reset token replaces the password if it is still the
-// one the caller read, ends every session, verifies the email, and spends
-// every reset token of the user.
+// testRedeemReset: a reset token replaces the password, ends every
+// session, verifies the email, and spends every link token of the user.
 func testRedeemReset(t *testing.T, s auth.Store) {
 	ctx := context.Background()
 	u := newUser("alice")
@@ -1090,25 +1315,17 @@ func testRedeemReset(t *testing.T, s auth.Store) {
 	if _, err := s.LinkToken(ctx, hash("r1")); !errors.Is(err, auth.ErrNotFound) {
 		t.Fatalf("the older reset token survived a newer one: %v", err)
 	}
-	r := auth.Redemption{Hash: hash("r2"), Purpose: auth.LinkResetPassword, Now: base.Add(time.Minute),
-		OldPasswordHash: "not-the-hash", NewPasswordHash: "$2b$new"}
-	if _, err := s.RedeemLinkToken(ctx, r); !errors.Is(err, auth.ErrConflict) {
-		t.Fatalf("a reset against a stale hash = %v, want ErrConflict", err)
-	}
-	if _, err := s.LinkToken(ctx, hash("r2")); !errors.Is(err, auth.ErrNotFound) {
-		t.Fatal("a reset that lost its compare-and-swap left its token")
-	}
-	stored, _ := s.UserByID(ctx, u.ID)
-	equalUser(t, stored, u)
-
-	lt := linkToken(u.ID, "r3", auth.LinkResetPassword, base)
-	if err := s.CreateLinkToken(ctx, lt); err != nil {
+	if err := s.CreateLinkToken(ctx, linkToken(u.ID, "v1", auth.LinkVerifyEmail, base)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := redeem(s, "r3", auth.LinkVerifyEmail, base); !errors.Is(err, auth.ErrNotFound) {
+	if _, err := redeem(s, "r2", auth.LinkVerifyEmail, base); !errors.Is(err, auth.ErrNotFound) {
 		t.Fatalf("a reset token redeemed as a verification = %v, want ErrNotFound", err)
 	}
-	r.Hash, r.OldPasswordHash = hash("r3"), u.PasswordHash
+	// A rehash (no logout) does not kill the link: the password is the same.
+	if err := s.UpdatePasswordHash(ctx, u.ID, u.PasswordHash, "$2b$rehashed", false, base); err != nil {
+		t.Fatal(err)
+	}
+	r := auth.Redemption{Hash: hash("r2"), Purpose: auth.LinkResetPassword, Now: base.Add(time.Minute), NewPasswordHash: "$2b$new"}
 	got, err := s.RedeemLinkToken(ctx, r)
 	if err != nil {
 		t.Fatalf("reset: %v", err)
@@ -1121,6 +1338,95 @@ func testRedeemReset(t *testing.T, s auth.Store) {
 	}
 	if _, err := s.RedeemLinkToken(ctx, r); !errors.Is(err, auth.ErrNotFound) {
 		t.Fatalf("a spent reset token = %v, want ErrNotFound", err)
+	}
+	if _, err := s.LinkToken(ctx, hash("v1")); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("a verification link survived a password reset: %v", err)
+	}
+}
+
+// testDeadLinks: a link dies with the credentials it was sent for: once the
+// user's token version moves on (a password change, a logout-all, a
+// disabling with Logout), once the user is disabled, and (a reset link)
+// once the user's email is not the one it was mailed to. A dead link is
+// never redeemed, and is spent by the attempt.
+func testDeadLinks(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	kill := []struct {
+		name string
+		do   func(t *testing.T, u *auth.User)
+	}{
+		{"password change", func(t *testing.T, u *auth.User) {
+			if err := s.UpdatePasswordHash(ctx, u.ID, u.PasswordHash, "$2b$changed", true, base); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"logout-all", func(t *testing.T, u *auth.User) {
+			if err := s.InvalidateTokens(ctx, u.ID, base); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"disabled", func(t *testing.T, u *auth.User) {
+			if _, err := s.ChangeUser(ctx, u.ID, auth.UserChange{Disabled: ptr(true), Now: base}); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"disabled and enabled", func(t *testing.T, u *auth.User) {
+			if _, err := s.ChangeUser(ctx, u.ID, auth.UserChange{Disabled: ptr(true), Logout: true, Now: base}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.ChangeUser(ctx, u.ID, auth.UserChange{Disabled: ptr(false), Now: base}); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for i, k := range kill {
+		for _, purpose := range []auth.LinkPurpose{auth.LinkVerifyEmail, auth.LinkResetPassword} {
+			t.Run(k.name+"/"+string(purpose), func(t *testing.T) {
+				u := newUser(fmt.Sprintf("user%d-%s", i, purpose))
+				mustCreate(t, s, u)
+				secret := fmt.Sprint("dead", i, purpose)
+				lt := linkToken(u.ID, secret, purpose, base)
+				lt.Email = u.Email
+				if err := s.CreateLinkToken(ctx, lt); err != nil {
+					t.Fatal(err)
+				}
+				k.do(t, u)
+				before, _ := s.UserByID(ctx, u.ID)
+				r := auth.Redemption{Hash: hash(secret), Purpose: purpose, Now: base, NewPasswordHash: "$2b$attacker"}
+				if _, err := s.RedeemLinkToken(ctx, r); !errors.Is(err, auth.ErrNotFound) {
+					t.Fatalf("a link after a %s = %v, want ErrNotFound", k.name, err)
+				}
+				after, _ := s.UserByID(ctx, u.ID)
+				equalUser(t, after, before)
+				if _, err := s.LinkToken(ctx, hash(secret)); !errors.Is(err, auth.ErrNotFound) {
+					t.Fatalf("a dead link stayed: %v", err)
+				}
+			})
+		}
+	}
+	// A reset link mailed to an address the account no longer has.
+	u := newUser("moved")
+	mustCreate(t, s, u)
+	r := linkToken(u.ID, "moved-r", auth.LinkResetPassword, base)
+	r.Email = "old@example.com"
+	if err := s.CreateLinkToken(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RedeemLinkToken(ctx, auth.Redemption{Hash: hash("moved-r"), Purpose: auth.LinkResetPassword, Now: base, NewPasswordHash: "$2b$x"}); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("a reset link for another address than the account's = %v, want ErrNotFound", err)
+	}
+	// A link made under the current version works.
+	got, _ := s.UserByID(ctx, u.ID)
+	if err := s.InvalidateTokens(ctx, u.ID, base); err != nil {
+		t.Fatal(err)
+	}
+	v := linkToken(u.ID, "moved-v", auth.LinkVerifyEmail, base)
+	v.UserVersion = got.TokenVersion + 1
+	if err := s.CreateLinkToken(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := redeem(s, "moved-v", auth.LinkVerifyEmail, base); err != nil {
+		t.Fatalf("a link made under the user's current version: %v", err)
 	}
 }
 
@@ -1143,7 +1449,7 @@ func testConcurrentRedeem(t *testing.T, s auth.Store) {
 			wg.Go(func() {
 				<-start
 				_, errs[i] = s.RedeemLinkToken(ctx, auth.Redemption{Hash: lt.Hash, Purpose: purpose, Now: base,
-					OldPasswordHash: u.PasswordHash, NewPasswordHash: fmt.Sprint("$2b$new", i)})
+					NewPasswordHash: fmt.Sprint("$2b$new", i)})
 			})
 		}
 		close(start)

@@ -6,6 +6,8 @@
 //   APP               a page's origin listed in AUTH_CORS_ORIGINS, on the same site
 //   EVIL_SAME_SITE    an attacker's page on another origin of the same site
 //   EVIL_CROSS_SITE   an attacker's page on another site (localhost)
+//   SIBLING           a second example server, at http://auth.test.localhost:PORT
+//   SIBLING_EVIL      an attacker's page on a sibling host of it (evil.test.localhost)
 //   OUTBOX            the server's outbox directory (its mails)
 //   CHROMIUM          the browser's executable
 //   SCREENSHOTS       where the demo page's screenshots go
@@ -19,7 +21,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 
-const { BASE, APP, EVIL_SAME_SITE, EVIL_CROSS_SITE, OUTBOX, CHROMIUM, SCREENSHOTS } = process.env;
+const { BASE, APP, EVIL_SAME_SITE, EVIL_CROSS_SITE, SIBLING, SIBLING_EVIL, OUTBOX, CHROMIUM, SCREENSHOTS } = process.env;
 const TIMEOUT = 15000;
 
 const browser = await chromium.launch({
@@ -47,8 +49,8 @@ function button(page, name) {
   return page.getByRole("button", { name, exact: true });
 }
 
-async function signUp(page, username, email) {
-  await page.goto(BASE + "/");
+async function signUp(page, username, email, base = BASE) {
+  await page.goto(base + "/");
   await byLabel(page, "Username").fill(username);
   if (email) {
     await byLabel(page, "Email").fill(email);
@@ -96,8 +98,8 @@ async function latestLink(kind, to, notThis) {
   throw new Error(`no ${kind} link mailed to ${to}`);
 }
 
-async function sessionCookie(context) {
-  return (await context.cookies(BASE + "/session")).find((c) => c.name === "refresh_token");
+async function sessionCookie(context, base = BASE) {
+  return (await context.cookies(base + "/session/refresh")).find((c) => c.name === "__Host-refresh_token");
 }
 
 // --- the tests ---
@@ -115,11 +117,15 @@ test("demo page: sign up, the cookie, reload, log out, log in by email", async (
   await page.screenshot({ path: path.join(SCREENSHOTS, "demo-signed-in.png") });
 
   const c = await sessionCookie(context);
-  assert.ok(c, "no refresh_token cookie");
+  assert.ok(c, "no __Host-refresh_token cookie");
   assert.equal(c.httpOnly, true);
   assert.equal(c.secure, true);
   assert.equal(c.sameSite, "Strict");
-  assert.equal(c.path, "/session");
+  assert.equal(c.path, "/");
+  const device = (await context.cookies(BASE)).find((c) => c.name === "__Host-device");
+  assert.ok(device, "no __Host-device cookie");
+  assert.deepEqual([device.httpOnly, device.secure, device.sameSite, device.path], [true, true, "Strict", "/"]);
+  assert.ok(device.expires - Date.now() / 1000 > 29 * 24 * 3600, "the device cookie lives less than 30 days");
   assert.equal(await page.evaluate(() => document.cookie), "", "a script can read a cookie");
   assert.equal(await page.evaluate(() => localStorage.length + sessionStorage.length), 0, "the page keeps tokens in storage");
 
@@ -191,6 +197,8 @@ test("forgot password, then the reset page", async (context) => {
   await signedOut(page);
 
   await page.getByRole("link", { name: "Forgot password?", exact: true }).click();
+  // The sign-in form has an Email field too: wait for the forgot form.
+  await button(page, "Send reset link").waitFor();
   await byLabel(page, "Email").fill(email);
   await button(page, "Send reset link").click();
   await page.getByRole("status").filter({ hasText: "If an account has this address" }).waitFor();
@@ -266,6 +274,56 @@ for (const [where, origin] of [["the same site", EVIL_SAME_SITE], ["another site
     await signedIn(page, username);
   });
 }
+
+// Cookie tossing (issue 18, finding 6): a page on a sibling host plants a
+// refresh cookie for the parent domain, with a longer path so that it comes
+// first, to sign the victim's browser into the attacker's account. The
+// session cookie is __Host-: the browser refuses one with a Domain, and
+// the server ignores every other name.
+test("a page on a sibling host cannot plant a session cookie", async (context) => {
+  const victim = unique("victim");
+  const page = await context.newPage();
+  await signUp(page, victim, undefined, SIBLING);
+  const before = (await sessionCookie(context, SIBLING)).value;
+
+  // The attacker's own login, from his own browser.
+  const other = await browser.newContext();
+  let stolen;
+  try {
+    const p = await other.newPage();
+    await p.goto(SIBLING + "/");
+    stolen = await p.evaluate(async (password) => {
+      const username = "mallory" + Math.random().toString(36).slice(2, 10);
+      await fetch("/signup", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ username, password }) });
+      const res = await fetch("/token", { method: "POST", body: new URLSearchParams({ username, password }) });
+      return (await res.json()).refresh_token;
+    }, PASSWORD);
+  } finally {
+    await other.close();
+  }
+  assert.ok(stolen, "the attacker got no refresh token");
+
+  const evil = await context.newPage();
+  await evil.goto(SIBLING_EVIL + "/");
+  await evil.evaluate((token) => {
+    for (const c of [
+      `refresh_token=${token}; Domain=test.localhost; Path=/session/refresh; Secure; SameSite=Strict`,
+      `refresh_token=${token}; Domain=test.localhost; Path=/; Secure; SameSite=Strict`,
+      `__Host-refresh_token=${token}; Domain=test.localhost; Path=/; Secure; SameSite=Strict`,
+      `__Host-refresh_token=${token}; Domain=test.localhost; Path=/session/refresh; Secure; SameSite=Strict`,
+    ]) {
+      document.cookie = c;
+    }
+  }, stolen);
+  const seen = await context.cookies(SIBLING + "/session/refresh");
+  assert.ok(seen.some((c) => c.name === "refresh_token" && c.value === stolen),
+    "the browser did not keep the planted cookie of another name: the test proves nothing");
+  assert.ok(!seen.some((c) => c.name === "__Host-refresh_token" && c.value === stolen), "the browser took a __Host- cookie with a Domain");
+
+  await page.reload();
+  await signedIn(page, victim);
+  assert.notEqual((await sessionCookie(context, SIBLING)).value, before, "the page did not refresh its session");
+});
 
 test("an app of AUTH_CORS_ORIGINS on the same site uses the cookie flow", async (context) => {
   const username = unique("heidi");
