@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -55,40 +54,13 @@ func (a *Authenticator) ListSessions(ctx context.Context, userID string) ([]*Ses
 }
 
 // capSessions ends the least recently used live logins of u past
-// Config.MaxSessions, after a login opened one. Logins made at once each
-// trim the same list in the same order, so once they have all returned the
-// user has at most MaxSessions.
+// Config.MaxSessions, after a login opened one.
 func (a *Authenticator) capSessions(ctx context.Context, u *User) error {
-	all, err := a.store.SessionsByUser(ctx, u.ID, a.timestamp())
-	if err != nil || len(all) <= a.maxSessions {
-		return err
+	ended, err := a.store.TrimSessions(ctx, u.ID, a.maxSessions, a.timestamp())
+	for _, id := range ended {
+		a.emit(ctx, Event{Type: EventSessionRevoked, UserID: u.ID, SessionID: id, Reason: "too many logins"})
 	}
-	live := all[:0]
-	for _, s := range all {
-		if s.UserVersion == u.TokenVersion {
-			live = append(live, s)
-		}
-	}
-	if len(live) <= a.maxSessions {
-		return nil
-	}
-	// Most recently used first: by the last refresh, then the login.
-	slices.SortStableFunc(live, func(x, y *Session) int {
-		if c := y.RotatedAt.Compare(x.RotatedAt); c != 0 {
-			return c
-		}
-		if c := y.CreatedAt.Compare(x.CreatedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(y.ID, x.ID)
-	})
-	for _, s := range live[a.maxSessions:] {
-		if err := a.store.RevokeSession(ctx, s.ID); err != nil {
-			return err
-		}
-		a.emit(ctx, Event{Type: EventSessionRevoked, UserID: u.ID, SessionID: s.ID, Reason: "too many logins"})
-	}
-	return nil
+	return err
 }
 
 // RevokeSession ends one login of the user: its refresh tokens are revoked

@@ -232,6 +232,14 @@ type SessionStore interface {
 	// nor expired at now, newest first (by CreatedAt, then ID), their
 	// token hashes left out.
 	SessionsByUser(ctx context.Context, userID string, now time.Time) ([]*Session, error)
+	// TrimSessions revokes the user's live sessions (neither revoked nor
+	// expired at now, and opened under the user's current TokenVersion)
+	// but the keep most recently used ones (by RotatedAt, then CreatedAt,
+	// then ID, the greatest first), and returns the ids it revoked. Logins
+	// made at once, each calling it after its own CreateSession, leave at
+	// most keep sessions of the user live once they have all returned (the
+	// last to look sees every session they opened).
+	TrimSessions(ctx context.Context, userID string, keep int, now time.Time) ([]string, error)
 }
 
 // LinkPurpose is what a mailed link is for. A link of one purpose never
@@ -375,7 +383,9 @@ type MemoryStore struct {
 	byUsername map[string]string
 	byEmail    map[string]string
 	sessions   map[string]*memSession
-	links      map[string]*LinkToken // by string(hash)
+	// byUser indexes sessions by user id, then session id.
+	byUser map[string]map[string]*memSession
+	links  map[string]*LinkToken // by string(hash)
 	// sweepAt is the session count at which CreateSession next drops
 	// revoked and expired sessions, so memory stays bounded by live ones.
 	sweepAt int
@@ -394,6 +404,7 @@ func NewMemoryStore() *MemoryStore {
 		byUsername: make(map[string]string),
 		byEmail:    make(map[string]string),
 		sessions:   make(map[string]*memSession),
+		byUser:     make(map[string]map[string]*memSession),
 		links:      make(map[string]*LinkToken),
 	}
 }
@@ -605,10 +616,8 @@ func (m *MemoryStore) InvalidateTokens(ctx context.Context, id string, now time.
 func (m *MemoryStore) invalidateLocked(u *User, now time.Time) {
 	u.TokenVersion++
 	u.UpdatedAt = now
-	for _, s := range m.sessions {
-		if s.UserID == u.ID {
-			s.revoked = true
-		}
+	for _, s := range m.byUser[u.ID] {
+		s.revoked = true
 	}
 }
 
@@ -627,11 +636,10 @@ func (m *MemoryStore) DeleteUser(ctx context.Context, id string) error {
 		delete(m.byEmail, u.Email)
 	}
 	delete(m.users, id)
-	for sid, s := range m.sessions {
-		if s.UserID == id {
-			delete(m.sessions, sid)
-		}
+	for sid := range m.byUser[id] {
+		delete(m.sessions, sid)
 	}
+	delete(m.byUser, id)
 	for h, t := range m.links {
 		if t.UserID == id {
 			delete(m.links, h)
@@ -659,6 +667,9 @@ func (m *MemoryStore) CreateSession(ctx context.Context, s *Session) error {
 		for id, old := range m.sessions {
 			if old.revoked || !s.CreatedAt.Before(old.ExpiresAt) {
 				delete(m.sessions, id)
+				if delete(m.byUser[old.UserID], id); len(m.byUser[old.UserID]) == 0 {
+					delete(m.byUser, old.UserID)
+				}
 			}
 		}
 		m.sweepAt = 2*len(m.sessions) + 1024
@@ -666,7 +677,12 @@ func (m *MemoryStore) CreateSession(ctx context.Context, s *Session) error {
 	c := *s
 	c.TokenHash = slices.Clone(s.TokenHash)
 	c.RotatedAt = c.CreatedAt
-	m.sessions[s.ID] = &memSession{Session: c}
+	ms := &memSession{Session: c}
+	m.sessions[s.ID] = ms
+	if m.byUser[s.UserID] == nil {
+		m.byUser[s.UserID] = make(map[string]*memSession)
+	}
+	m.byUser[s.UserID][s.ID] = ms
 	return nil
 }
 
@@ -722,14 +738,50 @@ func (m *MemoryStore) SessionsByUser(ctx context.Context, userID string, now tim
 	}
 	defer m.mu.RUnlock()
 	var out []*Session
-	for _, s := range m.sessions {
-		if s.UserID == userID && !s.revoked && now.Before(s.ExpiresAt) {
+	for _, s := range m.byUser[userID] {
+		if !s.revoked && now.Before(s.ExpiresAt) {
 			c := s.Session
 			c.TokenHash = nil
 			out = append(out, &c)
 		}
 	}
 	sortSessions(out)
+	return out, nil
+}
+
+// TrimSessions implements SessionStore.
+func (m *MemoryStore) TrimSessions(ctx context.Context, userID string, keep int, now time.Time) ([]string, error) {
+	if err := m.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	u, ok := m.users[userID]
+	if !ok {
+		return nil, nil
+	}
+	var live []*Session
+	for _, s := range m.byUser[userID] {
+		if !s.revoked && now.Before(s.ExpiresAt) && s.UserVersion == u.TokenVersion {
+			live = append(live, &s.Session)
+		}
+	}
+	if len(live) <= keep {
+		return nil, nil
+	}
+	slices.SortFunc(live, func(a, b *Session) int {
+		if c := b.RotatedAt.Compare(a.RotatedAt); c != 0 {
+			return c
+		}
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(b.ID, a.ID)
+	})
+	var out []string
+	for _, s := range live[max(keep, 0):] {
+		m.sessions[s.ID].revoked = true
+		out = append(out, s.ID)
+	}
 	return out, nil
 }
 

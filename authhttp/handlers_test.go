@@ -108,6 +108,12 @@ func (s *htDownStore) CreateSession(ctx context.Context, se *auth.Session) error
 	}
 	return s.Store.CreateSession(ctx, se)
 }
+func (s *htDownStore) TrimSessions(ctx context.Context, userID string, keep int, now time.Time) ([]string, error) {
+	if err := s.err(); err != nil {
+		return nil, err
+	}
+	return s.Store.TrimSessions(ctx, userID, keep, now)
+}
 func (s *htDownStore) RotateSession(ctx context.Context, r auth.Rotation) (*auth.Session, error) {
 	if err := s.err(); err != nil {
 		return nil, err

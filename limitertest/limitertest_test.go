@@ -13,3 +13,9 @@ func TestMemoryLimiter(t *testing.T) {
 		return auth.NewMemoryLimiter(auth.LimiterConfig{})
 	})
 }
+
+// BenchmarkMemoryLimiter: the memory limiter's work for one password
+// check, v3 against v2.
+func BenchmarkMemoryLimiter(b *testing.B) {
+	limitertest.Bench(b, auth.NewMemoryLimiter(auth.LimiterConfig{}))
+}

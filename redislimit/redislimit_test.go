@@ -821,6 +821,13 @@ func BenchmarkReserveSettle(b *testing.B) {
 	})
 }
 
+// BenchmarkAttempt is the Redis limiter's work for one password check, v3
+// against v2 (limitertest.Bench).
+func BenchmarkAttempt(b *testing.B) {
+	c := newClient(b)
+	limitertest.Bench(b, newLimiter(b, c, newPrefix(b, c), redislimit.Config{}))
+}
+
 // BenchmarkFamiliar is the Redis limiter's cost of the familiar clients
 // of a login: Remember of an address's and a device's ids (after a
 // successful sign-in, the same ids again each time), and Familiar of two

@@ -20,13 +20,25 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// go-redis writes its connection pool's dial retries to the standard
+	// logger. The server says itself when Redis does not answer: at start
+	// in one line (and stops), later with each request that fails. So
+	// those are dropped.
+	redis.SetLogger(quietRedis{})
 	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stderr))
 }
+
+// quietRedis is a go-redis logger that drops what it is given.
+type quietRedis struct{}
+
+func (quietRedis) Printf(context.Context, string, ...any) {}
 
 // Server timeouts: long enough for a login queued behind others for a
 // hashing slot (the handlers give up after 15 s), short enough that slow

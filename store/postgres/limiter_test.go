@@ -747,6 +747,13 @@ func BenchmarkLimiter(b *testing.B) {
 	})
 }
 
+// BenchmarkAttempt is the PostgreSQL limiter's work for one password
+// check, v3 against v2 (limitertest.Bench).
+func BenchmarkAttempt(b *testing.B) {
+	l, _ := limiterOn(b, freshSchema(b), postgres.LimiterConfig{})
+	limitertest.Bench(b, l)
+}
+
 // BenchmarkFamiliar is the PostgreSQL limiter's cost of the familiar
 // clients of a login: Remember of an address's and a device's ids (after
 // a successful sign-in, the same ids again each time), and Familiar of two

@@ -77,6 +77,35 @@ ALTER TABLE {schema}.auth_sessions ADD COLUMN client_addr text NOT NULL DEFAULT 
 DELETE FROM {schema}.auth_link_tokens;
 ALTER TABLE {schema}.auth_link_tokens DROP COLUMN binding;
 ALTER TABLE {schema}.auth_link_tokens ADD COLUMN user_version bigint NOT NULL DEFAULT -1;
+
+-- The live sessions of a user, without the revoked ones (which stay until
+-- they expire): what TrimSessions counts. Rotations change neither column,
+-- so they stay HOT.
+CREATE INDEX auth_sessions_live_idx ON {schema}.auth_sessions (user_id) WHERE NOT revoked;
+
+-- At most keep live sessions per user (auth.SessionStore.TrimSessions):
+-- when the user has more, the live sessions but the keep most recently
+-- used are revoked, after a transaction-scoped lock of the user's sessions
+-- (lock_key), so that the calls that trim run one after the other. A
+-- function, so that it is one round trip and its UPDATE takes its snapshot
+-- once the lock is held. The count needs no lock: it follows the caller's
+-- own insert, so the last of calls made at once counts every session
+-- they opened.
+CREATE FUNCTION {schema}.auth_trim_sessions(lock_key text, uid text, now_at timestamptz, keep int)
+RETURNS SETOF text LANGUAGE plpgsql AS $$
+BEGIN
+	IF (SELECT count(*) FROM {schema}.auth_sessions s JOIN {schema}.auth_users u ON u.id = s.user_id
+		WHERE s.user_id = uid AND NOT s.revoked AND s.expires_at > now_at AND s.user_version = u.token_version) <= keep THEN
+		RETURN;
+	END IF;
+	PERFORM pg_advisory_xact_lock(hashtextextended(lock_key, 0));
+	RETURN QUERY UPDATE {schema}.auth_sessions SET revoked = true WHERE id IN (
+		SELECT s.id FROM {schema}.auth_sessions s JOIN {schema}.auth_users u ON u.id = s.user_id
+		WHERE s.user_id = uid AND NOT s.revoked AND s.expires_at > now_at AND s.user_version = u.token_version
+		ORDER BY COALESCE(s.rotated_at, s.created_at) DESC, s.created_at DESC, s.id COLLATE "C" DESC
+		OFFSET keep)
+	RETURNING id;
+END $$;
 `},
 }
 

@@ -13,7 +13,7 @@ type queries struct {
 	updatePasswordHash, updatePasswordHashLogout, invalidateTokens                                          string
 
 	createSession, rotateSession, sessionExists, revokeSession, deleteExpired string
-	userSessions, listUsers                                                   string
+	userSessions, listUsers, trimSessions                                     string
 }
 
 const userColumns = `id, username, email, email_verified, password_hash, disabled, roles, token_version, created_at, updated_at`
@@ -33,7 +33,7 @@ const (
 
 func buildQueries(schema string) queries {
 	users, sessions, links := ident(schema, "auth_users"), ident(schema, "auth_sessions"), ident(schema, "auth_link_tokens")
-	r := strings.NewReplacer("{users}", users, "{sessions}", sessions, "{links}", links)
+	r := strings.NewReplacer("{users}", users, "{sessions}", sessions, "{links}", links, "{trim}", ident(schema, "auth_trim_sessions"))
 	return queries{
 		createUser: r.Replace(`INSERT INTO {users} (` + userColumns + `)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`),
@@ -143,6 +143,7 @@ ORDER BY created_at DESC, id DESC`),
 	expires_at = CASE WHEN ` + isCurrent + ` THEN $4 ELSE expires_at END
 WHERE id = $1 AND NOT revoked AND expires_at > $5
 RETURNING revoked, user_id, token_hash, user_version, created_at, COALESCE(rotated_at, created_at), expires_at, user_agent, client_addr`),
+		trimSessions:  r.Replace(`SELECT {trim}($1, $2, $3, $4)`),
 		sessionExists: r.Replace(`SELECT EXISTS (SELECT 1 FROM {sessions} WHERE id = $1)`),
 		revokeSession: r.Replace(`UPDATE {sessions} SET revoked = true WHERE id = $1 AND NOT revoked`),
 		deleteExpired: r.Replace(`DELETE FROM {sessions} WHERE expires_at <= $1`),

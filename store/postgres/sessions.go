@@ -87,6 +87,29 @@ func (s *Store) RevokeSession(ctx context.Context, id string) error {
 	return nil
 }
 
+// TrimSessions implements auth.SessionStore, in one statement: a function
+// (migration 6) that first takes a lock on the user's sessions (a
+// transaction-scoped advisory lock, per schema), so that concurrent calls
+// for one user run one after the other and each sees the sessions the one
+// before left.
+func (s *Store) TrimSessions(ctx context.Context, userID string, keep int, now time.Time) ([]string, error) {
+	if err := s.ready(ctx); err != nil {
+		return nil, err
+	}
+	if !storable(userID) {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, s.q.trimSessions, s.nameLock("sessions of "+userID), userID, now, max(keep, 0))
+	if err != nil {
+		return nil, unavailable(ctx, err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, unavailable(ctx, err)
+	}
+	return out, nil
+}
+
 // SessionsByUser implements auth.SessionStore.
 func (s *Store) SessionsByUser(ctx context.Context, userID string, now time.Time) ([]*auth.Session, error) {
 	if err := s.ready(ctx); err != nil {

@@ -64,6 +64,17 @@ const (
 		SET prev_hash = token_hash, rotated_at = ?, token_hash = ?, expires_at = ?
 		WHERE id = ?`
 	qRevokeSession = `UPDATE sessions SET revoked = 1 WHERE id = ?`
+	// How many live sessions the user has: TrimSessions writes only past
+	// its keep.
+	qLiveSessions = `SELECT count(*) FROM sessions s JOIN users u ON u.id = s.user_id
+		WHERE s.user_id = ?1 AND s.revoked = 0 AND s.expires_at > ?2 AND s.user_version = u.token_version`
+	// The user's live sessions but the ?3 most recently used, revoked.
+	qTrimSessions = `UPDATE sessions SET revoked = 1 WHERE id IN (
+		SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id
+		WHERE s.user_id = ?1 AND s.revoked = 0 AND s.expires_at > ?2 AND s.user_version = u.token_version
+		ORDER BY coalesce(s.rotated_at, s.created_at) DESC, s.created_at DESC, s.id DESC
+		LIMIT -1 OFFSET ?3)
+		RETURNING id`
 
 	// Link tokens: a new one replaces the user's others of its purpose
 	// (and expired ones go as they pass).
@@ -87,11 +98,11 @@ const (
 )
 
 var (
-	readerQueries = []string{qUserByID, qUserByUsername, qUserByEmail, qUserBySession, qLinkToken, qListUsers, qUserSessions}
+	readerQueries = []string{qLiveSessions, qUserByID, qUserByUsername, qUserByEmail, qUserBySession, qLinkToken, qListUsers, qUserSessions}
 	writerQueries = []string{
 		qCreateUser, qNamesTaken, qChangeUser, qOtherHolder, qUserByID, qPasswordHash, qSetPasswordHash, qBumpTokenVersion,
 		qRevokeUserSessions, qDeleteUser, qCreateSession, qSession, qRotateCurrent,
-		qRevokeSession, qDeleteLinkTokens, qCreateLinkToken, qRedeemable, qDeleteLinkToken, qAddressTaken, qSetEmail, qReset,
+		qRevokeSession, qTrimSessions, qDeleteLinkTokens, qCreateLinkToken, qRedeemable, qDeleteLinkToken, qAddressTaken, qSetEmail, qReset,
 		qDeleteUserLinkTokens,
 	}
 )

@@ -60,10 +60,14 @@ var migrations = []string{
 	// the user's token version when it was made (auth.LinkToken). Links
 	// pending from before carry no version, and were made under the old
 	// rules: they go.
+	// And at most so many live sessions per user (TrimSessions): an index
+	// of the live ones, so that counting them does not read the user's
+	// revoked ones, which stay until they expire.
 	`DELETE FROM link_tokens;
 	ALTER TABLE link_tokens DROP COLUMN binding;
 	ALTER TABLE link_tokens ADD COLUMN user_version INTEGER NOT NULL DEFAULT -1;
-	CREATE INDEX link_tokens_user_id ON link_tokens (user_id);`,
+	CREATE INDEX link_tokens_user_id ON link_tokens (user_id);
+	CREATE INDEX sessions_live ON sessions (user_id) WHERE revoked = 0;`,
 }
 
 // prechecks run before the migration of the same index, in its

@@ -123,6 +123,48 @@ func (s *Store) RevokeSession(ctx context.Context, id string) error {
 	return nil
 }
 
+// TrimSessions implements auth.SessionStore: a count of the user's live
+// sessions on a reader, then, only when it is over keep, one statement on
+// the single writer connection (which serialises the calls). The count
+// follows the caller's own CreateSession, so the last of calls made at
+// once counts every session they opened, and trims if need be.
+func (s *Store) TrimSessions(ctx context.Context, userID string, keep int, now time.Time) ([]string, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	if !storable(userID) {
+		return nil, nil
+	}
+	keep = max(keep, 0)
+	var live int
+	if err := s.rs[qLiveSessions].QueryRowContext(ctx, userID, micros(now)).Scan(&live); err != nil {
+		return nil, s.fail(ctx, "TrimSessions", err)
+	}
+	if live <= keep {
+		return nil, nil
+	}
+	rows, err := s.ws[qTrimSessions].QueryContext(ctx, userID, micros(now), keep)
+	if err != nil {
+		return nil, s.fail(ctx, "TrimSessions", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, s.fail(ctx, "TrimSessions", err)
+		}
+		out = append(out, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(ctx, "TrimSessions", err)
+	}
+	for _, id := range out {
+		s.forgetSession(id)
+	}
+	return out, nil
+}
+
 // SessionsByUser implements auth.SessionStore.
 func (s *Store) SessionsByUser(ctx context.Context, userID string, now time.Time) ([]*auth.Session, error) {
 	if err := s.check(ctx); err != nil {

@@ -71,6 +71,8 @@ func Run(t *testing.T, newStore func(t *testing.T) auth.Store) {
 		{"ConcurrentRedeemOneToken", testConcurrentRedeem},
 		{"ConcurrentMixedLoad", testConcurrentMixed},
 		{"SessionsByUser", testSessionsByUser},
+		{"TrimSessions", testTrimSessions},
+		{"ConcurrentTrimSessions", testConcurrentTrim},
 		{"ListUsers", testListUsers},
 		{"ConcurrentListUsers", testConcurrentListUsers},
 	}
@@ -1466,6 +1468,100 @@ func testConcurrentRedeem(t *testing.T, s auth.Store) {
 		}
 		if won != 1 {
 			t.Fatalf("%s: %d of %d concurrent redemptions of one token won, want exactly 1", purpose, won, Concurrency)
+		}
+	}
+}
+
+// testTrimSessions: TrimSessions keeps the most recently used live
+// sessions of the user and revokes the rest; other users', and sessions
+// already dead, are not counted.
+func testTrimSessions(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	u := newUser("alice")
+	mustCreate(t, s, u)
+	other := newUser("bob")
+	mustCreate(t, s, other)
+	for i := range 5 {
+		sess := &auth.Session{ID: fmt.Sprint("s", i), UserID: u.ID, TokenHash: hash(fmt.Sprint("t", i)),
+			CreatedAt: base.Add(time.Duration(i) * time.Minute), ExpiresAt: base.Add(time.Hour)}
+		if err := s.CreateSession(ctx, sess); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o := newSession(t, s, other.ID, "o1")
+	// The oldest login is the most recently used.
+	if _, err := s.RotateSession(ctx, rotation("s0", "t0", "t0b", base.Add(10*time.Minute))); err != nil {
+		t.Fatal(err)
+	}
+	// One is revoked already; it does not count.
+	if err := s.RevokeSession(ctx, "s4"); err != nil {
+		t.Fatal(err)
+	}
+	now := base.Add(11 * time.Minute)
+	got, err := s.TrimSessions(ctx, u.ID, 2, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, []string{"s1", "s2"}) {
+		t.Fatalf("TrimSessions(keep 2) revoked %v, want s1 and s2 (s0 was used last, s3 opened last, s4 revoked)", got)
+	}
+	live, _ := s.SessionsByUser(ctx, u.ID, now)
+	if len(live) != 2 || live[0].ID != "s3" || live[1].ID != "s0" {
+		t.Fatalf("live after: %v", live)
+	}
+	if got, err := s.TrimSessions(ctx, u.ID, 2, now); err != nil || len(got) != 0 {
+		t.Fatalf("a second trim: %v, %v", got, err)
+	}
+	if _, err := s.UserBySession(ctx, other.ID, o.ID); err != nil {
+		t.Fatalf("another user's session: %v", err)
+	}
+	// Sessions of an older token version are dead, and not counted.
+	if err := s.InvalidateTokens(ctx, u.ID, now); err != nil {
+		t.Fatal(err)
+	}
+	fresh := &auth.Session{ID: "s5", UserID: u.ID, TokenHash: hash("t5"), UserVersion: 1, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := s.CreateSession(ctx, fresh); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.TrimSessions(ctx, u.ID, 1, now); err != nil || len(got) != 0 {
+		t.Fatalf("trim to 1 with one live session: %v, %v", got, err)
+	}
+	if got, err := s.TrimSessions(ctx, "nobody", 1, now); err != nil || len(got) != 0 {
+		t.Fatalf("trim of an unknown user: %v, %v", got, err)
+	}
+}
+
+// testConcurrentTrim: logins made at once, each opening a session and
+// trimming: once they have all returned, at most keep are live.
+func testConcurrentTrim(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	const keep = 3
+	for round := range 5 {
+		u := newUser(fmt.Sprint("alice", round))
+		mustCreate(t, s, u)
+		var wg sync.WaitGroup
+		errs := make(chan error, Concurrency)
+		for i := range Concurrency {
+			wg.Go(func() {
+				at := base.Add(time.Duration(i) * time.Millisecond)
+				sess := &auth.Session{ID: newID(), UserID: u.ID, TokenHash: hash(fmt.Sprint("c", i)), CreatedAt: at, ExpiresAt: base.Add(time.Hour)}
+				if err := s.CreateSession(ctx, sess); err != nil {
+					errs <- err
+					return
+				}
+				if _, err := s.TrimSessions(ctx, u.ID, keep, base); err != nil {
+					errs <- err
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		if live, _ := s.SessionsByUser(ctx, u.ID, base); len(live) != keep {
+			t.Fatalf("round %d: %d live sessions after %d logins at once, each trimming to %d", round, len(live), Concurrency, keep)
 		}
 	}
 }
