@@ -18,7 +18,9 @@ import (
 //     settlement as a success and Remember of the two ids: the owner;
 //   - "unfamiliar failure": the same two budgets, Familiar, then the
 //     username's budget over all addresses, both settled as failures: a
-//     guesser.
+//     guesser;
+//   - "Remember" and "Familiar": those calls alone, with two ids (one of
+//     them remembered, for Familiar).
 //
 // Every attempt uses the same address key (one client address, as a
 // guesser's) and the budgets are never spent.
@@ -72,6 +74,22 @@ func Bench(b *testing.B, l auth.Limiter) {
 			r2 := reserve(b, user)
 			r.Settle(auth.AttemptFailed)
 			r2.Settle(auth.AttemptFailed)
+		}
+	})
+	b.Run("Remember", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := l.Remember(ctx, ttl, ids...); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Familiar", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if ok, err := l.Familiar(ctx, ids...); err != nil || !ok {
+				b.Fatal(ok, err)
+			}
 		}
 	})
 }

@@ -828,67 +828,6 @@ func BenchmarkAttempt(b *testing.B) {
 	limitertest.Bench(b, newLimiter(b, c, newPrefix(b, c), redislimit.Config{}))
 }
 
-// BenchmarkFamiliar is the Redis limiter's cost of the familiar clients
-// of a login: Remember of an address's and a device's ids (after a
-// successful sign-in, the same ids again each time), and Familiar of two
-// ids, one of them remembered (before the password check).
-func BenchmarkFamiliar(b *testing.B) {
-	c := newClient(b)
-	l := newLimiter(b, c, newPrefix(b, c), redislimit.Config{})
-	ctx := context.Background()
-	const ttl = 30 * 24 * time.Hour
-	b.Run("Remember", func(b *testing.B) {
-		b.Run("serial", func(b *testing.B) {
-			ids := [][16]byte{newID(), newID()}
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := l.Remember(ctx, ttl, ids...); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-		b.Run("parallel", func(b *testing.B) {
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				ids := [][16]byte{newID(), newID()}
-				for pb.Next() {
-					if err := l.Remember(ctx, ttl, ids...); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-		})
-	})
-	b.Run("Familiar", func(b *testing.B) {
-		known := newID()
-		if err := l.Remember(ctx, ttl, known); err != nil {
-			b.Fatal(err)
-		}
-		b.Run("serial", func(b *testing.B) {
-			ids := [][16]byte{newID(), known}
-			b.ReportAllocs()
-			for b.Loop() {
-				if ok, err := l.Familiar(ctx, ids...); !ok || err != nil {
-					b.Fatal(ok, err)
-				}
-			}
-		})
-		b.Run("parallel", func(b *testing.B) {
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				ids := [][16]byte{newID(), known}
-				for pb.Next() {
-					if ok, err := l.Familiar(ctx, ids...); !ok || err != nil {
-						b.Error(ok, err)
-						return
-					}
-				}
-			})
-		})
-	})
-}
-
 // Example shows a Limiter shared by every instance of a service, from the
 // Redis named by AUTH_TEST_REDIS_URL.
 func Example() {
