@@ -71,10 +71,10 @@ var noticeTexts = [...]struct{ title, body string }{
 			"If this was not you, contact the service at once."},
 	noticePasswordChanged: {"Your password was changed",
 		"The password of your account was changed, and every device signed in to it was signed out. " +
-			"If this was not you, reset your password at once from the sign-in page (Forgot password?)."},
+			"If this was not you, reset your password at once: ask for a reset link from the sign-in page."},
 	noticePasswordReset: {"Your password was reset",
 		"The password of your account was reset through a link mailed to this address, and every device signed in to it was signed out. " +
-			"If this was not you, reset your password again at once from the sign-in page (Forgot password?)."},
+			"If this was not you, reset your password again at once: ask for a new reset link from the sign-in page."},
 }
 
 // The library's templates.
