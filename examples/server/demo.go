@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/goauthkit/auth/authhttp"
+	"github.com/goauthkit/auth/authhttp/docs"
 )
 
 // The demo page at GET /: plain HTML, CSS and JavaScript, embedded, no
@@ -28,14 +29,14 @@ var demoAssets = map[string]struct{ file, ctype string }{
 }
 
 // withPages serves the demo page and its files, and /docs (Swagger UI, from
-// authhttp), in front of next, which gets every other request. They are
+// authhttp/docs), in front of next, which gets every other request. They are
 // pages, not API routes, so they are not in /openapi.json.
 func withPages(next http.Handler) http.Handler {
-	docs := authhttp.DocsHandler()
+	swagger := docs.Handler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
 		if p == "/docs" || strings.HasPrefix(p, "/docs/") {
-			docs.ServeHTTP(w, r)
+			swagger.ServeHTTP(w, r)
 			return
 		}
 		a, ok := demoAssets[p]

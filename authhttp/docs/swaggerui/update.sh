@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Refreshes the Swagger UI files that authhttp embeds for GET /docs, from the
+# Refreshes the Swagger UI files that authhttp/docs embeds for GET /docs, from the
 # npm package swagger-ui-dist at the version in VERSION (or the one given:
 # bash update.sh 5.36.0, which also rewrites VERSION). Needs npm and tar;
 # nothing else of the package is kept. Review the diff, then run the docs
-# tests (go test ./authhttp ./examples/server).
+# tests (go test ./authhttp/docs ./examples/server).
 set -euo pipefail
 cd "$(dirname "$0")"
 version=${1:-$(cat VERSION)}

@@ -1,4 +1,4 @@
-package authhttp
+package docs
 
 import (
 	"encoding/json"
@@ -6,10 +6,12 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/goauthkit/auth/authhttp"
 )
 
-func TestDocsHandler(t *testing.T) {
-	h := DocsHandler()
+func TestHandler(t *testing.T) {
+	h := Handler()
 	get := func(method, path string, header map[string]string) *httptest.ResponseRecorder {
 		r := httptest.NewRequest(method, path, nil)
 		for k, v := range header {
@@ -52,7 +54,7 @@ func TestDocsHandler(t *testing.T) {
 	}
 	for _, path := range []string{"/docs/", "/docs/nope.js", "/docs/../openapi.json", "/other/swagger-ui.css", "/docs/x/swagger-ui.css", "/"} {
 		w := get("GET", path, nil)
-		var body ErrorBody
+		var body authhttp.ErrorBody
 		if w.Code != 404 || json.Unmarshal(w.Body.Bytes(), &body) != nil || body.Error != "not_found" {
 			t.Errorf("GET %s: %d %s", path, w.Code, w.Body)
 		}
