@@ -192,7 +192,8 @@ func familiarSecret(k *Key) ([]byte, error) {
 	return sum[:], nil
 }
 
-// deviceValueBytes bounds a device value (Credentials.Device).
+// minDeviceBytes and maxDeviceBytes bound a device value
+// (Credentials.Device).
 const (
 	minDeviceBytes = 22
 	maxDeviceBytes = 64

@@ -874,3 +874,22 @@ func testFamiliarEndedContext(t *testing.T, l auth.Limiter) {
 		})
 	}
 }
+
+// Shared checks a limiter shared by several instances: what same1
+// remembers, same2 (another instance on the same store) finds familiar,
+// and apart (an instance on another store, or under another key prefix)
+// does not.
+func Shared(t *testing.T, same1, same2, apart auth.Limiter) {
+	t.Helper()
+	ctx := context.Background()
+	id := newID()
+	if err := same1.Remember(ctx, time.Hour, id); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := same2.Familiar(ctx, newID(), id); !ok || err != nil {
+		t.Fatalf("Familiar on the other instance = %v, %v; want true", ok, err)
+	}
+	if ok, err := apart.Familiar(ctx, id); ok || err != nil {
+		t.Fatalf("Familiar on a limiter apart = %v, %v; want false", ok, err)
+	}
+}

@@ -690,25 +690,13 @@ func TestFamiliarKeys(t *testing.T) {
 }
 
 // TestFamiliarShared: what one instance remembers, another finds
-// familiar.
+// familiar; a limiter under another key prefix does not.
 func TestFamiliarShared(t *testing.T) {
 	t.Parallel()
 	c1, c2 := newClient(t), newClient(t)
 	prefix := newPrefix(t, c1)
-	l1 := newLimiter(t, c1, prefix, redislimit.Config{})
-	l2 := newLimiter(t, c2, prefix, redislimit.Config{})
-	other := newLimiter(t, c2, newPrefix(t, c2), redislimit.Config{})
-	ctx := context.Background()
-	id := newID()
-	if err := l1.Remember(ctx, time.Hour, id); err != nil {
-		t.Fatal(err)
-	}
-	if ok, err := l2.Familiar(ctx, newID(), id); !ok || err != nil {
-		t.Fatalf("Familiar on the other instance = %v, %v; want true", ok, err)
-	}
-	if ok, err := other.Familiar(ctx, id); ok || err != nil {
-		t.Fatalf("Familiar under another prefix = %v, %v; want false", ok, err)
-	}
+	limitertest.Shared(t, newLimiter(t, c1, prefix, redislimit.Config{}), newLimiter(t, c2, prefix, redislimit.Config{}),
+		newLimiter(t, c2, newPrefix(t, c2), redislimit.Config{}))
 }
 
 // TestFamiliarRedisDown: when Redis cannot be reached, or the client is

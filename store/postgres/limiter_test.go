@@ -597,21 +597,12 @@ func byteas(ids [][16]byte) [][]byte {
 // TestLimiterFamiliarShared: what one instance remembers, another finds
 // familiar; a store in another schema does not.
 func TestLimiterFamiliarShared(t *testing.T) {
+	t.Parallel()
 	schema := freshSchema(t)
 	l1, _ := limiterOn(t, schema, postgres.LimiterConfig{})
 	l2, _ := limiterOn(t, schema, postgres.LimiterConfig{})
 	other, _ := limiterOn(t, freshSchema(t), postgres.LimiterConfig{})
-	ctx := context.Background()
-	id := newID()
-	if err := l1.Remember(ctx, time.Hour, id); err != nil {
-		t.Fatal(err)
-	}
-	if ok, err := l2.Familiar(ctx, newID(), id); !ok || err != nil {
-		t.Fatalf("Familiar on the other instance = %v, %v; want true", ok, err)
-	}
-	if ok, err := other.Familiar(ctx, id); ok || err != nil {
-		t.Fatalf("Familiar in another schema = %v, %v; want false", ok, err)
-	}
+	limitertest.Shared(t, l1, l2, other)
 }
 
 // TestLimiterFamiliarFailsClosed: on a closed store, Remember, Familiar
