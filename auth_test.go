@@ -876,8 +876,8 @@ func TestRegisterLimit(t *testing.T) {
 		}
 	}
 	_, err := f.a.Register(ctx, NewUser{Username: "fresh", Password: "correct horse battery", ClientAddr: "192.0.2.1"})
-	rl, ok := errors.AsType[*RateLimitError](err)
-	if !ok || rl.RetryAfter != 6*time.Second {
+	var rl *RateLimitError
+	if !errors.As(err, &rl) || rl.RetryAfter != 6*time.Second {
 		t.Fatalf("21st signup from one address = %v, want a *RateLimitError of 6s", err)
 	}
 	if _, err := f.a.Register(ctx, NewUser{Username: "fresh", Password: "correct horse battery", ClientAddr: "192.0.2.2"}); err != nil {

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
@@ -9,7 +10,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/alexedwards/argon2id"
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -120,10 +120,16 @@ func (a Argon2id) validate() error {
 // Hash implements Hasher.
 func (a Argon2id) Hash(password string) (string, error) {
 	p := a.params()
-	return argon2id.CreateHash(password, &argon2id.Params{
-		Memory: p.memory, Iterations: p.time, Parallelism: p.threads,
-		SaltLength: p.saltLen, KeyLength: p.keyLen,
-	})
+	salt := make([]byte, p.saltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	key := argon2.IDKey([]byte(password), salt, p.time, p.memory, p.threads, p.keyLen)
+	// The PHC string format, as the reference implementation, passlib and
+	// pwdlib write it; parseArgon2id reads it back.
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version,
+		p.memory, p.time, p.threads,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
 }
 
 // Verify implements Hasher. It also verifies bcrypt hashes.

@@ -443,7 +443,7 @@ func (a *Authenticator) makeMail(ctx context.Context, j *mailJob) (*Message, err
 		kind = a.limits.MailForgot.key(false, kindMailForgot, u.ID)
 	}
 	res, err := a.limiter.Reserve(ctx, kind, a.limits.MailRecipient.key(false, kindMailRecipient, j.email))
-	if _, ok := errors.AsType[*RateLimitError](err); ok {
+	if rl := (*RateLimitError)(nil); errors.As(err, &rl) {
 		a.mailEvent(ctx, *j, EventMailThrottled, "the mail budget of the account or the address is spent")
 		return nil, nil
 	}

@@ -370,7 +370,7 @@ func TestMailLimits(t *testing.T) {
 		}
 	}
 	err = f.a.RequestPasswordReset(ctx, "n@example.com", "192.0.2.9")
-	if rl, ok := errors.AsType[*RateLimitError](err); !ok || rl.RetryAfter != 6*time.Second {
+	if rl := (*RateLimitError)(nil); !errors.As(err, &rl) || rl.RetryAfter != 6*time.Second {
 		t.Fatalf("the 21st request from one address = %v, want a *RateLimitError of 6s", err)
 	}
 	if _, err := f.a.VerifyEmail(ctx, strings.Repeat("A", 43), "192.0.2.9"); !errors.Is(err, ErrTooManyAttempts) {

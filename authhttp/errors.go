@@ -137,7 +137,7 @@ func GrantErrorStatus(err error) (status int, code, description string) {
 }
 
 func passwordRuleText(err error) string {
-	if pe, ok := errors.AsType[*auth.PasswordError](err); ok {
+	if pe := (*auth.PasswordError)(nil); errors.As(err, &pe) {
 		return pe.Description
 	}
 	return "the password does not meet the password rules"

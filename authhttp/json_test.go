@@ -152,7 +152,7 @@ func FuzzJSONBody(f *testing.F) {
 		scanErr := strictjson.Scan(data, strictjson.Body, func(_, _ []byte) error { return nil })
 		obj, err := parseJSONObject(data)
 		if err != nil {
-			if _, ok := errors.AsType[*RequestError](err); !ok || err != bodyJSONErrors[scanErr.(strictjson.Error)] {
+			if re := (*RequestError)(nil); !errors.As(err, &re) || err != bodyJSONErrors[scanErr.(strictjson.Error)] {
 				t.Fatalf("parseJSONObject(%q) = %v, strictjson.Scan said %v", data, err, scanErr)
 			}
 			return

@@ -473,7 +473,7 @@ func concurrent(t *testing.T, l auth.Limiter, n int, o auth.Outcome, keys ...aut
 			<-start
 			r, err := l.Reserve(ctx, keys...)
 			if err != nil {
-				if _, ok := errors.AsType[*auth.RateLimitError](err); !ok {
+				if rl := (*auth.RateLimitError)(nil); !errors.As(err, &rl) {
 					t.Errorf("Reserve: %v; want a grant or a *auth.RateLimitError", err)
 				}
 				rf.Add(1)
@@ -559,7 +559,7 @@ func testBadKey(t *testing.T, l auth.Limiter) {
 				}
 				t.Errorf("Reserve(%s) = %v, %v; want an error", describe(keys), r, err)
 			}
-			if _, ok := errors.AsType[*auth.RateLimitError](err); ok {
+			if rl := (*auth.RateLimitError)(nil); errors.As(err, &rl) {
 				t.Errorf("Reserve(%s) = %v; want an error other than a refusal", describe(keys), err)
 			}
 		}

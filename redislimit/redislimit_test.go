@@ -107,7 +107,7 @@ func settleN(t *testing.T, l auth.Limiter, n int, o auth.Outcome, keys ...auth.L
 func wantRefused(t *testing.T, l auth.Limiter, keys ...auth.LimitKey) {
 	t.Helper()
 	r, err := l.Reserve(ctxFor(t, 30*time.Second), keys...)
-	if _, ok := errors.AsType[*auth.RateLimitError](err); !ok || r != nil {
+	if rl := (*auth.RateLimitError)(nil); !errors.As(err, &rl) || r != nil {
 		t.Fatalf("Reserve = %v, %v; want a *auth.RateLimitError", r, err)
 	}
 }
@@ -185,7 +185,7 @@ func TestInstancesShareBudgets(t *testing.T) {
 				<-start
 				r, err := l.Reserve(ctx, k)
 				if err != nil {
-					if _, ok := errors.AsType[*auth.RateLimitError](err); !ok {
+					if rl := (*auth.RateLimitError)(nil); !errors.As(err, &rl) {
 						t.Errorf("Reserve: %v", err)
 					}
 					refused.Add(1)
@@ -474,7 +474,7 @@ func TestScriptFlushed(t *testing.T) {
 	}
 	settleN(t, l, 1, auth.AttemptFailed, k)
 	r, err := l.Reserve(context.Background(), k)
-	if _, ok := errors.AsType[*auth.RateLimitError](err); !ok {
+	if rl := (*auth.RateLimitError)(nil); !errors.As(err, &rl) {
 		t.Fatalf("Reserve = %v, %v; want refused: a Settle after the flush was lost", r, err)
 	}
 }

@@ -79,8 +79,8 @@ func TestReserve(t *testing.T) {
 		{"granted", []reply{{Granted, 0, nil}}, false, func(err error) bool { return err == nil }, 1},
 		{"held, then granted", []reply{{Held, 0, nil}, {Held, 0, nil}, {Granted, 0, nil}}, false, func(err error) bool { return err == nil }, 3},
 		{"spent", []reply{{Spent, 7 * time.Second, nil}}, false, func(err error) bool {
-			rl, ok := errors.AsType[*auth.RateLimitError](err)
-			return ok && rl.RetryAfter == 7*time.Second
+			var rl *auth.RateLimitError
+			return errors.As(err, &rl) && rl.RetryAfter == 7*time.Second
 		}, 1},
 		{"held, then spent", []reply{{Held, 0, nil}, {Spent, time.Second, nil}}, false, func(err error) bool {
 			return errors.Is(err, auth.ErrTooManyAttempts)
