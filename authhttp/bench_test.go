@@ -4,14 +4,12 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/goauthkit/auth"
-	"github.com/goauthkit/auth/store/sqlite"
 )
 
 // discardWriter is an http.ResponseWriter that keeps only the status.
@@ -69,22 +67,14 @@ func BenchmarkHandlersMe(b *testing.B) {
 // has and for one no account has, interleaved in one loop so that both see
 // the same machine, and reports the time of each and their ratio: the
 // answer must cost the same (the token and the mail are made off the
-// request path, by the mail worker). Over the memory store and over SQLite
-// (the example server's default).
+// request path, by the mail worker). Over the memory store (this module
+// has no other: SQLite's is a module of its own).
 func BenchmarkForgot(b *testing.B) {
 	for _, st := range []struct {
 		name string
 		open func(b *testing.B) auth.Store
 	}{
 		{"memory", func(*testing.B) auth.Store { return auth.NewMemoryStore() }},
-		{"sqlite", func(b *testing.B) auth.Store {
-			s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "auth.db"), sqlite.Config{ExclusiveLock: true})
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { _ = s.Close() })
-			return s
-		}},
 	} {
 		b.Run(st.name, func(b *testing.B) {
 			var sent atomic.Int64

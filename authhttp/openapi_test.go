@@ -1,15 +1,12 @@
 package authhttp
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/goauthkit/auth"
 )
@@ -33,30 +30,44 @@ func allRoutes(t *testing.T) []Route {
 	return append(routes, doc)
 }
 
-// TestOpenAPIValid validates the document of every route with a real
-// OpenAPI 3.1 validator (kin-openapi), and checks what the contract asks of
-// it: an operation per route and none else, the password flow at /token.
-func TestOpenAPIValid(t *testing.T) {
+// TestOpenAPIOperations checks what the contract asks of the document: an
+// operation per route and none else, every description in openapi.json
+// belonging to a route, the password flow at /token, and a security
+// requirement on every operation that needs a token. (That the document is
+// valid OpenAPI 3.1 is checked with a real validator, kin-openapi, by the
+// example server's tests, which keep that dependency out of this module.)
+func TestOpenAPIOperations(t *testing.T) {
 	routes := allRoutes(t)
 	raw, err := OpenAPI(routes)
 	if err != nil {
 		t.Fatal(err)
 	}
-	loader := openapi3.NewLoader()
-	doc, err := loader.LoadFromData(raw)
-	if err != nil {
-		t.Fatalf("kin-openapi cannot load the document: %v", err)
+	var doc struct {
+		OpenAPI string `json:"openapi"`
+		Paths   map[string]map[string]struct {
+			Security []map[string][]string `json:"security"`
+		} `json:"paths"`
+		Components struct {
+			SecuritySchemes map[string]struct {
+				Type  string `json:"type"`
+				Flows struct {
+					Password *struct {
+						TokenURL string `json:"tokenUrl"`
+					} `json:"password"`
+				} `json:"flows"`
+			} `json:"securitySchemes"`
+		} `json:"components"`
 	}
-	if !doc.IsOpenAPI31OrLater() {
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(doc.OpenAPI, "3.1.") {
 		t.Fatalf("openapi %q, want 3.1", doc.OpenAPI)
 	}
-	if err := doc.Validate(context.Background()); err != nil {
-		t.Fatalf("the document is not valid OpenAPI: %v", err)
-	}
 	var got []string
-	for path, item := range doc.Paths.Map() {
-		for method := range item.Operations() {
-			got = append(got, method+" "+path)
+	for path, item := range doc.Paths {
+		for method := range item {
+			got = append(got, strings.ToUpper(method)+" "+path)
 		}
 	}
 	var want []string
@@ -72,14 +83,17 @@ func TestOpenAPIValid(t *testing.T) {
 	if ops := operations(); !slices.Equal(ops, want) {
 		t.Fatalf("openapi.json describes %v, the package's routes are %v", ops, want)
 	}
-	scheme := doc.Components.SecuritySchemes["oauth2"]
-	if scheme == nil || scheme.Value.Type != "oauth2" || scheme.Value.Flows.Password == nil || scheme.Value.Flows.Password.TokenURL != "/token" {
+	scheme, ok := doc.Components.SecuritySchemes["oauth2"]
+	if !ok || scheme.Type != "oauth2" || scheme.Flows.Password == nil || scheme.Flows.Password.TokenURL != "/token" {
 		t.Fatalf("no OAuth 2.0 password flow with tokenUrl /token: %+v", scheme)
 	}
 	for _, authed := range []string{"/users/me", "/logout/all", "/users/me/password"} {
-		for _, op := range doc.Paths.Find(authed).Operations() {
-			if op.Security == nil || len(*op.Security) == 0 {
-				t.Errorf("%s requires a token but names no security scheme", authed)
+		if len(doc.Paths[authed]) == 0 {
+			t.Fatalf("%s is not documented", authed)
+		}
+		for method, op := range doc.Paths[authed] {
+			if len(op.Security) == 0 {
+				t.Errorf("%s %s requires a token but names no security scheme", method, authed)
 			}
 		}
 	}

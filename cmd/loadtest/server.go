@@ -17,24 +17,26 @@ import (
 )
 
 // buildServer builds ./examples/server into dir and returns the binary's
-// path. It runs go build from the module root, found with go env GOMOD.
+// path. It runs go build from the workspace root, found with go env GOWORK.
 func buildServer(ctx context.Context, dir string) (string, error) {
 	// GOFLAGS cleared: a -json in it (CI lists skipped tests that way)
 	// would turn these commands' output into events.
 	env := append(os.Environ(), "GOFLAGS=")
-	goEnv := exec.CommandContext(ctx, "go", "env", "GOMOD")
+	// The example server is a module of the workspace (go.work) at the
+	// repository's root, as this command's is.
+	goEnv := exec.CommandContext(ctx, "go", "env", "GOWORK")
 	goEnv.Env = env
 	out, err := goEnv.Output()
 	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
+		return "", fmt.Errorf("go env GOWORK: %w", err)
 	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("not inside the module: run from the repository, or pass -server-bin")
+	gowork := strings.TrimSpace(string(out))
+	if gowork == "" || gowork == "off" {
+		return "", errors.New("not inside the repository's workspace (go.work): run from the repository, or pass -server-bin")
 	}
 	bin := filepath.Join(dir, "server")
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./examples/server")
-	cmd.Dir = filepath.Dir(gomod)
+	cmd.Dir = filepath.Dir(gowork)
 	cmd.Env = env
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build ./examples/server: %w\n%s", err, out)

@@ -5,7 +5,7 @@
 //
 // CI runs the README's test command through it:
 //
-//	GOFLAGS=-json go test -race ./... | go run ./internal/testreport -no-skips
+//	GOFLAGS=-json go test -race github.com/goauthkit/auth/... | go run ./internal/testreport -no-skips
 //
 // With -no-skips it exits 1 when a test skipped: CI provides every service
 // a test may need (PostgreSQL, Debian's Python packages, curl), so a skip

@@ -1,0 +1,3 @@
+module github.com/goauthkit/auth/internal/testreport
+
+go 1.25.0
