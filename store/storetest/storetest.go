@@ -182,6 +182,7 @@ func newUser(name string) *auth.User {
 	}
 }
 
+// mustCreate creates u; a store that makes its own ids sets u.ID.
 func mustCreate(t *testing.T, s auth.Store, u *auth.User) {
 	t.Helper()
 	if err := s.CreateUser(context.Background(), u); err != nil {
@@ -264,16 +265,25 @@ func testDuplicateUsername(t *testing.T, s auth.Store) {
 	mustCreate(t, s, newUser("alice2"))
 }
 
+// testDuplicateID: a user given a taken id is refused, or, by a store that
+// makes its own ids (see auth.UserStore.CreateUser), given another.
 func testDuplicateID(t *testing.T, s auth.Store) {
+	ctx := context.Background()
 	u := newUser("alice")
 	mustCreate(t, s, u)
 	v := newUser("bob")
 	v.ID = u.ID
-	if err := s.CreateUser(context.Background(), v); !errors.Is(err, auth.ErrUserExists) {
-		t.Fatalf("CreateUser with a taken id = %v, want ErrUserExists", err)
-	}
-	if _, err := s.UserByUsername(context.Background(), "bob"); !errors.Is(err, auth.ErrNotFound) {
-		t.Fatalf("failed create left a user behind: %v", err)
+	switch err := s.CreateUser(ctx, v); {
+	case errors.Is(err, auth.ErrUserExists):
+		if _, err := s.UserByUsername(ctx, "bob"); !errors.Is(err, auth.ErrNotFound) {
+			t.Fatalf("failed create left a user behind: %v", err)
+		}
+	case err == nil && v.ID != u.ID:
+		if got, err := s.UserByID(ctx, u.ID); err != nil || got.Username != "alice" {
+			t.Fatalf("the first user after a create given its id: %v, %v", got, err)
+		}
+	default:
+		t.Fatalf("CreateUser with a taken id = %v, id %q; want ErrUserExists, or an id made by the store", err, v.ID)
 	}
 }
 
