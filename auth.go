@@ -13,7 +13,8 @@
 // or timing, and bounded work for any input.
 //
 // Start with New, a Config and a Store (NewMemoryStore here; store/sqlite
-// and store/postgres for real deployments), then wrap handlers in
+// and store/postgres for real deployments; examples/usertable adapts a
+// users table the service already has, see Store), then wrap handlers in
 // Authenticator.Middleware and read the user with UserFromContext. The
 // ready-made HTTP endpoints (token, signup, logout, ...) are package
 // authhttp; key files are package keyfile.
