@@ -178,9 +178,10 @@ func (c UserChange) TakesKeptRole(u *User) bool {
 }
 
 // UserStore keeps user accounts: the part of Store about users, all
-// required. Implementations must be safe for concurrent use. Usernames and emails reach the store already normalised; the store
-// compares them byte for byte and keeps each unique (a username among
-// usernames, a non-empty email among emails).
+// required. Implementations must be safe for concurrent use. Usernames
+// and emails reach the store already normalised; the store compares them
+// byte for byte and keeps each unique (a username among usernames, a
+// non-empty email among emails).
 //
 // Error contract: a missing user is ErrNotFound; a taken username is
 // ErrUserExists; a taken email is ErrEmailExists; a lost compare-and-swap is
