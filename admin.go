@@ -33,7 +33,17 @@ var ErrInvalidCursor = errors.New("auth: invalid cursor")
 // MaxListUsers; 0 means 50), in a stable order (by id), and the cursor of
 // the next page: "" when this is the last. Pass "" for the first page. A
 // cursor that ListUsers did not return is ErrInvalidCursor.
+//
+// It needs a Store that is a UserLister, and returns an error matching
+// ErrMissingCapability otherwise: the list of accounts is not configured
+// anywhere (authhttp serves it with every other route), so it is checked
+// here rather than by New, which would refuse the stores that lack it
+// everything else.
 func (a *Authenticator) ListUsers(ctx context.Context, cursor string, limit int) ([]*User, string, error) {
+	lister, ok := a.store.(UserLister)
+	if !ok {
+		return nil, "", missingCapability("Authenticator.ListUsers", "UserLister", "listing users")
+	}
 	switch {
 	case limit == 0:
 		limit = 50
@@ -48,7 +58,7 @@ func (a *Authenticator) ListUsers(ctx context.Context, cursor string, limit int)
 		}
 		after = string(b)
 	}
-	users, err := a.store.ListUsers(ctx, after, limit+1)
+	users, err := lister.ListUsers(ctx, after, limit+1)
 	if err != nil {
 		return nil, "", err
 	}

@@ -13,7 +13,8 @@
 // or timing, and bounded work for any input.
 //
 // Start with New, a Config and a Store (NewMemoryStore here; store/sqlite
-// and store/postgres for real deployments), then wrap handlers in
+// and store/postgres for real deployments; examples/usertable adapts a
+// users table the service already has, see Store), then wrap handlers in
 // Authenticator.Middleware and read the user with UserFromContext. The
 // ready-made HTTP endpoints (token, signup, logout, ...) are package
 // authhttp; key files are package keyfile.
@@ -58,7 +59,8 @@ import (
 // Config configures an Authenticator. Zero fields take the documented
 // defaults; New rejects unsafe values with an error naming the field.
 type Config struct {
-	// Store keeps users and refresh sessions. Required.
+	// Store keeps users and refresh sessions. Required. Some features need
+	// more of it, each an optional interface: Mailer needs a LinkStore.
 	Store Store
 
 	// Keys signs and verifies tokens. Set Keys or SecretKey.
@@ -142,7 +144,8 @@ type Config struct {
 	// package mail). Without one those flows are off: RequestPasswordReset,
 	// RequestEmailVerification and ChangeEmail return ErrMailDisabled, and
 	// Register sends nothing. Mails are made and sent off the request path,
-	// by one goroutine that Shutdown stops.
+	// by one goroutine that Shutdown stops. The Store must be a LinkStore,
+	// which keeps the links' tokens: New refuses a Mailer otherwise.
 	Mailer Mailer
 	// PublicURL is the origin (and path prefix, if any) that mailed links
 	// start with: PublicURL+"/verify-email?token=..." and
@@ -177,7 +180,10 @@ type Config struct {
 // Authenticator registers users, logs them in, issues, refreshes and revokes
 // their tokens, and guards handlers. It is safe for concurrent use.
 type Authenticator struct {
-	store        Store
+	store Store
+	// links is the Store as a LinkStore; nil if it is not one, and then
+	// there is no Mailer.
+	links        LinkStore
 	keys         *KeySet
 	verifier     *Verifier
 	hasher       Hasher
@@ -217,6 +223,10 @@ type Authenticator struct {
 func New(c Config) (*Authenticator, error) {
 	if c.Store == nil {
 		return nil, errors.New("auth: Config.Store is required")
+	}
+	links, _ := c.Store.(LinkStore)
+	if c.Mailer != nil && links == nil {
+		return nil, missingCapability("Config.Mailer", "LinkStore", "mailed links")
 	}
 	keys := c.Keys
 	switch {
@@ -336,7 +346,7 @@ func New(c Config) (*Authenticator, error) {
 		return nil, fmt.Errorf("auth: Config.Hasher: %w", err)
 	}
 	a := &Authenticator{
-		store: c.Store, keys: keys, verifier: verifier, hasher: c.Hasher,
+		store: c.Store, links: links, keys: keys, verifier: verifier, hasher: c.Hasher,
 		policy: c.PasswordPolicy.withDefaults(), usernameRule: c.UsernameRule,
 		limiter: c.Limiter, limits: c.Limits, hashGate: newHashGate(c.MaxConcurrentHashes),
 		dummyHash: dummy, familiarKey: familiarKey, issuer: c.Issuer, audience: c.Audience,

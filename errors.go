@@ -198,3 +198,9 @@ func (e *PasswordError) Error() string { return "auth: invalid password: " + e.D
 // Unwrap returns the rule, so that errors.Is matches both it and
 // ErrInvalidPassword.
 func (e *PasswordError) Unwrap() error { return e.Rule }
+
+// ErrMissingCapability is matched by the error of a feature configured, or
+// used, with a Store that lacks the optional interface the feature needs
+// (such as LinkStore for Config.Mailer); the error's text names the
+// interface.
+var ErrMissingCapability = errors.New("auth: the Store lacks a capability")

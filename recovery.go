@@ -189,7 +189,10 @@ func (a *Authenticator) checkCurrentPassword(ctx context.Context, u *User, passw
 // ErrInvalidLink unless the link is of purpose, unexpired, and alive (see
 // the rules above); the store checks the same again as it spends it.
 func (a *Authenticator) liveLink(ctx context.Context, hash []byte, purpose LinkPurpose) (*LinkToken, *User, error) {
-	t, err := a.store.LinkToken(ctx, hash)
+	if a.links == nil {
+		return nil, nil, ErrInvalidLink // a Store without links has none to spend
+	}
+	t, err := a.links.LinkToken(ctx, hash)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return nil, nil, ErrInvalidLink
@@ -236,7 +239,7 @@ func (a *Authenticator) VerifyEmail(ctx context.Context, token, clientAddr strin
 			return nil, err
 		}
 	}
-	u, err := a.store.RedeemLinkToken(ctx, Redemption{Hash: hash, Purpose: LinkVerifyEmail, Now: a.timestamp()})
+	u, err := a.links.RedeemLinkToken(ctx, Redemption{Hash: hash, Purpose: LinkVerifyEmail, Now: a.timestamp()})
 	if errors.Is(err, ErrNotFound) {
 		return nil, ErrInvalidLink
 	}
@@ -331,7 +334,7 @@ func (a *Authenticator) ResetPassword(ctx context.Context, token, newPassword, c
 	if err != nil {
 		return err
 	}
-	u, err := a.store.RedeemLinkToken(ctx, Redemption{Hash: hash, Purpose: LinkResetPassword, Now: a.timestamp(), NewPasswordHash: newHash})
+	u, err := a.links.RedeemLinkToken(ctx, Redemption{Hash: hash, Purpose: LinkResetPassword, Now: a.timestamp(), NewPasswordHash: newHash})
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return ErrInvalidLink // spent, or dead, meanwhile
@@ -459,7 +462,7 @@ func (a *Authenticator) makeMail(ctx context.Context, j *mailJob) (*Message, err
 		tmpl, def, path, ttl = a.resetMail, resetMail, resetPasswordPath, a.resetTTL
 	}
 	t.ExpiresAt = now.Add(ttl)
-	if err := a.store.CreateLinkToken(ctx, t); errors.Is(err, ErrNotFound) {
+	if err := a.links.CreateLinkToken(ctx, t); errors.Is(err, ErrNotFound) { // a Mailer implies links
 		return nil, nil // the account went meanwhile
 	} else if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"crypto/subtle"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -12,12 +13,44 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
+// The store: what the Authenticator keeps, behind interfaces that a
+// service can implement over its own database.
+//
+// Store, the one interface Config.Store must implement, is users and their
+// refresh sessions (UserStore and SessionStore): all that registering,
+// logging in (with the rehash of an outdated hash), access tokens, refresh
+// rotation with reuse detection, logout, logout-all, password changes,
+// the list of a user's logins and an administrator's changes to an account
+// need. Every other feature's storage is an optional interface of its own,
+// which a Store implements if it can:
+//
+//   - LinkStore, the tokens of mailed links (email verification, password
+//     reset, email change): needed by Config.Mailer;
+//   - UserLister, listing every account: needed by Authenticator.ListUsers
+//     (the administrators' list, GET /admin/users, authctl list);
+//   - UserDeleter, deleting an account: no feature of the Authenticator
+//     deletes accounts, but tools and tests do, and the conformance suite
+//     checks its contract.
+//
+// A feature is checked when it is configured: New refuses a Config.Mailer
+// with a Store that is not a LinkStore, with an error that names the
+// interface and matches ErrMissingCapability; a feature that is not
+// configured anywhere (the list of accounts) returns that error when it is
+// used. MemoryStore, store/sqlite and store/postgres implement every
+// interface; examples/usertable adapts an existing users table of another
+// shape with Store alone. store/storetest runs the cases of Store on every
+// store and those of each optional interface on the stores that implement
+// it.
+
 // User is an account as the store keeps it.
 //
 // PasswordHash is a PHC-style hash string ($argon2id$... or $2b$...). It never
 // leaves the library through an HTTP handler, a log line or an event.
 type User struct {
-	ID       string // opaque, random, never reused
+	// ID is opaque and never reused: random, made by Register, or made by
+	// the store when its table makes its own keys (see
+	// UserStore.CreateUser).
+	ID       string
 	Username string // normalised (see NormalizeUsername); unique
 	// Email is the account's address, trimmed and lower-cased by the
 	// library (see NormalizeEmail); unique among accounts; empty when none
@@ -144,10 +177,11 @@ func (c UserChange) TakesKeptRole(u *User) bool {
 	return c.Disabled != nil && *c.Disabled || c.Roles != nil && !slices.Contains(*c.Roles, c.KeepRole)
 }
 
-// UserStore keeps user accounts. Implementations must be safe for concurrent
-// use. Usernames and emails reach the store already normalised; the store
-// compares them byte for byte and keeps each unique (a username among
-// usernames, a non-empty email among emails).
+// UserStore keeps user accounts: the part of Store about users, all
+// required. Implementations must be safe for concurrent use. Usernames
+// and emails reach the store already normalised; the store compares them
+// byte for byte and keeps each unique (a username among usernames, a
+// non-empty email among emails).
 //
 // Error contract: a missing user is ErrNotFound; a taken username is
 // ErrUserExists; a taken email is ErrEmailExists; a lost compare-and-swap is
@@ -163,7 +197,10 @@ func (c UserChange) TakesKeptRole(u *User) bool {
 // Never ErrStoreUnavailable: that means the store failed.
 type UserStore interface {
 	// CreateUser inserts u, whose ID, Username and timestamps are set by the
-	// caller. It returns ErrUserExists if the ID or the username is taken,
+	// caller. A store over a table that makes its own keys (an integer
+	// primary key) may instead set u.ID to the key it made, a string that
+	// no other user ever had; the caller reads u.ID after the call. It
+	// returns ErrUserExists if the ID or the username is taken,
 	// or the username is another user's email; ErrEmailExists if the
 	// (non-empty) email is another user's email or username. (A login name
 	// is looked up as a username, then as an email: it may name one
@@ -194,12 +231,29 @@ type UserStore interface {
 	// InvalidateTokens atomically increments the user's token version and
 	// revokes every refresh session of the user (logout-all).
 	InvalidateTokens(ctx context.Context, id string, now time.Time) error
-	// DeleteUser removes the user and every refresh session of the user.
-	DeleteUser(ctx context.Context, id string) error
+}
+
+// UserLister is an optional capability of a Store: listing every account,
+// which the administrators' list needs (Authenticator.ListUsers, and
+// through it authhttp's GET /admin/users and authctl list). It follows
+// UserStore's error contract.
+type UserLister interface {
 	// ListUsers returns at most limit users whose ID is greater than after
-	// (every user for ""), in increasing order of ID: pages that stay
-	// stable while users are added or removed.
+	// (every user for ""), in increasing order of ID (byte for byte):
+	// pages that stay stable while users are added or removed. An after
+	// that is not valid UTF-8 or holds a NUL is ErrInvalidInput.
 	ListUsers(ctx context.Context, after string, limit int) ([]*User, error)
+}
+
+// UserDeleter is an optional capability of a Store: deleting an account.
+// No feature of the Authenticator deletes accounts; tools and tests do,
+// and store/storetest checks the contract of the stores that offer it. It
+// follows UserStore's error contract.
+type UserDeleter interface {
+	// DeleteUser removes the user and every refresh session of the user
+	// (and, in a LinkStore, every link token of the user), or returns
+	// ErrNotFound. The username and the email are free again at once.
+	DeleteUser(ctx context.Context, id string) error
 }
 
 // SessionStore keeps refresh-token families. Implementations must be safe
@@ -284,10 +338,14 @@ type Redemption struct {
 	NewPasswordHash string
 }
 
-// LinkStore keeps the single-use tokens of mailed links (email
-// verification, password reset). Implementations must be safe for
-// concurrent use, and redeem atomically: of concurrent redemptions of one
-// token, exactly one succeeds.
+// LinkStore is an optional capability of a Store: it keeps the single-use
+// tokens of mailed links (email verification, password reset, email
+// change), which Config.Mailer needs: New refuses a Mailer with a Store
+// that is not a LinkStore. It is in the same backend as the users, so that
+// a redemption and its change of the user are one atomic operation.
+// Implementations must be safe for concurrent use, and redeem atomically:
+// of concurrent redemptions of one token, exactly one succeeds. It follows
+// UserStore's error contract.
 type LinkStore interface {
 	// CreateLinkToken stores t and deletes every other token of the same
 	// user and purpose, so that the newest link is the only one that
@@ -315,13 +373,20 @@ type LinkStore interface {
 	RedeemLinkToken(ctx context.Context, r Redemption) (*User, error)
 }
 
-// Store is what the Authenticator needs: users, their refresh sessions and
-// the tokens of their mailed links, in one backend so that logout-all,
-// password changes and resets are atomic.
+// Store is what the Authenticator needs, whatever it is configured with:
+// users and their refresh sessions, in one backend so that logout-all and
+// password changes end the sessions in the same atomic operation. What
+// other features need are optional interfaces (LinkStore, UserLister,
+// UserDeleter), checked when the feature is configured or used.
 type Store interface {
 	UserStore
 	SessionStore
-	LinkStore
+}
+
+// missingCapability is the error of a feature configured (or used) with a
+// Store that lacks the optional interface iface it needs, for purpose.
+func missingCapability(feature, iface, purpose string) error {
+	return &explained{ErrMissingCapability, fmt.Sprintf("auth: %s needs a Store that implements auth.%s (%s)", feature, iface, purpose)}
 }
 
 // Pinger is an optional capability of a Store or a Limiter: Ping checks
@@ -409,7 +474,13 @@ func NewMemoryStore() *MemoryStore {
 	}
 }
 
-var _ Store = (*MemoryStore)(nil)
+// MemoryStore offers every optional capability.
+var (
+	_ Store       = (*MemoryStore)(nil)
+	_ LinkStore   = (*MemoryStore)(nil)
+	_ UserLister  = (*MemoryStore)(nil)
+	_ UserDeleter = (*MemoryStore)(nil)
+)
 
 // lock takes the write lock, unless ctx has ended.
 func (m *MemoryStore) lock(ctx context.Context) error {
@@ -621,7 +692,7 @@ func (m *MemoryStore) invalidateLocked(u *User, now time.Time) {
 	}
 }
 
-// DeleteUser implements UserStore.
+// DeleteUser implements UserDeleter.
 func (m *MemoryStore) DeleteUser(ctx context.Context, id string) error {
 	if err := m.lock(ctx); err != nil {
 		return err
@@ -795,7 +866,7 @@ func sortSessions(ss []*Session) {
 	})
 }
 
-// ListUsers implements UserStore.
+// ListUsers implements UserLister.
 func (m *MemoryStore) ListUsers(ctx context.Context, after string, limit int) ([]*User, error) {
 	if !storable(after) {
 		return nil, ErrInvalidInput

@@ -14,6 +14,12 @@ func TestMemoryStoreConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) auth.Store { return auth.NewMemoryStore() })
 }
 
+// TestRequiredStoreConformance runs the suite on a store with the required
+// methods alone: its required part only.
+func TestRequiredStoreConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) auth.Store { return struct{ auth.Store }{auth.NewMemoryStore()} })
+}
+
 func TestMemoryStoreDropsDeadSessions(t *testing.T) {
 	ctx := context.Background()
 	s := auth.NewMemoryStore()

@@ -46,6 +46,10 @@ var (
 	errDisabledType  = badRequest("disabled must be a boolean")
 	errRolesType     = badRequest("roles must be an array of strings")
 	errRoles         = badRequest("roles are at most 32 names of 1 to 64 characters of a-z, 0-9, '_', '-', '.', ':'")
+	// errNoList answers the list of users when the store cannot list them
+	// (it is not an auth.UserLister), as the recovery endpoints answer
+	// without a Mailer.
+	errNoList = &statusError{http.StatusNotFound, "not_found", "this service does not list its users"}
 )
 
 // admin wraps serve so that only users holding AdminRole reach it; others
@@ -65,7 +69,8 @@ func (h *Handlers) admin(method string, serve func(http.ResponseWriter, *http.Re
 // (default 50, at most 500) in a stable order, each as Me shows it plus
 // "disabled" and "roles"; pass next_cursor back as cursor for the next
 // page. A bad limit or cursor is 400 invalid_request; a user without the
-// role admin gets 403 insufficient_scope.
+// role admin gets 403 insufficient_scope; a store that cannot list users
+// (not an auth.UserLister) makes it 404 not_found.
 func (h *Handlers) AdminListUsers() http.Handler {
 	return h.admin(http.MethodGet, func(w http.ResponseWriter, r *http.Request, c call) error {
 		q, err := url.ParseQuery(r.URL.RawQuery)
@@ -89,6 +94,8 @@ func (h *Handlers) AdminListUsers() http.Handler {
 		switch {
 		case errors.Is(err, auth.ErrInvalidCursor):
 			return errCursor
+		case errors.Is(err, auth.ErrMissingCapability):
+			return errNoList
 		case err != nil:
 			return err
 		}

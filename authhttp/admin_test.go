@@ -178,3 +178,31 @@ func TestAdminEndpoints(t *testing.T) {
 	e.do("PATCH", "/admin/users/"+ids["user0"], htJSON, `{"roles":[]}`, admin).wantStatus(t, 200)
 	e.do("GET", "/admin/users", "", "", admin).wantError(t, 403, "insufficient_scope")
 }
+
+// TestAdminWithoutUserLister: with a store that cannot list users (not an
+// auth.UserLister), the list answers 404 not_found, and the other admin
+// endpoints work.
+func TestAdminWithoutUserLister(t *testing.T) {
+	a, err := auth.New(auth.Config{Store: struct{ auth.Store }{auth.NewMemoryStore()}, SecretKey: htSecret, Hasher: htPlainHasher{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(a, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := NewRouter()
+	rt.Mount(h.Routes())
+	e := &htEnv{t: t, a: a, h: h, router: rt}
+	ids := map[string]string{}
+	for _, n := range []string{"root", "carol"} {
+		ids[n] = e.do("POST", "/signup", htJSON, `{"username":"`+n+`","password":"correct horse"}`, "").body["id"].(string)
+	}
+	if _, err := a.UpdateUser(context.Background(), ids["root"], auth.UserUpdate{Roles: &[]string{"admin"}, Actor: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	admin, _ := e.loginUA(t, "root", "")
+	e.do("GET", "/admin/users", "", "", admin).wantError(t, 404, "not_found")
+	e.do("PATCH", "/admin/users/"+ids["carol"], htJSON, `{"disabled":true}`, admin).wantStatus(t, 200)
+	e.do("POST", "/admin/users/"+ids["carol"]+"/logout", "", "", admin).wantStatus(t, 204)
+}

@@ -42,7 +42,7 @@ func (htPlainHasher) NeedsRehash(string) bool { return false }
 // htDownStore is a Store that can be switched off: every call then fails
 // with ErrStoreUnavailable.
 type htDownStore struct {
-	auth.Store
+	*auth.MemoryStore
 	down atomic.Bool
 }
 
@@ -58,73 +58,73 @@ func (s *htDownStore) CreateUser(ctx context.Context, u *auth.User) error {
 	if err := s.err(); err != nil {
 		return err
 	}
-	return s.Store.CreateUser(ctx, u)
+	return s.MemoryStore.CreateUser(ctx, u)
 }
 func (s *htDownStore) UserByID(ctx context.Context, id string) (*auth.User, error) {
 	if err := s.err(); err != nil {
 		return nil, err
 	}
-	return s.Store.UserByID(ctx, id)
+	return s.MemoryStore.UserByID(ctx, id)
 }
 func (s *htDownStore) UserBySession(ctx context.Context, id, sid string) (*auth.User, error) {
 	if err := s.err(); err != nil {
 		return nil, err
 	}
-	return s.Store.UserBySession(ctx, id, sid)
+	return s.MemoryStore.UserBySession(ctx, id, sid)
 }
 func (s *htDownStore) UserByUsername(ctx context.Context, name string) (*auth.User, error) {
 	if err := s.err(); err != nil {
 		return nil, err
 	}
-	return s.Store.UserByUsername(ctx, name)
+	return s.MemoryStore.UserByUsername(ctx, name)
 }
 func (s *htDownStore) UserByEmail(ctx context.Context, email string) (*auth.User, error) {
 	if err := s.err(); err != nil {
 		return nil, err
 	}
-	return s.Store.UserByEmail(ctx, email)
+	return s.MemoryStore.UserByEmail(ctx, email)
 }
 func (s *htDownStore) RedeemLinkToken(ctx context.Context, r auth.Redemption) (*auth.User, error) {
 	if err := s.err(); err != nil {
 		return nil, err
 	}
-	return s.Store.RedeemLinkToken(ctx, r)
+	return s.MemoryStore.RedeemLinkToken(ctx, r)
 }
 func (s *htDownStore) LinkToken(ctx context.Context, hash []byte) (*auth.LinkToken, error) {
 	if err := s.err(); err != nil {
 		return nil, err
 	}
-	return s.Store.LinkToken(ctx, hash)
+	return s.MemoryStore.LinkToken(ctx, hash)
 }
 func (s *htDownStore) InvalidateTokens(ctx context.Context, id string, now time.Time) error {
 	if err := s.err(); err != nil {
 		return err
 	}
-	return s.Store.InvalidateTokens(ctx, id, now)
+	return s.MemoryStore.InvalidateTokens(ctx, id, now)
 }
 func (s *htDownStore) CreateSession(ctx context.Context, se *auth.Session) error {
 	if err := s.err(); err != nil {
 		return err
 	}
-	return s.Store.CreateSession(ctx, se)
+	return s.MemoryStore.CreateSession(ctx, se)
 }
 func (s *htDownStore) TrimSessions(ctx context.Context, userID string, keep int, now time.Time) ([]string, error) {
 	if err := s.err(); err != nil {
 		return nil, err
 	}
-	return s.Store.TrimSessions(ctx, userID, keep, now)
+	return s.MemoryStore.TrimSessions(ctx, userID, keep, now)
 }
 func (s *htDownStore) RotateSession(ctx context.Context, r auth.Rotation) (*auth.Session, error) {
 	if err := s.err(); err != nil {
 		return nil, err
 	}
-	return s.Store.RotateSession(ctx, r)
+	return s.MemoryStore.RotateSession(ctx, r)
 }
 func (s *htDownStore) RevokeSession(ctx context.Context, id string) error {
 	if err := s.err(); err != nil {
 		return err
 	}
-	return s.Store.RevokeSession(ctx, id)
+	return s.MemoryStore.RevokeSession(ctx, id)
 }
 
 type htEnv struct {
@@ -146,7 +146,7 @@ func newHTEnv(t testing.TB, hasher auth.Hasher, opts Config) *htEnv {
 // Store and SecretKey are the environment's.
 func newHTEnvConfig(t testing.TB, ac auth.Config, opts Config) *htEnv {
 	t.Helper()
-	store := &htDownStore{Store: auth.NewMemoryStore()}
+	store := &htDownStore{MemoryStore: auth.NewMemoryStore()}
 	ac.Store, ac.SecretKey = store, htSecret
 	a, err := auth.New(ac)
 	if err != nil {

@@ -1,5 +1,6 @@
 // Package postgres is an auth.Store on PostgreSQL, for services that run
-// more than one instance against one database.
+// more than one instance against one database. It offers every optional
+// capability (auth.LinkStore, auth.UserLister, auth.UserDeleter).
 //
 // # Use
 //
@@ -112,10 +113,14 @@ type Store struct {
 	q       queries
 }
 
+// Store offers every optional capability of an auth.Store.
 var (
-	_ auth.Store  = (*Store)(nil)
-	_ auth.Pinger = (*Store)(nil)
-	_ io.Closer   = (*Store)(nil)
+	_ auth.Store       = (*Store)(nil)
+	_ auth.LinkStore   = (*Store)(nil)
+	_ auth.UserLister  = (*Store)(nil)
+	_ auth.UserDeleter = (*Store)(nil)
+	_ auth.Pinger      = (*Store)(nil)
+	_ io.Closer        = (*Store)(nil)
 )
 
 // Config configures Open and New. The zero value keeps the tables in the

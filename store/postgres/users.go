@@ -267,7 +267,7 @@ func (s *Store) InvalidateTokens(ctx context.Context, id string, now time.Time) 
 	return nil
 }
 
-// DeleteUser implements auth.UserStore. The user's sessions go with it (ON
+// DeleteUser implements auth.UserDeleter. The user's sessions go with it (ON
 // DELETE CASCADE).
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	if err := s.ready(ctx); err != nil {
@@ -310,7 +310,7 @@ func roles(r []string) []string {
 	return r
 }
 
-// ListUsers implements auth.UserStore, ordered by id byte for byte.
+// ListUsers implements auth.UserLister, ordered by id byte for byte.
 func (s *Store) ListUsers(ctx context.Context, after string, limit int) ([]*auth.User, error) {
 	if err := s.ready(ctx); err != nil {
 		return nil, err

@@ -73,10 +73,14 @@ type Config struct {
 	ExclusiveLock bool
 }
 
+// Store offers every optional capability of an auth.Store.
 var (
-	_ auth.Store  = (*Store)(nil)
-	_ auth.Pinger = (*Store)(nil)
-	_ io.Closer   = (*Store)(nil)
+	_ auth.Store       = (*Store)(nil)
+	_ auth.LinkStore   = (*Store)(nil)
+	_ auth.UserLister  = (*Store)(nil)
+	_ auth.UserDeleter = (*Store)(nil)
+	_ auth.Pinger      = (*Store)(nil)
+	_ io.Closer        = (*Store)(nil)
 )
 
 // busyTimeoutMillis is how long a connection waits for a lock held by

@@ -323,7 +323,7 @@ func (s *Store) InvalidateTokens(ctx context.Context, id string, now time.Time) 
 	})
 }
 
-// DeleteUser implements auth.UserStore. The user's sessions go with it
+// DeleteUser implements auth.UserDeleter. The user's sessions go with it
 // (ON DELETE CASCADE), in the same statement.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	if err := s.check(ctx); err != nil {
@@ -378,7 +378,7 @@ func micros(t time.Time) int64 { return t.UnixMicro() }
 // fromMicros is the inverse of micros, in UTC.
 func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
 
-// ListUsers implements auth.UserStore.
+// ListUsers implements auth.UserLister.
 func (s *Store) ListUsers(ctx context.Context, after string, limit int) ([]*auth.User, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err

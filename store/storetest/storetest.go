@@ -7,6 +7,13 @@
 //
 // The factory must return an empty store, isolated from every other store
 // it returns (a fresh database, schema or file).
+//
+// The suite has a part for the required auth.Store, which every store
+// runs, and a part for each optional capability (auth.LinkStore,
+// auth.UserLister, auth.UserDeleter), which only the stores that implement
+// it run: the cases of a capability a store does not offer are not
+// registered at all (a skipped test would read as a failure in CI), and
+// the suite logs which capabilities those are.
 package storetest
 
 import (
@@ -28,59 +35,131 @@ import (
 // Concurrency is how many goroutines the concurrency cases run.
 const Concurrency = 50
 
-// Run runs the whole suite against stores made by newStore.
+// Run runs the suite against stores made by newStore: the cases of the
+// required auth.Store, then those of each optional capability that the
+// stores implement (as the first store newStore makes tells).
 func Run(t *testing.T, newStore func(t *testing.T) auth.Store) {
 	t.Helper()
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s auth.Store)
-	}{
-		{"CreateAndGet", testCreateAndGet},
-		{"DuplicateUsername", testDuplicateUsername},
-		{"DuplicateID", testDuplicateID},
-		{"NotFound", testNotFound},
-		{"ReturnedUsersAreCopies", testCopies},
-		{"ChangeUser", testChangeUser},
-		{"ConcurrentChangesOfOneUser", testConcurrentChanges},
-		{"KeepRole", testKeepRole},
-		{"ConcurrentKeepRole", testConcurrentKeepRole},
-		{"LoginNamesAreOneSpace", testLoginNames},
-		{"ConcurrentCreateCrossNames", testConcurrentCrossNames},
-		{"UpdatePasswordHash", testUpdatePasswordHash},
-		{"UpdatePasswordHashLogout", testUpdatePasswordHashLogout},
-		{"InvalidateTokens", testInvalidateTokens},
-		{"DeleteUser", testDeleteUser},
-		{"SessionRotate", testSessionRotate},
-		{"SessionReuseRevokesFamily", testSessionReuse},
-		{"SessionGrace", testSessionGrace},
-		{"UserBySession", testUserBySession},
-		{"UnstorableText", testUnstorableText},
-		{"SessionExpired", testSessionExpired},
-		{"SessionRevoke", testSessionRevoke},
-		{"SessionForUnknownUser", testSessionUnknownUser},
-		{"SessionsAreIndependent", testSessionsIndependent},
-		{"ContextCanceled", testContextCanceled},
-		{"ConcurrentCreateOneUsername", testConcurrentCreate},
-		{"ConcurrentRotateOneToken", testConcurrentRotate},
-		{"ConcurrentGraceOneToken", testConcurrentGrace},
-		{"Emails", testEmails},
-		{"LinkTokens", testLinkTokens},
-		{"RedeemVerifyEmail", testRedeemVerifyEmail},
-		{"RedeemResetPassword", testRedeemReset},
-		{"DeadLinkTokens", testDeadLinks},
-		{"ConcurrentRedeemOneToken", testConcurrentRedeem},
-		{"ConcurrentMixedLoad", testConcurrentMixed},
-		{"SessionsByUser", testSessionsByUser},
-		{"TrimSessions", testTrimSessions},
-		{"ConcurrentTrimSessions", testConcurrentTrim},
-		{"ListUsers", testListUsers},
-		{"ConcurrentListUsers", testConcurrentListUsers},
+	probe := newStore(t)
+	runCases(t, newStore, required)
+	offers := func(capability string, ok bool, cases func()) {
+		if ok {
+			cases()
+		} else {
+			t.Logf("storetest: the store does not implement %s: its cases are not run", capability)
+		}
 	}
-	for _, tc := range tests {
+	_, links := probe.(auth.LinkStore)
+	_, lister := probe.(auth.UserLister)
+	_, deleter := probe.(auth.UserDeleter)
+	offers("auth.LinkStore", links, func() { runCases(t, newStore, linkCases) })
+	offers("auth.UserLister", lister, func() { runCases(t, newStore, listerCases) })
+	offers("auth.UserDeleter", deleter, func() { runCases(t, newStore, deleterCases) })
+	if links && deleter {
+		runCases(t, newStore, linkDeleterCases)
+	}
+}
+
+// The stores that offer a capability, as the cases of that capability
+// take them.
+type (
+	linkStore interface {
+		auth.Store
+		auth.LinkStore
+	}
+	listerStore interface {
+		auth.Store
+		auth.UserLister
+	}
+	deleterStore interface {
+		auth.Store
+		auth.UserDeleter
+	}
+	linkDeleterStore interface {
+		linkStore
+		auth.UserDeleter
+	}
+)
+
+// storeCase is one case of the suite, run on a fresh store that offers S.
+type storeCase[S auth.Store] struct {
+	name string
+	fn   func(t *testing.T, s S)
+}
+
+// runCases runs each of cases as a subtest, on a store of its own.
+func runCases[S auth.Store](t *testing.T, newStore func(t *testing.T) auth.Store, cases []storeCase[S]) {
+	t.Helper()
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.fn(t, newStore(t))
+			tc.fn(t, newStore(t).(S))
 		})
 	}
+}
+
+// required are the cases of auth.Store: users and sessions.
+var required = []storeCase[auth.Store]{
+	{"CreateAndGet", testCreateAndGet},
+	{"DuplicateUsername", testDuplicateUsername},
+	{"DuplicateID", testDuplicateID},
+	{"NotFound", testNotFound},
+	{"ReturnedUsersAreCopies", testCopies},
+	{"ChangeUser", testChangeUser},
+	{"ConcurrentChangesOfOneUser", testConcurrentChanges},
+	{"KeepRole", testKeepRole},
+	{"ConcurrentKeepRole", testConcurrentKeepRole},
+	{"LoginNamesAreOneSpace", testLoginNames},
+	{"ConcurrentCreateCrossNames", testConcurrentCrossNames},
+	{"UpdatePasswordHash", testUpdatePasswordHash},
+	{"UpdatePasswordHashLogout", testUpdatePasswordHashLogout},
+	{"InvalidateTokens", testInvalidateTokens},
+	{"SessionRotate", testSessionRotate},
+	{"SessionReuseRevokesFamily", testSessionReuse},
+	{"SessionGrace", testSessionGrace},
+	{"UserBySession", testUserBySession},
+	{"UnstorableText", testUnstorableText},
+	{"SessionExpired", testSessionExpired},
+	{"SessionRevoke", testSessionRevoke},
+	{"SessionForUnknownUser", testSessionUnknownUser},
+	{"SessionsAreIndependent", testSessionsIndependent},
+	{"ContextCanceled", testContextCanceled},
+	{"ConcurrentCreateOneUsername", testConcurrentCreate},
+	{"ConcurrentRotateOneToken", testConcurrentRotate},
+	{"ConcurrentGraceOneToken", testConcurrentGrace},
+	{"Emails", testEmails},
+	{"ConcurrentMixedLoad", testConcurrentMixed},
+	{"SessionsByUser", testSessionsByUser},
+	{"TrimSessions", testTrimSessions},
+	{"ConcurrentTrimSessions", testConcurrentTrim},
+}
+
+// linkCases are the cases of auth.LinkStore: the tokens of mailed links.
+var linkCases = []storeCase[linkStore]{
+	{"LinkNotFound", testLinkNotFound},
+	{"UnstorableLinkText", testUnstorableLinkText},
+	{"LinkTokens", testLinkTokens},
+	{"EmailChangeByLink", testEmailChange},
+	{"RedeemVerifyEmail", testRedeemVerifyEmail},
+	{"RedeemResetPassword", testRedeemReset},
+	{"DeadLinkTokens", testDeadLinks},
+	{"ConcurrentRedeemOneToken", testConcurrentRedeem},
+}
+
+// listerCases are the cases of auth.UserLister.
+var listerCases = []storeCase[listerStore]{
+	{"ListUsers", testListUsers},
+	{"ConcurrentListUsers", testConcurrentListUsers},
+}
+
+// deleterCases are the cases of auth.UserDeleter.
+var deleterCases = []storeCase[deleterStore]{
+	{"DeleteUser", testDeleteUser},
+}
+
+// linkDeleterCases are the cases of a store that offers both
+// auth.LinkStore and auth.UserDeleter.
+var linkDeleterCases = []storeCase[linkDeleterStore]{
+	{"DeleteUserDeletesLinkTokens", testDeleteLinks},
 }
 
 // base is a fixed, microsecond-precise instant; stores must keep times to
@@ -103,6 +182,7 @@ func newUser(name string) *auth.User {
 	}
 }
 
+// mustCreate creates u; a store that makes its own ids sets u.ID.
 func mustCreate(t *testing.T, s auth.Store, u *auth.User) {
 	t.Helper()
 	if err := s.CreateUser(context.Background(), u); err != nil {
@@ -185,16 +265,25 @@ func testDuplicateUsername(t *testing.T, s auth.Store) {
 	mustCreate(t, s, newUser("alice2"))
 }
 
+// testDuplicateID: a user given a taken id is refused, or, by a store that
+// makes its own ids (see auth.UserStore.CreateUser), given another.
 func testDuplicateID(t *testing.T, s auth.Store) {
+	ctx := context.Background()
 	u := newUser("alice")
 	mustCreate(t, s, u)
 	v := newUser("bob")
 	v.ID = u.ID
-	if err := s.CreateUser(context.Background(), v); !errors.Is(err, auth.ErrUserExists) {
-		t.Fatalf("CreateUser with a taken id = %v, want ErrUserExists", err)
-	}
-	if _, err := s.UserByUsername(context.Background(), "bob"); !errors.Is(err, auth.ErrNotFound) {
-		t.Fatalf("failed create left a user behind: %v", err)
+	switch err := s.CreateUser(ctx, v); {
+	case errors.Is(err, auth.ErrUserExists):
+		if _, err := s.UserByUsername(ctx, "bob"); !errors.Is(err, auth.ErrNotFound) {
+			t.Fatalf("failed create left a user behind: %v", err)
+		}
+	case err == nil && v.ID != u.ID:
+		if got, err := s.UserByID(ctx, u.ID); err != nil || got.Username != "alice" {
+			t.Fatalf("the first user after a create given its id: %v, %v", got, err)
+		}
+	default:
+		t.Fatalf("CreateUser with a taken id = %v, id %q; want ErrUserExists, or an id made by the store", err, v.ID)
 	}
 }
 
@@ -215,9 +304,6 @@ func testNotFound(t *testing.T, s auth.Store) {
 	if err := s.InvalidateTokens(ctx, "nobody", base); !errors.Is(err, auth.ErrNotFound) {
 		t.Errorf("InvalidateTokens(unknown) = %v, want ErrNotFound", err)
 	}
-	if err := s.DeleteUser(ctx, "nobody"); !errors.Is(err, auth.ErrNotFound) {
-		t.Errorf("DeleteUser(unknown) = %v, want ErrNotFound", err)
-	}
 	if _, err := s.RotateSession(ctx, rotation("nosession", "a", "b", base)); !errors.Is(err, auth.ErrNotFound) {
 		t.Errorf("RotateSession(unknown) = %v, want ErrNotFound", err)
 	}
@@ -230,6 +316,10 @@ func testNotFound(t *testing.T, s auth.Store) {
 	if _, err := s.UserByEmail(ctx, "nobody@example.com"); !errors.Is(err, auth.ErrNotFound) {
 		t.Errorf("UserByEmail(unknown) = %v, want ErrNotFound", err)
 	}
+}
+
+func testLinkNotFound(t *testing.T, s linkStore) {
+	ctx := context.Background()
 	if _, err := s.LinkToken(ctx, hash("none")); !errors.Is(err, auth.ErrNotFound) {
 		t.Errorf("LinkToken(unknown) = %v, want ErrNotFound", err)
 	}
@@ -567,13 +657,29 @@ func testInvalidateTokens(t *testing.T, s auth.Store) {
 	}
 }
 
-func testDeleteUser(t *testing.T, s auth.Store) {
+// testDeleteUser: a deleted user is gone, with its sessions; its names are
+// free again; an unknown or unstorable id is ErrNotFound.
+func testDeleteUser(t *testing.T, s deleterStore) {
 	ctx := context.Background()
+	for _, id := range []string{"nobody", "nul\x00inside", "\xff\xfe"} {
+		if err := s.DeleteUser(ctx, id); !errors.Is(err, auth.ErrNotFound) || errors.Is(err, auth.ErrStoreUnavailable) {
+			t.Errorf("DeleteUser(%q) = %v, want ErrNotFound", id, err)
+		}
+	}
 	u := newUser("alice")
 	mustCreate(t, s, u)
+	other := newUser("bob")
+	mustCreate(t, s, other)
 	sess := newSession(t, s, u.ID, "r1")
+	live := newSession(t, s, u.ID, "l1")
 	if err := s.DeleteUser(ctx, u.ID); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := s.UserBySession(ctx, u.ID, live.ID); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("UserBySession of a deleted user = %v, want ErrNotFound", err)
+	}
+	if _, err := s.UserByEmail(ctx, u.Email); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("UserByEmail after delete = %v", err)
 	}
 	if _, err := s.UserByID(ctx, u.ID); !errors.Is(err, auth.ErrNotFound) {
 		t.Fatalf("UserByID after delete = %v", err)
@@ -585,8 +691,18 @@ func testDeleteUser(t *testing.T, s auth.Store) {
 	if !errors.Is(err, auth.ErrNotFound) && !errors.Is(err, auth.ErrSessionRevoked) {
 		t.Fatalf("session of a deleted user rotated: %v", err)
 	}
-	// The name is free again.
-	mustCreate(t, s, newUser("alice"))
+	if err := s.DeleteUser(ctx, u.ID); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("a second DeleteUser = %v, want ErrNotFound", err)
+	}
+	if got, err := s.UserByID(ctx, other.ID); err != nil || got.Username != "bob" {
+		t.Fatalf("another user after a delete: %v, %v", got, err)
+	}
+	// The name and the email are free again.
+	again := newUser("alice")
+	mustCreate(t, s, again)
+	if again.ID == u.ID {
+		t.Fatalf("the deleted user's id %q was made again", u.ID)
+	}
 }
 
 func testSessionRotate(t *testing.T, s auth.Store) {
@@ -783,12 +899,6 @@ func testUserBySession(t *testing.T, s auth.Store) {
 	if got, err := s.UserBySession(ctx, other.ID, f.ID); err != nil || !got.Disabled {
 		t.Fatalf("UserBySession of a disabled user = %+v, %v; want it, disabled", got, err)
 	}
-	if err := s.DeleteUser(ctx, other.ID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.UserBySession(ctx, other.ID, f.ID); !errors.Is(err, auth.ErrNotFound) {
-		t.Fatalf("UserBySession of a deleted user = %v, want ErrNotFound", err)
-	}
 }
 
 // testUnstorableText gives every text argument and field of every method
@@ -819,7 +929,6 @@ func testUnstorableText(t *testing.T, s auth.Store) {
 		_, err = s.UserBySession(ctx, u.ID, bad)
 		is(t, "UserBySession(session)", err, auth.ErrSessionRevoked)
 		is(t, "InvalidateTokens", s.InvalidateTokens(ctx, bad, base), auth.ErrNotFound)
-		is(t, "DeleteUser", s.DeleteUser(ctx, bad), auth.ErrNotFound)
 		is(t, "UpdatePasswordHash(id)", s.UpdatePasswordHash(ctx, bad, u.PasswordHash, "new", false, base), auth.ErrNotFound)
 		is(t, "UpdatePasswordHash(old)", s.UpdatePasswordHash(ctx, u.ID, bad, "new", false, base), auth.ErrInvalidInput)
 		is(t, "UpdatePasswordHash(new)", s.UpdatePasswordHash(ctx, u.ID, u.PasswordHash, bad, false, base), auth.ErrInvalidInput)
@@ -827,13 +936,6 @@ func testUnstorableText(t *testing.T, s auth.Store) {
 		is(t, "RotateSession", err, auth.ErrNotFound)
 		_, err = s.UserByEmail(ctx, bad)
 		is(t, "UserByEmail", err, auth.ErrNotFound)
-		lt := linkToken(u.ID, "t", auth.LinkVerifyEmail, base)
-		lt.Email = bad
-		is(t, "CreateLinkToken(Email)", s.CreateLinkToken(ctx, lt), auth.ErrInvalidInput)
-		lt = linkToken(bad, "t", auth.LinkVerifyEmail, base)
-		is(t, "CreateLinkToken(UserID)", s.CreateLinkToken(ctx, lt), auth.ErrInvalidInput)
-		_, err = s.RedeemLinkToken(ctx, auth.Redemption{Hash: hash("t"), Purpose: auth.LinkResetPassword, Now: base, NewPasswordHash: bad})
-		is(t, "RedeemLinkToken(NewPasswordHash)", err, auth.ErrInvalidInput)
 		if err := s.RevokeSession(ctx, bad); err != nil {
 			t.Errorf("RevokeSession with %q = %v, want nil", bad, err)
 		}
@@ -878,6 +980,32 @@ func testUnstorableText(t *testing.T, s auth.Store) {
 	}
 	if _, err := s.UserBySession(ctx, u.ID, sess.ID); err != nil {
 		t.Fatalf("the session was changed: %v", err)
+	}
+}
+
+// testUnstorableLinkText: link tokens with text PostgreSQL refuses are
+// ErrInvalidInput, never an unavailable store.
+func testUnstorableLinkText(t *testing.T, s linkStore) {
+	ctx := context.Background()
+	u := newUser("alice")
+	mustCreate(t, s, u)
+	for _, bad := range []string{"nul\x00inside", "\xff\xfe", "ok\x00"} {
+		is := func(what string, err error) {
+			t.Helper()
+			if !errors.Is(err, auth.ErrInvalidInput) || errors.Is(err, auth.ErrStoreUnavailable) {
+				t.Errorf("%s with %q = %v, want ErrInvalidInput", what, bad, err)
+			}
+		}
+		lt := linkToken(u.ID, "t", auth.LinkVerifyEmail, base)
+		lt.Email = bad
+		is("CreateLinkToken(Email)", s.CreateLinkToken(ctx, lt))
+		lt = linkToken(bad, "t", auth.LinkVerifyEmail, base)
+		is("CreateLinkToken(UserID)", s.CreateLinkToken(ctx, lt))
+		_, err := s.RedeemLinkToken(ctx, auth.Redemption{Hash: hash("t"), Purpose: auth.LinkResetPassword, Now: base, NewPasswordHash: bad})
+		is("RedeemLinkToken(NewPasswordHash)", err)
+	}
+	if _, err := s.LinkToken(ctx, hash("t")); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("a refused CreateLinkToken left a token: %v", err)
 	}
 }
 
@@ -1115,7 +1243,7 @@ func linkToken(userID, secret string, purpose auth.LinkPurpose, at time.Time) *a
 		CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
 }
 
-func redeem(s auth.Store, secret string, purpose auth.LinkPurpose, at time.Time) (*auth.User, error) {
+func redeem(s linkStore, secret string, purpose auth.LinkPurpose, at time.Time) (*auth.User, error) {
 	return s.RedeemLinkToken(context.Background(), auth.Redemption{Hash: hash(secret), Purpose: purpose, Now: at})
 }
 
@@ -1148,6 +1276,12 @@ func testEmails(t *testing.T, s auth.Store) {
 		u.Email = ""
 		mustCreate(t, s, u)
 	}
+}
+
+// testEmailChange: an email changed by a verification link resolves, and
+// the old one is free again.
+func testEmailChange(t *testing.T, s linkStore) {
+	ctx := context.Background()
 	b := newUser("bob")
 	mustCreate(t, s, b)
 	lt := linkToken(b.ID, "b1", auth.LinkVerifyEmail, base)
@@ -1165,15 +1299,11 @@ func testEmails(t *testing.T, s auth.Store) {
 		t.Fatalf("the old email still resolves: %v", err)
 	}
 	mustCreate(t, s, func() *auth.User { u := newUser("eve"); u.Email = "bob@example.com"; return u }())
-	if err := s.DeleteUser(ctx, a.ID); err != nil {
-		t.Fatal(err)
-	}
-	mustCreate(t, s, func() *auth.User { u := newUser("frank"); u.Email = a.Email; return u }())
 }
 
 // testLinkTokens: tokens are stored by hash, and a new one of a purpose
 // replaces the user's others of that purpose, not of another.
-func testLinkTokens(t *testing.T, s auth.Store) {
+func testLinkTokens(t *testing.T, s linkStore) {
 	ctx := context.Background()
 	u := newUser("alice")
 	mustCreate(t, s, u)
@@ -1209,19 +1339,41 @@ func testLinkTokens(t *testing.T, s auth.Store) {
 			t.Fatalf("token %s was deleted by another's creation: %v", kept, err)
 		}
 	}
-	// Deleting the user deletes its tokens.
+}
+
+// testDeleteLinks: deleting a user deletes its link tokens, and no
+// other's.
+func testDeleteLinks(t *testing.T, s linkDeleterStore) {
+	ctx := context.Background()
+	u, other := newUser("alice"), newUser("bob")
+	mustCreate(t, s, u)
+	mustCreate(t, s, other)
+	for _, lt := range []*auth.LinkToken{
+		linkToken(u.ID, "v1", auth.LinkVerifyEmail, base),
+		linkToken(u.ID, "r1", auth.LinkResetPassword, base),
+		linkToken(other.ID, "o1", auth.LinkVerifyEmail, base),
+	} {
+		if err := s.CreateLinkToken(ctx, lt); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := s.DeleteUser(ctx, u.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.LinkToken(ctx, hash("v2")); !errors.Is(err, auth.ErrNotFound) {
-		t.Fatalf("a deleted user's token survived: %v", err)
+	for _, gone := range []string{"v1", "r1"} {
+		if _, err := s.LinkToken(ctx, hash(gone)); !errors.Is(err, auth.ErrNotFound) {
+			t.Fatalf("a deleted user's token %s survived: %v", gone, err)
+		}
+	}
+	if _, err := s.LinkToken(ctx, hash("o1")); err != nil {
+		t.Fatalf("another user's token went with a delete: %v", err)
 	}
 }
 
 // testRedeemVerifyEmail: a verification token sets the account's email,
 // verified, once; never when expired, of another purpose, or when the
 // address belongs to another account.
-func testRedeemVerifyEmail(t *testing.T, s auth.Store) {
+func testRedeemVerifyEmail(t *testing.T, s linkStore) {
 	ctx := context.Background()
 	u := newUser("alice")
 	mustCreate(t, s, u)
@@ -1302,7 +1454,7 @@ func testRedeemVerifyEmail(t *testing.T, s auth.Store) {
 
 // testRedeemReset: a reset token replaces the password, ends every
 // session, verifies the email, and spends every link token of the user.
-func testRedeemReset(t *testing.T, s auth.Store) {
+func testRedeemReset(t *testing.T, s linkStore) {
 	ctx := context.Background()
 	u := newUser("alice")
 	mustCreate(t, s, u)
@@ -1351,7 +1503,7 @@ func testRedeemReset(t *testing.T, s auth.Store) {
 // disabling with Logout), once the user is disabled, and (a reset link)
 // once the user's email is not the one it was mailed to. A dead link is
 // never redeemed, and is spent by the attempt.
-func testDeadLinks(t *testing.T, s auth.Store) {
+func testDeadLinks(t *testing.T, s linkStore) {
 	ctx := context.Background()
 	kill := []struct {
 		name string
@@ -1434,7 +1586,7 @@ func testDeadLinks(t *testing.T, s auth.Store) {
 
 // testConcurrentRedeem: of concurrent redemptions of one token, exactly one
 // wins, for each purpose.
-func testConcurrentRedeem(t *testing.T, s auth.Store) {
+func testConcurrentRedeem(t *testing.T, s linkStore) {
 	ctx := context.Background()
 	for _, purpose := range []auth.LinkPurpose{auth.LinkVerifyEmail, auth.LinkResetPassword} {
 		u := newUser("user-" + string(purpose))
@@ -1637,7 +1789,7 @@ func testSessionsByUser(t *testing.T, s auth.Store) {
 }
 
 // testListUsers: pages in increasing order of ID, every user exactly once.
-func testListUsers(t *testing.T, s auth.Store) {
+func testListUsers(t *testing.T, s listerStore) {
 	ctx := context.Background()
 	if got, err := s.ListUsers(ctx, "", 10); err != nil || len(got) != 0 {
 		t.Fatalf("empty store: %v, %v", got, err)
@@ -1684,7 +1836,7 @@ func testListUsers(t *testing.T, s auth.Store) {
 
 // testConcurrentListUsers: listing while users are created concurrently
 // never fails, and sees every user created before it started.
-func testConcurrentListUsers(t *testing.T, s auth.Store) {
+func testConcurrentListUsers(t *testing.T, s listerStore) {
 	ctx := context.Background()
 	for i := range 20 {
 		mustCreate(t, s, newUser(fmt.Sprintf("before%02d", i)))

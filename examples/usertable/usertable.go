@@ -1,0 +1,479 @@
+// Package usertable shows how to bring your own users table: an auth.Store
+// over a service's existing SQLite table of another shape than the
+// library's,
+//
+//	CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE,
+//	    password_hash TEXT NOT NULL, is_active INTEGER NOT NULL DEFAULT 1)
+//
+// with the required methods alone (auth.Store: users and sessions). It is
+// documentation: read it, copy it, adapt it to your table.
+//
+// # The mapping
+//
+// The table keeps its shape and stays the service's: the adapter reads and
+// writes its rows, and puts what the table lacks in tables of its own,
+// keyed by users.id, which New creates if they are missing:
+// auth_user_state (username, roles, token version, email verification,
+// timestamps) and auth_sessions (refresh sessions). A users row the
+// library has never written has no state row, and reads as a user with
+// no roles, token version 0 and unknown timestamps.
+//
+//   - id INTEGER ↔ auth.User.ID, in decimal. The table makes the ids, so
+//     CreateUser sets u.ID to the one it made (the UserStore contract
+//     allows it).
+//   - email ↔ Email, and Username too: the address is the login name of
+//     the accounts the service already has. An account that Register
+//     makes with a username other than its email keeps the username in
+//     auth_user_state; one made without an email keeps its username in the
+//     email column (marked by auth_user_state.no_email, which a service
+//     that mails users.email must heed). The library looks login names up
+//     in their normal form (lower case, see auth.NormalizeEmail): a table
+//     that keeps addresses as typed needs them lower-cased once.
+//   - password_hash ↔ PasswordHash. The library verifies the bcrypt hashes
+//     it finds there and replaces each with an argon2id hash at the user's
+//     next login (UpdatePasswordHash), in the same column.
+//   - is_active ↔ !Disabled: a user the service deactivates can neither log
+//     in nor use the tokens they hold, at once.
+//
+// # What the store contract asks, and how
+//
+// Each write is one transaction that takes SQLite's write lock when it
+// begins (the _txlock=immediate of DSNParams), so a check and the change it
+// guards are atomic: a login name taken, the compare-and-swap of
+// UpdatePasswordHash, the rotation of a refresh token with its reuse
+// detection, the last holder of a kept role. A logout-all or a password
+// change increments the token version and revokes the sessions in the same
+// transaction. Text that is not valid UTF-8 or holds a NUL is refused
+// (auth.ErrInvalidInput) or matches nothing; every failure of the database
+// wraps auth.ErrStoreUnavailable. store/storetest checks all of it
+// (usertable_test.go).
+//
+// A trigger that New puts on users, the one addition to the table's
+// schema (it changes none of its columns), deletes a user's state and
+// sessions when the service deletes the row, whether or not its
+// connection has foreign keys on. SQLite gives a new row the largest id plus one, so the
+// next user can get the id of a deleted newest one; thanks to the trigger
+// it gets none of the deleted user's logins.
+//
+// What the adapter leaves out are the optional capabilities, which a
+// service adds when it wants their features: auth.LinkStore (mailed
+// links: auth.New refuses a Config.Mailer without it), auth.UserLister
+// (the administrators' list of users: without it, authhttp's
+// GET /admin/users answers 404) and auth.UserDeleter.
+package usertable
+
+import (
+	"context"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/goauthkit/auth"
+)
+
+// UsersTable is the service's table that this adapter is written for, as
+// it was before the library came.
+const UsersTable = `CREATE TABLE users (
+	id            INTEGER PRIMARY KEY,
+	email         TEXT NOT NULL UNIQUE,
+	password_hash TEXT NOT NULL,
+	is_active     INTEGER NOT NULL DEFAULT 1
+)`
+
+// DSNParams are the connection parameters (of modernc.org/sqlite's DSN)
+// that the database handle given to New needs: transactions that take the
+// write lock when they begin, so that none fails half-way on a lock that
+// another holds, and a busy timeout, so that writers queue for the lock
+// rather than fail. Add _pragma=journal_mode(WAL) if the service can: then
+// readers never wait for a writer.
+const DSNParams = "_txlock=immediate&_pragma=busy_timeout(10000)"
+
+// sideTables keep what the users table lacks, keyed by users.id.
+// Timestamps are Unix microseconds.
+const sideTables = `
+CREATE TABLE IF NOT EXISTS auth_user_state (
+	user_id        INTEGER PRIMARY KEY,
+	username       TEXT UNIQUE,                -- NULL: the username is users.email
+	no_email       INTEGER NOT NULL DEFAULT 0, -- 1: users.email holds the username
+	email_verified INTEGER NOT NULL DEFAULT 0,
+	roles          TEXT NOT NULL DEFAULT '[]', -- a JSON array
+	token_version  INTEGER NOT NULL DEFAULT 0,
+	created_at     INTEGER,                    -- NULL: unknown
+	updated_at     INTEGER
+);
+CREATE TABLE IF NOT EXISTS auth_sessions (
+	id           TEXT PRIMARY KEY,
+	user_id      INTEGER NOT NULL,
+	token_hash   BLOB NOT NULL,
+	prev_hash    BLOB,
+	user_version INTEGER NOT NULL,
+	created_at   INTEGER NOT NULL,
+	rotated_at   INTEGER NOT NULL,
+	expires_at   INTEGER NOT NULL,
+	revoked      INTEGER NOT NULL DEFAULT 0,
+	user_agent   TEXT NOT NULL,
+	client_addr  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS auth_sessions_by_user ON auth_sessions (user_id);
+CREATE TRIGGER IF NOT EXISTS auth_user_deleted AFTER DELETE ON users BEGIN
+	DELETE FROM auth_user_state WHERE user_id = OLD.id;
+	DELETE FROM auth_sessions WHERE user_id = OLD.id;
+END;`
+
+// Store is an auth.Store over the users table and the side tables. It is
+// safe for concurrent use.
+type Store struct {
+	db *sql.DB
+}
+
+var _ auth.Store = (*Store)(nil)
+
+// New returns a Store over db, a database holding UsersTable and opened
+// with DSNParams, and creates the side tables and the trigger if they are
+// missing. The caller keeps db, and closes it.
+func New(ctx context.Context, db *sql.DB) (*Store, error) {
+	if _, err := db.ExecContext(ctx, sideTables); err != nil {
+		return nil, fmt.Errorf("usertable: creating the side tables: %w", err)
+	}
+	return &Store{db: db}, nil
+}
+
+// A user is a users row and its state row, if any.
+const (
+	userColumns = `u.id, COALESCE(a.username, u.email), IIF(a.no_email, '', u.email),
+		COALESCE(a.email_verified, 0), u.password_hash, u.is_active,
+		COALESCE(a.roles, '[]'), COALESCE(a.token_version, 0), a.created_at, a.updated_at`
+	userTables = `users u LEFT JOIN auth_user_state a ON a.user_id = u.id`
+	selectUser = `SELECT ` + userColumns + ` FROM ` + userTables
+)
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+// scanUser reads a row of userColumns (then extra) into a user;
+// auth.ErrNotFound if there is none.
+func scanUser(row scanner, extra ...any) (*auth.User, error) {
+	var (
+		u                auth.User
+		id               int64
+		active           bool
+		roles            string
+		created, updated sql.NullInt64
+	)
+	dest := append([]any{&id, &u.Username, &u.Email, &u.EmailVerified, &u.PasswordHash, &active,
+		&roles, &u.TokenVersion, &created, &updated}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return nil, notFound(err)
+	}
+	if err := json.Unmarshal([]byte(roles), &u.Roles); err != nil {
+		return nil, err
+	}
+	u.ID, u.Disabled = formatID(id), !active
+	if created.Valid {
+		u.CreatedAt = fromMicros(created.Int64)
+	}
+	if updated.Valid {
+		u.UpdatedAt = fromMicros(updated.Int64)
+	}
+	return &u, nil
+}
+
+// CreateUser implements auth.UserStore: a users row, whose id becomes u.ID,
+// and its state row. Every login name (a username or an email) names one
+// account: users.email holds the emails and the usernames of the accounts
+// without one, auth_user_state.username the others.
+func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
+	if !storable(u.ID, u.Username, u.Email, u.PasswordHash) || !storable(u.Roles...) {
+		return auth.ErrInvalidInput
+	}
+	roles, err := json.Marshal(u.Roles)
+	if err != nil {
+		return err
+	}
+	login := u.Email
+	if login == "" {
+		login = u.Username
+	}
+	var username any // NULL: the username is users.email
+	if u.Username != login {
+		username = u.Username
+	}
+	var id int64
+	err = s.tx(ctx, "CreateUser", func(tx *sql.Tx) error {
+		if taken, err := nameTaken(ctx, tx, u.Username); err != nil || taken {
+			return refuse(err, auth.ErrUserExists)
+		}
+		if u.Email != "" && u.Email != u.Username {
+			if taken, err := nameTaken(ctx, tx, u.Email); err != nil || taken {
+				return refuse(err, auth.ErrEmailExists)
+			}
+		}
+		err := tx.QueryRowContext(ctx, `INSERT INTO users (email, password_hash, is_active) VALUES (?, ?, ?) RETURNING id`,
+			login, u.PasswordHash, !u.Disabled).Scan(&id)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO auth_user_state (user_id, username, no_email, email_verified, roles,
+			token_version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			id, username, u.Email == "", u.EmailVerified, string(roles), u.TokenVersion, micros(u.CreatedAt), micros(u.UpdatedAt))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	u.ID = formatID(id)
+	return nil
+}
+
+// refuse returns err, the failure of a check, if there is one, else
+// refusal, what the check found.
+func refuse(err, refusal error) error {
+	if err != nil {
+		return err
+	}
+	return refusal
+}
+
+// nameTaken reports whether name is a login name of an account.
+func nameTaken(ctx context.Context, tx *sql.Tx, name string) (bool, error) {
+	var taken bool
+	err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE email = ?1)
+		OR EXISTS (SELECT 1 FROM auth_user_state WHERE username = ?1)`, name).Scan(&taken)
+	return taken, err
+}
+
+// UserByID implements auth.UserStore.
+func (s *Store) UserByID(ctx context.Context, id string) (*auth.User, error) {
+	key, err := userKey(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	u, err := scanUser(s.db.QueryRowContext(ctx, selectUser+` WHERE u.id = ?`, key))
+	return u, failure(ctx, "UserByID", err)
+}
+
+// UserByUsername implements auth.UserStore: the account whose state row
+// has the username, else the one whose email is the username and has no
+// other (both found through an index).
+func (s *Store) UserByUsername(ctx context.Context, username string) (*auth.User, error) {
+	u, err := scanUser(s.db.QueryRowContext(ctx, selectUser+` WHERE u.id = COALESCE(
+		(SELECT user_id FROM auth_user_state WHERE username = ?1), (SELECT id FROM users WHERE email = ?1))
+		AND COALESCE(a.username, u.email) = ?1`, username))
+	return u, failure(ctx, "UserByUsername", err)
+}
+
+// UserByEmail implements auth.UserStore.
+func (s *Store) UserByEmail(ctx context.Context, email string) (*auth.User, error) {
+	if email == "" {
+		return nil, auth.ErrNotFound
+	}
+	u, err := scanUser(s.db.QueryRowContext(ctx, selectUser+` WHERE u.email = ? AND NOT COALESCE(a.no_email, 0)`, email))
+	return u, failure(ctx, "UserByEmail", err)
+}
+
+// ChangeUser implements auth.UserStore.
+func (s *Store) ChangeUser(ctx context.Context, id string, c auth.UserChange) (*auth.User, error) {
+	if c.Roles != nil && !storable(*c.Roles...) {
+		return nil, auth.ErrInvalidInput
+	}
+	key, err := userKey(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var changed *auth.User
+	err = s.tx(ctx, "ChangeUser", func(tx *sql.Tx) error {
+		u, err := scanUser(tx.QueryRowContext(ctx, selectUser+` WHERE u.id = ?`, key))
+		if err != nil {
+			return err
+		}
+		if c.TakesKeptRole(u) {
+			var another bool
+			err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users u JOIN auth_user_state a ON a.user_id = u.id
+				WHERE u.id != ? AND u.is_active AND EXISTS (SELECT 1 FROM json_each(a.roles) WHERE value = ?))`,
+				key, c.KeepRole).Scan(&another)
+			if err != nil || !another {
+				return refuse(err, auth.ErrLastAdmin)
+			}
+		}
+		if c.Disabled != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE users SET is_active = ? WHERE id = ?`, !*c.Disabled, key); err != nil {
+				return err
+			}
+		}
+		if err := touch(ctx, tx, key, c.Now); err != nil {
+			return err
+		}
+		if c.Roles != nil {
+			roles, err := json.Marshal(*c.Roles)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE auth_user_state SET roles = ? WHERE user_id = ?`, string(roles), key); err != nil {
+				return err
+			}
+		}
+		if c.Logout {
+			if err := invalidate(ctx, tx, key); err != nil {
+				return err
+			}
+		}
+		changed, err = scanUser(tx.QueryRowContext(ctx, selectUser+` WHERE u.id = ?`, key))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return changed, nil
+}
+
+// UpdatePasswordHash implements auth.UserStore: a compare-and-swap of
+// users.password_hash.
+func (s *Store) UpdatePasswordHash(ctx context.Context, id, oldHash, newHash string, logout bool, now time.Time) error {
+	key, err := userKey(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !storable(oldHash, newHash) {
+		return auth.ErrInvalidInput
+	}
+	return s.tx(ctx, "UpdatePasswordHash", func(tx *sql.Tx) error {
+		var stored string
+		err := tx.QueryRowContext(ctx, `SELECT password_hash FROM users WHERE id = ?`, key).Scan(&stored)
+		if err != nil {
+			return notFound(err)
+		}
+		if subtle.ConstantTimeCompare([]byte(stored), []byte(oldHash)) != 1 {
+			return auth.ErrConflict
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, newHash, key); err != nil {
+			return err
+		}
+		if err := touch(ctx, tx, key, now); err != nil || !logout {
+			return err
+		}
+		return invalidate(ctx, tx, key)
+	})
+}
+
+// InvalidateTokens implements auth.UserStore.
+func (s *Store) InvalidateTokens(ctx context.Context, id string, now time.Time) error {
+	key, err := userKey(ctx, id)
+	if err != nil {
+		return err
+	}
+	return s.tx(ctx, "InvalidateTokens", func(tx *sql.Tx) error {
+		var exists bool
+		err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE id = ?)`, key).Scan(&exists)
+		if err != nil || !exists {
+			return refuse(err, auth.ErrNotFound)
+		}
+		if err := touch(ctx, tx, key, now); err != nil {
+			return err
+		}
+		return invalidate(ctx, tx, key)
+	})
+}
+
+// touch gives the user a state row if it has none, and sets its
+// updated_at.
+func touch(ctx context.Context, tx *sql.Tx, key int64, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO auth_user_state (user_id, updated_at) VALUES (?1, ?2)
+		ON CONFLICT (user_id) DO UPDATE SET updated_at = ?2`, key, micros(now))
+	return err
+}
+
+// invalidate increments the token version of the user, whose state row
+// exists, and revokes every session of the user.
+func invalidate(ctx context.Context, tx *sql.Tx, key int64) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE auth_user_state SET token_version = token_version + 1 WHERE user_id = ?`, key); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE auth_sessions SET revoked = 1 WHERE user_id = ?`, key)
+	return err
+}
+
+// tx runs fn in one transaction (BEGIN IMMEDIATE, by DSNParams), committed
+// if fn returns nil.
+func (s *Store) tx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return failure(ctx, op, err)
+	}
+	defer tx.Rollback() // after Commit, a no-op
+	if err := fn(tx); err != nil {
+		return failure(ctx, op, err)
+	}
+	return failure(ctx, op, tx.Commit())
+}
+
+// refusals are the errors of the store contract, returned as they are.
+var refusals = []error{auth.ErrNotFound, auth.ErrUserExists, auth.ErrEmailExists, auth.ErrConflict,
+	auth.ErrLastAdmin, auth.ErrSessionRevoked, auth.ErrInvalidInput}
+
+// failure returns err of op as the store contract wants it: nil and the
+// refusals as they are; the context's error if ctx has ended; any other
+// error, the database's, wrapped in auth.ErrStoreUnavailable.
+func failure(ctx context.Context, op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	for _, r := range refusals {
+		if errors.Is(err, r) {
+			return err
+		}
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("usertable: %s: %w", op, ctx.Err())
+	}
+	return fmt.Errorf("%w: usertable: %s: %w", auth.ErrStoreUnavailable, op, err)
+}
+
+// notFound is auth.ErrNotFound for a query that found no row, else err.
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return auth.ErrNotFound
+	}
+	return err
+}
+
+// formatID returns the auth.User.ID of a users.id: its decimal form.
+func formatID(key int64) string { return strconv.FormatInt(key, 10) }
+
+// parseID returns the users.id that an auth.User.ID names, in the form
+// formatID gives only, so that "7" and "07" are not one user.
+func parseID(id string) (int64, bool) {
+	n, err := strconv.ParseInt(id, 10, 64)
+	return n, err == nil && formatID(n) == id
+}
+
+// userKey is parseID for a method that finds no user without a users.id:
+// auth.ErrNotFound, or the context's error if ctx has ended (as the query
+// would have said).
+func userKey(ctx context.Context, id string) (int64, error) {
+	key, ok := parseID(id)
+	if !ok {
+		return 0, refuse(ctx.Err(), auth.ErrNotFound)
+	}
+	return key, nil
+}
+
+// storable reports whether every one of values is text that the store
+// keeps as it is: valid UTF-8 without a NUL.
+func storable(values ...string) bool {
+	for _, v := range values {
+		if !utf8.ValidString(v) || strings.IndexByte(v, 0) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(n int64) time.Time { return time.UnixMicro(n).UTC() }
