@@ -21,14 +21,6 @@ const (
 	maxRoleBytes = 64
 )
 
-// ErrInvalidRole is returned by SetRoles for a role name that breaks the
-// rules (1 to 64 characters of a-z, 0-9, '_', '-', '.', ':'), or for more
-// than 32 roles.
-var ErrInvalidRole = errors.New("auth: invalid role")
-
-// ErrInvalidCursor is returned by ListUsers for a cursor it did not make.
-var ErrInvalidCursor = errors.New("auth: invalid cursor")
-
 // ListUsers returns one page of users, at most limit of them (1 to
 // MaxListUsers; 0 means 50), in a stable order (by id), and the cursor of
 // the next page: "" when this is the last. Pass "" for the first page. A

@@ -443,7 +443,7 @@ const maxLoginNameBytes = 320
 // ErrInvalidPassword (wrapped by the reason), ErrInvalidEmail,
 // ErrUserExists (the username is an account's username or email),
 // ErrEmailExists (the email is an account's email or username),
-// ErrInvalidRole (see SetRoles), a *RateLimitError when the client address has registered too often (every
+// ErrInvalidRole (see UserUpdate.Roles), a *RateLimitError when the client address has registered too often (every
 // attempt counts, whatever its outcome), or a store error.
 func (a *Authenticator) Register(ctx context.Context, n NewUser) (*User, error) {
 	if len(n.Username) > maxLoginNameBytes {

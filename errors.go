@@ -146,6 +146,12 @@ var (
 	// ErrLastAdmin is returned by a change that would leave no enabled
 	// account holding AdminRole.
 	ErrLastAdmin = errors.New("auth: the last enabled administrator")
+	// ErrInvalidRole is returned by UpdateUser and Register for a role
+	// name that breaks the rules (1 to 64 characters of a-z, 0-9, '_', '-',
+	// '.', ':'), or for more than 32 roles.
+	ErrInvalidRole = errors.New("auth: invalid role")
+	// ErrInvalidCursor is returned by ListUsers for a cursor it did not make.
+	ErrInvalidCursor = errors.New("auth: invalid cursor")
 )
 
 // errInsufficientScope is RequireRole's refusal: 403 insufficient_scope.

@@ -54,7 +54,7 @@ func TestParseForm(t *testing.T) {
 		{"a=\xff", errFormUTF8},
 	} {
 		_, err := parseForm([]byte(c.body))
-		if err != c.want {
+		if !errors.Is(err, c.want) {
 			t.Errorf("parseForm(%q) = %v, want %v", c.body, err, c.want)
 		}
 	}
@@ -114,7 +114,7 @@ func TestReadBodyLimit(t *testing.T) {
 			r = httptest.NewRequest("POST", "/", chunked{bytes.NewReader(body)})
 			r.ContentLength = -1
 		}
-		if _, err := readBody(httptest.NewRecorder(), r); err != ErrRequestTooLarge {
+		if _, err := readBody(httptest.NewRecorder(), r); !errors.Is(err, ErrRequestTooLarge) {
 			t.Errorf("readBody(MaxBodyBytes+1, length declared %v) = %v, want ErrRequestTooLarge", declared, err)
 		}
 	}

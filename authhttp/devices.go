@@ -53,7 +53,7 @@ func (h *Handlers) RevokeSession() http.Handler {
 	return h.endpoint(http.MethodDelete, authenticated, func(w http.ResponseWriter, r *http.Request, c call) error {
 		id := r.PathValue("id")
 		if id == "" {
-			return auth.ErrNotFound
+			return errPathNotFound
 		}
 		if err := h.a.RevokeSession(c.ctx, c.user.ID, id); err != nil {
 			return notFoundNotRevoked(err)
@@ -73,6 +73,8 @@ func notFoundNotRevoked(err error) error {
 	return err
 }
 
-var errPathNotFound = &statusError{http.StatusNotFound, "not_found", "not found"}
+// errPathNotFound is an ErrNotFound of what a request's path names, told
+// apart from the caller's own account being gone.
+var errPathNotFound = errors.New("authhttp: not found")
 
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }

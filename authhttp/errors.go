@@ -49,123 +49,244 @@ func badRequest(reason string) error { return &RequestError{Reason: reason} }
 // (RFC 6749 §5.2), {"error", "error_description"}.
 type ErrorBody = httpjson.ErrorBody
 
-// WriteError writes an error answer with the OAuth 2.0 JSON body. It is the
-// one place error answers are written (the Authenticator's Middleware
-// writes them the same way).
+// errorAnswer is the HTTP answer to an error: its status, and the OAuth 2.0
+// error code and description of its body.
+type errorAnswer struct {
+	status      int
+	code        string
+	description string
+}
+
+// errorEntry is one row of errorTable: which errors it matches, and how
+// they are answered.
+type errorEntry struct {
+	// is lists sentinels, matched with errors.Is; or else
+	is []error
+	// as matches a type, with errors.As (see asType), and returns the
+	// description that the matched value gives, "" for the entry's.
+	as func(err error) (description string, ok bool)
+
+	// The answer of every endpoint, unless grant or bearer says otherwise.
+	status      int
+	code        string
+	description string
+
+	// grant, if set, is the answer of the token endpoint (Token) and of
+	// SessionLogin, whose failures are those of RFC 6749 §5.2.
+	grant *errorAnswer
+	// bearer marks errors that, returned by an endpoint that takes a
+	// Bearer access token once the token was accepted, mean that the
+	// token stopped being valid while the request ran (the user was
+	// deleted, or logged out everywhere): they are answered as the
+	// Authenticator's Middleware answers a revoked token, 401 invalid_token
+	// with its RFC 6750 challenge (auth.Authenticator.WriteAuthError).
+	bearer bool
+	// header, if set, adds the answer's headers for err.
+	header func(h http.Header, err error)
+}
+
+// asType returns an errorEntry.as that matches errors holding a T
+// (errors.As) and describes them with describe, if not nil.
+func asType[T error](describe func(T) string) func(error) (string, bool) {
+	return func(err error) (string, bool) {
+		var t T
+		if !errors.As(err, &t) {
+			return "", false
+		}
+		if describe == nil {
+			return "", true
+		}
+		return describe(t), true
+	}
+}
+
+// match reports whether err is one of e's errors, and the description of
+// err's answer ("" for the entry's own).
+func (e *errorEntry) match(err error) (description string, ok bool) {
+	if e.as != nil {
+		return e.as(err)
+	}
+	for _, target := range e.is {
+		if errors.Is(err, target) {
+			return "", true
+		}
+	}
+	return "", false
+}
+
+// errorTable is the one mapping from errors to HTTP answers: every
+// endpoint of this package answers its errors through it (lookupError).
+// The first entry that matches an error answers it, so an entry that must
+// win over another (an endpoint's own answer over the error it wraps, a
+// *PasswordError over ErrInvalidPassword) comes first. No error's own text
+// is ever sent, only the fixed descriptions below and the fixed reason of a
+// *RequestError or description of an auth.PasswordError. An error no entry
+// matches is answered 500 server_error (errInternal).
+//
+// Every exported error of package auth and of this package has an entry,
+// even those that only a bug lets reach a handler (the server's own
+// failures at the end, which answer 500): TestErrorTableCoversSentinels
+// fails for one added without.
+var errorTable = [...]errorEntry{
+	// Answers that an endpoint chose for the errors of its operation.
+	{is: []error{errNotAdmin}, status: http.StatusForbidden, code: "insufficient_scope", description: "this needs the role admin",
+		header: func(h http.Header, _ error) {
+			h.Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="admin"`)
+		}},
+	{is: []error{errCurrentPassword}, status: http.StatusBadRequest, code: "invalid_grant", description: "the current password is wrong"},
+	{is: []error{errWrongPassword}, status: http.StatusBadRequest, code: "invalid_grant", description: "the password is wrong"},
+	{is: []error{errNoSessionCookie}, status: http.StatusUnauthorized, code: "unauthorized", description: "no session cookie: log in"},
+	{is: []error{errTwoCookies}, status: http.StatusUnauthorized, code: "invalid_token", description: "more than one session cookie: log in again"},
+	{is: []error{errBadSession}, status: http.StatusUnauthorized, code: "invalid_token", description: "the session has ended: log in again"},
+	{is: []error{errCrossOrigin}, status: http.StatusForbidden, code: "forbidden", description: "cross-origin request refused"},
+	{is: []error{errPathNotFound}, status: http.StatusNotFound, code: "not_found", description: "not found"},
+	{is: []error{errNoPublicKeys}, status: http.StatusNotFound, code: "not_found", description: "no public keys: tokens are signed with a shared secret (HS256)"},
+
+	// Tokens and credentials, before the store's failures: a refresh token
+	// that is not accepted is invalid_grant whatever else went wrong with
+	// it, as an access token is 401 for the Middleware. ErrSessionRevoked
+	// and ErrRefreshReuse are the store's: the Authenticator wraps them in
+	// ErrInvalidToken.
+	{is: []error{auth.ErrInvalidToken, auth.ErrSessionRevoked, auth.ErrRefreshReuse},
+		status: http.StatusUnauthorized, code: "invalid_token", description: "the access token is invalid",
+		grant:  &errorAnswer{http.StatusBadRequest, "invalid_grant", "the refresh token is invalid, expired or revoked"},
+		bearer: true},
+	// One answer for an unknown user, a wrong password and a disabled
+	// account, so that none can be told from another.
+	{is: []error{auth.ErrInvalidCredentials, auth.ErrUserDisabled},
+		status: http.StatusBadRequest, code: "invalid_grant", description: "invalid username or password"},
+
+	// Too much at once, or the store failing.
+	// (A *auth.RateLimitError is an ErrTooManyAttempts that says when to
+	// retry: Retry-After.)
+	{is: []error{auth.ErrTooManyAttempts}, status: http.StatusTooManyRequests, code: "too_many_attempts", description: "too many attempts; retry later",
+		header: setRetryAfter},
+	{is: []error{auth.ErrStoreUnavailable, auth.ErrBusy, context.DeadlineExceeded, context.Canceled},
+		status: http.StatusServiceUnavailable, code: "temporarily_unavailable", description: "the service is temporarily unavailable"},
+
+	// Requests that cannot be read.
+	{is: []error{ErrRequestTooLarge}, status: http.StatusRequestEntityTooLarge, code: "request_too_large", description: "the request body is too large"},
+	{as: asType(func(e *RequestError) string { return e.Reason }), status: http.StatusBadRequest, code: "invalid_request"},
+	{is: []error{ErrInvalidRequest}, status: http.StatusBadRequest, code: "invalid_request", description: "the request is malformed"},
+	{is: []error{ErrUnsupportedGrantType}, status: http.StatusBadRequest, code: "unsupported_grant_type", description: "grant_type must be password or refresh_token"},
+	{is: []error{ErrMethodNotAllowed}, status: http.StatusMethodNotAllowed, code: "method_not_allowed", description: "the method is not allowed on this path"},
+	// As the Middleware answers them (without its challenge, which only it
+	// writes: an authenticated endpoint leaves these to it).
+	{is: []error{auth.ErrNoBearer}, status: http.StatusUnauthorized, code: "unauthorized", description: "authentication required"},
+	{is: []error{auth.ErrMultipleAuthorization}, status: http.StatusBadRequest, code: "invalid_request", description: "more than one Authorization header"},
+
+	// Accounts.
+	{is: []error{auth.ErrUserExists}, status: http.StatusConflict, code: "user_exists", description: "the username is taken"},
+	{is: []error{auth.ErrInvalidUsername}, status: http.StatusUnprocessableEntity, code: "invalid_username",
+		description: "usernames are 3 to 64 characters of a-z, 0-9, '.', '_', '-', '@', '+'"},
+	{as: asType(func(e *auth.PasswordError) string { return e.Description }), status: http.StatusUnprocessableEntity, code: "invalid_password"},
+	{is: []error{auth.ErrInvalidPassword}, status: http.StatusUnprocessableEntity, code: "invalid_password", description: "the password does not meet the password rules"},
+	{is: []error{auth.ErrInvalidEmail}, status: http.StatusUnprocessableEntity, code: "invalid_email",
+		description: "an email address is a local part of at most 64 characters of A-Z a-z 0-9 . _ + - ' (no leading, trailing or doubled dot), '@', and a domain name of two labels or more"},
+	{is: []error{auth.ErrLastAdmin}, status: http.StatusConflict, code: "last_admin", description: "no enabled account with the role admin would be left"},
+	{is: []error{auth.ErrInvalidInput}, status: http.StatusBadRequest, code: "invalid_request", description: "a field is too long, not valid UTF-8, or holds a NUL character"},
+	{is: []error{auth.ErrEmailExists}, status: http.StatusConflict, code: "email_exists", description: "the email address belongs to another account"},
+	{is: []error{auth.ErrInvalidRole}, status: http.StatusBadRequest, code: "invalid_request",
+		description: "roles are at most 32 names of 1 to 64 characters of a-z, 0-9, '_', '-', '.', ':'"},
+	{is: []error{auth.ErrInvalidCursor}, status: http.StatusBadRequest, code: "invalid_request", description: "cursor is not one this server gave"},
+	{is: []error{auth.ErrNothingToVerify}, status: http.StatusConflict, code: "nothing_to_verify", description: "the account has no unverified email"},
+	{is: []error{auth.ErrInvalidLink}, status: http.StatusBadRequest, code: "invalid_grant", description: "the link is invalid, used, expired or replaced by a newer one"},
+	{is: []error{auth.ErrMailDisabled}, status: http.StatusNotFound, code: "not_found", description: "this service sends no mail"},
+	// A feature whose store capability the service's Store lacks (the list
+	// of users without an auth.UserLister): as a service that does not
+	// offer it.
+	{is: []error{auth.ErrMissingCapability}, status: http.StatusNotFound, code: "not_found", description: "this service does not offer this"},
+	{is: []error{auth.ErrConflict}, status: http.StatusConflict, code: "conflict", description: "a concurrent update won; retry"},
+	// A resource named in a path is errPathNotFound; an ErrNotFound from an
+	// endpoint that takes a Bearer token is the caller's own account, gone.
+	{is: []error{auth.ErrNotFound}, status: http.StatusNotFound, code: "not_found", description: "not found", bearer: true},
+
+	// The server's own failures, which the Authenticator never lets reach
+	// a handler: a stored hash it cannot read, a key it cannot use, a mail
+	// it could not send, a password check's internal result.
+	{is: []error{auth.ErrUnsupportedHash, auth.ErrUnknownKey, auth.ErrWeakKey, auth.ErrMailRefused, auth.ErrPasswordMismatch},
+		status: http.StatusInternalServerError, code: "server_error", description: "internal error"},
+}
+
+// errInternal answers the errors errorTable does not know.
+var errInternal = errorEntry{status: http.StatusInternalServerError, code: "server_error", description: "internal error"}
+
+// lookupError returns the entry of errorTable that answers err, with the
+// description of its answer outside the token endpoint; found is false
+// (and the entry errInternal) when none matches.
+func lookupError(err error) (e *errorEntry, description string, found bool) {
+	for i := range errorTable {
+		e := &errorTable[i]
+		if desc, ok := e.match(err); ok {
+			if desc == "" {
+				desc = e.description
+			}
+			return e, desc, true
+		}
+	}
+	return &errInternal, errInternal.description, false
+}
+
+// answer returns e's answer to err at an endpoint of kind, and the
+// description for it outside the token endpoint.
+func (e *errorEntry) answer(kind endpointKind, description string) errorAnswer {
+	if kind == grant && e.grant != nil {
+		return *e.grant
+	}
+	return errorAnswer{e.status, e.code, description}
+}
+
+// ErrorStatus returns the HTTP status, OAuth 2.0 error code and description
+// with which the endpoints of this package answer err (outside the token
+// endpoint, which answers a token that is not accepted with 400
+// invalid_grant). Errors it does not know map to 500 server_error; no
+// error's own text is ever sent to the client, only the fixed reason of a
+// *RequestError and the description of an auth.PasswordError.
+func ErrorStatus(err error) (status int, code, description string) {
+	e, desc, _ := lookupError(err)
+	return e.status, e.code, desc
+}
+
+// WriteError writes an error answer with the OAuth 2.0 JSON body, for an
+// error of the service's own; errors of this library are answered with
+// WriteErrorFor. The Authenticator's Middleware writes its answers the same
+// way.
 func WriteError(w http.ResponseWriter, status int, code, description string) {
 	httpjson.Error(w, status, code, description)
 }
 
-// writeJSON writes v as the JSON body of an answer that no cache may keep.
-func writeJSON(w http.ResponseWriter, status int, v any) { httpjson.Write(w, status, v) }
-
-// ErrorStatus maps an error of this package to the HTTP status, OAuth 2.0
-// error code and description that answer it outside the token endpoint
-// (GrantErrorStatus is the token endpoint's). Errors it does not know map to
-// 500 server_error; no error's own text is ever sent to the client, only
-// the fixed reason of a *RequestError.
-func ErrorStatus(err error) (status int, code, description string) {
-	var rl *auth.RateLimitError
-	var re *RequestError
-	var se *statusError
-	switch {
-	case errors.As(err, &se):
-		return se.status, se.code, se.description
-	case errors.As(err, &rl):
-		return http.StatusTooManyRequests, "too_many_attempts", "too many attempts; retry later"
-	case errors.Is(err, auth.ErrStoreUnavailable), errors.Is(err, auth.ErrBusy),
-		errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return http.StatusServiceUnavailable, "temporarily_unavailable", "the service is temporarily unavailable"
-	case errors.Is(err, ErrRequestTooLarge):
-		return http.StatusRequestEntityTooLarge, "request_too_large", "the request body is too large"
-	case errors.As(err, &re):
-		return http.StatusBadRequest, "invalid_request", re.Reason
-	case errors.Is(err, ErrInvalidRequest):
-		return http.StatusBadRequest, "invalid_request", "the request is malformed"
-	case errors.Is(err, ErrUnsupportedGrantType):
-		return http.StatusBadRequest, "unsupported_grant_type", "grant_type must be password or refresh_token"
-	case errors.Is(err, ErrMethodNotAllowed):
-		return http.StatusMethodNotAllowed, "method_not_allowed", "the method is not allowed on this path"
-	case errors.Is(err, auth.ErrInvalidToken):
-		return http.StatusUnauthorized, "invalid_token", "the access token is invalid"
-	case errors.Is(err, auth.ErrInvalidCredentials), errors.Is(err, auth.ErrUserDisabled):
-		// One answer for an unknown user, a wrong password and a disabled
-		// account, so that none can be told from another.
-		return http.StatusBadRequest, "invalid_grant", "invalid username or password"
-	case errors.Is(err, auth.ErrUserExists):
-		return http.StatusConflict, "user_exists", "the username is taken"
-	case errors.Is(err, auth.ErrInvalidUsername):
-		return http.StatusUnprocessableEntity, "invalid_username", "usernames are 3 to 64 characters of a-z, 0-9, '.', '_', '-', '@', '+'"
-	case errors.Is(err, auth.ErrInvalidPassword):
-		return http.StatusUnprocessableEntity, "invalid_password", passwordRuleText(err)
-	case errors.Is(err, auth.ErrInvalidEmail):
-		return http.StatusUnprocessableEntity, "invalid_email",
-			"an email address is a local part of at most 64 characters of A-Z a-z 0-9 . _ + - ' (no leading, trailing or doubled dot), '@', and a domain name of two labels or more"
-	case errors.Is(err, auth.ErrLastAdmin):
-		return http.StatusConflict, "last_admin", "no enabled account with the role admin would be left"
-	case errors.Is(err, auth.ErrInvalidInput):
-		return http.StatusBadRequest, "invalid_request", "a field is too long, not valid UTF-8, or holds a NUL character"
-	case errors.Is(err, auth.ErrEmailExists):
-		return http.StatusConflict, "email_exists", "the email address belongs to another account"
-	case errors.Is(err, auth.ErrNothingToVerify):
-		return http.StatusConflict, "nothing_to_verify", "the account has no unverified email"
-	case errors.Is(err, auth.ErrInvalidLink):
-		return http.StatusBadRequest, "invalid_grant", "the link is invalid, used, expired or replaced by a newer one"
-	case errors.Is(err, auth.ErrMailDisabled):
-		return http.StatusNotFound, "not_found", "this service sends no mail"
-	case errors.Is(err, auth.ErrConflict):
-		return http.StatusConflict, "conflict", "a concurrent update won; retry"
-	case errors.Is(err, auth.ErrNotFound):
-		return http.StatusNotFound, "not_found", "not found"
-	}
-	return http.StatusInternalServerError, "server_error", "internal error"
-}
-
-// GrantErrorStatus is ErrorStatus for the token endpoint (RFC 6749 §5.2):
-// there an unknown user, a wrong password, a disabled account and every
-// refresh token that is not accepted (expired, revoked, reused, malformed,
-// an access token) are all 400 invalid_grant, with one body per grant type,
-// so that no failure can be told from another.
-func GrantErrorStatus(err error) (status int, code, description string) {
-	switch {
-	case errors.Is(err, auth.ErrInvalidCredentials), errors.Is(err, auth.ErrUserDisabled):
-		return http.StatusBadRequest, "invalid_grant", "invalid username or password"
-	case errors.Is(err, auth.ErrInvalidToken):
-		return http.StatusBadRequest, "invalid_grant", "the refresh token is invalid, expired or revoked"
-	}
-	return ErrorStatus(err)
-}
-
-func passwordRuleText(err error) string {
-	if pe := (*auth.PasswordError)(nil); errors.As(err, &pe) {
-		return pe.Description
-	}
-	return "the password does not meet the password rules"
-}
-
-// WriteErrorFor writes the answer ErrorStatus gives for err, with a
-// Retry-After header for a *RateLimitError.
+// WriteErrorFor writes the answer ErrorStatus gives for err, with its
+// headers: Retry-After for a *auth.RateLimitError.
 func WriteErrorFor(w http.ResponseWriter, err error) {
-	setRetryAfter(w, err)
-	status, code, desc := ErrorStatus(err)
-	WriteError(w, status, code, desc)
+	writeErrorAnswer(w, public, err)
 }
 
-// WriteGrantErrorFor writes the answer GrantErrorStatus gives for err, with
-// a Retry-After header for a *RateLimitError.
-func WriteGrantErrorFor(w http.ResponseWriter, err error) {
-	setRetryAfter(w, err)
-	status, code, desc := GrantErrorStatus(err)
-	WriteError(w, status, code, desc)
+// writeErrorAnswer writes the answer of an endpoint of kind to err, from
+// errorTable, and returns its status. Only the answer of a bearer entry
+// at an authenticated endpoint is not written here (see
+// Handlers.writeError).
+func writeErrorAnswer(w http.ResponseWriter, kind endpointKind, err error) int {
+	e, desc, _ := lookupError(err)
+	a := e.answer(kind, desc)
+	if e.header != nil {
+		e.header(w.Header(), err)
+	}
+	httpjson.Error(w, a.status, a.code, a.description)
+	return a.status
 }
 
-func setRetryAfter(w http.ResponseWriter, err error) {
+// setRetryAfter sets the Retry-After header of a *auth.RateLimitError's
+// answer, in whole seconds rounded up, at least 1.
+func setRetryAfter(h http.Header, err error) {
 	var rl *auth.RateLimitError
 	if errors.As(err, &rl) {
 		secs := int64((rl.RetryAfter + 999_999_999) / 1e9)
 		if secs < 1 {
 			secs = 1
 		}
-		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+		h.Set("Retry-After", strconv.FormatInt(secs, 10))
 	}
 }
+
+// writeJSON writes v as the JSON body of an answer that no cache may keep.
+func writeJSON(w http.ResponseWriter, status int, v any) { httpjson.Write(w, status, v) }

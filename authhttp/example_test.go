@@ -1,6 +1,7 @@
 package authhttp_test
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -48,4 +49,25 @@ func ExampleNew() {
 	// signup: 201
 	// token: 200 no-store
 	// unknown path: 404 application/json
+}
+
+// Answer the library's errors in a handler of your own as the endpoints
+// answer them: through the one table of answers, never with the error's
+// own text.
+func ExampleWriteErrorFor() {
+	for _, err := range []error{
+		fmt.Errorf("orders: %w", auth.ErrNotFound),
+		&auth.PasswordError{Rule: auth.ErrPasswordTooShort, Description: "the password must be at least 8 characters long"},
+		fmt.Errorf("%w: orders: %w", auth.ErrStoreUnavailable, errors.New("dial tcp 10.0.0.7:5432: connection refused")),
+		errors.New("something no table knows"),
+	} {
+		w := httptest.NewRecorder()
+		authhttp.WriteErrorFor(w, err)
+		fmt.Print(w.Code, " ", w.Body)
+	}
+	// Output:
+	// 404 {"error":"not_found","error_description":"not found"}
+	// 422 {"error":"invalid_password","error_description":"the password must be at least 8 characters long"}
+	// 503 {"error":"temporarily_unavailable","error_description":"the service is temporarily unavailable"}
+	// 500 {"error":"server_error","error_description":"internal error"}
 }

@@ -64,9 +64,11 @@ type Config struct {
 //     (else 413 request_too_large), JSON with case-sensitive and unique
 //     member names and no unpaired surrogates, form data with no repeated
 //     parameter and empty values counting as missing; never the query;
-//   - answers every error as JSON through ErrorStatus or GrantErrorStatus,
-//     never with an error's own text, and never with a password, a hash or
-//     a secret.
+//   - answers a failed authentication as the Authenticator's Middleware
+//     does (RFC 6750), and every other error as JSON through one table of
+//     answers (ErrorStatus gives them; the token endpoint answers a refresh
+//     token that is not accepted with 400 invalid_grant), never with an
+//     error's own text, and never with a password, a hash or a secret.
 type Handlers struct {
 	a           *auth.Authenticator
 	proxies     []netip.Prefix
@@ -326,6 +328,8 @@ var (
 	errRefreshTwice     = badRequest("refresh_token and token name different tokens")
 	errPasswordsMissing = badRequest("current_password and new_password are required")
 	errPasswordsType    = badRequest("current_password and new_password must be strings")
+	// errCurrentPassword is ChangePassword's ErrInvalidCredentials.
+	errCurrentPassword = errors.New("authhttp: the current password is wrong")
 )
 
 // Logout returns the revocation endpoint (RFC 7009), POST with a form or
@@ -435,8 +439,7 @@ func (h *Handlers) ChangePassword() http.Handler {
 		u := c.user
 		err = h.a.ChangePassword(c.ctx, u.ID, current, next)
 		if errors.Is(err, auth.ErrInvalidCredentials) {
-			WriteError(w, http.StatusBadRequest, "invalid_grant", "the current password is wrong")
-			return nil
+			return fmt.Errorf("%w: %w", errCurrentPassword, err)
 		}
 		if err != nil {
 			return err
@@ -465,9 +468,9 @@ func (h *Handlers) Healthz() http.Handler {
 type endpointKind uint8
 
 const (
-	public        endpointKind = iota // errors through ErrorStatus
-	grant                             // the token endpoint: GrantErrorStatus
-	authenticated                     // a Bearer access token first
+	public        endpointKind = iota // errors answered as ErrorStatus says
+	grant                             // the token endpoint: errorEntry.grant's answers
+	authenticated                     // a Bearer access token first; errorEntry.bearer
 )
 
 // call is what an endpoint serves a request with: the request's context,
@@ -494,7 +497,7 @@ func (h *Handlers) endpoint(method string, kind endpointKind, serve func(http.Re
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != method && (method != http.MethodGet || r.Method != http.MethodHead) {
 			w.Header().Set("Allow", allow)
-			WriteErrorFor(w, ErrMethodNotAllowed)
+			writeErrorAnswer(w, kind, ErrMethodNotAllowed)
 			return
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
@@ -515,22 +518,25 @@ func (h *Handlers) endpoint(method string, kind endpointKind, serve func(http.Re
 				return
 			}
 		}
-		err := serve(w, r, c)
-		if err == nil {
-			return
+		if err := serve(w, r, c); err != nil {
+			h.writeError(w, r, kind, err)
 		}
-		h.logFailure(r, err)
-		switch {
-		case kind == grant:
-			WriteGrantErrorFor(w, err)
-		case kind == authenticated && (errors.Is(err, auth.ErrInvalidToken) || errors.Is(err, auth.ErrNotFound)):
+	})
+}
+
+// writeError answers err, returned by an endpoint of kind, through
+// errorTable, and logs the cause of a 5xx.
+func (h *Handlers) writeError(w http.ResponseWriter, r *http.Request, kind endpointKind, err error) {
+	h.logFailure(r, err)
+	if kind == authenticated {
+		if e, _, _ := lookupError(err); e.bearer {
 			// The user's token stopped being valid while the request ran
 			// (the account was deleted, or logged out everywhere).
 			h.a.WriteAuthError(w, fmt.Errorf("%w: %w", auth.ErrTokenRevoked, err))
-		default:
-			WriteErrorFor(w, err)
+			return
 		}
-	})
+	}
+	writeErrorAnswer(w, kind, err)
 }
 
 // logFailure logs err, the cause of r's answer, if that answer is a 5xx.
@@ -538,9 +544,9 @@ func (h *Handlers) logFailure(r *http.Request, err error) {
 	if h.logger == nil {
 		return
 	}
-	if status, _, _ := ErrorStatus(err); status >= 500 {
+	if e, _, _ := lookupError(err); e.status >= 500 {
 		h.logger.LogAttrs(r.Context(), slog.LevelError, "request failed",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Int("status", status), slog.String("error", err.Error()))
+			slog.Int("status", e.status), slog.String("error", err.Error()))
 	}
 }

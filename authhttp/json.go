@@ -2,6 +2,7 @@ package authhttp
 
 import (
 	"encoding/json"
+	"errors"
 
 	"github.com/goauthkit/auth/internal/strictjson"
 )
@@ -119,7 +120,11 @@ func parseJSONObject(data []byte) (jsonObject, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, bodyJSONErrors[err.(strictjson.Error)] // member never fails
+		var scanErr strictjson.Error
+		if errors.As(err, &scanErr) { // member never fails: every error is Scan's
+			return nil, bodyJSONErrors[scanErr]
+		}
+		return nil, errJSONSyntax
 	}
 	return obj, nil
 }

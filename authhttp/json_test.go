@@ -106,7 +106,7 @@ func TestParseJSONObject(t *testing.T) {
 	}
 	for _, c := range bad {
 		_, err := parseJSONObject([]byte(c.body))
-		if err != c.want {
+		if !errors.Is(err, c.want) {
 			t.Errorf("parseJSONObject(%q) = %v, want %v", c.body, err, c.want)
 		}
 		if !errors.Is(err, ErrInvalidRequest) {
@@ -136,7 +136,7 @@ func TestJSONStringField(t *testing.T) {
 		{"o", "", false, typeErr},
 	} {
 		s, ok, err := obj.stringField(c.name, typeErr)
-		if s != c.want || ok != c.wantOK || err != c.err {
+		if s != c.want || ok != c.wantOK || !errors.Is(err, c.err) {
 			t.Errorf("stringField(%q) = %q, %v, %v; want %q, %v, %v", c.name, s, ok, err, c.want, c.wantOK, c.err)
 		}
 	}
@@ -152,7 +152,9 @@ func FuzzJSONBody(f *testing.F) {
 		scanErr := strictjson.Scan(data, strictjson.Body, func(_, _ []byte) error { return nil })
 		obj, err := parseJSONObject(data)
 		if err != nil {
-			if re := (*RequestError)(nil); !errors.As(err, &re) || err != bodyJSONErrors[scanErr.(strictjson.Error)] {
+			var re *RequestError
+			var se strictjson.Error
+			if !errors.As(err, &re) || !errors.As(scanErr, &se) || !errors.Is(err, bodyJSONErrors[se]) {
 				t.Fatalf("parseJSONObject(%q) = %v, strictjson.Scan said %v", data, err, scanErr)
 			}
 			return

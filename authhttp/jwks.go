@@ -1,6 +1,7 @@
 package authhttp
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -26,11 +27,11 @@ func JWKSHandler(ks *auth.KeySet) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
-			WriteError(w, http.StatusMethodNotAllowed, "method_not_allowed", "use GET")
+			WriteErrorFor(w, ErrMethodNotAllowed)
 			return
 		}
 		if ks == nil {
-			WriteError(w, http.StatusNotFound, "not_found", "no public keys: tokens are signed with a shared secret (HS256)")
+			WriteErrorFor(w, errNoPublicKeys)
 			return
 		}
 		body := ks.JWKS()
@@ -43,6 +44,9 @@ func JWKSHandler(ks *auth.KeySet) http.Handler {
 		}
 	})
 }
+
+// errNoPublicKeys is JWKSHandler's answer without a key set.
+var errNoPublicKeys = errors.New("authhttp: no public keys: tokens are signed with a shared secret (HS256)")
 
 // JWKSRoute is GET /.well-known/jwks.json serving JWKSHandler(ks).
 func JWKSRoute(ks *auth.KeySet) Route {

@@ -3,6 +3,7 @@ package authhttp
 import (
 	"cmp"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/goauthkit/auth"
@@ -24,17 +25,9 @@ var (
 	errChangeMissing  = badRequest("password and new_email are required")
 	errChangeType     = badRequest("password and new_email must be strings")
 	acceptedBody      = []byte("{}\n")
-	errWrongPassword  = &statusError{http.StatusBadRequest, "invalid_grant", "the password is wrong"}
+	// errWrongPassword is ChangeEmail's ErrInvalidCredentials.
+	errWrongPassword = errors.New("authhttp: the password is wrong")
 )
-
-// statusError is an error answered with a fixed status, code and
-// description, for an answer that differs by endpoint.
-type statusError struct {
-	status            int
-	code, description string
-}
-
-func (e *statusError) Error() string { return "authhttp: " + e.description }
 
 // accepted answers 202 {}: the request is taken, and its mail (if any) is
 // on its way.
@@ -107,7 +100,7 @@ func (h *Handlers) ChangeEmail() http.Handler {
 		}
 		err = h.a.ChangeEmail(c.ctx, c.user.ID, password, email)
 		if errors.Is(err, auth.ErrInvalidCredentials) {
-			return errWrongPassword
+			return fmt.Errorf("%w: %w", errWrongPassword, err)
 		}
 		if err != nil {
 			return err

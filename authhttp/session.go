@@ -59,11 +59,12 @@ type sessionResponse struct {
 	ExpiresIn   int64  `json:"expires_in"`
 }
 
+// The session endpoints' refusals (answered through errorTable).
 var (
-	errNoSessionCookie = &statusError{http.StatusUnauthorized, "unauthorized", "no session cookie: log in"}
-	errTwoCookies      = &statusError{http.StatusUnauthorized, "invalid_token", "more than one session cookie: log in again"}
-	errBadSession      = &statusError{http.StatusUnauthorized, "invalid_token", "the session has ended: log in again"}
-	errCrossOrigin     = &statusError{http.StatusForbidden, "forbidden", "cross-origin request refused"}
+	errNoSessionCookie = errors.New("authhttp: no session cookie")
+	errTwoCookies      = errors.New("authhttp: more than one session cookie")
+	errBadSession      = errors.New("authhttp: the session has ended")
+	errCrossOrigin     = errors.New("authhttp: cross-origin request refused")
 )
 
 // newCrossOrigin makes the cross-origin check of the session endpoints,
@@ -224,7 +225,7 @@ func (h *Handlers) SessionRefresh() http.Handler {
 		pair, err := h.a.Refresh(c.ctx, token)
 		if errors.Is(err, auth.ErrInvalidToken) {
 			h.clearSessionCookie(w)
-			return errBadSession
+			return fmt.Errorf("%w: %w", errBadSession, err)
 		}
 		if err != nil {
 			return err
