@@ -87,6 +87,9 @@ type UserUpdate struct {
 	Actor string
 	// Force allows a change that leaves no enabled account with AdminRole.
 	Force bool
+	// Client is where the change comes from, for the events; empty for a
+	// tool run on the server.
+	Client Client
 }
 
 // errNoActor is returned by UpdateUser for a UserUpdate without an Actor.
@@ -125,7 +128,7 @@ func (a *Authenticator) UpdateUser(ctx context.Context, userID string, up UserUp
 	if err != nil {
 		return nil, err
 	}
-	ev := Event{UserID: u.ID, Username: u.Username, Actor: up.Actor}
+	ev := Event{UserID: u.ID, Username: u.Username, Actor: up.Actor, ClientAddr: up.Client.Addr}
 	if up.Disabled != nil {
 		ev.Type, ev.Change = EventUserEnabled, "disabled=false"
 		if *up.Disabled {

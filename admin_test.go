@@ -60,7 +60,7 @@ func TestAdminMethods(t *testing.T) {
 	if _, _, err := f.a.Authenticate(ctx, pair.AccessToken); err == nil {
 		t.Fatal("a disabled user's token still works")
 	}
-	if _, err := f.a.Refresh(ctx, pair.RefreshToken); err == nil {
+	if _, err := f.a.Refresh(ctx, Client{}, pair.RefreshToken); err == nil {
 		t.Fatal("a disabled user's refresh token still works")
 	}
 	if list, err := f.a.ListSessions(ctx, u.ID); err != nil || len(list) != 0 {
@@ -84,7 +84,7 @@ func TestAdminMethods(t *testing.T) {
 	if _, err := f.a.ListSessions(ctx, "nobody"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("ListSessions of nobody: %v", err)
 	}
-	if err := f.a.RevokeSession(ctx, u.ID, "nope"); !errors.Is(err, ErrNotFound) {
+	if err := f.a.RevokeSession(ctx, Client{}, u.ID, "nope"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("RevokeSession of nothing: %v", err)
 	}
 }

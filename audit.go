@@ -9,7 +9,8 @@ import (
 // LogEvents returns an OnEvent sink that writes each event as one log line
 // on logger, message "audit": the event type, the account's id and
 // username, the client address, the session, the reason of a failure, and
-// for an administrator's change who made it (actor) and what changed, each
+// for an administrator's change who made it (actor) and what changed, and
+// how a login was made (methods, RFC 8176 amr values), each
 // only when set. Failures that point at an attack or a broken dependency
 // (throttling, refresh-token reuse, a mail that failed) are warnings, the
 // rest information.
@@ -40,6 +41,7 @@ func LogEvents(logger *slog.Logger) func(context.Context, Event) {
 		for _, a := range [...]struct{ k, v string }{
 			{"user_id", e.UserID}, {"username", username}, {"client_addr", e.ClientAddr},
 			{"session", e.SessionID}, {"reason", e.Reason}, {"actor", e.Actor}, {"change", e.Change},
+			{"methods", strings.Join(e.Methods, " ")},
 		} {
 			if a.v != "" {
 				attrs = append(attrs, slog.String(a.k, a.v))
@@ -47,22 +49,4 @@ func LogEvents(logger *slog.Logger) func(context.Context, Event) {
 		}
 		logger.LogAttrs(ctx, level, "audit", attrs...)
 	}
-}
-
-// clientAddrKey is the context key of WithClientAddr.
-type clientAddrKey struct{}
-
-// WithClientAddr returns a copy of ctx that carries the client's network
-// address: the events of the Authenticator's calls made with it report
-// that address (Event.ClientAddr) when the call takes none of its own, as
-// Logout, Refresh and the administration methods do not. authhttp sets it
-// on every request that may change something (all but GET).
-func WithClientAddr(ctx context.Context, addr string) context.Context {
-	return context.WithValue(ctx, clientAddrKey{}, addr)
-}
-
-// clientAddrFrom is the address WithClientAddr put in ctx, or "".
-func clientAddrFrom(ctx context.Context) string {
-	addr, _ := ctx.Value(clientAddrKey{}).(string)
-	return addr
 }

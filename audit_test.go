@@ -95,7 +95,7 @@ func TestLogEventsEveryType(t *testing.T) {
 	keep(u.PasswordHash)
 	_, verify := link(t, m.next(t)) // registered, email_verification_requested, mail_sent
 	keep(verify)
-	pair, err := f.a.Login(ctx, Credentials{Username: "alice", Password: "an old password", ClientAddr: "192.0.2.1"}) // rehashed
+	pair, err := f.a.Login(ctx, Credentials{Username: "alice", Password: "an old password", Client: Client{Addr: "192.0.2.1"}}) // rehashed
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,51 +104,51 @@ func TestLogEventsEveryType(t *testing.T) {
 		_, _ = f.a.Login(ctx, Credentials{Username: "alice", Password: "wrong password"})
 	}
 	f.clock.Advance(2 * time.Hour)
-	if _, err := f.a.VerifyEmail(ctx, verify, ""); err != nil { // email_verified
+	if _, err := f.a.VerifyEmail(ctx, Client{}, verify); err != nil { // email_verified
 		t.Fatal(err)
 	}
-	next, err := f.a.Refresh(ctx, pair.RefreshToken) // refreshed
+	next, err := f.a.Refresh(ctx, Client{}, pair.RefreshToken) // refreshed
 	if err != nil {
 		t.Fatal(err)
 	}
 	keep(next.AccessToken, next.RefreshToken)
-	_, _ = f.a.Refresh(ctx, pair.RefreshToken) // reuse
-	_, _ = f.a.Refresh(ctx, "garbage")         // refresh_failed
+	_, _ = f.a.Refresh(ctx, Client{}, pair.RefreshToken) // reuse
+	_, _ = f.a.Refresh(ctx, Client{}, "garbage")         // refresh_failed
 	p2, _ := f.a.Login(ctx, Credentials{Username: "alice", Password: "an old password"})
 	keep(p2.AccessToken, p2.RefreshToken)
-	if err := f.a.Logout(ctx, p2.RefreshToken); err != nil { // logout
+	if err := f.a.Logout(ctx, Client{}, p2.RefreshToken); err != nil { // logout
 		t.Fatal(err)
 	}
 	p3, _ := f.a.Login(ctx, Credentials{Username: "alice", Password: "an old password"})
 	keep(p3.AccessToken, p3.RefreshToken)
 	_, c3, _ := f.a.Authenticate(ctx, p3.AccessToken)
-	if err := f.a.RevokeSession(ctx, u.ID, c3.SessionID); err != nil { // session_revoked
+	if err := f.a.RevokeSession(ctx, Client{}, u.ID, c3.SessionID); err != nil { // session_revoked
 		t.Fatal(err)
 	}
-	if err := f.a.LogoutAll(ctx, u.ID); err != nil { // logout_all
+	if err := f.a.LogoutAll(ctx, Client{}, u.ID); err != nil { // logout_all
 		t.Fatal(err)
 	}
-	if err := f.a.ChangePassword(ctx, u.ID, "an old password", "a new password here"); err != nil { // password_changed
+	if err := f.a.ChangePassword(ctx, PasswordChange{UserID: u.ID, Current: "an old password", New: "a new password here"}); err != nil { // password_changed
 		t.Fatal(err)
 	}
-	if err := f.a.ChangeEmail(ctx, u.ID, "a new password here", "alice2@example.com"); err != nil { // email_change_requested
+	if err := f.a.ChangeEmail(ctx, EmailChange{UserID: u.ID, Password: "a new password here", NewEmail: "alice2@example.com"}); err != nil { // email_change_requested
 		t.Fatal(err)
 	}
 	_, change := link(t, m.next(t))
 	keep(change)
-	if err := f.a.RequestPasswordReset(ctx, "alice@example.com", ""); err != nil { // password_reset_requested
+	if err := f.a.RequestPasswordReset(ctx, Client{}, "alice@example.com"); err != nil { // password_reset_requested
 		t.Fatal(err)
 	}
 	_, reset := link(t, m.next(t))
 	keep(reset)
-	if err := f.a.ResetPassword(ctx, reset, "a reset password here", ""); err != nil { // password_reset
+	if err := f.a.ResetPassword(ctx, PasswordReset{Token: reset, NewPassword: "a reset password here"}); err != nil { // password_reset
 		t.Fatal(err)
 	}
 	for range 2 { // the second and third reset mails since the clock moved
-		_ = f.a.RequestPasswordReset(ctx, "alice@example.com", "")
+		_ = f.a.RequestPasswordReset(ctx, Client{}, "alice@example.com")
 		m.next(t)
 	}
-	_ = f.a.RequestPasswordReset(ctx, "alice@example.com", "") // the fourth: mail_throttled
+	_ = f.a.RequestPasswordReset(ctx, Client{}, "alice@example.com") // the fourth: mail_throttled
 	// The worker reserves the mail budget later: wait for its verdict before
 	// the clock moves on.
 	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(buf.String(), `"mail_throttled"`); {
@@ -161,7 +161,7 @@ func TestLogEventsEveryType(t *testing.T) {
 	m.fail = 1
 	m.mu.Unlock()
 	f.clock.Advance(2 * time.Hour)
-	_ = f.a.RequestPasswordReset(ctx, "alice@example.com", "") // mail_failed, then sent
+	_ = f.a.RequestPasswordReset(ctx, Client{}, "alice@example.com") // mail_failed, then sent
 	m.next(t)
 	if _, err := f.a.UpdateUser(ctx, u.ID, UserUpdate{Roles: &[]string{"admin"}, Actor: "authctl (unix user root)"}); err != nil { // roles_changed
 		t.Fatal(err)

@@ -19,6 +19,37 @@
 // ready-made HTTP endpoints (token, signup, logout, ...) are package
 // authhttp; key files are package keyfile.
 //
+// Every call made for a client takes it, as a Client (its address and user
+// agent), in its request (Credentials, NewUser, PasswordChange, ...) or
+// right after the context: the per-address limits, the sessions a login
+// opens and the events all read it there, and nowhere else.
+//
+// # The sign-in seam: adding a way of signing in
+//
+// Every way of signing in ends in one place, Authenticator.SignIn, which
+// turns a verified user into a login: it refuses a disabled account, opens
+// a refresh session, issues the token pair and records how the user was
+// verified (Verified.Methods, RFC 8176's amr values, in
+// EventLoginSucceeded). Login is the password's way: the limiter, the
+// lookup by username or email, the hash (rehashed when outdated), then
+// SignIn with MethodPassword. A contributor adding a way of signing in (a
+// passkey, another provider) writes it as a package of its own, outside
+// this one, that
+//
+//   - verifies the user by its own means and limits, then calls SignIn with
+//     the methods it used, and never opens a session otherwise;
+//   - keeps what it stores behind an interface of its own, which a Store
+//     implements if it can (as LinkStore and UserLister are here), and
+//     checks when it is configured that the Store does (ErrMissingCapability
+//     names what is missing);
+//   - has its own Config and its own HTTP routes, built with authhttp's
+//     helpers, so that a service that does not use it neither compiles nor
+//     configures it.
+//
+// A second factor interposes at SignIn: a user who has one gets a
+// challenge there instead of tokens, and the factor's package completes the
+// login with SignIn once the challenge is met.
+//
 // # Dependencies, and what is done by hand
 //
 // golang-jwt/jwt/v5 signs and verifies the asymmetric algorithms (EdDSA,
@@ -33,13 +64,18 @@
 // tokens under ES256 are signed deterministically (RFC 6979, by
 // crypto/ecdsa) so that the same session signs the same token again.
 //
-// alexedwards/argon2id creates the argon2id hashes. Verification is done
-// here, on golang.org/x/crypto/argon2, because a stored hash chooses the
-// cost of its own verification: argon2id.ComparePasswordAndHash would
-// allocate whatever memory a tampered hash asks for, while HashLimits
-// refuses more than 256 MiB before any work; the hash string is parsed
-// strictly (canonical base64, no signs or leading zeros); and bcrypt,
-// passlib and pwdlib hashes are recognised by the same call.
+// Argon2id hashes are made and verified with golang.org/x/crypto/argon2,
+// and written and read here in the PHC string form
+// ($argon2id$v=19$m=...,t=...,p=...$salt$key) that argon2-cffi, passlib
+// and pwdlib share. (github.com/alexedwards/argon2id, a wrapper of the same
+// package, made them until the repository was split into modules: it was a
+// module more in the graph of every service for one call.) Verification is
+// done here because a stored hash chooses the cost of its own
+// verification: a wrapper's compare would allocate whatever memory a
+// tampered hash asks for, while HashLimits refuses more than 256 MiB
+// before any work; the hash string is parsed strictly (canonical base64,
+// no signs or leading zeros); and bcrypt, passlib and pwdlib hashes are
+// recognised by the same call.
 package auth
 
 import (
@@ -425,10 +461,9 @@ type NewUser struct {
 	Password string // checked against the PasswordPolicy, hashed as given
 	Email    string // optional; normalised by Register (NormalizeEmail)
 	Roles    []string
-	// ClientAddr is the client's network address, for the per-address
-	// limit on registrations (Limits.SignupAddress). Empty disables that
-	// limit for this registration.
-	ClientAddr string
+	// Client is who asks, for the per-address limit on registrations
+	// (Limits.SignupAddress) and the event.
+	Client Client
 }
 
 // maxLoginNameBytes is the longest login name (username or email) accepted
@@ -449,8 +484,8 @@ func (a *Authenticator) Register(ctx context.Context, n NewUser) (*User, error) 
 	if len(n.Username) > maxLoginNameBytes {
 		return nil, ErrInvalidUsername
 	}
-	if n.ClientAddr != "" {
-		res, err := a.limiter.Reserve(ctx, a.limits.SignupAddress.key(false, kindSignupAddress, n.ClientAddr))
+	if n.Client.Addr != "" {
+		res, err := a.limiter.Reserve(ctx, a.limits.SignupAddress.key(false, kindSignupAddress, n.Client.Addr))
 		if err != nil {
 			return nil, err
 		}
@@ -502,10 +537,10 @@ func (a *Authenticator) Register(ctx context.Context, n NewUser) (*User, error) 
 	if err := a.store.CreateUser(ctx, u); err != nil {
 		return nil, err
 	}
-	a.emit(ctx, Event{Type: EventRegistered, UserID: u.ID, Username: u.Username, ClientAddr: n.ClientAddr})
+	a.emit(ctx, Event{Type: EventRegistered, UserID: u.ID, Username: u.Username, ClientAddr: n.Client.Addr})
 	if email != "" && a.mailer != nil {
-		a.emit(ctx, Event{Type: EventEmailVerificationRequested, UserID: u.ID, Username: u.Username, Email: email})
-		a.queueMail(ctx, mailJob{kind: mailAsked, purpose: LinkVerifyEmail, userID: u.ID, version: u.TokenVersion, email: email})
+		a.emit(ctx, Event{Type: EventEmailVerificationRequested, UserID: u.ID, Username: u.Username, Email: email, ClientAddr: n.Client.Addr})
+		a.queueMail(ctx, mailJob{kind: mailAsked, purpose: LinkVerifyEmail, userID: u.ID, version: u.TokenVersion, email: email, clientAddr: n.Client.Addr})
 	}
 	return u.Clone(), nil
 }
@@ -516,14 +551,9 @@ type Credentials struct {
 	// looked up first); normalised by Login.
 	Username string
 	Password string // as typed
-	// ClientAddr is the client's network address (the IP of the socket, or
-	// of the first untrusted proxy hop) for the per-address limit. Empty
-	// disables that limit for this attempt.
-	ClientAddr string
-	// UserAgent is the client's User-Agent, kept (cleaned and cut to
-	// MaxUserAgentBytes) in the session the login opens, so that a user can
-	// tell their devices apart (ListSessions).
-	UserAgent string
+	// Client is who logs in: its address for the per-address limits, its
+	// user agent kept in the session the login opens (see ListSessions).
+	Client Client
 	// Device is the browser's device value, if it has one: a random value
 	// of 22 to 64 characters of A-Z a-z 0-9 - _ that the service keeps in
 	// a cookie (authhttp's DeviceCookieName) and sets after each browser
@@ -567,7 +597,7 @@ func (a *Authenticator) Login(ctx context.Context, c Credentials) (*TokenPair, e
 	if !storable(c.Username) {
 		return nil, fmt.Errorf("%w: the login name is not valid UTF-8 or holds a NUL", ErrInvalidInput)
 	}
-	g := guess{name: NormalizeUsername(c.Username), addr: c.ClientAddr, device: c.Device}
+	g := guess{name: NormalizeUsername(c.Username), addr: c.Client.Addr, device: c.Device}
 	res, err := a.limitGuess(ctx, g)
 	if err != nil {
 		a.throttled(ctx, g, err)
@@ -585,13 +615,13 @@ func (a *Authenticator) Login(ctx context.Context, c Credentials) (*TokenPair, e
 	}
 	defer more.Settle(AttemptCancelled)
 	res = reservations{res, more}
-	ok, wait, err := a.checkPassword(ctx, u, c.Password)
+	ok, wait, err := a.checkPassword(ctx, u, c.Password, c.Client)
 	if err != nil {
 		return nil, err
 	}
 	if !ok || u.Disabled {
 		res.Settle(AttemptFailed)
-		e := Event{Type: EventLoginFailed, Username: g.name, ClientAddr: c.ClientAddr, HashWait: wait}
+		e := Event{Type: EventLoginFailed, Username: g.name, ClientAddr: c.Client.Addr, HashWait: wait}
 		if u != nil {
 			e.UserID, e.Username = u.ID, u.Username
 			if u.Disabled {
@@ -605,13 +635,7 @@ func (a *Authenticator) Login(ctx context.Context, c Credentials) (*TokenPair, e
 		return nil, ErrInvalidCredentials
 	}
 	res.Settle(AttemptSucceeded)
-	a.rememberClient(ctx, u, c.ClientAddr, c.Device)
-	pair, sid, err := a.openSession(ctx, u, c)
-	if err != nil {
-		return nil, err
-	}
-	a.emit(ctx, Event{Type: EventLoginSucceeded, UserID: u.ID, Username: u.Username, ClientAddr: c.ClientAddr, SessionID: sid, HashWait: wait})
-	return pair, nil
+	return a.signIn(ctx, Verified{User: u, Methods: []string{MethodPassword}, Client: c.Client, Device: c.Device}, wait)
 }
 
 // checkPassword verifies password against u's hash (a dummy hash when u is
@@ -620,7 +644,7 @@ func (a *Authenticator) Login(ctx context.Context, c Credentials) (*TokenPair, e
 // hashing slot. An enabled user's outdated hash
 // is replaced, best effort, while the slot is held. The error is ErrBusy
 // when ctx ends while waiting for a slot.
-func (a *Authenticator) checkPassword(ctx context.Context, u *User, password string) (ok bool, wait time.Duration, err error) {
+func (a *Authenticator) checkPassword(ctx context.Context, u *User, password string, c Client) (ok bool, wait time.Duration, err error) {
 	stored := a.dummyHash
 	if u != nil {
 		stored = u.PasswordHash
@@ -642,7 +666,7 @@ func (a *Authenticator) checkPassword(ctx context.Context, u *User, password str
 		// extra work would tell that its password was right.)
 		if h, err := a.hasher.Hash(password); err == nil {
 			if a.store.UpdatePasswordHash(ctx, u.ID, stored, h, false, a.timestamp()) == nil {
-				a.emit(ctx, Event{Type: EventPasswordRehashed, UserID: u.ID, Username: u.Username})
+				a.emit(ctx, Event{Type: EventPasswordRehashed, UserID: u.ID, Username: u.Username, ClientAddr: c.Addr})
 			}
 		}
 	}
@@ -682,15 +706,15 @@ func (a *Authenticator) throttled(ctx context.Context, g guess, err error) {
 // Config.RefreshGrace of its rotation, the token rotated just before the
 // current one is not reuse: it gets the current refresh token back, with a
 // fresh access token. Every other failure wraps ErrInvalidToken, except
-// store errors.
-func (a *Authenticator) Refresh(ctx context.Context, refreshToken string) (*TokenPair, error) {
-	pair, rc, err := a.refresh(ctx, refreshToken)
+// store errors. c is who presents the token, for the events.
+func (a *Authenticator) Refresh(ctx context.Context, c Client, refreshToken string) (*TokenPair, error) {
+	pair, rc, err := a.refresh(ctx, c, refreshToken)
 	switch {
 	case err == nil:
-		a.emit(ctx, Event{Type: EventRefreshed, UserID: rc.Subject, SessionID: rc.SessionID})
+		a.emit(ctx, Event{Type: EventRefreshed, UserID: rc.Subject, SessionID: rc.SessionID, ClientAddr: c.Addr})
 	case errors.Is(err, ErrRefreshReuse): // its own event
 	case errors.Is(err, ErrInvalidToken):
-		e := Event{Type: EventRefreshFailed, Reason: "invalid"}
+		e := Event{Type: EventRefreshFailed, Reason: "invalid", ClientAddr: c.Addr}
 		if rc != nil {
 			e.UserID, e.SessionID, e.Reason = rc.Subject, rc.SessionID, "revoked"
 		}
@@ -699,7 +723,7 @@ func (a *Authenticator) Refresh(ctx context.Context, refreshToken string) (*Toke
 	return pair, err
 }
 
-func (a *Authenticator) refresh(ctx context.Context, refreshToken string) (*TokenPair, *Claims, error) {
+func (a *Authenticator) refresh(ctx context.Context, c Client, refreshToken string) (*TokenPair, *Claims, error) {
 	rc, err := a.verifier.verifyRefresh(ctx, refreshToken, false)
 	if err != nil {
 		return nil, nil, err
@@ -717,7 +741,7 @@ func (a *Authenticator) refresh(ctx context.Context, refreshToken string) (*Toke
 	})
 	switch {
 	case errors.Is(err, ErrRefreshReuse):
-		a.emit(ctx, Event{Type: EventRefreshReuse, UserID: rc.Subject, SessionID: rc.SessionID})
+		a.emit(ctx, Event{Type: EventRefreshReuse, UserID: rc.Subject, SessionID: rc.SessionID, ClientAddr: c.Addr})
 		return nil, rc, both(ErrInvalidToken, ErrRefreshReuse)
 	case errors.Is(err, ErrNotFound), errors.Is(err, ErrSessionRevoked):
 		return nil, rc, both(ErrTokenRevoked, ErrSessionRevoked)
@@ -762,8 +786,8 @@ func successorSecret(sid, cur string) string {
 // of the family, and at once every access token issued in it. An expired
 // token still logs out. It returns an error wrapping ErrInvalidToken for a
 // token that is not one of ours; callers answering over HTTP should ignore
-// it (RFC 7009 §2.2).
-func (a *Authenticator) Logout(ctx context.Context, refreshToken string) error {
+// it (RFC 7009 §2.2). c is who logs out, for the event.
+func (a *Authenticator) Logout(ctx context.Context, c Client, refreshToken string) error {
 	rc, err := a.verifier.verifyRefresh(ctx, refreshToken, true)
 	if err != nil {
 		return err
@@ -771,51 +795,63 @@ func (a *Authenticator) Logout(ctx context.Context, refreshToken string) error {
 	if err := a.store.RevokeSession(ctx, rc.SessionID); err != nil {
 		return err
 	}
-	a.emit(ctx, Event{Type: EventLogout, UserID: rc.Subject, SessionID: rc.SessionID})
+	a.emit(ctx, Event{Type: EventLogout, UserID: rc.Subject, SessionID: rc.SessionID, ClientAddr: c.Addr})
 	return nil
 }
 
 // LogoutAll revokes every refresh session of the user and ends every access
-// token issued to the user until now, at once.
-func (a *Authenticator) LogoutAll(ctx context.Context, userID string) error {
+// token issued to the user until now, at once. c is who asks, for the
+// event.
+func (a *Authenticator) LogoutAll(ctx context.Context, c Client, userID string) error {
 	if err := a.store.InvalidateTokens(ctx, userID, a.timestamp()); err != nil {
 		return err
 	}
-	a.emit(ctx, Event{Type: EventLogoutAll, UserID: userID})
+	a.emit(ctx, Event{Type: EventLogoutAll, UserID: userID, ClientAddr: c.Addr})
 	return nil
+}
+
+// PasswordChange is what ChangePassword needs: a user's current password
+// and the new one, named so that they cannot be swapped unnoticed.
+type PasswordChange struct {
+	UserID  string
+	Current string // as typed, checked against the stored hash
+	New     string // checked against the PasswordPolicy, hashed as given
+	// Client is who asks: the current password is limited as a login's
+	// is, by its address too.
+	Client Client
 }
 
 // ChangePassword replaces the user's password after checking the current
 // one, then ends every session and access token of the user, in one store
 // operation (which also kills every mailed link of the account), and mails
 // the account's address a notice. The current password is limited as a
-// login's is, from the client address WithClientAddr put in ctx. It
-// returns ErrInvalidCredentials for a wrong current password, an error
-// wrapping ErrInvalidPassword for a new one that fails the policy, a
-// *RateLimitError when current passwords are being guessed, ErrConflict if
-// another change won a race, or a store error.
-func (a *Authenticator) ChangePassword(ctx context.Context, userID, current, next string) error {
-	u, err := a.store.UserByID(ctx, userID)
+// login's is, from pc.Client's address. It returns ErrInvalidCredentials
+// for a wrong current password, an error wrapping ErrInvalidPassword for a
+// new one that fails the policy, a *RateLimitError when current passwords
+// are being guessed, ErrConflict if another change won a race, or a store
+// error.
+func (a *Authenticator) ChangePassword(ctx context.Context, pc PasswordChange) error {
+	u, err := a.store.UserByID(ctx, pc.UserID)
 	if err != nil {
 		return err
 	}
-	if err := a.policy.Check(next); err != nil {
+	if err := a.policy.Check(pc.New); err != nil {
 		return err
 	}
-	release, err := a.checkCurrentPassword(ctx, u, current)
+	release, err := a.checkCurrentPassword(ctx, u, pc.Current, pc.Client)
 	if err != nil {
 		return err
 	}
 	defer release() // the new hash, under the same slot
-	hash, err := a.hasher.Hash(next)
+	hash, err := a.hasher.Hash(pc.New)
 	if err != nil {
 		return err
 	}
 	if err := a.store.UpdatePasswordHash(ctx, u.ID, u.PasswordHash, hash, true, a.timestamp()); err != nil {
 		return err
 	}
-	a.emit(ctx, Event{Type: EventPasswordChanged, UserID: u.ID, Username: u.Username})
-	a.notify(ctx, u, u.Email, noticePasswordChanged)
+	a.emit(ctx, Event{Type: EventPasswordChanged, UserID: u.ID, Username: u.Username, ClientAddr: pc.Client.Addr})
+	a.notify(ctx, u, u.Email, noticePasswordChanged, pc.Client)
 	return nil
 }
 
@@ -852,7 +888,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, accessToken string) (*
 }
 
 // openSession opens a refresh family for u and issues its first pair.
-func (a *Authenticator) openSession(ctx context.Context, u *User, c Credentials) (*TokenPair, string, error) {
+func (a *Authenticator) openSession(ctx context.Context, u *User, c Client) (*TokenPair, string, error) {
 	now := a.timestamp()
 	secret := randomID(32)
 	s := &Session{
@@ -861,12 +897,12 @@ func (a *Authenticator) openSession(ctx context.Context, u *User, c Credentials)
 		UserAgent: cleanUserAgent(c.UserAgent),
 	}
 	if a.recordAddress {
-		s.ClientAddr = cleanUserAgent(c.ClientAddr)
+		s.ClientAddr = cleanUserAgent(c.Addr)
 	}
 	if err := a.store.CreateSession(ctx, s); err != nil {
 		return nil, "", err
 	}
-	if err := a.capSessions(ctx, u); err != nil {
+	if err := a.capSessions(ctx, u, c); err != nil {
 		return nil, "", err
 	}
 	pair, err := a.issuePair(ctx, u, s, secret, now)
@@ -944,9 +980,6 @@ func (a *Authenticator) emit(ctx context.Context, e Event) {
 		return
 	}
 	e.Time = a.timestamp()
-	if e.ClientAddr == "" {
-		e.ClientAddr = clientAddrFrom(ctx)
-	}
 	a.onEvent(ctx, e)
 }
 
@@ -1018,14 +1051,16 @@ type Event struct {
 	// login name attempted, normalised, which may be an email address or
 	// anything a user typed.
 	Username string
-	// ClientAddr is the client's network address: the one the call took
-	// (Credentials.ClientAddr, ...), else the one WithClientAddr put in
-	// its context, else empty.
+	// ClientAddr is the address of the Client the call was made for
+	// (Credentials.Client, ...), empty when unknown.
 	ClientAddr string
 	SessionID  string // the refresh family, where one is concerned
 	Reason     string // a short word for failures, such as "disabled"
 	// Email is the address a mail or a link concerns, where one does.
 	Email string
+	// Methods is, for EventLoginSucceeded, how the user was verified
+	// (Verified.Methods: MethodPassword, ...).
+	Methods []string
 	// HashWait is, for EventLoginSucceeded and EventLoginFailed, how long
 	// the login waited for a hashing slot (Config.MaxConcurrentHashes).
 	HashWait time.Duration

@@ -38,6 +38,18 @@ func (l *eventLog) count(t EventType) int {
 	return n
 }
 
+// last returns the last event of type t, or the zero Event.
+func (l *eventLog) last(t EventType) Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := len(l.events) - 1; i >= 0; i-- {
+		if l.events[i].Type == t {
+			return l.events[i]
+		}
+	}
+	return Event{}
+}
+
 type fixture struct {
 	a      *Authenticator
 	store  *MemoryStore
@@ -71,7 +83,7 @@ func (f *fixture) register(t testing.TB, name, password string) *User {
 
 func (f *fixture) login(t testing.TB, name, password string) *TokenPair {
 	t.Helper()
-	p, err := f.a.Login(context.Background(), Credentials{Username: name, Password: password, ClientAddr: "192.0.2.1"})
+	p, err := f.a.Login(context.Background(), Credentials{Username: name, Password: password, Client: Client{Addr: "192.0.2.1"}})
 	if err != nil {
 		t.Fatalf("Login(%q): %v", name, err)
 	}
@@ -288,7 +300,7 @@ func TestLoginLimiter(t *testing.T) {
 	f.register(t, "alice", "correct horse battery")
 	ctx := context.Background()
 	login := func(name, password, addr, device string) error {
-		_, err := f.a.Login(ctx, Credentials{Username: name, Password: password, ClientAddr: addr, Device: device})
+		_, err := f.a.Login(ctx, Credentials{Username: name, Password: password, Device: device, Client: Client{Addr: addr}})
 		return err
 	}
 	for i := range 5 {
@@ -373,30 +385,30 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 	p1 := f.login(t, "alice", "correct horse battery")
 	other := f.login(t, "alice", "correct horse battery")
 
-	p2, err := f.a.Refresh(ctx, p1.RefreshToken)
+	p2, err := f.a.Refresh(ctx, Client{}, p1.RefreshToken)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if p2.RefreshToken == p1.RefreshToken || p2.AccessToken == p1.AccessToken {
 		t.Fatal("refresh returned the same tokens")
 	}
-	p3, err := f.a.Refresh(ctx, p2.RefreshToken)
+	p3, err := f.a.Refresh(ctx, Client{}, p2.RefreshToken)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// p1 is spent: reuse revokes the family, the newest token included.
-	_, err = f.a.Refresh(ctx, p1.RefreshToken)
+	_, err = f.a.Refresh(ctx, Client{}, p1.RefreshToken)
 	if !errors.Is(err, ErrRefreshReuse) || !errors.Is(err, ErrInvalidToken) {
 		t.Fatalf("reuse = %v", err)
 	}
-	if _, err := f.a.Refresh(ctx, p3.RefreshToken); !errors.Is(err, ErrInvalidToken) {
+	if _, err := f.a.Refresh(ctx, Client{}, p3.RefreshToken); !errors.Is(err, ErrInvalidToken) {
 		t.Fatalf("newest token after reuse = %v", err)
 	}
 	if f.events.count(EventRefreshReuse) != 1 {
 		t.Fatal("reuse was not reported")
 	}
 	// The other login is another family and lives on.
-	if _, err := f.a.Refresh(ctx, other.RefreshToken); err != nil {
+	if _, err := f.a.Refresh(ctx, Client{}, other.RefreshToken); err != nil {
 		t.Fatalf("other family: %v", err)
 	}
 	// The family's access tokens end with it, at once; the other family's
@@ -416,19 +428,19 @@ func TestRefreshTypeConfusionAndExpiry(t *testing.T) {
 	f.register(t, "alice", "correct horse battery")
 	ctx := context.Background()
 	p := f.login(t, "alice", "correct horse battery")
-	if _, err := f.a.Refresh(ctx, p.AccessToken); !errors.Is(err, ErrInvalidToken) {
+	if _, err := f.a.Refresh(ctx, Client{}, p.AccessToken); !errors.Is(err, ErrInvalidToken) {
 		t.Fatalf("access token as refresh token = %v", err)
 	}
 	if _, _, err := f.a.Authenticate(ctx, p.RefreshToken); !errors.Is(err, ErrInvalidToken) {
 		t.Fatalf("refresh token as access token = %v", err)
 	}
 	for _, bad := range []string{"", "garbage", p.RefreshToken + "x", strings.Repeat("a.", 5000)} {
-		if _, err := f.a.Refresh(ctx, bad); !errors.Is(err, ErrInvalidToken) {
+		if _, err := f.a.Refresh(ctx, Client{}, bad); !errors.Is(err, ErrInvalidToken) {
 			t.Fatalf("Refresh(%.20q) = %v", bad, err)
 		}
 	}
 	f.clock.Advance(time.Hour + time.Minute)
-	if _, err := f.a.Refresh(ctx, p.RefreshToken); !errors.Is(err, ErrTokenExpired) {
+	if _, err := f.a.Refresh(ctx, Client{}, p.RefreshToken); !errors.Is(err, ErrTokenExpired) {
 		t.Fatalf("expired refresh token = %v", err)
 	}
 }
@@ -438,15 +450,15 @@ func TestRefreshGrace(t *testing.T) {
 	f.register(t, "alice", "correct horse battery")
 	ctx := context.Background()
 	p1 := f.login(t, "alice", "correct horse battery")
-	if _, err := f.a.Refresh(ctx, p1.RefreshToken); err != nil {
+	if _, err := f.a.Refresh(ctx, Client{}, p1.RefreshToken); err != nil {
 		t.Fatal(err)
 	}
 	f.clock.Advance(5 * time.Second)
-	p3, err := f.a.Refresh(ctx, p1.RefreshToken) // the response to the first was lost
+	p3, err := f.a.Refresh(ctx, Client{}, p1.RefreshToken) // the response to the first was lost
 	if err != nil {
 		t.Fatalf("retry within grace: %v", err)
 	}
-	if _, err := f.a.Refresh(ctx, p3.RefreshToken); err != nil {
+	if _, err := f.a.Refresh(ctx, Client{}, p3.RefreshToken); err != nil {
 		t.Fatalf("token from the grace exchange: %v", err)
 	}
 }
@@ -461,7 +473,7 @@ func TestConcurrentRefreshOneWinner(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := f.a.Refresh(context.Background(), p.RefreshToken); err == nil {
+			if _, err := f.a.Refresh(context.Background(), Client{}, p.RefreshToken); err == nil {
 				wins.Add(1)
 			} else if !errors.Is(err, ErrInvalidToken) {
 				t.Errorf("loser got %v", err)
@@ -480,30 +492,30 @@ func TestLogout(t *testing.T) {
 	ctx := context.Background()
 	p := f.login(t, "alice", "correct horse battery")
 	other := f.login(t, "alice", "correct horse battery")
-	p2, err := f.a.Refresh(ctx, p.RefreshToken)
+	p2, err := f.a.Refresh(ctx, Client{}, p.RefreshToken)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Logging out with any token of the family ends the family.
-	if err := f.a.Logout(ctx, p.RefreshToken); err != nil {
+	if err := f.a.Logout(ctx, Client{}, p.RefreshToken); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.a.Refresh(ctx, p2.RefreshToken); !errors.Is(err, ErrInvalidToken) {
+	if _, err := f.a.Refresh(ctx, Client{}, p2.RefreshToken); !errors.Is(err, ErrInvalidToken) {
 		t.Fatalf("refresh after logout = %v", err)
 	}
-	if _, err := f.a.Refresh(ctx, other.RefreshToken); err != nil {
+	if _, err := f.a.Refresh(ctx, Client{}, other.RefreshToken); err != nil {
 		t.Fatalf("other session after logout: %v", err)
 	}
-	if err := f.a.Logout(ctx, "not a token"); !errors.Is(err, ErrInvalidToken) {
+	if err := f.a.Logout(ctx, Client{}, "not a token"); !errors.Is(err, ErrInvalidToken) {
 		t.Fatalf("Logout(garbage) = %v", err)
 	}
-	if err := f.a.Logout(ctx, p2.AccessToken); !errors.Is(err, ErrInvalidToken) {
+	if err := f.a.Logout(ctx, Client{}, p2.AccessToken); !errors.Is(err, ErrInvalidToken) {
 		t.Fatalf("Logout(access token) = %v", err)
 	}
 	// An expired refresh token still logs out.
 	p3 := f.login(t, "alice", "correct horse battery")
 	f.clock.Advance(2 * time.Hour)
-	if err := f.a.Logout(ctx, p3.RefreshToken); err != nil {
+	if err := f.a.Logout(ctx, Client{}, p3.RefreshToken); err != nil {
 		t.Fatalf("Logout(expired) = %v", err)
 	}
 }
@@ -517,20 +529,20 @@ func TestLogoutAllEndsTokensAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Same clock instant: a timestamp comparison could not tell these apart.
-	if err := f.a.LogoutAll(ctx, u.ID); err != nil {
+	if err := f.a.LogoutAll(ctx, Client{}, u.ID); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := f.a.Authenticate(ctx, p.AccessToken); !errors.Is(err, ErrTokenRevoked) {
 		t.Fatalf("access token after logout-all = %v", err)
 	}
-	if _, err := f.a.Refresh(ctx, p.RefreshToken); !errors.Is(err, ErrInvalidToken) {
+	if _, err := f.a.Refresh(ctx, Client{}, p.RefreshToken); !errors.Is(err, ErrInvalidToken) {
 		t.Fatalf("refresh token after logout-all = %v", err)
 	}
 	q := f.login(t, "alice", "correct horse battery")
 	if _, _, err := f.a.Authenticate(ctx, q.AccessToken); err != nil {
 		t.Fatalf("new login after logout-all: %v", err)
 	}
-	if err := f.a.LogoutAll(ctx, "nobody"); !errors.Is(err, ErrNotFound) {
+	if err := f.a.LogoutAll(ctx, Client{}, "nobody"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("LogoutAll(unknown) = %v", err)
 	}
 }
@@ -542,17 +554,17 @@ func TestLoginRacingLogoutAll(t *testing.T) {
 	u := f.register(t, "alice", "correct horse battery")
 	ctx := context.Background()
 	stale, _ := f.store.UserByID(ctx, u.ID)
-	if err := f.a.LogoutAll(ctx, u.ID); err != nil {
+	if err := f.a.LogoutAll(ctx, Client{}, u.ID); err != nil {
 		t.Fatal(err)
 	}
-	pair, _, err := f.a.openSession(ctx, stale, Credentials{})
+	pair, _, err := f.a.openSession(ctx, stale, Client{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := f.a.Authenticate(ctx, pair.AccessToken); !errors.Is(err, ErrTokenRevoked) {
 		t.Fatalf("stale access token = %v", err)
 	}
-	if _, err := f.a.Refresh(ctx, pair.RefreshToken); !errors.Is(err, ErrTokenRevoked) {
+	if _, err := f.a.Refresh(ctx, Client{}, pair.RefreshToken); !errors.Is(err, ErrTokenRevoked) {
 		t.Fatalf("stale refresh token = %v", err)
 	}
 }
@@ -563,22 +575,22 @@ func TestChangePassword(t *testing.T) {
 	ctx := context.Background()
 	p := f.login(t, "alice", "correct horse battery")
 
-	if err := f.a.ChangePassword(ctx, u.ID, "wrong current pw", "a brand new one"); err != ErrInvalidCredentials {
+	if err := f.a.ChangePassword(ctx, PasswordChange{UserID: u.ID, Current: "wrong current pw", New: "a brand new one"}); err != ErrInvalidCredentials {
 		t.Fatalf("wrong current = %v", err)
 	}
-	if err := f.a.ChangePassword(ctx, u.ID, "correct horse battery", "short"); !errors.Is(err, ErrPasswordTooShort) {
+	if err := f.a.ChangePassword(ctx, PasswordChange{UserID: u.ID, Current: "correct horse battery", New: "short"}); !errors.Is(err, ErrPasswordTooShort) {
 		t.Fatalf("weak new password = %v", err)
 	}
 	if _, _, err := f.a.Authenticate(ctx, p.AccessToken); err != nil {
 		t.Fatalf("failed changes ended the session: %v", err)
 	}
-	if err := f.a.ChangePassword(ctx, u.ID, "correct horse battery", "a brand new one"); err != nil {
+	if err := f.a.ChangePassword(ctx, PasswordChange{UserID: u.ID, Current: "correct horse battery", New: "a brand new one"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := f.a.Authenticate(ctx, p.AccessToken); !errors.Is(err, ErrTokenRevoked) {
 		t.Fatalf("access token after password change = %v", err)
 	}
-	if _, err := f.a.Refresh(ctx, p.RefreshToken); !errors.Is(err, ErrInvalidToken) {
+	if _, err := f.a.Refresh(ctx, Client{}, p.RefreshToken); !errors.Is(err, ErrInvalidToken) {
 		t.Fatalf("refresh token after password change = %v", err)
 	}
 	if _, err := f.a.Login(ctx, Credentials{Username: "alice", Password: "correct horse battery"}); err != ErrInvalidCredentials {
@@ -685,10 +697,10 @@ func TestEventsCarryNoSecrets(t *testing.T) {
 	u := f.register(t, "alice", "correct horse battery")
 	p := f.login(t, "alice", "correct horse battery")
 	_, _ = f.a.Login(ctx, Credentials{Username: "alice", Password: "wrong password here"})
-	p2, _ := f.a.Refresh(ctx, p.RefreshToken)
-	_, _ = f.a.Refresh(ctx, p.RefreshToken)
-	_ = f.a.ChangePassword(ctx, u.ID, "correct horse battery", "new password here")
-	_ = f.a.LogoutAll(ctx, u.ID)
+	p2, _ := f.a.Refresh(ctx, Client{}, p.RefreshToken)
+	_, _ = f.a.Refresh(ctx, Client{}, p.RefreshToken)
+	_ = f.a.ChangePassword(ctx, PasswordChange{UserID: u.ID, Current: "correct horse battery", New: "new password here"})
+	_ = f.a.LogoutAll(ctx, Client{}, u.ID)
 	secrets := []string{"correct horse battery", "wrong password here", "new password here", p.AccessToken, p.RefreshToken, p2.AccessToken, p2.RefreshToken, u.PasswordHash, string(testSecret)}
 	f.events.mu.Lock()
 	defer f.events.mu.Unlock()
@@ -771,7 +783,7 @@ func TestLoginGuessesNotLogins(t *testing.T) {
 				go func() {
 					defer wg.Done()
 					<-start
-					_, err := f.a.Login(context.Background(), Credentials{Username: "alice", Password: tt.password, ClientAddr: "192.0.2.1"})
+					_, err := f.a.Login(context.Background(), Credentials{Username: "alice", Password: tt.password, Client: Client{Addr: "192.0.2.1"}})
 					switch {
 					case err == nil:
 						ok.Add(1)
@@ -822,7 +834,7 @@ func TestLoginInputBounds(t *testing.T) {
 			f := newFixture(t, func(c *Config) { c.Hasher = h; c.Limiter = lim })
 			f.register(t, "alice", "correct horse battery")
 			h.verifies.Store(0)
-			_, err := f.a.Login(context.Background(), Credentials{Username: tt.username, Password: tt.password, ClientAddr: "192.0.2.1"})
+			_, err := f.a.Login(context.Background(), Credentials{Username: tt.username, Password: tt.password, Client: Client{Addr: "192.0.2.1"}})
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("Login = %v, want %v", err, tt.want)
 			}
@@ -870,21 +882,21 @@ func TestRegisterLimit(t *testing.T) {
 	ctx := context.Background()
 	f.register(t, "taken", "correct horse battery")
 	for i := range 20 {
-		_, err := f.a.Register(ctx, NewUser{Username: "taken", Password: "correct horse battery", ClientAddr: "192.0.2.1"})
+		_, err := f.a.Register(ctx, NewUser{Username: "taken", Password: "correct horse battery", Client: Client{Addr: "192.0.2.1"}})
 		if !errors.Is(err, ErrUserExists) {
 			t.Fatalf("signup %d = %v, want ErrUserExists", i, err)
 		}
 	}
-	_, err := f.a.Register(ctx, NewUser{Username: "fresh", Password: "correct horse battery", ClientAddr: "192.0.2.1"})
+	_, err := f.a.Register(ctx, NewUser{Username: "fresh", Password: "correct horse battery", Client: Client{Addr: "192.0.2.1"}})
 	var rl *RateLimitError
 	if !errors.As(err, &rl) || rl.RetryAfter != 6*time.Second {
 		t.Fatalf("21st signup from one address = %v, want a *RateLimitError of 6s", err)
 	}
-	if _, err := f.a.Register(ctx, NewUser{Username: "fresh", Password: "correct horse battery", ClientAddr: "192.0.2.2"}); err != nil {
+	if _, err := f.a.Register(ctx, NewUser{Username: "fresh", Password: "correct horse battery", Client: Client{Addr: "192.0.2.2"}}); err != nil {
 		t.Fatalf("signup from another address: %v", err)
 	}
 	f.clock.Advance(6 * time.Second)
-	if _, err := f.a.Register(ctx, NewUser{Username: "fresh2", Password: "correct horse battery", ClientAddr: "192.0.2.1"}); err != nil {
+	if _, err := f.a.Register(ctx, NewUser{Username: "fresh2", Password: "correct horse battery", Client: Client{Addr: "192.0.2.1"}}); err != nil {
 		t.Fatalf("signup 6 s later: %v", err)
 	}
 	if _, err := f.a.Register(ctx, NewUser{Username: strings.Repeat("a", 321), Password: "correct horse battery"}); !errors.Is(err, ErrInvalidUsername) {
@@ -900,12 +912,12 @@ func TestLogoutEndsAccessTokens(t *testing.T) {
 		name string
 		end  func(f *fixture, p *TokenPair) error
 	}{
-		{"Logout", func(f *fixture, p *TokenPair) error { return f.a.Logout(ctx, p.RefreshToken) }},
+		{"Logout", func(f *fixture, p *TokenPair) error { return f.a.Logout(ctx, Client{}, p.RefreshToken) }},
 		{"reuse detected", func(f *fixture, p *TokenPair) error {
-			if _, err := f.a.Refresh(ctx, p.RefreshToken); err != nil {
+			if _, err := f.a.Refresh(ctx, Client{}, p.RefreshToken); err != nil {
 				return err
 			}
-			if _, err := f.a.Refresh(ctx, p.RefreshToken); !errors.Is(err, ErrRefreshReuse) {
+			if _, err := f.a.Refresh(ctx, Client{}, p.RefreshToken); !errors.Is(err, ErrRefreshReuse) {
 				return fmt.Errorf("reuse = %v", err)
 			}
 			return nil
@@ -965,7 +977,7 @@ func TestRefreshGraceSameHead(t *testing.T) {
 			f.register(t, "alice", "correct horse battery")
 			p1 := f.login(t, "alice", "correct horse battery")
 			f.clock.Advance(time.Second)
-			p2, err := f.a.Refresh(ctx, p1.RefreshToken)
+			p2, err := f.a.Refresh(ctx, Client{}, p1.RefreshToken)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -978,7 +990,7 @@ func TestRefreshGraceSameHead(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					heads[i], errs[i] = f.a.Refresh(ctx, p1.RefreshToken) // the answer to the first was lost
+					heads[i], errs[i] = f.a.Refresh(ctx, Client{}, p1.RefreshToken) // the answer to the first was lost
 				}()
 			}
 			wg.Wait()
@@ -998,11 +1010,11 @@ func TestRefreshGraceSameHead(t *testing.T) {
 			}
 			// The head rotates on; then p1 is older than the head's
 			// predecessor: reuse, within grace or not.
-			p3, err := f.a.Refresh(ctx, p2.RefreshToken)
+			p3, err := f.a.Refresh(ctx, Client{}, p2.RefreshToken)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := f.a.Refresh(ctx, p1.RefreshToken); !errors.Is(err, ErrRefreshReuse) {
+			if _, err := f.a.Refresh(ctx, Client{}, p1.RefreshToken); !errors.Is(err, ErrRefreshReuse) {
 				t.Fatalf("a token older than the head's predecessor = %v, want ErrRefreshReuse", err)
 			}
 			if _, _, err := f.a.Authenticate(ctx, p3.AccessToken); !errors.Is(err, ErrTokenRevoked) {
@@ -1011,11 +1023,11 @@ func TestRefreshGraceSameHead(t *testing.T) {
 
 			// Past the grace period, the just-rotated token is reuse.
 			q1 := f.login(t, "alice", "correct horse battery")
-			if _, err := f.a.Refresh(ctx, q1.RefreshToken); err != nil {
+			if _, err := f.a.Refresh(ctx, Client{}, q1.RefreshToken); err != nil {
 				t.Fatal(err)
 			}
 			f.clock.Advance(11 * time.Second)
-			if _, err := f.a.Refresh(ctx, q1.RefreshToken); !errors.Is(err, ErrRefreshReuse) {
+			if _, err := f.a.Refresh(ctx, Client{}, q1.RefreshToken); !errors.Is(err, ErrRefreshReuse) {
 				t.Fatalf("a rotated token past grace = %v, want ErrRefreshReuse", err)
 			}
 		})

@@ -88,36 +88,36 @@ func TestRequiredStoreOnly(t *testing.T) {
 	if _, _, err := a.Authenticate(ctx, p.AccessToken); err != nil {
 		t.Fatalf("Authenticate: %v", err)
 	}
-	if p, err = a.Refresh(ctx, p.RefreshToken); err != nil {
+	if p, err = a.Refresh(ctx, Client{}, p.RefreshToken); err != nil {
 		t.Fatalf("Refresh: %v", err)
 	}
 	if live, err := a.ListSessions(ctx, u.ID); err != nil || len(live) != 1 {
 		t.Fatalf("ListSessions = %v, %v", live, err)
 	}
-	if err := a.Logout(ctx, p.RefreshToken); err != nil {
+	if err := a.Logout(ctx, Client{}, p.RefreshToken); err != nil {
 		t.Fatalf("Logout: %v", err)
 	}
 	p = login()
-	if err := a.LogoutAll(ctx, u.ID); err != nil {
+	if err := a.LogoutAll(ctx, Client{}, u.ID); err != nil {
 		t.Fatalf("LogoutAll: %v", err)
 	}
 	if _, _, err := a.Authenticate(ctx, p.AccessToken); !errors.Is(err, ErrInvalidToken) {
 		t.Fatalf("Authenticate after LogoutAll = %v", err)
 	}
-	if err := a.ChangePassword(ctx, u.ID, "correct horse", "battery staple"); err != nil {
+	if err := a.ChangePassword(ctx, PasswordChange{UserID: u.ID, Current: "correct horse", New: "battery staple"}); err != nil {
 		t.Fatalf("ChangePassword: %v", err)
 	}
 	if _, err := a.UpdateUser(ctx, u.ID, UserUpdate{Roles: &[]string{"admin"}, Actor: "test"}); err != nil {
 		t.Fatalf("UpdateUser: %v", err)
 	}
 	token := randomID(32)
-	if _, err := a.VerifyEmail(ctx, token, ""); !errors.Is(err, ErrInvalidLink) {
+	if _, err := a.VerifyEmail(ctx, Client{}, token); !errors.Is(err, ErrInvalidLink) {
 		t.Fatalf("VerifyEmail = %v, want ErrInvalidLink", err)
 	}
-	if err := a.ResetPassword(ctx, token, "a new password", ""); !errors.Is(err, ErrInvalidLink) {
+	if err := a.ResetPassword(ctx, PasswordReset{Token: token, NewPassword: "a new password"}); !errors.Is(err, ErrInvalidLink) {
 		t.Fatalf("ResetPassword = %v, want ErrInvalidLink", err)
 	}
-	if err := a.RequestPasswordReset(ctx, "alice@example.com", ""); !errors.Is(err, ErrMailDisabled) {
+	if err := a.RequestPasswordReset(ctx, Client{}, "alice@example.com"); !errors.Is(err, ErrMailDisabled) {
 		t.Fatalf("RequestPasswordReset = %v, want ErrMailDisabled", err)
 	}
 }

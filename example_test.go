@@ -57,7 +57,7 @@ func ExampleAuthenticator_Login() {
 	}
 
 	// Usernames are normalised: "ALICE" is Alice's account.
-	pair, err := a.Login(ctx, auth.Credentials{Username: "ALICE", Password: "correct horse battery staple", ClientAddr: "192.0.2.7"})
+	pair, err := a.Login(ctx, auth.Credentials{Username: "ALICE", Password: "correct horse battery staple", Client: auth.Client{Addr: "192.0.2.7"}})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -69,10 +69,10 @@ func ExampleAuthenticator_Login() {
 	fmt.Println(errors.Is(err1, auth.ErrInvalidCredentials), err1 == err2)
 
 	// Refresh spends the refresh token; presenting it again is theft.
-	if _, err := a.Refresh(ctx, pair.RefreshToken); err != nil {
+	if _, err := a.Refresh(ctx, auth.Client{}, pair.RefreshToken); err != nil {
 		log.Fatal(err)
 	}
-	_, err = a.Refresh(ctx, pair.RefreshToken)
+	_, err = a.Refresh(ctx, auth.Client{}, pair.RefreshToken)
 	fmt.Println(errors.Is(err, auth.ErrRefreshReuse))
 	// Output:
 	// true true
@@ -189,8 +189,8 @@ func ExampleAuthenticator_RequestPasswordReset() {
 	fmt.Println((<-mails).Subject) // signing up with an email mails a verification link
 
 	// The same nil for an address no account has: nothing tells them apart.
-	fmt.Println(a.RequestPasswordReset(ctx, "nobody@example.com", "192.0.2.7"))
-	fmt.Println(a.RequestPasswordReset(ctx, " Alice@Example.com", "192.0.2.7"))
+	fmt.Println(a.RequestPasswordReset(ctx, auth.Client{Addr: "192.0.2.7"}, "nobody@example.com"))
+	fmt.Println(a.RequestPasswordReset(ctx, auth.Client{Addr: "192.0.2.7"}, " Alice@Example.com"))
 
 	// The mail is made and sent off the request path.
 	msg := <-mails
@@ -206,9 +206,9 @@ func ExampleAuthenticator_RequestPasswordReset() {
 
 	// The link's page posts the token and the new password; the token is
 	// spent, every session ends, and the email counts as verified.
-	fmt.Println(a.ResetPassword(ctx, token, "short", "192.0.2.7"))
-	fmt.Println(a.ResetPassword(ctx, token, "a new passphrase for alice", "192.0.2.7"))
-	fmt.Println(a.ResetPassword(ctx, token, "another passphrase for alice", "192.0.2.7"))
+	fmt.Println(a.ResetPassword(ctx, auth.PasswordReset{Token: token, NewPassword: "short", Client: auth.Client{Addr: "192.0.2.7"}}))
+	fmt.Println(a.ResetPassword(ctx, auth.PasswordReset{Token: token, NewPassword: "a new passphrase for alice", Client: auth.Client{Addr: "192.0.2.7"}}))
+	fmt.Println(a.ResetPassword(ctx, auth.PasswordReset{Token: token, NewPassword: "another passphrase for alice", Client: auth.Client{Addr: "192.0.2.7"}}))
 	// Output:
 	// Confirm your email address
 	// <nil>
@@ -240,19 +240,21 @@ func ExampleLogEvents() {
 		log.Fatal(err)
 	}
 	ctx := context.Background()
-	if _, err := a.Register(ctx, auth.NewUser{Username: "alice", Password: "correct horse battery staple", ClientAddr: "192.0.2.7"}); err != nil {
+	// Every call carries the client it is made for (authhttp's
+	// Handlers.Client makes it from a request): its address is the events'.
+	client := auth.Client{Addr: "192.0.2.7", UserAgent: "example/1.0"}
+	if _, err := a.Register(ctx, auth.NewUser{Username: "alice", Password: "correct horse battery staple", Client: client}); err != nil {
 		log.Fatal(err)
 	}
-	pair, err := a.Login(ctx, auth.Credentials{Username: "alice", Password: "correct horse battery staple", ClientAddr: "192.0.2.7"})
+	pair, err := a.Login(ctx, auth.Credentials{Username: "alice", Password: "correct horse battery staple", Client: client})
 	if err != nil {
 		log.Fatal(err)
 	}
-	// Logout takes no address: a handler passes its client's in the context.
-	if err := a.Logout(auth.WithClientAddr(ctx, "192.0.2.7"), pair.RefreshToken); err != nil {
+	if err := a.Logout(ctx, client, pair.RefreshToken); err != nil {
 		log.Fatal(err)
 	}
 	// Output:
 	// level=INFO msg=audit event=registered username=alice client_addr=192.0.2.7
-	// level=INFO msg=audit event=login_succeeded username=alice client_addr=192.0.2.7
+	// level=INFO msg=audit event=login_succeeded username=alice client_addr=192.0.2.7 methods=pwd
 	// level=INFO msg=audit event=logout client_addr=192.0.2.7
 }

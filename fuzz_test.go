@@ -108,7 +108,7 @@ func FuzzLoginName(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, name string) {
 		before := len(h.hashes)
-		_, err := a.Login(context.Background(), Credentials{Username: name, Password: "wrong password!", ClientAddr: "192.0.2.1"})
+		_, err := a.Login(context.Background(), Credentials{Username: name, Password: "wrong password!", Client: Client{Addr: "192.0.2.1"}})
 		checks := len(h.hashes) - before
 		switch {
 		case len(name) > 320 || !utf8.ValidString(name) || strings.IndexByte(name, 0) >= 0:
@@ -149,7 +149,7 @@ func FuzzRecoveryInput(f *testing.F) {
 	f.Cleanup(func() { _ = a.Shutdown(context.Background()) })
 	ctx := context.Background()
 	f.Fuzz(func(t *testing.T, email, token string) {
-		err := a.RequestPasswordReset(ctx, email, "192.0.2.1")
+		err := a.RequestPasswordReset(ctx, Client{Addr: "192.0.2.1"}, email)
 		switch {
 		case err == nil:
 			e := NormalizeEmail(email)
@@ -159,10 +159,10 @@ func FuzzRecoveryInput(f *testing.F) {
 		case !errors.Is(err, ErrInvalidEmail):
 			t.Fatalf("RequestPasswordReset(%q) = %v", email, err)
 		}
-		if _, err := a.VerifyEmail(ctx, token, "192.0.2.1"); !errors.Is(err, ErrInvalidLink) {
+		if _, err := a.VerifyEmail(ctx, Client{Addr: "192.0.2.1"}, token); !errors.Is(err, ErrInvalidLink) {
 			t.Fatalf("VerifyEmail(%q) = %v, want ErrInvalidLink", token, err)
 		}
-		if err := a.ResetPassword(ctx, token, "a long new password", "192.0.2.1"); !errors.Is(err, ErrInvalidLink) {
+		if err := a.ResetPassword(ctx, PasswordReset{Token: token, NewPassword: "a long new password", Client: Client{Addr: "192.0.2.1"}}); !errors.Is(err, ErrInvalidLink) {
 			t.Fatalf("ResetPassword(%q) = %v, want ErrInvalidLink", token, err)
 		}
 	})

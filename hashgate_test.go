@@ -167,10 +167,10 @@ func TestAuthenticateMarksServing(t *testing.T) {
 			_, _, _ = a.Authenticate(context.Background(), p.AccessToken[:len(p.AccessToken)-4]+"AAAA")
 		}, false},
 		{"Refresh, valid token", func(a *Authenticator, p *TokenPair) {
-			_, _ = a.Refresh(context.Background(), p.RefreshToken)
+			_, _ = a.Refresh(context.Background(), Client{}, p.RefreshToken)
 		}, true},
 		{"Refresh, garbage", func(a *Authenticator, p *TokenPair) {
-			_, _ = a.Refresh(context.Background(), "not a token")
+			_, _ = a.Refresh(context.Background(), Client{}, "not a token")
 		}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -210,7 +210,7 @@ func TestAuthenticatorWithAsymmetricKeys(t *testing.T) {
 			if _, _, err := f.a.Authenticate(context.Background(), p.AccessToken); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := f.a.Refresh(context.Background(), p.RefreshToken); err != nil {
+			if _, err := f.a.Refresh(context.Background(), Client{}, p.RefreshToken); err != nil {
 				t.Fatal(err)
 			}
 			if !strings.HasPrefix(p.AccessToken, enc(`{"alg":"` + alg + `"`)[:10]) {

@@ -21,7 +21,7 @@ func recovered(t *testing.T, f *fixture, m *recordingMailer, name string) *User 
 		t.Fatal(err)
 	}
 	_, token := link(t, m.next(t))
-	u, err := f.a.VerifyEmail(ctx, token, "")
+	u, err := f.a.VerifyEmail(ctx, Client{}, token)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,21 +42,21 @@ func TestLinksDieWithCredentials(t *testing.T) {
 		kill  func(t *testing.T, f *fixture, m *recordingMailer, u *User)
 	}{
 		{"password changed", true, func(t *testing.T, f *fixture, m *recordingMailer, u *User) {
-			if err := f.a.ChangePassword(ctx, u.ID, "correct horse battery", "a new password here"); err != nil {
+			if err := f.a.ChangePassword(ctx, PasswordChange{UserID: u.ID, Current: "correct horse battery", New: "a new password here"}); err != nil {
 				t.Fatal(err)
 			}
 		}},
 		{"password reset", false, func(t *testing.T, f *fixture, m *recordingMailer, u *User) {
-			if err := f.a.RequestPasswordReset(ctx, u.Email, ""); err != nil {
+			if err := f.a.RequestPasswordReset(ctx, Client{}, u.Email); err != nil {
 				t.Fatal(err)
 			}
 			_, token := link(t, m.next(t))
-			if err := f.a.ResetPassword(ctx, token, "a new password here", ""); err != nil {
+			if err := f.a.ResetPassword(ctx, PasswordReset{Token: token, NewPassword: "a new password here"}); err != nil {
 				t.Fatal(err)
 			}
 		}},
 		{"logged out everywhere", true, func(t *testing.T, f *fixture, m *recordingMailer, u *User) {
-			if err := f.a.LogoutAll(ctx, u.ID); err != nil {
+			if err := f.a.LogoutAll(ctx, Client{}, u.ID); err != nil {
 				t.Fatal(err)
 			}
 		}},
@@ -73,11 +73,11 @@ func TestLinksDieWithCredentials(t *testing.T) {
 			}
 		}},
 		{"email changed by another link", true, func(t *testing.T, f *fixture, m *recordingMailer, u *User) {
-			if err := f.a.ChangeEmail(ctx, u.ID, "correct horse battery", "owner@elsewhere.example"); err != nil {
+			if err := f.a.ChangeEmail(ctx, EmailChange{UserID: u.ID, Password: "correct horse battery", NewEmail: "owner@elsewhere.example"}); err != nil {
 				t.Fatal(err)
 			}
 			_, token := link(t, m.next(t))
-			if _, err := f.a.VerifyEmail(ctx, token, ""); err != nil {
+			if _, err := f.a.VerifyEmail(ctx, Client{}, token); err != nil {
 				t.Fatal(err)
 			}
 		}},
@@ -88,24 +88,24 @@ func TestLinksDieWithCredentials(t *testing.T) {
 			u := recovered(t, f, m, "alice")
 			// Whoever had the password asks to move the account to an
 			// address of his own, and keeps the link.
-			if err := f.a.ChangeEmail(ctx, u.ID, "correct horse battery", "mallory@evil.example"); err != nil {
+			if err := f.a.ChangeEmail(ctx, EmailChange{UserID: u.ID, Password: "correct horse battery", NewEmail: "mallory@evil.example"}); err != nil {
 				t.Fatal(err)
 			}
 			_, change := link(t, m.next(t))
 			var reset string
 			if tt.reset {
-				if err := f.a.RequestPasswordReset(ctx, u.Email, ""); err != nil {
+				if err := f.a.RequestPasswordReset(ctx, Client{}, u.Email); err != nil {
 					t.Fatal(err)
 				}
 				_, reset = link(t, m.next(t))
 			}
 			tt.kill(t, f, m, u)
 			before, _ := f.store.UserByID(ctx, u.ID)
-			if _, err := f.a.VerifyEmail(ctx, change, ""); !errors.Is(err, ErrInvalidLink) {
+			if _, err := f.a.VerifyEmail(ctx, Client{}, change); !errors.Is(err, ErrInvalidLink) {
 				t.Fatalf("the kept email-change link = %v, want ErrInvalidLink", err)
 			}
 			if tt.reset {
-				if err := f.a.ResetPassword(ctx, reset, "mallory's password", ""); !errors.Is(err, ErrInvalidLink) {
+				if err := f.a.ResetPassword(ctx, PasswordReset{Token: reset, NewPassword: "mallory's password"}); !errors.Is(err, ErrInvalidLink) {
 					t.Fatalf("the kept reset link = %v, want ErrInvalidLink", err)
 				}
 			}
@@ -127,20 +127,20 @@ func TestLinksOfDisabledAccounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, verify := link(t, m.next(t))
-	if err := f.a.RequestPasswordReset(ctx, u.Email, ""); err != nil {
+	if err := f.a.RequestPasswordReset(ctx, Client{}, u.Email); err != nil {
 		t.Fatal(err)
 	}
 	_, reset := link(t, m.next(t))
 	if _, err := f.a.UpdateUser(ctx, u.ID, UserUpdate{Disabled: ptr(true), Actor: "admin"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.a.VerifyEmail(ctx, verify, ""); !errors.Is(err, ErrInvalidLink) {
+	if _, err := f.a.VerifyEmail(ctx, Client{}, verify); !errors.Is(err, ErrInvalidLink) {
 		t.Fatalf("a disabled account's verification link = %v", err)
 	}
-	if err := f.a.ResetPassword(ctx, reset, "a new password here", ""); !errors.Is(err, ErrInvalidLink) {
+	if err := f.a.ResetPassword(ctx, PasswordReset{Token: reset, NewPassword: "a new password here"}); !errors.Is(err, ErrInvalidLink) {
 		t.Fatalf("a disabled account's reset link = %v", err)
 	}
-	if err := f.a.RequestPasswordReset(ctx, u.Email, ""); err != nil {
+	if err := f.a.RequestPasswordReset(ctx, Client{}, u.Email); err != nil {
 		t.Fatal(err)
 	}
 	m.none(t)
@@ -158,20 +158,20 @@ func TestPreAccountTakeoverByEmailChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.next(t) // the verification mail, which the victim ignores
-	if err := f.a.ChangeEmail(ctx, u.ID, "attacker's password", "attacker@evil.example"); err != nil {
+	if err := f.a.ChangeEmail(ctx, EmailChange{UserID: u.ID, Password: "attacker's password", NewEmail: "attacker@evil.example"}); err != nil {
 		t.Fatal(err)
 	}
 	_, change := link(t, m.next(t))
 	m.notice(t, "victim@example.com", "change of your email address")
 	// The victim "recovers" the account.
-	if err := f.a.RequestPasswordReset(ctx, "victim@example.com", ""); err != nil {
+	if err := f.a.RequestPasswordReset(ctx, Client{}, "victim@example.com"); err != nil {
 		t.Fatal(err)
 	}
 	_, reset := link(t, m.next(t))
-	if err := f.a.ResetPassword(ctx, reset, "the victim's password", ""); err != nil {
+	if err := f.a.ResetPassword(ctx, PasswordReset{Token: reset, NewPassword: "the victim's password"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.a.VerifyEmail(ctx, change, ""); !errors.Is(err, ErrInvalidLink) {
+	if _, err := f.a.VerifyEmail(ctx, Client{}, change); !errors.Is(err, ErrInvalidLink) {
 		t.Fatalf("the attacker's change link after the victim's reset = %v, want ErrInvalidLink", err)
 	}
 	got, _ := f.store.UserByID(ctx, u.ID)
@@ -187,32 +187,32 @@ func TestNotices(t *testing.T) {
 	ctx := context.Background()
 	f, m := newMailFixture(t, nil)
 	u := recovered(t, f, m, "alice")
-	if err := f.a.ChangeEmail(ctx, u.ID, "correct horse battery", "alice@new.example"); err != nil {
+	if err := f.a.ChangeEmail(ctx, EmailChange{UserID: u.ID, Password: "correct horse battery", NewEmail: "alice@new.example"}); err != nil {
 		t.Fatal(err)
 	}
 	_, change := link(t, m.next(t))
 	m.notice(t, "alice@example.com", "A change of your email address was asked for")
-	if _, err := f.a.VerifyEmail(ctx, change, ""); err != nil {
+	if _, err := f.a.VerifyEmail(ctx, Client{}, change); err != nil {
 		t.Fatal(err)
 	}
 	m.notice(t, "alice@example.com", "Your email address was changed")
-	if err := f.a.ChangePassword(ctx, u.ID, "correct horse battery", "a new password here"); err != nil {
+	if err := f.a.ChangePassword(ctx, PasswordChange{UserID: u.ID, Current: "correct horse battery", New: "a new password here"}); err != nil {
 		t.Fatal(err)
 	}
 	m.notice(t, "alice@new.example", "Your password was changed")
-	if err := f.a.RequestPasswordReset(ctx, "alice@new.example", ""); err != nil {
+	if err := f.a.RequestPasswordReset(ctx, Client{}, "alice@new.example"); err != nil {
 		t.Fatal(err)
 	}
 	_, reset := link(t, m.next(t))
-	if err := f.a.ResetPassword(ctx, reset, "another new password", ""); err != nil {
+	if err := f.a.ResetPassword(ctx, PasswordReset{Token: reset, NewPassword: "another new password"}); err != nil {
 		t.Fatal(err)
 	}
 	m.notice(t, "alice@new.example", "Your password was reset")
 	// Notices are in no budget: spent budgets never silence them.
 	for range 5 {
-		_ = f.a.RequestPasswordReset(ctx, "alice@new.example", "")
+		_ = f.a.RequestPasswordReset(ctx, Client{}, "alice@new.example")
 	}
-	if err := f.a.ChangePassword(ctx, u.ID, "another new password", "yet another password"); err != nil {
+	if err := f.a.ChangePassword(ctx, PasswordChange{UserID: u.ID, Current: "another new password", New: "yet another password"}); err != nil {
 		t.Fatal(err)
 	}
 	m.notice(t, "alice@new.example", "Your password was changed")
@@ -227,12 +227,12 @@ func TestEmailChangeToATakenName(t *testing.T) {
 	ctx := context.Background()
 	f, m := newMailFixture(t, nil)
 	u := recovered(t, f, m, "alice")
-	if err := f.a.ChangeEmail(ctx, u.ID, "correct horse battery", "shared@example.org"); err != nil {
+	if err := f.a.ChangeEmail(ctx, EmailChange{UserID: u.ID, Password: "correct horse battery", NewEmail: "shared@example.org"}); err != nil {
 		t.Fatal(err)
 	}
 	_, change := link(t, m.next(t))
 	eve := f.register(t, "shared@example.org", "eve's password here")
-	if _, err := f.a.VerifyEmail(ctx, change, ""); !errors.Is(err, ErrEmailExists) {
+	if _, err := f.a.VerifyEmail(ctx, Client{}, change); !errors.Is(err, ErrEmailExists) {
 		t.Fatalf("completing a change to another account's username = %v, want ErrEmailExists", err)
 	}
 	pair, err := f.a.Login(ctx, Credentials{Username: "shared@example.org", Password: "eve's password here"})
@@ -253,20 +253,20 @@ func TestResetMakesTheClientFamiliar(t *testing.T) {
 	f, m := newMailFixture(t, func(c *Config) { c.Limiter = nil })
 	u := recovered(t, f, m, "alice")
 	for i := range 20 {
-		_, _ = f.a.Login(ctx, Credentials{Username: "alice", Password: "wrong password", ClientAddr: fmt.Sprintf("203.0.113.%d", i)})
+		_, _ = f.a.Login(ctx, Credentials{Username: "alice", Password: "wrong password", Client: Client{Addr: fmt.Sprintf("203.0.113.%d", i)}})
 	}
 	owner := "198.51.100.7"
-	if _, err := f.a.Login(ctx, Credentials{Username: "alice", Password: "correct horse battery", ClientAddr: owner}); !errors.Is(err, ErrTooManyAttempts) {
+	if _, err := f.a.Login(ctx, Credentials{Username: "alice", Password: "correct horse battery", Client: Client{Addr: owner}}); !errors.Is(err, ErrTooManyAttempts) {
 		t.Fatalf("an unfamiliar owner under attack = %v, want refused", err)
 	}
-	if err := f.a.RequestPasswordReset(ctx, u.Email, owner); err != nil {
+	if err := f.a.RequestPasswordReset(ctx, Client{Addr: owner}, u.Email); err != nil {
 		t.Fatal(err)
 	}
 	_, reset := link(t, m.next(t))
-	if err := f.a.ResetPassword(ctx, reset, "a new password here", owner); err != nil {
+	if err := f.a.ResetPassword(ctx, PasswordReset{Token: reset, NewPassword: "a new password here", Client: Client{Addr: owner}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.a.Login(ctx, Credentials{Username: "alice", Password: "a new password here", ClientAddr: owner}); err != nil {
+	if _, err := f.a.Login(ctx, Credentials{Username: "alice", Password: "a new password here", Client: Client{Addr: owner}}); err != nil {
 		t.Fatalf("the owner after a reset from that address: %v", err)
 	}
 }
@@ -390,7 +390,7 @@ func TestMaxSessions(t *testing.T) {
 	}
 	// The first login is used (refreshed): the second is now the least
 	// recently used.
-	p0, err := f.a.Refresh(ctx, pairs[0].RefreshToken)
+	p0, err := f.a.Refresh(ctx, Client{}, pairs[0].RefreshToken)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -402,7 +402,7 @@ func TestMaxSessions(t *testing.T) {
 		if (err == nil) != want {
 			t.Errorf("login %d: Authenticate = %v, want live %v", i, err, want)
 		}
-		if _, err := f.a.Refresh(ctx, pairs[i].RefreshToken); (err == nil) != want {
+		if _, err := f.a.Refresh(ctx, Client{}, pairs[i].RefreshToken); (err == nil) != want {
 			t.Errorf("login %d: Refresh = %v, want live %v", i, err, want)
 		}
 	}

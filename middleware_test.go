@@ -90,7 +90,7 @@ func TestMiddleware(t *testing.T) {
 	_ = f.store.DeleteUser(ctx, gone.ID)
 	loggedOut := f.register(t, "erin", "correct horse battery")
 	pl := f.login(t, "erin", "correct horse battery")
-	_ = f.a.LogoutAll(ctx, loggedOut.ID)
+	_ = f.a.LogoutAll(ctx, Client{}, loggedOut.ID)
 
 	broken := newFixture(t, func(c *Config) { c.Store = failingStore{NewMemoryStore()} })
 

@@ -67,27 +67,23 @@ func (a *Authenticator) limitAddress(ctx context.Context, r Rate, kind, addr str
 }
 
 // limitRecovery spends one attempt of the Limits.RecoveryAddress budget of
-// addr, or of the address WithClientAddr put in ctx when addr is empty.
-func (a *Authenticator) limitRecovery(ctx context.Context, addr string) error {
-	if addr == "" {
-		addr = clientAddrFrom(ctx)
-	}
-	return a.limitAddress(ctx, a.limits.RecoveryAddress, kindRecoveryAddress, addr)
+// c's address (none when it has none).
+func (a *Authenticator) limitRecovery(ctx context.Context, c Client) error {
+	return a.limitAddress(ctx, a.limits.RecoveryAddress, kindRecoveryAddress, c.Addr)
 }
 
 // RequestEmailVerification mails a new verification link to the user's
 // email (which makes earlier links stale). It returns ErrNothingToVerify
 // when the account has no email or it is verified already, ErrMailDisabled
 // without a Mailer, ErrNotFound for an unknown user, a *RateLimitError when
-// the client address (WithClientAddr) has spent its Limits.RecoveryAddress
-// budget, or a store error. Past the account's Limits.MailAsked budget, or
-// the address's Limits.MailRecipient, nothing is sent, and nothing else
-// changes.
-func (a *Authenticator) RequestEmailVerification(ctx context.Context, userID string) error {
+// c's address has spent its Limits.RecoveryAddress budget, or a store
+// error. Past the account's Limits.MailAsked budget, or the address's
+// Limits.MailRecipient, nothing is sent, and nothing else changes.
+func (a *Authenticator) RequestEmailVerification(ctx context.Context, c Client, userID string) error {
 	if a.mailer == nil {
 		return ErrMailDisabled
 	}
-	if err := a.limitRecovery(ctx, ""); err != nil {
+	if err := a.limitRecovery(ctx, c); err != nil {
 		return err
 	}
 	u, err := a.store.UserByID(ctx, userID)
@@ -97,40 +93,49 @@ func (a *Authenticator) RequestEmailVerification(ctx context.Context, userID str
 	if u.Email == "" || u.EmailVerified {
 		return ErrNothingToVerify
 	}
-	a.emit(ctx, Event{Type: EventEmailVerificationRequested, UserID: u.ID, Username: u.Username})
-	a.queueMail(ctx, mailJob{kind: mailAsked, purpose: LinkVerifyEmail, userID: u.ID, version: u.TokenVersion, email: u.Email})
+	a.emit(ctx, Event{Type: EventEmailVerificationRequested, UserID: u.ID, Username: u.Username, ClientAddr: c.Addr})
+	a.queueMail(ctx, mailJob{kind: mailAsked, purpose: LinkVerifyEmail, userID: u.ID, version: u.TokenVersion, email: u.Email, clientAddr: c.Addr})
 	return nil
 }
 
+// EmailChange is what ChangeEmail needs.
+type EmailChange struct {
+	UserID   string
+	Password string // the user's current password, as typed
+	NewEmail string // normalised by ChangeEmail (NormalizeEmail)
+	// Client is who asks, for the per-address limits and the events.
+	Client Client
+}
+
 // ChangeEmail checks the user's password and mails a verification link to
-// newEmail; the account's email becomes newEmail only when that link is
-// used (VerifyEmail), and the account's current address, if any, gets a
-// notice. It returns a *RateLimitError when the client address
-// (WithClientAddr) has spent its Limits.RecoveryAddress budget, or when
-// current passwords are being guessed (as Login limits them);
+// ec.NewEmail; the account's email becomes that address only when the link
+// is used (VerifyEmail), and the account's current address, if any, gets a
+// notice. It returns a *RateLimitError when the client's address has spent
+// its Limits.RecoveryAddress budget, or when current passwords are being
+// guessed (as Login limits them);
 // ErrInvalidCredentials for a wrong password; ErrInvalidEmail;
 // ErrEmailExists for an address another account has (as its email or its
 // username); ErrMailDisabled; or a store error. The account's own address,
 // unverified, gets a new verification link; verified, nothing.
-func (a *Authenticator) ChangeEmail(ctx context.Context, userID, password, newEmail string) error {
+func (a *Authenticator) ChangeEmail(ctx context.Context, ec EmailChange) error {
 	if a.mailer == nil {
 		return ErrMailDisabled
 	}
-	if err := a.limitRecovery(ctx, ""); err != nil {
+	if err := a.limitRecovery(ctx, ec.Client); err != nil {
 		return err
 	}
-	if len(newEmail) > maxLoginNameBytes {
+	if len(ec.NewEmail) > maxLoginNameBytes {
 		return ErrInvalidEmail
 	}
-	e := NormalizeEmail(newEmail)
+	e := NormalizeEmail(ec.NewEmail)
 	if !validEmail(e) {
 		return ErrInvalidEmail
 	}
-	u, err := a.store.UserByID(ctx, userID)
+	u, err := a.store.UserByID(ctx, ec.UserID)
 	if err != nil {
 		return err
 	}
-	release, err := a.checkCurrentPassword(ctx, u, password)
+	release, err := a.checkCurrentPassword(ctx, u, ec.Password, ec.Client)
 	if err != nil {
 		return err
 	}
@@ -141,24 +146,24 @@ func (a *Authenticator) ChangeEmail(ctx context.Context, userID, password, newEm
 	if err := a.emailTaken(ctx, e, u.ID); err != nil {
 		return err
 	}
-	a.emit(ctx, Event{Type: EventEmailChangeRequested, UserID: u.ID, Username: u.Username, Email: e})
-	a.queueMail(ctx, mailJob{kind: mailAsked, purpose: LinkVerifyEmail, userID: u.ID, version: u.TokenVersion, email: e})
+	a.emit(ctx, Event{Type: EventEmailChangeRequested, UserID: u.ID, Username: u.Username, Email: e, ClientAddr: ec.Client.Addr})
+	a.queueMail(ctx, mailJob{kind: mailAsked, purpose: LinkVerifyEmail, userID: u.ID, version: u.TokenVersion, email: e, clientAddr: ec.Client.Addr})
 	if u.Email != "" && u.Email != e {
-		a.notify(ctx, u, u.Email, noticeEmailChangeAsked)
+		a.notify(ctx, u, u.Email, noticeEmailChangeAsked, ec.Client)
 	}
 	return nil
 }
 
 // checkCurrentPassword checks that password is u's, for ChangePassword and
-// ChangeEmail, limited as a login is (the client address is the one
-// WithClientAddr put in ctx), under the hashing bound, whose slot it
-// returns held (call release when done hashing, at once if nothing more is
-// to be hashed). It returns ErrInvalidCredentials for a wrong password.
-func (a *Authenticator) checkCurrentPassword(ctx context.Context, u *User, password string) (release func(), err error) {
+// ChangeEmail, limited as a login is (by c's address too), under the
+// hashing bound, whose slot it returns held (call release when done
+// hashing, at once if nothing more is to be hashed). It returns
+// ErrInvalidCredentials for a wrong password.
+func (a *Authenticator) checkCurrentPassword(ctx context.Context, u *User, password string, c Client) (release func(), err error) {
 	if len(password) > a.policy.MaxBytes {
 		return nil, ErrInvalidCredentials
 	}
-	g := guess{name: u.Username, addr: clientAddrFrom(ctx)}
+	g := guess{name: u.Username, addr: c.Addr}
 	first, err := a.limitGuess(ctx, g)
 	if err != nil {
 		a.throttled(ctx, g, err)
@@ -219,11 +224,10 @@ func (a *Authenticator) liveLink(ctx context.Context, hash []byte, purpose LinkP
 // gets a notice. It returns the user, or ErrInvalidLink for a token that is
 // unknown, spent, expired, stale, dead (see above) or of another purpose;
 // ErrEmailExists if the address has meanwhile become another account's
-// email or username (the link stays unspent); a *RateLimitError when the
-// client address (empty: the one WithClientAddr put in ctx, if any) has
-// spent its Limits.RecoveryAddress budget; or a store error.
-func (a *Authenticator) VerifyEmail(ctx context.Context, token, clientAddr string) (*User, error) {
-	if err := a.limitRecovery(ctx, clientAddr); err != nil {
+// email or username (the link stays unspent); a *RateLimitError when c's
+// address has spent its Limits.RecoveryAddress budget; or a store error.
+func (a *Authenticator) VerifyEmail(ctx context.Context, c Client, token string) (*User, error) {
+	if err := a.limitRecovery(ctx, c); err != nil {
 		return nil, err
 	}
 	if !validLinkToken(token) {
@@ -246,9 +250,9 @@ func (a *Authenticator) VerifyEmail(ctx context.Context, token, clientAddr strin
 	if err != nil {
 		return nil, err
 	}
-	a.emit(ctx, Event{Type: EventEmailVerified, UserID: u.ID, Username: u.Username, Email: u.Email, ClientAddr: clientAddr})
+	a.emit(ctx, Event{Type: EventEmailVerified, UserID: u.ID, Username: u.Username, Email: u.Email, ClientAddr: c.Addr})
 	if before.Email != "" && before.Email != u.Email {
-		a.notify(ctx, u, before.Email, noticeEmailChanged)
+		a.notify(ctx, u, before.Email, noticeEmailChanged, c)
 	}
 	return u, nil
 }
@@ -259,15 +263,14 @@ func (a *Authenticator) VerifyEmail(ctx context.Context, token, clientAddr strin
 // up, making the link and sending the mail are all done off the request
 // path, by the mail workers (whose events say what became of it). It
 // returns ErrInvalidEmail for what is not an address, ErrMailDisabled, or a
-// *RateLimitError when the client address (empty: the one WithClientAddr
-// put in ctx, if any) has spent its Limits.RecoveryAddress budget. Past the
-// account's Limits.MailForgot budget, or the address's
+// *RateLimitError when c's address has spent its Limits.RecoveryAddress
+// budget. Past the account's Limits.MailForgot budget, or the address's
 // Limits.MailRecipient, nothing is sent.
-func (a *Authenticator) RequestPasswordReset(ctx context.Context, email, clientAddr string) error {
+func (a *Authenticator) RequestPasswordReset(ctx context.Context, c Client, email string) error {
 	if len(email) > maxLoginNameBytes {
 		return ErrInvalidEmail
 	}
-	if err := a.limitRecovery(ctx, clientAddr); err != nil {
+	if err := a.limitRecovery(ctx, c); err != nil {
 		return err
 	}
 	if a.mailer == nil {
@@ -277,7 +280,7 @@ func (a *Authenticator) RequestPasswordReset(ctx context.Context, email, clientA
 	if !validEmail(e) {
 		return ErrInvalidEmail
 	}
-	a.queueMail(ctx, mailJob{kind: mailForgot, purpose: LinkResetPassword, version: -1, email: e, clientAddr: clientAddr})
+	a.queueMail(ctx, mailJob{kind: mailForgot, purpose: LinkResetPassword, version: -1, email: e, clientAddr: c.Addr})
 	return nil
 }
 
@@ -304,33 +307,42 @@ func (a *Authenticator) resetAccount(ctx context.Context, j mailJob) (*User, err
 	return u, nil
 }
 
+// PasswordReset is what ResetPassword needs: the token of a reset link and
+// the new password, named so that they cannot be swapped unnoticed.
+type PasswordReset struct {
+	Token       string // as the link carried it
+	NewPassword string // checked against the PasswordPolicy, hashed as given
+	// Client is who resets: limited by its address, which becomes
+	// familiar to the account.
+	Client Client
+}
+
 // ResetPassword spends a reset link's token and replaces the account's
-// password with newPassword; then every session and access token of the
+// password with the new one; then every session and access token of the
 // account ends, every other link of it dies, its email counts as verified
-// (the link proved it), the address gets a notice, and the client
-// (clientAddr) becomes familiar to the account (see Limits.LoginUser): the
-// owner who proved the address is not kept out by strangers' guesses. It
-// returns ErrInvalidLink for a token that is unknown, spent, expired,
-// stale, dead (see above) or of another purpose; an error wrapping
-// ErrInvalidPassword for a new password that breaks the policy (the token
-// is not spent); a *RateLimitError when the client address (empty: the one
-// WithClientAddr put in ctx, if any) has spent its Limits.RecoveryAddress
-// budget; ErrBusy; or a store error.
-func (a *Authenticator) ResetPassword(ctx context.Context, token, newPassword, clientAddr string) error {
-	if err := a.limitRecovery(ctx, clientAddr); err != nil {
+// (the link proved it), the address gets a notice, and the client's address
+// becomes familiar to the account (see Limits.LoginUser): the owner who
+// proved the address is not kept out by strangers' guesses. It returns
+// ErrInvalidLink for a token that is unknown, spent, expired, stale, dead
+// (see above) or of another purpose; an error wrapping ErrInvalidPassword
+// for a new password that breaks the policy (the token is not spent); a
+// *RateLimitError when the client's address has spent its
+// Limits.RecoveryAddress budget; ErrBusy; or a store error.
+func (a *Authenticator) ResetPassword(ctx context.Context, r PasswordReset) error {
+	if err := a.limitRecovery(ctx, r.Client); err != nil {
 		return err
 	}
-	if !validLinkToken(token) {
+	if !validLinkToken(r.Token) {
 		return ErrInvalidLink
 	}
-	hash := hashSecret(token)
+	hash := hashSecret(r.Token)
 	if _, _, err := a.liveLink(ctx, hash, LinkResetPassword); err != nil {
 		return err
 	}
-	if err := a.policy.Check(newPassword); err != nil {
+	if err := a.policy.Check(r.NewPassword); err != nil {
 		return err
 	}
-	newHash, err := a.hash(ctx, newPassword)
+	newHash, err := a.hash(ctx, r.NewPassword)
 	if err != nil {
 		return err
 	}
@@ -341,12 +353,9 @@ func (a *Authenticator) ResetPassword(ctx context.Context, token, newPassword, c
 	case err != nil:
 		return err
 	}
-	a.emit(ctx, Event{Type: EventPasswordReset, UserID: u.ID, Username: u.Username, ClientAddr: clientAddr})
-	if clientAddr == "" {
-		clientAddr = clientAddrFrom(ctx)
-	}
-	a.rememberClient(ctx, u, clientAddr, "")
-	a.notify(ctx, u, u.Email, noticePasswordReset)
+	a.emit(ctx, Event{Type: EventPasswordReset, UserID: u.ID, Username: u.Username, ClientAddr: r.Client.Addr})
+	a.rememberClient(ctx, u, r.Client.Addr, "")
+	a.notify(ctx, u, u.Email, noticePasswordReset, r.Client)
 	return nil
 }
 
@@ -365,17 +374,17 @@ func (a *Authenticator) queueMail(ctx context.Context, j mailJob) {
 }
 
 // notify mails u a notice to the address to (nothing without a Mailer or
-// an address).
-func (a *Authenticator) notify(ctx context.Context, u *User, to string, n notice) {
+// an address), for what c did.
+func (a *Authenticator) notify(ctx context.Context, u *User, to string, n notice, c Client) {
 	if a.mailer == nil || to == "" {
 		return
 	}
-	a.queueMail(ctx, mailJob{kind: mailNotice, notice: n, userID: u.ID, email: to})
+	a.queueMail(ctx, mailJob{kind: mailNotice, notice: n, userID: u.ID, email: to, clientAddr: c.Addr})
 }
 
 // mailEvent emits an event of type t about job j.
 func (a *Authenticator) mailEvent(ctx context.Context, j mailJob, t EventType, reason string) {
-	a.emit(ctx, Event{Type: t, UserID: j.userID, Email: j.email, Reason: reason})
+	a.emit(ctx, Event{Type: t, UserID: j.userID, Email: j.email, Reason: reason, ClientAddr: j.clientAddr})
 }
 
 // runMailJob makes the mail of j, if it is not made yet, and tries to send

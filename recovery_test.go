@@ -142,10 +142,10 @@ func TestEmailVerification(t *testing.T) {
 		t.Fatalf("link to %s", path)
 	}
 	// A verification token never resets a password, nor is it a token.
-	if err := f.a.ResetPassword(ctx, token, "new password here", ""); !errors.Is(err, ErrInvalidLink) {
+	if err := f.a.ResetPassword(ctx, PasswordReset{Token: token, NewPassword: "new password here"}); !errors.Is(err, ErrInvalidLink) {
 		t.Fatalf("a verification token as a reset = %v, want ErrInvalidLink", err)
 	}
-	if _, err := f.a.Refresh(ctx, token); !errors.Is(err, ErrInvalidToken) {
+	if _, err := f.a.Refresh(ctx, Client{}, token); !errors.Is(err, ErrInvalidToken) {
 		t.Fatalf("a link token as a refresh token = %v", err)
 	}
 	if _, _, err := f.a.Authenticate(ctx, token); !errors.Is(err, ErrInvalidToken) {
@@ -155,18 +155,18 @@ func TestEmailVerification(t *testing.T) {
 	if _, err := f.store.LinkToken(ctx, []byte(token)); !errors.Is(err, ErrNotFound) {
 		t.Fatal("the store keeps the token itself")
 	}
-	got, err := f.a.VerifyEmail(ctx, token, "192.0.2.1")
+	got, err := f.a.VerifyEmail(ctx, Client{Addr: "192.0.2.1"}, token)
 	if err != nil || !got.EmailVerified {
 		t.Fatalf("VerifyEmail = %+v, %v", got, err)
 	}
-	if _, err := f.a.VerifyEmail(ctx, token, "192.0.2.1"); !errors.Is(err, ErrInvalidLink) {
+	if _, err := f.a.VerifyEmail(ctx, Client{Addr: "192.0.2.1"}, token); !errors.Is(err, ErrInvalidLink) {
 		t.Fatalf("a spent token = %v, want ErrInvalidLink", err)
 	}
-	if err := f.a.RequestEmailVerification(ctx, u.ID); !errors.Is(err, ErrNothingToVerify) {
+	if err := f.a.RequestEmailVerification(ctx, Client{}, u.ID); !errors.Is(err, ErrNothingToVerify) {
 		t.Fatalf("resend for a verified email = %v, want ErrNothingToVerify", err)
 	}
 	for _, bad := range []string{"", "short", strings.Repeat("A", 43), token + "x", strings.Repeat("é", 22)} {
-		if _, err := f.a.VerifyEmail(ctx, bad, ""); !errors.Is(err, ErrInvalidLink) {
+		if _, err := f.a.VerifyEmail(ctx, Client{}, bad); !errors.Is(err, ErrInvalidLink) {
 			t.Errorf("VerifyEmail(%q) = %v, want ErrInvalidLink", bad, err)
 		}
 	}
@@ -177,7 +177,7 @@ func TestEmailVerification(t *testing.T) {
 
 	// No email: nothing to verify.
 	b := f.register(t, "bob", "correct horse battery")
-	if err := f.a.RequestEmailVerification(ctx, b.ID); !errors.Is(err, ErrNothingToVerify) {
+	if err := f.a.RequestEmailVerification(ctx, Client{}, b.ID); !errors.Is(err, ErrNothingToVerify) {
 		t.Fatalf("resend without an email = %v, want ErrNothingToVerify", err)
 	}
 }
@@ -192,15 +192,15 @@ func TestVerificationExpiryAndStaleness(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, first := link(t, m.next(t))
-	if err := f.a.RequestEmailVerification(ctx, u.ID); err != nil {
+	if err := f.a.RequestEmailVerification(ctx, Client{}, u.ID); err != nil {
 		t.Fatal(err)
 	}
 	_, second := link(t, m.next(t))
-	if _, err := f.a.VerifyEmail(ctx, first, ""); !errors.Is(err, ErrInvalidLink) {
+	if _, err := f.a.VerifyEmail(ctx, Client{}, first); !errors.Is(err, ErrInvalidLink) {
 		t.Fatalf("the older link after a newer one = %v, want ErrInvalidLink", err)
 	}
 	f.clock.Advance(time.Hour)
-	if _, err := f.a.VerifyEmail(ctx, second, ""); !errors.Is(err, ErrInvalidLink) {
+	if _, err := f.a.VerifyEmail(ctx, Client{}, second); !errors.Is(err, ErrInvalidLink) {
 		t.Fatalf("an expired link = %v, want ErrInvalidLink", err)
 	}
 }
@@ -217,11 +217,11 @@ func TestPasswordReset(t *testing.T) {
 
 	// Unknown and known addresses get the same answer; only the known one
 	// gets a mail.
-	if err := f.a.RequestPasswordReset(ctx, "nobody@example.com", "192.0.2.1"); err != nil {
+	if err := f.a.RequestPasswordReset(ctx, Client{Addr: "192.0.2.1"}, "nobody@example.com"); err != nil {
 		t.Fatal(err)
 	}
 	m.none(t)
-	if err := f.a.RequestPasswordReset(ctx, "ALICE@example.com ", "192.0.2.1"); err != nil {
+	if err := f.a.RequestPasswordReset(ctx, Client{Addr: "192.0.2.1"}, "ALICE@example.com "); err != nil {
 		t.Fatal(err)
 	}
 	msg := m.next(t)
@@ -229,24 +229,24 @@ func TestPasswordReset(t *testing.T) {
 	if path != "reset-password" || msg.To != "alice@example.com" || !strings.Contains(msg.Text, "1 hour") {
 		t.Fatalf("reset mail to %s, link %s:\n%s", msg.To, path, msg.Text)
 	}
-	if _, err := f.a.VerifyEmail(ctx, token, ""); !errors.Is(err, ErrInvalidLink) {
+	if _, err := f.a.VerifyEmail(ctx, Client{}, token); !errors.Is(err, ErrInvalidLink) {
 		t.Fatalf("a reset token as a verification = %v, want ErrInvalidLink", err)
 	}
 	// A new password that breaks the rules does not spend the token.
-	if err := f.a.ResetPassword(ctx, token, "short", ""); !errors.Is(err, ErrInvalidPassword) {
+	if err := f.a.ResetPassword(ctx, PasswordReset{Token: token, NewPassword: "short"}); !errors.Is(err, ErrInvalidPassword) {
 		t.Fatalf("a short new password = %v, want ErrInvalidPassword", err)
 	}
-	if err := f.a.ResetPassword(ctx, token, "a brand new password", ""); err != nil {
+	if err := f.a.ResetPassword(ctx, PasswordReset{Token: token, NewPassword: "a brand new password"}); err != nil {
 		t.Fatalf("reset: %v", err)
 	}
-	if err := f.a.ResetPassword(ctx, token, "another new password", ""); !errors.Is(err, ErrInvalidLink) {
+	if err := f.a.ResetPassword(ctx, PasswordReset{Token: token, NewPassword: "another new password"}); !errors.Is(err, ErrInvalidLink) {
 		t.Fatalf("a spent reset token = %v, want ErrInvalidLink", err)
 	}
 	// Every session and access token ended; the email counts as verified.
 	if _, _, err := f.a.Authenticate(ctx, p.AccessToken); !errors.Is(err, ErrTokenRevoked) {
 		t.Fatalf("an access token after the reset = %v", err)
 	}
-	if _, err := f.a.Refresh(ctx, p.RefreshToken); !errors.Is(err, ErrInvalidToken) {
+	if _, err := f.a.Refresh(ctx, Client{}, p.RefreshToken); !errors.Is(err, ErrInvalidToken) {
 		t.Fatalf("a refresh token after the reset = %v", err)
 	}
 	got, _ := f.store.UserByID(ctx, u.ID)
@@ -258,25 +258,25 @@ func TestPasswordReset(t *testing.T) {
 	}
 
 	// A reset link dies when the password changes by any means.
-	if err := f.a.RequestPasswordReset(ctx, "alice@example.com", ""); err != nil {
+	if err := f.a.RequestPasswordReset(ctx, Client{}, "alice@example.com"); err != nil {
 		t.Fatal(err)
 	}
 	_, token = link(t, m.next(t))
-	if err := f.a.ChangePassword(ctx, u.ID, "a brand new password", "yet another password"); err != nil {
+	if err := f.a.ChangePassword(ctx, PasswordChange{UserID: u.ID, Current: "a brand new password", New: "yet another password"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.a.ResetPassword(ctx, token, "the attacker's password", ""); !errors.Is(err, ErrInvalidLink) {
+	if err := f.a.ResetPassword(ctx, PasswordReset{Token: token, NewPassword: "the attacker's password"}); !errors.Is(err, ErrInvalidLink) {
 		t.Fatalf("a reset link after a password change = %v, want ErrInvalidLink", err)
 	}
 
 	// It expires. (An hour on: three mails an hour to one account.)
 	f.clock.Advance(time.Hour)
-	if err := f.a.RequestPasswordReset(ctx, "alice@example.com", ""); err != nil {
+	if err := f.a.RequestPasswordReset(ctx, Client{}, "alice@example.com"); err != nil {
 		t.Fatal(err)
 	}
 	_, token = link(t, m.next(t))
 	f.clock.Advance(time.Hour)
-	if err := f.a.ResetPassword(ctx, token, "a late new password", ""); !errors.Is(err, ErrInvalidLink) {
+	if err := f.a.ResetPassword(ctx, PasswordReset{Token: token, NewPassword: "a late new password"}); !errors.Is(err, ErrInvalidLink) {
 		t.Fatalf("an expired reset link = %v, want ErrInvalidLink", err)
 	}
 
@@ -285,11 +285,11 @@ func TestPasswordReset(t *testing.T) {
 	if _, err := f.store.ChangeUser(ctx, got.ID, UserChange{Disabled: ptr(true)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.a.RequestPasswordReset(ctx, "alice@example.com", ""); err != nil {
+	if err := f.a.RequestPasswordReset(ctx, Client{}, "alice@example.com"); err != nil {
 		t.Fatal(err)
 	}
 	m.none(t)
-	if err := f.a.RequestPasswordReset(ctx, "not an address", ""); !errors.Is(err, ErrInvalidEmail) {
+	if err := f.a.RequestPasswordReset(ctx, Client{}, "not an address"); !errors.Is(err, ErrInvalidEmail) {
 		t.Fatalf("RequestPasswordReset(not an address) = %v", err)
 	}
 }
@@ -307,28 +307,28 @@ func TestMailLimits(t *testing.T) {
 	}
 	m.next(t) // asked: one of three
 	for range 3 {
-		if err := f.a.RequestPasswordReset(ctx, "alice@example.com", ""); err != nil {
+		if err := f.a.RequestPasswordReset(ctx, Client{}, "alice@example.com"); err != nil {
 			t.Fatal(err)
 		}
 		m.next(t)
 	}
-	if err := f.a.RequestPasswordReset(ctx, "alice@example.com", ""); err != nil {
+	if err := f.a.RequestPasswordReset(ctx, Client{}, "alice@example.com"); err != nil {
 		t.Fatalf("the fourth request's answer changed: %v", err)
 	}
 	m.none(t)
 	// A stranger's requests did not spend the user's own budget: the
 	// fifth mail to the address goes.
-	if err := f.a.RequestEmailVerification(ctx, u.ID); err != nil {
+	if err := f.a.RequestEmailVerification(ctx, Client{}, u.ID); err != nil {
 		t.Fatal(err)
 	}
 	m.next(t)
 	// The sixth does not: five an hour to one address.
-	if err := f.a.RequestEmailVerification(ctx, u.ID); err != nil {
+	if err := f.a.RequestEmailVerification(ctx, Client{}, u.ID); err != nil {
 		t.Fatal(err)
 	}
 	m.none(t)
 	f.clock.Advance(20 * time.Minute)
-	if err := f.a.RequestPasswordReset(ctx, "alice@example.com", ""); err != nil {
+	if err := f.a.RequestPasswordReset(ctx, Client{}, "alice@example.com"); err != nil {
 		t.Fatal(err)
 	}
 	m.next(t)
@@ -348,7 +348,7 @@ func TestMailLimits(t *testing.T) {
 	}
 	for _, id := range ids {
 		for range 3 {
-			if err := f.a.ChangeEmail(ctx, id, "correct horse battery", "target@example.org"); err != nil {
+			if err := f.a.ChangeEmail(ctx, EmailChange{UserID: id, Password: "correct horse battery", NewEmail: "target@example.org"}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -365,15 +365,15 @@ func TestMailLimits(t *testing.T) {
 	}
 
 	for i := range 20 {
-		if err := f.a.RequestPasswordReset(ctx, fmt.Sprintf("n%d@example.com", i), "192.0.2.9"); err != nil {
+		if err := f.a.RequestPasswordReset(ctx, Client{Addr: "192.0.2.9"}, fmt.Sprintf("n%d@example.com", i)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	err = f.a.RequestPasswordReset(ctx, "n@example.com", "192.0.2.9")
+	err = f.a.RequestPasswordReset(ctx, Client{Addr: "192.0.2.9"}, "n@example.com")
 	if rl := (*RateLimitError)(nil); !errors.As(err, &rl) || rl.RetryAfter != 6*time.Second {
 		t.Fatalf("the 21st request from one address = %v, want a *RateLimitError of 6s", err)
 	}
-	if _, err := f.a.VerifyEmail(ctx, strings.Repeat("A", 43), "192.0.2.9"); !errors.Is(err, ErrTooManyAttempts) {
+	if _, err := f.a.VerifyEmail(ctx, Client{Addr: "192.0.2.9"}, strings.Repeat("A", 43)); !errors.Is(err, ErrTooManyAttempts) {
 		t.Fatalf("VerifyEmail from a spent address = %v", err)
 	}
 }
@@ -387,20 +387,20 @@ func TestChangeEmail(t *testing.T) {
 	}
 	m.next(t)
 	f.register(t, "bob", "correct horse battery")
-	if err := f.a.ChangeEmail(ctx, u.ID, "wrong password", "alice@new.example.com"); !errors.Is(err, ErrInvalidCredentials) {
+	if err := f.a.ChangeEmail(ctx, EmailChange{UserID: u.ID, Password: "wrong password", NewEmail: "alice@new.example.com"}); !errors.Is(err, ErrInvalidCredentials) {
 		t.Fatalf("wrong password = %v", err)
 	}
-	if err := f.a.ChangeEmail(ctx, u.ID, "correct horse battery", "BOB"); !errors.Is(err, ErrInvalidEmail) {
+	if err := f.a.ChangeEmail(ctx, EmailChange{UserID: u.ID, Password: "correct horse battery", NewEmail: "BOB"}); !errors.Is(err, ErrInvalidEmail) {
 		t.Fatalf("not an address = %v", err)
 	}
 	if _, err := f.a.Register(ctx, NewUser{Username: "carol", Password: "correct horse battery", Email: "carol@example.com"}); err != nil {
 		t.Fatal(err)
 	}
 	m.next(t)
-	if err := f.a.ChangeEmail(ctx, u.ID, "correct horse battery", "Carol@Example.com"); !errors.Is(err, ErrEmailExists) {
+	if err := f.a.ChangeEmail(ctx, EmailChange{UserID: u.ID, Password: "correct horse battery", NewEmail: "Carol@Example.com"}); !errors.Is(err, ErrEmailExists) {
 		t.Fatalf("another account's email = %v, want ErrEmailExists", err)
 	}
-	if err := f.a.ChangeEmail(ctx, u.ID, "correct horse battery", "alice@new.example.com"); err != nil {
+	if err := f.a.ChangeEmail(ctx, EmailChange{UserID: u.ID, Password: "correct horse battery", NewEmail: "alice@new.example.com"}); err != nil {
 		t.Fatal(err)
 	}
 	msg := m.next(t)
@@ -412,7 +412,7 @@ func TestChangeEmail(t *testing.T) {
 		t.Fatalf("the email changed to %q before the link was used", got.Email)
 	}
 	_, token := link(t, msg)
-	got, err := f.a.VerifyEmail(ctx, token, "")
+	got, err := f.a.VerifyEmail(ctx, Client{}, token)
 	if err != nil || got.Email != "alice@new.example.com" || !got.EmailVerified {
 		t.Fatalf("after the link: %+v, %v", got, err)
 	}
@@ -467,7 +467,7 @@ func TestMailRetries(t *testing.T) {
 		t.Fatalf("%d failures and %d sends, want 2 and 1", f.events.count(EventMailFailed), f.events.count(EventMailSent))
 	}
 	m.fail = 10
-	if err := f.a.RequestPasswordReset(ctx, "alice@example.com", ""); err != nil {
+	if err := f.a.RequestPasswordReset(ctx, Client{}, "alice@example.com"); err != nil {
 		t.Fatal(err)
 	}
 	for deadline := time.Now().Add(10 * time.Second); f.events.count(EventMailFailed) < 2+mailAttempts; {
@@ -490,7 +490,7 @@ func TestMailRetries(t *testing.T) {
 	}
 	f.events.mu.Unlock()
 	// After Shutdown, a flow's mail is dropped, the answer unchanged.
-	if err := f.a.RequestPasswordReset(ctx, "alice@example.com", ""); err != nil {
+	if err := f.a.RequestPasswordReset(ctx, Client{}, "alice@example.com"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -534,9 +534,9 @@ func TestMailDisabled(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, err := range []error{
-		f.a.RequestPasswordReset(ctx, "alice@example.com", ""),
-		f.a.RequestEmailVerification(ctx, u.ID),
-		f.a.ChangeEmail(ctx, u.ID, "correct horse battery", "a@example.com"),
+		f.a.RequestPasswordReset(ctx, Client{}, "alice@example.com"),
+		f.a.RequestEmailVerification(ctx, Client{}, u.ID),
+		f.a.ChangeEmail(ctx, EmailChange{UserID: u.ID, Password: "correct horse battery", NewEmail: "a@example.com"}),
 	} {
 		if !errors.Is(err, ErrMailDisabled) {
 			t.Errorf("without a Mailer: %v, want ErrMailDisabled", err)

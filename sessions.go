@@ -55,10 +55,10 @@ func (a *Authenticator) ListSessions(ctx context.Context, userID string) ([]*Ses
 
 // capSessions ends the least recently used live logins of u past
 // Config.MaxSessions, after a login opened one.
-func (a *Authenticator) capSessions(ctx context.Context, u *User) error {
+func (a *Authenticator) capSessions(ctx context.Context, u *User, c Client) error {
 	ended, err := a.store.TrimSessions(ctx, u.ID, a.maxSessions, a.timestamp())
 	for _, id := range ended {
-		a.emit(ctx, Event{Type: EventSessionRevoked, UserID: u.ID, SessionID: id, Reason: "too many logins"})
+		a.emit(ctx, Event{Type: EventSessionRevoked, UserID: u.ID, SessionID: id, Reason: "too many logins", ClientAddr: c.Addr})
 	}
 	return err
 }
@@ -66,8 +66,9 @@ func (a *Authenticator) capSessions(ctx context.Context, u *User) error {
 // RevokeSession ends one login of the user: its refresh tokens are revoked
 // and its access tokens refused from now on, on every instance sharing the
 // store. It returns ErrNotFound unless sessionID is a live session of
-// userID (another user's session is not found either).
-func (a *Authenticator) RevokeSession(ctx context.Context, userID, sessionID string) error {
+// userID (another user's session is not found either). c is who asks, for
+// the event.
+func (a *Authenticator) RevokeSession(ctx context.Context, c Client, userID, sessionID string) error {
 	live, err := a.ListSessions(ctx, userID)
 	if err != nil {
 		return err
@@ -77,7 +78,7 @@ func (a *Authenticator) RevokeSession(ctx context.Context, userID, sessionID str
 			if err := a.store.RevokeSession(ctx, sessionID); err != nil {
 				return err
 			}
-			a.emit(ctx, Event{Type: EventSessionRevoked, UserID: userID, SessionID: sessionID})
+			a.emit(ctx, Event{Type: EventSessionRevoked, UserID: userID, SessionID: sessionID, ClientAddr: c.Addr})
 			return nil
 		}
 	}

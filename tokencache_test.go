@@ -40,7 +40,7 @@ func TestTokenCacheExact(t *testing.T) {
 			f.clock.Advance(-time.Minute)
 		}, ErrTokenClaims},
 		{"logout everywhere", func(t *testing.T, f *fixture, u *User) {
-			if err := f.a.LogoutAll(ctx, u.ID); err != nil {
+			if err := f.a.LogoutAll(ctx, Client{}, u.ID); err != nil {
 				t.Fatal(err)
 			}
 		}, ErrTokenRevoked},

@@ -128,7 +128,7 @@ func (h *Handlers) AdminUpdateUser() http.Handler {
 		if !hasDisabled && !hasRoles {
 			return errPatchEmpty
 		}
-		up := auth.UserUpdate{Actor: c.user.ID}
+		up := auth.UserUpdate{Actor: c.user.ID, Client: c.client}
 		if hasDisabled {
 			up.Disabled = &disabled
 		}
@@ -149,7 +149,7 @@ func (h *Handlers) AdminUpdateUser() http.Handler {
 // unknown id is 404 not_found.
 func (h *Handlers) AdminLogoutUser() http.Handler {
 	return h.admin(http.MethodPost, func(w http.ResponseWriter, r *http.Request, c call) error {
-		if _, err := h.a.UpdateUser(c.ctx, r.PathValue("id"), auth.UserUpdate{Logout: true, Actor: c.user.ID}); err != nil {
+		if _, err := h.a.UpdateUser(c.ctx, r.PathValue("id"), auth.UserUpdate{Logout: true, Actor: c.user.ID, Client: c.client}); err != nil {
 			return notFoundNotRevoked(err)
 		}
 		w.WriteHeader(http.StatusNoContent)

@@ -4,7 +4,16 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/goauthkit/auth"
 )
+
+// Client returns the auth.Client that r comes from, which every call of
+// the Authenticator these handlers make carries: ClientAddr's address and
+// r's User-Agent.
+func (h *Handlers) Client(r *http.Request) auth.Client {
+	return auth.Client{Addr: h.ClientAddr(r), UserAgent: r.UserAgent()}
+}
 
 // ClientAddr returns the address the login limiter counts r's attempts by:
 // the IP of the socket's peer or, when that peer is one of the

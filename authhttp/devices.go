@@ -55,7 +55,7 @@ func (h *Handlers) RevokeSession() http.Handler {
 		if id == "" {
 			return errPathNotFound
 		}
-		if err := h.a.RevokeSession(c.ctx, c.user.ID, id); err != nil {
+		if err := h.a.RevokeSession(c.ctx, c.client, c.user.ID, id); err != nil {
 			return notFoundNotRevoked(err)
 		}
 		w.WriteHeader(http.StatusNoContent)

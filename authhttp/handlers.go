@@ -257,13 +257,13 @@ func (h *Handlers) Token() http.Handler {
 			if username == "" || password == "" {
 				return badRequest("username and password are required")
 			}
-			pair, err = h.a.Login(c.ctx, auth.Credentials{Username: username, Password: password, ClientAddr: h.ClientAddr(r), UserAgent: r.UserAgent()})
+			pair, err = h.a.Login(c.ctx, auth.Credentials{Username: username, Password: password, Client: c.client})
 		case "refresh_token":
 			token := form["refresh_token"]
 			if token == "" {
 				return badRequest("refresh_token is required")
 			}
-			pair, err = h.a.Refresh(c.ctx, token)
+			pair, err = h.a.Refresh(c.ctx, c.client, token)
 		default:
 			return ErrUnsupportedGrantType
 		}
@@ -308,7 +308,7 @@ func (h *Handlers) Signup() http.Handler {
 		if err != nil {
 			return err
 		}
-		u, err := h.a.Register(c.ctx, auth.NewUser{Username: username, Password: password, Email: email, ClientAddr: h.ClientAddr(r)})
+		u, err := h.a.Register(c.ctx, auth.NewUser{Username: username, Password: password, Email: email, Client: c.client})
 		if err != nil {
 			return err
 		}
@@ -377,7 +377,7 @@ func (h *Handlers) Logout() http.Handler {
 		if token == "" {
 			return errRefreshMissing
 		}
-		if err := h.a.Logout(c.ctx, token); err != nil && !errors.Is(err, auth.ErrInvalidToken) {
+		if err := h.a.Logout(c.ctx, c.client, token); err != nil && !errors.Is(err, auth.ErrInvalidToken) {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -392,7 +392,7 @@ func (h *Handlers) Logout() http.Handler {
 func (h *Handlers) LogoutAll() http.Handler {
 	return h.endpoint(http.MethodPost, authenticated, func(w http.ResponseWriter, r *http.Request, c call) error {
 		u := c.user
-		if err := h.a.LogoutAll(c.ctx, u.ID); err != nil {
+		if err := h.a.LogoutAll(c.ctx, c.client, u.ID); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -437,7 +437,7 @@ func (h *Handlers) ChangePassword() http.Handler {
 			return errPasswordsMissing
 		}
 		u := c.user
-		err = h.a.ChangePassword(c.ctx, u.ID, current, next)
+		err = h.a.ChangePassword(c.ctx, auth.PasswordChange{UserID: u.ID, Current: current, New: next, Client: c.client})
 		if errors.Is(err, auth.ErrInvalidCredentials) {
 			return fmt.Errorf("%w: %w", errCurrentPassword, err)
 		}
@@ -482,6 +482,9 @@ type call struct {
 	ctx    context.Context
 	user   *auth.User
 	claims *auth.Claims
+	// client is the request's (Handlers.Client), for every method but
+	// GET, which changes nothing.
+	client auth.Client
 }
 
 // endpoint makes the http.Handler of one endpoint: it checks the method,
@@ -502,11 +505,12 @@ func (h *Handlers) endpoint(method string, kind endpointKind, serve func(http.Re
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
 		defer cancel()
-		if method != http.MethodGet {
-			// For the audit events of whatever the request changes.
-			ctx = auth.WithClientAddr(ctx, h.ClientAddr(r))
-		}
 		c := call{ctx: ctx}
+		if method != http.MethodGet {
+			// For the limits and audit events of whatever the request
+			// changes.
+			c.client = h.Client(r)
+		}
 		if kind == authenticated {
 			tok, err := auth.ParseBearer(r.Header)
 			if err == nil {

@@ -51,7 +51,7 @@ func (h *Handlers) VerifyEmail() http.Handler {
 		if err != nil || !ok {
 			return cmp.Or(err, errTokenMissing)
 		}
-		if _, err := h.a.VerifyEmail(c.ctx, token, h.ClientAddr(r)); err != nil {
+		if _, err := h.a.VerifyEmail(c.ctx, c.client, token); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -67,7 +67,7 @@ func (h *Handlers) VerifyEmail() http.Handler {
 // the same and nothing is sent.
 func (h *Handlers) ResendVerification() http.Handler {
 	return h.endpoint(http.MethodPost, authenticated, func(w http.ResponseWriter, r *http.Request, c call) error {
-		if err := h.a.RequestEmailVerification(c.ctx, c.user.ID); err != nil {
+		if err := h.a.RequestEmailVerification(c.ctx, c.client, c.user.ID); err != nil {
 			return err
 		}
 		accepted(w)
@@ -98,7 +98,7 @@ func (h *Handlers) ChangeEmail() http.Handler {
 		if !ok1 || !ok2 {
 			return errChangeMissing
 		}
-		err = h.a.ChangeEmail(c.ctx, c.user.ID, password, email)
+		err = h.a.ChangeEmail(c.ctx, auth.EmailChange{UserID: c.user.ID, Password: password, NewEmail: email, Client: c.client})
 		if errors.Is(err, auth.ErrInvalidCredentials) {
 			return fmt.Errorf("%w: %w", errWrongPassword, err)
 		}
@@ -128,7 +128,7 @@ func (h *Handlers) ForgotPassword() http.Handler {
 		if err != nil || !ok {
 			return cmp.Or(err, errEmailMissing)
 		}
-		err = h.a.RequestPasswordReset(c.ctx, email, h.ClientAddr(r))
+		err = h.a.RequestPasswordReset(c.ctx, c.client, email)
 		if err != nil && !errors.Is(err, auth.ErrInvalidEmail) {
 			return err
 		}
@@ -161,7 +161,7 @@ func (h *Handlers) ResetPassword() http.Handler {
 		if !ok1 || !ok2 {
 			return errNewPassMissing
 		}
-		if err := h.a.ResetPassword(c.ctx, token, password, h.ClientAddr(r)); err != nil {
+		if err := h.a.ResetPassword(c.ctx, auth.PasswordReset{Token: token, NewPassword: password, Client: c.client}); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)

@@ -195,7 +195,7 @@ func (h *Handlers) SessionLogin() http.Handler {
 		}
 		device := deviceValue(r)
 		pair, err := h.a.Login(c.ctx, auth.Credentials{Username: fields["username"], Password: fields["password"],
-			ClientAddr: h.ClientAddr(r), UserAgent: r.UserAgent(), Device: device})
+			Client: c.client, Device: device})
 		if err != nil {
 			return err
 		}
@@ -222,7 +222,7 @@ func (h *Handlers) SessionRefresh() http.Handler {
 		if token == "" {
 			return errNoSessionCookie
 		}
-		pair, err := h.a.Refresh(c.ctx, token)
+		pair, err := h.a.Refresh(c.ctx, c.client, token)
 		if errors.Is(err, auth.ErrInvalidToken) {
 			h.clearSessionCookie(w)
 			return fmt.Errorf("%w: %w", errBadSession, err)
@@ -247,7 +247,7 @@ func (h *Handlers) SessionLogout() http.Handler {
 		// server's own is cleared, and the login stays (it may be
 		// another's).
 		if token, err := sessionToken(r); err == nil && token != "" {
-			if err := h.a.Logout(c.ctx, token); err != nil && !errors.Is(err, auth.ErrInvalidToken) {
+			if err := h.a.Logout(c.ctx, c.client, token); err != nil && !errors.Is(err, auth.ErrInvalidToken) {
 				return err
 			}
 		}

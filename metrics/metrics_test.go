@@ -52,22 +52,22 @@ func TestMetrics(t *testing.T) {
 	if _, err := a.Register(ctx, auth.NewUser{Username: "alice", Password: "correct horse battery"}); err != nil {
 		t.Fatal(err)
 	}
-	pair, err := a.Login(ctx, auth.Credentials{Username: "alice", Password: "correct horse battery", ClientAddr: "192.0.2.1"})
+	pair, err := a.Login(ctx, auth.Credentials{Username: "alice", Password: "correct horse battery", Client: auth.Client{Addr: "192.0.2.1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for range 3 { // two failures, then throttled
-		_, _ = a.Login(ctx, auth.Credentials{Username: "alice", Password: "wrong", ClientAddr: "192.0.2.1"})
+		_, _ = a.Login(ctx, auth.Credentials{Username: "alice", Password: "wrong", Client: auth.Client{Addr: "192.0.2.1"}})
 	}
-	next, err := a.Refresh(ctx, pair.RefreshToken)
+	next, err := a.Refresh(ctx, auth.Client{}, pair.RefreshToken)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Refresh(ctx, pair.RefreshToken); !errors.Is(err, auth.ErrRefreshReuse) {
+	if _, err := a.Refresh(ctx, auth.Client{}, pair.RefreshToken); !errors.Is(err, auth.ErrRefreshReuse) {
 		t.Fatalf("reuse: %v", err)
 	}
-	_, _ = a.Refresh(ctx, next.RefreshToken) // its login was revoked: failure
-	_, _ = a.Refresh(ctx, "garbage")         // failure
+	_, _ = a.Refresh(ctx, auth.Client{}, next.RefreshToken) // its login was revoked: failure
+	_, _ = a.Refresh(ctx, auth.Client{}, "garbage")         // failure
 
 	for _, c := range []struct {
 		c    prometheus.Collector

@@ -47,7 +47,7 @@ func Run(b *testing.B, store auth.Store, limiter auth.Limiter) {
 	}
 	defer a.Shutdown(ctx)
 	login := func(name, password, addr string) error {
-		_, err := a.Login(ctx, auth.Credentials{Username: name, Password: password, ClientAddr: addr})
+		_, err := a.Login(ctx, auth.Credentials{Username: name, Password: password, Client: auth.Client{Addr: addr}})
 		return err
 	}
 	name := func(i int) string { return fmt.Sprint("user", i%users) }

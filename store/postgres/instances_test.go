@@ -47,7 +47,7 @@ func TestTwoInstances(t *testing.T) {
 	}
 
 	p1 := login(a1)
-	p2, err := a2.Refresh(ctx, p1.RefreshToken)
+	p2, err := a2.Refresh(ctx, auth.Client{}, p1.RefreshToken)
 	if err != nil {
 		t.Fatalf("Refresh on the other instance: %v", err)
 	}
@@ -56,13 +56,13 @@ func TestTwoInstances(t *testing.T) {
 	}
 	// p1's refresh token is spent: presenting it to the first instance is
 	// reuse, and kills the family, p2's refresh token included.
-	if _, err := a1.Refresh(ctx, p1.RefreshToken); !errors.Is(err, auth.ErrRefreshReuse) {
+	if _, err := a1.Refresh(ctx, auth.Client{}, p1.RefreshToken); !errors.Is(err, auth.ErrRefreshReuse) {
 		t.Fatalf("spent token on the first instance = %v, want ErrRefreshReuse", err)
 	}
-	if _, err := a2.Refresh(ctx, p2.RefreshToken); err == nil || !errors.Is(err, auth.ErrInvalidToken) {
+	if _, err := a2.Refresh(ctx, auth.Client{}, p2.RefreshToken); err == nil || !errors.Is(err, auth.ErrInvalidToken) {
 		t.Fatalf("newest token after reuse = %v, want an ErrInvalidToken", err)
 	}
-	if _, err := a1.Refresh(ctx, p2.RefreshToken); err == nil {
+	if _, err := a1.Refresh(ctx, auth.Client{}, p2.RefreshToken); err == nil {
 		t.Fatal("newest token after reuse refreshed on the first instance")
 	}
 
@@ -71,13 +71,13 @@ func TestTwoInstances(t *testing.T) {
 	if _, _, err := a2.Authenticate(ctx, p3.AccessToken); err != nil {
 		t.Fatalf("Authenticate before LogoutAll: %v", err)
 	}
-	if err := a1.LogoutAll(ctx, u.ID); err != nil {
+	if err := a1.LogoutAll(ctx, auth.Client{}, u.ID); err != nil {
 		t.Fatalf("LogoutAll: %v", err)
 	}
 	if _, _, err := a2.Authenticate(ctx, p3.AccessToken); !errors.Is(err, auth.ErrInvalidToken) {
 		t.Fatalf("Authenticate on the other instance after LogoutAll = %v, want ErrInvalidToken", err)
 	}
-	if _, err := a2.Refresh(ctx, p3.RefreshToken); !errors.Is(err, auth.ErrInvalidToken) {
+	if _, err := a2.Refresh(ctx, auth.Client{}, p3.RefreshToken); !errors.Is(err, auth.ErrInvalidToken) {
 		t.Fatalf("Refresh after LogoutAll = %v, want ErrInvalidToken", err)
 	}
 	// A new login works on either.

@@ -159,7 +159,7 @@ func BenchmarkLogin(b *testing.B) {
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := a.Login(ctx, auth.Credentials{Username: "alice", Password: "correct horse battery", ClientAddr: "192.0.2.1"}); err != nil {
+				if _, err := a.Login(ctx, auth.Credentials{Username: "alice", Password: "correct horse battery", Client: auth.Client{Addr: "192.0.2.1"}}); err != nil {
 					b.Fatal(err)
 				}
 			}

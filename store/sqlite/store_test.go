@@ -458,37 +458,37 @@ func testAuthenticator(t *testing.T, s *Store) {
 	if err != nil || got.ID != u.ID || !got.HasRole("admin") {
 		t.Fatalf("Authenticate: %v", err)
 	}
-	r1, err := a.Refresh(ctx, p1.RefreshToken)
+	r1, err := a.Refresh(ctx, auth.Client{}, p1.RefreshToken)
 	if err != nil {
 		t.Fatalf("Refresh: %v", err)
 	}
-	r2, err := a.Refresh(ctx, r1.RefreshToken)
+	r2, err := a.Refresh(ctx, auth.Client{}, r1.RefreshToken)
 	if err != nil {
 		t.Fatalf("second Refresh: %v", err)
 	}
 	// The spent token is reuse and kills its family, not the other login.
-	if _, err := a.Refresh(ctx, p1.RefreshToken); !errors.Is(err, auth.ErrRefreshReuse) {
+	if _, err := a.Refresh(ctx, auth.Client{}, p1.RefreshToken); !errors.Is(err, auth.ErrRefreshReuse) {
 		t.Fatalf("reused refresh token = %v, want ErrRefreshReuse", err)
 	}
-	if _, err := a.Refresh(ctx, r2.RefreshToken); err == nil {
+	if _, err := a.Refresh(ctx, auth.Client{}, r2.RefreshToken); err == nil {
 		t.Fatal("family survived reuse")
 	}
-	p2, err = a.Refresh(ctx, p2.RefreshToken)
+	p2, err = a.Refresh(ctx, auth.Client{}, p2.RefreshToken)
 	if err != nil {
 		t.Fatalf("other session: %v", err)
 	}
 
-	if err := a.LogoutAll(ctx, u.ID); err != nil {
+	if err := a.LogoutAll(ctx, auth.Client{}, u.ID); err != nil {
 		t.Fatalf("LogoutAll: %v", err)
 	}
-	if _, err := a.Refresh(ctx, p2.RefreshToken); err == nil {
+	if _, err := a.Refresh(ctx, auth.Client{}, p2.RefreshToken); err == nil {
 		t.Fatal("refresh after LogoutAll succeeded")
 	}
 	if _, _, err := a.Authenticate(ctx, p2.AccessToken); err == nil {
 		t.Fatal("access token after LogoutAll accepted")
 	}
 	p3 := login()
-	if _, err := a.Refresh(ctx, p3.RefreshToken); err != nil {
+	if _, err := a.Refresh(ctx, auth.Client{}, p3.RefreshToken); err != nil {
 		t.Fatalf("Refresh after a new login: %v", err)
 	}
 	stored, err := s.UserByID(ctx, u.ID)
