@@ -49,9 +49,9 @@ var (
 
 // admin wraps serve so that only users holding AdminRole reach it; others
 // get 403 insufficient_scope (RFC 6750 §3.1).
-func (h *Handlers) admin(method string, serve func(http.ResponseWriter, *http.Request, call) error) http.Handler {
-	return h.endpoint(method, authenticated, func(w http.ResponseWriter, r *http.Request, c call) error {
-		if !c.user.HasRole(AdminRole) {
+func (h *Handlers) admin(method string, serve func(http.ResponseWriter, *http.Request, Call) error) http.Handler {
+	return h.endpoint(method, authenticated, func(w http.ResponseWriter, r *http.Request, c Call) error {
+		if !c.User.HasRole(AdminRole) {
 			return errNotAdmin
 		}
 		return serve(w, r, c)
@@ -65,7 +65,7 @@ func (h *Handlers) admin(method string, serve func(http.ResponseWriter, *http.Re
 // page. A bad limit or cursor is 400 invalid_request; a user without the
 // role admin gets 403 insufficient_scope.
 func (h *Handlers) AdminListUsers() http.Handler {
-	return h.admin(http.MethodGet, func(w http.ResponseWriter, r *http.Request, c call) error {
+	return h.admin(http.MethodGet, func(w http.ResponseWriter, r *http.Request, c Call) error {
 		q, err := url.ParseQuery(r.URL.RawQuery)
 		if err != nil {
 			return errQuerySyntax
@@ -83,7 +83,7 @@ func (h *Handlers) AdminListUsers() http.Handler {
 			}
 			limit = n
 		}
-		users, next, err := h.a.ListUsers(c.ctx, q.Get("cursor"), limit)
+		users, next, err := h.a.ListUsers(c.Context, q.Get("cursor"), limit)
 		if err != nil {
 			return err
 		}
@@ -112,7 +112,7 @@ func (h *Handlers) AdminListUsers() http.Handler {
 // invalid_request; a change that would leave no enabled account with the
 // role admin is 409 last_admin.
 func (h *Handlers) AdminUpdateUser() http.Handler {
-	return h.admin(http.MethodPatch, func(w http.ResponseWriter, r *http.Request, c call) error {
+	return h.admin(http.MethodPatch, func(w http.ResponseWriter, r *http.Request, c Call) error {
 		body, err := readJSON(w, r)
 		if err != nil {
 			return err
@@ -128,14 +128,14 @@ func (h *Handlers) AdminUpdateUser() http.Handler {
 		if !hasDisabled && !hasRoles {
 			return errPatchEmpty
 		}
-		up := auth.UserUpdate{Actor: c.user.ID, Client: c.client}
+		up := auth.UserUpdate{Actor: c.User.ID, Client: c.Client}
 		if hasDisabled {
 			up.Disabled = &disabled
 		}
 		if hasRoles {
 			up.Roles = &roles
 		}
-		u, err := h.a.UpdateUser(c.ctx, r.PathValue("id"), up)
+		u, err := h.a.UpdateUser(c.Context, r.PathValue("id"), up)
 		if err != nil {
 			return notFoundNotRevoked(err)
 		}
@@ -148,8 +148,8 @@ func (h *Handlers) AdminUpdateUser() http.Handler {
 // every session and access token of the user ended, as LogoutAll does. An
 // unknown id is 404 not_found.
 func (h *Handlers) AdminLogoutUser() http.Handler {
-	return h.admin(http.MethodPost, func(w http.ResponseWriter, r *http.Request, c call) error {
-		if _, err := h.a.UpdateUser(c.ctx, r.PathValue("id"), auth.UserUpdate{Logout: true, Actor: c.user.ID, Client: c.client}); err != nil {
+	return h.admin(http.MethodPost, func(w http.ResponseWriter, r *http.Request, c Call) error {
+		if _, err := h.a.UpdateUser(c.Context, r.PathValue("id"), auth.UserUpdate{Logout: true, Actor: c.User.ID, Client: c.Client}); err != nil {
 			return notFoundNotRevoked(err)
 		}
 		w.WriteHeader(http.StatusNoContent)

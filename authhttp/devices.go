@@ -25,8 +25,8 @@ type sessionView struct {
 // login the access token belongs to. With auth.Config.RecordSessionAddress,
 // each also has its "client_addr".
 func (h *Handlers) Sessions() http.Handler {
-	return h.endpoint(http.MethodGet, authenticated, func(w http.ResponseWriter, r *http.Request, c call) error {
-		list, err := h.a.ListSessions(c.ctx, c.user.ID)
+	return h.endpoint(http.MethodGet, authenticated, func(w http.ResponseWriter, r *http.Request, c Call) error {
+		list, err := h.a.ListSessions(c.Context, c.User.ID)
 		if err != nil {
 			return err
 		}
@@ -34,7 +34,7 @@ func (h *Handlers) Sessions() http.Handler {
 		for i, s := range list {
 			out[i] = sessionView{
 				ID: s.ID, CreatedAt: rfc3339(s.CreatedAt), LastUsedAt: rfc3339(s.RotatedAt),
-				UserAgent: s.UserAgent, ClientAddr: s.ClientAddr, Current: s.ID == c.claims.SessionID,
+				UserAgent: s.UserAgent, ClientAddr: s.ClientAddr, Current: s.ID == c.Claims.SessionID,
 			}
 		}
 		writeJSON(w, http.StatusOK, map[string][]sessionView{"sessions": out})
@@ -50,12 +50,12 @@ func (h *Handlers) Sessions() http.Handler {
 // a Router, it reads the id from r.PathValue("id"), as http.ServeMux sets
 // it for the pattern "DELETE /sessions/{id}".
 func (h *Handlers) RevokeSession() http.Handler {
-	return h.endpoint(http.MethodDelete, authenticated, func(w http.ResponseWriter, r *http.Request, c call) error {
+	return h.endpoint(http.MethodDelete, authenticated, func(w http.ResponseWriter, r *http.Request, c Call) error {
 		id := r.PathValue("id")
 		if id == "" {
 			return errPathNotFound
 		}
-		if err := h.a.RevokeSession(c.ctx, c.client, c.user.ID, id); err != nil {
+		if err := h.a.RevokeSession(c.Context, c.Client, c.User.ID, id); err != nil {
 			return notFoundNotRevoked(err)
 		}
 		w.WriteHeader(http.StatusNoContent)

@@ -27,6 +27,12 @@ var (
 	// ErrMethodNotAllowed is a request whose method the route does not
 	// serve. It answers 405 method_not_allowed.
 	ErrMethodNotAllowed = errors.New("authhttp: method not allowed")
+	// ErrWrongPassword is a wrong current password where an endpoint asks
+	// for it to confirm a change (the email change): wrap the
+	// Authenticator's auth.ErrInvalidCredentials with it. It answers 400
+	// invalid_grant "the password is wrong" where ErrInvalidCredentials
+	// alone would say "invalid username or password".
+	ErrWrongPassword = errors.New("authhttp: the password is wrong")
 )
 
 // RequestError is an ErrInvalidRequest that says, in a fixed text written by
@@ -134,7 +140,7 @@ var errorTable = [...]errorEntry{
 			h.Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="admin"`)
 		}},
 	{is: []error{errCurrentPassword}, status: http.StatusBadRequest, code: "invalid_grant", description: "the current password is wrong"},
-	{is: []error{errWrongPassword}, status: http.StatusBadRequest, code: "invalid_grant", description: "the password is wrong"},
+	{is: []error{ErrWrongPassword}, status: http.StatusBadRequest, code: "invalid_grant", description: "the password is wrong"},
 	{is: []error{errNoSessionCookie}, status: http.StatusUnauthorized, code: "unauthorized", description: "no session cookie: log in"},
 	{is: []error{errTwoCookies}, status: http.StatusUnauthorized, code: "invalid_token", description: "more than one session cookie: log in again"},
 	{is: []error{errBadSession}, status: http.StatusUnauthorized, code: "invalid_token", description: "the session has ended: log in again"},

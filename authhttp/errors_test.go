@@ -97,6 +97,7 @@ var ownSentinels = map[string]struct {
 	"ErrRequestTooLarge":      {ErrRequestTooLarge, wantAnswer{status: 413, code: "request_too_large"}},
 	"ErrUnsupportedGrantType": {ErrUnsupportedGrantType, wantAnswer{status: 400, code: "unsupported_grant_type"}},
 	"ErrMethodNotAllowed":     {ErrMethodNotAllowed, wantAnswer{status: 405, code: "method_not_allowed"}},
+	"ErrWrongPassword":        {ErrWrongPassword, wantAnswer{status: 400, code: "invalid_grant"}},
 }
 
 // errorCase is an error and the answer it must get; description, if set,
@@ -139,7 +140,7 @@ func errorCases() []errorCase {
 		// The endpoints' own answers, over the errors they wrap.
 		errorCase{"errNotAdmin", errNotAdmin, wantAnswer{status: 403, code: "insufficient_scope"}, "this needs the role admin"},
 		errorCase{"errCurrentPassword", fmt.Errorf("%w: %w", errCurrentPassword, auth.ErrInvalidCredentials), wantCredentials, "the current password is wrong"},
-		errorCase{"errWrongPassword", fmt.Errorf("%w: %w", errWrongPassword, auth.ErrInvalidCredentials), wantCredentials, "the password is wrong"},
+		errorCase{"ErrWrongPassword", fmt.Errorf("%w: %w", ErrWrongPassword, auth.ErrInvalidCredentials), wantCredentials, "the password is wrong"},
 		errorCase{"errNoSessionCookie", errNoSessionCookie, wantAnswer{status: 401, code: "unauthorized"}, "no session cookie: log in"},
 		errorCase{"errTwoCookies", errTwoCookies, wantAnswer{status: 401, code: "invalid_token"}, "more than one session cookie: log in again"},
 		errorCase{"errBadSession", fmt.Errorf("%w: %w", errBadSession, auth.ErrTokenExpired), wantAnswer{status: 401, code: "invalid_token"}, "the session has ended: log in again"},
@@ -320,7 +321,7 @@ func TestAuthenticatedEndpointErrors(t *testing.T) {
 		{errNotAdmin, 403, "insufficient_scope", true},
 		{fmt.Errorf("%w: x", auth.ErrStoreUnavailable), 503, "temporarily_unavailable", false},
 	} {
-		h := e.h.endpoint(http.MethodGet, authenticated, func(http.ResponseWriter, *http.Request, call) error { return c.err })
+		h := e.h.endpoint(http.MethodGet, authenticated, func(http.ResponseWriter, *http.Request, Call) error { return c.err })
 		r := httptest.NewRequest("GET", "/x", nil)
 		r.Header.Set("Authorization", "Bearer "+access)
 		w := httptest.NewRecorder()

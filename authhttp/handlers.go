@@ -245,7 +245,7 @@ var bodyBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 512); return 
 // failed attempts for the username or the client address (see ClientAddr)
 // are 429 too_many_attempts with Retry-After; a store failure is 503.
 func (h *Handlers) Token() http.Handler {
-	return h.endpoint(http.MethodPost, grant, func(w http.ResponseWriter, r *http.Request, c call) error {
+	return h.endpoint(http.MethodPost, grant, func(w http.ResponseWriter, r *http.Request, c Call) error {
 		form, err := readForm(w, r)
 		if err != nil {
 			return err
@@ -257,13 +257,13 @@ func (h *Handlers) Token() http.Handler {
 			if username == "" || password == "" {
 				return badRequest("username and password are required")
 			}
-			pair, err = h.a.Login(c.ctx, auth.Credentials{Username: username, Password: password, Client: c.client})
+			pair, err = h.a.Login(c.Context, auth.Credentials{Username: username, Password: password, Client: c.Client})
 		case "refresh_token":
 			token := form["refresh_token"]
 			if token == "" {
 				return badRequest("refresh_token is required")
 			}
-			pair, err = h.a.Refresh(c.ctx, c.client, token)
+			pair, err = h.a.Refresh(c.Context, c.Client, token)
 		default:
 			return ErrUnsupportedGrantType
 		}
@@ -291,7 +291,7 @@ func (h *Handlers) Token() http.Handler {
 // 429 too_many_attempts with Retry-After when the client address (see
 // ClientAddr) has signed up too often, successfully or not.
 func (h *Handlers) Signup() http.Handler {
-	return h.endpoint(http.MethodPost, public, func(w http.ResponseWriter, r *http.Request, c call) error {
+	return h.endpoint(http.MethodPost, public, func(w http.ResponseWriter, r *http.Request, c Call) error {
 		body, err := readJSON(w, r)
 		if err != nil {
 			return err
@@ -308,7 +308,7 @@ func (h *Handlers) Signup() http.Handler {
 		if err != nil {
 			return err
 		}
-		u, err := h.a.Register(c.ctx, auth.NewUser{Username: username, Password: password, Email: email, Client: c.client})
+		u, err := h.a.Register(c.Context, auth.NewUser{Username: username, Password: password, Email: email, Client: c.Client})
 		if err != nil {
 			return err
 		}
@@ -340,7 +340,7 @@ var (
 // values, is 400 invalid_request; a store failure is 503, since the token
 // may then still be live.
 func (h *Handlers) Logout() http.Handler {
-	return h.endpoint(http.MethodPost, public, func(w http.ResponseWriter, r *http.Request, c call) error {
+	return h.endpoint(http.MethodPost, public, func(w http.ResponseWriter, r *http.Request, c Call) error {
 		mt, err := requestMediaType(r, mediaForm, mediaJSON)
 		if err != nil {
 			return err
@@ -377,7 +377,7 @@ func (h *Handlers) Logout() http.Handler {
 		if token == "" {
 			return errRefreshMissing
 		}
-		if err := h.a.Logout(c.ctx, c.client, token); err != nil && !errors.Is(err, auth.ErrInvalidToken) {
+		if err := h.a.Logout(c.Context, c.Client, token); err != nil && !errors.Is(err, auth.ErrInvalidToken) {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -390,9 +390,9 @@ func (h *Handlers) Logout() http.Handler {
 // access token issued to the user until now, then answers 204. It includes
 // the Authenticator's Middleware.
 func (h *Handlers) LogoutAll() http.Handler {
-	return h.endpoint(http.MethodPost, authenticated, func(w http.ResponseWriter, r *http.Request, c call) error {
-		u := c.user
-		if err := h.a.LogoutAll(c.ctx, c.client, u.ID); err != nil {
+	return h.endpoint(http.MethodPost, authenticated, func(w http.ResponseWriter, r *http.Request, c Call) error {
+		u := c.User
+		if err := h.a.LogoutAll(c.Context, c.Client, u.ID); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -405,8 +405,8 @@ func (h *Handlers) LogoutAll() http.Handler {
 // "created_at"}. It includes the
 // Authenticator's Middleware, which answers the RFC 6750 failures.
 func (h *Handlers) Me() http.Handler {
-	return h.endpoint(http.MethodGet, authenticated, func(w http.ResponseWriter, r *http.Request, c call) error {
-		u := c.user
+	return h.endpoint(http.MethodGet, authenticated, func(w http.ResponseWriter, r *http.Request, c Call) error {
+		u := c.User
 		writeUser(w, http.StatusOK, u)
 		return nil
 	})
@@ -420,7 +420,7 @@ func (h *Handlers) Me() http.Handler {
 // username's limit: 429 after too many); a new password breaking the rules
 // is 422 invalid_password, saying which rule.
 func (h *Handlers) ChangePassword() http.Handler {
-	return h.endpoint(http.MethodPost, authenticated, func(w http.ResponseWriter, r *http.Request, c call) error {
+	return h.endpoint(http.MethodPost, authenticated, func(w http.ResponseWriter, r *http.Request, c Call) error {
 		body, err := readJSON(w, r)
 		if err != nil {
 			return err
@@ -436,8 +436,8 @@ func (h *Handlers) ChangePassword() http.Handler {
 		if !ok1 || !ok2 {
 			return errPasswordsMissing
 		}
-		u := c.user
-		err = h.a.ChangePassword(c.ctx, auth.PasswordChange{UserID: u.ID, Current: current, New: next, Client: c.client})
+		u := c.User
+		err = h.a.ChangePassword(c.Context, auth.PasswordChange{UserID: u.ID, Current: current, New: next, Client: c.Client})
 		if errors.Is(err, auth.ErrInvalidCredentials) {
 			return fmt.Errorf("%w: %w", errCurrentPassword, err)
 		}
@@ -454,8 +454,8 @@ func (h *Handlers) ChangePassword() http.Handler {
 // (auth.Authenticator.Ping), 503 temporarily_unavailable otherwise: logins
 // fail without either.
 func (h *Handlers) Healthz() http.Handler {
-	return h.endpoint(http.MethodGet, public, func(w http.ResponseWriter, r *http.Request, c call) error {
-		if err := h.a.Ping(c.ctx); err != nil {
+	return h.endpoint(http.MethodGet, public, func(w http.ResponseWriter, r *http.Request, c Call) error {
+		if err := h.a.Ping(c.Context); err != nil {
 			return err
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -473,18 +473,21 @@ const (
 	authenticated                     // a Bearer access token first; errorEntry.bearer
 )
 
-// call is what an endpoint serves a request with: the request's context,
-// bounded by the Timeout (use it, not the request's own), and for an
-// authenticated endpoint the user and the claims of the access token. The
-// user is handed over directly rather than through the context, so that
-// serving costs no copy of the request and no context value.
-type call struct {
-	ctx    context.Context
-	user   *auth.User
-	claims *auth.Claims
-	// client is the request's (Handlers.Client), for every method but
-	// GET, which changes nothing.
-	client auth.Client
+// Call is what an endpoint serves a request with (see Handlers.Public and
+// Handlers.Authenticated).
+type Call struct {
+	// Context is the request's context bounded by Config.Timeout: use it,
+	// not the request's own.
+	Context context.Context
+	// User and Claims are, for an authenticated endpoint, the caller's and
+	// those of the access token; nil otherwise. The user is handed over
+	// directly rather than through the context, so that serving costs no
+	// copy of the request and no context value.
+	User   *auth.User
+	Claims *auth.Claims
+	// Client is the request's (Handlers.Client), for every method but GET,
+	// which changes nothing.
+	Client auth.Client
 }
 
 // endpoint makes the http.Handler of one endpoint: it checks the method,
@@ -492,7 +495,7 @@ type call struct {
 // for an authenticated endpoint (as the Authenticator's Middleware does),
 // and answers an error serve returns, logging the cause of a 5xx. serve
 // writes the success answer itself, and nothing when it fails.
-func (h *Handlers) endpoint(method string, kind endpointKind, serve func(http.ResponseWriter, *http.Request, call) error) http.Handler {
+func (h *Handlers) endpoint(method string, kind endpointKind, serve func(http.ResponseWriter, *http.Request, Call) error) http.Handler {
 	allow := method
 	if method == http.MethodGet {
 		allow = "GET, HEAD"
@@ -505,16 +508,16 @@ func (h *Handlers) endpoint(method string, kind endpointKind, serve func(http.Re
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
 		defer cancel()
-		c := call{ctx: ctx}
+		c := Call{Context: ctx}
 		if method != http.MethodGet {
 			// For the limits and audit events of whatever the request
 			// changes.
-			c.client = h.Client(r)
+			c.Client = h.Client(r)
 		}
 		if kind == authenticated {
 			tok, err := auth.ParseBearer(r.Header)
 			if err == nil {
-				c.user, c.claims, err = h.a.Authenticate(c.ctx, tok)
+				c.User, c.Claims, err = h.a.Authenticate(c.Context, tok)
 			}
 			if err != nil {
 				h.logFailure(r, err)

@@ -101,7 +101,7 @@ func (h *Handlers) LinkPageStyle() http.Handler {
 }
 
 func (h *Handlers) pageHandler(ctype string, body []byte) http.Handler {
-	return h.endpoint(http.MethodGet, public, func(w http.ResponseWriter, r *http.Request, c call) error {
+	return h.endpoint(http.MethodGet, public, func(w http.ResponseWriter, r *http.Request, c Call) error {
 		servePage(w, r, ctype, body)
 		return nil
 	})

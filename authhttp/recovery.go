@@ -7,33 +7,28 @@ import (
 	"net/http"
 
 	"github.com/goauthkit/auth"
-	"github.com/goauthkit/auth/internal/httpjson"
 )
 
 // The account-recovery and email-verification endpoints. The links the
 // Authenticator mails lead to the pages VerifyEmailPage and
 // ResetPasswordPage serve, whose buttons POST the link's token to
 // VerifyEmail and ResetPassword: opening a link never spends its token.
+//
+// They are written with the helpers a feature package has (Public,
+// Authenticated, ReadJSON, BadRequest, WriteAccepted, ErrWrongPassword) and
+// nothing else of this package's, so that they can move to a package of
+// account recovery of their own.
 
 var (
-	errTokenMissing   = badRequest("token is required")
-	errTokenType      = badRequest("token must be a string")
-	errEmailMissing   = badRequest("email is required")
-	errEmailString    = badRequest("email must be a string")
-	errNewPassMissing = badRequest("token and new_password are required")
-	errNewPassType    = badRequest("token and new_password must be strings")
-	errChangeMissing  = badRequest("password and new_email are required")
-	errChangeType     = badRequest("password and new_email must be strings")
-	acceptedBody      = []byte("{}\n")
-	// errWrongPassword is ChangeEmail's ErrInvalidCredentials.
-	errWrongPassword = errors.New("authhttp: the password is wrong")
+	errTokenMissing   = BadRequest("token is required")
+	errTokenType      = BadRequest("token must be a string")
+	errEmailMissing   = BadRequest("email is required")
+	errEmailString    = BadRequest("email must be a string")
+	errNewPassMissing = BadRequest("token and new_password are required")
+	errNewPassType    = BadRequest("token and new_password must be strings")
+	errChangeMissing  = BadRequest("password and new_email are required")
+	errChangeType     = BadRequest("password and new_email must be strings")
 )
-
-// accepted answers 202 {}: the request is taken, and its mail (if any) is
-// on its way.
-func accepted(w http.ResponseWriter) {
-	httpjson.WriteBody(w, http.StatusAccepted, acceptedBody)
-}
 
 // VerifyEmail returns the endpoint a verification link's page posts to,
 // POST with a JSON body {"token"}: 204 once the address the link was mailed
@@ -42,16 +37,16 @@ func accepted(w http.ResponseWriter) {
 // invalid_grant; an address another account took meanwhile is 409
 // email_exists; too many attempts from the client address are 429.
 func (h *Handlers) VerifyEmail() http.Handler {
-	return h.endpoint(http.MethodPost, public, func(w http.ResponseWriter, r *http.Request, c call) error {
-		body, err := readJSON(w, r)
+	return h.Public(http.MethodPost, func(w http.ResponseWriter, r *http.Request, c Call) error {
+		body, err := ReadJSON(w, r)
 		if err != nil {
 			return err
 		}
-		token, ok, err := body.stringField("token", errTokenType)
+		token, ok, err := body.String("token", errTokenType)
 		if err != nil || !ok {
 			return cmp.Or(err, errTokenMissing)
 		}
-		if _, err := h.a.VerifyEmail(c.ctx, c.client, token); err != nil {
+		if _, err := h.a.VerifyEmail(c.Context, c.Client, token); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -66,11 +61,11 @@ func (h *Handlers) VerifyEmail() http.Handler {
 // At most three mails an hour go to one account; past that the answer is
 // the same and nothing is sent.
 func (h *Handlers) ResendVerification() http.Handler {
-	return h.endpoint(http.MethodPost, authenticated, func(w http.ResponseWriter, r *http.Request, c call) error {
-		if err := h.a.RequestEmailVerification(c.ctx, c.client, c.user.ID); err != nil {
+	return h.Authenticated(http.MethodPost, func(w http.ResponseWriter, r *http.Request, c Call) error {
+		if err := h.a.RequestEmailVerification(c.Context, c.Client, c.User.ID); err != nil {
 			return err
 		}
-		accepted(w)
+		WriteAccepted(w)
 		return nil
 	})
 }
@@ -82,30 +77,30 @@ func (h *Handlers) ResendVerification() http.Handler {
 // counts towards the username's login limit); an address that is not one
 // is 400 invalid_request; one another account has is 409 email_exists.
 func (h *Handlers) ChangeEmail() http.Handler {
-	return h.endpoint(http.MethodPost, authenticated, func(w http.ResponseWriter, r *http.Request, c call) error {
-		body, err := readJSON(w, r)
+	return h.Authenticated(http.MethodPost, func(w http.ResponseWriter, r *http.Request, c Call) error {
+		body, err := ReadJSON(w, r)
 		if err != nil {
 			return err
 		}
-		password, ok1, err := body.stringField("password", errChangeType)
+		password, ok1, err := body.String("password", errChangeType)
 		if err != nil {
 			return err
 		}
-		email, ok2, err := body.stringField("new_email", errChangeType)
+		email, ok2, err := body.String("new_email", errChangeType)
 		if err != nil {
 			return err
 		}
 		if !ok1 || !ok2 {
 			return errChangeMissing
 		}
-		err = h.a.ChangeEmail(c.ctx, auth.EmailChange{UserID: c.user.ID, Password: password, NewEmail: email, Client: c.client})
+		err = h.a.ChangeEmail(c.Context, auth.EmailChange{UserID: c.User.ID, Password: password, NewEmail: email, Client: c.Client})
 		if errors.Is(err, auth.ErrInvalidCredentials) {
-			return fmt.Errorf("%w: %w", errWrongPassword, err)
+			return fmt.Errorf("%w: %w", ErrWrongPassword, err)
 		}
 		if err != nil {
 			return err
 		}
-		accepted(w)
+		WriteAccepted(w)
 		return nil
 	})
 }
@@ -119,20 +114,20 @@ func (h *Handlers) ChangeEmail() http.Handler {
 // without a string email is 400, and too many requests from the client
 // address are 429.
 func (h *Handlers) ForgotPassword() http.Handler {
-	return h.endpoint(http.MethodPost, public, func(w http.ResponseWriter, r *http.Request, c call) error {
-		body, err := readJSON(w, r)
+	return h.Public(http.MethodPost, func(w http.ResponseWriter, r *http.Request, c Call) error {
+		body, err := ReadJSON(w, r)
 		if err != nil {
 			return err
 		}
-		email, ok, err := body.stringField("email", errEmailString)
+		email, ok, err := body.String("email", errEmailString)
 		if err != nil || !ok {
 			return cmp.Or(err, errEmailMissing)
 		}
-		err = h.a.RequestPasswordReset(c.ctx, c.client, email)
+		err = h.a.RequestPasswordReset(c.Context, c.Client, email)
 		if err != nil && !errors.Is(err, auth.ErrInvalidEmail) {
 			return err
 		}
-		accepted(w)
+		WriteAccepted(w)
 		return nil
 	})
 }
@@ -145,23 +140,23 @@ func (h *Handlers) ForgotPassword() http.Handler {
 // password last changed is 400 invalid_grant; a new password breaking the
 // rules is 422 invalid_password, and leaves the token unspent.
 func (h *Handlers) ResetPassword() http.Handler {
-	return h.endpoint(http.MethodPost, public, func(w http.ResponseWriter, r *http.Request, c call) error {
-		body, err := readJSON(w, r)
+	return h.Public(http.MethodPost, func(w http.ResponseWriter, r *http.Request, c Call) error {
+		body, err := ReadJSON(w, r)
 		if err != nil {
 			return err
 		}
-		token, ok1, err := body.stringField("token", errNewPassType)
+		token, ok1, err := body.String("token", errNewPassType)
 		if err != nil {
 			return err
 		}
-		password, ok2, err := body.stringField("new_password", errNewPassType)
+		password, ok2, err := body.String("new_password", errNewPassType)
 		if err != nil {
 			return err
 		}
 		if !ok1 || !ok2 {
 			return errNewPassMissing
 		}
-		if err := h.a.ResetPassword(c.ctx, auth.PasswordReset{Token: token, NewPassword: password, Client: c.client}); err != nil {
+		if err := h.a.ResetPassword(c.Context, auth.PasswordReset{Token: token, NewPassword: password, Client: c.Client}); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)

@@ -185,7 +185,7 @@ func (h *Handlers) browser(next http.Handler) http.Handler {
 // password, 429 too_many_attempts. A request from another origin than its
 // own and Config.TrustedOrigins is 403 forbidden.
 func (h *Handlers) SessionLogin() http.Handler {
-	return h.browser(h.endpoint(http.MethodPost, grant, func(w http.ResponseWriter, r *http.Request, c call) error {
+	return h.browser(h.endpoint(http.MethodPost, grant, func(w http.ResponseWriter, r *http.Request, c Call) error {
 		fields, err := readFields(w, r, "username", "password")
 		if err != nil {
 			return err
@@ -194,8 +194,8 @@ func (h *Handlers) SessionLogin() http.Handler {
 			return badRequest("username and password are required")
 		}
 		device := deviceValue(r)
-		pair, err := h.a.Login(c.ctx, auth.Credentials{Username: fields["username"], Password: fields["password"],
-			Client: c.client, Device: device})
+		pair, err := h.a.Login(c.Context, auth.Credentials{Username: fields["username"], Password: fields["password"],
+			Client: c.Client, Device: device})
 		if err != nil {
 			return err
 		}
@@ -213,7 +213,7 @@ func (h *Handlers) SessionLogin() http.Handler {
 // accepted, or more than one cookie of the name, is 401 invalid_token, and
 // the cookie is cleared. A request from another origin is 403 forbidden.
 func (h *Handlers) SessionRefresh() http.Handler {
-	return h.browser(h.endpoint(http.MethodPost, public, func(w http.ResponseWriter, r *http.Request, c call) error {
+	return h.browser(h.endpoint(http.MethodPost, public, func(w http.ResponseWriter, r *http.Request, c Call) error {
 		token, err := sessionToken(r)
 		if err != nil {
 			h.clearSessionCookie(w)
@@ -222,7 +222,7 @@ func (h *Handlers) SessionRefresh() http.Handler {
 		if token == "" {
 			return errNoSessionCookie
 		}
-		pair, err := h.a.Refresh(c.ctx, c.client, token)
+		pair, err := h.a.Refresh(c.Context, c.Client, token)
 		if errors.Is(err, auth.ErrInvalidToken) {
 			h.clearSessionCookie(w)
 			return fmt.Errorf("%w: %w", errBadSession, err)
@@ -242,12 +242,12 @@ func (h *Handlers) SessionRefresh() http.Handler {
 // since the login may still be live. A request from another origin is 403
 // forbidden.
 func (h *Handlers) SessionLogout() http.Handler {
-	return h.browser(h.endpoint(http.MethodPost, public, func(w http.ResponseWriter, r *http.Request, c call) error {
+	return h.browser(h.endpoint(http.MethodPost, public, func(w http.ResponseWriter, r *http.Request, c Call) error {
 		// With two cookies, neither can be trusted to name the login: the
 		// server's own is cleared, and the login stays (it may be
 		// another's).
 		if token, err := sessionToken(r); err == nil && token != "" {
-			if err := h.a.Logout(c.ctx, c.client, token); err != nil && !errors.Is(err, auth.ErrInvalidToken) {
+			if err := h.a.Logout(c.Context, c.Client, token); err != nil && !errors.Is(err, auth.ErrInvalidToken) {
 				return err
 			}
 		}

@@ -1,0 +1,65 @@
+package authhttp
+
+import (
+	"net/http"
+
+	"github.com/goauthkit/auth/internal/httpjson"
+)
+
+// The helpers of this file are how this package writes its own endpoints,
+// exported for a feature package's routes (a way of signing in, account
+// recovery): the same method check, timeout, authentication, strict body
+// reading and answers, through the one error table.
+
+// Public makes an endpoint that anyone may call: it answers another method
+// with 405 and an Allow header, bounds the request's context by
+// Config.Timeout (Call.Context), and answers an error serve returns through
+// the package's error table (ErrorStatus), logging the cause of a 5xx.
+// serve writes the success answer itself, and nothing when it fails.
+func (h *Handlers) Public(method string, serve func(http.ResponseWriter, *http.Request, Call) error) http.Handler {
+	return h.endpoint(method, public, serve)
+}
+
+// Authenticated makes an endpoint as Public does that first requires a
+// Bearer access token, checked as the Authenticator's Middleware checks it
+// and refused with its answers (401, 400 or 503 per RFC 6750): Call.User
+// and Call.Claims are the caller's. An error serve returns that says the
+// caller's own account is gone (auth.ErrNotFound) is answered as a revoked
+// token.
+func (h *Handlers) Authenticated(method string, serve func(http.ResponseWriter, *http.Request, Call) error) http.Handler {
+	return h.endpoint(method, authenticated, serve)
+}
+
+// JSONBody is a request body read by ReadJSON: one JSON object.
+type JSONBody struct{ obj jsonObject }
+
+// ReadJSON reads r's body as the endpoints of this package read theirs: a
+// Content-Type of application/json (charset, if any, UTF-8), at most
+// MaxBodyBytes, one JSON object without duplicate or case-variant member
+// names, unpaired surrogates or trailing data. It returns a *RequestError
+// for a body that breaks those rules, or ErrRequestTooLarge.
+func ReadJSON(w http.ResponseWriter, r *http.Request) (JSONBody, error) {
+	obj, err := readJSON(w, r)
+	return JSONBody{obj}, err
+}
+
+// String returns the string member name of b. A member that is absent or
+// null is missing (ok false); one of another type is wrongType, which
+// should be a BadRequest naming the rule.
+func (b JSONBody) String(name string, wrongType error) (s string, ok bool, err error) {
+	return b.obj.stringField(name, wrongType)
+}
+
+// BadRequest returns a *RequestError with reason, a fixed text that says
+// what is wrong with a request (never text taken from it): it answers 400
+// invalid_request with reason as the error_description.
+func BadRequest(reason string) error { return badRequest(reason) }
+
+// acceptedBody is WriteAccepted's.
+var acceptedBody = []byte("{}\n")
+
+// WriteAccepted answers 202 with the body {}: the request is taken, and
+// what it asks for (a mail) is on its way, or is not, unsaid.
+func WriteAccepted(w http.ResponseWriter) {
+	httpjson.WriteBody(w, http.StatusAccepted, acceptedBody)
+}
