@@ -46,6 +46,10 @@ func main() {
 // returning the exit code.
 func report(in io.Reader, out io.Writer, noSkips bool) int {
 	output := map[key][]string{}
+	// running are the tests that started and have not ended: when their
+	// package fails without their ending (a timeout's panic, a crash),
+	// what they printed, the panic included, is the failure's cause.
+	running := map[key]bool{}
 	var skipped []key
 	failed := false
 	sc := bufio.NewScanner(in)
@@ -60,6 +64,8 @@ func report(in io.Reader, out io.Writer, noSkips bool) int {
 		}
 		k := key{e.Package, e.Test}
 		switch e.Action {
+		case "run":
+			running[k] = true
 		case "output":
 			output[k] = append(output[k], e.Output)
 		case "build-output":
@@ -76,6 +82,9 @@ func report(in io.Reader, out io.Writer, noSkips bool) int {
 			}
 		case "fail":
 			failed = true
+			if e.Test == "" {
+				printUnended(out, e.Package, running, output)
+			}
 			fmt.Fprint(out, strings.Join(output[k], ""))
 			if e.Test == "" {
 				fmt.Fprintf(out, "FAIL\t%s\t%.3fs\n", e.Package, e.Elapsed)
@@ -84,6 +93,9 @@ func report(in io.Reader, out io.Writer, noSkips bool) int {
 			if e.Test == "" {
 				fmt.Fprintf(out, "ok  \t%s\t%.3fs\n", e.Package, e.Elapsed)
 			}
+		}
+		if e.Test != "" && (e.Action == "pass" || e.Action == "fail" || e.Action == "skip") {
+			delete(running, k)
 		}
 		if e.Test != "" && (e.Action == "pass" || e.Action == "fail") {
 			delete(output, k) // keep only what a skip report needs
@@ -114,6 +126,32 @@ func report(in io.Reader, out io.Writer, noSkips bool) int {
 		return 1
 	}
 	return 0
+}
+
+// maxUnendedLines bounds what printUnended prints of one test: a timeout's
+// panic dumps every goroutine.
+const maxUnendedLines = 400
+
+// printUnended prints, for a package that failed, the output of its tests
+// that never ended (the one a timeout's panic names is among them), at
+// most maxUnendedLines lines each.
+func printUnended(out io.Writer, pkg string, running map[key]bool, output map[key][]string) {
+	var keys []key
+	for k := range running {
+		if k.pkg == pkg {
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].test < keys[j].test })
+	for _, k := range keys {
+		lines := output[k]
+		fmt.Fprintf(out, "--- %s did not end (%d lines of output):\n", k.test, len(lines))
+		if len(lines) > maxUnendedLines {
+			lines = append(lines[:maxUnendedLines:maxUnendedLines], "[...]\n")
+		}
+		fmt.Fprint(out, strings.Join(lines, ""))
+		delete(running, k)
+	}
 }
 
 // reason is what a skipped test said: its output without the lines go test

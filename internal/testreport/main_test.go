@@ -31,6 +31,16 @@ func TestReport(t *testing.T) {
 			`{"Action":"fail","Package":"p","Test":"TestC"}`,
 			`{"Action":"fail","Package":"p","Elapsed":1.5}`), false, 1,
 			[]string{"c_test.go:3: boom", "FAIL\tp\t1.500s"}},
+		{"a timeout shows the test that did not end", ev(
+			`{"Action":"run","Package":"p","Test":"TestDone"}`,
+			`{"Action":"pass","Package":"p","Test":"TestDone"}`,
+			`{"Action":"run","Package":"p","Test":"TestSlow"}`,
+			`{"Action":"output","Package":"p","Test":"TestSlow","Output":"=== RUN   TestSlow\n"}`,
+			`{"Action":"output","Package":"p","Test":"TestSlow","Output":"panic: test timed out after 10m0s\n"}`,
+			`{"Action":"output","Package":"p","Test":"TestSlow","Output":"\t\tTestSlow (10m0s)\n"}`,
+			`{"Action":"output","Package":"p","Output":"FAIL\tp\t600.1s\n"}`,
+			`{"Action":"fail","Package":"p","Elapsed":600.1}`), false, 1,
+			[]string{"--- TestSlow did not end", "panic: test timed out after 10m0s", "FAIL\tp\t600.100s"}},
 		{"a build failure", ev(
 			`{"ImportPath":"p [p.test]","Action":"build-output","Output":"p/x.go:1: syntax error\n"}`,
 			`{"ImportPath":"p [p.test]","Action":"build-fail"}`), false, 1,
