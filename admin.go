@@ -76,7 +76,7 @@ type UserUpdate struct {
 	// Roles, if set, replace the account's roles: sorted, duplicates
 	// dropped; each 1 to 64 characters of a-z, 0-9, '_', '-', '.' and ':',
 	// at most 32 of them (else ErrInvalidRole). Access tokens issued before
-	// carry the old roles in their claims only if Config.ExtraClaims puts
+	// carry the old roles in their claims only if Config.Tokens.ExtraClaims puts
 	// them there; User.HasRole reads the stored ones on every request.
 	Roles *[]string
 	// Logout ends every login of the account at once, as LogoutAll does.

@@ -29,7 +29,7 @@ func TestCleanUserAgent(t *testing.T) {
 }
 
 func TestAdminMethods(t *testing.T) {
-	f := newFixture(t, func(c *Config) { c.Hasher = plainHasher{} })
+	f := newFixture(t, func(c *Config) { c.Passwords.Hasher = plainHasher{} })
 	ctx := context.Background()
 	u, err := f.a.Register(ctx, NewUser{Username: "alice", Password: "correct horse battery"})
 	if err != nil {

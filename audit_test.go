@@ -78,7 +78,7 @@ func TestLogEventsEveryType(t *testing.T) {
 	var buf syncBuf
 	sink := LogEvents(slog.New(slog.NewJSONHandler(&buf, nil)))
 	f, m := newMailFixture(t, func(c *Config) {
-		c.Hasher = rehashOnce{}
+		c.Passwords.Hasher = rehashOnce{}
 		c.OnEvent = sink
 		c.Limits.LoginUserAddress = Rate{Burst: 2, Interval: time.Hour}
 	})

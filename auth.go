@@ -92,11 +92,12 @@ import (
 	"time"
 )
 
-// Config configures an Authenticator. Zero fields take the documented
+// Config configures an Authenticator, by concern: the store and the keys,
+// then one group each for tokens, passwords, the limiter, sessions and
+// mail, then the audit sink and the clock. Zero fields take the documented
 // defaults; New rejects unsafe values with an error naming the field.
 type Config struct {
-	// Store keeps users and refresh sessions. Required. Some features need
-	// more of it, each an optional interface: Mailer needs a LinkStore.
+	// Store keeps users and refresh sessions. Required.
 	Store Store
 
 	// Keys signs and verifies tokens. Set Keys or SecretKey.
@@ -106,13 +107,41 @@ type Config struct {
 	// least 32 bytes of random data.
 	SecretKey []byte
 
+	// Tokens are the claims and the lifetimes of the tokens.
+	Tokens TokenConfig
+	// Passwords are how passwords are hashed and what they must be.
+	Passwords PasswordConfig
+
+	// Limiter keeps the budgets of Limits. Default NewMemoryLimiter with
+	// LimiterConfig's defaults, per process: instances of one service need
+	// a shared one, such as store/postgres's Store.Limiter or redislimit's.
+	Limiter Limiter
+	// Limits are the budgets of password checks, registrations and mails.
+	Limits Limits
+
+	// Sessions bounds and describes each user's logins.
+	Sessions SessionConfig
+
+	// Mail turns on email verification, password reset and notices.
+	Mail MailConfig
+
+	// OnEvent, if set, is called synchronously for security-relevant events
+	// (for an audit log). It must not block. Events never carry a password,
+	// a hash or a token.
+	OnEvent func(ctx context.Context, e Event)
+
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// TokenConfig is Config.Tokens: the claims and the lifetimes of tokens.
+type TokenConfig struct {
 	// Issuer is the iss of every token, checked on verification.
 	// Default "goauthkit".
 	Issuer string
 	// Audience is the aud of access tokens, checked on verification.
 	// Default: the Issuer.
 	Audience string
-
 	// AccessTTL is the lifetime of access tokens. Default 15 minutes;
 	// negative values and values above 24 hours are refused.
 	AccessTTL time.Duration
@@ -132,18 +161,28 @@ type Config struct {
 	// Leeway allows for clock skew when checking exp, nbf and iat.
 	// Default 30 seconds; at most 5 minutes.
 	Leeway time.Duration
-	// TokenCacheSize is how many verified access tokens are remembered
-	// (see VerifierConfig.TokenCacheSize). Default 1024; negative turns the
+	// CacheSize is how many verified access tokens are remembered (see
+	// VerifierConfig.TokenCacheSize). Default 1024; negative turns the
 	// cache off. Revocation stays exact either way: Authenticate looks the
 	// user up in the store on every call.
-	TokenCacheSize int
+	CacheSize int
+	// ExtraClaims, if set, returns custom claims to add to each access token
+	// issued to u. It may not set the registered claims (iss, sub, aud, exp,
+	// nbf, iat, jti) nor ver and sid.
+	ExtraClaims func(ctx context.Context, u *User) (map[string]any, error)
+	// Realm is the realm of WWW-Authenticate challenges. Default: the Issuer.
+	Realm string
+}
 
+// PasswordConfig is Config.Passwords: how passwords are hashed, what they
+// and usernames must be, and how many hashes are computed at once.
+type PasswordConfig struct {
 	// Hasher hashes new passwords. Default Argon2id{} (OWASP parameters).
 	// Whatever it is, stored argon2id and bcrypt hashes both verify, and
 	// ones that are outdated are rehashed on login.
 	Hasher Hasher
-	// PasswordPolicy is checked on every new password.
-	PasswordPolicy PasswordPolicy
+	// Policy is checked on every new password.
+	Policy PasswordPolicy
 	// UsernameRule checks a normalised username at registration. Default
 	// ValidateUsername.
 	UsernameRule func(normalized string) error
@@ -155,33 +194,27 @@ type Config struct {
 	// Go preempts a running hash only every 10 ms or so, and a hash takes
 	// tens of milliseconds.
 	MaxConcurrentHashes int
+}
 
-	// Limiter keeps the budgets of Limits. Default NewMemoryLimiter with
-	// LimiterConfig's defaults, per process: instances of one service need
-	// a shared one, such as store/postgres's Store.Limiter or redislimit's.
-	Limiter Limiter
-	// Limits are the budgets of password checks and registrations.
-	Limits Limits
+// SessionConfig is Config.Sessions: each user's logins.
+type SessionConfig struct {
+	// Max bounds the live logins (sessions) of one user: a login past it
+	// ends the least recently used ones (their refresh and access tokens,
+	// at once). Default 100.
+	Max int
+	// RecordAddress keeps the client address of each login in its session
+	// (Session.ClientAddr), for users and operators to see where a device
+	// logged in from. Default off: an address is personal data.
+	RecordAddress bool
+}
 
-	// ExtraClaims, if set, returns custom claims to add to each access token
-	// issued to u. It may not set the registered claims (iss, sub, aud, exp,
-	// nbf, iat, jti) nor ver and sid.
-	ExtraClaims func(ctx context.Context, u *User) (map[string]any, error)
-
-	// OnEvent, if set, is called synchronously for security-relevant events
-	// (for an audit log). It must not block. Events never carry a password,
-	// a hash or a token.
-	OnEvent func(ctx context.Context, e Event)
-
-	// Realm is the realm of WWW-Authenticate challenges. Default: the Issuer.
-	Realm string
-
+// MailConfig is Config.Mail: account recovery and notices by mail.
+type MailConfig struct {
 	// Mailer sends the mails of email verification and password reset (see
 	// package mail). Without one those flows are off: RequestPasswordReset,
 	// RequestEmailVerification and ChangeEmail return ErrMailDisabled, and
 	// Register sends nothing. Mails are made and sent off the request path,
-	// by one goroutine that Shutdown stops. The Store must be a LinkStore,
-	// which keeps the links' tokens: New refuses a Mailer otherwise.
+	// by workers that Shutdown stops. The Store must be a LinkStore.
 	Mailer Mailer
 	// PublicURL is the origin (and path prefix, if any) that mailed links
 	// start with: PublicURL+"/verify-email?token=..." and
@@ -198,19 +231,6 @@ type Config struct {
 	// notices (of a password changed or reset, an email change asked for
 	// or made); zero fields take the library's templates.
 	VerifyMail, ResetMail, NoticeMail MailTemplate
-
-	// MaxSessions bounds the live logins (sessions) of one user: a login
-	// past it ends the least recently used ones (their refresh and access
-	// tokens, at once). Default 100.
-	MaxSessions int
-
-	// RecordSessionAddress keeps the client address of each login in its
-	// session (Session.ClientAddr), for users and operators to see where a
-	// device logged in from. Default off: an address is personal data.
-	RecordSessionAddress bool
-
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
 }
 
 // Authenticator registers users, logs them in, issues, refreshes and revokes
@@ -246,7 +266,7 @@ type Authenticator struct {
 	verifyMail  MailTemplate
 	resetMail   MailTemplate
 	noticeMail  MailTemplate
-	// recordAddress is Config.RecordSessionAddress.
+	// recordAddress is Config.Sessions.RecordAddress.
 	recordAddress bool
 	maxSessions   int
 	realm         string
@@ -261,8 +281,8 @@ func New(c Config) (*Authenticator, error) {
 		return nil, errors.New("auth: Config.Store is required")
 	}
 	links, _ := c.Store.(LinkStore)
-	if c.Mailer != nil && links == nil {
-		return nil, missingCapability("Config.Mailer", "LinkStore", "mailed links")
+	if c.Mail.Mailer != nil && links == nil {
+		return nil, missingCapability("Config.Mail.Mailer", "LinkStore", "mailed links")
 	}
 	keys := c.Keys
 	switch {
@@ -281,69 +301,69 @@ func New(c Config) (*Authenticator, error) {
 		}
 		keys, _ = NewKeySet(k)
 	}
-	if c.Issuer == "" {
-		c.Issuer = "goauthkit"
+	if c.Tokens.Issuer == "" {
+		c.Tokens.Issuer = "goauthkit"
 	}
-	if c.Audience == "" {
-		c.Audience = c.Issuer
+	if c.Tokens.Audience == "" {
+		c.Tokens.Audience = c.Tokens.Issuer
 	}
-	if c.Realm == "" {
-		c.Realm = c.Issuer
+	if c.Tokens.Realm == "" {
+		c.Tokens.Realm = c.Tokens.Issuer
 	}
-	if strings.ContainsAny(c.Realm, "\"\\\r\n") {
-		return nil, errors.New("auth: Config.Realm may not contain quotes, backslashes or line breaks")
-	}
-	switch {
-	case c.AccessTTL < 0 || c.AccessTTL > 24*time.Hour:
-		return nil, errors.New("auth: Config.AccessTTL must be positive and at most 24h")
-	case c.AccessTTL == 0:
-		c.AccessTTL = 15 * time.Minute
+	if strings.ContainsAny(c.Tokens.Realm, "\"\\\r\n") {
+		return nil, errors.New("auth: Config.Tokens.Realm may not contain quotes, backslashes or line breaks")
 	}
 	switch {
-	case c.RefreshTTL < 0:
-		return nil, errors.New("auth: Config.RefreshTTL must be positive")
-	case c.RefreshTTL == 0:
-		c.RefreshTTL = 7 * 24 * time.Hour
-	}
-	if c.RefreshTTL < c.AccessTTL {
-		return nil, errors.New("auth: Config.RefreshTTL must not be shorter than Config.AccessTTL")
-	}
-	if c.RefreshGrace < 0 || c.RefreshGrace > time.Minute {
-		return nil, errors.New("auth: Config.RefreshGrace must be between 0 and 1m")
-	}
-	if c.Leeway < 0 || c.Leeway > 5*time.Minute {
-		return nil, errors.New("auth: Config.Leeway must be between 0 and 5m")
-	}
-	if c.MaxConcurrentHashes < 0 {
-		return nil, errors.New("auth: Config.MaxConcurrentHashes must not be negative")
-	}
-	if c.MaxConcurrentHashes == 0 {
-		c.MaxConcurrentHashes = runtime.GOMAXPROCS(0)
+	case c.Tokens.AccessTTL < 0 || c.Tokens.AccessTTL > 24*time.Hour:
+		return nil, errors.New("auth: Config.Tokens.AccessTTL must be positive and at most 24h")
+	case c.Tokens.AccessTTL == 0:
+		c.Tokens.AccessTTL = 15 * time.Minute
 	}
 	switch {
-	case c.MaxSessions < 0:
-		return nil, errors.New("auth: Config.MaxSessions must not be negative")
-	case c.MaxSessions == 0:
-		c.MaxSessions = 100
+	case c.Tokens.RefreshTTL < 0:
+		return nil, errors.New("auth: Config.Tokens.RefreshTTL must be positive")
+	case c.Tokens.RefreshTTL == 0:
+		c.Tokens.RefreshTTL = 7 * 24 * time.Hour
 	}
-	if c.PasswordPolicy.MinLength < 0 || c.PasswordPolicy.MaxBytes < 0 ||
-		(c.PasswordPolicy.MinLength > 0 && c.PasswordPolicy.MinLength < 8) {
-		return nil, errors.New("auth: Config.PasswordPolicy.MinLength must be at least 8")
+	if c.Tokens.RefreshTTL < c.Tokens.AccessTTL {
+		return nil, errors.New("auth: Config.Tokens.RefreshTTL must not be shorter than Config.Tokens.AccessTTL")
+	}
+	if c.Tokens.RefreshGrace < 0 || c.Tokens.RefreshGrace > time.Minute {
+		return nil, errors.New("auth: Config.Tokens.RefreshGrace must be between 0 and 1m")
+	}
+	if c.Tokens.Leeway < 0 || c.Tokens.Leeway > 5*time.Minute {
+		return nil, errors.New("auth: Config.Tokens.Leeway must be between 0 and 5m")
+	}
+	if c.Passwords.MaxConcurrentHashes < 0 {
+		return nil, errors.New("auth: Config.Passwords.MaxConcurrentHashes must not be negative")
+	}
+	if c.Passwords.MaxConcurrentHashes == 0 {
+		c.Passwords.MaxConcurrentHashes = runtime.GOMAXPROCS(0)
+	}
+	switch {
+	case c.Sessions.Max < 0:
+		return nil, errors.New("auth: Config.Sessions.Max must not be negative")
+	case c.Sessions.Max == 0:
+		c.Sessions.Max = 100
+	}
+	if c.Passwords.Policy.MinLength < 0 || c.Passwords.Policy.MaxBytes < 0 ||
+		(c.Passwords.Policy.MinLength > 0 && c.Passwords.Policy.MinLength < 8) {
+		return nil, errors.New("auth: Config.Passwords.Policy.MinLength must be at least 8")
 	}
 	c.Limits = c.Limits.withDefaults()
 	if err := c.Limits.validate(); err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
-	if c.Hasher == nil {
-		c.Hasher = Argon2id{}
+	if c.Passwords.Hasher == nil {
+		c.Passwords.Hasher = Argon2id{}
 	}
-	if v, ok := c.Hasher.(interface{ validate() error }); ok {
+	if v, ok := c.Passwords.Hasher.(interface{ validate() error }); ok {
 		if err := v.validate(); err != nil {
-			return nil, fmt.Errorf("auth: Config.Hasher: %w", err)
+			return nil, fmt.Errorf("auth: Config.Passwords.Hasher: %w", err)
 		}
 	}
-	if c.UsernameRule == nil {
-		c.UsernameRule = ValidateUsername
+	if c.Passwords.UsernameRule == nil {
+		c.Passwords.UsernameRule = ValidateUsername
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -352,44 +372,44 @@ func New(c Config) (*Authenticator, error) {
 		c.Limiter = NewMemoryLimiter(LimiterConfig{Now: c.Now})
 	}
 	switch {
-	case c.VerifyTTL < 0 || c.VerifyTTL > 30*24*time.Hour:
-		return nil, errors.New("auth: Config.VerifyTTL must be positive and at most 720h")
-	case c.VerifyTTL == 0:
-		c.VerifyTTL = 48 * time.Hour
+	case c.Mail.VerifyTTL < 0 || c.Mail.VerifyTTL > 30*24*time.Hour:
+		return nil, errors.New("auth: Config.Mail.VerifyTTL must be positive and at most 720h")
+	case c.Mail.VerifyTTL == 0:
+		c.Mail.VerifyTTL = 48 * time.Hour
 	}
 	switch {
-	case c.ResetTTL < 0 || c.ResetTTL > 24*time.Hour:
-		return nil, errors.New("auth: Config.ResetTTL must be positive and at most 24h")
-	case c.ResetTTL == 0:
-		c.ResetTTL = time.Hour
+	case c.Mail.ResetTTL < 0 || c.Mail.ResetTTL > 24*time.Hour:
+		return nil, errors.New("auth: Config.Mail.ResetTTL must be positive and at most 24h")
+	case c.Mail.ResetTTL == 0:
+		c.Mail.ResetTTL = time.Hour
 	}
-	if c.Mailer != nil || c.PublicURL != "" {
-		u, err := url.Parse(c.PublicURL)
+	if c.Mail.Mailer != nil || c.Mail.PublicURL != "" {
+		u, err := url.Parse(c.Mail.PublicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-			return nil, errors.New("auth: Config.PublicURL must be an absolute http or https URL without user, query or fragment (required with Config.Mailer)")
+			return nil, errors.New("auth: Config.Mail.PublicURL must be an absolute http or https URL without user, query or fragment (required with Config.Mail.Mailer)")
 		}
-		c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
+		c.Mail.PublicURL = strings.TrimSuffix(c.Mail.PublicURL, "/")
 	}
 	// Every field NewVerifier checks was checked above, in Config's terms.
-	verifier := newVerifier(VerifierConfig{Keys: keys, Issuer: c.Issuer, Audience: c.Audience, Leeway: c.Leeway, Realm: c.Realm, Now: c.Now, TokenCacheSize: c.TokenCacheSize})
+	verifier := newVerifier(VerifierConfig{Keys: keys, Issuer: c.Tokens.Issuer, Audience: c.Tokens.Audience, Leeway: c.Tokens.Leeway, Realm: c.Tokens.Realm, Now: c.Now, TokenCacheSize: c.Tokens.CacheSize})
 	familiarKey, err := familiarSecret(keys.Active())
 	if err != nil {
 		return nil, fmt.Errorf("auth: the signing key: %w", err)
 	}
 	// A dummy hash, of a random password nobody knows, for unknown users.
-	dummy, err := c.Hasher.Hash(rand.Text())
+	dummy, err := c.Passwords.Hasher.Hash(rand.Text())
 	if err != nil {
-		return nil, fmt.Errorf("auth: Config.Hasher: %w", err)
+		return nil, fmt.Errorf("auth: Config.Passwords.Hasher: %w", err)
 	}
 	a := &Authenticator{
-		store: c.Store, links: links, keys: keys, verifier: verifier, hasher: c.Hasher,
-		policy: c.PasswordPolicy.withDefaults(), usernameRule: c.UsernameRule,
-		limiter: c.Limiter, limits: c.Limits, hashGate: newHashGate(c.MaxConcurrentHashes),
-		dummyHash: dummy, familiarKey: familiarKey, issuer: c.Issuer, audience: c.Audience,
-		accessTTL: c.AccessTTL, refreshTTL: c.RefreshTTL, grace: c.RefreshGrace,
-		extraClaims: c.ExtraClaims, onEvent: c.OnEvent, realm: c.Realm, now: c.Now,
-		mailer: c.Mailer, publicURL: c.PublicURL, verifyTTL: c.VerifyTTL, resetTTL: c.ResetTTL,
-		verifyMail: c.VerifyMail, resetMail: c.ResetMail, noticeMail: c.NoticeMail, recordAddress: c.RecordSessionAddress, maxSessions: c.MaxSessions,
+		store: c.Store, links: links, keys: keys, verifier: verifier, hasher: c.Passwords.Hasher,
+		policy: c.Passwords.Policy.withDefaults(), usernameRule: c.Passwords.UsernameRule,
+		limiter: c.Limiter, limits: c.Limits, hashGate: newHashGate(c.Passwords.MaxConcurrentHashes),
+		dummyHash: dummy, familiarKey: familiarKey, issuer: c.Tokens.Issuer, audience: c.Tokens.Audience,
+		accessTTL: c.Tokens.AccessTTL, refreshTTL: c.Tokens.RefreshTTL, grace: c.Tokens.RefreshGrace,
+		extraClaims: c.Tokens.ExtraClaims, onEvent: c.OnEvent, realm: c.Tokens.Realm, now: c.Now,
+		mailer: c.Mail.Mailer, publicURL: c.Mail.PublicURL, verifyTTL: c.Mail.VerifyTTL, resetTTL: c.Mail.ResetTTL,
+		verifyMail: c.Mail.VerifyMail, resetMail: c.Mail.ResetMail, noticeMail: c.Mail.NoticeMail, recordAddress: c.Sessions.RecordAddress, maxSessions: c.Sessions.Max,
 	}
 	a.mails = newMailQueue(a)
 	return a, nil
@@ -703,7 +723,7 @@ func (a *Authenticator) throttled(ctx context.Context, g guess, err error) {
 // token presented again is reuse: the whole session (every token descending
 // from the same login, access tokens included) is revoked and an error
 // wrapping both ErrInvalidToken and ErrRefreshReuse is returned. Within
-// Config.RefreshGrace of its rotation, the token rotated just before the
+// Config.Tokens.RefreshGrace of its rotation, the token rotated just before the
 // current one is not reuse: it gets the current refresh token back, with a
 // fresh access token. Every other failure wraps ErrInvalidToken, except
 // store errors. c is who presents the token, for the events.
@@ -1032,7 +1052,7 @@ const (
 	EventMailThrottled EventType = "mail_throttled"
 
 	// EventSessionRevoked: one login ended by RevokeSession, or by a login
-	// past Config.MaxSessions (Reason "too many logins").
+	// past Config.Sessions.Max (Reason "too many logins").
 	EventSessionRevoked EventType = "session_revoked"
 	// Administration (UpdateUser): each with Actor and Change. An
 	// administrator's ending of every login is EventLogoutAll with them.
@@ -1062,7 +1082,7 @@ type Event struct {
 	// (Verified.Methods: MethodPassword, ...).
 	Methods []string
 	// HashWait is, for EventLoginSucceeded and EventLoginFailed, how long
-	// the login waited for a hashing slot (Config.MaxConcurrentHashes).
+	// the login waited for a hashing slot (Config.Passwords.MaxConcurrentHashes).
 	HashWait time.Duration
 	// Actor, for an administrator's change (UpdateUser), names who made
 	// it: the acting administrator's user id, or a tool and who ran it.

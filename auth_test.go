@@ -102,18 +102,18 @@ func TestNewRejectsUnsafeConfig(t *testing.T) {
 		{"no key", Config{Store: store}, "Config.Keys"},
 		{"short secret", Config{Store: store, SecretKey: []byte("too-short-secret")}, "Config.SecretKey"},
 		{"keys and secret", Config{Store: store, Keys: ks, SecretKey: testSecret}, "Config.SecretKey"},
-		{"negative access TTL", Config{Store: store, SecretKey: testSecret, AccessTTL: -time.Minute}, "Config.AccessTTL"},
-		{"day-long access TTL", Config{Store: store, SecretKey: testSecret, AccessTTL: 48 * time.Hour}, "Config.AccessTTL"},
-		{"negative refresh TTL", Config{Store: store, SecretKey: testSecret, RefreshTTL: -1}, "Config.RefreshTTL"},
-		{"refresh shorter than access", Config{Store: store, SecretKey: testSecret, AccessTTL: time.Hour, RefreshTTL: time.Minute}, "Config.RefreshTTL"},
-		{"negative grace", Config{Store: store, SecretKey: testSecret, RefreshGrace: -1}, "Config.RefreshGrace"},
-		{"long grace", Config{Store: store, SecretKey: testSecret, RefreshGrace: time.Hour}, "Config.RefreshGrace"},
-		{"negative leeway", Config{Store: store, SecretKey: testSecret, Leeway: -1}, "Config.Leeway"},
-		{"weak argon2", Config{Store: store, SecretKey: testSecret, Hasher: Argon2id{MemoryKiB: 1024}}, "Config.Hasher"},
-		{"weak bcrypt", Config{Store: store, SecretKey: testSecret, Hasher: Bcrypt{Cost: 4}}, "Config.Hasher"},
-		{"short passwords", Config{Store: store, SecretKey: testSecret, PasswordPolicy: PasswordPolicy{MinLength: 4}}, "Config.PasswordPolicy"},
-		{"negative hash slots", Config{Store: store, SecretKey: testSecret, MaxConcurrentHashes: -1}, "Config.MaxConcurrentHashes"},
-		{"quote in realm", Config{Store: store, SecretKey: testSecret, Realm: `a"b`}, "Config.Realm"},
+		{"negative access TTL", Config{Store: store, SecretKey: testSecret, Tokens: TokenConfig{AccessTTL: -time.Minute}}, "Config.Tokens.AccessTTL"},
+		{"day-long access TTL", Config{Store: store, SecretKey: testSecret, Tokens: TokenConfig{AccessTTL: 48 * time.Hour}}, "Config.Tokens.AccessTTL"},
+		{"negative refresh TTL", Config{Store: store, SecretKey: testSecret, Tokens: TokenConfig{RefreshTTL: -1}}, "Config.Tokens.RefreshTTL"},
+		{"refresh shorter than access", Config{Store: store, SecretKey: testSecret, Tokens: TokenConfig{AccessTTL: time.Hour, RefreshTTL: time.Minute}}, "Config.Tokens.RefreshTTL"},
+		{"negative grace", Config{Store: store, SecretKey: testSecret, Tokens: TokenConfig{RefreshGrace: -1}}, "Config.Tokens.RefreshGrace"},
+		{"long grace", Config{Store: store, SecretKey: testSecret, Tokens: TokenConfig{RefreshGrace: time.Hour}}, "Config.Tokens.RefreshGrace"},
+		{"negative leeway", Config{Store: store, SecretKey: testSecret, Tokens: TokenConfig{Leeway: -1}}, "Config.Tokens.Leeway"},
+		{"weak argon2", Config{Store: store, SecretKey: testSecret, Passwords: PasswordConfig{Hasher: Argon2id{MemoryKiB: 1024}}}, "Config.Passwords.Hasher"},
+		{"weak bcrypt", Config{Store: store, SecretKey: testSecret, Passwords: PasswordConfig{Hasher: Bcrypt{Cost: 4}}}, "Config.Passwords.Hasher"},
+		{"short passwords", Config{Store: store, SecretKey: testSecret, Passwords: PasswordConfig{Policy: PasswordPolicy{MinLength: 4}}}, "Config.Passwords.Policy"},
+		{"negative hash slots", Config{Store: store, SecretKey: testSecret, Passwords: PasswordConfig{MaxConcurrentHashes: -1}}, "Config.Passwords.MaxConcurrentHashes"},
+		{"quote in realm", Config{Store: store, SecretKey: testSecret, Tokens: TokenConfig{Realm: `a"b`}}, "Config.Tokens.Realm"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -210,7 +210,7 @@ func (h *countingHasher) Verify(password, encoded string) error {
 
 func TestLoginNoEnumeration(t *testing.T) {
 	h := &countingHasher{Hasher: Argon2id{}}
-	f := newFixture(t, func(c *Config) { c.Hasher = h })
+	f := newFixture(t, func(c *Config) { c.Passwords.Hasher = h })
 	f.register(t, "alice", "correct horse battery")
 	ctx := context.Background()
 
@@ -264,7 +264,7 @@ func TestLoginRehashesOutdatedHashes(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(t, func(c *Config) { c.Hasher = tc.current })
+			f := newFixture(t, func(c *Config) { c.Passwords.Hasher = tc.current })
 			old, err := tc.stored.Hash("correct horse battery")
 			if err != nil {
 				t.Fatal(err)
@@ -424,7 +424,7 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 }
 
 func TestRefreshTypeConfusionAndExpiry(t *testing.T) {
-	f := newFixture(t, func(c *Config) { c.RefreshTTL = time.Hour })
+	f := newFixture(t, func(c *Config) { c.Tokens.RefreshTTL = time.Hour })
 	f.register(t, "alice", "correct horse battery")
 	ctx := context.Background()
 	p := f.login(t, "alice", "correct horse battery")
@@ -446,7 +446,7 @@ func TestRefreshTypeConfusionAndExpiry(t *testing.T) {
 }
 
 func TestRefreshGrace(t *testing.T) {
-	f := newFixture(t, func(c *Config) { c.RefreshGrace = 10 * time.Second })
+	f := newFixture(t, func(c *Config) { c.Tokens.RefreshGrace = 10 * time.Second })
 	f.register(t, "alice", "correct horse battery")
 	ctx := context.Background()
 	p1 := f.login(t, "alice", "correct horse battery")
@@ -487,7 +487,7 @@ func TestConcurrentRefreshOneWinner(t *testing.T) {
 }
 
 func TestLogout(t *testing.T) {
-	f := newFixture(t, func(c *Config) { c.RefreshTTL = time.Hour })
+	f := newFixture(t, func(c *Config) { c.Tokens.RefreshTTL = time.Hour })
 	f.register(t, "alice", "correct horse battery")
 	ctx := context.Background()
 	p := f.login(t, "alice", "correct horse battery")
@@ -626,7 +626,7 @@ func TestAuthenticateUserState(t *testing.T) {
 
 func TestExtraClaims(t *testing.T) {
 	f := newFixture(t, func(c *Config) {
-		c.ExtraClaims = func(_ context.Context, u *User) (map[string]any, error) {
+		c.Tokens.ExtraClaims = func(_ context.Context, u *User) (map[string]any, error) {
 			return map[string]any{"name": u.Username, "roles": u.Roles}, nil
 		}
 	})
@@ -645,7 +645,7 @@ func TestExtraClaims(t *testing.T) {
 	}
 
 	g := newFixture(t, func(c *Config) {
-		c.ExtraClaims = func(context.Context, *User) (map[string]any, error) { return map[string]any{"sub": "admin"}, nil }
+		c.Tokens.ExtraClaims = func(context.Context, *User) (map[string]any, error) { return map[string]any{"sub": "admin"}, nil }
 	})
 	g.register(t, "alice", "correct horse battery")
 	if _, err := g.a.Login(ctx, Credentials{Username: "alice", Password: "correct horse battery"}); err == nil {
@@ -668,7 +668,7 @@ func (h *blockingHasher) Verify(password, encoded string) error {
 
 func TestHashConcurrencyBound(t *testing.T) {
 	h := &blockingHasher{entered: make(chan struct{}, 10), release: make(chan struct{})}
-	f := newFixture(t, func(c *Config) { c.Hasher = h; c.MaxConcurrentHashes = 1 })
+	f := newFixture(t, func(c *Config) { c.Passwords.Hasher = h; c.Passwords.MaxConcurrentHashes = 1 })
 	f.register(t, "alice", "correct horse battery")
 
 	done := make(chan error, 1)
@@ -772,7 +772,7 @@ func TestLoginGuessesNotLogins(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := &slowHasher{}
-			f := newFixture(t, func(c *Config) { c.Hasher = h; c.MaxConcurrentHashes = 64; c.Limiter = nil })
+			f := newFixture(t, func(c *Config) { c.Passwords.Hasher = h; c.Passwords.MaxConcurrentHashes = 64; c.Limiter = nil })
 			f.register(t, "alice", "correct horse battery")
 			h.verifies.Store(0)
 			var ok, refused atomic.Int64
@@ -831,7 +831,7 @@ func TestLoginInputBounds(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := &slowHasher{}
 			lim := NewMemoryLimiter(LimiterConfig{})
-			f := newFixture(t, func(c *Config) { c.Hasher = h; c.Limiter = lim })
+			f := newFixture(t, func(c *Config) { c.Passwords.Hasher = h; c.Limiter = lim })
 			f.register(t, "alice", "correct horse battery")
 			h.verifies.Store(0)
 			_, err := f.a.Login(context.Background(), Credentials{Username: tt.username, Password: tt.password, Client: Client{Addr: "192.0.2.1"}})
@@ -854,7 +854,7 @@ func TestLoginDisabledAccounting(t *testing.T) {
 	for _, password := range []string{"correct horse battery", "wrong password!"} {
 		t.Run(password, func(t *testing.T) {
 			h := &countingHasher{Hasher: plainHasher{}}
-			f := newFixture(t, func(c *Config) { c.Hasher = h; c.Limiter = nil })
+			f := newFixture(t, func(c *Config) { c.Passwords.Hasher = h; c.Limiter = nil })
 			u := f.register(t, "alice", "correct horse battery")
 			if _, err := f.store.ChangeUser(context.Background(), u.ID, UserChange{Disabled: ptr(true)}); err != nil {
 				t.Fatal(err)
@@ -878,7 +878,7 @@ func TestLoginDisabledAccounting(t *testing.T) {
 // TestRegisterLimit: registrations are limited per client address,
 // whatever their outcome.
 func TestRegisterLimit(t *testing.T) {
-	f := newFixture(t, func(c *Config) { c.Hasher = plainHasher{}; c.Limiter = nil })
+	f := newFixture(t, func(c *Config) { c.Passwords.Hasher = plainHasher{}; c.Limiter = nil })
 	ctx := context.Background()
 	f.register(t, "taken", "correct horse battery")
 	for i := range 20 {
@@ -932,7 +932,7 @@ func TestLogoutEndsAccessTokens(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, func(c *Config) { c.Hasher = plainHasher{} })
+			f := newFixture(t, func(c *Config) { c.Passwords.Hasher = plainHasher{} })
 			f.register(t, "alice", "correct horse battery")
 			p, other := f.login(t, "alice", "correct horse battery"), f.login(t, "alice", "correct horse battery")
 			c, err := f.a.Verifier().Verify(ctx, p.AccessToken)
@@ -964,8 +964,8 @@ func TestRefreshGraceSameHead(t *testing.T) {
 	for _, alg := range []string{"HS256", "EdDSA", "ES256", "RS256"} {
 		t.Run(alg, func(t *testing.T) {
 			f := newFixture(t, func(c *Config) {
-				c.Hasher = plainHasher{}
-				c.RefreshGrace = 10 * time.Second
+				c.Passwords.Hasher = plainHasher{}
+				c.Tokens.RefreshGrace = 10 * time.Second
 				if alg != "HS256" {
 					ks, err := NewKeySet(testAsymKey(t, alg))
 					if err != nil {
@@ -1040,8 +1040,8 @@ func TestNewErrorsReadable(t *testing.T) {
 	store := NewMemoryStore()
 	for _, c := range []Config{
 		{Store: store, SecretKey: []byte("short")},
-		{Store: store, SecretKey: testSecret, Hasher: Argon2id{MemoryKiB: 1024}},
-		{Store: store, SecretKey: testSecret, Leeway: time.Hour},
+		{Store: store, SecretKey: testSecret, Passwords: PasswordConfig{Hasher: Argon2id{MemoryKiB: 1024}}},
+		{Store: store, SecretKey: testSecret, Tokens: TokenConfig{Leeway: time.Hour}},
 		{Store: store, SecretKey: testSecret, Limits: Limits{LoginUserAddress: Rate{Burst: -1}}},
 	} {
 		_, err := New(c)

@@ -30,7 +30,7 @@ import (
 // each with the verified-token cache off and on, and that trivial handler
 // alone. Compare them as ratios.
 func BenchmarkAccessPath(b *testing.B) {
-	f := newFixture(b, func(c *Config) { c.Hasher = Bcrypt{Cost: 10} })
+	f := newFixture(b, func(c *Config) { c.Passwords.Hasher = Bcrypt{Cost: 10} })
 	f.clock.t = time.Now() // golang-jwt reads the real clock
 	f.register(b, "alice", "correct horse battery")
 	p := f.login(b, "alice", "correct horse battery")
@@ -154,7 +154,7 @@ func BenchmarkLogin(b *testing.B) {
 	}{{"argon2id-m19MiB-t2-p1", Argon2id{}}, {"bcrypt-cost12", Bcrypt{}}} {
 		b.Run(tc.name, func(b *testing.B) {
 			f := newFixture(b, func(c *Config) {
-				c.Hasher = tc.h
+				c.Passwords.Hasher = tc.h
 				c.Limits.LoginUserAddress = Rate{Burst: 1 << 30, Interval: time.Minute}
 				c.Limits.LoginUser = Rate{Burst: 1 << 30, Interval: time.Minute}
 			})

@@ -18,7 +18,7 @@ func TestMissingCapability(t *testing.T) {
 	bare := func() Store { return requiredOnly{NewMemoryStore()} }
 	newAuth := func(t *testing.T, s Store) *Authenticator {
 		t.Helper()
-		a, err := New(Config{Store: s, SecretKey: testSecret, Hasher: plainHasher{}})
+		a, err := New(Config{Store: s, SecretKey: testSecret, Passwords: PasswordConfig{Hasher: plainHasher{}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -30,15 +30,15 @@ func TestMissingCapability(t *testing.T) {
 		run  func(t *testing.T, s Store) error
 		want string // "" when the store offers what the feature needs
 	}{
-		{"Config.Mailer", func(t *testing.T, s Store) error {
-			a, err := New(Config{Store: s, SecretKey: testSecret, Hasher: plainHasher{}, Mailer: newRecordingMailer(), PublicURL: "https://example.com"})
+		{"Config.Mail.Mailer", func(t *testing.T, s Store) error {
+			a, err := New(Config{Store: s, SecretKey: testSecret, Passwords: PasswordConfig{Hasher: plainHasher{}}, Mail: MailConfig{Mailer: newRecordingMailer(), PublicURL: "https://example.com"}})
 			if err == nil {
 				defer a.Shutdown(ctx)
 			} else if a != nil {
 				t.Error("New returned an Authenticator with its error")
 			}
 			return err
-		}, "auth: Config.Mailer needs a Store that implements auth.LinkStore (mailed links)"},
+		}, "auth: Config.Mail.Mailer needs a Store that implements auth.LinkStore (mailed links)"},
 		{"Authenticator.ListUsers", func(t *testing.T, s Store) error {
 			users, next, err := newAuth(t, s).ListUsers(ctx, "", 10)
 			if err != nil && (users != nil || next != "") {
@@ -68,7 +68,7 @@ func TestMissingCapability(t *testing.T) {
 // Mailed links, which it cannot keep, are never valid.
 func TestRequiredStoreOnly(t *testing.T) {
 	ctx := context.Background()
-	a, err := New(Config{Store: requiredOnly{NewMemoryStore()}, SecretKey: testSecret, Hasher: plainHasher{}})
+	a, err := New(Config{Store: requiredOnly{NewMemoryStore()}, SecretKey: testSecret, Passwords: PasswordConfig{Hasher: plainHasher{}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -129,7 +129,7 @@ var (
 	// account without an email, or whose email is verified already.
 	ErrNothingToVerify = errors.New("auth: no unverified email")
 	// ErrMailDisabled is returned by the flows that send mail when
-	// Config.Mailer is not set.
+	// Config.Mail.Mailer is not set.
 	ErrMailDisabled = errors.New("auth: no Mailer configured")
 
 	// ErrInvalidEmail is returned by Register and ChangeEmail for an email
@@ -207,6 +207,6 @@ func (e *PasswordError) Unwrap() error { return e.Rule }
 
 // ErrMissingCapability is matched by the error of a feature configured, or
 // used, with a Store that lacks the optional interface the feature needs
-// (such as LinkStore for Config.Mailer); the error's text names the
+// (such as LinkStore for Config.Mail.Mailer); the error's text names the
 // interface.
 var ErrMissingCapability = errors.New("auth: the Store lacks a capability")

@@ -22,9 +22,10 @@ import (
 // secret would come from the environment (os.Getenv("AUTH_SECRET_KEY")).
 func newExampleAuthenticator() *auth.Authenticator {
 	a, err := auth.New(auth.Config{
-		Store:     auth.NewMemoryStore(), // sqlite.Open or postgres.Open in production
+		Store: auth.NewMemoryStore(),
+		// sqlite.Open or postgres.Open in production
 		SecretKey: []byte("an example secret of at least 32 bytes, from the environment"),
-		Issuer:    "https://auth.example.com",
+		Tokens:    auth.TokenConfig{Issuer: "https://auth.example.com"},
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -175,8 +176,7 @@ func ExampleAuthenticator_RequestPasswordReset() {
 	a, err := auth.New(auth.Config{
 		Store:     auth.NewMemoryStore(),
 		SecretKey: []byte("an example secret of at least 32 bytes, from the environment"),
-		Mailer:    mails,
-		PublicURL: "https://auth.example.com",
+		Mail:      auth.MailConfig{Mailer: mails, PublicURL: "https://auth.example.com"},
 	})
 	if err != nil {
 		log.Fatal(err)

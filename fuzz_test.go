@@ -98,8 +98,13 @@ func FuzzLoginName(f *testing.F) {
 	h := &countingHasher{Hasher: plainHasher{}}
 	lim := NewMemoryLimiter(LimiterConfig{})
 	store := NewMemoryStore()
-	a, err := New(Config{Store: store, SecretKey: testSecret, Hasher: h, Limiter: lim,
-		Limits: Limits{LoginUserAddress: Rate{Burst: 1 << 30, Interval: time.Minute}, LoginUser: Rate{Burst: 1 << 30, Interval: time.Minute}, LoginAddress: Rate{Burst: 1 << 30, Interval: time.Minute}}})
+	a, err := New(Config{
+		Store:     store,
+		SecretKey: testSecret,
+		Limiter:   lim,
+		Limits:    Limits{LoginUserAddress: Rate{Burst: 1 << 30, Interval: time.Minute}, LoginUser: Rate{Burst: 1 << 30, Interval: time.Minute}, LoginAddress: Rate{Burst: 1 << 30, Interval: time.Minute}},
+		Passwords: PasswordConfig{Hasher: h},
+	})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -140,9 +145,13 @@ func FuzzLoginName(f *testing.F) {
 // since none was ever mailed.
 func FuzzRecoveryInput(f *testing.F) {
 	requireSeeds(f, 10)
-	a, err := New(Config{Store: NewMemoryStore(), SecretKey: testSecret, Hasher: plainHasher{},
-		Mailer: discardMailer{}, PublicURL: "https://auth.example.com",
-		Limits: Limits{RecoveryAddress: Rate{Burst: 1 << 30, Interval: time.Minute}}})
+	a, err := New(Config{
+		Store:     NewMemoryStore(),
+		SecretKey: testSecret,
+		Limits:    Limits{RecoveryAddress: Rate{Burst: 1 << 30, Interval: time.Minute}},
+		Passwords: PasswordConfig{Hasher: plainHasher{}},
+		Mail:      MailConfig{Mailer: discardMailer{}, PublicURL: "https://auth.example.com"},
+	})
 	if err != nil {
 		f.Fatal(err)
 	}

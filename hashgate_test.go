@@ -174,7 +174,7 @@ func TestAuthenticateMarksServing(t *testing.T) {
 		}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(t, func(c *Config) { c.MaxConcurrentHashes = 2 })
+			f := newFixture(t, func(c *Config) { c.Passwords.MaxConcurrentHashes = 2 })
 			since, _ := fakeSince()
 			f.a.hashGate.since = since
 			f.register(t, "alice", "correct horse battery")

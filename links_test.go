@@ -314,8 +314,13 @@ func TestMailOneRecipientNeverDelaysAnother(t *testing.T) {
 		tries:  map[string]int{}, sent: make(chan string, 10),
 	}
 	var events eventLog
-	a, err := New(Config{Store: NewMemoryStore(), SecretKey: testSecret, Hasher: plainHasher{}, Mailer: m,
-		PublicURL: "https://auth.example.com", OnEvent: events.add})
+	a, err := New(Config{
+		Store:     NewMemoryStore(),
+		SecretKey: testSecret,
+		OnEvent:   events.add,
+		Passwords: PasswordConfig{Hasher: plainHasher{}},
+		Mail:      MailConfig{Mailer: m, PublicURL: "https://auth.example.com"},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -377,11 +382,11 @@ func TestShortRedactsAddresses(t *testing.T) {
 	}
 }
 
-// TestMaxSessions: past Config.MaxSessions live logins, a login ends the
+// TestMaxSessions: past Config.Sessions.Max live logins, a login ends the
 // least recently used ones, at once (finding 11).
 func TestMaxSessions(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, func(c *Config) { c.Hasher = plainHasher{}; c.MaxSessions = 3 })
+	f := newFixture(t, func(c *Config) { c.Passwords.Hasher = plainHasher{}; c.Sessions.Max = 3 })
 	u := f.register(t, "alice", "correct horse battery")
 	var pairs []*TokenPair
 	for range 3 {

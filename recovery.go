@@ -30,7 +30,7 @@ import (
 // gets a notice with no link: whoever could have been locked out of the
 // account hears of it.
 
-// Link paths, after Config.PublicURL.
+// Link paths, after Config.Mail.PublicURL.
 const (
 	verifyEmailPath   = "/verify-email"
 	resetPasswordPath = "/reset-password"

@@ -111,9 +111,9 @@ func newMailFixture(t *testing.T, edit func(*Config)) (*fixture, *recordingMaile
 	t.Helper()
 	m := newRecordingMailer()
 	f := newFixture(t, func(c *Config) {
-		c.Hasher = plainHasher{}
-		c.Mailer = m
-		c.PublicURL = "https://auth.example.com"
+		c.Passwords.Hasher = plainHasher{}
+		c.Mail.Mailer = m
+		c.Mail.PublicURL = "https://auth.example.com"
 		if edit != nil {
 			edit(c)
 		}
@@ -185,7 +185,7 @@ func TestEmailVerification(t *testing.T) {
 // TestVerificationExpiryAndStaleness: a link expires, and a newer link of
 // the same purpose makes the older one stale.
 func TestVerificationExpiryAndStaleness(t *testing.T) {
-	f, m := newMailFixture(t, func(c *Config) { c.VerifyTTL = time.Hour })
+	f, m := newMailFixture(t, func(c *Config) { c.Mail.VerifyTTL = time.Hour })
 	ctx := context.Background()
 	u, err := f.a.Register(ctx, NewUser{Username: "alice", Password: "correct horse battery", Email: "alice@example.com"})
 	if err != nil {
@@ -527,7 +527,7 @@ func TestMailShutdownStopsRetries(t *testing.T) {
 }
 
 func TestMailDisabled(t *testing.T) {
-	f := newFixture(t, func(c *Config) { c.Hasher = plainHasher{} })
+	f := newFixture(t, func(c *Config) { c.Passwords.Hasher = plainHasher{} })
 	ctx := context.Background()
 	u, err := f.a.Register(ctx, NewUser{Username: "alice", Password: "correct horse battery", Email: "alice@example.com"})
 	if err != nil {
@@ -543,7 +543,7 @@ func TestMailDisabled(t *testing.T) {
 		}
 	}
 	for _, url := range []string{"", "auth.example.com", "ftp://x", "https://x/?a=b", "https://u:p@x"} {
-		if _, err := New(Config{Store: NewMemoryStore(), SecretKey: testSecret, Mailer: newRecordingMailer(), PublicURL: url}); err == nil {
+		if _, err := New(Config{Store: NewMemoryStore(), SecretKey: testSecret, Mail: MailConfig{Mailer: newRecordingMailer(), PublicURL: url}}); err == nil {
 			t.Errorf("New with PublicURL %q succeeded", url)
 		}
 	}
@@ -552,8 +552,8 @@ func TestMailDisabled(t *testing.T) {
 // TestMailTemplates: a service's own templates replace the library's.
 func TestMailTemplates(t *testing.T) {
 	f, m := newMailFixture(t, func(c *Config) {
-		c.VerifyMail.Subject = mustText("Welcome, {{.Username}}")
-		c.VerifyMail.Text = mustText("Confirm: {{.Link}} ({{.Expires}})\n")
+		c.Mail.VerifyMail.Subject = mustText("Welcome, {{.Username}}")
+		c.Mail.VerifyMail.Text = mustText("Confirm: {{.Link}} ({{.Expires}})\n")
 	})
 	if _, err := f.a.Register(context.Background(), NewUser{Username: "alice", Password: "correct horse battery", Email: "alice@example.com"}); err != nil {
 		t.Fatal(err)

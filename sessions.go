@@ -54,7 +54,7 @@ func (a *Authenticator) ListSessions(ctx context.Context, userID string) ([]*Ses
 }
 
 // capSessions ends the least recently used live logins of u past
-// Config.MaxSessions, after a login opened one.
+// Config.Sessions.Max, after a login opened one.
 func (a *Authenticator) capSessions(ctx context.Context, u *User, c Client) error {
 	ended, err := a.store.TrimSessions(ctx, u.ID, a.maxSessions, a.timestamp())
 	for _, id := range ended {

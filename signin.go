@@ -22,7 +22,7 @@ type Verified struct {
 	// (MethodPassword, and what later features add): at least one.
 	Methods []string
 	// Client is who signs in: the session keeps its user agent (and its
-	// address with Config.RecordSessionAddress), and its address becomes
+	// address with Config.Sessions.RecordAddress), and its address becomes
 	// familiar to the account (see Limits.LoginUser).
 	Client Client
 	// Device is the browser's device value, if it has one (see
@@ -39,7 +39,7 @@ var errNoMethod = errors.New("auth: Verified needs a User and at least one of it
 // other way; nothing else opens a session. It refuses a disabled user
 // (ErrUserDisabled), makes the client familiar to the account, opens a
 // refresh session (ending the least recently used ones past
-// Config.MaxSessions), issues its first token pair, and records how the
+// Config.Sessions.Max), issues its first token pair, and records how the
 // login was made in EventLoginSucceeded (Event.Methods).
 //
 // A feature that adds a way of signing in verifies the user by its own

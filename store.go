@@ -25,14 +25,14 @@ import (
 // which a Store implements if it can:
 //
 //   - LinkStore, the tokens of mailed links (email verification, password
-//     reset, email change): needed by Config.Mailer;
+//     reset, email change): needed by Config.Mail.Mailer;
 //   - UserLister, listing every account: needed by Authenticator.ListUsers
 //     (the administrators' list, GET /admin/users, authctl list);
 //   - UserDeleter, deleting an account: no feature of the Authenticator
 //     deletes accounts, but tools and tests do, and the conformance suite
 //     checks its contract.
 //
-// A feature is checked when it is configured: New refuses a Config.Mailer
+// A feature is checked when it is configured: New refuses a Config.Mail.Mailer
 // with a Store that is not a LinkStore, with an error that names the
 // interface and matches ErrMissingCapability; a feature that is not
 // configured anywhere (the list of accounts) returns that error when it is
@@ -117,7 +117,7 @@ type Session struct {
 	// at most MaxUserAgentBytes): what a user sees to tell devices apart.
 	UserAgent string
 	// ClientAddr is the client address of that login, kept only when
-	// Config.RecordSessionAddress is set; "" otherwise.
+	// Config.Sessions.RecordAddress is set; "" otherwise.
 	ClientAddr string
 }
 
@@ -340,7 +340,7 @@ type Redemption struct {
 
 // LinkStore is an optional capability of a Store: it keeps the single-use
 // tokens of mailed links (email verification, password reset, email
-// change), which Config.Mailer needs: New refuses a Mailer with a Store
+// change), which Config.Mail.Mailer needs: New refuses a Mailer with a Store
 // that is not a LinkStore. It is in the same backend as the users, so that
 // a redemption and its change of the user are one atomic operation.
 // Implementations must be safe for concurrent use, and redeem atomically:

@@ -49,7 +49,7 @@ type Claims struct {
 	// the token. Empty for a token made by IssueAccessToken.
 	SessionID string
 	// Extra holds every other claim as raw JSON, including those added by
-	// Config.ExtraClaims. Use Claim to decode one.
+	// Config.Tokens.ExtraClaims. Use Claim to decode one.
 	Extra map[string]json.RawMessage
 }
 

@@ -13,7 +13,7 @@ import (
 // the cache holds it when the size allows).
 func cachedFixture(t *testing.T, size int) (*fixture, *User, string) {
 	t.Helper()
-	f := newFixture(t, func(c *Config) { c.TokenCacheSize = size })
+	f := newFixture(t, func(c *Config) { c.Tokens.CacheSize = size })
 	u := f.register(t, "alice", "correct horse battery")
 	tok := f.login(t, "alice", "correct horse battery").AccessToken
 	if _, _, err := f.a.Authenticate(context.Background(), tok); err != nil {
@@ -134,7 +134,7 @@ func TestTokenCacheHit(t *testing.T) {
 // size, whatever the number of distinct valid tokens.
 func TestTokenCacheBounded(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, func(c *Config) { c.TokenCacheSize = 8 })
+	f := newFixture(t, func(c *Config) { c.Tokens.CacheSize = 8 })
 	u := f.register(t, "alice", "correct horse battery")
 	for i := range 50 {
 		tok, _, err := f.a.issueAccess(ctx, u, "", f.clock.Now())

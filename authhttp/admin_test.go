@@ -183,7 +183,7 @@ func TestAdminEndpoints(t *testing.T) {
 // auth.UserLister), the list answers 404 not_found, and the other admin
 // endpoints work.
 func TestAdminWithoutUserLister(t *testing.T) {
-	a, err := auth.New(auth.Config{Store: struct{ auth.Store }{auth.NewMemoryStore()}, SecretKey: htSecret, Hasher: htPlainHasher{}})
+	a, err := auth.New(auth.Config{Store: struct{ auth.Store }{auth.NewMemoryStore()}, SecretKey: htSecret, Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}})
 	if err != nil {
 		t.Fatal(err)
 	}

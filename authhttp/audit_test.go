@@ -15,11 +15,14 @@ import (
 func TestEventsHoldClientAddr(t *testing.T) {
 	var mu sync.Mutex
 	var events []auth.Event
-	e := newHTEnvConfig(t, auth.Config{Hasher: htPlainHasher{}, OnEvent: func(_ context.Context, ev auth.Event) {
-		mu.Lock()
-		events = append(events, ev)
-		mu.Unlock()
-	}}, Config{})
+	e := newHTEnvConfig(t, auth.Config{
+		OnEvent: func(_ context.Context, ev auth.Event) {
+			mu.Lock()
+			events = append(events, ev)
+			mu.Unlock()
+		},
+		Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}},
+	}, Config{})
 	e.do("POST", "/signup", htJSON, `{"username":"alice","password":"correct horse"}`, "").wantStatus(t, 201)
 	e.do("POST", "/signup", htJSON, `{"username":"root","password":"correct horse"}`, "").wantStatus(t, 201)
 	root, err := e.a.Store().UserByUsername(context.Background(), "root")

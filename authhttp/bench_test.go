@@ -28,7 +28,7 @@ func (w *discardWriter) WriteHeader(code int)        { w.code = code }
 // test's /users/me costs over its bare handler, without the network. Each
 // request gets a fresh header map, as net/http gives it.
 func BenchmarkHandlersMe(b *testing.B) {
-	a, err := auth.New(auth.Config{Store: auth.NewMemoryStore(), SecretKey: htSecret, Hasher: htPlainHasher{}})
+	a, err := auth.New(auth.Config{Store: auth.NewMemoryStore(), SecretKey: htSecret, Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -79,10 +79,11 @@ func BenchmarkForgot(b *testing.B) {
 		b.Run(st.name, func(b *testing.B) {
 			var sent atomic.Int64
 			a, err := auth.New(auth.Config{
-				Store: st.open(b), SecretKey: htSecret, Hasher: htPlainHasher{},
-				Mailer:    mailerFunc(func(context.Context, *auth.Message) error { sent.Add(1); return nil }),
-				PublicURL: "https://auth.example.com",
+				Store:     st.open(b),
+				SecretKey: htSecret,
 				Limits:    auth.Limits{RecoveryAddress: auth.Rate{Burst: 1 << 40, Interval: time.Nanosecond}},
+				Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}},
+				Mail:      auth.MailConfig{Mailer: mailerFunc(func(context.Context, *auth.Message) error { sent.Add(1); return nil }), PublicURL: "https://auth.example.com"},
 			})
 			if err != nil {
 				b.Fatal(err)

@@ -22,7 +22,7 @@ type sessionView struct {
 // Bearer access token: 200 {"sessions": [{"id", "created_at",
 // "last_used_at", "user_agent", "current"}]}, newest first, where
 // last_used_at is the last refresh (or the login) and current marks the
-// login the access token belongs to. With auth.Config.RecordSessionAddress,
+// login the access token belongs to. With auth.Config.Sessions.RecordAddress,
 // each also has its "client_addr".
 func (h *Handlers) Sessions() http.Handler {
 	return h.endpoint(http.MethodGet, authenticated, func(w http.ResponseWriter, r *http.Request, c Call) error {

@@ -139,7 +139,7 @@ var htSecret = []byte("handler-tests-secret-0123456789abcdef")
 
 func newHTEnv(t testing.TB, hasher auth.Hasher, opts Config) *htEnv {
 	t.Helper()
-	return newHTEnvConfig(t, auth.Config{Hasher: hasher}, opts)
+	return newHTEnvConfig(t, auth.Config{Passwords: auth.PasswordConfig{Hasher: hasher}}, opts)
 }
 
 // newHTEnvConfig is newHTEnv with more of the Authenticator's Config: its
@@ -489,7 +489,7 @@ func TestHandlersTimeout(t *testing.T) {
 	// next request waits Timeout for the slot, then gets 503.
 	store := auth.NewMemoryStore()
 	hasher := &htBlockingHasher{entered: make(chan struct{}, 1), release: make(chan struct{})}
-	a, err := auth.New(auth.Config{Store: store, SecretKey: htSecret, Hasher: hasher, MaxConcurrentHashes: 1})
+	a, err := auth.New(auth.Config{Store: store, SecretKey: htSecret, Passwords: auth.PasswordConfig{Hasher: hasher, MaxConcurrentHashes: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -526,7 +526,7 @@ func (h *htBlockingHasher) Verify(p, encoded string) error {
 }
 
 func TestNewOptions(t *testing.T) {
-	a, err := auth.New(auth.Config{Store: auth.NewMemoryStore(), SecretKey: htSecret, Hasher: htPlainHasher{}})
+	a, err := auth.New(auth.Config{Store: auth.NewMemoryStore(), SecretKey: htSecret, Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -560,7 +560,7 @@ func TestHandlersMethods(t *testing.T) {
 }
 
 func TestClientAddr(t *testing.T) {
-	a, err := auth.New(auth.Config{Store: auth.NewMemoryStore(), SecretKey: htSecret, Hasher: htPlainHasher{}})
+	a, err := auth.New(auth.Config{Store: auth.NewMemoryStore(), SecretKey: htSecret, Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -615,7 +615,7 @@ func TestClientAddr(t *testing.T) {
 // address or a /64 prefix (or the RemoteAddr itself when that is not an IP).
 func FuzzClientAddr(f *testing.F) {
 	mustHaveSeedCorpus(f, 6)
-	a, err := auth.New(auth.Config{Store: auth.NewMemoryStore(), SecretKey: htSecret, Hasher: htPlainHasher{}})
+	a, err := auth.New(auth.Config{Store: auth.NewMemoryStore(), SecretKey: htSecret, Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -695,7 +695,7 @@ func (s blockingStore) UserBySession(ctx context.Context, id, sid string) (*auth
 // /users/me over a hung store answers 503 after Timeout.
 func TestHandlersTimeoutStore(t *testing.T) {
 	mem := auth.NewMemoryStore()
-	a, err := auth.New(auth.Config{Store: blockingStore{mem}, SecretKey: htSecret, Hasher: htPlainHasher{}})
+	a, err := auth.New(auth.Config{Store: blockingStore{mem}, SecretKey: htSecret, Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}})
 	if err != nil {
 		t.Fatal(err)
 	}

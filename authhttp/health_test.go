@@ -34,7 +34,7 @@ func (l *pingLimiter) Ping(ctx context.Context) error {
 // few seconds when it hangs.
 func TestHealthzLimiter(t *testing.T) {
 	lim := &pingLimiter{MemoryLimiter: auth.NewMemoryLimiter(auth.LimiterConfig{})}
-	e := newHTEnvConfig(t, auth.Config{Hasher: htPlainHasher{}, Limiter: lim}, Config{})
+	e := newHTEnvConfig(t, auth.Config{Limiter: lim, Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}}, Config{})
 	e.do("GET", "/healthz", "", "", "").wantStatus(t, 200)
 	lim.down.Store(true)
 	e.do("GET", "/healthz", "", "", "").wantError(t, 503, "temporarily_unavailable")

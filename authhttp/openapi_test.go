@@ -14,7 +14,7 @@ import (
 // allRoutes is every route of this package, as a service mounts them.
 func allRoutes(t *testing.T) []Route {
 	t.Helper()
-	a, err := auth.New(auth.Config{Store: auth.NewMemoryStore(), SecretKey: htSecret, Hasher: htPlainHasher{}})
+	a, err := auth.New(auth.Config{Store: auth.NewMemoryStore(), SecretKey: htSecret, Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -65,7 +65,7 @@ func (m htMailer) none(t *testing.T) {
 func newMailEnv(t *testing.T) (*htEnv, htMailer) {
 	t.Helper()
 	m := make(htMailer, 16)
-	e := newHTEnvConfig(t, auth.Config{Hasher: htPlainHasher{}, Mailer: m, PublicURL: "https://auth.example.com/"}, Config{})
+	e := newHTEnvConfig(t, auth.Config{Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}, Mail: auth.MailConfig{Mailer: m, PublicURL: "https://auth.example.com/"}}, Config{})
 	t.Cleanup(func() { _ = e.a.Shutdown(context.Background()) })
 	return e, m
 }

@@ -208,7 +208,7 @@ func (h *Handlers) SessionLogin() http.Handler {
 // SessionRefresh returns the browser refresh endpoint, POST with the
 // session cookie (any body is ignored): 200 as SessionLogin, the cookie
 // rotated like any refresh token (a spent one coming back revokes its
-// login; Config.RefreshGrace lets two tabs refreshing at once both stay
+// login; Config.Tokens.RefreshGrace lets two tabs refreshing at once both stay
 // signed in). No cookie is 401 unauthorized; a cookie whose token is not
 // accepted, or more than one cookie of the name, is 401 invalid_token, and
 // the cookie is cleared. A request from another origin is 403 forbidden.

@@ -46,7 +46,7 @@ func (e *htEnv) sessionReq(t *testing.T, path, contentType, body, cookie string,
 }
 
 func TestSessionCookie(t *testing.T) {
-	e := newHTEnvConfig(t, auth.Config{Hasher: htPlainHasher{}}, Config{})
+	e := newHTEnvConfig(t, auth.Config{Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}}, Config{})
 	e.do("POST", "/signup", htJSON, `{"username":"alice","password":"correct horse","email":"alice@example.com"}`, "").wantStatus(t, 201)
 
 	for _, c := range []struct{ ct, body string }{
@@ -121,7 +121,7 @@ func TestSessionCookie(t *testing.T) {
 // TestSessionCrossOrigin: a cookie endpoint answers a request from another
 // origin than its own and the trusted ones with 403, whatever the cookie.
 func TestSessionCrossOrigin(t *testing.T) {
-	e := newHTEnvConfig(t, auth.Config{Hasher: htPlainHasher{}}, Config{TrustedOrigins: []string{"https://app.example.com"}})
+	e := newHTEnvConfig(t, auth.Config{Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}}, Config{TrustedOrigins: []string{"https://app.example.com"}})
 	e.do("POST", "/signup", htJSON, `{"username":"alice","password":"correct horse"}`, "").wantStatus(t, 201)
 	_, cookie := e.sessionReq(t, "/session", htJSON, `{"username":"alice","password":"correct horse"}`, "", nil)
 	tests := []struct {
@@ -205,7 +205,7 @@ func TestSessionConfig(t *testing.T) {
 // is refused, with the server's own, and the v2 cookie name is ignored
 // (finding 6).
 func TestSessionCookieTossing(t *testing.T) {
-	e := newHTEnvConfig(t, auth.Config{Hasher: htPlainHasher{}}, Config{})
+	e := newHTEnvConfig(t, auth.Config{Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}}, Config{})
 	for _, n := range []string{"victim", "mallory"} {
 		e.do("POST", "/signup", htJSON, `{"username":"`+n+`","password":"correct horse"}`, "").wantStatus(t, 201)
 	}
@@ -236,7 +236,7 @@ func TestSessionCookieTossing(t *testing.T) {
 // TestDeviceCookie: every browser sign-in sets the device cookie, keeping
 // the browser's own when it has a good one.
 func TestDeviceCookie(t *testing.T) {
-	e := newHTEnvConfig(t, auth.Config{Hasher: htPlainHasher{}}, Config{})
+	e := newHTEnvConfig(t, auth.Config{Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}}, Config{})
 	e.do("POST", "/signup", htJSON, `{"username":"alice","password":"correct horse"}`, "").wantStatus(t, 201)
 	login := func(cookie string) *http.Cookie {
 		t.Helper()
@@ -277,7 +277,7 @@ func TestDeviceCookie(t *testing.T) {
 // TestSessionGrace: with a grace period, two tabs refreshing one cookie at
 // once both stay signed in, with the same new cookie.
 func TestSessionGrace(t *testing.T) {
-	e := newHTEnvConfig(t, auth.Config{Hasher: htPlainHasher{}, RefreshGrace: 10 * time.Second}, Config{})
+	e := newHTEnvConfig(t, auth.Config{Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}, Tokens: auth.TokenConfig{RefreshGrace: 10 * time.Second}}, Config{})
 	e.do("POST", "/signup", htJSON, `{"username":"alice","password":"correct horse"}`, "").wantStatus(t, 201)
 	_, cookie := e.sessionReq(t, "/session", htJSON, `{"username":"alice","password":"correct horse"}`, "", nil)
 	var wg sync.WaitGroup

@@ -41,9 +41,11 @@ func TestMetrics(t *testing.T) {
 		t.Fatalf("%d outcome series at start, want 9", n)
 	}
 	a, err := auth.New(auth.Config{
-		Store: auth.NewMemoryStore(), SecretKey: []byte("metrics-test-secret-0123456789abcdef"), Hasher: plainHasher{},
-		OnEvent: m.Observe,
-		Limits:  auth.Limits{LoginUserAddress: auth.Rate{Burst: 2, Interval: 1 << 40}},
+		Store:     auth.NewMemoryStore(),
+		SecretKey: []byte("metrics-test-secret-0123456789abcdef"),
+		OnEvent:   m.Observe,
+		Limits:    auth.Limits{LoginUserAddress: auth.Rate{Burst: 2, Interval: 1 << 40}},
+		Passwords: auth.PasswordConfig{Hasher: plainHasher{}},
 	})
 	if err != nil {
 		t.Fatal(err)

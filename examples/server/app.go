@@ -71,15 +71,10 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*au
 		publicURL = "http://" + s.addr
 	}
 	cfg := auth.Config{
-		Store:        store,
-		AccessTTL:    s.accessTTL,
-		RefreshTTL:   s.refreshTTL,
-		RefreshGrace: s.refreshGrace,
-		Mailer:       mailer,
-		PublicURL:    publicURL,
-		ResetTTL:     s.resetTTL,
-		VerifyTTL:    s.verifyTTL,
-		OnEvent:      auth.LogEvents(logger),
+		Store:   store,
+		OnEvent: auth.LogEvents(logger),
+		Tokens:  auth.TokenConfig{AccessTTL: s.accessTTL, RefreshTTL: s.refreshTTL, RefreshGrace: s.refreshGrace},
+		Mail:    auth.MailConfig{Mailer: mailer, PublicURL: publicURL, ResetTTL: s.resetTTL, VerifyTTL: s.verifyTTL},
 	}
 	switch {
 	case s.signingAlg != "HS256":

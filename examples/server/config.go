@@ -366,13 +366,13 @@ func duration(getenv func(string) string, name string, def time.Duration, zeroOK
 func configSetting(err error) error {
 	msg := err.Error()
 	for _, m := range []struct{ field, setting string }{
-		{"Config.RefreshTTL", "AUTH_REFRESH_TTL"},
-		{"Config.RefreshGrace", "AUTH_REFRESH_GRACE"},
-		{"Config.AccessTTL", "AUTH_ACCESS_TTL"},
+		{"Config.Tokens.RefreshTTL", "AUTH_REFRESH_TTL"},
+		{"Config.Tokens.RefreshGrace", "AUTH_REFRESH_GRACE"},
+		{"Config.Tokens.AccessTTL", "AUTH_ACCESS_TTL"},
 		{"Config.SecretKey", "AUTH_SECRET_KEY"},
-		{"Config.PublicURL", "AUTH_PUBLIC_URL"},
-		{"Config.ResetTTL", "AUTH_RESET_TTL"},
-		{"Config.VerifyTTL", "AUTH_VERIFY_TTL"},
+		{"Config.Mail.PublicURL", "AUTH_PUBLIC_URL"},
+		{"Config.Mail.ResetTTL", "AUTH_RESET_TTL"},
+		{"Config.Mail.VerifyTTL", "AUTH_VERIFY_TTL"},
 	} {
 		if i := strings.Index(msg, m.field); i >= 0 && !strings.Contains(msg[:i], "Config.") {
 			return badSetting(m.setting, "%s", strings.TrimPrefix(msg, "auth: "))

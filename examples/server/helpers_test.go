@@ -182,7 +182,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		limiter = auth.NewMemoryLimiter(auth.LimiterConfig{Now: clock.Now})
 	}
 	a, err := newApp(context.Background(), s, logger, func(c *auth.Config) {
-		c.Hasher = o.hasher
+		c.Passwords.Hasher = o.hasher
 		c.Now = clock.Now
 		if limiter != nil {
 			c.Limiter = limiter

@@ -62,8 +62,8 @@ func TestRequiredOnly(t *testing.T) {
 			t.Errorf("the adapter implements %s", name)
 		}
 	}
-	_, err := auth.New(auth.Config{Store: s.(auth.Store), SecretKey: make([]byte, 32), Mailer: nopMailer{}, PublicURL: "https://example.com"})
-	if !errors.Is(err, auth.ErrMissingCapability) || err.Error() != "auth: Config.Mailer needs a Store that implements auth.LinkStore (mailed links)" {
+	_, err := auth.New(auth.Config{Store: s.(auth.Store), SecretKey: make([]byte, 32), Mail: auth.MailConfig{Mailer: nopMailer{}, PublicURL: "https://example.com"}})
+	if !errors.Is(err, auth.ErrMissingCapability) || err.Error() != "auth: Config.Mail.Mailer needs a Store that implements auth.LinkStore (mailed links)" {
 		t.Fatalf("auth.New with a Mailer = %v", err)
 	}
 }

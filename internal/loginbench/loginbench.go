@@ -40,8 +40,13 @@ const users = 1000
 // (the most a user keeps), each of which ends the least recently used.
 func Run(b *testing.B, store auth.Store, limiter auth.Limiter) {
 	ctx := context.Background()
-	a, err := auth.New(auth.Config{Store: store, Limiter: limiter, Hasher: cheapHasher{}, Limits: benchLimits(),
-		SecretKey: []byte("benchmark-secret-key-0123456789abcdef")})
+	a, err := auth.New(auth.Config{
+		Store:     store,
+		Limiter:   limiter,
+		Limits:    benchLimits(),
+		SecretKey: []byte("benchmark-secret-key-0123456789abcdef"),
+		Passwords: auth.PasswordConfig{Hasher: cheapHasher{}},
+	})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -22,7 +22,7 @@ func TestTwoInstances(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close() })
-		as[i], err = auth.New(auth.Config{Store: s, SecretKey: key, Hasher: auth.Bcrypt{Cost: 10}})
+		as[i], err = auth.New(auth.Config{Store: s, SecretKey: key, Passwords: auth.PasswordConfig{Hasher: auth.Bcrypt{Cost: 10}}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -149,8 +149,11 @@ func BenchmarkLogin(b *testing.B) {
 	for _, m := range benchModes {
 		b.Run(m.name, func(b *testing.B) {
 			ctx := context.Background()
-			a, err := auth.New(auth.Config{Store: benchStore(b, m.cfg),
-				SecretKey: []byte("0123456789abcdef0123456789abcdef-test-only"), Hasher: plainHasher{}})
+			a, err := auth.New(auth.Config{
+				Store:     benchStore(b, m.cfg),
+				SecretKey: []byte("0123456789abcdef0123456789abcdef-test-only"),
+				Passwords: auth.PasswordConfig{Hasher: plainHasher{}},
+			})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -430,7 +430,7 @@ func testAuthenticator(t *testing.T, s *Store) {
 	a, err := auth.New(auth.Config{
 		Store:     s,
 		SecretKey: []byte("0123456789abcdef0123456789abcdef-test-only"),
-		Hasher:    auth.Bcrypt{Cost: 10},
+		Passwords: auth.PasswordConfig{Hasher: auth.Bcrypt{Cost: 10}},
 	})
 	if err != nil {
 		t.Fatal(err)
