@@ -167,9 +167,9 @@ func (s *Store) TrimSessions(ctx context.Context, userID string, keep int, now t
 		return nil, nil
 	}
 	rows, err := s.db.QueryContext(ctx, `UPDATE auth_sessions SET revoked = 1 WHERE id IN (
-		SELECT s.id FROM auth_sessions s LEFT JOIN auth_user_state a ON a.user_id = s.user_id
-		WHERE s.user_id = ?1 AND NOT s.revoked AND s.expires_at > ?2 AND s.user_version = COALESCE(a.token_version, 0)
-		ORDER BY s.rotated_at DESC, s.created_at DESC, s.id DESC LIMIT -1 OFFSET ?3) RETURNING id`,
+		SELECT id FROM auth_sessions WHERE user_id = ?1 AND NOT revoked AND expires_at > ?2
+		AND user_version = `+versionOf("?1")+`
+		ORDER BY rotated_at DESC, created_at DESC, id DESC LIMIT -1 OFFSET ?3) RETURNING id`,
 		key, micros(now), max(keep, 0))
 	if err != nil {
 		return nil, failure(ctx, "TrimSessions", err)

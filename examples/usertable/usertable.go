@@ -14,9 +14,11 @@
 // writes its rows, and puts what the table lacks in tables of its own,
 // keyed by users.id, which New creates if they are missing:
 // auth_user_state (username, roles, token version, email verification,
-// timestamps) and auth_sessions (refresh sessions). A users row the
-// library has never written has no state row, and reads as a user with
-// no roles, token version 0 and unknown timestamps.
+// timestamps), auth_sessions (refresh sessions) and auth_retired_ids (the
+// ids whose rows went, with the greatest token version their tokens can
+// have). A users row the library has never written has no state row, and
+// reads as a user with no roles, unknown timestamps and token version 0,
+// or, at a retired id, one more than the id's retired version.
 //
 //   - id INTEGER ↔ auth.User.ID, in decimal. The table makes the ids, so
 //     CreateUser sets u.ID to the one it made (the UserStore contract
@@ -48,12 +50,52 @@
 // wraps auth.ErrStoreUnavailable. store/storetest checks all of it
 // (usertable_test.go).
 //
-// A trigger that New puts on users, the one addition to the table's
-// schema (it changes none of its columns), deletes a user's state and
-// sessions when the service deletes the row, whether or not its
-// connection has foreign keys on. SQLite gives a new row the largest id plus one, so the
-// next user can get the id of a deleted newest one; thanks to the trigger
-// it gets none of the deleted user's logins.
+// # Deleted users, and their ids
+//
+// auth.User.ID says an id is never reused, but SQLite gives a new row the
+// largest id plus one (the table has no AUTOINCREMENT), so the next user
+// gets the id of a deleted newest one, and a service may insert rows with
+// ids of its choosing. Access tokens name their user by id and token
+// version only, and one issued without a session
+// (Authenticator.IssueAccessToken) lives until it expires: it must not
+// pass for the id's next user. So the adapter retires the id of a
+// deleted row, with two triggers that New puts on users, the only
+// additions to the table's schema (they change none of its columns).
+//
+// The first fires when the service deletes a row, whether or not its
+// connection has foreign keys on: it records the id's token version in
+// auth_retired_ids (one small row per deleted user, kept for good) and
+// deletes the user's state and sessions. A later row at that id, made by
+// CreateUser or inserted by the service itself, starts at a greater
+// version, so every token and session of every earlier holder of the id
+// is refused.
+//
+// The second covers a row that goes without firing the first: an INSERT
+// OR REPLACE deletes the rows it replaces without delete triggers unless
+// the connection has PRAGMA recursive_triggers on. When a row is inserted
+// at an id that has a state row, sessions or a retirement, it retires the
+// id again: the new row is a new user, with none of the roles, sessions
+// or tokens of a replaced one. So change a row in place with UPDATE or an
+// upsert (INSERT ... ON CONFLICT DO UPDATE): a REPLACE logs its user out
+// and drops their roles. What it cannot see is a replaced row that left
+// no trace: one the library never wrote nor opened a session for, at an
+// id never retired, whose tokens (from IssueAccessToken) would pass for
+// the row that replaces it at its id. A service that REPLACEs rows turns
+// recursive_triggers on in every connection (_pragma=recursive_triggers(1)
+// in the DSN), which closes that too. (A row that a REPLACE gives another
+// id leaves its side rows behind, its username still taken, until its old
+// id is reused.) No trigger covers an UPDATE of users.id: the account's
+// state and sessions do not follow it, so never move an account to
+// another id.
+//
+// The Authenticator's limiter remembers the clients familiar to an
+// account by its id (Limits.FamiliarFor), so a new user at a reused id
+// inherits the familiarity of the earlier holder's clients: they still
+// need the new user's password and are still held by the per-address
+// limits; they are only spared the per-account limit (Limits.LoginUser)
+// for a while. That relaxes one limit and grants nothing.
+//
+// # The optional capabilities
 //
 // What the adapter leaves out are the optional capabilities, which a
 // service adds when it wants their features: auth.LinkStore (mailed
@@ -121,10 +163,46 @@ CREATE TABLE IF NOT EXISTS auth_sessions (
 	client_addr  TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS auth_sessions_by_user ON auth_sessions (user_id);
-CREATE TRIGGER IF NOT EXISTS auth_user_deleted AFTER DELETE ON users BEGIN
-	DELETE FROM auth_user_state WHERE user_id = OLD.id;
-	DELETE FROM auth_sessions WHERE user_id = OLD.id;
-END;`
+CREATE TABLE IF NOT EXISTS auth_retired_ids (
+	id            INTEGER PRIMARY KEY, -- a users.id whose row went
+	token_version INTEGER NOT NULL     -- no earlier holder's token has a greater one
+);`
+
+// triggers retire the id of a users row that goes: they record the token
+// version that the id had (versionOf) in auth_retired_ids, and delete its
+// state row and sessions. auth_user_deleted does it when the row is
+// deleted. auth_user_replaced does it again when a row is inserted at an
+// id that has any of those, which may be a row's that went without the
+// first trigger (an INSERT OR REPLACE, whose deletions fire no delete
+// trigger unless recursive_triggers is on); after a DELETE it only skips
+// a version. New replaces both, so that a database made by an older
+// version of this code gets these ones.
+var triggers = `
+DROP TRIGGER IF EXISTS auth_user_deleted;
+CREATE TRIGGER auth_user_deleted AFTER DELETE ON users BEGIN` + retire("OLD.id") + `END;
+DROP TRIGGER IF EXISTS auth_user_replaced;
+CREATE TRIGGER auth_user_replaced AFTER INSERT ON users
+WHEN EXISTS (SELECT 1 FROM auth_user_state WHERE user_id = NEW.id)
+	OR EXISTS (SELECT 1 FROM auth_sessions WHERE user_id = NEW.id)
+	OR EXISTS (SELECT 1 FROM auth_retired_ids WHERE id = NEW.id) BEGIN` + retire("NEW.id") + `END;`
+
+// retire is the body of a trigger that retires the id id.
+func retire(id string) string {
+	return `
+	INSERT OR REPLACE INTO auth_retired_ids (id, token_version) SELECT ` + id + `, ` + versionOf(id) + `;
+	DELETE FROM auth_user_state WHERE user_id = ` + id + `;
+	DELETE FROM auth_sessions WHERE user_id = ` + id + `;
+`
+}
+
+// versionOf is the token version of the user with the id id: that of its
+// state row; else, at a retired id, one more than the retired version, so
+// that no token of an earlier holder of the id is the new one's; else 0.
+// Every read of a user and every state row the adapter makes take it.
+func versionOf(id string) string {
+	return `COALESCE((SELECT token_version FROM auth_user_state WHERE user_id = ` + id + `),
+		(SELECT token_version + 1 FROM auth_retired_ids WHERE id = ` + id + `), 0)`
+}
 
 // Store is an auth.Store over the users table and the side tables. It is
 // safe for concurrent use.
@@ -135,22 +213,30 @@ type Store struct {
 var _ auth.Store = (*Store)(nil)
 
 // New returns a Store over db, a database holding UsersTable and opened
-// with DSNParams, and creates the side tables and the trigger if they are
-// missing. The caller keeps db, and closes it.
+// with DSNParams, and creates the side tables if they are missing and its
+// triggers on users (replacing any it made before), in one transaction.
+// The caller keeps db, and closes it.
 func New(ctx context.Context, db *sql.DB) (*Store, error) {
-	if _, err := db.ExecContext(ctx, sideTables); err != nil {
+	s := &Store{db: db}
+	err := s.tx(ctx, "New", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, sideTables+triggers)
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("usertable: creating the side tables: %w", err)
 	}
-	return &Store{db: db}, nil
+	return s, nil
 }
 
 // A user is a users row and its state row, if any.
 const (
 	userColumns = `u.id, COALESCE(a.username, u.email), IIF(a.no_email, '', u.email),
 		COALESCE(a.email_verified, 0), u.password_hash, u.is_active,
-		COALESCE(a.roles, '[]'), COALESCE(a.token_version, 0), a.created_at, a.updated_at`
-	userTables = `users u LEFT JOIN auth_user_state a ON a.user_id = u.id`
-	selectUser = `SELECT ` + userColumns + ` FROM ` + userTables
+		COALESCE(a.roles, '[]'), ` + userVersion + `, a.created_at, a.updated_at`
+	userTables = `users u LEFT JOIN auth_user_state a ON a.user_id = u.id LEFT JOIN auth_retired_ids r ON r.id = u.id`
+	// userVersion is versionOf(u.id), through the joins of userTables.
+	userVersion = `COALESCE(a.token_version, r.token_version + 1, 0)`
+	selectUser  = `SELECT ` + userColumns + ` FROM ` + userTables
 )
 
 // scanner is a *sql.Row or *sql.Rows.
@@ -185,7 +271,9 @@ func scanUser(row scanner, extra ...any) (*auth.User, error) {
 }
 
 // CreateUser implements auth.UserStore: a users row, whose id becomes u.ID,
-// and its state row. Every login name (a username or an email) names one
+// and its state row. At a retired id the token version starts past the
+// id's last, and u.TokenVersion becomes it (Register, the caller, reads u
+// after the call). Every login name (a username or an email) names one
 // account: users.email holds the emails and the usernames of the accounts
 // without one, auth_user_state.username the others.
 func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
@@ -204,7 +292,7 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
 	if u.Username != login {
 		username = u.Username
 	}
-	var id int64
+	var id, version int64
 	err = s.tx(ctx, "CreateUser", func(tx *sql.Tx) error {
 		if taken, err := nameTaken(ctx, tx, u.Username); err != nil || taken {
 			return refuse(err, auth.ErrUserExists)
@@ -219,15 +307,17 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO auth_user_state (user_id, username, no_email, email_verified, roles,
-			token_version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			id, username, u.Email == "", u.EmailVerified, string(roles), u.TokenVersion, micros(u.CreatedAt), micros(u.UpdatedAt))
-		return err
+		// At a retired id, the version starts past the retired one.
+		return tx.QueryRowContext(ctx, `INSERT INTO auth_user_state (user_id, username, no_email, email_verified, roles,
+			token_version, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, max(?6, `+versionOf("?1")+`), ?7, ?8)
+			RETURNING token_version`,
+			id, username, u.Email == "", u.EmailVerified, string(roles), u.TokenVersion, micros(u.CreatedAt), micros(u.UpdatedAt),
+		).Scan(&version)
 	})
 	if err != nil {
 		return err
 	}
-	u.ID = formatID(id)
+	u.ID, u.TokenVersion = formatID(id), version
 	return nil
 }
 
@@ -380,11 +470,11 @@ func (s *Store) InvalidateTokens(ctx context.Context, id string, now time.Time) 
 	})
 }
 
-// touch gives the user a state row if it has none, and sets its
-// updated_at.
+// touch gives the user a state row if it has none, with the token version
+// the user reads as, and sets its updated_at.
 func touch(ctx context.Context, tx *sql.Tx, key int64, now time.Time) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO auth_user_state (user_id, updated_at) VALUES (?1, ?2)
-		ON CONFLICT (user_id) DO UPDATE SET updated_at = ?2`, key, micros(now))
+	_, err := tx.ExecContext(ctx, `INSERT INTO auth_user_state (user_id, token_version, updated_at)
+		VALUES (?1, `+versionOf("?1")+`, ?2) ON CONFLICT (user_id) DO UPDATE SET updated_at = ?2`, key, micros(now))
 	return err
 }
 
