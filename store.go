@@ -198,8 +198,12 @@ func (c UserChange) TakesKeptRole(u *User) bool {
 type UserStore interface {
 	// CreateUser inserts u, whose ID, Username and timestamps are set by the
 	// caller. A store over a table that makes its own keys (an integer
-	// primary key) may instead set u.ID to the key it made, a string that
-	// no other user ever had; the caller reads u.ID after the call. It
+	// primary key) may instead set u.ID to the key it made; the caller
+	// reads u.ID and u.TokenVersion after the call. If that key can be one
+	// a deleted user had (SQLite reuses the largest), the store must also
+	// set u.TokenVersion above every version that user's tokens carried,
+	// so that none of them is taken for the new user's (see
+	// examples/usertable). It
 	// returns ErrUserExists if the ID or the username is taken,
 	// or the username is another user's email; ErrEmailExists if the
 	// (non-empty) email is another user's email or username. (A login name

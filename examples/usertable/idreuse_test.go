@@ -143,7 +143,7 @@ func TestReusedIDs(t *testing.T) {
 		}},
 		{"logged out everywhere, deleted, then a row inserted", func(e env) ([]string, *auth.User) {
 			u, tok1 := register(e, "alice")
-			if err := e.a.LogoutAll(context.Background(), u.ID); err != nil {
+			if err := e.a.LogoutAll(context.Background(), auth.Client{}, u.ID); err != nil {
 				e.t.Fatal(err)
 			}
 			u, _ = e.s.UserByID(context.Background(), u.ID)
@@ -160,7 +160,7 @@ func TestReusedIDs(t *testing.T) {
 		{"a service row replaced, twice", func(e env) ([]string, *auth.User) {
 			u, tok1 := insert(e, "alice")
 			// A state row, as the library's first change of the row makes.
-			if err := e.a.LogoutAll(context.Background(), u.ID); err != nil {
+			if err := e.a.LogoutAll(context.Background(), auth.Client{}, u.ID); err != nil {
 				e.t.Fatal(err)
 			}
 			u, tok2 := replace(e, u, "bob", false)
