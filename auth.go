@@ -655,7 +655,7 @@ func (a *Authenticator) Login(ctx context.Context, c Credentials) (*TokenPair, e
 		return nil, ErrInvalidCredentials
 	}
 	res.Settle(AttemptSucceeded)
-	return a.signIn(ctx, Verified{User: u, Methods: []string{MethodPassword}, Client: c.Client, Device: c.Device}, wait)
+	return a.signIn(ctx, Verified{User: u, Methods: passwordMethods, Client: c.Client, Device: c.Device}, wait)
 }
 
 // checkPassword verifies password against u's hash (a dummy hash when u is

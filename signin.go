@@ -14,6 +14,10 @@ const (
 	MethodPassword = "pwd"
 )
 
+// passwordMethods are a password login's Verified.Methods: one slice for
+// every login, never modified (signIn gives the event a copy).
+var passwordMethods = []string{MethodPassword}
+
 // Verified is a user whom a way of signing in has verified, and how: what
 // the sign-in seam, Authenticator.SignIn, turns into a login.
 type Verified struct {
