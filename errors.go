@@ -152,6 +152,11 @@ var (
 	ErrInvalidRole = errors.New("auth: invalid role")
 	// ErrInvalidCursor is returned by ListUsers for a cursor it did not make.
 	ErrInvalidCursor = errors.New("auth: invalid cursor")
+	// ErrMissingCapability is matched by the error of a feature configured,
+	// or used, with a Store that lacks the optional interface the feature
+	// needs (such as LinkStore for Config.Mail.Mailer); the error's text
+	// names the interface.
+	ErrMissingCapability = errors.New("auth: the Store lacks a capability")
 )
 
 // errInsufficientScope is RequireRole's refusal: 403 insufficient_scope.
@@ -204,9 +209,3 @@ func (e *PasswordError) Error() string { return "auth: invalid password: " + e.D
 // Unwrap returns the rule, so that errors.Is matches both it and
 // ErrInvalidPassword.
 func (e *PasswordError) Unwrap() error { return e.Rule }
-
-// ErrMissingCapability is matched by the error of a feature configured, or
-// used, with a Store that lacks the optional interface the feature needs
-// (such as LinkStore for Config.Mail.Mailer); the error's text names the
-// interface.
-var ErrMissingCapability = errors.New("auth: the Store lacks a capability")
