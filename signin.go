@@ -49,13 +49,23 @@ var errNoMethod = errors.New("auth: Verified needs a User and at least one of it
 // A feature that adds a way of signing in verifies the user by its own
 // means, with its own limits, then calls SignIn with the methods it used.
 // It must never call SignIn for a user it has not verified: SignIn checks
-// nothing of the method, only the account.
+// nothing of the method, only the account, which it reads again from the
+// store (v.User may have been read before the account was disabled or
+// logged out everywhere).
 func (a *Authenticator) SignIn(ctx context.Context, v Verified) (*TokenPair, error) {
+	if v.User == nil {
+		return nil, errNoMethod
+	}
+	u, err := a.store.UserByID(ctx, v.User.ID)
+	if err != nil {
+		return nil, err
+	}
+	v.User = u
 	return a.signIn(ctx, v, 0)
 }
 
-// signIn is SignIn; wait is how long the method waited for a hashing slot,
-// for the event.
+// signIn is SignIn for a user just read from the store; wait is how long
+// the method waited for a hashing slot, for the event.
 func (a *Authenticator) signIn(ctx context.Context, v Verified, wait time.Duration) (*TokenPair, error) {
 	u := v.User
 	if u == nil || len(v.Methods) == 0 || slices.Contains(v.Methods, "") {

@@ -19,7 +19,8 @@ func TestSignIn(t *testing.T) {
 	if _, err := f.a.UpdateUser(ctx, disabled.ID, UserUpdate{Disabled: ptr(true), Actor: "test"}); err != nil {
 		t.Fatal(err)
 	}
-	disabled, _ = f.store.UserByID(ctx, disabled.ID)
+	// disabled is the copy Register returned, from before the account was
+	// disabled: SignIn reads the account again.
 	client := Client{Addr: "192.0.2.44", UserAgent: "seam-test/1"}
 	for _, tt := range []struct {
 		name    string
@@ -29,7 +30,8 @@ func TestSignIn(t *testing.T) {
 		{"no user", Verified{Methods: []string{"hwk"}}, errNoMethod},
 		{"no method", Verified{User: alice}, errNoMethod},
 		{"an empty method", Verified{User: alice, Methods: []string{"pwd", ""}}, errNoMethod},
-		{"a disabled user", Verified{User: disabled, Methods: []string{"hwk"}}, ErrUserDisabled},
+		{"a disabled user, from an old copy", Verified{User: disabled, Methods: []string{"hwk"}}, ErrUserDisabled},
+		{"a user that does not exist", Verified{User: &User{ID: "nobody"}, Methods: []string{"hwk"}}, ErrNotFound},
 		{"a passkey", Verified{User: alice, Methods: []string{"hwk", "user"}, Client: client}, nil},
 		{"a password and a code", Verified{User: alice, Methods: []string{MethodPassword, "otp"}, Client: client}, nil},
 	} {
