@@ -11,8 +11,15 @@ import (
 // Administration: what an operator does to accounts, through the admin
 // endpoints or cmd/authctl.
 
-// MaxListUsers bounds one page of ListUsers.
-const MaxListUsers = 500
+// Administration's constants.
+const (
+	// AdminRole is the role of administrators: the admin endpoints of
+	// authhttp require it, and UpdateUser never takes it from its last
+	// enabled holder (unless forced).
+	AdminRole = "admin"
+	// MaxListUsers bounds one page of ListUsers.
+	MaxListUsers = 500
+)
 
 // Role rules: at most maxRoles per user, each 1 to 64 characters of a-z,
 // 0-9, '_', '-', '.' and ':'.
@@ -61,11 +68,6 @@ func (a *Authenticator) ListUsers(ctx context.Context, cursor string, limit int)
 	}
 	return users, next, nil
 }
-
-// AdminRole is the role of administrators: the admin endpoints of
-// authhttp require it, and UpdateUser never takes it from its last enabled
-// holder (unless forced).
-const AdminRole = "admin"
 
 // UserUpdate is an administrator's change to an account (UpdateUser).
 // Fields left nil are left as they are.

@@ -3,6 +3,7 @@ package authhttp
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -105,11 +106,16 @@ func New(a *auth.Authenticator, c Config) (*Handlers, error) {
 
 // Route is one endpoint: the method and the literal path it is served at.
 // The routes of this package also carry their OpenAPI description (see
-// OpenAPI); a Route made elsewhere has none.
+// OpenAPI); a Route made elsewhere carries its own in Operation, if any.
 type Route struct {
 	Method  string
 	Path    string
 	Handler http.Handler
+	// Operation, for a route made elsewhere (a feature package's, a
+	// service's own), is its OpenAPI 3.1 Operation Object, a JSON object
+	// that OpenAPI puts in the document as it is. A route of this package
+	// leaves it nil: its description is the package's.
+	Operation json.RawMessage
 	// op is the key of the route's operation in openapi.json, "" for a
 	// route this package did not make.
 	op string

@@ -36,12 +36,13 @@ const OpenAPIPath = "/openapi.json"
 
 // OpenAPI returns the OpenAPI 3.1 document (JSON) that describes exactly
 // routes: each is one of this package's (Handlers.Routes, JWKSRoute,
-// OpenAPIRoute), and the document has an operation for each and for
-// nothing else, with the token endpoint as an OAuth 2.0 password-flow
-// security scheme (tokenUrl /token), so that Swagger UI's Authorize dialog
-// logs in as FastAPI's /docs does. A route this package did not make, or
-// two routes at one method and path, is an error: the document would not
-// describe what is mounted.
+// OpenAPIRoute) or carries its own Operation, and the document has an
+// operation for each and for nothing else, with the token endpoint as an
+// OAuth 2.0 password-flow security scheme (tokenUrl /token), so that
+// Swagger UI's Authorize dialog logs in as FastAPI's /docs does. A route
+// with no description (made elsewhere, without an Operation, or an
+// Operation that is not a JSON object), or two routes at one method and
+// path, is an error: the document would not describe what is mounted.
 func OpenAPI(routes []Route) ([]byte, error) {
 	f, err := spec()
 	if err != nil {
@@ -50,8 +51,14 @@ func OpenAPI(routes []Route) ([]byte, error) {
 	paths := map[string]map[string]json.RawMessage{}
 	for _, r := range routes {
 		op, ok := f.Operations[r.op]
-		if r.op == "" || !ok || r.op != r.Method+" "+r.Path {
-			return nil, fmt.Errorf("authhttp: OpenAPI: %s %s is not a route of this package, and has no description", r.Method, r.Path)
+		if r.op != "" && r.op != r.Method+" "+r.Path {
+			ok = false // one of this package's routes, moved elsewhere
+		}
+		if r.op == "" && r.Operation != nil {
+			op, ok = r.Operation, isJSONObject(r.Operation)
+		}
+		if !ok {
+			return nil, fmt.Errorf("authhttp: OpenAPI: %s %s is not a route of this package, and has no description (Route.Operation)", r.Method, r.Path)
 		}
 		methods := paths[r.Path]
 		if methods == nil {
@@ -115,4 +122,10 @@ func operations() []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// isJSONObject reports whether raw is one valid JSON object.
+func isJSONObject(raw json.RawMessage) bool {
+	var obj map[string]json.RawMessage
+	return json.Unmarshal(raw, &obj) == nil && obj != nil
 }

@@ -117,6 +117,61 @@ func TestOpenAPIRefusesOthers(t *testing.T) {
 	}
 }
 
+// TestOpenAPIOwnOperation: a route made elsewhere is documented by the
+// Operation it carries, which must be one JSON object.
+func TestOpenAPIOwnOperation(t *testing.T) {
+	routes := allRoutes(t)
+	for _, tt := range []struct {
+		name      string
+		operation string
+		ok        bool
+	}{
+		{"an operation", `{"summary":"List orders","responses":{"200":{"description":"the orders"}}}`, true},
+		{"an empty object", `{}`, true},
+		{"none", ``, false},
+		{"null", `null`, false},
+		{"an array", `[{"summary":"x"}]`, false},
+		{"not JSON", `{"summary":`, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			orders := Route{Method: "GET", Path: "/orders", Handler: http.NotFoundHandler()}
+			if tt.operation != "" {
+				orders.Operation = json.RawMessage(tt.operation)
+			}
+			raw, err := OpenAPI(append(routes, orders))
+			if !tt.ok {
+				if err == nil || !strings.Contains(err.Error(), "/orders") {
+					t.Fatalf("OpenAPI = %v, want an error naming /orders", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var doc struct {
+				Paths map[string]map[string]json.RawMessage `json:"paths"`
+			}
+			if err := json.Unmarshal(raw, &doc); err != nil {
+				t.Fatal(err)
+			}
+			if got := string(doc.Paths["/orders"]["get"]); got != tt.operation {
+				t.Fatalf("GET /orders is documented as %s, want %s", got, tt.operation)
+			}
+			if len(doc.Paths["/token"]) == 0 {
+				t.Fatal("the package's own routes are gone from the document")
+			}
+		})
+	}
+	// A route of this package keeps the package's description even if it
+	// carries an Operation.
+	own := routes[0]
+	own.Operation = json.RawMessage(`{"summary":"mine"}`)
+	raw, err := OpenAPI([]Route{own})
+	if err != nil || strings.Contains(string(raw), `"mine"`) {
+		t.Fatalf("OpenAPI of a package route with an Operation: %v, %s", err, raw)
+	}
+}
+
 // TestOpenAPIRoute serves the document.
 func TestOpenAPIRoute(t *testing.T) {
 	routes := allRoutes(t)
