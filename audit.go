@@ -12,8 +12,8 @@ import (
 // for an administrator's change who made it (actor) and what changed, and
 // how a login was made (methods, RFC 8176 amr values), each
 // only when set. Failures that point at an attack or a broken dependency
-// (throttling, refresh-token reuse, a mail that failed) are warnings, the
-// rest information.
+// (throttling, refresh-token reuse, and a feature's events marked Warning,
+// such as a mail that failed) are warnings, the rest information.
 //
 // What an Event may hold of an email address stays out of the line
 // (personal data, and a log is copied widely): its Email, a username that
@@ -25,8 +25,7 @@ import (
 func LogEvents(logger *slog.Logger) func(context.Context, Event) {
 	return func(ctx context.Context, e Event) {
 		level := slog.LevelInfo
-		switch e.Type {
-		case EventLoginThrottled, EventRefreshReuse, EventMailFailed, EventMailThrottled:
+		if e.Warning || e.Type == EventLoginThrottled || e.Type == EventRefreshReuse {
 			level = slog.LevelWarn
 		}
 		if !logger.Enabled(ctx, level) {

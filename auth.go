@@ -86,15 +86,15 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"net/url"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
 // Config configures an Authenticator, by concern: the store and the keys,
-// then one group each for tokens, passwords, the limiter, sessions and
-// mail, then the audit sink and the clock. Zero fields take the documented
+// then one group each for tokens, passwords, the limiter and sessions,
+// then the audit sink and the clock. Zero fields take the documented
 // defaults; New rejects unsafe values with an error naming the field.
 type Config struct {
 	// Store keeps users and refresh sessions. Required.
@@ -121,9 +121,6 @@ type Config struct {
 
 	// Sessions bounds and describes each user's logins.
 	Sessions SessionConfig
-
-	// Mail turns on email verification, password reset and notices.
-	Mail MailConfig
 
 	// OnEvent, if set, is called synchronously for security-relevant events
 	// (for an audit log). It must not block. Events never carry a password,
@@ -208,38 +205,10 @@ type SessionConfig struct {
 	RecordAddress bool
 }
 
-// MailConfig is Config.Mail: account recovery and notices by mail.
-type MailConfig struct {
-	// Mailer sends the mails of email verification and password reset (see
-	// package mail). Without one those flows are off: RequestPasswordReset,
-	// RequestEmailVerification and ChangeEmail return ErrMailDisabled, and
-	// Register sends nothing. Mails are made and sent off the request path,
-	// by workers that Shutdown stops. The Store must be a LinkStore.
-	Mailer Mailer
-	// PublicURL is the origin (and path prefix, if any) that mailed links
-	// start with: PublicURL+"/verify-email?token=..." and
-	// PublicURL+"/reset-password?token=...". Required with a Mailer: an
-	// absolute http or https URL without query or fragment.
-	PublicURL string
-	// VerifyTTL is how long an email-verification link works. Default 48
-	// hours; at most 30 days.
-	VerifyTTL time.Duration
-	// ResetTTL is how long a password-reset link works. Default 1 hour; at
-	// most 1 day.
-	ResetTTL time.Duration
-	// VerifyMail and ResetMail make the mails of links, NoticeMail the
-	// notices (of a password changed or reset, an email change asked for
-	// or made); zero fields take the library's templates.
-	VerifyMail, ResetMail, NoticeMail MailTemplate
-}
-
 // Authenticator registers users, logs them in, issues, refreshes and revokes
 // their tokens, and guards handlers. It is safe for concurrent use.
 type Authenticator struct {
-	store Store
-	// links is the Store as a LinkStore; nil if it is not one, and then
-	// there is no Mailer.
-	links        LinkStore
+	store        Store
 	keys         *KeySet
 	verifier     *Verifier
 	hasher       Hasher
@@ -258,14 +227,8 @@ type Authenticator struct {
 	grace       time.Duration
 	extraClaims func(context.Context, *User) (map[string]any, error)
 	onEvent     func(context.Context, Event)
-	mailer      Mailer
-	mails       *mailQueue
-	publicURL   string
-	verifyTTL   time.Duration
-	resetTTL    time.Duration
-	verifyMail  MailTemplate
-	resetMail   MailTemplate
-	noticeMail  MailTemplate
+	// listeners are the features' (Subscribe), called after onEvent.
+	listeners atomic.Pointer[[]func(context.Context, Event)]
 	// recordAddress is Config.Sessions.RecordAddress.
 	recordAddress bool
 	maxSessions   int
@@ -279,10 +242,6 @@ type Authenticator struct {
 func New(c Config) (*Authenticator, error) {
 	if c.Store == nil {
 		return nil, errors.New("auth: Config.Store is required")
-	}
-	links, _ := c.Store.(LinkStore)
-	if c.Mail.Mailer != nil && links == nil {
-		return nil, missingCapability("Config.Mail.Mailer", "LinkStore", "mailed links")
 	}
 	keys := c.Keys
 	switch {
@@ -371,25 +330,6 @@ func New(c Config) (*Authenticator, error) {
 	if c.Limiter == nil {
 		c.Limiter = NewMemoryLimiter(LimiterConfig{Now: c.Now})
 	}
-	switch {
-	case c.Mail.VerifyTTL < 0 || c.Mail.VerifyTTL > 30*24*time.Hour:
-		return nil, errors.New("auth: Config.Mail.VerifyTTL must be positive and at most 720h")
-	case c.Mail.VerifyTTL == 0:
-		c.Mail.VerifyTTL = 48 * time.Hour
-	}
-	switch {
-	case c.Mail.ResetTTL < 0 || c.Mail.ResetTTL > 24*time.Hour:
-		return nil, errors.New("auth: Config.Mail.ResetTTL must be positive and at most 24h")
-	case c.Mail.ResetTTL == 0:
-		c.Mail.ResetTTL = time.Hour
-	}
-	if c.Mail.Mailer != nil || c.Mail.PublicURL != "" {
-		u, err := url.Parse(c.Mail.PublicURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-			return nil, errors.New("auth: Config.Mail.PublicURL must be an absolute http or https URL without user, query or fragment (required with Config.Mail.Mailer)")
-		}
-		c.Mail.PublicURL = strings.TrimSuffix(c.Mail.PublicURL, "/")
-	}
 	// Every field NewVerifier checks was checked above, in Config's terms.
 	verifier := newVerifier(VerifierConfig{Keys: keys, Issuer: c.Tokens.Issuer, Audience: c.Tokens.Audience, Leeway: c.Tokens.Leeway, Realm: c.Tokens.Realm, Now: c.Now, TokenCacheSize: c.Tokens.CacheSize})
 	familiarKey, err := familiarSecret(keys.Active())
@@ -402,16 +342,14 @@ func New(c Config) (*Authenticator, error) {
 		return nil, fmt.Errorf("auth: Config.Passwords.Hasher: %w", err)
 	}
 	a := &Authenticator{
-		store: c.Store, links: links, keys: keys, verifier: verifier, hasher: c.Passwords.Hasher,
+		store: c.Store, keys: keys, verifier: verifier, hasher: c.Passwords.Hasher,
 		policy: c.Passwords.Policy.withDefaults(), usernameRule: c.Passwords.UsernameRule,
 		limiter: c.Limiter, limits: c.Limits, hashGate: newHashGate(c.Passwords.MaxConcurrentHashes),
 		dummyHash: dummy, familiarKey: familiarKey, issuer: c.Tokens.Issuer, audience: c.Tokens.Audience,
 		accessTTL: c.Tokens.AccessTTL, refreshTTL: c.Tokens.RefreshTTL, grace: c.Tokens.RefreshGrace,
 		extraClaims: c.Tokens.ExtraClaims, onEvent: c.OnEvent, realm: c.Tokens.Realm, now: c.Now,
-		mailer: c.Mail.Mailer, publicURL: c.Mail.PublicURL, verifyTTL: c.Mail.VerifyTTL, resetTTL: c.Mail.ResetTTL,
-		verifyMail: c.Mail.VerifyMail, resetMail: c.Mail.ResetMail, noticeMail: c.Mail.NoticeMail, recordAddress: c.Sessions.RecordAddress, maxSessions: c.Sessions.Max,
+		recordAddress: c.Sessions.RecordAddress, maxSessions: c.Sessions.Max,
 	}
-	a.mails = newMailQueue(a)
 	return a, nil
 }
 
@@ -431,9 +369,6 @@ func (a *Authenticator) Verifier() *Verifier { return a.verifier }
 
 // Keys returns the key set tokens are signed with.
 func (a *Authenticator) Keys() *KeySet { return a.keys }
-
-// Store returns the store the Authenticator uses.
-func (a *Authenticator) Store() Store { return a.store }
 
 // limiterPingTimeout bounds Ping's wait for the limiter: a shared limiter
 // that stops answering fails health checks within it.
@@ -493,8 +428,8 @@ type NewUser struct {
 // username at most 64 characters of at most 4 bytes.
 const maxLoginNameBytes = 320
 
-// Register creates an account, and mails a verification link to its email,
-// if it has one and there is a Mailer. It returns ErrInvalidUsername,
+// Register creates an account (EventRegistered, with its email: package
+// recovery, if the service uses it, mails a verification link). It returns ErrInvalidUsername,
 // ErrInvalidPassword (wrapped by the reason), ErrInvalidEmail,
 // ErrUserExists (the username is an account's username or email),
 // ErrEmailExists (the email is an account's email or username),
@@ -557,11 +492,7 @@ func (a *Authenticator) Register(ctx context.Context, n NewUser) (*User, error) 
 	if err := a.store.CreateUser(ctx, u); err != nil {
 		return nil, err
 	}
-	a.emit(ctx, Event{Type: EventRegistered, UserID: u.ID, Username: u.Username, ClientAddr: n.Client.Addr})
-	if email != "" && a.mailer != nil {
-		a.emit(ctx, Event{Type: EventEmailVerificationRequested, UserID: u.ID, Username: u.Username, Email: email, ClientAddr: n.Client.Addr})
-		a.queueMail(ctx, mailJob{kind: mailAsked, purpose: LinkVerifyEmail, userID: u.ID, version: u.TokenVersion, email: email, clientAddr: n.Client.Addr})
-	}
+	a.emit(ctx, Event{Type: EventRegistered, UserID: u.ID, Username: u.Username, Email: email, ClientAddr: n.Client.Addr})
 	return u.Clone(), nil
 }
 
@@ -843,8 +774,9 @@ type PasswordChange struct {
 
 // ChangePassword replaces the user's password after checking the current
 // one, then ends every session and access token of the user, in one store
-// operation (which also kills every mailed link of the account), and mails
-// the account's address a notice. The current password is limited as a
+// operation (which also kills every mailed link of the account), and emits
+// EventPasswordChanged (package recovery, if the service uses it, mails
+// the account's address a notice). The current password is limited as a
 // login's is, from pc.Client's address. It returns ErrInvalidCredentials
 // for a wrong current password, an error wrapping ErrInvalidPassword for a
 // new one that fails the policy, a *RateLimitError when current passwords
@@ -870,8 +802,7 @@ func (a *Authenticator) ChangePassword(ctx context.Context, pc PasswordChange) e
 	if err := a.store.UpdatePasswordHash(ctx, u.ID, u.PasswordHash, hash, true, a.timestamp()); err != nil {
 		return err
 	}
-	a.emit(ctx, Event{Type: EventPasswordChanged, UserID: u.ID, Username: u.Username, ClientAddr: pc.Client.Addr})
-	a.notify(ctx, u, u.Email, noticePasswordChanged, pc.Client)
+	a.emit(ctx, Event{Type: EventPasswordChanged, UserID: u.ID, Username: u.Username, Email: u.Email, ClientAddr: pc.Client.Addr})
 	return nil
 }
 
@@ -996,11 +927,19 @@ func (a *Authenticator) timestamp() time.Time {
 }
 
 func (a *Authenticator) emit(ctx context.Context, e Event) {
-	if a.onEvent == nil {
+	ls := a.listeners.Load()
+	if a.onEvent == nil && ls == nil {
 		return
 	}
 	e.Time = a.timestamp()
-	a.onEvent(ctx, e)
+	if a.onEvent != nil {
+		a.onEvent(ctx, e)
+	}
+	if ls != nil {
+		for _, f := range *ls {
+			f(ctx, e)
+		}
+	}
 }
 
 // hashSecret is the SHA-256 of a refresh token's secret: what the store
@@ -1038,18 +977,6 @@ const (
 	EventLogout          EventType = "logout"
 	EventLogoutAll       EventType = "logout_all"
 	EventPasswordChanged EventType = "password_changed"
-
-	EventEmailVerificationRequested EventType = "email_verification_requested"
-	EventEmailChangeRequested       EventType = "email_change_requested"
-	EventEmailVerified              EventType = "email_verified"
-	EventPasswordResetRequested     EventType = "password_reset_requested"
-	EventPasswordReset              EventType = "password_reset"
-	// EventMailSent and EventMailFailed report each attempt to send a mail
-	// (Reason says why one failed); EventMailThrottled a mail not sent
-	// because the account had three within the hour, or the queue was full.
-	EventMailSent      EventType = "mail_sent"
-	EventMailFailed    EventType = "mail_failed"
-	EventMailThrottled EventType = "mail_throttled"
 
 	// EventSessionRevoked: one login ended by RevokeSession, or by a login
 	// past Config.Sessions.Max (Reason "too many logins").
@@ -1090,4 +1017,9 @@ type Event struct {
 	// Change, for an administrator's change, says what changed, as
 	// "disabled=true" or "roles=admin,ops".
 	Change string
+	// Warning marks a feature's event that points at an attack or a
+	// broken dependency (package recovery's mail that failed): LogEvents
+	// logs it as a warning, as it does EventLoginThrottled and
+	// EventRefreshReuse.
+	Warning bool
 }

@@ -38,7 +38,7 @@ func TestMissingCapability(t *testing.T) {
 				t.Error("New returned an Authenticator with its error")
 			}
 			return err
-		}, "auth: Config.Mail.Mailer needs a Store that implements auth.LinkStore (mailed links)"},
+		}, "auth: Config.Mail.Mailer needs a Store that implements recovery.LinkStore (mailed links)"},
 		{"Authenticator.ListUsers", func(t *testing.T, s Store) error {
 			users, next, err := newAuth(t, s).ListUsers(ctx, "", 10)
 			if err != nil && (users != nil || next != "") {

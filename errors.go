@@ -119,27 +119,13 @@ var (
 	// Authorization header (RFC 6750 §2 allows one method, once).
 	ErrMultipleAuthorization = errors.New("auth: more than one Authorization header")
 
-	// Registration and account-recovery errors.
+	// Registration errors.
 
-	// ErrInvalidLink is returned for a mailed link's token that is unknown,
-	// spent, expired, made stale by a newer link or a password change, or
-	// of another purpose.
-	ErrInvalidLink = errors.New("auth: invalid or expired link")
-	// ErrNothingToVerify is returned by RequestEmailVerification for an
-	// account without an email, or whose email is verified already.
-	ErrNothingToVerify = errors.New("auth: no unverified email")
-	// ErrMailDisabled is returned by the flows that send mail when
-	// Config.Mail.Mailer is not set.
-	ErrMailDisabled = errors.New("auth: no Mailer configured")
-
-	// ErrInvalidEmail is returned by Register and ChangeEmail for an email
+	// ErrInvalidEmail is returned by Register (and package recovery's email
+	// change) for an email
 	// address outside the form every mail system agrees on (see
 	// NormalizeEmail).
 	ErrInvalidEmail = errors.New("auth: invalid email address")
-	// ErrMailRefused is wrapped by a Mailer's error when the mail server
-	// refused the mail for good (an SMTP 5xx reply: no such mailbox, a
-	// policy): the Authenticator then does not try it again.
-	ErrMailRefused = errors.New("auth: mail refused")
 
 	// Administration errors.
 
@@ -154,7 +140,7 @@ var (
 	ErrInvalidCursor = errors.New("auth: invalid cursor")
 	// ErrMissingCapability is matched by the error of a feature configured,
 	// or used, with a Store that lacks the optional interface the feature
-	// needs (such as LinkStore for Config.Mail.Mailer); the error's text
+	// needs (such as recovery.LinkStore for package recovery); the error's text
 	// names the interface.
 	ErrMissingCapability = errors.New("auth: the Store lacks a capability")
 )

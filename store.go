@@ -300,83 +300,6 @@ type SessionStore interface {
 	TrimSessions(ctx context.Context, userID string, keep int, now time.Time) ([]string, error)
 }
 
-// LinkPurpose is what a mailed link is for. A link of one purpose never
-// does what another's does.
-type LinkPurpose string
-
-// Link purposes.
-const (
-	// LinkVerifyEmail proves an address: redeemed, it makes the token's
-	// Email the account's email, verified (for a new account's address,
-	// and for a change of address alike).
-	LinkVerifyEmail LinkPurpose = "verify_email"
-	// LinkResetPassword replaces a forgotten password.
-	LinkResetPassword LinkPurpose = "reset_password"
-)
-
-// LinkToken is what a store keeps of a token mailed in a link: never the
-// token itself, only its SHA-256.
-type LinkToken struct {
-	Hash    []byte // SHA-256 of the token
-	UserID  string
-	Purpose LinkPurpose
-	// Email is the address the link was mailed to: the one it verifies,
-	// and the one a reset link needs the account still to have.
-	Email string
-	// UserVersion is the user's TokenVersion when the link was made: the
-	// link works only while it is still the user's, so that it dies with
-	// every password change or reset, every logout-all and every
-	// disabling.
-	UserVersion int64
-	CreatedAt   time.Time
-	ExpiresAt   time.Time
-}
-
-// Redemption asks a store to spend a link token and make its change, in one
-// atomic operation.
-type Redemption struct {
-	Hash    []byte // SHA-256 of the token presented
-	Purpose LinkPurpose
-	Now     time.Time
-	// NewPasswordHash, for LinkResetPassword, is the password hash to set.
-	NewPasswordHash string
-}
-
-// LinkStore is an optional capability of a Store: it keeps the single-use
-// tokens of mailed links (email verification, password reset, email
-// change), which Config.Mail.Mailer needs: New refuses a Mailer with a Store
-// that is not a LinkStore. It is in the same backend as the users, so that
-// a redemption and its change of the user are one atomic operation.
-// Implementations must be safe for concurrent use, and redeem atomically:
-// of concurrent redemptions of one token, exactly one succeeds. It follows
-// UserStore's error contract.
-type LinkStore interface {
-	// CreateLinkToken stores t and deletes every other token of the same
-	// user and purpose, so that the newest link is the only one that
-	// works. It returns ErrNotFound if the user does not exist.
-	CreateLinkToken(ctx context.Context, t *LinkToken) error
-	// LinkToken returns the token with this hash, or ErrNotFound.
-	LinkToken(ctx context.Context, hash []byte) (*LinkToken, error)
-	// RedeemLinkToken spends the token with r.Hash, if it has r.Purpose,
-	// has not expired at r.Now and is alive, and makes its change, all or
-	// nothing. A token is alive while its user is not disabled, the user's
-	// TokenVersion is still the token's UserVersion and, for
-	// LinkResetPassword, the user's Email is still the token's; a token
-	// found dead is deleted. The change:
-	//
-	//   - LinkVerifyEmail: the user's Email becomes the token's, with
-	//     EmailVerified set; ErrEmailExists (and no change: the token stays)
-	//     if that address is another user's email or username.
-	//   - LinkResetPassword: the password hash becomes r.NewPasswordHash,
-	//     the token version is incremented, every refresh session of the
-	//     user revoked and EmailVerified set.
-	//
-	// Either way every link token of the user is deleted with it. It
-	// returns the updated user, or ErrNotFound for a token that is unknown,
-	// spent, expired, of another purpose or dead.
-	RedeemLinkToken(ctx context.Context, r Redemption) (*User, error)
-}
-
 // Store is what the Authenticator needs, whatever it is configured with:
 // users and their refresh sessions, in one backend so that logout-all and
 // password changes end the sessions in the same atomic operation. What
@@ -454,7 +377,6 @@ type MemoryStore struct {
 	sessions   map[string]*memSession
 	// byUser indexes sessions by user id, then session id.
 	byUser map[string]map[string]*memSession
-	links  map[string]*LinkToken // by string(hash)
 	// sweepAt is the session count at which CreateSession next drops
 	// revoked and expired sessions, so memory stays bounded by live ones.
 	sweepAt int
@@ -474,14 +396,12 @@ func NewMemoryStore() *MemoryStore {
 		byEmail:    make(map[string]string),
 		sessions:   make(map[string]*memSession),
 		byUser:     make(map[string]map[string]*memSession),
-		links:      make(map[string]*LinkToken),
 	}
 }
 
 // MemoryStore offers every optional capability.
 var (
 	_ Store       = (*MemoryStore)(nil)
-	_ LinkStore   = (*MemoryStore)(nil)
 	_ UserLister  = (*MemoryStore)(nil)
 	_ UserDeleter = (*MemoryStore)(nil)
 )
@@ -715,11 +635,6 @@ func (m *MemoryStore) DeleteUser(ctx context.Context, id string) error {
 		delete(m.sessions, sid)
 	}
 	delete(m.byUser, id)
-	for h, t := range m.links {
-		if t.UserID == id {
-			delete(m.links, h)
-		}
-	}
 	return nil
 }
 
@@ -912,83 +827,3 @@ func (m *MemoryStore) UserBySession(ctx context.Context, userID, sessionID strin
 	return u.Clone(), nil
 }
 
-// CreateLinkToken implements LinkStore.
-func (m *MemoryStore) CreateLinkToken(ctx context.Context, t *LinkToken) error {
-	if !storable(t.UserID, t.Email, string(t.Purpose)) {
-		return ErrInvalidInput
-	}
-	if err := m.lock(ctx); err != nil {
-		return err
-	}
-	defer m.mu.Unlock()
-	if _, ok := m.users[t.UserID]; !ok {
-		return ErrNotFound
-	}
-	for h, old := range m.links {
-		if old.UserID == t.UserID && old.Purpose == t.Purpose || !t.CreatedAt.Before(old.ExpiresAt) {
-			delete(m.links, h) // replaced, or expired
-		}
-	}
-	c := *t
-	c.Hash = slices.Clone(t.Hash)
-	m.links[string(t.Hash)] = &c
-	return nil
-}
-
-// LinkToken implements LinkStore.
-func (m *MemoryStore) LinkToken(ctx context.Context, hash []byte) (*LinkToken, error) {
-	if err := m.rlock(ctx); err != nil {
-		return nil, err
-	}
-	defer m.mu.RUnlock()
-	t, ok := m.links[string(hash)]
-	if !ok {
-		return nil, ErrNotFound
-	}
-	c := *t
-	c.Hash = slices.Clone(t.Hash)
-	return &c, nil
-}
-
-// RedeemLinkToken implements LinkStore.
-func (m *MemoryStore) RedeemLinkToken(ctx context.Context, r Redemption) (*User, error) {
-	if !storable(r.NewPasswordHash) {
-		return nil, ErrInvalidInput
-	}
-	if err := m.lock(ctx); err != nil {
-		return nil, err
-	}
-	defer m.mu.Unlock()
-	t, ok := m.links[string(r.Hash)]
-	if !ok || t.Purpose != r.Purpose || !r.Now.Before(t.ExpiresAt) {
-		return nil, ErrNotFound
-	}
-	u, ok := m.users[t.UserID]
-	if !ok || u.Disabled || u.TokenVersion != t.UserVersion || r.Purpose == LinkResetPassword && u.Email != t.Email {
-		delete(m.links, string(r.Hash)) // dead
-		return nil, ErrNotFound
-	}
-	switch r.Purpose {
-	case LinkVerifyEmail:
-		if owner, taken := m.byUsername[t.Email]; taken && owner != u.ID {
-			return nil, ErrEmailExists
-		}
-		if err := m.setEmailLocked(u, t.Email); err != nil {
-			return nil, err
-		}
-		u.EmailVerified = true
-		u.UpdatedAt = r.Now
-	case LinkResetPassword:
-		u.PasswordHash = r.NewPasswordHash
-		u.EmailVerified = true
-		m.invalidateLocked(u, r.Now)
-	default:
-		return nil, ErrNotFound
-	}
-	for h, other := range m.links {
-		if other.UserID == u.ID {
-			delete(m.links, h)
-		}
-	}
-	return u.Clone(), nil
-}

@@ -134,7 +134,9 @@ func (e *errorEntry) match(err error) (description string, ok bool) {
 // failures at the end, which answer 500): TestErrorTableCoversSentinels
 // fails for one added without.
 var errorTable = [...]errorEntry{
-	// Answers that an endpoint chose for the errors of its operation.
+	// Answers that an endpoint chose for the errors of its operation. (A
+	// feature package's endpoint chooses its own with a *Problem, which
+	// comes before every entry: see lookupError.)
 	{is: []error{errNotAdmin}, status: http.StatusForbidden, code: "insufficient_scope", description: "this needs the role admin",
 		header: func(h http.Header, _ error) {
 			h.Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="admin"`)
@@ -195,9 +197,6 @@ var errorTable = [...]errorEntry{
 	{is: []error{auth.ErrInvalidRole}, status: http.StatusBadRequest, code: "invalid_request",
 		description: "roles are at most 32 names of 1 to 64 characters of a-z, 0-9, '_', '-', '.', ':'"},
 	{is: []error{auth.ErrInvalidCursor}, status: http.StatusBadRequest, code: "invalid_request", description: "cursor is not one this server gave"},
-	{is: []error{auth.ErrNothingToVerify}, status: http.StatusConflict, code: "nothing_to_verify", description: "the account has no unverified email"},
-	{is: []error{auth.ErrInvalidLink}, status: http.StatusBadRequest, code: "invalid_grant", description: "the link is invalid, used, expired or replaced by a newer one"},
-	{is: []error{auth.ErrMailDisabled}, status: http.StatusNotFound, code: "not_found", description: "this service sends no mail"},
 	// A feature whose store capability the service's Store lacks (the list
 	// of users without an auth.UserLister): as a service that does not
 	// offer it.
@@ -208,19 +207,24 @@ var errorTable = [...]errorEntry{
 	{is: []error{auth.ErrNotFound}, status: http.StatusNotFound, code: "not_found", description: "not found", bearer: true},
 
 	// The server's own failures, which the Authenticator never lets reach
-	// a handler: a stored hash it cannot read, a key it cannot use, a mail
-	// it could not send, a password check's internal result.
-	{is: []error{auth.ErrUnsupportedHash, auth.ErrUnknownKey, auth.ErrWeakKey, auth.ErrMailRefused, auth.ErrPasswordMismatch},
+	// a handler: a stored hash it cannot read, a key it cannot use, a
+	// password check's internal result.
+	{is: []error{auth.ErrUnsupportedHash, auth.ErrUnknownKey, auth.ErrWeakKey, auth.ErrPasswordMismatch},
 		status: http.StatusInternalServerError, code: "server_error", description: "internal error"},
 }
 
 // errInternal answers the errors errorTable does not know.
 var errInternal = errorEntry{status: http.StatusInternalServerError, code: "server_error", description: "internal error"}
 
-// lookupError returns the entry of errorTable that answers err, with the
+// lookupError returns the entry of errorTable that answers err (one made
+// of it for a *Problem), with the
 // description of its answer outside the token endpoint; found is false
 // (and the entry errInternal) when none matches.
 func lookupError(err error) (e *errorEntry, description string, found bool) {
+	var p *Problem
+	if errors.As(err, &p) {
+		return &errorEntry{status: p.Status, code: p.Code, description: p.Description}, p.Description, true
+	}
 	for i := range errorTable {
 		e := &errorTable[i]
 		if desc, ok := e.match(err); ok {

@@ -76,12 +76,8 @@ var rootSentinels = map[string]struct {
 	"ErrWeakKey":               {auth.ErrWeakKey, wantServerError},
 	"ErrNoBearer":              {auth.ErrNoBearer, wantAnswer{status: 401, code: "unauthorized"}},
 	"ErrMultipleAuthorization": {auth.ErrMultipleAuthorization, wantAnswer{status: 400, code: "invalid_request"}},
-	"ErrInvalidLink":           {auth.ErrInvalidLink, wantAnswer{status: 400, code: "invalid_grant"}},
-	"ErrNothingToVerify":       {auth.ErrNothingToVerify, wantAnswer{status: 409, code: "nothing_to_verify"}},
-	"ErrMailDisabled":          {auth.ErrMailDisabled, wantAnswer{status: 404, code: "not_found"}},
 	"ErrMissingCapability":     {auth.ErrMissingCapability, wantAnswer{status: 404, code: "not_found"}},
 	"ErrInvalidEmail":          {auth.ErrInvalidEmail, wantAnswer{status: 422, code: "invalid_email"}},
-	"ErrMailRefused":           {auth.ErrMailRefused, wantServerError},
 	"ErrLastAdmin":             {auth.ErrLastAdmin, wantAnswer{status: 409, code: "last_admin"}},
 	"ErrInvalidRole":           {auth.ErrInvalidRole, wantAnswer{status: 400, code: "invalid_request"}},
 	"ErrInvalidCursor":         {auth.ErrInvalidCursor, wantAnswer{status: 400, code: "invalid_request"}},
@@ -406,5 +402,31 @@ func TestErrorTableCoversSentinels(t *testing.T) {
 				t.Errorf("%s declares %v: exported errors belong in errors.go", file, names)
 			}
 		}
+	}
+}
+
+// TestProblem: a feature's *Problem is answered as it says, before any
+// entry of the table, wrapped or not, and errors.Is sees its Err.
+func TestProblem(t *testing.T) {
+	errFeature := errors.New("feature: the thing is wrong")
+	p := &Problem{Status: http.StatusConflict, Code: "thing_wrong", Description: "the thing is wrong", Err: errFeature}
+	for name, err := range map[string]error{
+		"bare":    p,
+		"wrapped": fmt.Errorf("handler: %w", p),
+		// The Problem wins over the auth error it carries.
+		"over the table": &Problem{Status: http.StatusConflict, Code: "thing_wrong", Description: "the thing is wrong", Err: auth.ErrInvalidCredentials},
+	} {
+		status, code, desc := ErrorStatus(err)
+		if status != http.StatusConflict || code != "thing_wrong" || desc != "the thing is wrong" {
+			t.Errorf("%s: ErrorStatus = %d %s %q", name, status, code, desc)
+		}
+		rec := httptest.NewRecorder()
+		WriteErrorFor(rec, err)
+		if rec.Code != http.StatusConflict || !strings.Contains(rec.Body.String(), `"error":"thing_wrong"`) {
+			t.Errorf("%s: WriteErrorFor wrote %d %s", name, rec.Code, rec.Body)
+		}
+	}
+	if !errors.Is(p, errFeature) || p.Error() != errFeature.Error() {
+		t.Errorf("Problem does not unwrap to its Err: %v", p)
 	}
 }

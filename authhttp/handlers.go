@@ -137,15 +137,6 @@ func route(method, path string, h http.Handler) Route {
 //	GET  /users/me            Me
 //	POST /users/me/password   ChangePassword
 //	GET  /healthz             Healthz
-//	POST /email/verify        VerifyEmail
-//	POST /email/verify/resend ResendVerification
-//	POST /email/change        ChangeEmail
-//	POST /password/forgot     ForgotPassword
-//	POST /password/reset      ResetPassword
-//	GET  /verify-email        VerifyEmailPage
-//	GET  /reset-password      ResetPasswordPage
-//	GET  /assets/link-page.js  LinkPageScript
-//	GET  /assets/link-page.css LinkPageStyle
 //	POST /session             SessionLogin
 //	POST /session/refresh     SessionRefresh
 //	POST /session/logout      SessionLogout
@@ -154,9 +145,6 @@ func route(method, path string, h http.Handler) Route {
 //	GET  /admin/users         AdminListUsers
 //	PATCH /admin/users/{id}   AdminUpdateUser
 //	POST /admin/users/{id}/logout AdminLogoutUser
-//
-// The recovery endpoints (not the pages) answer 404 not_found when the
-// Authenticator has no Mailer.
 //
 // Mount them in a Router (which answers unknown paths and methods with
 // JSON), or in any router, e.g. mux.Handle(r.Method+" "+r.Path, r.Handler).
@@ -169,15 +157,6 @@ func (h *Handlers) Routes() []Route {
 		route(http.MethodGet, "/users/me", h.Me()),
 		route(http.MethodPost, "/users/me/password", h.ChangePassword()),
 		route(http.MethodGet, "/healthz", h.Healthz()),
-		route(http.MethodPost, "/email/verify", h.VerifyEmail()),
-		route(http.MethodPost, "/email/verify/resend", h.ResendVerification()),
-		route(http.MethodPost, "/email/change", h.ChangeEmail()),
-		route(http.MethodPost, "/password/forgot", h.ForgotPassword()),
-		route(http.MethodPost, "/password/reset", h.ResetPassword()),
-		route(http.MethodGet, "/verify-email", h.VerifyEmailPage()),
-		route(http.MethodGet, "/reset-password", h.ResetPasswordPage()),
-		route(http.MethodGet, "/assets/link-page.js", h.LinkPageScript()),
-		route(http.MethodGet, "/assets/link-page.css", h.LinkPageStyle()),
 		route(http.MethodPost, "/session", h.SessionLogin()),
 		route(http.MethodPost, "/session/refresh", h.SessionRefresh()),
 		route(http.MethodPost, "/session/logout", h.SessionLogout()),

@@ -84,18 +84,6 @@ func (s *htDownStore) UserByEmail(ctx context.Context, email string) (*auth.User
 	}
 	return s.MemoryStore.UserByEmail(ctx, email)
 }
-func (s *htDownStore) RedeemLinkToken(ctx context.Context, r auth.Redemption) (*auth.User, error) {
-	if err := s.err(); err != nil {
-		return nil, err
-	}
-	return s.MemoryStore.RedeemLinkToken(ctx, r)
-}
-func (s *htDownStore) LinkToken(ctx context.Context, hash []byte) (*auth.LinkToken, error) {
-	if err := s.err(); err != nil {
-		return nil, err
-	}
-	return s.MemoryStore.LinkToken(ctx, hash)
-}
 func (s *htDownStore) InvalidateTokens(ctx context.Context, id string, now time.Time) error {
 	if err := s.err(); err != nil {
 		return err
@@ -171,6 +159,14 @@ type htResp struct {
 // do sends one request through the router and checks what every answer
 // must be: JSON unless 204, never a 5xx other than 503, never a redirect,
 // never a hash or the secret.
+// login returns an access token of username.
+func (e *htEnv) login(t *testing.T, name, password string) (access, refresh string) {
+	t.Helper()
+	r := e.do("POST", "/token", "application/x-www-form-urlencoded", "username="+name+"&password="+password, "")
+	r.wantStatus(t, 200)
+	return r.body["access_token"].(string), r.body["refresh_token"].(string)
+}
+
 func (e *htEnv) do(method, target, contentType, body, bearer string) htResp {
 	e.t.Helper()
 	r := httptest.NewRequest(method, target, strings.NewReader(body))

@@ -55,6 +55,30 @@ func (b JSONBody) String(name string, wrongType error) (s string, ok bool, err e
 // invalid_request with reason as the error_description.
 func BadRequest(reason string) error { return badRequest(reason) }
 
+// Problem is an error that a feature package's endpoint answers as it
+// chooses: Status, with the OAuth 2.0 error Code and Description (a fixed
+// text, never one taken from the request or from Err). It comes before
+// every answer of the package's error table; errors.Is and errors.As see
+// Err through it. A feature maps its own errors to Problems, and leaves
+// the core's (auth's, this package's) to the table.
+type Problem struct {
+	Status      int
+	Code        string
+	Description string
+	Err         error
+}
+
+// Error implements error.
+func (p *Problem) Error() string {
+	if p.Err == nil {
+		return "authhttp: " + p.Code
+	}
+	return p.Err.Error()
+}
+
+// Unwrap returns Err.
+func (p *Problem) Unwrap() error { return p.Err }
+
 // acceptedBody is WriteAccepted's.
 var acceptedBody = []byte("{}\n")
 

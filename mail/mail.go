@@ -1,5 +1,5 @@
 // Package mail sends the library's mails (email verification, password
-// reset: see auth.Mailer) over SMTP, or writes them to a directory as .eml
+// reset: see recovery.Mailer) over SMTP, or writes them to a directory as .eml
 // files for development. Both compose the messages with
 // github.com/wneessen/go-mail.
 //
@@ -40,7 +40,7 @@ import (
 
 	gomail "github.com/wneessen/go-mail"
 
-	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/recovery"
 )
 
 // SMTPConfig configures an SMTP Mailer.
@@ -59,7 +59,7 @@ type SMTPConfig struct {
 	TLSConfig *tls.Config
 }
 
-// SMTP is an auth.Mailer that sends over SMTP. It is safe for concurrent
+// SMTP is a recovery.Mailer that sends over SMTP. It is safe for concurrent
 // use: each Send makes its own connection.
 type SMTP struct {
 	from    string
@@ -69,7 +69,7 @@ type SMTP struct {
 	timeout time.Duration
 }
 
-var _ auth.Mailer = (*SMTP)(nil)
+var _ recovery.Mailer = (*SMTP)(nil)
 
 // NewSMTP returns an SMTP Mailer, or an error naming what is wrong with c.
 // The error never holds the URL's password.
@@ -145,16 +145,16 @@ func cmpOr(v, def int) int {
 	return v
 }
 
-// Send implements auth.Mailer: one connection, one message, within the
+// Send implements recovery.Mailer: one connection, one message, within the
 // Timeout and ctx's deadline (each read and write of the conversation is
 // bounded by the nearer of the two).
 //
 // When the server refuses the mail for good, with a 5xx reply to MAIL
-// FROM, RCPT TO or the message's data, the error wraps auth.ErrMailRefused
+// FROM, RCPT TO or the message's data, the error wraps recovery.ErrMailRefused
 // as well as go-mail's error. Temporary (4xx) replies, network errors,
 // timeouts, and TLS or AUTH failures do not: they may pass, or are the
 // configuration's fault rather than the mail's.
-func (s *SMTP) Send(ctx context.Context, m *auth.Message) error {
+func (s *SMTP) Send(ctx context.Context, m *recovery.Message) error {
 	msg, err := compose(s.from, s.domain, m)
 	if err != nil {
 		return err
@@ -175,7 +175,7 @@ func (s *SMTP) Send(ctx context.Context, m *auth.Message) error {
 	defer cancel()
 	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
 		if refused(err) {
-			return fmt.Errorf("mail: sending to %s: %w: %w", s.host, auth.ErrMailRefused, err)
+			return fmt.Errorf("mail: sending to %s: %w: %w", s.host, recovery.ErrMailRefused, err)
 		}
 		return fmt.Errorf("mail: sending to %s: %w", s.host, err)
 	}
@@ -209,7 +209,7 @@ func refused(err error) bool {
 }
 
 // compose makes the MIME message of m, with a Message-ID at domain.
-func compose(from, domain string, m *auth.Message) (*gomail.Msg, error) {
+func compose(from, domain string, m *recovery.Message) (*gomail.Msg, error) {
 	// 8bit: the parts as they are (go-mail writes "7bit" parts as
 	// quoted-printable).
 	enc := gomail.NoEncoding
@@ -260,7 +260,7 @@ type OutboxConfig struct {
 	From string
 }
 
-// Outbox is an auth.Mailer that writes each mail as an RFC 5322 message to
+// Outbox is a recovery.Mailer that writes each mail as an RFC 5322 message to
 // a file DIR/<time>-<random>.eml with mode 0600, for development: open it
 // in any mail program. It is safe for concurrent use.
 type Outbox struct {
@@ -268,7 +268,7 @@ type Outbox struct {
 	domain    string // of the Message-IDs
 }
 
-var _ auth.Mailer = (*Outbox)(nil)
+var _ recovery.Mailer = (*Outbox)(nil)
 
 // NewOutbox returns an Outbox writing to c.Dir, which it creates if
 // missing.
@@ -285,10 +285,10 @@ func NewOutbox(c OutboxConfig) (*Outbox, error) {
 	return &Outbox{dir: c.Dir, from: c.From, domain: msgIDDomain(c.From)}, nil
 }
 
-// Send implements auth.Mailer: the message is written under a temporary
+// Send implements recovery.Mailer: the message is written under a temporary
 // name and then renamed, so that a reader of the directory never sees half
 // a mail.
-func (o *Outbox) Send(ctx context.Context, m *auth.Message) error {
+func (o *Outbox) Send(ctx context.Context, m *recovery.Message) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -17,11 +17,11 @@ import (
 
 	gomail "github.com/wneessen/go-mail"
 
-	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/internal/smtptest"
+	"github.com/goauthkit/auth/recovery"
 )
 
-var testMessage = &auth.Message{
+var testMessage = &recovery.Message{
 	To:      "alice@example.com",
 	Subject: "Reset your password",
 	Text:    "Hello alice,\n\nopen this link:\n\nhttp://127.0.0.1:8080/reset-password?token=AbC-_0123456789abcdefghijklmnopqrstuvwxyzAB\n\nThe link works for 1 hour.\n",
@@ -234,7 +234,7 @@ func TestOutbox(t *testing.T) {
 }
 
 // TestSMTPErrMailRefused: a permanent (5xx) refusal of the mail wraps
-// auth.ErrMailRefused; temporary replies, failures to connect, time out or
+// recovery.ErrMailRefused; temporary replies, failures to connect, time out or
 // log in do not.
 func TestSMTPErrMailRefused(t *testing.T) {
 	cert, pool := smtptest.Cert(t)
@@ -316,8 +316,8 @@ func TestSMTPErrMailRefused(t *testing.T) {
 				t.Fatalf("Send succeeded, want an error with %q", tt.wantErr)
 			}
 			t.Logf("Send: %v", err)
-			if got := errors.Is(err, auth.ErrMailRefused); got != tt.wantRefused {
-				t.Errorf("errors.Is(%v, auth.ErrMailRefused) = %v, want %v", err, got, tt.wantRefused)
+			if got := errors.Is(err, recovery.ErrMailRefused); got != tt.wantRefused {
+				t.Errorf("errors.Is(%v, recovery.ErrMailRefused) = %v, want %v", err, got, tt.wantRefused)
 			}
 			if !strings.HasPrefix(err.Error(), "mail: sending to 127.0.0.1: ") || !strings.Contains(err.Error(), tt.wantErr) || strings.Contains(err.Error(), "nope") {
 				t.Errorf("Send = %v, want the server's answer %q (and no password)", err, tt.wantErr)

@@ -27,6 +27,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/recovery"
 )
 
 // Metrics holds the collectors. It is safe for concurrent use.
@@ -117,11 +118,11 @@ func (m *Metrics) Observe(_ context.Context, e auth.Event) {
 		m.refreshes.WithLabelValues(outcomeFailure).Inc()
 	case auth.EventRefreshReuse:
 		m.refreshes.WithLabelValues(outcomeReuse).Inc()
-	case auth.EventMailSent:
+	case recovery.EventMailSent:
 		m.emails.WithLabelValues(outcomeSent).Inc()
-	case auth.EventMailFailed:
+	case recovery.EventMailFailed:
 		m.emails.WithLabelValues(outcomeFailed).Inc()
-	case auth.EventMailThrottled:
+	case recovery.EventMailThrottled:
 		m.emails.WithLabelValues(outcomeThrottled).Inc()
 	}
 }

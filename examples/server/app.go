@@ -20,6 +20,8 @@ import (
 
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/authhttp"
+	"github.com/goauthkit/auth/recovery"
+	"github.com/goauthkit/auth/recovery/recoveryhttp"
 	"github.com/goauthkit/auth/keyfile"
 	authmail "github.com/goauthkit/auth/mail"
 	authmetrics "github.com/goauthkit/auth/metrics"
@@ -53,10 +55,11 @@ const keyFileName = "hs256.key"
 const openTimeout = 15 * time.Second
 
 // newApp opens the store, loads or makes the signing key and builds the
-// handler tree. tweak, if not nil, edits the auth.Config before New (tests
-// use it for a faster hasher or another limiter). Every error is a
+// handler tree. tweak, if not nil, edits the auth.Config and the
+// recovery.Config before New (tests use it for a faster hasher or another
+// limiter). Every error is a
 // *settingError naming the setting at fault.
-func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*auth.Config)) (*app, error) {
+func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*auth.Config, *recovery.Config)) (*app, error) {
 	store, closeStore, err := openStore(ctx, s, logger)
 	if err != nil {
 		return nil, err
@@ -74,8 +77,8 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*au
 		Store:   store,
 		OnEvent: auth.LogEvents(logger),
 		Tokens:  auth.TokenConfig{AccessTTL: s.accessTTL, RefreshTTL: s.refreshTTL, RefreshGrace: s.refreshGrace},
-		Mail:    auth.MailConfig{Mailer: mailer, PublicURL: publicURL, ResetTTL: s.resetTTL, VerifyTTL: s.verifyTTL},
 	}
+	recoveryCfg := recovery.Config{Mailer: mailer, PublicURL: publicURL, ResetTTL: s.resetTTL, VerifyTTL: s.verifyTTL}
 	switch {
 	case s.signingAlg != "HS256":
 		if cfg.Keys, err = loadKeyPair(s.dataDir, s.signingAlg, logger); err != nil {
@@ -116,9 +119,14 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*au
 		metricsHandler = metricsOnly(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	}
 	if tweak != nil {
-		tweak(&cfg)
+		tweak(&cfg, &recoveryCfg)
 	}
 	a, err := auth.New(cfg)
+	if err != nil {
+		_ = closeStore()
+		return nil, configSetting(err)
+	}
+	rec, err := recovery.New(a, recoveryCfg)
 	if err != nil {
 		_ = closeStore()
 		return nil, configSetting(err)
@@ -135,7 +143,7 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*au
 		}
 		return nil, badSetting(s.proxiesSetting, "%v", err)
 	}
-	router, err := newRouter(h, cfg.Keys)
+	router, err := newRouter(h, recoveryhttp.New(h, rec), cfg.Keys)
 	if err != nil {
 		_ = closeStore()
 		return nil, err
@@ -165,7 +173,7 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*au
 			// is queued for a bounded time.
 			ctx, cancel := context.WithTimeout(context.Background(), mailDrainTimeout)
 			defer cancel()
-			if err := a.Shutdown(ctx); err != nil {
+			if err := rec.Shutdown(ctx); err != nil {
 				logger.Warn("mail still queued at shutdown was dropped", "error", err)
 			}
 			return closeStore()
@@ -195,7 +203,7 @@ const mailDrainTimeout = 10 * time.Second
 
 // newMailer returns the Mailer the settings select: SMTP with
 // AUTH_SMTP_URL, else an outbox directory DIR/outbox.
-func newMailer(s settings, logger *slog.Logger) (auth.Mailer, error) {
+func newMailer(s settings, logger *slog.Logger) (recovery.Mailer, error) {
 	if s.smtpURL != "" {
 		m, err := authmail.NewSMTP(authmail.SMTPConfig{URL: s.smtpURL, From: s.mailFrom})
 		if err != nil {
@@ -272,10 +280,12 @@ func runtimeFigures() map[string]uint64 {
 }
 
 // newRouter mounts every route the server answers: the library's handlers,
-// the JWKS (the public keys of an asymmetric key set, or under HS256, keys
-// == nil, a 404) and the OpenAPI document of all of them.
-func newRouter(h *authhttp.Handlers, keys *auth.KeySet) (*authhttp.Router, error) {
-	routes := append(h.Routes(), authhttp.JWKSRoute(keys))
+// account recovery's, the JWKS (the public keys of an asymmetric key set,
+// or under HS256, keys == nil, a 404) and the OpenAPI document of all of
+// them.
+func newRouter(h *authhttp.Handlers, rec *recoveryhttp.Handlers, keys *auth.KeySet) (*authhttp.Router, error) {
+	routes := append(h.Routes(), rec.Routes()...)
+	routes = append(routes, authhttp.JWKSRoute(keys))
 	doc, err := authhttp.OpenAPIRoute(routes)
 	if err != nil {
 		return nil, err

@@ -370,12 +370,12 @@ func configSetting(err error) error {
 		{"Config.Tokens.RefreshGrace", "AUTH_REFRESH_GRACE"},
 		{"Config.Tokens.AccessTTL", "AUTH_ACCESS_TTL"},
 		{"Config.SecretKey", "AUTH_SECRET_KEY"},
-		{"Config.Mail.PublicURL", "AUTH_PUBLIC_URL"},
-		{"Config.Mail.ResetTTL", "AUTH_RESET_TTL"},
-		{"Config.Mail.VerifyTTL", "AUTH_VERIFY_TTL"},
+		{"Config.PublicURL", "AUTH_PUBLIC_URL"},
+		{"Config.ResetTTL", "AUTH_RESET_TTL"},
+		{"Config.VerifyTTL", "AUTH_VERIFY_TTL"},
 	} {
 		if i := strings.Index(msg, m.field); i >= 0 && !strings.Contains(msg[:i], "Config.") {
-			return badSetting(m.setting, "%s", strings.TrimPrefix(msg, "auth: "))
+			return badSetting(m.setting, "%s", strings.TrimPrefix(strings.TrimPrefix(msg, "auth: "), "recovery: "))
 		}
 	}
 	return err

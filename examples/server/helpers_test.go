@@ -22,6 +22,7 @@ import (
 
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/internal/smtptest"
+	"github.com/goauthkit/auth/recovery"
 )
 
 // testHasher is a fast, insecure Hasher for the end-to-end tests, which
@@ -181,7 +182,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if !o.sharedLimiter {
 		limiter = auth.NewMemoryLimiter(auth.LimiterConfig{Now: clock.Now})
 	}
-	a, err := newApp(context.Background(), s, logger, func(c *auth.Config) {
+	a, err := newApp(context.Background(), s, logger, func(c *auth.Config, rc *recovery.Config) {
 		c.Passwords.Hasher = o.hasher
 		c.Now = clock.Now
 		if limiter != nil {
@@ -192,7 +193,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 			// signups these tests make from 127.0.0.1; TestE2EAddressLimit
 			// and TestE2ESignupLimit check them.
 			many := auth.Rate{Burst: 100_000, Interval: time.Second}
-			c.Limits.LoginAddress, c.Limits.SignupAddress, c.Limits.RecoveryAddress = many, many, many
+			c.Limits.LoginAddress, c.Limits.SignupAddress, rc.Limits.Address = many, many, many
 		}
 	})
 	if err != nil {

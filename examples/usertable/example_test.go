@@ -60,7 +60,6 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer a.Shutdown(ctx)
 
 	// Alice logs in with her email, as typed.
 	pair, err := a.Login(ctx, auth.Credentials{Username: "Alice@Example.com", Password: "correct horse battery"})

@@ -22,7 +22,6 @@ func TestDeletedUsersTokenIsNotTheNextUsers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.Shutdown(ctx)
 	alice, err := a.Register(ctx, auth.NewUser{Username: "alice", Password: "a long old password", Email: "alice@example.com"})
 	if err != nil {
 		t.Fatal(err)
@@ -181,7 +180,6 @@ func TestReusedIDs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer a.Shutdown(ctx)
 			// An older user, so that the freed id is not the first.
 			if _, err := db.Exec(`INSERT INTO users (email, password_hash) VALUES ('first@example.com', 'h')`); err != nil {
 				t.Fatal(err)
@@ -231,7 +229,6 @@ func TestUpsertKeepsTheUser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.Shutdown(ctx)
 	u, err := a.Register(ctx, auth.NewUser{Username: "alice", Password: "a long old password", Email: "alice@example.com", Roles: []string{"admin"}})
 	if err != nil {
 		t.Fatal(err)

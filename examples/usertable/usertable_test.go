@@ -13,6 +13,7 @@ import (
 
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/examples/usertable"
+	"github.com/goauthkit/auth/recovery"
 	"github.com/goauthkit/auth/store/storetest"
 )
 
@@ -49,22 +50,26 @@ func TestConformance(t *testing.T) {
 }
 
 // TestRequiredOnly: the adapter is an auth.Store and nothing more, and a
-// Mailer, which needs an auth.LinkStore, is refused with it.
+// Mailer, which needs a recovery.LinkStore, is refused with it.
 func TestRequiredOnly(t *testing.T) {
 	var s any = newStore(t, openDB(t))
 	for name, ok := range map[string]bool{
-		"auth.LinkStore":   is[auth.LinkStore](s),
-		"auth.UserLister":  is[auth.UserLister](s),
-		"auth.UserDeleter": is[auth.UserDeleter](s),
-		"auth.Pinger":      is[auth.Pinger](s),
+		"recovery.LinkStore": is[recovery.LinkStore](s),
+		"auth.UserLister":    is[auth.UserLister](s),
+		"auth.UserDeleter":   is[auth.UserDeleter](s),
+		"auth.Pinger":        is[auth.Pinger](s),
 	} {
 		if ok {
 			t.Errorf("the adapter implements %s", name)
 		}
 	}
-	_, err := auth.New(auth.Config{Store: s.(auth.Store), SecretKey: make([]byte, 32), Mail: auth.MailConfig{Mailer: nopMailer{}, PublicURL: "https://example.com"}})
-	if !errors.Is(err, auth.ErrMissingCapability) || err.Error() != "auth: Config.Mail.Mailer needs a Store that implements auth.LinkStore (mailed links)" {
-		t.Fatalf("auth.New with a Mailer = %v", err)
+	a, err := auth.New(auth.Config{Store: s.(auth.Store), SecretKey: make([]byte, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = recovery.New(a, recovery.Config{Mailer: nopMailer{}, PublicURL: "https://example.com"})
+	if !errors.Is(err, auth.ErrMissingCapability) || err.Error() != "recovery: New needs a Store that implements recovery.LinkStore (mailed links)" {
+		t.Fatalf("recovery.New = %v", err)
 	}
 }
 
@@ -72,7 +77,7 @@ func is[T any](v any) bool { _, ok := v.(T); return ok }
 
 type nopMailer struct{}
 
-func (nopMailer) Send(context.Context, *auth.Message) error { return nil }
+func (nopMailer) Send(context.Context, *recovery.Message) error { return nil }
 
 // TestServiceRows: rows the service writes itself, which the adapter has
 // never seen, read as users whose login name is their email; their state

@@ -50,7 +50,6 @@ func Run(b *testing.B, store auth.Store, limiter auth.Limiter) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer a.Shutdown(ctx)
 	login := func(name, password, addr string) error {
 		_, err := a.Login(ctx, auth.Credentials{Username: name, Password: password, Client: auth.Client{Addr: addr}})
 		return err

@@ -7,12 +7,13 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/recovery"
 )
 
-// CreateLinkToken implements auth.LinkStore, in one statement that also
+// CreateLinkToken implements recovery.LinkStore, in one statement that also
 // deletes the user's other tokens of the purpose and every expired token.
 // An unknown user is auth.ErrNotFound.
-func (s *Store) CreateLinkToken(ctx context.Context, t *auth.LinkToken) error {
+func (s *Store) CreateLinkToken(ctx context.Context, t *recovery.LinkToken) error {
 	if err := s.ready(ctx); err != nil {
 		return err
 	}
@@ -31,12 +32,12 @@ func (s *Store) CreateLinkToken(ctx context.Context, t *auth.LinkToken) error {
 	return unavailable(ctx, err)
 }
 
-// LinkToken implements auth.LinkStore.
-func (s *Store) LinkToken(ctx context.Context, hash []byte) (*auth.LinkToken, error) {
+// LinkToken implements recovery.LinkStore.
+func (s *Store) LinkToken(ctx context.Context, hash []byte) (*recovery.LinkToken, error) {
 	if err := s.ready(ctx); err != nil {
 		return nil, err
 	}
-	t := auth.LinkToken{Hash: append([]byte(nil), hash...)}
+	t := recovery.LinkToken{Hash: append([]byte(nil), hash...)}
 	var purpose string
 	err := s.pool.QueryRow(ctx, s.q.linkToken, hash).Scan(&t.UserID, &purpose, &t.Email, &t.UserVersion, &t.CreatedAt, &t.ExpiresAt)
 	switch {
@@ -45,26 +46,26 @@ func (s *Store) LinkToken(ctx context.Context, hash []byte) (*auth.LinkToken, er
 	case err != nil:
 		return nil, unavailable(ctx, err)
 	}
-	t.Purpose = auth.LinkPurpose(purpose)
+	t.Purpose = recovery.LinkPurpose(purpose)
 	t.CreatedAt, t.ExpiresAt = t.CreatedAt.UTC(), t.ExpiresAt.UTC()
 	return &t, nil
 }
 
-// RedeemLinkToken implements auth.LinkStore, in one transaction: the token
+// RedeemLinkToken implements recovery.LinkStore, in one transaction: the token
 // and its user are read with the token's liveness and locked (so that of
 // concurrent redemptions one finds the token, and a change of the user is
 // either seen or made after), then the change made and every link token of
 // the user deleted. A verification also takes the lock of its address as a
 // login name (see CreateUser), so that no account can take it as a
 // username meanwhile. A dead token is deleted alone.
-func (s *Store) RedeemLinkToken(ctx context.Context, r auth.Redemption) (*auth.User, error) {
+func (s *Store) RedeemLinkToken(ctx context.Context, r recovery.Redemption) (*auth.User, error) {
 	if err := s.ready(ctx); err != nil {
 		return nil, err
 	}
 	if !storable(r.NewPasswordHash) {
 		return nil, auth.ErrInvalidInput
 	}
-	if r.Purpose != auth.LinkVerifyEmail && r.Purpose != auth.LinkResetPassword {
+	if r.Purpose != recovery.LinkVerifyEmail && r.Purpose != recovery.LinkResetPassword {
 		return nil, auth.ErrNotFound
 	}
 	var u *auth.User
@@ -83,7 +84,7 @@ func (s *Store) RedeemLinkToken(ctx context.Context, r auth.Redemption) (*auth.U
 			_, err := tx.Exec(ctx, s.q.deleteLinkToken, r.Hash)
 			return err
 		}
-		if r.Purpose == auth.LinkVerifyEmail {
+		if r.Purpose == recovery.LinkVerifyEmail {
 			if _, err := tx.Exec(ctx, s.q.lockName, s.nameLock(email)); err != nil {
 				return err
 			}

@@ -72,7 +72,7 @@ ALTER TABLE {schema}.auth_sessions ADD COLUMN client_addr text NOT NULL DEFAULT 
 	{5, "the limiter's familiar clients", familiarMigration},
 	{6, "links die with the credentials they were sent for", `
 -- Each link records the user's token version when it was made
--- (auth.LinkToken). Links pending from before carry none, and were made
+-- (recovery.LinkToken). Links pending from before carry none, and were made
 -- under the old rules: they go.
 DELETE FROM {schema}.auth_link_tokens;
 ALTER TABLE {schema}.auth_link_tokens DROP COLUMN binding;

@@ -8,7 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/recovery"
 	"github.com/goauthkit/auth/store/postgres"
 )
 
@@ -77,7 +77,7 @@ func TestMigrateFromV1(t *testing.T) {
 			t.Fatalf("session of %s after the upgrade: %v", id, err)
 		}
 	}
-	if err := s.CreateLinkToken(ctx, &auth.LinkToken{Hash: []byte("h"), UserID: "b", Purpose: auth.LinkVerifyEmail,
+	if err := s.CreateLinkToken(ctx, &recovery.LinkToken{Hash: []byte("h"), UserID: "b", Purpose: recovery.LinkVerifyEmail,
 		Email: "b@example.com", CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
 		t.Fatalf("link tokens after the upgrade: %v", err)
 	}

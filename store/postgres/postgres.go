@@ -1,6 +1,6 @@
 // Package postgres is an auth.Store on PostgreSQL, for services that run
 // more than one instance against one database. It offers every optional
-// capability (auth.LinkStore, auth.UserLister, auth.UserDeleter).
+// capability (recovery.LinkStore, auth.UserLister, auth.UserDeleter).
 //
 // # Use
 //
@@ -97,6 +97,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/recovery"
 )
 
 // ErrClosed is wrapped, together with auth.ErrStoreUnavailable, by every
@@ -115,12 +116,12 @@ type Store struct {
 
 // Store offers every optional capability of an auth.Store.
 var (
-	_ auth.Store       = (*Store)(nil)
-	_ auth.LinkStore   = (*Store)(nil)
-	_ auth.UserLister  = (*Store)(nil)
-	_ auth.UserDeleter = (*Store)(nil)
-	_ auth.Pinger      = (*Store)(nil)
-	_ io.Closer        = (*Store)(nil)
+	_ auth.Store         = (*Store)(nil)
+	_ recovery.LinkStore = (*Store)(nil)
+	_ auth.UserLister    = (*Store)(nil)
+	_ auth.UserDeleter   = (*Store)(nil)
+	_ auth.Pinger        = (*Store)(nil)
+	_ io.Closer          = (*Store)(nil)
 )
 
 // Config configures Open and New. The zero value keeps the tables in the

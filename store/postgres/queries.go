@@ -73,7 +73,7 @@ INSERT INTO {links} (hash, user_id, purpose, email, user_version, created_at, ex
 VALUES ($1, $2, $3, $4, $5, $6, $7)`),
 		linkToken: r.Replace(`SELECT user_id, purpose, email, user_version, created_at, expires_at FROM {links} WHERE hash = $1`),
 		// The token to redeem and whether it is alive (see
-		// auth.LinkStore.RedeemLinkToken), with the token's and the user's
+		// recovery.LinkStore.RedeemLinkToken), with the token's and the user's
 		// rows locked: concurrent redemptions of one token wait for each
 		// other, and a change of the user made meanwhile is either before
 		// (and seen here: a locked row is read again once its writer

@@ -6,12 +6,13 @@ import (
 	"errors"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/recovery"
 )
 
-// CreateLinkToken implements auth.LinkStore: in one transaction, the user's
+// CreateLinkToken implements recovery.LinkStore: in one transaction, the user's
 // other tokens of the purpose (and every expired token) are deleted and t
 // is inserted. An unknown user is auth.ErrNotFound.
-func (s *Store) CreateLinkToken(ctx context.Context, t *auth.LinkToken) error {
+func (s *Store) CreateLinkToken(ctx context.Context, t *recovery.LinkToken) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
@@ -37,12 +38,12 @@ func (s *Store) CreateLinkToken(ctx context.Context, t *auth.LinkToken) error {
 	})
 }
 
-// LinkToken implements auth.LinkStore.
-func (s *Store) LinkToken(ctx context.Context, hash []byte) (*auth.LinkToken, error) {
+// LinkToken implements recovery.LinkStore.
+func (s *Store) LinkToken(ctx context.Context, hash []byte) (*recovery.LinkToken, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
-	t := auth.LinkToken{Hash: append([]byte(nil), hash...)}
+	t := recovery.LinkToken{Hash: append([]byte(nil), hash...)}
 	var purpose string
 	var created, expires int64
 	err := s.rs[qLinkToken].QueryRowContext(ctx, blob(hash)).Scan(&t.UserID, &purpose, &t.Email, &t.UserVersion, &created, &expires)
@@ -52,15 +53,15 @@ func (s *Store) LinkToken(ctx context.Context, hash []byte) (*auth.LinkToken, er
 	if err != nil {
 		return nil, s.fail(ctx, "LinkToken", err)
 	}
-	t.Purpose, t.CreatedAt, t.ExpiresAt = auth.LinkPurpose(purpose), fromMicros(created), fromMicros(expires)
+	t.Purpose, t.CreatedAt, t.ExpiresAt = recovery.LinkPurpose(purpose), fromMicros(created), fromMicros(expires)
 	return &t, nil
 }
 
-// RedeemLinkToken implements auth.LinkStore, in one immediate transaction
+// RedeemLinkToken implements recovery.LinkStore, in one immediate transaction
 // on the single writer connection: the token is read with whether it is
 // alive, spent, and the change made with every link token of the user
 // deleted, or nothing is (a dead token is deleted alone).
-func (s *Store) RedeemLinkToken(ctx context.Context, r auth.Redemption) (*auth.User, error) {
+func (s *Store) RedeemLinkToken(ctx context.Context, r recovery.Redemption) (*auth.User, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
@@ -88,7 +89,7 @@ func (s *Store) RedeemLinkToken(ctx context.Context, r auth.Redemption) (*auth.U
 			return nil
 		}
 		switch r.Purpose {
-		case auth.LinkVerifyEmail:
+		case recovery.LinkVerifyEmail:
 			var taken bool
 			if err := s.txStmt(ctx, tx, qAddressTaken).QueryRowContext(ctx, userID, email).Scan(&taken); err != nil {
 				return s.fail(ctx, op, err)
@@ -106,7 +107,7 @@ func (s *Store) RedeemLinkToken(ctx context.Context, r auth.Redemption) (*auth.U
 			if err := s.oneRow(ctx, op, res); err != nil {
 				return err
 			}
-		case auth.LinkResetPassword:
+		case recovery.LinkResetPassword:
 			if _, err := s.txStmt(ctx, tx, qReset).ExecContext(ctx, r.NewPasswordHash, micros(r.Now), userID); err != nil {
 				return s.fail(ctx, op, err)
 			}
@@ -122,7 +123,7 @@ func (s *Store) RedeemLinkToken(ctx context.Context, r auth.Redemption) (*auth.U
 		return nil
 	})
 	if userID != "" {
-		s.forget(userID, r.Purpose == auth.LinkResetPassword)
+		s.forget(userID, r.Purpose == recovery.LinkResetPassword)
 	}
 	if err != nil {
 		return nil, err

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/recovery"
 )
 
 // v1File makes a database file as the first schema version made it, with
@@ -64,7 +64,7 @@ func TestMigrateFromV1(t *testing.T) {
 				t.Fatalf("session of %s after the upgrade: %v", id, err)
 			}
 		}
-		lt := &auth.LinkToken{Hash: []byte("h"), UserID: "u1", Purpose: auth.LinkVerifyEmail, Email: "bob@example.com",
+		lt := &recovery.LinkToken{Hash: []byte("h"), UserID: "u1", Purpose: recovery.LinkVerifyEmail, Email: "bob@example.com",
 			CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}
 		if err := s.CreateLinkToken(ctx, lt); err != nil {
 			t.Fatalf("link tokens after the upgrade: %v", err)

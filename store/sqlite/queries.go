@@ -82,7 +82,7 @@ const (
 	qCreateLinkToken  = `INSERT INTO link_tokens (hash, user_id, purpose, email, user_version, created_at, expires_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`
 	// The token to redeem, and whether it is alive (see
-	// auth.LinkStore.RedeemLinkToken).
+	// recovery.LinkStore.RedeemLinkToken).
 	qRedeemable = `SELECT t.user_id, t.email,
 		u.disabled = 0 AND u.token_version = t.user_version AND (t.purpose != 'reset_password' OR u.email = t.email)
 		FROM link_tokens t JOIN users u ON u.id = t.user_id

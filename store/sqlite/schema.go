@@ -57,7 +57,7 @@ var migrations = []string{
 	ALTER TABLE sessions ADD COLUMN client_addr TEXT NOT NULL DEFAULT '';`,
 
 	// 4: links die with the credentials they were sent for: each records
-	// the user's token version when it was made (auth.LinkToken). Links
+	// the user's token version when it was made (recovery.LinkToken). Links
 	// pending from before carry no version, and were made under the old
 	// rules: they go.
 	// And at most so many live sessions per user (TrimSessions): an index

@@ -14,9 +14,11 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"github.com/goauthkit/auth"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/recovery"
 )
 
 // Store is an auth.Store kept in one SQLite database file. It is safe for
@@ -75,12 +77,12 @@ type Config struct {
 
 // Store offers every optional capability of an auth.Store.
 var (
-	_ auth.Store       = (*Store)(nil)
-	_ auth.LinkStore   = (*Store)(nil)
-	_ auth.UserLister  = (*Store)(nil)
-	_ auth.UserDeleter = (*Store)(nil)
-	_ auth.Pinger      = (*Store)(nil)
-	_ io.Closer        = (*Store)(nil)
+	_ auth.Store         = (*Store)(nil)
+	_ recovery.LinkStore = (*Store)(nil)
+	_ auth.UserLister    = (*Store)(nil)
+	_ auth.UserDeleter   = (*Store)(nil)
+	_ auth.Pinger        = (*Store)(nil)
+	_ io.Closer          = (*Store)(nil)
 )
 
 // busyTimeoutMillis is how long a connection waits for a lock held by

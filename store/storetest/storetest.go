@@ -9,7 +9,7 @@
 // it returns (a fresh database, schema or file).
 //
 // The suite has a part for the required auth.Store, which every store
-// runs, and a part for each optional capability (auth.LinkStore,
+// runs, and a part for each optional capability (recovery.LinkStore,
 // auth.UserLister, auth.UserDeleter), which only the stores that implement
 // it run: the cases of a capability a store does not offer are not
 // registered at all (a skipped test would read as a failure in CI), and
@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/recovery"
 )
 
 // Concurrency is how many goroutines the concurrency cases run.
@@ -49,10 +50,10 @@ func Run(t *testing.T, newStore func(t *testing.T) auth.Store) {
 			t.Logf("storetest: the store does not implement %s: its cases are not run", capability)
 		}
 	}
-	_, links := probe.(auth.LinkStore)
+	_, links := probe.(recovery.LinkStore)
 	_, lister := probe.(auth.UserLister)
 	_, deleter := probe.(auth.UserDeleter)
-	offers("auth.LinkStore", links, func() { runCases(t, newStore, linkCases) })
+	offers("recovery.LinkStore", links, func() { runCases(t, newStore, linkCases) })
 	offers("auth.UserLister", lister, func() { runCases(t, newStore, listerCases) })
 	offers("auth.UserDeleter", deleter, func() { runCases(t, newStore, deleterCases) })
 	if links && deleter {
@@ -65,7 +66,7 @@ func Run(t *testing.T, newStore func(t *testing.T) auth.Store) {
 type (
 	linkStore interface {
 		auth.Store
-		auth.LinkStore
+		recovery.LinkStore
 	}
 	listerStore interface {
 		auth.Store
@@ -133,7 +134,7 @@ var required = []storeCase[auth.Store]{
 	{"ConcurrentTrimSessions", testConcurrentTrim},
 }
 
-// linkCases are the cases of auth.LinkStore: the tokens of mailed links.
+// linkCases are the cases of recovery.LinkStore: the tokens of mailed links.
 var linkCases = []storeCase[linkStore]{
 	{"LinkNotFound", testLinkNotFound},
 	{"UnstorableLinkText", testUnstorableLinkText},
@@ -157,7 +158,7 @@ var deleterCases = []storeCase[deleterStore]{
 }
 
 // linkDeleterCases are the cases of a store that offers both
-// auth.LinkStore and auth.UserDeleter.
+// recovery.LinkStore and auth.UserDeleter.
 var linkDeleterCases = []storeCase[linkDeleterStore]{
 	{"DeleteUserDeletesLinkTokens", testDeleteLinks},
 }
@@ -323,7 +324,7 @@ func testLinkNotFound(t *testing.T, s linkStore) {
 	if _, err := s.LinkToken(ctx, hash("none")); !errors.Is(err, auth.ErrNotFound) {
 		t.Errorf("LinkToken(unknown) = %v, want ErrNotFound", err)
 	}
-	if err := s.CreateLinkToken(ctx, linkToken("nobody", "x", auth.LinkVerifyEmail, base)); !errors.Is(err, auth.ErrNotFound) {
+	if err := s.CreateLinkToken(ctx, linkToken("nobody", "x", recovery.LinkVerifyEmail, base)); !errors.Is(err, auth.ErrNotFound) {
 		t.Errorf("CreateLinkToken(unknown user) = %v, want ErrNotFound", err)
 	}
 }
@@ -996,12 +997,12 @@ func testUnstorableLinkText(t *testing.T, s linkStore) {
 				t.Errorf("%s with %q = %v, want ErrInvalidInput", what, bad, err)
 			}
 		}
-		lt := linkToken(u.ID, "t", auth.LinkVerifyEmail, base)
+		lt := linkToken(u.ID, "t", recovery.LinkVerifyEmail, base)
 		lt.Email = bad
 		is("CreateLinkToken(Email)", s.CreateLinkToken(ctx, lt))
-		lt = linkToken(bad, "t", auth.LinkVerifyEmail, base)
+		lt = linkToken(bad, "t", recovery.LinkVerifyEmail, base)
 		is("CreateLinkToken(UserID)", s.CreateLinkToken(ctx, lt))
-		_, err := s.RedeemLinkToken(ctx, auth.Redemption{Hash: hash("t"), Purpose: auth.LinkResetPassword, Now: base, NewPasswordHash: bad})
+		_, err := s.RedeemLinkToken(ctx, recovery.Redemption{Hash: hash("t"), Purpose: recovery.LinkResetPassword, Now: base, NewPasswordHash: bad})
 		is("RedeemLinkToken(NewPasswordHash)", err)
 	}
 	if _, err := s.LinkToken(ctx, hash("t")); !errors.Is(err, auth.ErrNotFound) {
@@ -1238,13 +1239,13 @@ func testConcurrentMixed(t *testing.T, s auth.Store) {
 }
 
 // linkToken is a token of purpose for userID, made at at, for an hour.
-func linkToken(userID, secret string, purpose auth.LinkPurpose, at time.Time) *auth.LinkToken {
-	return &auth.LinkToken{Hash: hash(secret), UserID: userID, Purpose: purpose, Email: "new@example.com",
+func linkToken(userID, secret string, purpose recovery.LinkPurpose, at time.Time) *recovery.LinkToken {
+	return &recovery.LinkToken{Hash: hash(secret), UserID: userID, Purpose: purpose, Email: "new@example.com",
 		CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
 }
 
-func redeem(s linkStore, secret string, purpose auth.LinkPurpose, at time.Time) (*auth.User, error) {
-	return s.RedeemLinkToken(context.Background(), auth.Redemption{Hash: hash(secret), Purpose: purpose, Now: at})
+func redeem(s linkStore, secret string, purpose recovery.LinkPurpose, at time.Time) (*auth.User, error) {
+	return s.RedeemLinkToken(context.Background(), recovery.Redemption{Hash: hash(secret), Purpose: purpose, Now: at})
 }
 
 // testEmails: emails are unique among non-empty ones, looked up exactly,
@@ -1284,12 +1285,12 @@ func testEmailChange(t *testing.T, s linkStore) {
 	ctx := context.Background()
 	b := newUser("bob")
 	mustCreate(t, s, b)
-	lt := linkToken(b.ID, "b1", auth.LinkVerifyEmail, base)
+	lt := linkToken(b.ID, "b1", recovery.LinkVerifyEmail, base)
 	lt.Email = "bob2@example.com"
 	if err := s.CreateLinkToken(ctx, lt); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := redeem(s, "b1", auth.LinkVerifyEmail, base); err != nil {
+	if _, err := redeem(s, "b1", recovery.LinkVerifyEmail, base); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := s.UserByEmail(ctx, "bob2@example.com"); err != nil || !got.EmailVerified || got.ID != b.ID {
@@ -1309,11 +1310,11 @@ func testLinkTokens(t *testing.T, s linkStore) {
 	mustCreate(t, s, u)
 	other := newUser("bob")
 	mustCreate(t, s, other)
-	v1 := linkToken(u.ID, "v1", auth.LinkVerifyEmail, base)
-	r1 := linkToken(u.ID, "r1", auth.LinkResetPassword, base)
+	v1 := linkToken(u.ID, "v1", recovery.LinkVerifyEmail, base)
+	r1 := linkToken(u.ID, "r1", recovery.LinkResetPassword, base)
 	r1.UserVersion = 7
-	o1 := linkToken(other.ID, "o1", auth.LinkVerifyEmail, base)
-	for _, lt := range []*auth.LinkToken{v1, r1, o1} {
+	o1 := linkToken(other.ID, "o1", recovery.LinkVerifyEmail, base)
+	for _, lt := range []*recovery.LinkToken{v1, r1, o1} {
 		if err := s.CreateLinkToken(ctx, lt); err != nil {
 			t.Fatal(err)
 		}
@@ -1322,12 +1323,12 @@ func testLinkTokens(t *testing.T, s linkStore) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(got.Hash, hash("r1")) || got.UserID != u.ID || got.Purpose != auth.LinkResetPassword ||
+	if !bytes.Equal(got.Hash, hash("r1")) || got.UserID != u.ID || got.Purpose != recovery.LinkResetPassword ||
 		got.Email != r1.Email || got.UserVersion != 7 || !got.CreatedAt.Equal(base) || !got.ExpiresAt.Equal(r1.ExpiresAt) {
 		t.Fatalf("LinkToken = %+v, want %+v", got, r1)
 	}
 	// A newer link of a purpose makes the older one stale.
-	v2 := linkToken(u.ID, "v2", auth.LinkVerifyEmail, base.Add(time.Minute))
+	v2 := linkToken(u.ID, "v2", recovery.LinkVerifyEmail, base.Add(time.Minute))
 	if err := s.CreateLinkToken(ctx, v2); err != nil {
 		t.Fatal(err)
 	}
@@ -1348,10 +1349,10 @@ func testDeleteLinks(t *testing.T, s linkDeleterStore) {
 	u, other := newUser("alice"), newUser("bob")
 	mustCreate(t, s, u)
 	mustCreate(t, s, other)
-	for _, lt := range []*auth.LinkToken{
-		linkToken(u.ID, "v1", auth.LinkVerifyEmail, base),
-		linkToken(u.ID, "r1", auth.LinkResetPassword, base),
-		linkToken(other.ID, "o1", auth.LinkVerifyEmail, base),
+	for _, lt := range []*recovery.LinkToken{
+		linkToken(u.ID, "v1", recovery.LinkVerifyEmail, base),
+		linkToken(u.ID, "r1", recovery.LinkResetPassword, base),
+		linkToken(other.ID, "o1", recovery.LinkVerifyEmail, base),
 	} {
 		if err := s.CreateLinkToken(ctx, lt); err != nil {
 			t.Fatal(err)
@@ -1377,19 +1378,19 @@ func testRedeemVerifyEmail(t *testing.T, s linkStore) {
 	ctx := context.Background()
 	u := newUser("alice")
 	mustCreate(t, s, u)
-	lt := linkToken(u.ID, "v1", auth.LinkVerifyEmail, base)
+	lt := linkToken(u.ID, "v1", recovery.LinkVerifyEmail, base)
 	lt.Email = "alice.new@example.com"
 	if err := s.CreateLinkToken(ctx, lt); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := redeem(s, "v1", auth.LinkResetPassword, base); !errors.Is(err, auth.ErrNotFound) {
+	if _, err := redeem(s, "v1", recovery.LinkResetPassword, base); !errors.Is(err, auth.ErrNotFound) {
 		t.Fatalf("a verification token redeemed as a reset = %v, want ErrNotFound", err)
 	}
-	if _, err := redeem(s, "v1", auth.LinkVerifyEmail, lt.ExpiresAt); !errors.Is(err, auth.ErrNotFound) {
+	if _, err := redeem(s, "v1", recovery.LinkVerifyEmail, lt.ExpiresAt); !errors.Is(err, auth.ErrNotFound) {
 		t.Fatalf("an expired token = %v, want ErrNotFound", err)
 	}
 	at := base.Add(time.Minute)
-	got, err := redeem(s, "v1", auth.LinkVerifyEmail, at)
+	got, err := redeem(s, "v1", recovery.LinkVerifyEmail, at)
 	if err != nil {
 		t.Fatalf("redemption: %v", err)
 	}
@@ -1399,18 +1400,18 @@ func testRedeemVerifyEmail(t *testing.T, s linkStore) {
 	if stored, _ := s.UserByEmail(ctx, "alice.new@example.com"); stored == nil || stored.ID != u.ID {
 		t.Fatal("the new email does not resolve")
 	}
-	if _, err := redeem(s, "v1", auth.LinkVerifyEmail, at); !errors.Is(err, auth.ErrNotFound) {
+	if _, err := redeem(s, "v1", recovery.LinkVerifyEmail, at); !errors.Is(err, auth.ErrNotFound) {
 		t.Fatalf("a spent token = %v, want ErrNotFound", err)
 	}
 	// An address another account has: refused, nothing spent or changed.
 	other := newUser("bob")
 	mustCreate(t, s, other)
-	lt = linkToken(u.ID, "v2", auth.LinkVerifyEmail, at)
+	lt = linkToken(u.ID, "v2", recovery.LinkVerifyEmail, at)
 	lt.Email = other.Email
 	if err := s.CreateLinkToken(ctx, lt); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := redeem(s, "v2", auth.LinkVerifyEmail, at); !errors.Is(err, auth.ErrEmailExists) {
+	if _, err := redeem(s, "v2", recovery.LinkVerifyEmail, at); !errors.Is(err, auth.ErrEmailExists) {
 		t.Fatalf("verifying another account's address = %v, want ErrEmailExists", err)
 	}
 	if _, err := s.LinkToken(ctx, hash("v2")); err != nil {
@@ -1423,28 +1424,28 @@ func testRedeemVerifyEmail(t *testing.T, s linkStore) {
 	carol := newUser("carol@example.org")
 	carol.Email = ""
 	mustCreate(t, s, carol)
-	lt = linkToken(u.ID, "v3", auth.LinkVerifyEmail, at)
+	lt = linkToken(u.ID, "v3", recovery.LinkVerifyEmail, at)
 	lt.Email = carol.Username
 	if err := s.CreateLinkToken(ctx, lt); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := redeem(s, "v3", auth.LinkVerifyEmail, at); !errors.Is(err, auth.ErrEmailExists) {
+	if _, err := redeem(s, "v3", recovery.LinkVerifyEmail, at); !errors.Is(err, auth.ErrEmailExists) {
 		t.Fatalf("verifying another account's username as an address = %v, want ErrEmailExists", err)
 	}
 	if stored, _ := s.UserByID(ctx, u.ID); stored.Email != "alice.new@example.com" {
 		t.Fatalf("the refused redemption changed the email to %q", stored.Email)
 	}
 	// A completed change kills every other link of the account.
-	r := linkToken(u.ID, "r1", auth.LinkResetPassword, at)
+	r := linkToken(u.ID, "r1", recovery.LinkResetPassword, at)
 	r.Email = "alice.new@example.com"
-	v := linkToken(u.ID, "v4", auth.LinkVerifyEmail, at)
+	v := linkToken(u.ID, "v4", recovery.LinkVerifyEmail, at)
 	v.Email = "alice.third@example.com"
-	for _, lt := range []*auth.LinkToken{r, v} {
+	for _, lt := range []*recovery.LinkToken{r, v} {
 		if err := s.CreateLinkToken(ctx, lt); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := redeem(s, "v4", auth.LinkVerifyEmail, at); err != nil {
+	if _, err := redeem(s, "v4", recovery.LinkVerifyEmail, at); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.LinkToken(ctx, hash("r1")); !errors.Is(err, auth.ErrNotFound) {
@@ -1460,7 +1461,7 @@ func testRedeemReset(t *testing.T, s linkStore) {
 	mustCreate(t, s, u)
 	sess := newSession(t, s, u.ID, "s1")
 	for _, secret := range []string{"r1", "r2"} {
-		lt := linkToken(u.ID, secret, auth.LinkResetPassword, base)
+		lt := linkToken(u.ID, secret, recovery.LinkResetPassword, base)
 		lt.Email = u.Email
 		if err := s.CreateLinkToken(ctx, lt); err != nil {
 			t.Fatal(err)
@@ -1469,17 +1470,17 @@ func testRedeemReset(t *testing.T, s linkStore) {
 	if _, err := s.LinkToken(ctx, hash("r1")); !errors.Is(err, auth.ErrNotFound) {
 		t.Fatalf("the older reset token survived a newer one: %v", err)
 	}
-	if err := s.CreateLinkToken(ctx, linkToken(u.ID, "v1", auth.LinkVerifyEmail, base)); err != nil {
+	if err := s.CreateLinkToken(ctx, linkToken(u.ID, "v1", recovery.LinkVerifyEmail, base)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := redeem(s, "r2", auth.LinkVerifyEmail, base); !errors.Is(err, auth.ErrNotFound) {
+	if _, err := redeem(s, "r2", recovery.LinkVerifyEmail, base); !errors.Is(err, auth.ErrNotFound) {
 		t.Fatalf("a reset token redeemed as a verification = %v, want ErrNotFound", err)
 	}
 	// A rehash (no logout) does not kill the link: the password is the same.
 	if err := s.UpdatePasswordHash(ctx, u.ID, u.PasswordHash, "$2b$rehashed", false, base); err != nil {
 		t.Fatal(err)
 	}
-	r := auth.Redemption{Hash: hash("r2"), Purpose: auth.LinkResetPassword, Now: base.Add(time.Minute), NewPasswordHash: "$2b$new"}
+	r := recovery.Redemption{Hash: hash("r2"), Purpose: recovery.LinkResetPassword, Now: base.Add(time.Minute), NewPasswordHash: "$2b$new"}
 	got, err := s.RedeemLinkToken(ctx, r)
 	if err != nil {
 		t.Fatalf("reset: %v", err)
@@ -1534,7 +1535,7 @@ func testDeadLinks(t *testing.T, s linkStore) {
 		}},
 	}
 	for i, k := range kill {
-		for _, purpose := range []auth.LinkPurpose{auth.LinkVerifyEmail, auth.LinkResetPassword} {
+		for _, purpose := range []recovery.LinkPurpose{recovery.LinkVerifyEmail, recovery.LinkResetPassword} {
 			t.Run(k.name+"/"+string(purpose), func(t *testing.T) {
 				u := newUser(fmt.Sprintf("user%d-%s", i, purpose))
 				mustCreate(t, s, u)
@@ -1546,7 +1547,7 @@ func testDeadLinks(t *testing.T, s linkStore) {
 				}
 				k.do(t, u)
 				before, _ := s.UserByID(ctx, u.ID)
-				r := auth.Redemption{Hash: hash(secret), Purpose: purpose, Now: base, NewPasswordHash: "$2b$attacker"}
+				r := recovery.Redemption{Hash: hash(secret), Purpose: purpose, Now: base, NewPasswordHash: "$2b$attacker"}
 				if _, err := s.RedeemLinkToken(ctx, r); !errors.Is(err, auth.ErrNotFound) {
 					t.Fatalf("a link after a %s = %v, want ErrNotFound", k.name, err)
 				}
@@ -1561,12 +1562,12 @@ func testDeadLinks(t *testing.T, s linkStore) {
 	// A reset link mailed to an address the account no longer has.
 	u := newUser("moved")
 	mustCreate(t, s, u)
-	r := linkToken(u.ID, "moved-r", auth.LinkResetPassword, base)
+	r := linkToken(u.ID, "moved-r", recovery.LinkResetPassword, base)
 	r.Email = "old@example.com"
 	if err := s.CreateLinkToken(ctx, r); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RedeemLinkToken(ctx, auth.Redemption{Hash: hash("moved-r"), Purpose: auth.LinkResetPassword, Now: base, NewPasswordHash: "$2b$x"}); !errors.Is(err, auth.ErrNotFound) {
+	if _, err := s.RedeemLinkToken(ctx, recovery.Redemption{Hash: hash("moved-r"), Purpose: recovery.LinkResetPassword, Now: base, NewPasswordHash: "$2b$x"}); !errors.Is(err, auth.ErrNotFound) {
 		t.Fatalf("a reset link for another address than the account's = %v, want ErrNotFound", err)
 	}
 	// A link made under the current version works.
@@ -1574,12 +1575,12 @@ func testDeadLinks(t *testing.T, s linkStore) {
 	if err := s.InvalidateTokens(ctx, u.ID, base); err != nil {
 		t.Fatal(err)
 	}
-	v := linkToken(u.ID, "moved-v", auth.LinkVerifyEmail, base)
+	v := linkToken(u.ID, "moved-v", recovery.LinkVerifyEmail, base)
 	v.UserVersion = got.TokenVersion + 1
 	if err := s.CreateLinkToken(ctx, v); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := redeem(s, "moved-v", auth.LinkVerifyEmail, base); err != nil {
+	if _, err := redeem(s, "moved-v", recovery.LinkVerifyEmail, base); err != nil {
 		t.Fatalf("a link made under the user's current version: %v", err)
 	}
 }
@@ -1588,7 +1589,7 @@ func testDeadLinks(t *testing.T, s linkStore) {
 // wins, for each purpose.
 func testConcurrentRedeem(t *testing.T, s linkStore) {
 	ctx := context.Background()
-	for _, purpose := range []auth.LinkPurpose{auth.LinkVerifyEmail, auth.LinkResetPassword} {
+	for _, purpose := range []recovery.LinkPurpose{recovery.LinkVerifyEmail, recovery.LinkResetPassword} {
 		u := newUser("user-" + string(purpose))
 		mustCreate(t, s, u)
 		lt := linkToken(u.ID, "c-"+string(purpose), purpose, base)
@@ -1602,7 +1603,7 @@ func testConcurrentRedeem(t *testing.T, s linkStore) {
 		for i := range Concurrency {
 			wg.Go(func() {
 				<-start
-				_, errs[i] = s.RedeemLinkToken(ctx, auth.Redemption{Hash: lt.Hash, Purpose: purpose, Now: base,
+				_, errs[i] = s.RedeemLinkToken(ctx, recovery.Redemption{Hash: lt.Hash, Purpose: purpose, Now: base,
 					NewPasswordHash: fmt.Sprint("$2b$new", i)})
 			})
 		}

@@ -1,8 +1,10 @@
-package authhttp
+package recoveryhttp
 
 import (
 	"embed"
 	"net/http"
+
+	"github.com/goauthkit/auth/authhttp"
 )
 
 // The pages that mailed links open. Each is a small HTML document whose
@@ -76,32 +78,32 @@ func servePage(w http.ResponseWriter, r *http.Request, ctype string, body []byte
 // VerifyEmail (mounted beside it, at email/verify) and says what came of
 // it. Loading the page spends nothing, so a mail scanner that fetches the
 // link leaves it working.
-func (h *Handlers) VerifyEmailPage() http.Handler {
-	return h.pageHandler("text/html; charset=utf-8", verifyEmailPage)
+func (x *Handlers) VerifyEmailPage() http.Handler {
+	return x.pageHandler("text/html; charset=utf-8", verifyEmailPage)
 }
 
 // ResetPasswordPage returns the page a reset link opens, GET
 // /reset-password?token=...: a field "New password" and a button "Set
 // password" that POST the token and the password to ResetPassword (mounted
 // beside it, at password/reset). Loading the page spends nothing.
-func (h *Handlers) ResetPasswordPage() http.Handler {
-	return h.pageHandler("text/html; charset=utf-8", resetPasswordPage)
+func (x *Handlers) ResetPasswordPage() http.Handler {
+	return x.pageHandler("text/html; charset=utf-8", resetPasswordPage)
 }
 
 // LinkPageScript returns the script of the link pages, GET
 // /assets/link-page.js.
-func (h *Handlers) LinkPageScript() http.Handler {
-	return h.pageHandler("text/javascript; charset=utf-8", linkPageJS)
+func (x *Handlers) LinkPageScript() http.Handler {
+	return x.pageHandler("text/javascript; charset=utf-8", linkPageJS)
 }
 
 // LinkPageStyle returns the style sheet of the link pages, GET
 // /assets/link-page.css.
-func (h *Handlers) LinkPageStyle() http.Handler {
-	return h.pageHandler("text/css; charset=utf-8", linkPageCSS)
+func (x *Handlers) LinkPageStyle() http.Handler {
+	return x.pageHandler("text/css; charset=utf-8", linkPageCSS)
 }
 
-func (h *Handlers) pageHandler(ctype string, body []byte) http.Handler {
-	return h.endpoint(http.MethodGet, public, func(w http.ResponseWriter, r *http.Request, c Call) error {
+func (x *Handlers) pageHandler(ctype string, body []byte) http.Handler {
+	return x.h.Public(http.MethodGet, func(w http.ResponseWriter, r *http.Request, c authhttp.Call) error {
 		servePage(w, r, ctype, body)
 		return nil
 	})

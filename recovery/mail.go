@@ -1,4 +1,4 @@
-package auth
+package recovery
 
 import (
 	"context"
@@ -11,8 +11,8 @@ import (
 	"time"
 )
 
-// Mailer sends the mails of the account flows: email verification and
-// password reset. Package mail has two (SMTP, and a directory of .eml files
+// Mailer sends the mails of account recovery: links (email verification,
+// password reset) and notices. Package mail has two (SMTP, and a directory of .eml files
 // for development); a service with a mail provider of its own implements
 // this one method. Implementations must be safe for concurrent use, and
 // return when ctx ends.
@@ -219,7 +219,7 @@ type mailJob struct {
 // mail server refuses or delays never holds up another's mail: its
 // attempts take a worker for one conversation each, and a refusal ends it.
 type mailQueue struct {
-	a    *Authenticator
+	r    *Recovery
 	jobs chan mailJob
 
 	mu      sync.Mutex
@@ -251,14 +251,14 @@ const (
 var mailRetryDelays = [mailAttempts - 1]time.Duration{time.Second, 10 * time.Second, time.Minute}
 
 var (
-	errMailClosed    = errors.New("auth: the Authenticator is closed")
-	errMailQueueFull = errors.New("auth: the mail queue is full")
+	errMailClosed    = errors.New("recovery: shut down")
+	errMailQueueFull = errors.New("recovery: the mail queue is full")
 )
 
-func newMailQueue(a *Authenticator) *mailQueue {
+func newMailQueue(r *Recovery) *mailQueue {
 	ctx, stop := context.WithCancel(context.Background())
 	return &mailQueue{
-		a: a, jobs: make(chan mailJob, mailQueueSize), retries: make(map[*mailRetry]struct{}),
+		r: r, jobs: make(chan mailJob, mailQueueSize), retries: make(map[*mailRetry]struct{}),
 		done: make(chan struct{}), ctx: ctx, stop: stop, delays: mailRetryDelays,
 	}
 }
@@ -321,13 +321,13 @@ func (q *mailQueue) due(r *mailRetry) {
 	}
 	q.mu.Unlock()
 	if err != nil {
-		q.a.mailEvent(q.ctx, r.job, EventMailFailed, "not retried: "+short(err, r.job.email))
+		q.r.mailEvent(q.ctx, r.job, EventMailFailed, "not retried: "+short(err, r.job.email))
 	}
 }
 
 func (q *mailQueue) work() {
 	for j := range q.jobs {
-		q.a.runMailJob(q.ctx, j)
+		q.r.runMailJob(q.ctx, j)
 	}
 }
 
@@ -352,7 +352,7 @@ func (q *mailQueue) close(ctx context.Context) error {
 	close(q.jobs)
 	q.mu.Unlock()
 	for r := range waiting {
-		q.a.mailEvent(q.ctx, r.job, EventMailFailed, "not retried: shutting down")
+		q.r.mailEvent(q.ctx, r.job, EventMailFailed, "not retried: shutting down")
 	}
 	if !started {
 		return nil
