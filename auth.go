@@ -90,6 +90,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/goauthkit/auth/internal/storable"
 )
 
 // Config configures an Authenticator, by concern: the store and the keys,
@@ -511,7 +513,7 @@ func (a *Authenticator) Register(ctx context.Context, n NewUser) (*User, error) 
 		}
 		res.Settle(AttemptFailed) // counted whatever happens next
 	}
-	if !storable(n.Username) {
+	if !storable.Strings(n.Username) {
 		return nil, ErrInvalidUsername
 	}
 	name := NormalizeUsername(n.Username)
@@ -614,7 +616,7 @@ func (a *Authenticator) Login(ctx context.Context, c Credentials) (*TokenPair, e
 	if len(c.Password) > a.policy.MaxBytes {
 		return nil, ErrInvalidCredentials
 	}
-	if !storable(c.Username) {
+	if !storable.Strings(c.Username) {
 		return nil, fmt.Errorf("%w: the login name is not valid UTF-8 or holds a NUL", ErrInvalidInput)
 	}
 	g := guess{name: NormalizeUsername(c.Username), addr: c.Client.Addr, device: c.Device}

@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/goauthkit/auth/internal/storable"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -432,17 +433,6 @@ func ValidateUsername(normalized string) error {
 	return nil
 }
 
-// storable reports whether every one of values is text a store can keep
-// and match: valid UTF-8 without a NUL.
-func storable(values ...string) bool {
-	for _, v := range values {
-		if !utf8.ValidString(v) || strings.IndexByte(v, 0) >= 0 {
-			return false
-		}
-	}
-	return true
-}
-
 // MemoryStore is an in-memory Store, safe for concurrent use. It loses
 // everything when the process ends: use it for tests and single-process
 // demos. The zero value is not usable; call NewMemoryStore.
@@ -516,7 +506,7 @@ func (m *MemoryStore) SessionCount() int {
 func (m *MemoryStore) Ping(ctx context.Context) error { return ctx.Err() }
 
 func userStorable(u *User) bool {
-	return storable(u.ID, u.Username, u.Email, u.PasswordHash) && storable(u.Roles...)
+	return storable.Strings(u.ID, u.Username, u.Email, u.PasswordHash) && storable.Strings(u.Roles...)
 }
 
 // CreateUser implements UserStore.
@@ -611,7 +601,7 @@ func (m *MemoryStore) UserByUsername(ctx context.Context, username string) (*Use
 
 // ChangeUser implements UserStore.
 func (m *MemoryStore) ChangeUser(ctx context.Context, id string, c UserChange) (*User, error) {
-	if c.Roles != nil && !storable(*c.Roles...) {
+	if c.Roles != nil && !storable.Strings(*c.Roles...) {
 		return nil, ErrInvalidInput
 	}
 	if err := m.lock(ctx); err != nil {
@@ -649,10 +639,10 @@ func (m *MemoryStore) ChangeUser(ctx context.Context, id string, c UserChange) (
 
 // UpdatePasswordHash implements UserStore.
 func (m *MemoryStore) UpdatePasswordHash(ctx context.Context, id, oldHash, newHash string, logout bool, now time.Time) error {
-	if !storable(id) {
+	if !storable.Strings(id) {
 		return ErrNotFound
 	}
-	if !storable(oldHash, newHash) {
+	if !storable.Strings(oldHash, newHash) {
 		return ErrInvalidInput
 	}
 	if err := m.lock(ctx); err != nil {
@@ -725,7 +715,7 @@ func (m *MemoryStore) DeleteUser(ctx context.Context, id string) error {
 
 // CreateSession implements SessionStore.
 func (m *MemoryStore) CreateSession(ctx context.Context, s *Session) error {
-	if !storable(s.ID, s.UserID, s.UserAgent, s.ClientAddr) {
+	if !storable.Strings(s.ID, s.UserID, s.UserAgent, s.ClientAddr) {
 		return ErrInvalidInput
 	}
 	if err := m.lock(ctx); err != nil {
@@ -872,7 +862,7 @@ func sortSessions(ss []*Session) {
 
 // ListUsers implements UserLister.
 func (m *MemoryStore) ListUsers(ctx context.Context, after string, limit int) ([]*User, error) {
-	if !storable(after) {
+	if !storable.Strings(after) {
 		return nil, ErrInvalidInput
 	}
 	if err := m.rlock(ctx); err != nil {
@@ -914,7 +904,7 @@ func (m *MemoryStore) UserBySession(ctx context.Context, userID, sessionID strin
 
 // CreateLinkToken implements LinkStore.
 func (m *MemoryStore) CreateLinkToken(ctx context.Context, t *LinkToken) error {
-	if !storable(t.UserID, t.Email, string(t.Purpose)) {
+	if !storable.Strings(t.UserID, t.Email, string(t.Purpose)) {
 		return ErrInvalidInput
 	}
 	if err := m.lock(ctx); err != nil {
@@ -952,7 +942,7 @@ func (m *MemoryStore) LinkToken(ctx context.Context, hash []byte) (*LinkToken, e
 
 // RedeemLinkToken implements LinkStore.
 func (m *MemoryStore) RedeemLinkToken(ctx context.Context, r Redemption) (*User, error) {
-	if !storable(r.NewPasswordHash) {
+	if !storable.Strings(r.NewPasswordHash) {
 		return nil, ErrInvalidInput
 	}
 	if err := m.lock(ctx); err != nil {
