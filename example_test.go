@@ -16,13 +16,14 @@ import (
 	"testing"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/store/memory"
 )
 
 // newExampleAuthenticator is what a service does once at start-up. The
 // secret would come from the environment (os.Getenv("AUTH_SECRET_KEY")).
 func newExampleAuthenticator() *auth.Authenticator {
 	a, err := auth.New(auth.Config{
-		Store: auth.NewMemoryStore(),
+		Store: memory.New(),
 		// sqlite.Open or postgres.Open in production
 		SecretKey: []byte("an example secret of at least 32 bytes, from the environment"),
 		Tokens:    auth.TokenConfig{Issuer: "https://auth.example.com"},
@@ -35,13 +36,13 @@ func newExampleAuthenticator() *auth.Authenticator {
 
 func ExampleNew() {
 	a, err := auth.New(auth.Config{
-		Store:     auth.NewMemoryStore(),
+		Store:     memory.New(),
 		SecretKey: []byte(os.Getenv("AUTH_SECRET_KEY")), // empty here
 	})
 	fmt.Println(a == nil, err)
 
 	a, err = auth.New(auth.Config{
-		Store:     auth.NewMemoryStore(),
+		Store:     memory.New(),
 		SecretKey: []byte("an example secret of at least 32 bytes, from the environment"),
 	})
 	fmt.Println(err, a.AccessTTL())
@@ -127,7 +128,7 @@ func ExampleUserFromContext() {
 		fmt.Println(u.Username, u.ID == claims.Subject, u.HasRole("admin"))
 	}
 
-	// In a test of the handler: a user in a MemoryStore, a token issued to
+	// In a test of the handler: a user in a memory.Store, a token issued to
 	// it, and the real middleware in front (nothing else can put a user in
 	// a context).
 	a := newExampleAuthenticator()
@@ -174,7 +175,7 @@ func (m printMailer) Send(ctx context.Context, msg *auth.Message) error {
 func ExampleAuthenticator_RequestPasswordReset() {
 	mails := make(printMailer, 2)
 	a, err := auth.New(auth.Config{
-		Store:     auth.NewMemoryStore(),
+		Store:     memory.New(),
 		SecretKey: []byte("an example secret of at least 32 bytes, from the environment"),
 		Mail:      auth.MailConfig{Mailer: mails, PublicURL: "https://auth.example.com"},
 	})
@@ -232,7 +233,7 @@ func ExampleLogEvents() {
 		},
 	}))
 	a, err := auth.New(auth.Config{
-		Store:     auth.NewMemoryStore(),
+		Store:     memory.New(),
 		SecretKey: []byte("an example secret of at least 32 bytes, from the environment"),
 		OnEvent:   auth.LogEvents(logger),
 	})

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/store/memory"
 )
 
 // discardWriter is an http.ResponseWriter that keeps only the status.
@@ -28,7 +29,7 @@ func (w *discardWriter) WriteHeader(code int)        { w.code = code }
 // test's /users/me costs over its bare handler, without the network. Each
 // request gets a fresh header map, as net/http gives it.
 func BenchmarkHandlersMe(b *testing.B) {
-	a, err := auth.New(auth.Config{Store: auth.NewMemoryStore(), SecretKey: htSecret, Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}})
+	a, err := auth.New(auth.Config{Store: memory.New(), SecretKey: htSecret, Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -74,7 +75,7 @@ func BenchmarkForgot(b *testing.B) {
 		name string
 		open func(b *testing.B) auth.Store
 	}{
-		{"memory", func(*testing.B) auth.Store { return auth.NewMemoryStore() }},
+		{"memory", func(*testing.B) auth.Store { return memory.New() }},
 	} {
 		b.Run(st.name, func(b *testing.B) {
 			var sent atomic.Int64

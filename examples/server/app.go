@@ -24,6 +24,7 @@ import (
 	authmail "github.com/goauthkit/auth/mail"
 	authmetrics "github.com/goauthkit/auth/metrics"
 	"github.com/goauthkit/auth/redislimit"
+	"github.com/goauthkit/auth/store/memory"
 	"github.com/goauthkit/auth/store/postgres"
 	"github.com/goauthkit/auth/store/sqlite"
 	"github.com/prometheus/client_golang/prometheus"
@@ -368,7 +369,7 @@ func newLimiter(ctx context.Context, s settings, store auth.Store, logger *slog.
 
 // openStore opens the store the settings select.
 //
-// The one place the store backends are wired: memory (auth.NewMemoryStore),
+// The one place the store backends are wired: memory (store/memory),
 // SQLite (store/sqlite, the default, DIR/auth.db, held exclusively unless
 // sqlite-shared) and PostgreSQL
 // (store/postgres).
@@ -378,7 +379,7 @@ func openStore(ctx context.Context, s settings, logger *slog.Logger) (auth.Store
 	switch {
 	case s.db == "memory":
 		logger.Info("store", "kind", "memory", "note", "everything is lost when the process ends")
-		return auth.NewMemoryStore(), func() error { return nil }, nil
+		return memory.New(), func() error { return nil }, nil
 
 	case strings.HasPrefix(s.db, "postgres://"), strings.HasPrefix(s.db, "postgresql://"):
 		st, err := postgres.Open(ctx, s.db, postgres.Config{})
