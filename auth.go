@@ -12,12 +12,12 @@
 // limiter of guesses (not of logins), no user enumeration by status, body
 // or timing, and bounded work for any input.
 //
-// Start with New, a Config and a Store (NewMemoryStore here; store/sqlite
-// and store/postgres for real deployments; examples/usertable adapts a
-// users table the service already has, see Store), then wrap handlers in
-// Authenticator.Middleware and read the user with UserFromContext. The
-// ready-made HTTP endpoints (token, signup, logout, ...) are package
-// authhttp; key files are package keyfile.
+// Start with New, a Config and a Store (store/memory for tests and demos;
+// store/sqlite and store/postgres for real deployments; examples/usertable
+// adapts a users table the service already has, see Store), then wrap
+// handlers in Authenticator.Middleware and read the user with
+// UserFromContext. The ready-made HTTP endpoints (token, signup, logout,
+// ...) are package authhttp; key files are package keyfile.
 //
 // Every call made for a client takes it, as a Client (its address and user
 // agent), in its request (Credentials, NewUser, PasswordChange, ...) or

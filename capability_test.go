@@ -7,7 +7,7 @@ import (
 )
 
 // requiredOnly is a Store with the required methods alone: the optional
-// capabilities of the MemoryStore it wraps are hidden.
+// capabilities of the memory store it wraps are hidden.
 type requiredOnly struct{ Store }
 
 // TestMissingCapability: a feature configured, or used, with a Store that
@@ -15,7 +15,7 @@ type requiredOnly struct{ Store }
 // names the interface and matches ErrMissingCapability.
 func TestMissingCapability(t *testing.T) {
 	ctx := context.Background()
-	bare := func() Store { return requiredOnly{NewMemoryStore()} }
+	bare := func() Store { return requiredOnly{newMemoryStore()} }
 	newAuth := func(t *testing.T, s Store) *Authenticator {
 		t.Helper()
 		a, err := New(Config{Store: s, SecretKey: testSecret, Passwords: PasswordConfig{Hasher: plainHasher{}}})
@@ -55,8 +55,8 @@ func TestMissingCapability(t *testing.T) {
 			}
 		})
 		t.Run(tc.name+"/with", func(t *testing.T) {
-			if err := tc.run(t, NewMemoryStore()); err != nil {
-				t.Fatalf("with a MemoryStore: %v", err)
+			if err := tc.run(t, newMemoryStore()); err != nil {
+				t.Fatalf("with a memory store: %v", err)
 			}
 		})
 	}
@@ -68,7 +68,7 @@ func TestMissingCapability(t *testing.T) {
 // Mailed links, which it cannot keep, are never valid.
 func TestRequiredStoreOnly(t *testing.T) {
 	ctx := context.Background()
-	a, err := New(Config{Store: requiredOnly{NewMemoryStore()}, SecretKey: testSecret, Passwords: PasswordConfig{Hasher: plainHasher{}}})
+	a, err := New(Config{Store: requiredOnly{newMemoryStore()}, SecretKey: testSecret, Passwords: PasswordConfig{Hasher: plainHasher{}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -99,7 +99,7 @@ func FuzzLoginName(f *testing.F) {
 	requireSeeds(f, 10)
 	h := &countingHasher{Hasher: plainHasher{}}
 	lim := NewMemoryLimiter(LimiterConfig{})
-	store := NewMemoryStore()
+	store := newMemoryStore()
 	a, err := New(Config{
 		Store:     store,
 		SecretKey: testSecret,
@@ -148,7 +148,7 @@ func FuzzLoginName(f *testing.F) {
 func FuzzRecoveryInput(f *testing.F) {
 	requireSeeds(f, 10)
 	a, err := New(Config{
-		Store:     NewMemoryStore(),
+		Store:     newMemoryStore(),
 		SecretKey: testSecret,
 		Limits:    Limits{RecoveryAddress: Rate{Burst: 1 << 30, Interval: time.Minute}},
 		Passwords: PasswordConfig{Hasher: plainHasher{}},
