@@ -6,6 +6,8 @@ import (
 	"errors"
 	"slices"
 	"strings"
+
+	"github.com/goauthkit/auth/internal/storable"
 )
 
 // Administration: what an operator does to accounts, through the admin
@@ -52,7 +54,7 @@ func (a *Authenticator) ListUsers(ctx context.Context, cursor string, limit int)
 	after := ""
 	if cursor != "" {
 		b, err := base64.RawURLEncoding.DecodeString(cursor)
-		if err != nil || len(b) == 0 || len(b) > 256 || !storable(string(b)) {
+		if err != nil || len(b) == 0 || len(b) > 256 || !storable.Strings(string(b)) {
 			return nil, "", ErrInvalidCursor
 		}
 		after = string(b)

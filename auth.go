@@ -12,12 +12,12 @@
 // limiter of guesses (not of logins), no user enumeration by status, body
 // or timing, and bounded work for any input.
 //
-// Start with New, a Config and a Store (NewMemoryStore here; store/sqlite
-// and store/postgres for real deployments; examples/usertable adapts a
-// users table the service already has, see Store), then wrap handlers in
-// Authenticator.Middleware and read the user with UserFromContext. The
-// ready-made HTTP endpoints (token, signup, logout, ...) are package
-// authhttp; key files are package keyfile.
+// Start with New, a Config and a Store (store/memory for tests and demos;
+// store/sqlite and store/postgres for real deployments; examples/usertable
+// adapts a users table the service already has, see Store), then wrap
+// handlers in Authenticator.Middleware and read the user with
+// UserFromContext. The ready-made HTTP endpoints (token, signup, logout,
+// ...) are package authhttp; key files are package keyfile.
 //
 // Every call made for a client takes it, as a Client (its address and user
 // agent), in its request (Credentials, NewUser, PasswordChange, ...) or
@@ -90,6 +90,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/goauthkit/auth/internal/storable"
 )
 
 // Config configures an Authenticator, by concern: the store and the keys,
@@ -446,7 +448,7 @@ func (a *Authenticator) Register(ctx context.Context, n NewUser) (*User, error) 
 		}
 		res.Settle(AttemptFailed) // counted whatever happens next
 	}
-	if !storable(n.Username) {
+	if !storable.Strings(n.Username) {
 		return nil, ErrInvalidUsername
 	}
 	name := NormalizeUsername(n.Username)
@@ -545,7 +547,7 @@ func (a *Authenticator) Login(ctx context.Context, c Credentials) (*TokenPair, e
 	if len(c.Password) > a.policy.MaxBytes {
 		return nil, ErrInvalidCredentials
 	}
-	if !storable(c.Username) {
+	if !storable.Strings(c.Username) {
 		return nil, fmt.Errorf("%w: the login name is not valid UTF-8 or holds a NUL", ErrInvalidInput)
 	}
 	g := guess{name: NormalizeUsername(c.Username), addr: c.Client.Addr, device: c.Device}
@@ -1018,7 +1020,7 @@ type Event struct {
 	// "disabled=true" or "roles=admin,ops".
 	Change string
 	// Warning marks a feature's event that points at an attack or a
-	// broken dependency (package recovery's mail that failed): LogEvents
+	// broken dependency (package recovery's mail that failed): audit.Log
 	// logs it as a warning, as it does EventLoginThrottled and
 	// EventRefreshReuse.
 	Warning bool

@@ -52,14 +52,14 @@ func (l *eventLog) last(t EventType) Event {
 
 type fixture struct {
 	a      *Authenticator
-	store  *MemoryStore
+	store  memoryStore
 	clock  *testClock
 	events *eventLog
 }
 
 func newFixture(t testing.TB, edit func(c *Config)) *fixture {
 	t.Helper()
-	f := &fixture{store: NewMemoryStore(), clock: newTestClock(), events: &eventLog{}}
+	f := &fixture{store: newMemoryStore(), clock: newTestClock(), events: &eventLog{}}
 	c := Config{Store: f.store, SecretKey: testSecret, Now: f.clock.Now, OnEvent: f.events.add}
 	if edit != nil {
 		edit(&c)
@@ -91,7 +91,7 @@ func (f *fixture) login(t testing.TB, name, password string) *TokenPair {
 }
 
 func TestNewRejectsUnsafeConfig(t *testing.T) {
-	store := NewMemoryStore()
+	store := newMemoryStore()
 	ks, _ := testKeySet(t)
 	tests := []struct {
 		name  string
@@ -1037,7 +1037,7 @@ func TestRefreshGraceSameHead(t *testing.T) {
 // TestNewErrorsReadable: every error of New names its Config field once,
 // with one "auth:" prefix.
 func TestNewErrorsReadable(t *testing.T) {
-	store := NewMemoryStore()
+	store := newMemoryStore()
 	for _, c := range []Config{
 		{Store: store, SecretKey: []byte("short")},
 		{Store: store, SecretKey: testSecret, Passwords: PasswordConfig{Hasher: Argon2id{MemoryKiB: 1024}}},

@@ -14,7 +14,6 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -280,41 +279,4 @@ func BenchmarkVerifyRemote(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-}
-
-// BenchmarkMemoryStore measures the in-memory store's user lookup by id and
-// refresh rotation, for comparison with store/sqlite and store/postgres
-// (which have the same two benchmarks).
-func BenchmarkMemoryStore(b *testing.B) {
-	ctx := context.Background()
-	s := NewMemoryStore()
-	now := time.Now().UTC()
-	u := &User{ID: "u1", Username: "alice", PasswordHash: "x", Roles: []string{"user"}, CreatedAt: now, UpdatedAt: now}
-	if err := s.CreateUser(ctx, u); err != nil {
-		b.Fatal(err)
-	}
-	b.Run("UserByID", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := s.UserByID(ctx, "u1"); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("RotateSession", func(b *testing.B) {
-		cur, sid := hashSecret("t0"), randomID(16)
-		if err := s.CreateSession(ctx, &Session{ID: sid, UserID: "u1", TokenHash: cur, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
-			b.Fatal(err)
-		}
-		b.ReportAllocs()
-		i := 0
-		for b.Loop() {
-			i++
-			next := hashSecret(strconv.Itoa(i))
-			if _, err := s.RotateSession(ctx, Rotation{SessionID: sid, Presented: cur, Next: next, Now: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
-				b.Fatal(err)
-			}
-			cur = next
-		}
-	})
 }

@@ -7,7 +7,7 @@ import (
 )
 
 // requiredOnly is a Store with the required methods alone: the optional
-// capabilities of the MemoryStore it wraps are hidden.
+// capabilities of the memory store it wraps are hidden.
 type requiredOnly struct{ Store }
 
 // TestMissingCapability: a feature configured, or used, with a Store that
@@ -15,7 +15,7 @@ type requiredOnly struct{ Store }
 // names the interface and matches ErrMissingCapability.
 func TestMissingCapability(t *testing.T) {
 	ctx := context.Background()
-	bare := func() Store { return requiredOnly{NewMemoryStore()} }
+	bare := func() Store { return requiredOnly{newMemoryStore()} }
 	newAuth := func(t *testing.T, s Store) *Authenticator {
 		t.Helper()
 		a, err := New(Config{Store: s, SecretKey: testSecret, Passwords: PasswordConfig{Hasher: plainHasher{}}})
@@ -30,15 +30,6 @@ func TestMissingCapability(t *testing.T) {
 		run  func(t *testing.T, s Store) error
 		want string // "" when the store offers what the feature needs
 	}{
-		{"Config.Mail.Mailer", func(t *testing.T, s Store) error {
-			a, err := New(Config{Store: s, SecretKey: testSecret, Passwords: PasswordConfig{Hasher: plainHasher{}}, Mail: MailConfig{Mailer: newRecordingMailer(), PublicURL: "https://example.com"}})
-			if err == nil {
-				defer a.Shutdown(ctx)
-			} else if a != nil {
-				t.Error("New returned an Authenticator with its error")
-			}
-			return err
-		}, "auth: Config.Mail.Mailer needs a Store that implements recovery.LinkStore (mailed links)"},
 		{"Authenticator.ListUsers", func(t *testing.T, s Store) error {
 			users, next, err := newAuth(t, s).ListUsers(ctx, "", 10)
 			if err != nil && (users != nil || next != "") {
@@ -55,20 +46,19 @@ func TestMissingCapability(t *testing.T) {
 			}
 		})
 		t.Run(tc.name+"/with", func(t *testing.T) {
-			if err := tc.run(t, NewMemoryStore()); err != nil {
-				t.Fatalf("with a MemoryStore: %v", err)
+			if err := tc.run(t, newMemoryStore()); err != nil {
+				t.Fatalf("with a memory store: %v", err)
 			}
 		})
 	}
 }
 
-// TestRequiredStoreOnly: without a Mailer, the required Store alone runs
-// everything else: registering, logging in, tokens, refresh, logout,
-// logout-all, password changes, sessions and an administrator's changes.
-// Mailed links, which it cannot keep, are never valid.
+// TestRequiredStoreOnly: the required Store alone runs the core:
+// registering, logging in, tokens, refresh, logout, logout-all, password
+// changes, sessions and an administrator's changes.
 func TestRequiredStoreOnly(t *testing.T) {
 	ctx := context.Background()
-	a, err := New(Config{Store: requiredOnly{NewMemoryStore()}, SecretKey: testSecret, Passwords: PasswordConfig{Hasher: plainHasher{}}})
+	a, err := New(Config{Store: requiredOnly{newMemoryStore()}, SecretKey: testSecret, Passwords: PasswordConfig{Hasher: plainHasher{}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,15 +99,5 @@ func TestRequiredStoreOnly(t *testing.T) {
 	}
 	if _, err := a.UpdateUser(ctx, u.ID, UserUpdate{Roles: &[]string{"admin"}, Actor: "test"}); err != nil {
 		t.Fatalf("UpdateUser: %v", err)
-	}
-	token := randomID(32)
-	if _, err := a.VerifyEmail(ctx, Client{}, token); !errors.Is(err, ErrInvalidLink) {
-		t.Fatalf("VerifyEmail = %v, want ErrInvalidLink", err)
-	}
-	if err := a.ResetPassword(ctx, PasswordReset{Token: token, NewPassword: "a new password"}); !errors.Is(err, ErrInvalidLink) {
-		t.Fatalf("ResetPassword = %v, want ErrInvalidLink", err)
-	}
-	if err := a.RequestPasswordReset(ctx, Client{}, "alice@example.com"); !errors.Is(err, ErrMailDisabled) {
-		t.Fatalf("RequestPasswordReset = %v, want ErrMailDisabled", err)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/goauthkit/auth/internal/storable"
 )
 
 // emailCase is one row of TestEmailRule: an input as a user may type it,
@@ -155,7 +157,7 @@ func TestEmailRule(t *testing.T) {
 			if c.norm != "" && e != c.norm {
 				t.Errorf("NormalizeEmail(%q) = %q, want %q", c.in, e, c.norm)
 			}
-			if c.ok && (len(e) > 254 || !storable(e) || !asciiOnly(e)) {
+			if c.ok && (len(e) > 254 || !storable.Strings(e) || !asciiOnly(e)) {
 				t.Errorf("accepted %q, not a storable ASCII address of at most 254 bytes", e)
 			}
 		})
@@ -391,7 +393,7 @@ func FuzzNormalizeEmail(f *testing.F) {
 		if !validEmail(e) {
 			return
 		}
-		if len(e) > 254 || !asciiOnly(e) || !storable(e) {
+		if len(e) > 254 || !asciiOnly(e) || !storable.Strings(e) {
 			t.Fatalf("accepted %q as %q (%d bytes)", s, e, len(e))
 		}
 		if !emailShape.MatchString(e) {

@@ -7,22 +7,21 @@ import (
 	"go/token"
 	"io"
 	"log"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/store/memory"
 )
 
 // newExampleAuthenticator is what a service does once at start-up. The
 // secret would come from the environment (os.Getenv("AUTH_SECRET_KEY")).
 func newExampleAuthenticator() *auth.Authenticator {
 	a, err := auth.New(auth.Config{
-		Store: auth.NewMemoryStore(),
+		Store: memory.New(),
 		// sqlite.Open or postgres.Open in production
 		SecretKey: []byte("an example secret of at least 32 bytes, from the environment"),
 		Tokens:    auth.TokenConfig{Issuer: "https://auth.example.com"},
@@ -35,13 +34,13 @@ func newExampleAuthenticator() *auth.Authenticator {
 
 func ExampleNew() {
 	a, err := auth.New(auth.Config{
-		Store:     auth.NewMemoryStore(),
+		Store:     memory.New(),
 		SecretKey: []byte(os.Getenv("AUTH_SECRET_KEY")), // empty here
 	})
 	fmt.Println(a == nil, err)
 
 	a, err = auth.New(auth.Config{
-		Store:     auth.NewMemoryStore(),
+		Store:     memory.New(),
 		SecretKey: []byte("an example secret of at least 32 bytes, from the environment"),
 	})
 	fmt.Println(err, a.AccessTTL())
@@ -127,7 +126,7 @@ func ExampleUserFromContext() {
 		fmt.Println(u.Username, u.ID == claims.Subject, u.HasRole("admin"))
 	}
 
-	// In a test of the handler: a user in a MemoryStore, a token issued to
+	// In a test of the handler: a user in a memory.Store, a token issued to
 	// it, and the real middleware in front (nothing else can put a user in
 	// a context).
 	a := newExampleAuthenticator()
@@ -160,101 +159,4 @@ func TestDefaultBlocklistImmutable(t *testing.T) {
 	if !b.Contains("hunter2HUNTER2") || b.Contains("changed") {
 		t.Fatal("NewBlocklist kept the caller's slice")
 	}
-}
-
-// printMailer is a Mailer of the kind a service with its own mail provider
-// writes: one method, handed a Message with a text and an HTML part.
-type printMailer chan *auth.Message
-
-func (m printMailer) Send(ctx context.Context, msg *auth.Message) error {
-	m <- msg // a real one would call its provider here, and honour ctx
-	return nil
-}
-
-func ExampleAuthenticator_RequestPasswordReset() {
-	mails := make(printMailer, 2)
-	a, err := auth.New(auth.Config{
-		Store:     auth.NewMemoryStore(),
-		SecretKey: []byte("an example secret of at least 32 bytes, from the environment"),
-		Mail:      auth.MailConfig{Mailer: mails, PublicURL: "https://auth.example.com"},
-	})
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer a.Shutdown(context.Background())
-	ctx := context.Background()
-	if _, err := a.Register(ctx, auth.NewUser{Username: "alice", Password: "correct horse battery staple", Email: "alice@example.com"}); err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println((<-mails).Subject) // signing up with an email mails a verification link
-
-	// The same nil for an address no account has: nothing tells them apart.
-	fmt.Println(a.RequestPasswordReset(ctx, auth.Client{Addr: "192.0.2.7"}, "nobody@example.com"))
-	fmt.Println(a.RequestPasswordReset(ctx, auth.Client{Addr: "192.0.2.7"}, " Alice@Example.com"))
-
-	// The mail is made and sent off the request path.
-	msg := <-mails
-	fmt.Println(msg.To, "/", msg.Subject)
-	var link string
-	for _, line := range strings.Split(msg.Text, "\n") {
-		if strings.HasPrefix(line, "https://") {
-			link = line
-		}
-	}
-	token := strings.TrimPrefix(link, "https://auth.example.com/reset-password?token=")
-	fmt.Println(len(token))
-
-	// The link's page posts the token and the new password; the token is
-	// spent, every session ends, and the email counts as verified.
-	fmt.Println(a.ResetPassword(ctx, auth.PasswordReset{Token: token, NewPassword: "short", Client: auth.Client{Addr: "192.0.2.7"}}))
-	fmt.Println(a.ResetPassword(ctx, auth.PasswordReset{Token: token, NewPassword: "a new passphrase for alice", Client: auth.Client{Addr: "192.0.2.7"}}))
-	fmt.Println(a.ResetPassword(ctx, auth.PasswordReset{Token: token, NewPassword: "another passphrase for alice", Client: auth.Client{Addr: "192.0.2.7"}}))
-	// Output:
-	// Confirm your email address
-	// <nil>
-	// <nil>
-	// alice@example.com / Reset your password
-	// 43
-	// auth: invalid password: the password must be at least 8 characters long
-	// <nil>
-	// auth: invalid or expired link
-}
-
-// ExampleLogEvents writes the audit log as one slog line per event; the
-// client address of a call that takes none comes from its context.
-func ExampleLogEvents() {
-	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
-		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
-			if a.Key == slog.TimeKey || a.Key == "user_id" || a.Key == "session" {
-				return slog.Attr{} // they change from run to run
-			}
-			return a
-		},
-	}))
-	a, err := auth.New(auth.Config{
-		Store:     auth.NewMemoryStore(),
-		SecretKey: []byte("an example secret of at least 32 bytes, from the environment"),
-		OnEvent:   auth.LogEvents(logger),
-	})
-	if err != nil {
-		log.Fatal(err)
-	}
-	ctx := context.Background()
-	// Every call carries the client it is made for (authhttp's
-	// Handlers.Client makes it from a request): its address is the events'.
-	client := auth.Client{Addr: "192.0.2.7", UserAgent: "example/1.0"}
-	if _, err := a.Register(ctx, auth.NewUser{Username: "alice", Password: "correct horse battery staple", Client: client}); err != nil {
-		log.Fatal(err)
-	}
-	pair, err := a.Login(ctx, auth.Credentials{Username: "alice", Password: "correct horse battery staple", Client: client})
-	if err != nil {
-		log.Fatal(err)
-	}
-	if err := a.Logout(ctx, client, pair.RefreshToken); err != nil {
-		log.Fatal(err)
-	}
-	// Output:
-	// level=INFO msg=audit event=registered username=alice client_addr=192.0.2.7
-	// level=INFO msg=audit event=login_succeeded username=alice client_addr=192.0.2.7 methods=pwd
-	// level=INFO msg=audit event=logout client_addr=192.0.2.7
 }

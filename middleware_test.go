@@ -55,7 +55,7 @@ func TestParseBearer(t *testing.T) {
 }
 
 // failingStore fails every call with ErrStoreUnavailable.
-type failingStore struct{ *MemoryStore }
+type failingStore struct{ memoryStore }
 
 func (failingStore) UserByID(context.Context, string) (*User, error) {
 	return nil, fmt.Errorf("%w: connection refused", ErrStoreUnavailable)
@@ -92,7 +92,7 @@ func TestMiddleware(t *testing.T) {
 	pl := f.login(t, "erin", "correct horse battery")
 	_ = f.a.LogoutAll(ctx, Client{}, loggedOut.ID)
 
-	broken := newFixture(t, func(c *Config) { c.Store = failingStore{NewMemoryStore()} })
+	broken := newFixture(t, func(c *Config) { c.Store = failingStore{newMemoryStore()} })
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /users/{id}", f.a.Middleware(http.HandlerFunc(whoami)))

@@ -2,11 +2,9 @@ package auth
 
 import (
 	"context"
-	"crypto/subtle"
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -22,21 +20,20 @@ import (
 // rotation with reuse detection, logout, logout-all, password changes,
 // the list of a user's logins and an administrator's changes to an account
 // need. Every other feature's storage is an optional interface of its own,
-// which a Store implements if it can:
+// which a Store implements if it can: a feature package's (such as
+// recovery.LinkStore, the tokens of mailed links), and the core's
 //
-//   - LinkStore, the tokens of mailed links (email verification, password
-//     reset, email change): needed by Config.Mail.Mailer;
 //   - UserLister, listing every account: needed by Authenticator.ListUsers
 //     (the administrators' list, GET /admin/users, authctl list);
 //   - UserDeleter, deleting an account: no feature of the Authenticator
 //     deletes accounts, but tools and tests do, and the conformance suite
 //     checks its contract.
 //
-// A feature is checked when it is configured: New refuses a Config.Mail.Mailer
-// with a Store that is not a LinkStore, with an error that names the
-// interface and matches ErrMissingCapability; a feature that is not
+// A feature is checked when it is configured: recovery.New refuses a Store
+// that is not a recovery.LinkStore, with an error that names the interface
+// and matches ErrMissingCapability; a feature that is not
 // configured anywhere (the list of accounts) returns that error when it is
-// used. MemoryStore, store/sqlite and store/postgres implement every
+// used. store/memory, store/sqlite and store/postgres implement every
 // interface; examples/usertable adapts an existing users table of another
 // shape with Store alone. store/storetest runs the cases of Store on every
 // store and those of each optional interface on the stores that implement
@@ -192,7 +189,7 @@ func (c UserChange) TakesKeptRole(u *User) bool {
 // matches, in every store alike: given as a key to look up (an id, a
 // username, a session id), it is answered as an unknown key (ErrNotFound,
 // or nothing for RevokeSession); given as a value to store (in CreateUser,
-// ChangeUser, UpdatePasswordHash, CreateSession, CreateLinkToken), it is
+// ChangeUser, UpdatePasswordHash, CreateSession, a capability's), it is
 // ErrInvalidInput.
 // Never ErrStoreUnavailable: that means the store failed.
 type UserStore interface {
@@ -255,7 +252,8 @@ type UserLister interface {
 // follows UserStore's error contract.
 type UserDeleter interface {
 	// DeleteUser removes the user and every refresh session of the user
-	// (and, in a LinkStore, every link token of the user), or returns
+	// (and everything a capability keeps of the user: the link tokens of
+	// a recovery.LinkStore), or returns
 	// ErrNotFound. The username and the email are free again at once.
 	DeleteUser(ctx context.Context, id string) error
 }
@@ -303,8 +301,9 @@ type SessionStore interface {
 // Store is what the Authenticator needs, whatever it is configured with:
 // users and their refresh sessions, in one backend so that logout-all and
 // password changes end the sessions in the same atomic operation. What
-// other features need are optional interfaces (LinkStore, UserLister,
-// UserDeleter), checked when the feature is configured or used.
+// other features need are optional interfaces (UserLister, UserDeleter,
+// a feature package's own), checked when the feature is configured or
+// used.
 type Store interface {
 	UserStore
 	SessionStore
@@ -354,476 +353,3 @@ func ValidateUsername(normalized string) error {
 	}
 	return nil
 }
-
-// storable reports whether every one of values is text a store can keep
-// and match: valid UTF-8 without a NUL.
-func storable(values ...string) bool {
-	for _, v := range values {
-		if !utf8.ValidString(v) || strings.IndexByte(v, 0) >= 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// MemoryStore is an in-memory Store, safe for concurrent use. It loses
-// everything when the process ends: use it for tests and single-process
-// demos. The zero value is not usable; call NewMemoryStore.
-type MemoryStore struct {
-	mu         sync.RWMutex
-	users      map[string]*User // by id
-	byUsername map[string]string
-	byEmail    map[string]string
-	sessions   map[string]*memSession
-	// byUser indexes sessions by user id, then session id.
-	byUser map[string]map[string]*memSession
-	// sweepAt is the session count at which CreateSession next drops
-	// revoked and expired sessions, so memory stays bounded by live ones.
-	sweepAt int
-}
-
-type memSession struct {
-	Session
-	prevHash []byte
-	revoked  bool
-}
-
-// NewMemoryStore returns an empty in-memory store.
-func NewMemoryStore() *MemoryStore {
-	return &MemoryStore{
-		users:      make(map[string]*User),
-		byUsername: make(map[string]string),
-		byEmail:    make(map[string]string),
-		sessions:   make(map[string]*memSession),
-		byUser:     make(map[string]map[string]*memSession),
-	}
-}
-
-// MemoryStore offers every optional capability.
-var (
-	_ Store       = (*MemoryStore)(nil)
-	_ UserLister  = (*MemoryStore)(nil)
-	_ UserDeleter = (*MemoryStore)(nil)
-)
-
-// lock takes the write lock, unless ctx has ended.
-func (m *MemoryStore) lock(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	m.mu.Lock()
-	return nil
-}
-
-// rlock takes the read lock, unless ctx has ended.
-func (m *MemoryStore) rlock(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	m.mu.RLock()
-	return nil
-}
-
-// SessionCount returns how many refresh sessions the store holds, live or
-// not yet swept.
-func (m *MemoryStore) SessionCount() int {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	return len(m.sessions)
-}
-
-// Ping implements Pinger; the memory store always answers.
-func (m *MemoryStore) Ping(ctx context.Context) error { return ctx.Err() }
-
-func userStorable(u *User) bool {
-	return storable(u.ID, u.Username, u.Email, u.PasswordHash) && storable(u.Roles...)
-}
-
-// CreateUser implements UserStore.
-func (m *MemoryStore) CreateUser(ctx context.Context, u *User) error {
-	if !userStorable(u) {
-		return ErrInvalidInput
-	}
-	if err := m.lock(ctx); err != nil {
-		return err
-	}
-	defer m.mu.Unlock()
-	if _, ok := m.users[u.ID]; ok {
-		return ErrUserExists
-	}
-	if _, ok := m.byUsername[u.Username]; ok {
-		return ErrUserExists
-	}
-	if _, ok := m.byEmail[u.Username]; ok {
-		return ErrUserExists
-	}
-	if u.Email != "" {
-		_, isEmail := m.byEmail[u.Email]
-		_, isName := m.byUsername[u.Email]
-		if isEmail || isName {
-			return ErrEmailExists
-		}
-	}
-	m.users[u.ID] = u.Clone()
-	m.byUsername[u.Username] = u.ID
-	if u.Email != "" {
-		m.byEmail[u.Email] = u.ID
-	}
-	return nil
-}
-
-// UserByEmail implements UserStore.
-func (m *MemoryStore) UserByEmail(ctx context.Context, email string) (*User, error) {
-	if err := m.rlock(ctx); err != nil {
-		return nil, err
-	}
-	defer m.mu.RUnlock()
-	id, ok := m.byEmail[email]
-	if !ok || email == "" {
-		return nil, ErrNotFound
-	}
-	return m.users[id].Clone(), nil
-}
-
-// setEmailLocked moves u to email in the email index.
-func (m *MemoryStore) setEmailLocked(u *User, email string) error {
-	if email == u.Email {
-		return nil
-	}
-	if owner, taken := m.byEmail[email]; taken && email != "" && owner != u.ID {
-		return ErrEmailExists
-	}
-	if u.Email != "" {
-		delete(m.byEmail, u.Email)
-	}
-	if email != "" {
-		m.byEmail[email] = u.ID
-	}
-	u.Email = email
-	return nil
-}
-
-// UserByID implements UserStore.
-func (m *MemoryStore) UserByID(ctx context.Context, id string) (*User, error) {
-	if err := m.rlock(ctx); err != nil {
-		return nil, err
-	}
-	defer m.mu.RUnlock()
-	u, ok := m.users[id]
-	if !ok {
-		return nil, ErrNotFound
-	}
-	return u.Clone(), nil
-}
-
-// UserByUsername implements UserStore.
-func (m *MemoryStore) UserByUsername(ctx context.Context, username string) (*User, error) {
-	if err := m.rlock(ctx); err != nil {
-		return nil, err
-	}
-	defer m.mu.RUnlock()
-	id, ok := m.byUsername[username]
-	if !ok {
-		return nil, ErrNotFound
-	}
-	return m.users[id].Clone(), nil
-}
-
-// ChangeUser implements UserStore.
-func (m *MemoryStore) ChangeUser(ctx context.Context, id string, c UserChange) (*User, error) {
-	if c.Roles != nil && !storable(*c.Roles...) {
-		return nil, ErrInvalidInput
-	}
-	if err := m.lock(ctx); err != nil {
-		return nil, err
-	}
-	defer m.mu.Unlock()
-	u, ok := m.users[id]
-	if !ok {
-		return nil, ErrNotFound
-	}
-	if c.TakesKeptRole(u) {
-		last := true
-		for _, o := range m.users {
-			if o.ID != id && !o.Disabled && o.HasRole(c.KeepRole) {
-				last = false
-				break
-			}
-		}
-		if last {
-			return nil, ErrLastAdmin
-		}
-	}
-	if c.Disabled != nil {
-		u.Disabled = *c.Disabled
-	}
-	if c.Roles != nil {
-		u.Roles = slices.Clone(*c.Roles)
-	}
-	u.UpdatedAt = c.Now
-	if c.Logout {
-		m.invalidateLocked(u, c.Now)
-	}
-	return u.Clone(), nil
-}
-
-// UpdatePasswordHash implements UserStore.
-func (m *MemoryStore) UpdatePasswordHash(ctx context.Context, id, oldHash, newHash string, logout bool, now time.Time) error {
-	if !storable(id) {
-		return ErrNotFound
-	}
-	if !storable(oldHash, newHash) {
-		return ErrInvalidInput
-	}
-	if err := m.lock(ctx); err != nil {
-		return err
-	}
-	defer m.mu.Unlock()
-	u, ok := m.users[id]
-	if !ok {
-		return ErrNotFound
-	}
-	if subtle.ConstantTimeCompare([]byte(u.PasswordHash), []byte(oldHash)) != 1 {
-		return ErrConflict
-	}
-	u.PasswordHash = newHash
-	u.UpdatedAt = now
-	if logout {
-		m.invalidateLocked(u, now)
-	}
-	return nil
-}
-
-// InvalidateTokens implements UserStore.
-func (m *MemoryStore) InvalidateTokens(ctx context.Context, id string, now time.Time) error {
-	if err := m.lock(ctx); err != nil {
-		return err
-	}
-	defer m.mu.Unlock()
-	u, ok := m.users[id]
-	if !ok {
-		return ErrNotFound
-	}
-	m.invalidateLocked(u, now)
-	return nil
-}
-
-func (m *MemoryStore) invalidateLocked(u *User, now time.Time) {
-	u.TokenVersion++
-	u.UpdatedAt = now
-	for _, s := range m.byUser[u.ID] {
-		s.revoked = true
-	}
-}
-
-// DeleteUser implements UserDeleter.
-func (m *MemoryStore) DeleteUser(ctx context.Context, id string) error {
-	if err := m.lock(ctx); err != nil {
-		return err
-	}
-	defer m.mu.Unlock()
-	u, ok := m.users[id]
-	if !ok {
-		return ErrNotFound
-	}
-	delete(m.byUsername, u.Username)
-	if u.Email != "" {
-		delete(m.byEmail, u.Email)
-	}
-	delete(m.users, id)
-	for sid := range m.byUser[id] {
-		delete(m.sessions, sid)
-	}
-	delete(m.byUser, id)
-	return nil
-}
-
-// CreateSession implements SessionStore.
-func (m *MemoryStore) CreateSession(ctx context.Context, s *Session) error {
-	if !storable(s.ID, s.UserID, s.UserAgent, s.ClientAddr) {
-		return ErrInvalidInput
-	}
-	if err := m.lock(ctx); err != nil {
-		return err
-	}
-	defer m.mu.Unlock()
-	if _, ok := m.users[s.UserID]; !ok {
-		return ErrNotFound
-	}
-	if _, ok := m.sessions[s.ID]; ok {
-		return ErrConflict
-	}
-	if len(m.sessions) >= m.sweepAt {
-		for id, old := range m.sessions {
-			if old.revoked || !s.CreatedAt.Before(old.ExpiresAt) {
-				delete(m.sessions, id)
-				if delete(m.byUser[old.UserID], id); len(m.byUser[old.UserID]) == 0 {
-					delete(m.byUser, old.UserID)
-				}
-			}
-		}
-		m.sweepAt = 2*len(m.sessions) + 1024
-	}
-	c := *s
-	c.TokenHash = slices.Clone(s.TokenHash)
-	c.RotatedAt = c.CreatedAt
-	ms := &memSession{Session: c}
-	m.sessions[s.ID] = ms
-	if m.byUser[s.UserID] == nil {
-		m.byUser[s.UserID] = make(map[string]*memSession)
-	}
-	m.byUser[s.UserID][s.ID] = ms
-	return nil
-}
-
-// RotateSession implements SessionStore.
-func (m *MemoryStore) RotateSession(ctx context.Context, r Rotation) (*Session, error) {
-	if err := m.lock(ctx); err != nil {
-		return nil, err
-	}
-	defer m.mu.Unlock()
-	s, ok := m.sessions[r.SessionID]
-	if !ok {
-		return nil, ErrNotFound
-	}
-	if s.revoked || !r.Now.Before(s.ExpiresAt) {
-		return nil, ErrSessionRevoked
-	}
-	current := subtle.ConstantTimeCompare(s.TokenHash, r.Presented) == 1
-	graced := !current && r.Grace > 0 && s.prevHash != nil &&
-		subtle.ConstantTimeCompare(s.prevHash, r.Presented) == 1 &&
-		subtle.ConstantTimeCompare(s.TokenHash, r.Next) == 1 &&
-		r.Now.Sub(s.RotatedAt) <= r.Grace
-	switch {
-	case current:
-		s.prevHash = s.TokenHash
-		s.TokenHash = slices.Clone(r.Next)
-		s.RotatedAt = r.Now
-		s.ExpiresAt = r.ExpiresAt
-	case !graced:
-		s.revoked = true
-		return nil, ErrRefreshReuse
-	}
-	out := s.Session
-	out.TokenHash = slices.Clone(s.TokenHash)
-	return &out, nil
-}
-
-// RevokeSession implements SessionStore.
-func (m *MemoryStore) RevokeSession(ctx context.Context, id string) error {
-	if err := m.lock(ctx); err != nil {
-		return err
-	}
-	defer m.mu.Unlock()
-	if s, ok := m.sessions[id]; ok {
-		s.revoked = true
-	}
-	return nil
-}
-
-// SessionsByUser implements SessionStore.
-func (m *MemoryStore) SessionsByUser(ctx context.Context, userID string, now time.Time) ([]*Session, error) {
-	if err := m.rlock(ctx); err != nil {
-		return nil, err
-	}
-	defer m.mu.RUnlock()
-	var out []*Session
-	for _, s := range m.byUser[userID] {
-		if !s.revoked && now.Before(s.ExpiresAt) {
-			c := s.Session
-			c.TokenHash = nil
-			out = append(out, &c)
-		}
-	}
-	sortSessions(out)
-	return out, nil
-}
-
-// TrimSessions implements SessionStore.
-func (m *MemoryStore) TrimSessions(ctx context.Context, userID string, keep int, now time.Time) ([]string, error) {
-	if err := m.lock(ctx); err != nil {
-		return nil, err
-	}
-	defer m.mu.Unlock()
-	u, ok := m.users[userID]
-	if !ok {
-		return nil, nil
-	}
-	var live []*Session
-	for _, s := range m.byUser[userID] {
-		if !s.revoked && now.Before(s.ExpiresAt) && s.UserVersion == u.TokenVersion {
-			live = append(live, &s.Session)
-		}
-	}
-	if len(live) <= keep {
-		return nil, nil
-	}
-	slices.SortFunc(live, func(a, b *Session) int {
-		if c := b.RotatedAt.Compare(a.RotatedAt); c != 0 {
-			return c
-		}
-		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(b.ID, a.ID)
-	})
-	var out []string
-	for _, s := range live[max(keep, 0):] {
-		m.sessions[s.ID].revoked = true
-		out = append(out, s.ID)
-	}
-	return out, nil
-}
-
-// sortSessions orders sessions newest first, by CreatedAt then ID.
-func sortSessions(ss []*Session) {
-	slices.SortFunc(ss, func(a, b *Session) int {
-		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(b.ID, a.ID)
-	})
-}
-
-// ListUsers implements UserLister.
-func (m *MemoryStore) ListUsers(ctx context.Context, after string, limit int) ([]*User, error) {
-	if !storable(after) {
-		return nil, ErrInvalidInput
-	}
-	if err := m.rlock(ctx); err != nil {
-		return nil, err
-	}
-	defer m.mu.RUnlock()
-	ids := make([]string, 0, len(m.users))
-	for id := range m.users {
-		if id > after {
-			ids = append(ids, id)
-		}
-	}
-	slices.Sort(ids)
-	if limit >= 0 && len(ids) > limit {
-		ids = ids[:limit]
-	}
-	out := make([]*User, len(ids))
-	for i, id := range ids {
-		out[i] = m.users[id].Clone()
-	}
-	return out, nil
-}
-
-// UserBySession implements SessionStore.
-func (m *MemoryStore) UserBySession(ctx context.Context, userID, sessionID string) (*User, error) {
-	if err := m.rlock(ctx); err != nil {
-		return nil, err
-	}
-	defer m.mu.RUnlock()
-	u, ok := m.users[userID]
-	if !ok {
-		return nil, ErrNotFound
-	}
-	if s, ok := m.sessions[sessionID]; !ok || s.revoked || s.UserID != userID {
-		return nil, ErrSessionRevoked
-	}
-	return u.Clone(), nil
-}
-

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/store/memory"
 )
 
 // loginUA logs name in with a User-Agent and returns the access token and
@@ -183,7 +184,7 @@ func TestAdminEndpoints(t *testing.T) {
 // auth.UserLister), the list answers 404 not_found, and the other admin
 // endpoints work.
 func TestAdminWithoutUserLister(t *testing.T) {
-	a, err := auth.New(auth.Config{Store: struct{ auth.Store }{auth.NewMemoryStore()}, SecretKey: htSecret, Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}})
+	a, err := auth.New(auth.Config{Store: struct{ auth.Store }{memory.New()}, SecretKey: htSecret, Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}})
 	if err != nil {
 		t.Fatal(err)
 	}

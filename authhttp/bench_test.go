@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/store/memory"
 )
 
 // discardWriter is an http.ResponseWriter that keeps only the status.
@@ -25,7 +26,7 @@ func (w *discardWriter) WriteHeader(code int)        { w.code = code }
 // test's /users/me costs over its bare handler, without the network. Each
 // request gets a fresh header map, as net/http gives it.
 func BenchmarkHandlersMe(b *testing.B) {
-	a, err := auth.New(auth.Config{Store: auth.NewMemoryStore(), SecretKey: htSecret, Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}})
+	a, err := auth.New(auth.Config{Store: memory.New(), SecretKey: htSecret, Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -11,13 +11,14 @@ import (
 
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/authhttp"
+	"github.com/goauthkit/auth/store/memory"
 )
 
 // Mount the ready-made endpoints in a Router (JSON 404 and 405, no
 // redirects) and serve them; here through httptest.
 func ExampleNew() {
 	a, err := auth.New(auth.Config{
-		Store:     auth.NewMemoryStore(),
+		Store:     memory.New(),
 		SecretKey: []byte("an example secret of at least 32 bytes!"),
 	})
 	if err != nil {
@@ -78,7 +79,7 @@ func ExampleWriteErrorFor() {
 // every error answered through the one table.
 func ExampleHandlers_Authenticated() {
 	a, err := auth.New(auth.Config{
-		Store:     auth.NewMemoryStore(),
+		Store:     memory.New(),
 		SecretKey: []byte("an example secret of at least 32 bytes!"),
 	})
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/store/memory"
 )
 
 // htPlainHasher is a fast, insecure Hasher for handler tests and fuzzing,
@@ -42,7 +43,7 @@ func (htPlainHasher) NeedsRehash(string) bool { return false }
 // htDownStore is a Store that can be switched off: every call then fails
 // with ErrStoreUnavailable.
 type htDownStore struct {
-	*auth.MemoryStore
+	*memory.Store
 	down atomic.Bool
 }
 
@@ -58,61 +59,61 @@ func (s *htDownStore) CreateUser(ctx context.Context, u *auth.User) error {
 	if err := s.err(); err != nil {
 		return err
 	}
-	return s.MemoryStore.CreateUser(ctx, u)
+	return s.Store.CreateUser(ctx, u)
 }
 func (s *htDownStore) UserByID(ctx context.Context, id string) (*auth.User, error) {
 	if err := s.err(); err != nil {
 		return nil, err
 	}
-	return s.MemoryStore.UserByID(ctx, id)
+	return s.Store.UserByID(ctx, id)
 }
 func (s *htDownStore) UserBySession(ctx context.Context, id, sid string) (*auth.User, error) {
 	if err := s.err(); err != nil {
 		return nil, err
 	}
-	return s.MemoryStore.UserBySession(ctx, id, sid)
+	return s.Store.UserBySession(ctx, id, sid)
 }
 func (s *htDownStore) UserByUsername(ctx context.Context, name string) (*auth.User, error) {
 	if err := s.err(); err != nil {
 		return nil, err
 	}
-	return s.MemoryStore.UserByUsername(ctx, name)
+	return s.Store.UserByUsername(ctx, name)
 }
 func (s *htDownStore) UserByEmail(ctx context.Context, email string) (*auth.User, error) {
 	if err := s.err(); err != nil {
 		return nil, err
 	}
-	return s.MemoryStore.UserByEmail(ctx, email)
+	return s.Store.UserByEmail(ctx, email)
 }
 func (s *htDownStore) InvalidateTokens(ctx context.Context, id string, now time.Time) error {
 	if err := s.err(); err != nil {
 		return err
 	}
-	return s.MemoryStore.InvalidateTokens(ctx, id, now)
+	return s.Store.InvalidateTokens(ctx, id, now)
 }
 func (s *htDownStore) CreateSession(ctx context.Context, se *auth.Session) error {
 	if err := s.err(); err != nil {
 		return err
 	}
-	return s.MemoryStore.CreateSession(ctx, se)
+	return s.Store.CreateSession(ctx, se)
 }
 func (s *htDownStore) TrimSessions(ctx context.Context, userID string, keep int, now time.Time) ([]string, error) {
 	if err := s.err(); err != nil {
 		return nil, err
 	}
-	return s.MemoryStore.TrimSessions(ctx, userID, keep, now)
+	return s.Store.TrimSessions(ctx, userID, keep, now)
 }
 func (s *htDownStore) RotateSession(ctx context.Context, r auth.Rotation) (*auth.Session, error) {
 	if err := s.err(); err != nil {
 		return nil, err
 	}
-	return s.MemoryStore.RotateSession(ctx, r)
+	return s.Store.RotateSession(ctx, r)
 }
 func (s *htDownStore) RevokeSession(ctx context.Context, id string) error {
 	if err := s.err(); err != nil {
 		return err
 	}
-	return s.MemoryStore.RevokeSession(ctx, id)
+	return s.Store.RevokeSession(ctx, id)
 }
 
 type htEnv struct {
@@ -134,7 +135,7 @@ func newHTEnv(t testing.TB, hasher auth.Hasher, opts Config) *htEnv {
 // Store and SecretKey are the environment's.
 func newHTEnvConfig(t testing.TB, ac auth.Config, opts Config) *htEnv {
 	t.Helper()
-	store := &htDownStore{MemoryStore: auth.NewMemoryStore()}
+	store := &htDownStore{Store: memory.New()}
 	ac.Store, ac.SecretKey = store, htSecret
 	a, err := auth.New(ac)
 	if err != nil {
@@ -483,7 +484,7 @@ func TestHandlersStoreDown(t *testing.T) {
 func TestHandlersTimeout(t *testing.T) {
 	// One hashing slot, held by a login whose password check blocks: the
 	// next request waits Timeout for the slot, then gets 503.
-	store := auth.NewMemoryStore()
+	store := memory.New()
 	hasher := &htBlockingHasher{entered: make(chan struct{}, 1), release: make(chan struct{})}
 	a, err := auth.New(auth.Config{Store: store, SecretKey: htSecret, Passwords: auth.PasswordConfig{Hasher: hasher, MaxConcurrentHashes: 1}})
 	if err != nil {
@@ -522,7 +523,7 @@ func (h *htBlockingHasher) Verify(p, encoded string) error {
 }
 
 func TestNewOptions(t *testing.T) {
-	a, err := auth.New(auth.Config{Store: auth.NewMemoryStore(), SecretKey: htSecret, Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}})
+	a, err := auth.New(auth.Config{Store: memory.New(), SecretKey: htSecret, Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -556,7 +557,7 @@ func TestHandlersMethods(t *testing.T) {
 }
 
 func TestClientAddr(t *testing.T) {
-	a, err := auth.New(auth.Config{Store: auth.NewMemoryStore(), SecretKey: htSecret, Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}})
+	a, err := auth.New(auth.Config{Store: memory.New(), SecretKey: htSecret, Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -611,7 +612,7 @@ func TestClientAddr(t *testing.T) {
 // address or a /64 prefix (or the RemoteAddr itself when that is not an IP).
 func FuzzClientAddr(f *testing.F) {
 	mustHaveSeedCorpus(f, 6)
-	a, err := auth.New(auth.Config{Store: auth.NewMemoryStore(), SecretKey: htSecret, Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}})
+	a, err := auth.New(auth.Config{Store: memory.New(), SecretKey: htSecret, Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -674,7 +675,7 @@ func FuzzHandlers(f *testing.F) {
 
 // blockingStore's UserByID waits for its context to end, as a hung database
 // would.
-type blockingStore struct{ *auth.MemoryStore }
+type blockingStore struct{ *memory.Store }
 
 func (s blockingStore) UserByID(ctx context.Context, id string) (*auth.User, error) {
 	<-ctx.Done()
@@ -690,7 +691,7 @@ func (s blockingStore) UserBySession(ctx context.Context, id, sid string) (*auth
 // call that waits on it (the deadline's timer is armed only then): GET
 // /users/me over a hung store answers 503 after Timeout.
 func TestHandlersTimeoutStore(t *testing.T) {
-	mem := auth.NewMemoryStore()
+	mem := memory.New()
 	a, err := auth.New(auth.Config{Store: blockingStore{mem}, SecretKey: htSecret, Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}})
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/store/memory"
 )
 
 // sessionReq sends a request to the session endpoints with the cookie (if
@@ -173,7 +174,7 @@ func TestSessionCrossOrigin(t *testing.T) {
 }
 
 func TestSessionConfig(t *testing.T) {
-	a, err := auth.New(auth.Config{Store: auth.NewMemoryStore(), SecretKey: htSecret})
+	a, err := auth.New(auth.Config{Store: memory.New(), SecretKey: htSecret})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@
 //
 //	reg := prometheus.NewRegistry()
 //	m, err := metrics.New(reg)
-//	audit := auth.LogEvents(logger)
+//	audit := audit.Log(logger)
 //	a, err := auth.New(auth.Config{…, OnEvent: func(ctx context.Context, e auth.Event) {
 //		audit(ctx, e)
 //		m.Observe(ctx, e)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/metrics"
+	"github.com/goauthkit/auth/store/memory"
 )
 
 type plainHasher struct{}
@@ -41,7 +42,7 @@ func TestMetrics(t *testing.T) {
 		t.Fatalf("%d outcome series at start, want 9", n)
 	}
 	a, err := auth.New(auth.Config{
-		Store:     auth.NewMemoryStore(),
+		Store:     memory.New(),
 		SecretKey: []byte("metrics-test-secret-0123456789abcdef"),
 		OnEvent:   m.Observe,
 		Limits:    auth.Limits{LoginUserAddress: auth.Rate{Burst: 2, Interval: 1 << 40}},

@@ -3,14 +3,14 @@ package redislimit_test
 import (
 	"testing"
 
-	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/internal/loginbench"
 	"github.com/goauthkit/auth/redislimit"
+	"github.com/goauthkit/auth/store/memory"
 )
 
 // BenchmarkLoginOverhead: a login but its hash, on the memory store and the
 // Redis limiter (see loginbench.Run).
 func BenchmarkLoginOverhead(b *testing.B) {
 	c := newClient(b)
-	loginbench.Run(b, auth.NewMemoryStore(), newLimiter(b, c, newPrefix(b, c), redislimit.Config{}))
+	loginbench.Run(b, memory.New(), newLimiter(b, c, newPrefix(b, c), redislimit.Config{}))
 }

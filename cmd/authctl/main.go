@@ -46,6 +46,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/audit"
 	"github.com/goauthkit/auth/store/postgres"
 	"github.com/goauthkit/auth/store/sqlite"
 )
@@ -154,7 +155,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		Store: store,
 		// authctl issues no token; the Authenticator wants a key anyway.
 		SecretKey: []byte(rand.Text() + rand.Text()),
-		OnEvent:   auth.LogEvents(slog.New(slog.NewTextHandler(stderr, nil))),
+		OnEvent:   audit.Log(slog.New(slog.NewTextHandler(stderr, nil))),
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "authctl: %v\n", err)

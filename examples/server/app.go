@@ -18,20 +18,23 @@ import (
 	"sync"
 	"time"
 
-	"github.com/goauthkit/auth"
-	"github.com/goauthkit/auth/authhttp"
-	"github.com/goauthkit/auth/recovery"
-	"github.com/goauthkit/auth/recovery/recoveryhttp"
-	"github.com/goauthkit/auth/keyfile"
-	authmail "github.com/goauthkit/auth/mail"
-	authmetrics "github.com/goauthkit/auth/metrics"
-	"github.com/goauthkit/auth/redislimit"
-	"github.com/goauthkit/auth/store/postgres"
-	"github.com/goauthkit/auth/store/sqlite"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/audit"
+	"github.com/goauthkit/auth/authhttp"
+	"github.com/goauthkit/auth/keyfile"
+	authmail "github.com/goauthkit/auth/mail"
+	authmetrics "github.com/goauthkit/auth/metrics"
+	"github.com/goauthkit/auth/recovery"
+	"github.com/goauthkit/auth/recovery/recoveryhttp"
+	"github.com/goauthkit/auth/redislimit"
+	"github.com/goauthkit/auth/store/memory"
+	"github.com/goauthkit/auth/store/postgres"
+	"github.com/goauthkit/auth/store/sqlite"
 )
 
 // app is the assembled server: the store, the authenticator and the HTTP
@@ -75,7 +78,7 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*au
 	}
 	cfg := auth.Config{
 		Store:   store,
-		OnEvent: auth.LogEvents(logger),
+		OnEvent: audit.Log(logger),
 		Tokens:  auth.TokenConfig{AccessTTL: s.accessTTL, RefreshTTL: s.refreshTTL, RefreshGrace: s.refreshGrace},
 	}
 	recoveryCfg := recovery.Config{Mailer: mailer, PublicURL: publicURL, ResetTTL: s.resetTTL, VerifyTTL: s.verifyTTL}
@@ -378,7 +381,7 @@ func newLimiter(ctx context.Context, s settings, store auth.Store, logger *slog.
 
 // openStore opens the store the settings select.
 //
-// The one place the store backends are wired: memory (auth.NewMemoryStore),
+// The one place the store backends are wired: memory (store/memory),
 // SQLite (store/sqlite, the default, DIR/auth.db, held exclusively unless
 // sqlite-shared) and PostgreSQL
 // (store/postgres).
@@ -388,7 +391,7 @@ func openStore(ctx context.Context, s settings, logger *slog.Logger) (auth.Store
 	switch {
 	case s.db == "memory":
 		logger.Info("store", "kind", "memory", "note", "everything is lost when the process ends")
-		return auth.NewMemoryStore(), func() error { return nil }, nil
+		return memory.New(), func() error { return nil }, nil
 
 	case strings.HasPrefix(s.db, "postgres://"), strings.HasPrefix(s.db, "postgresql://"):
 		st, err := postgres.Open(ctx, s.db, postgres.Config{})

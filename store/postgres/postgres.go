@@ -72,7 +72,7 @@
 // A store that cannot reach PostgreSQL, or is closed, returns errors
 // wrapping auth.ErrStoreUnavailable and the driver's error (and the
 // context's error, when the context ended mid-call); a context that has
-// already ended when a call starts is returned as it is, as MemoryStore
+// already ended when a call starts is returned as it is, as store/memory
 // does. The store holds no connection between calls, and pgxpool discards
 // connections that broke and pings those idle for over a second before
 // handing them out, so when PostgreSQL comes back the next calls open fresh

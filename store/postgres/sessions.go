@@ -33,7 +33,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *auth.Session) error {
 }
 
 // RotateSession implements auth.SessionStore with the semantics of
-// auth.MemoryStore, in one UPDATE (see the package documentation): the
+// store/memory, in one UPDATE (see the package documentation): the
 // current token rotates, remembering it and the rotation time; the previous
 // token, presented within r.Grace of that time while r.Next is current,
 // leaves the session as it is; any other token revokes the session,

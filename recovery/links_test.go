@@ -1,4 +1,4 @@
-package auth
+package recovery
 
 import (
 	"context"
@@ -315,7 +315,7 @@ func TestMailOneRecipientNeverDelaysAnother(t *testing.T) {
 	}
 	var events eventLog
 	a, err := New(Config{
-		Store:     NewMemoryStore(),
+		Store:     newMemoryStore(),
 		SecretKey: testSecret,
 		OnEvent:   events.add,
 		Passwords: PasswordConfig{Hasher: plainHasher{}},

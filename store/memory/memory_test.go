@@ -1,4 +1,4 @@
-package auth_test
+package memory_test
 
 import (
 	"context"
@@ -7,22 +7,23 @@ import (
 	"time"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/store/memory"
 	"github.com/goauthkit/auth/store/storetest"
 )
 
 func TestMemoryStoreConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) auth.Store { return auth.NewMemoryStore() })
+	storetest.Run(t, func(t *testing.T) auth.Store { return memory.New() })
 }
 
 // TestRequiredStoreConformance runs the suite on a store with the required
 // methods alone: its required part only.
 func TestRequiredStoreConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) auth.Store { return struct{ auth.Store }{auth.NewMemoryStore()} })
+	storetest.Run(t, func(t *testing.T) auth.Store { return struct{ auth.Store }{memory.New()} })
 }
 
 func TestMemoryStoreDropsDeadSessions(t *testing.T) {
 	ctx := context.Background()
-	s := auth.NewMemoryStore()
+	s := memory.New()
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	if err := s.CreateUser(ctx, &auth.User{ID: "u", Username: "u"}); err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package auth
+package recovery
 
 import (
 	"context"
@@ -543,7 +543,7 @@ func TestMailDisabled(t *testing.T) {
 		}
 	}
 	for _, url := range []string{"", "auth.example.com", "ftp://x", "https://x/?a=b", "https://u:p@x"} {
-		if _, err := New(Config{Store: NewMemoryStore(), SecretKey: testSecret, Mail: MailConfig{Mailer: newRecordingMailer(), PublicURL: url}}); err == nil {
+		if _, err := New(Config{Store: newMemoryStore(), SecretKey: testSecret, Mail: MailConfig{Mailer: newRecordingMailer(), PublicURL: url}}); err == nil {
 			t.Errorf("New with PublicURL %q succeeded", url)
 		}
 	}

@@ -1,12 +1,17 @@
-package auth
+// Package audit is the audit log of an auth.Authenticator: Log turns its
+// events (auth.Config.OnEvent, and the events of feature packages such as
+// recovery, which reach the same sink) into log lines.
+package audit
 
 import (
 	"context"
 	"log/slog"
 	"strings"
+
+	"github.com/goauthkit/auth"
 )
 
-// LogEvents returns an OnEvent sink that writes each event as one log line
+// Log returns an auth.Config.OnEvent sink that writes each event as one log line
 // on logger, message "audit": the event type, the account's id and
 // username, the client address, the session, the reason of a failure, and
 // for an administrator's change who made it (actor) and what changed, and
@@ -22,10 +27,10 @@ import (
 // address or a password in the wrong field included); the library's mail
 // failure reasons hold none. Events never hold a password, a hash, a
 // secret or a token.
-func LogEvents(logger *slog.Logger) func(context.Context, Event) {
-	return func(ctx context.Context, e Event) {
+func Log(logger *slog.Logger) func(context.Context, auth.Event) {
+	return func(ctx context.Context, e auth.Event) {
 		level := slog.LevelInfo
-		if e.Warning || e.Type == EventLoginThrottled || e.Type == EventRefreshReuse {
+		if e.Warning || e.Type == auth.EventLoginThrottled || e.Type == auth.EventRefreshReuse {
 			level = slog.LevelWarn
 		}
 		if !logger.Enabled(ctx, level) {
