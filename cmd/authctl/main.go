@@ -161,7 +161,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprintf(stderr, "authctl: %v\n", err)
 		return exitFail
 	}
-	defer a.Shutdown(context.Background())
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, a: a, actor: "authctl (unix user " + systemUser(getenv) + ")"}
 	if err := parsed(ctx, e); err != nil {
 		fmt.Fprintf(stderr, "authctl: %s\n", describe(err))
