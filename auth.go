@@ -17,7 +17,8 @@
 // adapts a users table the service already has, see Store), then wrap
 // handlers in Authenticator.Middleware and read the user with
 // UserFromContext. The ready-made HTTP endpoints (token, signup, logout,
-// ...) are package authhttp; key files are package keyfile.
+// ...) are package authhttp; key files are package keyfile; account
+// recovery by mail is package recovery; the audit log is package audit.
 //
 // Every call made for a client takes it, as a Client (its address and user
 // agent), in its request (Credentials, NewUser, PasswordChange, ...) or
@@ -39,12 +40,21 @@
 //   - verifies the user by its own means and limits, then calls SignIn with
 //     the methods it used, and never opens a session otherwise;
 //   - keeps what it stores behind an interface of its own, which a Store
-//     implements if it can (as LinkStore and UserLister are here), and
-//     checks when it is configured that the Store does (ErrMissingCapability
-//     names what is missing);
+//     implements if it can (as recovery.LinkStore), and checks when it is
+//     configured that the Store does (ErrMissingCapability names what is
+//     missing);
+//   - uses the core through SignIn and the feature API (Authenticator.Store,
+//     Limiter, Now, CheckPassword, HashPassword, RememberClient, EmailFree,
+//     Emit, Subscribe), never through its internals;
 //   - has its own Config and its own HTTP routes, built with authhttp's
-//     helpers, so that a service that does not use it neither compiles nor
-//     configures it.
+//     helpers (Handlers.Public, Authenticated, ReadJSON, Problem), so that a
+//     service that does not use it neither compiles nor configures it.
+//
+// Package recovery is such a feature, and the model of one: it signs no
+// one in, but it keeps its links behind recovery.LinkStore, draws on the
+// core's limiter, checks and hashes passwords through the core, and acts
+// on the core's events (a verification mail on EventRegistered, a notice
+// on EventPasswordChanged), with its endpoints in recovery/recoveryhttp.
 //
 // A second factor interposes at SignIn: a user who has one gets a
 // challenge there instead of tokens, and the factor's package completes the
@@ -118,7 +128,7 @@ type Config struct {
 	// LimiterConfig's defaults, per process: instances of one service need
 	// a shared one, such as store/postgres's Store.Limiter or redislimit's.
 	Limiter Limiter
-	// Limits are the budgets of password checks, registrations and mails.
+	// Limits are the budgets of password checks and registrations.
 	Limits Limits
 
 	// Sessions bounds and describes each user's logins.

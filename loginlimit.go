@@ -76,25 +76,6 @@ type Limits struct {
 	// SignupAddress bounds registrations from one client address, whether
 	// or not they succeed. Default 20, then one per 6 seconds.
 	SignupAddress Rate
-	// RecoveryAddress bounds the account-recovery requests from one client
-	// address (RequestPasswordReset, RequestEmailVerification, ChangeEmail,
-	// VerifyEmail, ResetPassword), whether or not they succeed. Default 20,
-	// then one per 6 seconds.
-	RecoveryAddress Rate
-	// MailAsked bounds the mails a user asks for, per account: the
-	// verification mail of a signup, a resent one, an email change's.
-	// Past it nothing is sent and the answer is unchanged. Default 3, then
-	// one per 20 minutes (3 an hour).
-	MailAsked Rate
-	// MailForgot bounds the password-reset mails, per account, which
-	// anyone who knows the address can cause: a budget apart from
-	// MailAsked, so that a stranger's requests never spend the user's own.
-	// Default 3, then one per 20 minutes.
-	MailForgot Rate
-	// MailRecipient bounds the mails sent to one address, whatever the
-	// accounts and the kind (notices aside). Default 5, then one per 12
-	// minutes (5 an hour).
-	MailRecipient Rate
 }
 
 func (l Limits) withDefaults() Limits {
@@ -105,10 +86,6 @@ func (l Limits) withDefaults() Limits {
 		l.FamiliarFor = 30 * 24 * time.Hour
 	}
 	l.SignupAddress = l.SignupAddress.orDefault(20, 6*time.Second)
-	l.RecoveryAddress = l.RecoveryAddress.orDefault(20, 6*time.Second)
-	l.MailAsked = l.MailAsked.orDefault(3, 20*time.Minute)
-	l.MailForgot = l.MailForgot.orDefault(3, 20*time.Minute)
-	l.MailRecipient = l.MailRecipient.orDefault(5, 12*time.Minute)
 	return l
 }
 
@@ -118,8 +95,7 @@ func (l Limits) validate() error {
 		rate Rate
 	}{
 		{"LoginUserAddress", l.LoginUserAddress}, {"LoginUser", l.LoginUser}, {"LoginAddress", l.LoginAddress},
-		{"SignupAddress", l.SignupAddress}, {"RecoveryAddress", l.RecoveryAddress},
-		{"MailAsked", l.MailAsked}, {"MailForgot", l.MailForgot}, {"MailRecipient", l.MailRecipient},
+		{"SignupAddress", l.SignupAddress},
 	} {
 		if !r.rate.valid() {
 			return fmt.Errorf("Config.Limits.%s must have a positive Burst and Interval", r.name)
@@ -137,10 +113,6 @@ const (
 	kindLoginUserAddress = "login-user-address"
 	kindLoginUser        = "login-user"
 	kindSignupAddress    = "signup-address"
-	kindRecoveryAddress  = "recovery-address"
-	kindMailAsked        = "mail-asked"
-	kindMailForgot       = "mail-forgot"
-	kindMailRecipient    = "mail-recipient"
 )
 
 // limitID is the ID of the budget for values (a normalised username, a

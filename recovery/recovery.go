@@ -46,8 +46,9 @@ func (r *Recovery) limitRecovery(ctx context.Context, c auth.Client) error {
 // email (which makes earlier links stale). It returns ErrNothingToVerify
 // when the account has no email or it is verified already, auth.ErrNotFound
 // for an unknown user, a *auth.RateLimitError when c's address has spent
-// its Limits.Address budget, or a store error. Past the account's Limits.MailAsked budget, or the address's
-// Limits.MailRecipient, nothing is sent, and nothing else changes.
+// its Limits.Address budget, or a store error. Past the account's
+// Limits.MailAsked budget, or the address's Limits.MailRecipient, nothing
+// is sent, and nothing else changes.
 func (r *Recovery) RequestEmailVerification(ctx context.Context, c auth.Client, userID string) error {
 	if err := r.limitRecovery(ctx, c); err != nil {
 		return err
@@ -147,7 +148,7 @@ func (r *Recovery) liveLink(ctx context.Context, hash []byte, purpose LinkPurpos
 // unknown, spent, expired, stale, dead (see above) or of another purpose;
 // auth.ErrEmailExists if the address has meanwhile become another account's
 // email or username (the link stays unspent); a *auth.RateLimitError when c's
-// address has spent its Limits.RecoveryAddress budget; or a store error.
+// address has spent its Limits.Address budget; or a store error.
 func (r *Recovery) VerifyEmail(ctx context.Context, c auth.Client, token string) (*auth.User, error) {
 	if err := r.limitRecovery(ctx, c); err != nil {
 		return nil, err
