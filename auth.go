@@ -88,6 +88,7 @@ import (
 	"fmt"
 	"net/url"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -350,6 +351,8 @@ func New(c Config) (*Authenticator, error) {
 		(c.Passwords.Policy.MinLength > 0 && c.Passwords.Policy.MinLength < 8) {
 		return nil, errors.New("auth: Config.Passwords.Policy.MinLength must be at least 8")
 	}
+	// The caller's slice may change later; the policy may not.
+	c.Passwords.Policy.Blocklist = slices.Clone(c.Passwords.Policy.Blocklist)
 	c.Limits = c.Limits.withDefaults()
 	if err := c.Limits.validate(); err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
