@@ -23,7 +23,7 @@ func TestCleanUserAgent(t *testing.T) {
 	}
 	long := strings.Repeat("é", 10_000) // 2 bytes each
 	got := cleanUserAgent(long)
-	if len(got) > MaxUserAgentBytes || len(got) < MaxUserAgentBytes-1 || !utf8.ValidString(got) {
+	if len(got) > maxUserAgentBytes || len(got) < maxUserAgentBytes-1 || !utf8.ValidString(got) {
 		t.Errorf("a long user agent: %d bytes, valid %v", len(got), utf8.ValidString(got))
 	}
 }

@@ -97,6 +97,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -124,9 +125,13 @@ type Config struct {
 	// Passwords are how passwords are hashed and what they must be.
 	Passwords PasswordConfig
 
-	// Limiter keeps the budgets of Limits. Default NewMemoryLimiter with
-	// LimiterConfig's defaults, per process: instances of one service need
-	// a shared one, such as store/postgres's Store.Limiter or redislimit's.
+	// Limiter keeps the budgets of Limits. Default (nil): budgets in the
+	// memory of this process, on the clock Now, in bounded memory whatever
+	// the input: at most 100,000 budgets (about 10 MB) and 100,000 familiar
+	// clients (about 3.5 MB); when full, a new one is never refused, and
+	// the budgets least drained by failures, the familiar clients nearest
+	// expiry, make room. Instances of one service need a shared one, such
+	// as store/postgres's Store.Limiter or redislimit's.
 	Limiter Limiter
 	// Limits are the budgets of password checks and registrations.
 	Limits Limits
@@ -321,6 +326,8 @@ func New(c Config) (*Authenticator, error) {
 		(c.Passwords.Policy.MinLength > 0 && c.Passwords.Policy.MinLength < 8) {
 		return nil, errors.New("auth: Config.Passwords.Policy.MinLength must be at least 8")
 	}
+	// The caller's slice may change later; the policy may not.
+	c.Passwords.Policy.Blocklist = slices.Clone(c.Passwords.Policy.Blocklist)
 	c.Limits = c.Limits.withDefaults()
 	if err := c.Limits.validate(); err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
@@ -340,7 +347,7 @@ func New(c Config) (*Authenticator, error) {
 		c.Now = time.Now
 	}
 	if c.Limiter == nil {
-		c.Limiter = NewMemoryLimiter(LimiterConfig{Now: c.Now})
+		c.Limiter = newMemoryLimiter(memoryLimiterConfig{now: c.Now})
 	}
 	// Every field NewVerifier checks was checked above, in Config's terms.
 	verifier := newVerifier(VerifierConfig{Keys: keys, Issuer: c.Tokens.Issuer, Audience: c.Tokens.Audience, Leeway: c.Tokens.Leeway, Realm: c.Tokens.Realm, Now: c.Now, TokenCacheSize: c.Tokens.CacheSize})

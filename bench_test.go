@@ -258,25 +258,3 @@ func BenchmarkAlgorithms(b *testing.B) {
 		})
 	}
 }
-
-// BenchmarkVerifyRemote verifies through a RemoteKeySet whose cache is warm:
-// what a consumer service pays per request.
-func BenchmarkVerifyRemote(b *testing.B) {
-	k := testAsymKey(b, "EdDSA")
-	ks, _ := NewKeySet(k)
-	srv := httptest.NewServer(serveJWKS(ks))
-	defer srv.Close()
-	remote, _ := NewRemoteKeySet(RemoteKeySetConfig{URL: srv.URL})
-	v, _ := NewVerifier(VerifierConfig{Keys: remote, Issuer: "iss", Audience: "aud", TokenCacheSize: -1})
-	now := time.Now()
-	tok, _ := sign(k, typeAccess, wireClaims{Iss: "iss", Sub: "u", Aud: "aud", Exp: now.Add(time.Hour).Unix(), Iat: now.Unix(), Jti: "j"}, nil)
-	if _, err := v.Verify(context.Background(), tok); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := v.Verify(context.Background(), tok); err != nil {
-			b.Fatal(err)
-		}
-	}
-}

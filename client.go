@@ -10,7 +10,7 @@ type Client struct {
 	// off for the call, and its events carry no address.
 	Addr string
 	// UserAgent is the client's User-Agent header, kept (cleaned and cut
-	// to MaxUserAgentBytes) in the session a login opens, so that a user
+	// to 256 bytes) in the session a login opens, so that a user
 	// can tell their devices apart.
 	UserAgent string
 }

@@ -4,14 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"go/token"
 	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"reflect"
-	"testing"
 
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/store/memory"
@@ -144,19 +141,4 @@ func ExampleUserFromContext() {
 	a.Middleware(http.HandlerFunc(handler)).ServeHTTP(httptest.NewRecorder(), req)
 	// Output:
 	// alice true true
-}
-
-// TestDefaultBlocklistImmutable: no caller can change the shared default
-// list: its dynamic type is not exported, so no package can assert it to
-// a map and write to it.
-func TestDefaultBlocklistImmutable(t *testing.T) {
-	if typ := reflect.TypeOf(auth.DefaultBlocklist()); token.IsExported(typ.Name()) || typ.PkgPath() != "github.com/goauthkit/auth" {
-		t.Fatalf("DefaultBlocklist is a %v, which other packages can assert to", typ)
-	}
-	custom := []string{"Hunter2Hunter2"}
-	b := auth.NewBlocklist(custom...)
-	custom[0] = "changed"
-	if !b.Contains("hunter2HUNTER2") || b.Contains("changed") {
-		t.Fatal("NewBlocklist kept the caller's slice")
-	}
 }

@@ -94,7 +94,7 @@ func newKey(kid, alg string, method jwt.SigningMethod, sign, verify any) (*Key, 
 }
 
 // KeySource gives the verification key for a kid. A KeySet is one; a source
-// that fetches a remote JWKS is another. Implementations return an error
+// that fetches a remote JWKS (jwks.Remote) is another. Implementations return an error
 // wrapping ErrUnknownKey for a kid they do not hold.
 type KeySource interface {
 	VerificationKey(ctx context.Context, kid string) (*Key, error)

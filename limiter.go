@@ -13,7 +13,8 @@ import (
 // Limiter throttles guessing. The Authenticator reserves an attempt before
 // it checks a password (or registers a user), and settles the reservation
 // once it knows the outcome; implementations keep the budgets, in memory
-// (MemoryLimiter) or in a store that several instances share.
+// (the default: see Config.Limiter) or in a store that several instances
+// share.
 //
 // An attempt is counted while it is in flight, so that concurrent guesses
 // cannot slip past a budget together: a budget of 5 never has more than 5
@@ -80,41 +81,43 @@ type LimitKey struct {
 	Forgive bool
 }
 
-// LimiterConfig configures a MemoryLimiter. Zero fields take the defaults.
-type LimiterConfig struct {
-	// MaxKeys bounds how many budgets the limiter remembers. Budgets that
+// memoryLimiterConfig configures a memoryLimiter. Zero fields take the
+// defaults.
+type memoryLimiterConfig struct {
+	// maxKeys bounds how many budgets the limiter remembers. Budgets that
 	// have refilled are forgotten continuously (they are the same as
-	// absent ones). When MaxKeys budgets are all still being refilled, a
+	// absent ones). When maxKeys budgets are all still being refilled, a
 	// new key makes room by evicting the fullest of a random sample of
 	// budgets with nothing in flight: a new key is never refused, and the
 	// budgets most drained by failures (those under attack) are the last
 	// to go. Default 100,000.
-	MaxKeys int
-	// MaxFamiliar bounds how many familiar clients (Remember) the limiter
-	// keeps. Expired ones are forgotten continuously; when MaxFamiliar are
+	maxKeys int
+	// maxFamiliar bounds how many familiar clients (Remember) the limiter
+	// keeps. Expired ones are forgotten continuously; when maxFamiliar are
 	// all still live, a new one evicts the one that expires first among a
 	// random sample. Each takes one successful sign-in to make. Default
 	// 100,000 (about 3.5 MB: 35 bytes each, measured by
 	// TestMemoryLimiterBytesPerFamiliar).
-	MaxFamiliar int
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+	maxFamiliar int
+	// now is the clock; nil means time.Now.
+	now func() time.Time
 }
 
-// MemoryLimiter is the default Limiter: budgets in the memory of one
-// process. Instances of a service behind a load balancer each have their
-// own; use a shared Limiter there (store/postgres and redislimit have one,
-// and limitertest checks any other against this one's guarantees).
+// memoryLimiter is the default Limiter (Config.Limiter nil): budgets in
+// the memory of one process. Instances of a service behind a load balancer
+// each have their own; use a shared Limiter there (store/postgres and
+// redislimit have one, and limitertest checks any other against this one's
+// guarantees).
 //
 // Its memory is bounded whatever the input: each budget takes a fixed
 // room (a 16-byte digest as the key and 56 bytes of state: about 100 bytes
 // with the map's overhead, measured in TestMemoryLimiterBytesPerKey), so at
-// most about 10 MB at the default MaxKeys. A budget outlives its last
+// most about 10 MB at the default maxKeys. A budget outlives its last
 // failure by at most Burst × Interval (5 minutes for a username at the
 // defaults). With the Authenticator's defaults, one client address can make
 // the limiter remember at most 20 + 3600/6 = 620 usernames an hour (one per
 // failed login its own budget allows), and none once its budget is spent.
-type MemoryLimiter struct {
+type memoryLimiter struct {
 	mu        sync.Mutex
 	now       func() time.Time
 	epoch     time.Time
@@ -143,19 +146,19 @@ type budget struct {
 	wake chan struct{}
 }
 
-// NewMemoryLimiter returns a MemoryLimiter.
-func NewMemoryLimiter(c LimiterConfig) *MemoryLimiter {
-	if c.MaxKeys <= 0 {
-		c.MaxKeys = 100_000
+// newMemoryLimiter returns a memoryLimiter.
+func newMemoryLimiter(c memoryLimiterConfig) *memoryLimiter {
+	if c.maxKeys <= 0 {
+		c.maxKeys = 100_000
 	}
-	if c.MaxFamiliar <= 0 {
-		c.MaxFamiliar = 100_000
+	if c.maxFamiliar <= 0 {
+		c.maxFamiliar = 100_000
 	}
-	if c.Now == nil {
-		c.Now = time.Now
+	if c.now == nil {
+		c.now = time.Now
 	}
-	return &MemoryLimiter{now: c.Now, epoch: c.Now(), maxKeys: c.MaxKeys, m: make(map[[16]byte]budget),
-		familiar: make(map[[16]byte]time.Duration), maxFamiliar: c.MaxFamiliar}
+	return &memoryLimiter{now: c.now, epoch: c.now(), maxKeys: c.maxKeys, m: make(map[[16]byte]budget),
+		familiar: make(map[[16]byte]time.Duration), maxFamiliar: c.maxFamiliar}
 }
 
 // sweepEvery is how often refilled budgets are forgotten.
@@ -168,7 +171,7 @@ const evictionSample = 16
 var errBadLimitKey = errors.New("auth: a LimitKey needs a positive Burst and Interval")
 
 // Reserve implements Limiter.
-func (l *MemoryLimiter) Reserve(ctx context.Context, keys ...LimitKey) (Reservation, error) {
+func (l *memoryLimiter) Reserve(ctx context.Context, keys ...LimitKey) (Reservation, error) {
 	for _, k := range keys {
 		if k.Burst <= 0 || k.Interval <= 0 {
 			return nil, errBadLimitKey
@@ -267,10 +270,10 @@ func (b *budget) idle(now time.Duration) bool {
 	return b.refill(now) && b.inflight == 0 && b.wake == nil
 }
 
-func (l *MemoryLimiter) clock() time.Duration { return l.now().Sub(l.epoch) }
+func (l *memoryLimiter) clock() time.Duration { return l.now().Sub(l.epoch) }
 
 // sweep forgets refilled budgets, at most once per sweepEvery unless force.
-func (l *MemoryLimiter) sweep(now time.Duration, force bool) {
+func (l *memoryLimiter) sweep(now time.Duration, force bool) {
 	if !force && now-l.lastSweep < sweepEvery {
 		return
 	}
@@ -292,7 +295,7 @@ func (l *MemoryLimiter) sweep(now time.Duration, force bool) {
 var errBadTTL = errors.New("auth: Remember needs a positive ttl")
 
 // Remember implements Limiter.
-func (l *MemoryLimiter) Remember(ctx context.Context, ttl time.Duration, ids ...[16]byte) error {
+func (l *memoryLimiter) Remember(ctx context.Context, ttl time.Duration, ids ...[16]byte) error {
 	if ttl <= 0 {
 		return errBadTTL
 	}
@@ -319,7 +322,7 @@ func (l *MemoryLimiter) Remember(ctx context.Context, ttl time.Duration, ids ...
 // evictFamiliar makes room for one familiar id: it forgets the one that
 // expires first (or has expired) among a random sample (map iteration
 // starts at a random entry).
-func (l *MemoryLimiter) evictFamiliar() {
+func (l *memoryLimiter) evictFamiliar() {
 	var (
 		victim [16]byte
 		first  time.Duration
@@ -337,7 +340,7 @@ func (l *MemoryLimiter) evictFamiliar() {
 }
 
 // Familiar implements Limiter.
-func (l *MemoryLimiter) Familiar(ctx context.Context, ids ...[16]byte) (bool, error) {
+func (l *memoryLimiter) Familiar(ctx context.Context, ids ...[16]byte) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
@@ -355,10 +358,10 @@ func (l *MemoryLimiter) Familiar(ctx context.Context, ids ...[16]byte) (bool, er
 // makeRoom evicts one budget from a full limiter: after a sweep, if that
 // freed nothing, the fullest budget with nothing in flight among a random
 // sample (map iteration starts at a random entry). If the sample holds only
-// budgets in flight, nothing is evicted and the limiter goes over MaxKeys
+// budgets in flight, nothing is evicted and the limiter goes over maxKeys
 // by the attempts in flight, which are bounded by the requests being
 // served.
-func (l *MemoryLimiter) makeRoom(now time.Duration) {
+func (l *memoryLimiter) makeRoom(now time.Duration) {
 	l.sweep(now, false)
 	if len(l.m) < l.maxKeys {
 		return
@@ -385,14 +388,14 @@ func (l *MemoryLimiter) makeRoom(now time.Duration) {
 }
 
 // Len returns how many budgets the limiter remembers.
-func (l *MemoryLimiter) Len() int {
+func (l *memoryLimiter) Len() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.m)
 }
 
 type memoryReservation struct {
-	l       *MemoryLimiter
+	l       *memoryLimiter
 	keys    []LimitKey
 	settled atomic.Bool
 }

@@ -171,7 +171,7 @@ func TestMemoryLimiter(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clock := newTestClock()
-			l := NewMemoryLimiter(LimiterConfig{Now: clock.Now})
+			l := newMemoryLimiter(memoryLimiterConfig{now: clock.Now})
 			held := map[string]Reservation{}
 			for i, st := range tt.steps {
 				clock.Advance(st.advance)
@@ -213,7 +213,7 @@ func TestMemoryLimiter(t *testing.T) {
 }
 
 // sweepNow forgets refilled budgets at once (tests only).
-func (l *MemoryLimiter) sweepNow() {
+func (l *memoryLimiter) sweepNow() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.sweep(l.clock(), true)
@@ -239,7 +239,7 @@ func TestMemoryLimiterWaits(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			l := NewMemoryLimiter(LimiterConfig{})
+			l := newMemoryLimiter(memoryLimiterConfig{})
 			keys := limKeys("u:alice")
 			var held []Reservation
 			for range 5 {
@@ -309,7 +309,7 @@ func TestMemoryLimiterConcurrent(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			l := NewMemoryLimiter(LimiterConfig{})
+			l := newMemoryLimiter(memoryLimiterConfig{})
 			keys := limKeys("a:192.0.2.1", "u:alice")
 			var inFlight, maxInFlight, granted, refused atomic.Int64
 			var wg sync.WaitGroup
@@ -357,13 +357,13 @@ func TestMemoryLimiterConcurrent(t *testing.T) {
 }
 
 // TestMemoryLimiterMaxKeys: a flood of distinct usernames never locks out
-// a user it did not target, never takes more than MaxKeys budgets (plus
+// a user it did not target, never takes more than maxKeys budgets (plus
 // those in flight), and evicts the budgets least drained first.
 func TestMemoryLimiterMaxKeys(t *testing.T) {
 	t.Parallel()
 	clock := newTestClock()
 	const max = 100
-	l := NewMemoryLimiter(LimiterConfig{MaxKeys: max, Now: clock.Now})
+	l := newMemoryLimiter(memoryLimiterConfig{maxKeys: max, now: clock.Now})
 	ctx := context.Background()
 	// The target: four failures of its five.
 	for range 4 {
@@ -429,7 +429,7 @@ func TestMemoryLimiterBytesPerKey(t *testing.T) {
 			// budgets would refill, and be forgotten, while the last are
 			// made on a slow machine (64 KB names under -race).
 			clock := newTestClock()
-			l := NewMemoryLimiter(LimiterConfig{MaxKeys: n, Now: clock.Now})
+			l := newMemoryLimiter(memoryLimiterConfig{maxKeys: n, now: clock.Now})
 			for i := range n {
 				copy(long, fmt.Sprint(i, "."))
 				r, err := l.Reserve(context.Background(), testUserRate.key(true, "login-username", string(long)))
@@ -451,7 +451,7 @@ func TestMemoryLimiterBytesPerKey(t *testing.T) {
 }
 
 func TestMemoryLimiterBadKey(t *testing.T) {
-	l := NewMemoryLimiter(LimiterConfig{})
+	l := newMemoryLimiter(memoryLimiterConfig{})
 	for _, k := range []LimitKey{{Burst: 0, Interval: time.Second}, {Burst: 1}, {Burst: -1, Interval: -1}} {
 		if r, err := l.Reserve(context.Background(), k); err == nil || r != nil {
 			t.Errorf("Reserve(%+v) = %v, %v; want an error", k, r, err)
@@ -472,7 +472,7 @@ func BenchmarkMemoryLimiter(b *testing.B) {
 		{"failure-100k-keys", AttemptFailed, 100_000},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			l := NewMemoryLimiter(LimiterConfig{MaxKeys: 200_000})
+			l := newMemoryLimiter(memoryLimiterConfig{maxKeys: 200_000})
 			ctx := context.Background()
 			many := Rate{Burst: 1 << 40, Interval: time.Millisecond} // never spent
 			names := make([][]LimitKey, tc.keys)
@@ -523,7 +523,7 @@ func familiarTo(want bool, ids ...string) famStep        { return famStep{ids: i
 func (s famStep) after(d time.Duration) famStep          { s.advance = d; return s }
 
 // familiarLen is how many familiar clients l holds (tests only).
-func (l *MemoryLimiter) familiarLen() int {
+func (l *memoryLimiter) familiarLen() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.familiar)
@@ -558,7 +558,7 @@ func TestMemoryLimiterFamiliar(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clock := newTestClock()
-			l := NewMemoryLimiter(LimiterConfig{Now: clock.Now})
+			l := newMemoryLimiter(memoryLimiterConfig{now: clock.Now})
 			ctx := context.Background()
 			for i, st := range tt.steps {
 				clock.Advance(st.advance)
@@ -584,7 +584,7 @@ func TestMemoryLimiterFamiliar(t *testing.T) {
 // ended context, are errors that remember nothing.
 func TestMemoryLimiterFamiliarErrors(t *testing.T) {
 	t.Parallel()
-	l := NewMemoryLimiter(LimiterConfig{})
+	l := newMemoryLimiter(memoryLimiterConfig{})
 	ctx := context.Background()
 	for _, ttl := range []time.Duration{0, -1, math.MinInt64} {
 		if err := l.Remember(ctx, ttl, famID("a")); err == nil {
@@ -605,7 +605,7 @@ func TestMemoryLimiterFamiliarErrors(t *testing.T) {
 }
 
 // TestMemoryLimiterMaxFamiliar: the familiar clients never exceed
-// MaxFamiliar; a new one evicts, of a sample (here the whole table: it is
+// maxFamiliar; a new one evicts, of a sample (here the whole table: it is
 // no bigger than the sample), the one whose time ends first, expired ones
 // included, never a longer-lived one; expired ones are swept without
 // evicting anyone; a flood of short-lived clients never evicts a
@@ -641,7 +641,7 @@ func TestMemoryLimiterMaxFamiliar(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clock := newTestClock()
-			l := NewMemoryLimiter(LimiterConfig{MaxFamiliar: tt.max, Now: clock.Now})
+			l := newMemoryLimiter(memoryLimiterConfig{maxFamiliar: tt.max, now: clock.Now})
 			clock.Advance(time.Minute) // past the epoch, so that the longest ttls would overflow
 			ctx := context.Background()
 			for _, n := range tt.fill {
@@ -678,7 +678,7 @@ func TestMemoryLimiterMaxFamiliar(t *testing.T) {
 				}
 			}
 			if n := l.familiarLen(); n != kept || n > tt.max {
-				t.Errorf("%d familiar clients, want %d (MaxFamiliar %d)", n, kept, tt.max)
+				t.Errorf("%d familiar clients, want %d (maxFamiliar %d)", n, kept, tt.max)
 			}
 		})
 	}
@@ -686,7 +686,7 @@ func TestMemoryLimiterMaxFamiliar(t *testing.T) {
 	t.Run("a flood", func(t *testing.T) {
 		clock := newTestClock()
 		const max = 100
-		l := NewMemoryLimiter(LimiterConfig{MaxFamiliar: max, Now: clock.Now})
+		l := newMemoryLimiter(memoryLimiterConfig{maxFamiliar: max, now: clock.Now})
 		ctx := context.Background()
 		if err := l.Remember(ctx, 30*24*h, famID("owner")); err != nil {
 			t.Fatal(err)
@@ -711,7 +711,7 @@ func TestMemoryLimiterMaxFamiliar(t *testing.T) {
 	t.Run("the longest ttls only", func(t *testing.T) {
 		clock := newTestClock()
 		const max = 4
-		l := NewMemoryLimiter(LimiterConfig{MaxFamiliar: max, Now: clock.Now})
+		l := newMemoryLimiter(memoryLimiterConfig{maxFamiliar: max, now: clock.Now})
 		clock.Advance(time.Minute)
 		ctx := context.Background()
 		for i := range 4 * max {
@@ -728,13 +728,13 @@ func TestMemoryLimiterMaxFamiliar(t *testing.T) {
 		}
 	})
 
-	if l := NewMemoryLimiter(LimiterConfig{}); l.maxFamiliar != 100_000 {
-		t.Errorf("default MaxFamiliar = %d, want 100,000", l.maxFamiliar)
+	if l := newMemoryLimiter(memoryLimiterConfig{}); l.maxFamiliar != 100_000 {
+		t.Errorf("default maxFamiliar = %d, want 100,000", l.maxFamiliar)
 	}
 }
 
 // TestMemoryLimiterBytesPerFamiliar measures the memory a familiar client
-// takes, for LimiterConfig.MaxFamiliar's "about 5 MB" at the default
+// takes, for memoryLimiterConfig.maxFamiliar's "about 5 MB" at the default
 // 100,000.
 func TestMemoryLimiterBytesPerFamiliar(t *testing.T) {
 	if testing.Short() {
@@ -744,7 +744,7 @@ func TestMemoryLimiterBytesPerFamiliar(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	l := NewMemoryLimiter(LimiterConfig{})
+	l := newMemoryLimiter(memoryLimiterConfig{})
 	ctx := context.Background()
 	var id [16]byte
 	for i := range n {
@@ -770,8 +770,8 @@ func TestMemoryLimiterBytesPerFamiliar(t *testing.T) {
 // evicts one.
 func BenchmarkMemoryLimiterFamiliar(b *testing.B) {
 	const n = 100_000
-	fill := func(b *testing.B, max int) *MemoryLimiter {
-		l := NewMemoryLimiter(LimiterConfig{MaxFamiliar: max})
+	fill := func(b *testing.B, max int) *memoryLimiter {
+		l := newMemoryLimiter(memoryLimiterConfig{maxFamiliar: max})
 		var id [16]byte
 		for i := range n {
 			binary.BigEndian.PutUint64(id[:], uint64(i))

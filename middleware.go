@@ -193,7 +193,7 @@ func (a *Authenticator) authenticateRequest(r *http.Request, ctx context.Context
 // it carries an access token that v accepts, and puts the claims in the
 // request's context (ClaimsFromContext). It is for a service that verifies
 // the tokens of an issuer it does not run, without a user store (typically
-// with a RemoteKeySet as key source): there is no user, so UserFromContext
+// with a jwks.Remote as key source): there is no user, so UserFromContext
 // reports false, and logout-all, password changes and disabled users reach
 // such a service only when the access token expires. The caller's identity
 // is the claims' Subject (the user id); custom claims are read with

@@ -353,8 +353,8 @@ func parseBcrypt(s string) (int, error) {
 
 // PasswordPolicy holds the rules a new password must meet (at signup and
 // on change; never at login, so imported hashes keep verifying). It follows
-// NIST SP 800-63B: a length floor, a generous ceiling, a blocklist, and no
-// composition rules. Passwords are taken exactly as given: no trimming, no
+// NIST SP 800-63B: a length floor, a generous ceiling, a blocklist of
+// common passwords, and no composition rules. Passwords are taken exactly as given: no trimming, no
 // case change, no Unicode normalisation.
 type PasswordPolicy struct {
 	// MinLength is the minimum length in characters (code points).
@@ -362,8 +362,13 @@ type PasswordPolicy struct {
 	MinLength int
 	// MaxBytes is the maximum length in bytes. Default 1024.
 	MaxBytes int
-	// Blocklist refuses common passwords. Nil means DefaultBlocklist().
-	Blocklist Blocklist
+	// Blocklist lists passwords to refuse besides the library's own list of
+	// common ones (the most common passwords of eight characters or more
+	// from public breach corpora), which always applies: the service's
+	// name, say. Both are compared case-insensitively (equal once
+	// strings.ToLower has been applied to each side), and only to the whole
+	// password. New copies the list.
+	Blocklist []string
 }
 
 func (p PasswordPolicy) withDefaults() PasswordPolicy {
@@ -372,9 +377,6 @@ func (p PasswordPolicy) withDefaults() PasswordPolicy {
 	}
 	if p.MaxBytes == 0 {
 		p.MaxBytes = 1024
-	}
-	if p.Blocklist == nil {
-		p.Blocklist = defaultBlocklist
 	}
 	return p
 }
@@ -393,47 +395,32 @@ func (p PasswordPolicy) Check(password string) error {
 		return &PasswordError{ErrPasswordNUL, "the password must not contain a NUL character"}
 	case utf8.RuneCountInString(password) < p.MinLength:
 		return &PasswordError{ErrPasswordTooShort, fmt.Sprintf("the password must be at least %d characters long", p.MinLength)}
-	case p.Blocklist.Contains(password):
+	case isCommon(password, p.Blocklist):
 		return &PasswordError{ErrPasswordCommon, "the password is too common: choose one that is harder to guess"}
 	}
 	return nil
 }
 
-// Blocklist decides whether a password is too common to allow.
-type Blocklist interface {
-	Contains(password string) bool
-}
-
-// NewBlocklist returns a Blocklist of words, compared case-insensitively
-// (Contains lower-cases the password). The words are copied: the list
-// cannot change once made.
-func NewBlocklist(words ...string) Blocklist {
-	s := make(blocklistSet, len(words))
-	for _, w := range words {
-		s[strings.ToLower(w)] = struct{}{}
+// isCommon reports whether password is in the library's list of common
+// passwords or in extra, compared case-insensitively.
+func isCommon(password string, extra []string) bool {
+	lower := strings.ToLower(password)
+	if _, ok := commonPasswords[lower]; ok {
+		return true
 	}
-	return s
+	for _, w := range extra {
+		if strings.ToLower(w) == lower {
+			return true
+		}
+	}
+	return false
 }
 
-// blocklistSet is the Blocklist of NewBlocklist: lower-cased words. It is
-// unexported and never handed out as a map, so no caller can change a
-// list once made, the shared default included.
-type blocklistSet map[string]struct{}
-
-func (s blocklistSet) Contains(password string) bool {
-	_, ok := s[strings.ToLower(password)]
-	return ok
-}
-
-// DefaultBlocklist returns the built-in blocklist: the most common passwords
-// of eight characters or more from public breach corpora. It is deliberately
-// small; plug a larger list (or a k-anonymity breach lookup) into
-// PasswordPolicy.Blocklist, and wrap this one to keep it. The list is
-// immutable and shared by every caller.
-func DefaultBlocklist() Blocklist { return defaultBlocklist }
-
-// defaultBlocklist is never modified after initialisation.
-var defaultBlocklist = NewBlocklist(
+// commonPasswords is the library's list of common passwords, lower case:
+// the most common passwords of eight characters or more from public breach
+// corpora. It is deliberately small (a service adds its own words with
+// PasswordPolicy.Blocklist), and never modified after initialisation.
+var commonPasswords = wordSet(
 	"password", "12345678", "123456789", "1234567890", "12345678910", "qwerty123",
 	"password1", "password12", "password123", "iloveyou", "iloveyou1", "11111111",
 	"00000000", "88888888", "87654321", "987654321", "123123123", "12341234",
@@ -446,3 +433,12 @@ var defaultBlocklist = NewBlocklist(
 	"computer", "michelle", "jennifer", "1234567a", "changeme", "secret123",
 	"iloveyou2", "aaaaaaaa", "qazwsxedc", "123qweasd", "zxcvbnm1", "zxcvbnm123",
 )
+
+// wordSet returns the set of words.
+func wordSet(words ...string) map[string]struct{} {
+	s := make(map[string]struct{}, len(words))
+	for _, w := range words {
+		s[w] = struct{}{}
+	}
+	return s
+}

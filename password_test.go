@@ -454,11 +454,6 @@ func TestBcryptNeverTruncates(t *testing.T) {
 	}
 }
 
-// funcBlocklist adapts a function to Blocklist.
-type funcBlocklist func(string) bool
-
-func (f funcBlocklist) Contains(p string) bool { return f(p) }
-
 func TestPasswordPolicyCheck(t *testing.T) {
 	t.Parallel()
 	nfc := strings.Repeat("\u00e9", 4)  // 4 code points
@@ -501,10 +496,11 @@ func TestPasswordPolicyCheck(t *testing.T) {
 		{"surrounding spaces kept", PasswordPolicy{}, "  correct horse  ", nil},
 		{"blocklisted word with spaces is another password", PasswordPolicy{}, " password ", nil},
 		{"8 spaces", PasswordPolicy{}, "        ", nil},
-		{"custom blocklist refuses", PasswordPolicy{Blocklist: NewBlocklist("Hunter2Hunter2")}, "HUNTER2hunter2", ErrPasswordCommon},
-		{"custom blocklist replaces the default", PasswordPolicy{Blocklist: NewBlocklist("Hunter2Hunter2")}, "password", nil},
-		{"custom Blocklist implementation", PasswordPolicy{Blocklist: funcBlocklist(func(p string) bool { return strings.Contains(p, "acme") })}, "my-acme-login", ErrPasswordCommon},
-		{"empty custom blocklist", PasswordPolicy{Blocklist: NewBlocklist()}, "password", nil},
+		{"custom blocklist refuses", PasswordPolicy{Blocklist: []string{"Hunter2Hunter2"}}, "HUNTER2hunter2", ErrPasswordCommon},
+		{"custom blocklist, whole password only", PasswordPolicy{Blocklist: []string{"Hunter2Hunter2"}}, "Hunter2Hunter2!", nil},
+		{"custom blocklist keeps the library's", PasswordPolicy{Blocklist: []string{"Hunter2Hunter2"}}, "PassWord", ErrPasswordCommon},
+		{"custom blocklist, another word passes", PasswordPolicy{Blocklist: []string{"Hunter2Hunter2"}}, "correct horse", nil},
+		{"empty custom blocklist keeps the library's", PasswordPolicy{Blocklist: []string{}}, "password", ErrPasswordCommon},
 		{"custom MinLength", PasswordPolicy{MinLength: 12}, "abcdefghijk", ErrPasswordTooShort},
 		{"custom MinLength met", PasswordPolicy{MinLength: 12}, "abcdefghijkl", nil},
 		{"custom MaxBytes", PasswordPolicy{MaxBytes: 16}, "abcdefghijklmnopq", ErrPasswordTooLong},
@@ -526,9 +522,9 @@ func TestPasswordPolicyCheck(t *testing.T) {
 	}
 }
 
-func TestDefaultBlocklist(t *testing.T) {
+func TestCommonPasswords(t *testing.T) {
 	t.Parallel()
-	for w := range defaultBlocklist.(blocklistSet) {
+	for w := range commonPasswords {
 		if w != strings.ToLower(w) {
 			t.Errorf("blocklist entry %q is not lower case: it can never match", w)
 		}
@@ -537,9 +533,28 @@ func TestDefaultBlocklist(t *testing.T) {
 		}
 	}
 	for _, w := range []string{"password", "PassWord", "12345678", "123456789", "qwerty123", "password1", "iloveyou"} {
-		if !DefaultBlocklist().Contains(w) {
-			t.Errorf("DefaultBlocklist().Contains(%q) = false", w)
+		if !isCommon(w, nil) {
+			t.Errorf("isCommon(%q) = false", w)
 		}
+	}
+}
+
+// TestPolicyBlocklistCopied: New copies PasswordPolicy.Blocklist, so the
+// caller's later changes to its slice do not change the policy.
+func TestPolicyBlocklistCopied(t *testing.T) {
+	t.Parallel()
+	words := []string{"Hunter2Hunter2"}
+	// New calls no method of the store (struct{ Store }{} would panic).
+	a, err := New(Config{Store: struct{ Store }{}, SecretKey: testSecret, Passwords: PasswordConfig{Policy: PasswordPolicy{Blocklist: words}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	words[0] = "changed-later"
+	if err := a.policy.Check("hunter2HUNTER2"); !errors.Is(err, ErrPasswordCommon) {
+		t.Errorf("a listed word = %v, want ErrPasswordCommon", err)
+	}
+	if err := a.policy.Check("changed-later"); err != nil {
+		t.Errorf("a word put in the caller's slice after New = %v", err)
 	}
 }
 
@@ -903,7 +918,7 @@ func FuzzVerifyPassword(f *testing.F) {
 
 		if err := (PasswordPolicy{}).Check(password); err == nil {
 			if len(password) > 1024 || !utf8.ValidString(password) || strings.IndexByte(password, 0) >= 0 ||
-				utf8.RuneCountInString(password) < 8 || DefaultBlocklist().Contains(password) {
+				utf8.RuneCountInString(password) < 8 || isCommon(password, nil) {
 				t.Fatalf("PasswordPolicy{}.Check(%q) accepted it", password)
 			}
 		} else if !errors.Is(err, ErrInvalidPassword) {

@@ -9,19 +9,19 @@ import (
 
 // cleanUserAgent makes a client-supplied string fit for a session record
 // and for showing to a user: valid UTF-8, control characters (NUL
-// included) as spaces, white space trimmed, at most MaxUserAgentBytes (cut
+// included) as spaces, white space trimmed, at most maxUserAgentBytes (cut
 // on a character boundary). The work is bounded: at most four times
-// MaxUserAgentBytes of the input are looked at.
+// maxUserAgentBytes of the input are looked at.
 func cleanUserAgent(s string) string {
-	if len(s) > 4*MaxUserAgentBytes {
-		s = s[:4*MaxUserAgentBytes]
+	if len(s) > 4*maxUserAgentBytes {
+		s = s[:4*maxUserAgentBytes]
 	}
 	var b strings.Builder
 	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
 		if unicode.IsControl(r) {
 			r = ' '
 		}
-		if b.Len()+utf8.RuneLen(r) > MaxUserAgentBytes {
+		if b.Len()+utf8.RuneLen(r) > maxUserAgentBytes {
 			break
 		}
 		b.WriteRune(r)

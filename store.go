@@ -111,15 +111,15 @@ type Session struct {
 
 	// UserAgent is the User-Agent of the login that opened the session,
 	// as the Authenticator cleaned it (valid UTF-8, no control characters,
-	// at most MaxUserAgentBytes): what a user sees to tell devices apart.
+	// at most 256 bytes): what a user sees to tell devices apart.
 	UserAgent string
 	// ClientAddr is the client address of that login, kept only when
 	// Config.Sessions.RecordAddress is set; "" otherwise.
 	ClientAddr string
 }
 
-// MaxUserAgentBytes bounds Session.UserAgent.
-const MaxUserAgentBytes = 256
+// maxUserAgentBytes bounds Session.UserAgent (and authhttp's test of it).
+const maxUserAgentBytes = 256
 
 // Rotation asks a store to replace a session's current refresh token.
 //

@@ -12,7 +12,7 @@ import (
 // JWKSMaxAge is how long clients may cache the JWKS that JWKSHandler
 // serves. Publish a new key (auth.KeySet.Add) at least this long before making
 // it active, so every consumer has it when the first token signed by it
-// arrives (consumers that use RemoteKeySet also refetch on an unknown kid).
+// arrives (consumers that use jwks.Remote also refetch on an unknown kid).
 const JWKSMaxAge = 5 * time.Minute
 
 // JWKSPath is where JWKSRoute serves the key set (RFC 8414 §3).

@@ -1,8 +1,9 @@
 // Package redislimit is an auth.Limiter whose budgets live in Redis, so
 // that every instance of a service sharing one Redis draws on the same
-// budgets, with the guarantees of auth.MemoryLimiter: a budget of Burst
-// never has more than Burst attempts in flight or failed, concurrent right
-// passwords all get through, parallel wrong ones gain nothing.
+// budgets, with the guarantees of auth.Limiter (and of the Authenticator's
+// in-memory default): a budget of Burst never has more than Burst attempts
+// in flight or failed, concurrent right passwords all get through,
+// parallel wrong ones gain nothing.
 //
 // # Data layout
 //

@@ -77,9 +77,8 @@ type env struct {
 	clock  *testClock
 	secret []byte
 	guard  *guard
-	// limiter is the server's limiter; logs what the server logged.
-	limiter *auth.MemoryLimiter
-	logs    *syncBuffer
+	// logs is what the server logged.
+	logs *syncBuffer
 	// mail is the SMTP server of envOptions.smtp; dataDir the server's.
 	mail    *smtptest.Server
 	dataDir string
@@ -107,10 +106,13 @@ type envOptions struct {
 	// smtp starts a real SMTP server (a local relay) for the server's
 	// mail, as env.mail; without it mail goes to DIR/outbox.
 	smtp bool
+	// limiter, if set, is the server's limiter; default the
+	// Authenticator's own, in memory, on the test clock (Config.Limiter
+	// nil).
+	limiter auth.Limiter
 	// sharedLimiter keeps the limiter the server picks itself (Redis with
 	// AUTH_REDIS_URL, else PostgreSQL's with a PostgreSQL store), on real
-	// time, rather than a memory limiter on the test clock; env.limiter is
-	// then nil.
+	// time, rather than limiter.
 	sharedLimiter bool
 	// mailServer, if set, is an SMTP server already started (with a
 	// Config of the test's), used as smtp's would be.
@@ -178,15 +180,11 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
-	var limiter *auth.MemoryLimiter
-	if !o.sharedLimiter {
-		limiter = auth.NewMemoryLimiter(auth.LimiterConfig{Now: clock.Now})
-	}
 	a, err := newApp(context.Background(), s, logger, func(c *auth.Config, rc *recovery.Config) {
 		c.Passwords.Hasher = o.hasher
 		c.Now = clock.Now
-		if limiter != nil {
-			c.Limiter = limiter
+		if !o.sharedLimiter {
+			c.Limiter = o.limiter
 		}
 		if !o.addressLimits {
 			// The per-address limits would trip over the many failures and
@@ -212,7 +210,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 			return http.ErrUseLastResponse // a redirect is an answer, and a failure
 		},
 	}
-	return &env{t: t, app: a, srv: srv, client: client, clock: clock, secret: []byte(testSecret), guard: g, limiter: limiter, logs: logs, mail: mail, dataDir: o.dataDir, publicURL: o.vars["AUTH_PUBLIC_URL"]}
+	return &env{t: t, app: a, srv: srv, client: client, clock: clock, secret: []byte(testSecret), guard: g, logs: logs, mail: mail, dataDir: o.dataDir, publicURL: o.vars["AUTH_PUBLIC_URL"]}
 }
 
 // guard checks every answer the client receives: never a 500 (nor any 5xx

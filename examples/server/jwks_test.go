@@ -10,11 +10,12 @@ import (
 	"testing"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/jwks"
 )
 
 // TestE2EAsymmetricKeys runs the server with each asymmetric algorithm: its
 // JWKS publishes the public key (and nothing private), a consumer service
-// verifies the server's tokens through a RemoteKeySet on that JWKS, the key
+// verifies the server's tokens through a jwks.Remote on that JWKS, the key
 // survives a restart, and a retired key keeps verifying its tokens.
 func TestE2EAsymmetricKeys(t *testing.T) {
 	for _, alg := range []string{"EdDSA", "ES256", "RS256"} {
@@ -25,9 +26,9 @@ func TestE2EAsymmetricKeys(t *testing.T) {
 			access, _ := e.login("alice", "correct horse battery")
 			e.me(access).want(t, 200, "")
 
-			jwks := e.do(request{method: "GET", path: "/.well-known/jwks.json"})
-			jwks.want(t, 200, "")
-			keys, _ := jwks.body["keys"].([]any)
+			published := e.do(request{method: "GET", path: "/.well-known/jwks.json"})
+			published.want(t, 200, "")
+			keys, _ := published.body["keys"].([]any)
 			if len(keys) != 1 {
 				t.Fatalf("JWKS has %d keys", len(keys))
 			}
@@ -45,7 +46,7 @@ func TestE2EAsymmetricKeys(t *testing.T) {
 			}
 
 			// A consumer service with no store and no secret.
-			remote, err := auth.NewRemoteKeySet(auth.RemoteKeySetConfig{URL: e.srv.URL + "/.well-known/jwks.json", Client: e.srv.Client()})
+			remote, err := jwks.NewRemote(jwks.Config{URL: e.srv.URL + "/.well-known/jwks.json", Client: e.srv.Client()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -77,9 +78,9 @@ func TestE2EAsymmetricKeys(t *testing.T) {
 			}
 			e3 := newEnv(t, envOptions{signingAlg: alg, dataDir: dir})
 			e3.me(access).want(t, 200, "")
-			jwks = e3.do(request{method: "GET", path: "/.well-known/jwks.json"})
+			published = e3.do(request{method: "GET", path: "/.well-known/jwks.json"})
 			var set struct{ Keys []map[string]any }
-			raw, _ := json.Marshal(jwks.body)
+			raw, _ := json.Marshal(published.body)
 			_ = json.Unmarshal(raw, &set)
 			if len(set.Keys) != 2 {
 				t.Fatalf("JWKS after rotation has %d keys, want 2", len(set.Keys))

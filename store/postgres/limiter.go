@@ -252,9 +252,10 @@ type LimiterConfig struct {
 
 // Limiter is an auth.Limiter whose budgets live in the store's database,
 // so that every instance of a service on one database draws on the same
-// budgets, with the guarantees of auth.MemoryLimiter: a budget of Burst
-// never has more than Burst attempts in flight or failed, whichever
-// instances they reach; concurrent right passwords all get through.
+// budgets, with the guarantees of auth.Limiter (and of the Authenticator's
+// in-memory default): a budget of Burst never has more than Burst attempts
+// in flight or failed, whichever instances they reach; concurrent right
+// passwords all get through.
 //
 // Reserve and Settle are one statement each (a PL/pgSQL function that
 // migration 4 installs), so one round trip each, and atomic: the calls on

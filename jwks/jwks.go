@@ -1,4 +1,14 @@
-package auth
+// Package jwks verifies tokens with the keys an issuer publishes as a JSON
+// Web Key Set (RFC 7517), for a service that accepts an auth issuer's
+// tokens without holding its signing key or its user store:
+//
+//	remote, err := jwks.NewRemote(jwks.Config{URL: "https://auth.example.com/.well-known/jwks.json"})
+//	v, err := auth.NewVerifier(auth.VerifierConfig{Keys: remote, Issuer: "goauthkit", Audience: "goauthkit"})
+//	mux.Handle("GET /orders", v.Middleware(orders))
+//
+// Remote is the auth.KeySource that fetches and caches the set; Parse reads
+// a set. The issuer's side is auth.KeySet.JWKS and authhttp.JWKSHandler.
+package jwks
 
 import (
 	"context"
@@ -17,6 +27,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/internal/strictjson"
 )
 
@@ -26,15 +37,15 @@ const (
 	maxJWKSKeys  = 100
 )
 
-// ParseJWKS reads a JSON Web Key Set and returns its usable verification
+// Parse reads a JSON Web Key Set and returns its usable verification
 // keys: EdDSA (OKP Ed25519), ES256 (EC P-256) and RS256 (RSA of 2048 bits
 // or more) signature keys with a kid. Keys of other types or uses are
 // skipped; symmetric ("oct") keys are never accepted from a key set. A
 // malformed set, a malformed key of a supported type, or two keys with one
 // kid is an error.
-func ParseJWKS(data []byte) ([]*Key, error) {
+func Parse(data []byte) ([]*auth.Key, error) {
 	if len(data) > maxJWKSBytes {
-		return nil, errors.New("auth: JWKS: larger than 1 MiB")
+		return nil, errors.New("jwks: larger than 1 MiB")
 	}
 	var set struct {
 		Keys []json.RawMessage `json:"keys"`
@@ -45,28 +56,28 @@ func ParseJWKS(data []byte) ([]*Key, error) {
 		}
 		return nil
 	}); err != nil {
-		return nil, fmt.Errorf("auth: JWKS: %w", err)
+		return nil, fmt.Errorf("jwks: %w", err)
 	}
 	if set.Keys == nil {
-		return nil, errors.New("auth: JWKS: no keys array")
+		return nil, errors.New("jwks: no keys array")
 	}
 	if len(set.Keys) > maxJWKSKeys {
-		return nil, fmt.Errorf("auth: JWKS: more than %d keys", maxJWKSKeys)
+		return nil, fmt.Errorf("jwks: more than %d keys", maxJWKSKeys)
 	}
-	var keys []*Key
+	var keys []*auth.Key
 	seen := map[string]bool{}
 	for i, raw := range set.Keys {
 		k, err := parseJWK(raw)
 		if err != nil {
-			return nil, fmt.Errorf("auth: JWKS: key %d: %w", i, err)
+			return nil, fmt.Errorf("jwks: key %d: %w", i, err)
 		}
 		if k == nil {
 			continue
 		}
-		if seen[k.id] {
-			return nil, fmt.Errorf("auth: JWKS: duplicate kid %q", k.id)
+		if seen[k.ID()] {
+			return nil, fmt.Errorf("jwks: duplicate kid %q", k.ID())
 		}
-		seen[k.id] = true
+		seen[k.ID()] = true
 		keys = append(keys, k)
 	}
 	return keys, nil
@@ -74,8 +85,8 @@ func ParseJWKS(data []byte) ([]*Key, error) {
 
 // parseJWK returns the key of one JWK, nil (and no error) for a key this
 // library does not verify with.
-func parseJWK(raw []byte) (*Key, error) {
-	var j jwk
+func parseJWK(raw []byte) (*auth.Key, error) {
+	var j struct{ Kty, Kid, Alg, Use, Crv, X, Y, N, E string }
 	var useSet bool
 	err := strictjson.Scan(raw, strictjson.Token, func(name, value []byte) error {
 		var dst *string
@@ -131,7 +142,7 @@ func parseJWK(raw []byte) (*Key, error) {
 		if err != nil || len(x) != ed25519.PublicKeySize {
 			return nil, errors.New("bad Ed25519 x")
 		}
-		return NewVerificationKey(j.Kid, want, ed25519.PublicKey(x))
+		return auth.NewVerificationKey(j.Kid, want, ed25519.PublicKey(x))
 	case "EC":
 		x, errX := dec(j.X)
 		y, errY := dec(j.Y)
@@ -142,7 +153,7 @@ func parseJWK(raw []byte) (*Key, error) {
 		if err != nil {
 			return nil, errors.New("P-256 point not on the curve")
 		}
-		return NewVerificationKey(j.Kid, want, pub)
+		return auth.NewVerificationKey(j.Kid, want, pub)
 	default: // RSA
 		n, errN := dec(j.N)
 		e, errE := dec(j.E)
@@ -153,12 +164,12 @@ func parseJWK(raw []byte) (*Key, error) {
 		if exp < 3 || exp%2 == 0 {
 			return nil, errors.New("bad RSA exponent")
 		}
-		return NewVerificationKey(j.Kid, want, &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(exp)})
+		return auth.NewVerificationKey(j.Kid, want, &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(exp)})
 	}
 }
 
-// RemoteKeySetConfig configures a RemoteKeySet.
-type RemoteKeySetConfig struct {
+// Config configures a Remote.
+type Config struct {
 	// URL of the issuer's JWKS, such as
 	// "https://auth.example.com/.well-known/jwks.json". Required.
 	URL string
@@ -175,15 +186,15 @@ type RemoteKeySetConfig struct {
 	Now func() time.Time
 }
 
-// RemoteKeySet is a KeySource that verifies with the keys an issuer
+// Remote is an auth.KeySource that verifies with the keys an issuer
 // publishes as a JWKS: for a service that accepts this library's tokens
 // without holding the signing key or a user store. It fetches the set
 // lazily: on first use, when it is older than RefreshInterval, and when a
 // token names an unknown kid — at most once per MinRefreshInterval. If a
 // fetch fails, it goes on with the keys it has. It starts no goroutine and
 // is safe for concurrent use.
-type RemoteKeySet struct {
-	c    RemoteKeySetConfig
+type Remote struct {
+	c    Config
 	keys atomic.Pointer[remoteKeys]
 	mu   sync.Mutex    // guards the fields below
 	wait chan struct{} // closed when the fetch under way ends; nil if none
@@ -194,14 +205,14 @@ type RemoteKeySet struct {
 // remoteKeys is an immutable snapshot of a fetched key set, read without a
 // lock on every verification.
 type remoteKeys struct {
-	byID    map[string]*Key
+	byID    map[string]*auth.Key
 	fetched time.Time // zero before the first successful fetch
 }
 
-// NewRemoteKeySet returns a RemoteKeySet; it fetches nothing yet.
-func NewRemoteKeySet(c RemoteKeySetConfig) (*RemoteKeySet, error) {
+// NewRemote returns a Remote for the set at c.URL; it fetches nothing yet.
+func NewRemote(c Config) (*Remote, error) {
 	if c.URL == "" {
-		return nil, errors.New("auth: RemoteKeySetConfig.URL is required")
+		return nil, errors.New("jwks: Config.URL is required")
 	}
 	if c.Client == nil {
 		c.Client = &http.Client{Timeout: 10 * time.Second}
@@ -215,34 +226,37 @@ func NewRemoteKeySet(c RemoteKeySetConfig) (*RemoteKeySet, error) {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	r := &RemoteKeySet{c: c}
+	r := &Remote{c: c}
 	r.keys.Store(&remoteKeys{})
 	return r, nil
 }
 
-// VerificationKey implements KeySource.
-func (r *RemoteKeySet) VerificationKey(ctx context.Context, kid string) (*Key, error) {
+// VerificationKey implements auth.KeySource: the key of kid in the cached
+// set, fetching the set first if it is older than RefreshInterval or lacks
+// kid (at most once per MinRefreshInterval). An error wraps
+// auth.ErrUnknownKey.
+func (r *Remote) VerificationKey(ctx context.Context, kid string) (*auth.Key, error) {
 	snap := r.keys.Load()
 	k, ok := snap.byID[kid]
 	if ok && r.c.Now().Sub(snap.fetched) < r.c.RefreshInterval {
 		return k, nil
 	}
 	if err := r.refresh(ctx); err != nil && !ok {
-		return nil, fmt.Errorf("%w: %q (fetching the JWKS: %w)", ErrUnknownKey, kid, err)
+		return nil, fmt.Errorf("%w: %q (fetching the JWKS: %w)", auth.ErrUnknownKey, kid, err)
 	}
 	if k, ok := r.keys.Load().byID[kid]; ok {
 		return k, nil
 	}
-	return nil, fmt.Errorf("%w: %q", ErrUnknownKey, kid)
+	return nil, fmt.Errorf("%w: %q", auth.ErrUnknownKey, kid)
 }
 
 // Refresh fetches the set now, unless a fetch happened less than
 // MinRefreshInterval ago.
-func (r *RemoteKeySet) Refresh(ctx context.Context) error { return r.refresh(ctx) }
+func (r *Remote) Refresh(ctx context.Context) error { return r.refresh(ctx) }
 
 // refresh fetches the set, sharing a fetch already under way, and skipping
 // one that would come less than MinRefreshInterval after the last.
-func (r *RemoteKeySet) refresh(ctx context.Context) error {
+func (r *Remote) refresh(ctx context.Context) error {
 	r.mu.Lock()
 	if r.wait != nil { // join the fetch under way
 		wait := r.wait
@@ -272,9 +286,9 @@ func (r *RemoteKeySet) refresh(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err == nil {
-		m := make(map[string]*Key, len(keys))
+		m := make(map[string]*auth.Key, len(keys))
 		for _, k := range keys {
-			m[k.id] = k
+			m[k.ID()] = k
 		}
 		r.keys.Store(&remoteKeys{byID: m, fetched: r.c.Now()})
 	}
@@ -284,7 +298,8 @@ func (r *RemoteKeySet) refresh(ctx context.Context) error {
 	return err
 }
 
-func (r *RemoteKeySet) fetch(ctx context.Context) ([]*Key, error) {
+// fetch GETs the set and parses it.
+func (r *Remote) fetch(ctx context.Context) ([]*auth.Key, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.c.URL, nil)
 	if err != nil {
 		return nil, err
@@ -302,5 +317,5 @@ func (r *RemoteKeySet) fetch(ctx context.Context) ([]*Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ParseJWKS(body)
+	return Parse(body)
 }
