@@ -102,6 +102,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/goauthkit/auth/internal/roles"
 	"github.com/goauthkit/auth/internal/storable"
 )
 
@@ -434,7 +435,10 @@ type NewUser struct {
 	Username string // normalised by Register
 	Password string // checked against the PasswordPolicy, hashed as given
 	Email    string // optional; normalised by Register (NormalizeEmail)
-	Roles    []string
+	// Roles are the account's roles: sorted, duplicates dropped; each 1
+	// to 64 characters of a-z, 0-9, '_', '-', '.' and ':', at most 32 of
+	// them (else ErrInvalidRole).
+	Roles []string
 	// Client is who asks, for the per-address limit on registrations
 	// (Limits.SignupAddress) and the event.
 	Client Client
@@ -452,7 +456,7 @@ const maxLoginNameBytes = 320
 // ErrInvalidPassword (wrapped by the reason), ErrInvalidEmail,
 // ErrUserExists (the username is an account's username or email),
 // ErrEmailExists (the email is an account's email or username),
-// ErrInvalidRole (see UserUpdate.Roles), a *RateLimitError when the client address has registered too often (every
+// ErrInvalidRole (see NewUser.Roles), a *RateLimitError when the client address has registered too often (every
 // attempt counts, whatever its outcome), or a store error.
 func (a *Authenticator) Register(ctx context.Context, n NewUser) (*User, error) {
 	if len(n.Username) > maxLoginNameBytes {
@@ -479,9 +483,9 @@ func (a *Authenticator) Register(ctx context.Context, n NewUser) (*User, error) 
 	if email != "" && !validEmail(email) {
 		return nil, ErrInvalidEmail
 	}
-	roles, err := cleanRoles(n.Roles)
-	if err != nil {
-		return nil, err
+	cleanRoles, ok := roles.Clean(n.Roles)
+	if !ok {
+		return nil, ErrInvalidRole
 	}
 	// Fail fast for a taken name or email, before paying for a hash; the
 	// store's unique constraints still decide races. A username may not be
@@ -506,7 +510,7 @@ func (a *Authenticator) Register(ctx context.Context, n NewUser) (*User, error) 
 	now := a.timestamp()
 	u := &User{
 		ID: newUUID(), Username: name, Email: email, PasswordHash: hash,
-		Roles: roles, CreatedAt: now, UpdatedAt: now,
+		Roles: cleanRoles, CreatedAt: now, UpdatedAt: now,
 	}
 	if err := a.store.CreateUser(ctx, u); err != nil {
 		return nil, err
@@ -1000,11 +1004,9 @@ const (
 	// EventSessionRevoked: one login ended by RevokeSession, or by a login
 	// past Config.Sessions.Max (Reason "too many logins").
 	EventSessionRevoked EventType = "session_revoked"
-	// Administration (UpdateUser): each with Actor and Change. An
-	// administrator's ending of every login is EventLogoutAll with them.
-	EventUserDisabled EventType = "user_disabled"
-	EventUserEnabled  EventType = "user_enabled"
-	EventRolesChanged EventType = "roles_changed"
+	// (Package admin's changes are its own events, with Actor and Change;
+	// an administrator's ending of every login is EventLogoutAll with
+	// them.)
 )
 
 // Event is a security-relevant occurrence, for audit logs. It never holds a

@@ -1077,3 +1077,6 @@ func (h plainHasher) Verify(p, encoded string) error {
 }
 
 func (plainHasher) NeedsRehash(string) bool { return false }
+
+// ptr returns a pointer to v.
+func ptr[T any](v T) *T { return &v }

@@ -121,27 +121,26 @@ var (
 
 	// Registration errors.
 
-	// ErrInvalidEmail is returned by Register (and package recovery's email
-	// change) for an email
-	// address outside the form every mail system agrees on (see
-	// NormalizeEmail).
+	// ErrInvalidEmail is returned by Register (and package recovery's
+	// email change) for an email address outside the form every mail
+	// system agrees on (see NormalizeEmail).
 	ErrInvalidEmail = errors.New("auth: invalid email address")
 
 	// Administration errors.
 
 	// ErrLastAdmin is returned by a change that would leave no enabled
-	// account holding AdminRole.
+	// account holding the role kept (UserChange.KeepRole: package admin's
+	// Role).
 	ErrLastAdmin = errors.New("auth: the last enabled administrator")
-	// ErrInvalidRole is returned by UpdateUser and Register for a role
-	// name that breaks the rules (1 to 64 characters of a-z, 0-9, '_', '-',
-	// '.', ':'), or for more than 32 roles.
+	// ErrInvalidRole is returned by Register (and package admin's
+	// UpdateUser) for a role name that breaks the rules (1 to 64
+	// characters of a-z, 0-9, '_', '-', '.', ':'), or for more than 32
+	// roles.
 	ErrInvalidRole = errors.New("auth: invalid role")
-	// ErrInvalidCursor is returned by ListUsers for a cursor it did not make.
-	ErrInvalidCursor = errors.New("auth: invalid cursor")
 	// ErrMissingCapability is matched by the error of a feature configured,
 	// or used, with a Store that lacks the optional interface the feature
-	// needs (such as recovery.LinkStore for package recovery); the error's text
-	// names the interface.
+	// needs (such as recovery.LinkStore for package recovery); the error's
+	// text names the interface.
 	ErrMissingCapability = errors.New("auth: the Store lacks a capability")
 )
 

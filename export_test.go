@@ -10,7 +10,6 @@ package auth
 // capability, and its count of sessions.
 type memoryStore interface {
 	Store
-	UserLister
 	UserDeleter
 	Pinger
 	SessionCount() int

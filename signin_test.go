@@ -16,7 +16,7 @@ func TestSignIn(t *testing.T) {
 	ctx := context.Background()
 	alice := f.register(t, "alice", "correct horse battery")
 	disabled := f.register(t, "mallory", "correct horse battery")
-	if _, err := f.a.UpdateUser(ctx, disabled.ID, UserUpdate{Disabled: ptr(true), Actor: "test"}); err != nil {
+	if _, err := f.store.ChangeUser(ctx, disabled.ID, UserChange{Disabled: ptr(true), Logout: true, Now: f.a.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	// disabled is the copy Register returned, from before the account was

@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -21,19 +20,18 @@ import (
 // the list of a user's logins and an administrator's changes to an account
 // need. Every other feature's storage is an optional interface of its own,
 // which a Store implements if it can: a feature package's (such as
-// recovery.LinkStore, the tokens of mailed links), and the core's
+// recovery.LinkStore, the tokens of mailed links, and admin.UserLister,
+// listing every account for the administrators), and the core's
 //
-//   - UserLister, listing every account: needed by Authenticator.ListUsers
-//     (the administrators' list, GET /admin/users, authctl list);
 //   - UserDeleter, deleting an account: no feature of the Authenticator
 //     deletes accounts, but tools and tests do, and the conformance suite
 //     checks its contract.
 //
 // A feature is checked when it is configured: recovery.New refuses a Store
 // that is not a recovery.LinkStore, with an error that names the interface
-// and matches ErrMissingCapability; a feature that is not
-// configured anywhere (the list of accounts) returns that error when it is
-// used. store/memory, store/sqlite and store/postgres implement every
+// and matches ErrMissingCapability; admin's list of accounts, which a
+// service may leave out while it keeps the rest of administration, returns
+// that error when it is used. store/memory, store/sqlite and store/postgres implement every
 // interface; examples/usertable adapts an existing users table of another
 // shape with Store alone. store/storetest runs the cases of Store on every
 // store and those of each optional interface on the stores that implement
@@ -234,18 +232,6 @@ type UserStore interface {
 	InvalidateTokens(ctx context.Context, id string, now time.Time) error
 }
 
-// UserLister is an optional capability of a Store: listing every account,
-// which the administrators' list needs (Authenticator.ListUsers, and
-// through it authhttp's GET /admin/users and authctl list). It follows
-// UserStore's error contract.
-type UserLister interface {
-	// ListUsers returns at most limit users whose ID is greater than after
-	// (every user for ""), in increasing order of ID (byte for byte):
-	// pages that stay stable while users are added or removed. An after
-	// that is not valid UTF-8 or holds a NUL is ErrInvalidInput.
-	ListUsers(ctx context.Context, after string, limit int) ([]*User, error)
-}
-
 // UserDeleter is an optional capability of a Store: deleting an account.
 // No feature of the Authenticator deletes accounts; tools and tests do,
 // and store/storetest checks the contract of the stores that offer it. It
@@ -301,18 +287,11 @@ type SessionStore interface {
 // Store is what the Authenticator needs, whatever it is configured with:
 // users and their refresh sessions, in one backend so that logout-all and
 // password changes end the sessions in the same atomic operation. What
-// other features need are optional interfaces (UserLister, UserDeleter,
-// a feature package's own), checked when the feature is configured or
-// used.
+// other features need are optional interfaces (UserDeleter, a feature
+// package's own), checked when the feature is configured or used.
 type Store interface {
 	UserStore
 	SessionStore
-}
-
-// missingCapability is the error of a feature configured (or used) with a
-// Store that lacks the optional interface iface it needs, for purpose.
-func missingCapability(feature, iface, purpose string) error {
-	return &explained{ErrMissingCapability, fmt.Sprintf("auth: %s needs a Store that implements auth.%s (%s)", feature, iface, purpose)}
 }
 
 // Pinger is an optional capability of a Store or a Limiter: Ping checks

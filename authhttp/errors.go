@@ -137,9 +137,13 @@ var errorTable = [...]errorEntry{
 	// Answers that an endpoint chose for the errors of its operation. (A
 	// feature package's endpoint chooses its own with a *Problem, which
 	// comes before every entry: see lookupError.)
-	{is: []error{errNotAdmin}, status: http.StatusForbidden, code: "insufficient_scope", description: "this needs the role admin",
-		header: func(h http.Header, _ error) {
-			h.Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="admin"`)
+	{as: asType(func(e *roleError) string { return "this needs the role " + e.role }),
+		status: http.StatusForbidden, code: "insufficient_scope",
+		header: func(h http.Header, err error) {
+			var e *roleError
+			if errors.As(err, &e) { // a role name needs no quoting (auth's rules)
+				h.Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="`+e.role+`"`)
+			}
 		}},
 	{is: []error{errCurrentPassword}, status: http.StatusBadRequest, code: "invalid_grant", description: "the current password is wrong"},
 	{is: []error{ErrWrongPassword}, status: http.StatusBadRequest, code: "invalid_grant", description: "the password is wrong"},
@@ -196,9 +200,8 @@ var errorTable = [...]errorEntry{
 	{is: []error{auth.ErrEmailExists}, status: http.StatusConflict, code: "email_exists", description: "the email address belongs to another account"},
 	{is: []error{auth.ErrInvalidRole}, status: http.StatusBadRequest, code: "invalid_request",
 		description: "roles are at most 32 names of 1 to 64 characters of a-z, 0-9, '_', '-', '.', ':'"},
-	{is: []error{auth.ErrInvalidCursor}, status: http.StatusBadRequest, code: "invalid_request", description: "cursor is not one this server gave"},
 	// A feature whose store capability the service's Store lacks (the list
-	// of users without an auth.UserLister): as a service that does not
+	// of users without an admin.UserLister): as a service that does not
 	// offer it.
 	{is: []error{auth.ErrMissingCapability}, status: http.StatusNotFound, code: "not_found", description: "this service does not offer this"},
 	{is: []error{auth.ErrConflict}, status: http.StatusConflict, code: "conflict", description: "a concurrent update won; retry"},
@@ -223,7 +226,15 @@ var errInternal = errorEntry{status: http.StatusInternalServerError, code: "serv
 func lookupError(err error) (e *errorEntry, description string, found bool) {
 	var p *Problem
 	if errors.As(err, &p) {
-		return &errorEntry{status: p.Status, code: p.Code, description: p.Description}, p.Description, true
+		e := &errorEntry{status: p.Status, code: p.Code, description: p.Description}
+		if p.Header != nil {
+			e.header = func(h http.Header, _ error) {
+				for k, vs := range p.Header {
+					h[k] = append([]string(nil), vs...)
+				}
+			}
+		}
+		return e, p.Description, true
 	}
 	for i := range errorTable {
 		e := &errorTable[i]

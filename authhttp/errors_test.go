@@ -80,7 +80,6 @@ var rootSentinels = map[string]struct {
 	"ErrInvalidEmail":          {auth.ErrInvalidEmail, wantAnswer{status: 422, code: "invalid_email"}},
 	"ErrLastAdmin":             {auth.ErrLastAdmin, wantAnswer{status: 409, code: "last_admin"}},
 	"ErrInvalidRole":           {auth.ErrInvalidRole, wantAnswer{status: 400, code: "invalid_request"}},
-	"ErrInvalidCursor":         {auth.ErrInvalidCursor, wantAnswer{status: 400, code: "invalid_request"}},
 }
 
 // ownSentinels is every exported error variable of this package (its
@@ -131,10 +130,9 @@ func errorCases() []errorCase {
 		errorCase{"ErrInvalidCredentials", auth.ErrInvalidCredentials, wantCredentials, "invalid username or password"},
 		errorCase{"ErrInvalidRole", auth.ErrInvalidRole, wantAnswer{status: 400, code: "invalid_request"},
 			"roles are at most 32 names of 1 to 64 characters of a-z, 0-9, '_', '-', '.', ':'"},
-		errorCase{"ErrInvalidCursor", auth.ErrInvalidCursor, wantAnswer{status: 400, code: "invalid_request"}, "cursor is not one this server gave"},
 		errorCase{"ErrInvalidPassword", auth.ErrInvalidPassword, wantInvalidPass, "the password does not meet the password rules"},
 		// The endpoints' own answers, over the errors they wrap.
-		errorCase{"errNotAdmin", errNotAdmin, wantAnswer{status: 403, code: "insufficient_scope"}, "this needs the role admin"},
+		errorCase{"roleError", &roleError{role: "admin"}, wantAnswer{status: 403, code: "insufficient_scope"}, "this needs the role admin"},
 		errorCase{"errCurrentPassword", fmt.Errorf("%w: %w", errCurrentPassword, auth.ErrInvalidCredentials), wantCredentials, "the current password is wrong"},
 		errorCase{"ErrWrongPassword", fmt.Errorf("%w: %w", ErrWrongPassword, auth.ErrInvalidCredentials), wantCredentials, "the password is wrong"},
 		errorCase{"errNoSessionCookie", errNoSessionCookie, wantAnswer{status: 401, code: "unauthorized"}, "no session cookie: log in"},
@@ -264,9 +262,9 @@ func TestErrorTableHeaders(t *testing.T) {
 	if w, _ := answerOf(t, public, auth.ErrTooManyAttempts); w.Header().Get("Retry-After") != "" {
 		t.Errorf("a bare ErrTooManyAttempts has Retry-After %q", w.Header().Get("Retry-After"))
 	}
-	w, _ := answerOf(t, public, errNotAdmin)
+	w, _ := answerOf(t, public, &roleError{role: "admin"})
 	if got := w.Header().Get("WWW-Authenticate"); got != `Bearer error="insufficient_scope", scope="admin"` {
-		t.Errorf("errNotAdmin: WWW-Authenticate %q", got)
+		t.Errorf("roleError: WWW-Authenticate %q", got)
 	}
 	if w, _ := answerOf(t, public, auth.ErrNotFound); len(w.Header().Values("WWW-Authenticate")) != 0 {
 		t.Error("ErrNotFound outside an authenticated endpoint has a challenge")
@@ -314,7 +312,7 @@ func TestAuthenticatedEndpointErrors(t *testing.T) {
 		{fmt.Errorf("%w: user deleted", auth.ErrTokenRevoked), 401, "invalid_token", true},
 		{errPathNotFound, 404, "not_found", false},
 		{auth.ErrInvalidRole, 400, "invalid_request", false},
-		{errNotAdmin, 403, "insufficient_scope", true},
+		{&roleError{role: "admin"}, 403, "insufficient_scope", true},
 		{fmt.Errorf("%w: x", auth.ErrStoreUnavailable), 503, "temporarily_unavailable", false},
 	} {
 		h := e.h.endpoint(http.MethodGet, authenticated, func(http.ResponseWriter, *http.Request, Call) error { return c.err })

@@ -51,11 +51,12 @@ type Config struct {
 	TrustedOrigins []string
 }
 
-// Handlers are the HTTP endpoints of the library's HTTP contract (the
-// OAuth 2.0 token endpoint, signup, logout, logout-all, the current user,
-// password change, a health check, email verification and password reset,
-// with the pages that mailed links open), ready to mount in a service's own
-// router. Every method returns a new http.Handler; Routes returns them all
+// Handlers are the HTTP endpoints of the core of the library's HTTP
+// contract (the OAuth 2.0 token endpoint, signup, logout, logout-all, the
+// current user, password change, a health check, the browser session and
+// the list of one's devices), ready to mount in a service's own router.
+// The features' endpoints are their packages' (recovery/recoveryhttp,
+// admin/adminhttp), built on these with the helpers of kit.go. Every method returns a new http.Handler; Routes returns them all
 // with their methods and paths. Handlers is safe for concurrent use.
 //
 // Each handler:
@@ -142,9 +143,6 @@ func route(method, path string, h http.Handler) Route {
 //	POST /session/logout      SessionLogout
 //	GET  /sessions            Sessions
 //	DELETE /sessions/{id}     RevokeSession
-//	GET  /admin/users         AdminListUsers
-//	PATCH /admin/users/{id}   AdminUpdateUser
-//	POST /admin/users/{id}/logout AdminLogoutUser
 //
 // Mount them in a Router (which answers unknown paths and methods with
 // JSON), or in any router, e.g. mux.Handle(r.Method+" "+r.Path, r.Handler).
@@ -162,9 +160,6 @@ func (h *Handlers) Routes() []Route {
 		route(http.MethodPost, "/session/logout", h.SessionLogout()),
 		route(http.MethodGet, "/sessions", h.Sessions()),
 		route(http.MethodDelete, "/sessions/{id}", h.RevokeSession()),
-		route(http.MethodGet, "/admin/users", h.AdminListUsers()),
-		route(http.MethodPatch, "/admin/users/{id}", h.AdminUpdateUser()),
-		route(http.MethodPost, "/admin/users/{id}/logout", h.AdminLogoutUser()),
 	}
 }
 
@@ -268,7 +263,8 @@ func (h *Handlers) Token() http.Handler {
 
 // Signup returns the registration endpoint, POST with a JSON body
 // {"username", "password", "email" (optional)}: 201 with the user as Me
-// answers it, and a verification link mailed to the email if there is one;
+// answers it (and, with package recovery, a verification link mailed to
+// the email if there is one);
 // 409 user_exists for a username taken after normalisation (or another
 // account's email), 409 email_exists for an email another account has (as
 // its email or its username); 422 invalid_username or invalid_password for

@@ -30,6 +30,24 @@ func (h *Handlers) Authenticated(method string, serve func(http.ResponseWriter, 
 	return h.endpoint(method, authenticated, serve)
 }
 
+// WithRole makes an endpoint as Authenticated does that also requires the
+// caller to hold role (auth.User.HasRole): a caller without it gets 403
+// insufficient_scope, with a WWW-Authenticate challenge naming the role as
+// its scope (RFC 6750 §3.1).
+func (h *Handlers) WithRole(role, method string, serve func(http.ResponseWriter, *http.Request, Call) error) http.Handler {
+	return h.endpoint(method, authenticated, func(w http.ResponseWriter, r *http.Request, c Call) error {
+		if !c.User.HasRole(role) {
+			return &roleError{role: role}
+		}
+		return serve(w, r, c)
+	})
+}
+
+// roleError is WithRole's refusal of a caller without role.
+type roleError struct{ role string }
+
+func (e *roleError) Error() string { return "authhttp: the role " + e.role + " is required" }
+
 // JSONBody is a request body read by ReadJSON: one JSON object.
 type JSONBody struct{ obj jsonObject }
 
@@ -50,6 +68,21 @@ func (b JSONBody) String(name string, wrongType error) (s string, ok bool, err e
 	return b.obj.stringField(name, wrongType)
 }
 
+// Bool returns the boolean member name of b, as String does.
+func (b JSONBody) Bool(name string, wrongType error) (v, ok bool, err error) {
+	return b.obj.boolField(name, wrongType)
+}
+
+// Strings returns the member name of b, an array of strings, as String
+// does (an empty array is an empty, non-nil slice).
+func (b JSONBody) Strings(name string, wrongType error) (ss []string, ok bool, err error) {
+	return b.obj.stringsField(name, wrongType)
+}
+
+// WriteJSON answers status with v as a JSON body (encoding/json's), which
+// no cache may keep.
+func WriteJSON(w http.ResponseWriter, status int, v any) { httpjson.Write(w, status, v) }
+
 // BadRequest returns a *RequestError with reason, a fixed text that says
 // what is wrong with a request (never text taken from it): it answers 400
 // invalid_request with reason as the error_description.
@@ -66,6 +99,9 @@ type Problem struct {
 	Code        string
 	Description string
 	Err         error
+	// Header, if set, holds headers of the answer (a challenge, a
+	// Retry-After).
+	Header http.Header
 }
 
 // Error implements error.

@@ -46,6 +46,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/admin"
 	"github.com/goauthkit/auth/audit"
 	"github.com/goauthkit/auth/store/postgres"
 	"github.com/goauthkit/auth/store/sqlite"
@@ -98,6 +99,7 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	a              *auth.Authenticator
+	admin          *admin.Admin
 	// actor names authctl and who runs it, for the audit log.
 	actor string
 }
@@ -161,7 +163,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprintf(stderr, "authctl: %v\n", err)
 		return exitFail
 	}
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, a: a, actor: "authctl (unix user " + systemUser(getenv) + ")"}
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, a: a, admin: admin.New(a), actor: "authctl (unix user " + systemUser(getenv) + ")"}
 	if err := parsed(ctx, e); err != nil {
 		fmt.Fprintf(stderr, "authctl: %s\n", describe(err))
 		return exitFail
@@ -251,7 +253,7 @@ var subcommands = map[string]subcommand{
 		}, nil
 	}},
 	"disable": byName("disable", func(ctx context.Context, e *env, u *auth.User, force bool) error {
-		u, err := e.a.UpdateUser(ctx, u.ID, auth.UserUpdate{Disabled: ptr(true), Actor: e.actor, Force: force})
+		u, err := e.admin.UpdateUser(ctx, u.ID, admin.Update{Disabled: ptr(true), Actor: e.actor, Force: force})
 		if err != nil {
 			return err
 		}
@@ -259,14 +261,14 @@ var subcommands = map[string]subcommand{
 		return nil
 	}),
 	"enable": byName("enable", func(ctx context.Context, e *env, u *auth.User, _ bool) error {
-		if _, err := e.a.UpdateUser(ctx, u.ID, auth.UserUpdate{Disabled: ptr(false), Actor: e.actor}); err != nil {
+		if _, err := e.admin.UpdateUser(ctx, u.ID, admin.Update{Disabled: ptr(false), Actor: e.actor}); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "enabled %s\n", u.Username)
 		return nil
 	}),
 	"logout": byName("logout", func(ctx context.Context, e *env, u *auth.User, _ bool) error {
-		if _, err := e.a.UpdateUser(ctx, u.ID, auth.UserUpdate{Logout: true, Actor: e.actor}); err != nil {
+		if _, err := e.admin.UpdateUser(ctx, u.ID, admin.Update{Logout: true, Actor: e.actor}); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "logged %s out everywhere\n", u.Username)
@@ -286,7 +288,7 @@ var subcommands = map[string]subcommand{
 				return err
 			}
 			roles := splitRoles(pos[1])
-			if u, err = e.a.UpdateUser(ctx, u.ID, auth.UserUpdate{Roles: &roles, Actor: e.actor, Force: *force}); err != nil {
+			if u, err = e.admin.UpdateUser(ctx, u.ID, admin.Update{Roles: &roles, Actor: e.actor, Force: *force}); err != nil {
 				return err
 			}
 			fmt.Fprintf(e.stdout, "%s now has roles: %s%s\n", u.Username, cmp.Or(strings.Join(u.Roles, ","), "none"), forced(*force))
@@ -304,7 +306,7 @@ var subcommands = map[string]subcommand{
 			fmt.Fprintln(tw, "USERNAME\tEMAIL\tDISABLED\tROLES\tCREATED\tID")
 			cursor, n := "", 0
 			for {
-				page, next, err := e.a.ListUsers(ctx, cursor, auth.MaxListUsers)
+				page, next, err := e.admin.ListUsers(ctx, cursor, admin.MaxListUsers)
 				if err != nil {
 					return err
 				}

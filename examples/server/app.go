@@ -24,6 +24,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/admin"
+	"github.com/goauthkit/auth/admin/adminhttp"
 	"github.com/goauthkit/auth/audit"
 	"github.com/goauthkit/auth/authhttp"
 	"github.com/goauthkit/auth/keyfile"
@@ -146,7 +148,7 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*au
 		}
 		return nil, badSetting(s.proxiesSetting, "%v", err)
 	}
-	router, err := newRouter(h, recoveryhttp.New(h, rec), cfg.Keys)
+	router, err := newRouter(h, recoveryhttp.New(h, rec), adminhttp.New(h, admin.New(a)), cfg.Keys)
 	if err != nil {
 		_ = closeStore()
 		return nil, err
@@ -283,11 +285,12 @@ func runtimeFigures() map[string]uint64 {
 }
 
 // newRouter mounts every route the server answers: the library's handlers,
-// account recovery's, the JWKS (the public keys of an asymmetric key set,
-// or under HS256, keys == nil, a 404) and the OpenAPI document of all of
-// them.
-func newRouter(h *authhttp.Handlers, rec *recoveryhttp.Handlers, keys *auth.KeySet) (*authhttp.Router, error) {
+// account recovery's, administration's, the JWKS (the public keys of an
+// asymmetric key set, or under HS256, keys == nil, a 404) and the OpenAPI
+// document of all of them.
+func newRouter(h *authhttp.Handlers, rec *recoveryhttp.Handlers, adm *adminhttp.Handlers, keys *auth.KeySet) (*authhttp.Router, error) {
 	routes := append(h.Routes(), rec.Routes()...)
+	routes = append(routes, adm.Routes()...)
 	routes = append(routes, authhttp.JWKSRoute(keys))
 	doc, err := authhttp.OpenAPIRoute(routes)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/admin"
 	"github.com/goauthkit/auth/internal/smtptest"
 )
 
@@ -49,7 +50,7 @@ func (e *env) admin(name string) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if _, err := e.app.auth.UpdateUser(context.Background(), u.ID, auth.UserUpdate{Roles: &[]string{"admin"}, Actor: "test"}); err != nil {
+	if _, err := admin.New(e.app.auth).UpdateUser(context.Background(), u.ID, admin.Update{Roles: &[]string{"admin"}, Actor: "test"}); err != nil {
 		e.t.Fatal(err)
 	}
 }
@@ -314,7 +315,7 @@ func (e *env) allAdminsBut(names ...string) []string {
 	var out []string
 	cursor := ""
 	for {
-		users, next, err := e.app.auth.ListUsers(context.Background(), cursor, auth.MaxListUsers)
+		users, next, err := admin.New(e.app.auth).ListUsers(context.Background(), cursor, admin.MaxListUsers)
 		if err != nil {
 			e.t.Fatal(err)
 		}

@@ -99,7 +99,7 @@
 //
 // What the adapter leaves out are the optional capabilities, which a
 // service adds when it wants their features: recovery.LinkStore (mailed
-// links: recovery.New refuses a Store without it), auth.UserLister
+// links: recovery.New refuses a Store without it), admin.UserLister
 // (the administrators' list of users: without it, authhttp's
 // GET /admin/users answers 404) and auth.UserDeleter.
 package usertable

@@ -12,6 +12,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/admin"
 	"github.com/goauthkit/auth/examples/usertable"
 	"github.com/goauthkit/auth/recovery"
 	"github.com/goauthkit/auth/store/storetest"
@@ -55,7 +56,7 @@ func TestRequiredOnly(t *testing.T) {
 	var s any = newStore(t, openDB(t))
 	for name, ok := range map[string]bool{
 		"recovery.LinkStore": is[recovery.LinkStore](s),
-		"auth.UserLister":    is[auth.UserLister](s),
+		"admin.UserLister":   is[admin.UserLister](s),
 		"auth.UserDeleter":   is[auth.UserDeleter](s),
 		"auth.Pinger":        is[auth.Pinger](s),
 	} {

@@ -3,7 +3,7 @@
 // is shared with another process.
 //
 // Its Store implements auth.Store and every optional capability the
-// library defines (recovery.LinkStore, auth.UserLister, auth.UserDeleter and
+// library defines (recovery.LinkStore, admin.UserLister, auth.UserDeleter and
 // auth.Pinger), with the same contracts as store/sqlite and store/postgres:
 // store/storetest runs the same cases on all three. It is safe for
 // concurrent use.
@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/admin"
 	"github.com/goauthkit/auth/internal/storable"
 	"github.com/goauthkit/auth/recovery"
 )
@@ -63,7 +64,7 @@ func New() *Store {
 var (
 	_ auth.Store         = (*Store)(nil)
 	_ recovery.LinkStore = (*Store)(nil)
-	_ auth.UserLister    = (*Store)(nil)
+	_ admin.UserLister   = (*Store)(nil)
 	_ auth.UserDeleter   = (*Store)(nil)
 	_ auth.Pinger        = (*Store)(nil)
 )
@@ -452,7 +453,7 @@ func sortSessions(ss []*auth.Session) {
 	})
 }
 
-// ListUsers implements auth.UserLister.
+// ListUsers implements admin.UserLister.
 func (m *Store) ListUsers(ctx context.Context, after string, limit int) ([]*auth.User, error) {
 	if !storable.Strings(after) {
 		return nil, auth.ErrInvalidInput

@@ -1,6 +1,6 @@
 // Package postgres is an auth.Store on PostgreSQL, for services that run
 // more than one instance against one database. It offers every optional
-// capability (recovery.LinkStore, auth.UserLister, auth.UserDeleter).
+// capability (recovery.LinkStore, admin.UserLister, auth.UserDeleter).
 //
 // # Use
 //
@@ -97,6 +97,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/admin"
 	"github.com/goauthkit/auth/recovery"
 )
 
@@ -118,7 +119,7 @@ type Store struct {
 var (
 	_ auth.Store         = (*Store)(nil)
 	_ recovery.LinkStore = (*Store)(nil)
-	_ auth.UserLister    = (*Store)(nil)
+	_ admin.UserLister   = (*Store)(nil)
 	_ auth.UserDeleter   = (*Store)(nil)
 	_ auth.Pinger        = (*Store)(nil)
 	_ io.Closer          = (*Store)(nil)

@@ -310,7 +310,7 @@ func roles(r []string) []string {
 	return r
 }
 
-// ListUsers implements auth.UserLister, ordered by id byte for byte.
+// ListUsers implements admin.UserLister, ordered by id byte for byte.
 func (s *Store) ListUsers(ctx context.Context, after string, limit int) ([]*auth.User, error) {
 	if err := s.ready(ctx); err != nil {
 		return nil, err

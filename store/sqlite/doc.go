@@ -1,7 +1,7 @@
 // Package sqlite is the embedded default [auth.Store]: users and refresh
 // sessions in one SQLite database file, through the pure-Go driver
 // modernc.org/sqlite (no cgo), with every optional capability
-// ([recovery.LinkStore], [auth.UserLister], [auth.UserDeleter]).
+// ([recovery.LinkStore], [admin.UserLister], [auth.UserDeleter]).
 //
 // # Design
 //

@@ -18,6 +18,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/admin"
 	"github.com/goauthkit/auth/recovery"
 )
 
@@ -79,7 +80,7 @@ type Config struct {
 var (
 	_ auth.Store         = (*Store)(nil)
 	_ recovery.LinkStore = (*Store)(nil)
-	_ auth.UserLister    = (*Store)(nil)
+	_ admin.UserLister   = (*Store)(nil)
 	_ auth.UserDeleter   = (*Store)(nil)
 	_ auth.Pinger        = (*Store)(nil)
 	_ io.Closer          = (*Store)(nil)

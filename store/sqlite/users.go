@@ -378,7 +378,7 @@ func micros(t time.Time) int64 { return t.UnixMicro() }
 // fromMicros is the inverse of micros, in UTC.
 func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
 
-// ListUsers implements auth.UserLister.
+// ListUsers implements admin.UserLister.
 func (s *Store) ListUsers(ctx context.Context, after string, limit int) ([]*auth.User, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err

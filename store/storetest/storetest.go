@@ -10,7 +10,7 @@
 //
 // The suite has a part for the required auth.Store, which every store
 // runs, and a part for each optional capability (recovery.LinkStore,
-// auth.UserLister, auth.UserDeleter), which only the stores that implement
+// admin.UserLister, auth.UserDeleter), which only the stores that implement
 // it run: the cases of a capability a store does not offer are not
 // registered at all (a skipped test would read as a failure in CI), and
 // the suite logs which capabilities those are.
@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/admin"
 	"github.com/goauthkit/auth/recovery"
 )
 
@@ -51,10 +52,10 @@ func Run(t *testing.T, newStore func(t *testing.T) auth.Store) {
 		}
 	}
 	_, links := probe.(recovery.LinkStore)
-	_, lister := probe.(auth.UserLister)
+	_, lister := probe.(admin.UserLister)
 	_, deleter := probe.(auth.UserDeleter)
 	offers("recovery.LinkStore", links, func() { runCases(t, newStore, linkCases) })
-	offers("auth.UserLister", lister, func() { runCases(t, newStore, listerCases) })
+	offers("admin.UserLister", lister, func() { runCases(t, newStore, listerCases) })
 	offers("auth.UserDeleter", deleter, func() { runCases(t, newStore, deleterCases) })
 	if links && deleter {
 		runCases(t, newStore, linkDeleterCases)
@@ -70,7 +71,7 @@ type (
 	}
 	listerStore interface {
 		auth.Store
-		auth.UserLister
+		admin.UserLister
 	}
 	deleterStore interface {
 		auth.Store
@@ -146,7 +147,7 @@ var linkCases = []storeCase[linkStore]{
 	{"ConcurrentRedeemOneToken", testConcurrentRedeem},
 }
 
-// listerCases are the cases of auth.UserLister.
+// listerCases are the cases of admin.UserLister.
 var listerCases = []storeCase[listerStore]{
 	{"ListUsers", testListUsers},
 	{"ConcurrentListUsers", testConcurrentListUsers},

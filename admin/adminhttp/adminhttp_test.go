@@ -1,4 +1,4 @@
-package authhttp
+package adminhttp
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/admin"
 	"github.com/goauthkit/auth/store/memory"
 )
 
@@ -87,7 +88,7 @@ func TestAdminEndpoints(t *testing.T) {
 		r := e.do("POST", "/signup", htJSON, `{"username":"`+n+`","password":"correct horse"}`, "")
 		ids[n] = r.body["id"].(string)
 	}
-	if _, err := e.a.UpdateUser(ctx, ids["user0"], auth.UserUpdate{Roles: &[]string{"admin"}, Actor: "test"}); err != nil {
+	if _, err := e.a.UpdateUser(ctx, ids["user0"], admin.Update{Roles: &[]string{"admin"}, Actor: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	admin, _ := e.loginUA(t, "user0", "")
@@ -185,7 +186,7 @@ func TestAdminEndpoints(t *testing.T) {
 }
 
 // TestAdminWithoutUserLister: with a store that cannot list users (not an
-// auth.UserLister), the list answers 404 not_found, and the other admin
+// admin.UserLister), the list answers 404 not_found, and the other admin
 // endpoints work.
 func TestAdminWithoutUserLister(t *testing.T) {
 	a, err := auth.New(auth.Config{Store: struct{ auth.Store }{memory.New()}, SecretKey: htSecret, Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}})
@@ -203,7 +204,7 @@ func TestAdminWithoutUserLister(t *testing.T) {
 	for _, n := range []string{"root", "carol"} {
 		ids[n] = e.do("POST", "/signup", htJSON, `{"username":"`+n+`","password":"correct horse"}`, "").body["id"].(string)
 	}
-	if _, err := a.UpdateUser(context.Background(), ids["root"], auth.UserUpdate{Roles: &[]string{"admin"}, Actor: "test"}); err != nil {
+	if _, err := a.UpdateUser(context.Background(), ids["root"], admin.Update{Roles: &[]string{"admin"}, Actor: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	admin, _ := e.loginUA(t, "root", "")
