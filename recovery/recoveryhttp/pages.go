@@ -8,10 +8,10 @@ import (
 )
 
 // The pages that mailed links open. Each is a small HTML document whose
-// script and style are files of their own (LinkPageAssets), under a
-// Content-Security-Policy that allows nothing inline and nothing from
-// elsewhere; the button POSTs the link's token, read from the address bar,
-// to the endpoint beside the page.
+// script and style are files of their own (LinkPageScript,
+// LinkPageStyle), under a Content-Security-Policy that allows nothing
+// inline and nothing from elsewhere; the button POSTs the link's token,
+// read from the address bar, to the endpoint beside the page.
 
 //go:embed pages
 var pageFiles embed.FS

@@ -21,7 +21,8 @@ type Handlers struct {
 	r *recovery.Recovery
 }
 
-// New returns the endpoints of r, served with h's settings.
+// New returns the endpoints of r, served with h's settings; h and r must
+// be of the same Authenticator.
 func New(h *authhttp.Handlers, r *recovery.Recovery) *Handlers {
 	return &Handlers{h: h, r: r}
 }
@@ -39,8 +40,8 @@ func New(h *authhttp.Handlers, r *recovery.Recovery) *Handlers {
 //	GET  /assets/link-page.js  LinkPageScript
 //	GET  /assets/link-page.css LinkPageStyle
 //
-// Mount them beside authhttp.Handlers.Routes, at the root of
-// recovery.Config.PublicURL.
+// Mount them beside authhttp.Handlers.Routes, in the same router, at the
+// root of recovery.Config.PublicURL (see the package documentation).
 func (x *Handlers) Routes() []authhttp.Route {
 	ops := operations()
 	routes := []authhttp.Route{
@@ -116,7 +117,8 @@ var (
 // to is the account's email, verified. A token that is unknown, spent,
 // expired, replaced by a newer link or of another purpose is 400
 // invalid_grant; an address another account took meanwhile is 409
-// email_exists; too many attempts from the client address are 429.
+// email_exists (and the link still works); too many requests from the
+// client address are 429.
 func (x *Handlers) VerifyEmail() http.Handler {
 	return x.h.Public(http.MethodPost, mapped(func(w http.ResponseWriter, r *http.Request, c authhttp.Call) error {
 		body, err := authhttp.ReadJSON(w, r)
@@ -138,9 +140,10 @@ func (x *Handlers) VerifyEmail() http.Handler {
 // ResendVerification returns the endpoint that mails a new verification
 // link, POST with a Bearer access token and no body: 202 {}, the link going
 // to the user's current email, which makes earlier links stale. An account
-// without an email, or whose email is verified, is 409 nothing_to_verify.
-// At most three mails an hour go to one account; past that the answer is
-// the same and nothing is sent.
+// without an email, or whose email is verified, is 409 nothing_to_verify;
+// too many requests from the client address are 429. At most three mails
+// an hour go to one account; past that the answer is the same and nothing
+// is sent.
 func (x *Handlers) ResendVerification() http.Handler {
 	return x.h.Authenticated(http.MethodPost, mapped(func(w http.ResponseWriter, r *http.Request, c authhttp.Call) error {
 		if err := x.r.RequestEmailVerification(c.Context, c.Client, c.User.ID); err != nil {
@@ -154,9 +157,12 @@ func (x *Handlers) ResendVerification() http.Handler {
 // ChangeEmail returns the email-change endpoint, POST with a Bearer access
 // token and a JSON body {"password", "new_email"}: 202 {}, a verification
 // link having been mailed to the new address; the account's email changes
-// only when that link is used. A wrong password is 400 invalid_grant (and
-// counts towards the username's login limit); an address that is not one
-// is 400 invalid_request; one another account has is 409 email_exists.
+// only when that link is used, and the current address, if any, gets a
+// notice. A wrong password is 400 invalid_grant (and counts towards the
+// username's login limit: 429 after too many); an address that is not one
+// is 422 invalid_email; one another account has (as its email or its
+// username) is 409 email_exists; too many requests from the client address
+// are 429.
 func (x *Handlers) ChangeEmail() http.Handler {
 	return x.h.Authenticated(http.MethodPost, mapped(func(w http.ResponseWriter, r *http.Request, c authhttp.Call) error {
 		body, err := authhttp.ReadJSON(w, r)
@@ -192,8 +198,8 @@ func (x *Handlers) ChangeEmail() http.Handler {
 // address at all), so that it tells nothing about accounts: the account is
 // looked up, and the link mailed to it if it is enabled, off the request
 // path (a store that is down is still 202, and no mail). Only a body
-// without a string email is 400, and too many requests from the client
-// address are 429.
+// without a string email is 400, too many requests from the client
+// address are 429, and a shared limiter that fails is 503.
 func (x *Handlers) ForgotPassword() http.Handler {
 	return x.h.Public(http.MethodPost, mapped(func(w http.ResponseWriter, r *http.Request, c authhttp.Call) error {
 		body, err := authhttp.ReadJSON(w, r)
@@ -219,7 +225,8 @@ func (x *Handlers) ForgotPassword() http.Handler {
 // ended; the email then counts as verified. A token that is unknown, spent,
 // expired, replaced by a newer link, of another purpose, or made before the
 // password last changed is 400 invalid_grant; a new password breaking the
-// rules is 422 invalid_password, and leaves the token unspent.
+// rules is 422 invalid_password, and leaves the token unspent; too many
+// requests from the client address are 429.
 func (x *Handlers) ResetPassword() http.Handler {
 	return x.h.Public(http.MethodPost, mapped(func(w http.ResponseWriter, r *http.Request, c authhttp.Call) error {
 		body, err := authhttp.ReadJSON(w, r)
