@@ -311,6 +311,17 @@ type env struct {
 	documented map[string]map[int]bool
 }
 
+// memoryLimiter returns the library's in-memory limiter, which is not
+// exported: the one an Authenticator configured without a Limiter makes.
+func memoryLimiter(t testing.TB) auth.Limiter {
+	t.Helper()
+	a, err := auth.New(auth.Config{Store: memory.New(), SecretKey: testSecret, Passwords: auth.PasswordConfig{Hasher: plainHasher{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.Limiter()
+}
+
 // envConfig is what a test changes of env's defaults.
 type envConfig struct {
 	noRecovery bool            // mount only authhttp's routes
@@ -321,7 +332,7 @@ func newEnv(t testing.TB) *env { return newEnvConfig(t, envConfig{}) }
 
 func newEnvConfig(t testing.TB, c envConfig) *env {
 	t.Helper()
-	e := &env{t: t, store: &downStore{Store: memory.New()}, limiter: &downLimiter{Limiter: auth.NewMemoryLimiter(auth.LimiterConfig{})},
+	e := &env{t: t, store: &downStore{Store: memory.New()}, limiter: &downLimiter{Limiter: memoryLimiter(t)},
 		mail: make(linkMailer, 64), events: newEventLog()}
 	a, err := auth.New(auth.Config{
 		Store: e.store, Limiter: e.limiter, SecretKey: testSecret,
