@@ -36,6 +36,32 @@ const OpenAPIPath = "/openapi.json"
 
 // OpenAPI returns the OpenAPI 3.1 document (JSON) that describes exactly
 // routes: each is one of this package's (Handlers.Routes, JWKSRoute,
+// Describe returns routes with their Operation set from spec, a JSON
+// document {"operations": {"METHOD /path": Operation Object, ...}}, the
+// form of this package's own description: how a feature package describes
+// the routes it makes, from an openapi.json it embeds (whose operations
+// may refer to this package's components, such as
+// "#/components/schemas/Error"). A route that spec does not describe, or
+// a spec that is not such a document, is an error.
+func Describe(spec []byte, routes []Route) ([]Route, error) {
+	var f struct {
+		Operations map[string]json.RawMessage `json:"operations"`
+	}
+	if err := json.Unmarshal(spec, &f); err != nil {
+		return nil, fmt.Errorf("authhttp: Describe: %w", err)
+	}
+	out := make([]Route, len(routes))
+	for i, r := range routes {
+		op, ok := f.Operations[r.Method+" "+r.Path]
+		if !ok || !isJSONObject(op) {
+			return nil, fmt.Errorf("authhttp: Describe: no operation for %s %s", r.Method, r.Path)
+		}
+		r.Operation = op
+		out[i] = r
+	}
+	return out, nil
+}
+
 // OpenAPIRoute) or carries its own Operation, and the document has an
 // operation for each and for nothing else, with the token endpoint as an
 // OAuth 2.0 password-flow security scheme (tokenUrl /token), so that

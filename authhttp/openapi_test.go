@@ -192,3 +192,30 @@ func TestOpenAPIRoute(t *testing.T) {
 		t.Fatalf("POST %s: %d", OpenAPIPath, w.Code)
 	}
 }
+
+// TestDescribe: a feature's routes take their operations from its spec,
+// and a route it does not describe, or a spec that is not one, is refused.
+func TestDescribe(t *testing.T) {
+	spec := []byte(`{"operations": {"GET /a": {"summary": "A"}, "POST /b": {"summary": "B"}}}`)
+	routes := []Route{{Method: "GET", Path: "/a"}, {Method: "POST", Path: "/b"}}
+	got, err := Describe(spec, routes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got[0].Operation) != `{"summary": "A"}` || string(got[1].Operation) != `{"summary": "B"}` || routes[0].Operation != nil {
+		t.Fatalf("Describe = %s, %s (and the input's %s)", got[0].Operation, got[1].Operation, routes[0].Operation)
+	}
+	for name, tc := range map[string]struct {
+		spec   string
+		routes []Route
+	}{
+		"undescribed route": {`{"operations": {"GET /a": {}}}`, []Route{{Method: "GET", Path: "/c"}}},
+		"method differs":    {`{"operations": {"GET /a": {}}}`, []Route{{Method: "POST", Path: "/a"}}},
+		"not an object":     {`{"operations": {"GET /a": []}}`, []Route{{Method: "GET", Path: "/a"}}},
+		"not JSON":          {`{"operations":`, []Route{{Method: "GET", Path: "/a"}}},
+	} {
+		if _, err := Describe([]byte(tc.spec), tc.routes); err == nil {
+			t.Errorf("%s: Describe accepted it", name)
+		}
+	}
+}

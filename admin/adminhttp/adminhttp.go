@@ -8,7 +8,6 @@ package adminhttp
 
 import (
 	_ "embed"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -41,16 +40,16 @@ func New(h *authhttp.Handlers, x *admin.Admin) *Handlers {
 // The {id} is read with r.PathValue: authhttp.Router and http.ServeMux set
 // it; mount them in one of those.
 func (x *Handlers) Routes() []authhttp.Route {
-	ops := operations()
 	routes := []authhttp.Route{
 		{Method: http.MethodGet, Path: "/admin/users", Handler: x.ListUsers()},
 		{Method: http.MethodPatch, Path: "/admin/users/{id}", Handler: x.UpdateUser()},
 		{Method: http.MethodPost, Path: "/admin/users/{id}/logout", Handler: x.LogoutUser()},
 	}
-	for i := range routes {
-		routes[i].Operation = ops[routes[i].Method+" "+routes[i].Path]
+	described, err := authhttp.Describe(openapiSpec, routes)
+	if err != nil {
+		panic("adminhttp: openapi.json: " + err.Error()) // embedded, and tested
 	}
-	return routes
+	return described
 }
 
 // openapiSpec holds the OpenAPI operations of the routes, keyed by method
@@ -59,17 +58,6 @@ func (x *Handlers) Routes() []authhttp.Route {
 //
 //go:embed openapi.json
 var openapiSpec []byte
-
-// operations returns the routes' OpenAPI operations, by method and path.
-func operations() map[string]json.RawMessage {
-	var f struct {
-		Operations map[string]json.RawMessage `json:"operations"`
-	}
-	if err := json.Unmarshal(openapiSpec, &f); err != nil {
-		panic("adminhttp: openapi.json: " + err.Error()) // embedded: a test reads it
-	}
-	return f.Operations
-}
 
 // answer maps the errors of package admin, and the ErrNotFound of the user
 // a path names, to their answers, and leaves the rest to authhttp's table.

@@ -3,7 +3,6 @@ package recoveryhttp
 import (
 	"cmp"
 	_ "embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -43,7 +42,6 @@ func New(h *authhttp.Handlers, r *recovery.Recovery) *Handlers {
 // Mount them beside authhttp.Handlers.Routes, in the same router, at the
 // root of recovery.Config.PublicURL (see the package documentation).
 func (x *Handlers) Routes() []authhttp.Route {
-	ops := operations()
 	routes := []authhttp.Route{
 		{Method: http.MethodPost, Path: "/email/verify", Handler: x.VerifyEmail()},
 		{Method: http.MethodPost, Path: "/email/verify/resend", Handler: x.ResendVerification()},
@@ -55,10 +53,11 @@ func (x *Handlers) Routes() []authhttp.Route {
 		{Method: http.MethodGet, Path: "/assets/link-page.js", Handler: x.LinkPageScript()},
 		{Method: http.MethodGet, Path: "/assets/link-page.css", Handler: x.LinkPageStyle()},
 	}
-	for i := range routes {
-		routes[i].Operation = ops[routes[i].Method+" "+routes[i].Path]
+	described, err := authhttp.Describe(openapiSpec, routes)
+	if err != nil {
+		panic("recoveryhttp: openapi.json: " + err.Error()) // embedded, and tested
 	}
-	return routes
+	return described
 }
 
 // openapiSpec holds the OpenAPI operations of the routes, keyed by method
@@ -67,17 +66,6 @@ func (x *Handlers) Routes() []authhttp.Route {
 //
 //go:embed openapi.json
 var openapiSpec []byte
-
-// operations returns the routes' OpenAPI operations, by method and path.
-func operations() map[string]json.RawMessage {
-	var f struct {
-		Operations map[string]json.RawMessage `json:"operations"`
-	}
-	if err := json.Unmarshal(openapiSpec, &f); err != nil {
-		panic("recoveryhttp: openapi.json: " + err.Error()) // embedded: a test reads it
-	}
-	return f.Operations
-}
 
 // mapped is serve with its errors answered by answer.
 func mapped(serve func(http.ResponseWriter, *http.Request, authhttp.Call) error) func(http.ResponseWriter, *http.Request, authhttp.Call) error {
