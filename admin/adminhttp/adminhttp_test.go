@@ -416,6 +416,17 @@ func TestAdminEndpoints(t *testing.T) {
 			t.Errorf("%s %s without a token: WWW-Authenticate %q", c.method, c.path, r.header.Get("WWW-Authenticate"))
 		}
 		e.do(c.method, c.path, ct, c.body, "not-a-token").wantError(t, 401, "invalid_token")
+		// More than one Authorization header, even an admin's, is refused.
+		req, err := http.NewRequest(c.method, e.srv.URL+c.path, strings.NewReader(c.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		req.Header.Add("Authorization", "Bearer "+root)
+		req.Header.Add("Authorization", "Bearer "+root)
+		e.send(req).wantError(t, 400, "invalid_request")
 	}
 	// The non-admin's refused changes made none.
 	if u, err := e.a.Store().UserByID(context.Background(), ids["user2"]); err != nil || u.Disabled {
