@@ -117,15 +117,15 @@ func (l *eventLog) take() []auth.Event {
 }
 
 // env is a service as a real one mounts the admin endpoints: an
-// Authenticator on a memory store that a test may switch off (or on a
-// store of the test's), its authhttp.Handlers, and this package's routes
+// Authenticator on a memory store that a test may switch off (or on one
+// that cannot list users), its authhttp.Handlers, and this package's routes
 // beside them in one authhttp.Router, behind an httptest server.
 type env struct {
 	t      testing.TB
 	a      *auth.Authenticator
 	h      *authhttp.Handlers
 	x      *Handlers
-	store  *downStore // nil with a store of the test's
+	store  *downStore // nil with noLister
 	events *eventLog
 	srv    *httptest.Server
 	client *http.Client
@@ -136,7 +136,9 @@ type env struct {
 
 // envConfig is what a test changes of env's defaults.
 type envConfig struct {
-	store auth.Store // the Authenticator's; nil for a downStore
+	// noLister puts the Authenticator on a memory store that is not an
+	// admin.UserLister (instead of a downStore).
+	noLister bool
 	// trustLoopback makes the server's clients (on the loopback) trusted
 	// proxies, whose X-Forwarded-For names the client.
 	trustLoopback bool
@@ -147,8 +149,8 @@ func newEnv(t testing.TB) *env { return newEnvConfig(t, envConfig{}) }
 func newEnvConfig(t testing.TB, c envConfig) *env {
 	t.Helper()
 	e := &env{t: t, events: &eventLog{}}
-	store := c.store
-	if store == nil {
+	var store auth.Store = struct{ auth.Store }{memory.New()}
+	if !c.noLister {
 		e.store = &downStore{Store: memory.New()}
 		store = e.store
 	}
@@ -567,7 +569,7 @@ func TestAdminUserShape(t *testing.T) {
 // admin.UserLister), the list answers 404 not_found, and the other admin
 // endpoints work.
 func TestAdminWithoutUserLister(t *testing.T) {
-	e := newEnvConfig(t, envConfig{store: struct{ auth.Store }{memory.New()}})
+	e := newEnvConfig(t, envConfig{noLister: true})
 	ids := map[string]string{}
 	for _, n := range []string{"root", "carol"} {
 		ids[n] = e.signup(t, n, "")
