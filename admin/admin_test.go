@@ -1,93 +1,608 @@
-package admin
+package admin_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
-	"unicode/utf8"
+	"time"
+
+	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/admin"
+	"github.com/goauthkit/auth/store/memory"
 )
 
-func TestCleanUserAgent(t *testing.T) {
-	for _, c := range []struct{ in, want string }{
-		{"", ""},
-		{"Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0", "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"},
-		{"  padded\t", "padded"},
-		{"nul\x00and\nnewline\x7f", "nul and newline"},
-		{"bad \xff utf-8", "bad \uFFFD utf-8"},
-		{"ｆｕｌｌ-width é", "ｆｕｌｌ-width é"},
-	} {
-		if got := cleanUserAgent(c.in); got != c.want {
-			t.Errorf("cleanUserAgent(%q) = %q, want %q", c.in, got, c.want)
-		}
-	}
-	long := strings.Repeat("é", 10_000) // 2 bytes each
-	got := cleanUserAgent(long)
-	if len(got) > maxUserAgentBytes || len(got) < maxUserAgentBytes-1 || !utf8.ValidString(got) {
-		t.Errorf("a long user agent: %d bytes, valid %v", len(got), utf8.ValidString(got))
-	}
+// plainHasher is a fast, insecure Hasher for these tests, whose subject is
+// not hashing.
+type plainHasher struct{}
+
+const plainHashPrefix = "$plain-sha256$"
+
+func (plainHasher) Hash(p string) (string, error) {
+	s := sha256.Sum256([]byte(p))
+	return plainHashPrefix + hex.EncodeToString(s[:]), nil
 }
 
-func TestAdminMethods(t *testing.T) {
-	f := newFixture(t, func(c *Config) { c.Passwords.Hasher = plainHasher{} })
-	ctx := context.Background()
-	u, err := f.a.Register(ctx, NewUser{Username: "alice", Password: "correct horse battery"})
+func (h plainHasher) Verify(p, encoded string) error {
+	if want, _ := h.Hash(p); want != encoded {
+		return auth.ErrPasswordMismatch
+	}
+	return nil
+}
+
+func (plainHasher) NeedsRehash(string) bool { return false }
+
+var testSecret = []byte("admin-tests-secret-0123456789abcdef")
+
+const password = "correct horse battery"
+
+// testClock is a clock that moves only when a test moves it.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// eventLog keeps the Authenticator's events.
+type eventLog struct {
+	mu     sync.Mutex
+	events []auth.Event
+}
+
+func (l *eventLog) add(_ context.Context, e auth.Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.events = append(l.events, e)
+}
+
+// take returns the events since the last take, and forgets them.
+func (l *eventLog) take() []auth.Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	evs := l.events
+	l.events = nil
+	return evs
+}
+
+// fixture is an Authenticator on a store (store/memory's unless the test
+// gives another), on a clock of the test's, and its administration.
+type fixture struct {
+	a      *auth.Authenticator
+	x      *admin.Admin
+	clock  *testClock
+	events *eventLog
+}
+
+func newFixture(t testing.TB, store auth.Store) *fixture {
+	t.Helper()
+	if store == nil {
+		store = memory.New()
+	}
+	f := &fixture{clock: &testClock{now: time.Date(2026, 5, 4, 3, 2, 1, 0, time.UTC)}, events: &eventLog{}}
+	a, err := auth.New(auth.Config{
+		Store: store, SecretKey: testSecret,
+		Passwords: auth.PasswordConfig{Hasher: plainHasher{}},
+		OnEvent:   f.events.add,
+		Now:       f.clock.Now,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, roles := range [][]string{{"Admin"}, {""}, {"a b"}, {strings.Repeat("r", 65)}, make([]string, 33)} {
-		if _, err := f.a.UpdateUser(ctx, u.ID, UserUpdate{Roles: &roles, Actor: "test"}); !errors.Is(err, ErrInvalidRole) {
+	f.a, f.x = a, admin.New(a)
+	return f
+}
+
+// register makes the account name, with roles.
+func (f *fixture) register(t testing.TB, name string, roles ...string) *auth.User {
+	t.Helper()
+	u, err := f.a.Register(context.Background(), auth.NewUser{Username: name, Password: password, Roles: roles})
+	if err != nil {
+		t.Fatalf("Register(%q): %v", name, err)
+	}
+	return u
+}
+
+func (f *fixture) login(t testing.TB, name string) *auth.TokenPair {
+	t.Helper()
+	p, err := f.a.Login(context.Background(), auth.Credentials{Username: name, Password: password})
+	if err != nil {
+		t.Fatalf("Login(%q): %v", name, err)
+	}
+	return p
+}
+
+// user reads the account id from the store.
+func (f *fixture) user(t testing.TB, id string) *auth.User {
+	t.Helper()
+	u, err := f.a.Store().UserByID(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// ptr returns a pointer to v.
+func ptr[T any](v T) *T { return &v }
+
+// TestUpdateUserRoles: roles that break the rules are refused with
+// auth.ErrInvalidRole and change nothing; others are stored sorted,
+// without duplicates, with an event that names the actor, the change and
+// the client.
+func TestUpdateUserRoles(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	u := f.register(t, "alice")
+	f.events.take()
+	for _, roles := range [][]string{{"Admin"}, {""}, {"a b"}, {strings.Repeat("r", 65)}, make([]string, 33), {"ok", "é"}, {"a/b"}} {
+		if _, err := f.x.UpdateUser(ctx, u.ID, admin.Update{Roles: &roles, Actor: "test"}); !errors.Is(err, auth.ErrInvalidRole) {
 			t.Errorf("roles %q: %v", roles, err)
 		}
 	}
-	if _, err := f.a.UpdateUser(ctx, u.ID, UserUpdate{Roles: &[]string{"a"}}); err == nil {
-		t.Error("an update without an actor was made")
+	if got := f.user(t, u.ID); len(got.Roles) != 0 {
+		t.Fatalf("refused roles were stored: %q", got.Roles)
 	}
-	got, err := f.a.UpdateUser(ctx, u.ID, UserUpdate{Roles: &[]string{"b", "a:x", "b"}, Actor: "test"})
-	if err != nil || strings.Join(got.Roles, ",") != "a:x,b" || !got.HasRole("b") {
+	if evs := f.events.take(); len(evs) != 0 {
+		t.Fatalf("refused changes made events: %+v", evs)
+	}
+
+	f.clock.advance(time.Hour)
+	got, err := f.x.UpdateUser(ctx, u.ID, admin.Update{Roles: &[]string{"b", "a:x", "b"}, Actor: "test", Client: auth.Client{Addr: "192.0.2.7"}})
+	if err != nil || strings.Join(got.Roles, ",") != "a:x,b" || !got.HasRole("b") || !got.HasRole("a:x") {
 		t.Fatalf("roles: %v %v", got, err)
 	}
-	if _, err := f.a.UpdateUser(ctx, "nobody", UserUpdate{Roles: &[]string{}, Actor: "test"}); !errors.Is(err, ErrNotFound) {
-		t.Errorf("roles of nobody: %v", err)
+	if !got.UpdatedAt.Equal(f.clock.Now()) {
+		t.Errorf("UpdatedAt %v, want the clock's %v", got.UpdatedAt, f.clock.Now())
 	}
-	pair, err := f.a.Login(ctx, Credentials{Username: "alice", Password: "correct horse battery"})
-	if err != nil {
-		t.Fatal(err)
+	if stored := f.user(t, u.ID); strings.Join(stored.Roles, ",") != "a:x,b" {
+		t.Errorf("stored roles %q", stored.Roles)
 	}
-	if got, err := f.a.UpdateUser(ctx, u.ID, UserUpdate{Disabled: ptr(true), Actor: "test"}); err != nil || !got.Disabled {
+	evs := f.events.take()
+	if len(evs) != 1 {
+		t.Fatalf("events %+v", evs)
+	}
+	if e := evs[0]; e.Type != admin.EventRolesChanged || e.UserID != u.ID || e.Username != "alice" || e.Actor != "test" ||
+		e.Change != "roles=a:x,b" || e.ClientAddr != "192.0.2.7" || !e.Time.Equal(f.clock.Now()) {
+		t.Errorf("event %+v", e)
+	}
+
+	// The largest allowed: 32 roles of 64 characters.
+	many := make([]string, 32)
+	for i := range many {
+		many[i] = fmt.Sprintf("%02d", i) + strings.Repeat("r", 62)
+	}
+	if got, err := f.x.UpdateUser(ctx, u.ID, admin.Update{Roles: &many, Actor: "test"}); err != nil || len(got.Roles) != 32 {
+		t.Fatalf("32 roles of 64 characters: %v %v", got, err)
+	}
+	// None: an empty list, never nil in the event's words.
+	if got, err := f.x.UpdateUser(ctx, u.ID, admin.Update{Roles: &[]string{}, Actor: "test"}); err != nil || len(got.Roles) != 0 {
+		t.Fatalf("no roles: %v %v", got, err)
+	}
+	if evs := f.events.take(); len(evs) != 2 || evs[1].Change != "roles=" {
+		t.Errorf("events %+v", evs)
+	}
+}
+
+// TestUpdateUserNeedsActor: a change that names no actor is refused and
+// changes nothing.
+func TestUpdateUserNeedsActor(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	u := f.register(t, "alice")
+	pair := f.login(t, "alice")
+	f.events.take()
+	for _, up := range []admin.Update{
+		{Roles: &[]string{"a"}},
+		{Disabled: ptr(true)},
+		{Logout: true},
+		{Roles: &[]string{"a"}, Client: auth.Client{Addr: "192.0.2.7"}},
+	} {
+		if got, err := f.x.UpdateUser(ctx, u.ID, up); err == nil || got != nil {
+			t.Errorf("an update without an actor was made: %v %v", got, err)
+		} else if !strings.Contains(err.Error(), "Actor") {
+			t.Errorf("the error does not say what is missing: %v", err)
+		}
+	}
+	if got := f.user(t, u.ID); got.Disabled || len(got.Roles) != 0 {
+		t.Fatalf("changed: %+v", got)
+	}
+	if _, _, err := f.a.Authenticate(ctx, pair.AccessToken); err != nil {
+		t.Fatalf("the user's token ended: %v", err)
+	}
+	if evs := f.events.take(); len(evs) != 0 {
+		t.Fatalf("events %+v", evs)
+	}
+}
+
+// TestUpdateUserUnknown: every change of an account that does not exist
+// is auth.ErrNotFound, without an event.
+func TestUpdateUserUnknown(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	f.register(t, "alice", admin.Role)
+	f.events.take()
+	for _, up := range []admin.Update{
+		{Roles: &[]string{}, Actor: "test"},
+		{Disabled: ptr(true), Actor: "test"},
+		{Disabled: ptr(false), Actor: "test"},
+		{Logout: true, Actor: "test"},
+		{Roles: &[]string{}, Actor: "test", Force: true},
+	} {
+		if got, err := f.x.UpdateUser(ctx, "nobody", up); !errors.Is(err, auth.ErrNotFound) || got != nil {
+			t.Errorf("%+v of nobody: %v %v", up, got, err)
+		}
+	}
+	if evs := f.events.take(); len(evs) != 0 {
+		t.Fatalf("events %+v", evs)
+	}
+}
+
+// TestDisableEndsLogins: disabling an account ends its access and refresh
+// tokens and its sessions at once and refuses logins; enabling it lets it
+// log in again (its old tokens stay ended).
+func TestDisableEndsLogins(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	u := f.register(t, "alice")
+	bob := f.register(t, "bob")
+	pair := f.login(t, "alice")
+	bobPair := f.login(t, "bob")
+	f.events.take()
+
+	got, err := f.x.UpdateUser(ctx, u.ID, admin.Update{Disabled: ptr(true), Actor: "root", Client: auth.Client{Addr: "192.0.2.7"}})
+	if err != nil || !got.Disabled {
 		t.Fatalf("disable: %v %v", got, err)
 	}
 	if _, _, err := f.a.Authenticate(ctx, pair.AccessToken); err == nil {
 		t.Fatal("a disabled user's token still works")
 	}
-	if _, err := f.a.Refresh(ctx, Client{}, pair.RefreshToken); err == nil {
+	if _, err := f.a.Refresh(ctx, auth.Client{}, pair.RefreshToken); err == nil {
 		t.Fatal("a disabled user's refresh token still works")
 	}
 	if list, err := f.a.ListSessions(ctx, u.ID); err != nil || len(list) != 0 {
 		t.Fatalf("sessions of a disabled user: %v %v", list, err)
 	}
-	if got, err := f.a.UpdateUser(ctx, u.ID, UserUpdate{Disabled: ptr(false), Actor: "test"}); err != nil || got.Disabled {
+	if _, err := f.a.Login(ctx, auth.Credentials{Username: "alice", Password: password}); !errors.Is(err, auth.ErrUserDisabled) {
+		t.Fatalf("a disabled user logs in: %v", err)
+	}
+	// Another account is left alone.
+	if _, _, err := f.a.Authenticate(ctx, bobPair.AccessToken); err != nil {
+		t.Fatalf("another user's token: %v", err)
+	}
+	if list, err := f.a.ListSessions(ctx, bob.ID); err != nil || len(list) != 1 {
+		t.Fatalf("another user's sessions: %v %v", list, err)
+	}
+	evs := f.events.take()
+	i := slices.IndexFunc(evs, func(e auth.Event) bool { return e.Type == admin.EventUserDisabled })
+	if i < 0 {
+		t.Fatalf("no %s event: %+v", admin.EventUserDisabled, evs)
+	}
+	if e := evs[i]; e.UserID != u.ID || e.Actor != "root" || e.Change != "disabled=true" || e.ClientAddr != "192.0.2.7" {
+		t.Errorf("event %+v", e)
+	}
+
+	got, err = f.x.UpdateUser(ctx, u.ID, admin.Update{Disabled: ptr(false), Actor: "root"})
+	if err != nil || got.Disabled {
 		t.Fatalf("enable: %v %v", got, err)
 	}
-	if _, err := f.a.Login(ctx, Credentials{Username: "alice", Password: "correct horse battery"}); err != nil {
-		t.Fatalf("login after enabling: %v", err)
+	if evs := f.events.take(); len(evs) != 1 || evs[0].Type != admin.EventUserEnabled || evs[0].Change != "disabled=false" || evs[0].Actor != "root" {
+		t.Errorf("events %+v", evs)
 	}
-	for _, c := range []struct {
-		cursor string
-		limit  int
-		want   error
-	}{{"", -1, ErrInvalidInput}, {"", MaxListUsers + 1, ErrInvalidInput}, {"***", 10, ErrInvalidCursor}, {"AA", 10, ErrInvalidCursor}} {
-		if _, _, err := f.a.ListUsers(ctx, c.cursor, c.limit); !errors.Is(err, c.want) {
-			t.Errorf("ListUsers(%q, %d) = %v, want %v", c.cursor, c.limit, err, c.want)
-		}
+	again := f.login(t, "alice")
+	if _, _, err := f.a.Authenticate(ctx, again.AccessToken); err != nil {
+		t.Fatalf("a token after enabling: %v", err)
 	}
-	if _, err := f.a.ListSessions(ctx, "nobody"); !errors.Is(err, ErrNotFound) {
+	if _, _, err := f.a.Authenticate(ctx, pair.AccessToken); err == nil {
+		t.Fatal("a token of before the account was disabled works again")
+	}
+	if _, err := f.a.Refresh(ctx, auth.Client{}, pair.RefreshToken); err == nil {
+		t.Fatal("a refresh token of before the account was disabled works again")
+	}
+
+	// The core's calls on sessions for what does not exist.
+	if _, err := f.a.ListSessions(ctx, "nobody"); !errors.Is(err, auth.ErrNotFound) {
 		t.Errorf("ListSessions of nobody: %v", err)
 	}
-	if err := f.a.RevokeSession(ctx, Client{}, u.ID, "nope"); !errors.Is(err, ErrNotFound) {
+	if err := f.a.RevokeSession(ctx, auth.Client{}, u.ID, "nope"); !errors.Is(err, auth.ErrNotFound) {
 		t.Errorf("RevokeSession of nothing: %v", err)
 	}
 }
 
-// ptr returns a pointer to v.
-func ptr[T any](v T) *T { return &v }
+// TestUpdateUserLogout: Logout ends every login of the account, which
+// stays enabled, with an auth.EventLogoutAll naming the actor.
+func TestUpdateUserLogout(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	u := f.register(t, "alice", admin.Role)
+	one, two := f.login(t, "alice"), f.login(t, "alice")
+	f.events.take()
+	got, err := f.x.UpdateUser(ctx, u.ID, admin.Update{Logout: true, Actor: "root", Client: auth.Client{Addr: "192.0.2.7"}})
+	if err != nil || got.Disabled || !got.HasRole(admin.Role) {
+		t.Fatalf("logout: %v %v", got, err)
+	}
+	evs := f.events.take()
+	if len(evs) != 1 {
+		t.Fatalf("events %+v", evs)
+	}
+	if e := evs[0]; e.Type != auth.EventLogoutAll || e.UserID != u.ID || e.Actor != "root" || e.Change != "logins ended" || e.ClientAddr != "192.0.2.7" {
+		t.Errorf("event %+v", e)
+	}
+	for _, p := range []*auth.TokenPair{one, two} {
+		if _, _, err := f.a.Authenticate(ctx, p.AccessToken); err == nil {
+			t.Error("an access token outlived the logout")
+		}
+		if _, err := f.a.Refresh(ctx, auth.Client{}, p.RefreshToken); err == nil {
+			t.Error("a refresh token outlived the logout")
+		}
+	}
+	if list, err := f.a.ListSessions(ctx, u.ID); err != nil || len(list) != 0 {
+		t.Fatalf("sessions after the logout: %v %v", list, err)
+	}
+	f.login(t, "alice")
+	f.events.take()
+
+	// Each field given is an event of its own, in one change.
+	if _, err := f.x.UpdateUser(ctx, u.ID, admin.Update{Disabled: ptr(false), Roles: &[]string{"admin", "ops"}, Logout: true, Actor: "root"}); err != nil {
+		t.Fatal(err)
+	}
+	var types []auth.EventType
+	for _, e := range f.events.take() {
+		types = append(types, e.Type)
+	}
+	if want := []auth.EventType{admin.EventUserEnabled, admin.EventRolesChanged, auth.EventLogoutAll}; !slices.Equal(types, want) {
+		t.Errorf("events %v, want %v", types, want)
+	}
+}
+
+// TestLastAdmin: no change takes admin.Role from its last enabled holder
+// (a demotion, a disabling, or both), and such a change is refused with
+// auth.ErrLastAdmin and changes nothing, unless forced; a disabled
+// administrator does not count.
+func TestLastAdmin(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	root := f.register(t, "root", admin.Role)
+	other := f.register(t, "other", admin.Role, "ops")
+	user := f.register(t, "user")
+	pair := f.login(t, "root")
+
+	// Two administrators: one may go.
+	if _, err := f.x.UpdateUser(ctx, other.ID, admin.Update{Disabled: ptr(true), Actor: "test"}); err != nil {
+		t.Fatalf("disabling one of two admins: %v", err)
+	}
+	f.events.take()
+	// other is disabled: root is the last enabled one.
+	for _, up := range []admin.Update{
+		{Roles: &[]string{}, Actor: "test"},
+		{Roles: &[]string{"ops"}, Actor: "test"},
+		{Disabled: ptr(true), Actor: "test"},
+		{Disabled: ptr(true), Roles: &[]string{admin.Role}, Actor: "test"},
+		{Disabled: ptr(true), Logout: true, Actor: "test"},
+	} {
+		if got, err := f.x.UpdateUser(ctx, root.ID, up); !errors.Is(err, auth.ErrLastAdmin) || got != nil {
+			t.Errorf("%+v of the last admin: %v %v", up, got, err)
+		}
+	}
+	if got := f.user(t, root.ID); got.Disabled || !got.HasRole(admin.Role) {
+		t.Fatalf("the last admin was changed: %+v", got)
+	}
+	if _, _, err := f.a.Authenticate(ctx, pair.AccessToken); err != nil {
+		t.Fatalf("a refused change ended the last admin's logins: %v", err)
+	}
+	if evs := f.events.take(); len(evs) != 0 {
+		t.Fatalf("refused changes made events: %+v", evs)
+	}
+	// What keeps the role is allowed: other roles, a logout, enabling.
+	if got, err := f.x.UpdateUser(ctx, root.ID, admin.Update{Roles: &[]string{admin.Role, "ops"}, Actor: "test"}); err != nil || !got.HasRole("ops") {
+		t.Fatalf("adding a role to the last admin: %v %v", got, err)
+	}
+	if _, err := f.x.UpdateUser(ctx, root.ID, admin.Update{Logout: true, Disabled: ptr(false), Actor: "test"}); err != nil {
+		t.Fatalf("logging the last admin out: %v", err)
+	}
+	// A user who is no admin is changed freely.
+	if _, err := f.x.UpdateUser(ctx, user.ID, admin.Update{Disabled: ptr(true), Roles: &[]string{}, Actor: "test"}); err != nil {
+		t.Fatalf("a user: %v", err)
+	}
+	// A disabled admin's change is never the last admin's.
+	if _, err := f.x.UpdateUser(ctx, other.ID, admin.Update{Roles: &[]string{}, Actor: "test"}); err != nil {
+		t.Fatalf("demoting a disabled admin: %v", err)
+	}
+	if _, err := f.x.UpdateUser(ctx, other.ID, admin.Update{Roles: &[]string{admin.Role}, Disabled: ptr(false), Actor: "test"}); err != nil {
+		t.Fatalf("making another admin: %v", err)
+	}
+	// With other enabled and an admin again, root may go.
+	if got, err := f.x.UpdateUser(ctx, root.ID, admin.Update{Roles: &[]string{}, Actor: "test"}); err != nil || got.HasRole(admin.Role) {
+		t.Fatalf("demoting one of two admins: %v %v", got, err)
+	}
+	// And other is now the last, unless forced.
+	if _, err := f.x.UpdateUser(ctx, other.ID, admin.Update{Disabled: ptr(true), Actor: "test"}); !errors.Is(err, auth.ErrLastAdmin) {
+		t.Fatalf("disabling the last admin: %v", err)
+	}
+	f.events.take()
+	got, err := f.x.UpdateUser(ctx, other.ID, admin.Update{Disabled: ptr(true), Roles: &[]string{}, Actor: "authctl (unix user alice)", Force: true})
+	if err != nil || !got.Disabled || got.HasRole(admin.Role) {
+		t.Fatalf("forced: %v %v", got, err)
+	}
+	if evs := f.events.take(); len(evs) != 2 || evs[0].Actor != "authctl (unix user alice)" {
+		t.Errorf("events of a forced change: %+v", evs)
+	}
+	// No admin left: making one needs no force.
+	if _, err := f.x.UpdateUser(ctx, user.ID, admin.Update{Roles: &[]string{admin.Role}, Actor: "test"}); err != nil {
+		t.Fatalf("making an admin where there is none: %v", err)
+	}
+}
+
+// TestListUsers: pages of every user once, in increasing order of id,
+// that a cursor continues even when the user it ends with is gone; the
+// limits and cursors it refuses.
+func TestListUsers(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	var ids []string
+	for i := range 7 {
+		ids = append(ids, f.register(t, fmt.Sprintf("user%d", i)).ID)
+	}
+	slices.Sort(ids)
+
+	for _, c := range []struct {
+		cursor string
+		limit  int
+		want   error
+	}{
+		{"", -1, auth.ErrInvalidInput},
+		{"", admin.MaxListUsers + 1, auth.ErrInvalidInput},
+		{"***", 10, admin.ErrInvalidCursor},
+		{"AA", 10, admin.ErrInvalidCursor},   // a NUL
+		{"_w", 10, admin.ErrInvalidCursor},   // not UTF-8
+		{"QQ==", 10, admin.ErrInvalidCursor}, // padded
+		{"QQ", -1, auth.ErrInvalidInput},
+		{base64.RawURLEncoding.EncodeToString([]byte(strings.Repeat("a", 257))), 10, admin.ErrInvalidCursor},
+	} {
+		users, next, err := f.x.ListUsers(ctx, c.cursor, c.limit)
+		if !errors.Is(err, c.want) || users != nil || next != "" {
+			t.Errorf("ListUsers(%q, %d) = %v %q %v, want %v", c.cursor, c.limit, users, next, err, c.want)
+		}
+	}
+
+	// The longest cursor: after every id.
+	if users, next, err := f.x.ListUsers(ctx, base64.RawURLEncoding.EncodeToString([]byte(strings.Repeat("z", 256))), 10); err != nil || len(users) != 0 || next != "" {
+		t.Errorf("a cursor of 256 bytes: %v %q %v", users, next, err)
+	}
+
+	// Pages of 3: 3, 3, 1, each user once, in order.
+	var listed []string
+	cursor := ""
+	for page := 0; ; page++ {
+		users, next, err := f.x.ListUsers(ctx, cursor, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []int{3, 3, 1}; page >= len(want) || len(users) != want[page] {
+			t.Fatalf("page %d has %d users", page, len(users))
+		}
+		for _, u := range users {
+			listed = append(listed, u.ID)
+			if u.PasswordHash == "" || u.Username == "" {
+				t.Errorf("a user as listed: %+v", u)
+			}
+		}
+		if next == "" {
+			if page != 2 {
+				t.Fatalf("the last page is %d", page)
+			}
+			break
+		}
+		cursor = next
+	}
+	if !slices.Equal(listed, ids) {
+		t.Fatalf("listed %v, want %v", listed, ids)
+	}
+
+	// A page that ends exactly at the last user is the last.
+	for _, limit := range []int{0, 7, admin.MaxListUsers} {
+		if users, next, err := f.x.ListUsers(ctx, "", limit); err != nil || len(users) != 7 || next != "" {
+			t.Errorf("limit %d: %d users, next %q, %v", limit, len(users), next, err)
+		}
+	}
+	if users, next, err := f.x.ListUsers(ctx, "", 6); err != nil || len(users) != 6 || next == "" {
+		t.Fatalf("limit 6: %d users, next %q, %v", len(users), next, err)
+	} else if rest, after, err := f.x.ListUsers(ctx, next, 6); err != nil || len(rest) != 1 || rest[0].ID != ids[6] || after != "" {
+		t.Fatalf("after limit 6: %v %q %v", rest, after, err)
+	}
+
+	// The cursor names where a page ended, not a position: the user it
+	// ended with may go, and users may come, and the next page goes on.
+	first, next, err := f.x.ListUsers(ctx, "", 2)
+	if err != nil || len(first) != 2 {
+		t.Fatal(first, err)
+	}
+	if err := f.a.Store().(auth.UserDeleter).DeleteUser(ctx, first[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	f.register(t, "latecomer")
+	rest, _, err := f.x.ListUsers(ctx, next, admin.MaxListUsers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range rest {
+		if u.ID <= first[1].ID {
+			t.Errorf("the page after the cursor has %s, not after %s", u.ID, first[1].ID)
+		}
+	}
+	if len(rest) < 5 || rest[0].ID != ids[2] {
+		t.Errorf("the page after the cursor: %d users, starting with %s, want %s", len(rest), rest[0].ID, ids[2])
+	}
+
+	// No users: an empty page, the last.
+	empty := newFixture(t, nil)
+	if users, next, err := empty.x.ListUsers(ctx, "", 0); err != nil || len(users) != 0 || next != "" {
+		t.Errorf("no users: %v %q %v", users, next, err)
+	}
+}
+
+// TestMissingCapability: ListUsers with a Store that lacks
+// admin.UserLister is refused with an error that names the interface and
+// matches auth.ErrMissingCapability, without a page; the rest of the
+// administration works on such a store.
+func TestMissingCapability(t *testing.T) {
+	ctx := context.Background()
+	const want = "admin: ListUsers needs a Store that implements admin.UserLister (listing users)"
+	t.Run("without", func(t *testing.T) {
+		f := newFixture(t, struct{ auth.Store }{memory.New()})
+		f.register(t, "alice")
+		for _, c := range []struct {
+			cursor string
+			limit  int
+		}{{"", 10}, {"", 0}, {"***", -1}} {
+			users, next, err := f.x.ListUsers(ctx, c.cursor, c.limit)
+			if !errors.Is(err, auth.ErrMissingCapability) || err.Error() != want {
+				t.Fatalf("with a Store lacking the capability: %v, want %q (ErrMissingCapability)", err, want)
+			}
+			if users != nil || next != "" {
+				t.Error("ListUsers returned a page with its error")
+			}
+		}
+	})
+	t.Run("with", func(t *testing.T) {
+		f := newFixture(t, memory.New())
+		f.register(t, "alice")
+		if users, next, err := f.x.ListUsers(ctx, "", 10); err != nil || len(users) != 1 || next != "" {
+			t.Fatalf("with a memory store: %v %q %v", users, next, err)
+		}
+	})
+	t.Run("UpdateUser", func(t *testing.T) {
+		f := newFixture(t, struct{ auth.Store }{memory.New()})
+		root := f.register(t, "root", admin.Role)
+		u := f.register(t, "alice")
+		pair := f.login(t, "alice")
+		got, err := f.x.UpdateUser(ctx, u.ID, admin.Update{Roles: &[]string{"ops"}, Disabled: ptr(true), Actor: "test"})
+		if err != nil || !got.Disabled || !got.HasRole("ops") {
+			t.Fatalf("UpdateUser: %v %v", got, err)
+		}
+		if _, _, err := f.a.Authenticate(ctx, pair.AccessToken); err == nil {
+			t.Fatal("a disabled user's token still works")
+		}
+		if _, err := f.x.UpdateUser(ctx, u.ID, admin.Update{Disabled: ptr(false), Logout: true, Actor: "test"}); err != nil {
+			t.Fatalf("enable and logout: %v", err)
+		}
+		if _, err := f.x.UpdateUser(ctx, root.ID, admin.Update{Roles: &[]string{}, Actor: "test"}); !errors.Is(err, auth.ErrLastAdmin) {
+			t.Fatalf("the last admin: %v", err)
+		}
+	})
+}

@@ -1,98 +1,402 @@
 package adminhttp
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"maps"
+	"net/http"
 	"net/http/httptest"
+	"net/netip"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/admin"
+	"github.com/goauthkit/auth/authhttp"
 	"github.com/goauthkit/auth/store/memory"
 )
 
-// maxUserAgentBytes is the bound package auth puts on the user agent a
-// session keeps (Client.UserAgent; 256 bytes), which it does not export.
-const maxUserAgentBytes = 256
+// plainHasher is a fast, insecure Hasher for these tests, where the cost
+// of a real hash would only slow them down.
+type plainHasher struct{}
 
-// loginUA logs name in with a User-Agent and returns the access token and
-// the session id.
-func (e *htEnv) loginUA(t *testing.T, name, ua string) (string, string) {
-	t.Helper()
-	r := httptest.NewRequest("POST", "/token", strings.NewReader("username="+name+"&password=correct+horse"))
-	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	r.Header.Set("User-Agent", ua)
-	w := httptest.NewRecorder()
-	e.router.ServeHTTP(w, r)
-	if w.Code != 200 {
-		t.Fatalf("login %s: %d %s", name, w.Code, w.Body)
+const plainHashPrefix = "$plain-sha256$"
+
+func (plainHasher) Hash(p string) (string, error) {
+	s := sha256.Sum256([]byte(p))
+	return plainHashPrefix + hex.EncodeToString(s[:]), nil
+}
+
+func (h plainHasher) Verify(p, encoded string) error {
+	if want, _ := h.Hash(p); want != encoded {
+		return auth.ErrPasswordMismatch
 	}
-	access := strings.Split(strings.Split(w.Body.String(), `"access_token":"`)[1], `"`)[0]
-	_, claims, err := e.a.Authenticate(context.Background(), access)
+	return nil
+}
+
+func (plainHasher) NeedsRehash(string) bool { return false }
+
+var testSecret = []byte("adminhttp-tests-secret-0123456789abcdef")
+
+// downStore is store/memory's Store (an admin.UserLister) that can be
+// switched off: with down, the reads of the users that authentication
+// makes fail too, with adminDown only the calls of package admin
+// (ChangeUser, ListUsers), after the caller is authenticated; both with
+// auth.ErrStoreUnavailable.
+type downStore struct {
+	*memory.Store
+	down, adminDown atomic.Bool
+}
+
+var _ admin.UserLister = (*downStore)(nil)
+
+func (s *downStore) err(adminCall bool) error {
+	if s.down.Load() || adminCall && s.adminDown.Load() {
+		return errors.Join(auth.ErrStoreUnavailable, errors.New("connection refused"))
+	}
+	return nil
+}
+
+func (s *downStore) UserByID(ctx context.Context, id string) (*auth.User, error) {
+	if err := s.err(false); err != nil {
+		return nil, err
+	}
+	return s.Store.UserByID(ctx, id)
+}
+
+func (s *downStore) UserBySession(ctx context.Context, id, sid string) (*auth.User, error) {
+	if err := s.err(false); err != nil {
+		return nil, err
+	}
+	return s.Store.UserBySession(ctx, id, sid)
+}
+
+func (s *downStore) ChangeUser(ctx context.Context, id string, c auth.UserChange) (*auth.User, error) {
+	if err := s.err(true); err != nil {
+		return nil, err
+	}
+	return s.Store.ChangeUser(ctx, id, c)
+}
+
+func (s *downStore) ListUsers(ctx context.Context, after string, limit int) ([]*auth.User, error) {
+	if err := s.err(true); err != nil {
+		return nil, err
+	}
+	return s.Store.ListUsers(ctx, after, limit)
+}
+
+// eventLog keeps the Authenticator's events.
+type eventLog struct {
+	mu     sync.Mutex
+	events []auth.Event
+}
+
+func (l *eventLog) add(_ context.Context, e auth.Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.events = append(l.events, e)
+}
+
+// take returns the events since the last take, and forgets them.
+func (l *eventLog) take() []auth.Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	evs := l.events
+	l.events = nil
+	return evs
+}
+
+// env is a service as a real one mounts the admin endpoints: an
+// Authenticator on a memory store that a test may switch off (or on one
+// that cannot list users), its authhttp.Handlers, and this package's routes
+// beside them in one authhttp.Router, behind an httptest server.
+type env struct {
+	t      testing.TB
+	a      *auth.Authenticator
+	h      *authhttp.Handlers
+	x      *Handlers
+	store  *downStore // nil with noLister
+	events *eventLog
+	srv    *httptest.Server
+	client *http.Client
+	// documented is, for each route of this package, the statuses its
+	// Operation documents: every answer do sees must be one of them.
+	documented map[string]map[int]bool
+}
+
+// envConfig is what a test changes of env's defaults.
+type envConfig struct {
+	// noLister puts the Authenticator on a memory store that is not an
+	// admin.UserLister (instead of a downStore).
+	noLister bool
+	// trustLoopback makes the server's clients (on the loopback) trusted
+	// proxies, whose X-Forwarded-For names the client.
+	trustLoopback bool
+}
+
+func newEnv(t testing.TB) *env { return newEnvConfig(t, envConfig{}) }
+
+func newEnvConfig(t testing.TB, c envConfig) *env {
+	t.Helper()
+	e := &env{t: t, events: &eventLog{}}
+	var store auth.Store = struct{ auth.Store }{memory.New()}
+	if !c.noLister {
+		e.store = &downStore{Store: memory.New()}
+		store = e.store
+	}
+	a, err := auth.New(auth.Config{
+		Store: store, SecretKey: testSecret,
+		Passwords: auth.PasswordConfig{Hasher: plainHasher{}},
+		OnEvent:   e.events.add,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return access, claims.SessionID
+	var hc authhttp.Config
+	if c.trustLoopback {
+		hc.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	}
+	h, err := authhttp.New(a, hc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.a, e.h, e.x = a, h, New(h, admin.New(a))
+	rt := authhttp.NewRouter()
+	rt.Mount(h.Routes())
+	routes := e.x.Routes()
+	rt.Mount(routes)
+	e.documented = make(map[string]map[int]bool)
+	for _, r := range routes {
+		e.documented[r.Method+" "+r.Path] = documentedStatuses(t, r.Operation)
+	}
+	e.srv = httptest.NewServer(rt)
+	t.Cleanup(e.srv.Close)
+	e.client = e.srv.Client()
+	e.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return e
 }
 
-func TestSessionsEndpoints(t *testing.T) {
-	e := newHTEnv(t, htPlainHasher{}, Config{})
-	for _, n := range []string{"alice", "bob"} {
-		e.do("POST", "/signup", htJSON, `{"username":"`+n+`","password":"correct horse"}`, "").wantStatus(t, 201)
+// documentedStatuses returns the statuses of an Operation's responses.
+func documentedStatuses(t testing.TB, op json.RawMessage) map[int]bool {
+	t.Helper()
+	var o struct {
+		Responses map[string]json.RawMessage `json:"responses"`
 	}
-	laptop, laptopSID := e.loginUA(t, "alice", "Firefox/140 (Linux)")
-	phone, phoneSID := e.loginUA(t, "alice", "Safari \x01 on iPhone "+strings.Repeat("x", 1000))
-	bob, bobSID := e.loginUA(t, "bob", "curl/8")
+	if err := json.Unmarshal(op, &o); err != nil {
+		t.Fatalf("an Operation that is not a JSON object: %v: %s", err, op)
+	}
+	statuses := make(map[int]bool)
+	for code := range o.Responses {
+		var status int
+		if _, err := fmt.Sscanf(code, "%d", &status); err != nil || fmt.Sprint(status) != code {
+			t.Fatalf("a response that is not a status: %q", code)
+		}
+		statuses[status] = true
+	}
+	return statuses
+}
 
-	r := e.do("GET", "/sessions", "", "", laptop)
+// routeOf returns the route of this package that serves method and path,
+// or "".
+func routeOf(method, path string) string {
+	if method == http.MethodHead {
+		method = http.MethodGet
+	}
+	if path == "/admin/users" {
+		return method + " /admin/users"
+	}
+	rest, ok := strings.CutPrefix(path, "/admin/users/")
+	if !ok || rest == "" {
+		return ""
+	}
+	switch id, tail, _ := strings.Cut(rest, "/"); {
+	case id != "" && tail == "":
+		return method + " /admin/users/{id}"
+	case id != "" && tail == "logout":
+		return method + " /admin/users/{id}/logout"
+	}
+	return ""
+}
+
+type resp struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    string
+}
+
+const jsonType = "application/json"
+
+// do sends one request to the service and checks what every answer must
+// be (see check).
+func (e *env) do(method, target, contentType, body, bearer string) resp {
+	e.t.Helper()
+	r, err := http.NewRequest(method, e.srv.URL+target, strings.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if contentType != "" {
+		r.Header.Set("Content-Type", contentType)
+	}
+	if bearer != "" {
+		r.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	return e.send(r)
+}
+
+// send is do with a request of the test's own.
+func (e *env) send(r *http.Request) resp {
+	e.t.Helper()
+	w, err := e.client.Do(r)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer w.Body.Close()
+	raw, err := io.ReadAll(w.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	res := resp{status: w.StatusCode, header: w.Header, raw: string(raw)}
+	e.check(r, res)
+	if res.raw != "" {
+		_ = json.Unmarshal(raw, &res.body)
+	}
+	return res
+}
+
+// check fails the test for an answer that no endpoint may give: a 5xx other
+// than 503, a redirect, a 204 with a body, anything else that is not JSON,
+// an answer that holds a hash or the secret, or one that the route's
+// Operation does not document.
+func (e *env) check(r *http.Request, res resp) {
+	e.t.Helper()
+	method, status, h, body := r.Method, res.status, res.header, []byte(res.raw)
+	switch {
+	case status >= 500 && status != http.StatusServiceUnavailable:
+		e.t.Fatalf("%s %s answered %d: %s", method, r.URL.Path, status, body)
+	case status >= 300 && status < 400:
+		e.t.Fatalf("%s %s answered a redirect %d", method, r.URL.Path, status)
+	case status == http.StatusNoContent:
+		if len(body) != 0 {
+			e.t.Fatalf("204 with a body %q", body)
+		}
+	default:
+		if ct := h.Get("Content-Type"); ct != jsonType {
+			e.t.Fatalf("%d with Content-Type %q", status, ct)
+		}
+		if method != http.MethodHead && !json.Valid(body) {
+			e.t.Fatalf("%d with a body that is not JSON: %q", status, body)
+		}
+	}
+	for _, secret := range []string{plainHashPrefix, "password_hash", string(testSecret)} {
+		if bytes.Contains(body, []byte(secret)) {
+			e.t.Fatalf("answer %d leaks %q: %s", status, secret, body)
+		}
+	}
+	if doc, ok := e.documented[routeOf(method, r.URL.EscapedPath())]; ok && !doc[status] {
+		e.t.Errorf("%s %s answered %d, which its Operation does not document", method, r.URL.Path, status)
+	}
+}
+
+func (r resp) wantStatus(t testing.TB, status int) {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("got %d %s, want %d", r.status, r.raw, status)
+	}
+}
+
+func (r resp) wantError(t testing.TB, status int, code string) {
+	t.Helper()
+	if r.status != status || r.body["error"] != code {
+		t.Fatalf("got %d %s, want %d %s", r.status, r.raw, status, code)
+	}
+}
+
+// signup makes the account name (with email, if not "") and returns its id.
+func (e *env) signup(t testing.TB, name, email string) string {
+	t.Helper()
+	body, err := json.Marshal(map[string]string{"username": name, "password": "correct horse", "email": email})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.do("POST", "/signup", jsonType, string(body), "")
+	r.wantStatus(t, 201)
+	return r.body["id"].(string)
+}
+
+// login returns an access token of name.
+func (e *env) login(t testing.TB, name string) string {
+	t.Helper()
+	r := e.do("POST", "/token", "application/x-www-form-urlencoded", "username="+name+"&password=correct+horse", "")
 	r.wantStatus(t, 200)
-	list, _ := r.body["sessions"].([]any)
-	if len(list) != 2 {
-		t.Fatalf("sessions %s", r.raw)
-	}
-	newest, oldest := list[0].(map[string]any), list[1].(map[string]any)
-	if newest["id"] != phoneSID || oldest["id"] != laptopSID || newest["current"] != false || oldest["current"] != true ||
-		oldest["user_agent"] != "Firefox/140 (Linux)" || newest["created_at"] == nil || newest["last_used_at"] == nil {
-		t.Fatalf("sessions %s", r.raw)
-	}
-	if ua := newest["user_agent"].(string); len(ua) > maxUserAgentBytes || strings.ContainsRune(ua, 1) || !strings.HasPrefix(ua, "Safari   on iPhone") {
-		t.Fatalf("a raw user agent was kept: %q", ua)
-	}
-	if _, ok := newest["client_addr"]; ok {
-		t.Fatal("an address was recorded without RecordSessionAddress")
-	}
+	return r.body["access_token"].(string)
+}
 
-	e.do("DELETE", "/sessions/"+bobSID, "", "", laptop).wantError(t, 404, "not_found") // bob's
-	e.do("DELETE", "/sessions/nope", "", "", laptop).wantError(t, 404, "not_found")
-	e.do("DELETE", "/sessions/"+phoneSID, "", "", "").wantStatus(t, 401)
-	e.do("DELETE", "/sessions/"+phoneSID, "", "", laptop).wantStatus(t, 204)
-	e.do("GET", "/users/me", "", "", phone).wantError(t, 401, "invalid_token") // at once
-	e.do("DELETE", "/sessions/"+phoneSID, "", "", laptop).wantError(t, 404, "not_found")
-	e.do("GET", "/users/me", "", "", laptop).wantStatus(t, 200)
-	e.do("GET", "/users/me", "", "", bob).wantStatus(t, 200)
-	// Revoking the current login ends this very token.
-	e.do("DELETE", "/sessions/"+laptopSID, "", "", laptop).wantStatus(t, 204)
-	e.do("GET", "/sessions", "", "", laptop).wantError(t, 401, "invalid_token")
-	if r := e.do("GET", "/sessions", "", "", bob); len(r.body["sessions"].([]any)) != 1 {
-		t.Fatalf("bob's sessions: %s", r.raw)
+// makeAdmin gives the account id admin.Role, as a tool on the server does.
+func (e *env) makeAdmin(t testing.TB, id string) {
+	t.Helper()
+	if _, err := admin.New(e.a).UpdateUser(context.Background(), id, admin.Update{Roles: &[]string{admin.Role}, Actor: "test"}); err != nil {
+		t.Fatal(err)
 	}
+}
+
+// wantUser fails unless v is a user as the admin endpoints show one:
+// exactly its members, of their types, and no more.
+func wantUser(t testing.TB, v any) map[string]any {
+	t.Helper()
+	m, ok := v.(map[string]any)
+	if !ok {
+		t.Fatalf("a user that is not an object: %v", v)
+	}
+	want := []string{"created_at", "disabled", "email", "email_verified", "id", "roles", "username"}
+	if got := slices.Sorted(maps.Keys(m)); !slices.Equal(got, want) {
+		t.Fatalf("a user with the members %v, want %v", got, want)
+	}
+	_, idOK := m["id"].(string)
+	_, nameOK := m["username"].(string)
+	_, verifiedOK := m["email_verified"].(bool)
+	_, disabledOK := m["disabled"].(bool)
+	roles, rolesOK := m["roles"].([]any)
+	if !idOK || !nameOK || !verifiedOK || !disabledOK || !rolesOK {
+		t.Fatalf("a user with members of the wrong type: %v", m)
+	}
+	for _, r := range roles {
+		if _, ok := r.(string); !ok {
+			t.Fatalf("a role that is not a string: %v", m)
+		}
+	}
+	if email := m["email"]; email != nil {
+		if _, ok := email.(string); !ok {
+			t.Fatalf("an email that is neither null nor a string: %v", m)
+		}
+	}
+	created, _ := m["created_at"].(string)
+	if ts, err := time.Parse(time.RFC3339, created); err != nil || ts.Location() != time.UTC || time.Since(ts) > time.Hour {
+		t.Fatalf("created_at %q: %v", created, err)
+	}
+	return m
 }
 
 func TestAdminEndpoints(t *testing.T) {
-	e := newHTEnv(t, htPlainHasher{}, Config{})
-	ctx := context.Background()
+	e := newEnv(t)
 	ids := map[string]string{}
 	for i := range 7 {
 		n := fmt.Sprintf("user%d", i)
-		r := e.do("POST", "/signup", htJSON, `{"username":"`+n+`","password":"correct horse"}`, "")
-		ids[n] = r.body["id"].(string)
+		ids[n] = e.signup(t, n, "")
 	}
-	if _, err := e.a.UpdateUser(ctx, ids["user0"], admin.Update{Roles: &[]string{"admin"}, Actor: "test"}); err != nil {
-		t.Fatal(err)
-	}
-	admin, _ := e.loginUA(t, "user0", "")
-	user, _ := e.loginUA(t, "user1", "")
+	e.makeAdmin(t, ids["user0"])
+	root := e.login(t, "user0")
+	user := e.login(t, "user1")
 
 	for _, c := range []struct{ method, path, body string }{
 		{"GET", "/admin/users", ""},
@@ -101,14 +405,34 @@ func TestAdminEndpoints(t *testing.T) {
 	} {
 		ct := ""
 		if c.body != "" {
-			ct = htJSON
+			ct = jsonType
 		}
 		r := e.do(c.method, c.path, ct, c.body, user)
 		r.wantError(t, 403, "insufficient_scope")
-		if !strings.Contains(r.header.Get("WWW-Authenticate"), `error="insufficient_scope"`) {
-			t.Errorf("%s %s: %v", c.method, c.path, r.header)
+		if got := r.header.Get("WWW-Authenticate"); got != `Bearer error="insufficient_scope", scope="admin"` {
+			t.Errorf("%s %s: WWW-Authenticate %q", c.method, c.path, got)
 		}
-		e.do(c.method, c.path, ct, c.body, "").wantStatus(t, 401)
+		r = e.do(c.method, c.path, ct, c.body, "")
+		r.wantError(t, 401, "unauthorized")
+		if !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Bearer") {
+			t.Errorf("%s %s without a token: WWW-Authenticate %q", c.method, c.path, r.header.Get("WWW-Authenticate"))
+		}
+		e.do(c.method, c.path, ct, c.body, "not-a-token").wantError(t, 401, "invalid_token")
+		// More than one Authorization header, even an admin's, is refused.
+		req, err := http.NewRequest(c.method, e.srv.URL+c.path, strings.NewReader(c.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		req.Header.Add("Authorization", "Bearer "+root)
+		req.Header.Add("Authorization", "Bearer "+root)
+		e.send(req).wantError(t, 400, "invalid_request")
+	}
+	// The non-admin's refused changes made none.
+	if u, err := e.a.Store().UserByID(context.Background(), ids["user2"]); err != nil || u.Disabled {
+		t.Fatalf("user2 after refused changes: %v %v", u, err)
 	}
 
 	// Paging: every user once, stable.
@@ -119,19 +443,26 @@ func TestAdminEndpoints(t *testing.T) {
 		if cursor != "" {
 			target += "&cursor=" + cursor
 		}
-		r := e.do("GET", target, "", "", admin)
+		r := e.do("GET", target, "", "", root)
 		r.wantStatus(t, 200)
+		if got := slices.Sorted(maps.Keys(r.body)); !slices.Equal(got, []string{"next_cursor", "users"}) {
+			t.Fatalf("a page with the members %v", got)
+		}
 		users := r.body["users"].([]any)
+		if want := []int{3, 3, 1}; page >= len(want) || len(users) != want[page] {
+			t.Fatalf("page %d: %s", page, r.raw)
+		}
 		for _, u := range users {
-			m := u.(map[string]any)
-			if _, ok := m["disabled"]; !ok || m["roles"] == nil || m["email_verified"] == nil || m["password_hash"] != nil {
-				t.Fatalf("user %v", m)
+			m := wantUser(t, u)
+			name := m["username"].(string)
+			if seen[name] || m["id"] != ids[name] {
+				t.Fatalf("user %v listed again, or with another id", m)
 			}
-			seen[m["username"].(string)] = true
+			seen[name] = true
 		}
 		next, _ := r.body["next_cursor"].(string)
 		if next == "" {
-			if _, ok := r.body["next_cursor"]; !ok || page != 2 {
+			if v, ok := r.body["next_cursor"]; !ok || v != nil || page != 2 {
 				t.Fatalf("last page %d: %s", page, r.raw)
 			}
 			break
@@ -141,74 +472,182 @@ func TestAdminEndpoints(t *testing.T) {
 	if len(seen) != 7 {
 		t.Fatalf("listed %v", seen)
 	}
-	for _, q := range []string{"limit=0", "limit=501", "limit=x", "limit=1&limit=2", "cursor=!!", "cursor=" + strings.Repeat("A", 1000)} {
-		e.do("GET", "/admin/users?"+q, "", "", admin).wantError(t, 400, "invalid_request")
+	if r := e.do("GET", "/admin/users", "", "", root); len(r.body["users"].([]any)) != 7 || r.body["next_cursor"] != nil {
+		t.Fatalf("the default limit: %s", r.raw)
 	}
+	if r := e.do("HEAD", "/admin/users", "", "", root); r.status != 200 || r.raw != "" {
+		t.Fatalf("HEAD: %d %q", r.status, r.raw)
+	}
+	for _, q := range []string{"limit=0", "limit=501", "limit=x", "limit=-1", "limit=1.5", "limit=1&limit=2", "limit=3&limit=3",
+		"cursor=a&cursor=a", "cursor=!!", "cursor=" + strings.Repeat("A", 1000), "cursor=AA", "limit=%zz", "cursor=%"} {
+		e.do("GET", "/admin/users?"+q, "", "", root).wantError(t, 400, "invalid_request")
+	}
+	e.do("GET", "/admin/users?limit=500&other=1", "", "", root).wantStatus(t, 200)
 
 	// Disable: the user's tokens end at once, and logins are refused.
-	r := e.do("PATCH", "/admin/users/"+ids["user1"], htJSON, `{"disabled":true}`, admin)
+	r := e.do("PATCH", "/admin/users/"+ids["user1"], jsonType, `{"disabled":true}`, root)
 	r.wantStatus(t, 200)
-	if r.body["disabled"] != true || r.body["username"] != "user1" {
+	if m := wantUser(t, r.body); m["disabled"] != true || m["username"] != "user1" || m["id"] != ids["user1"] {
 		t.Fatalf("patch %s", r.raw)
 	}
 	e.do("GET", "/users/me", "", "", user).wantError(t, 401, "invalid_token")
 	e.do("POST", "/token", "application/x-www-form-urlencoded", "username=user1&password=correct+horse", "").wantError(t, 400, "invalid_grant")
-	r = e.do("PATCH", "/admin/users/"+ids["user1"], htJSON, `{"disabled":false,"roles":["editor","audit:read","editor"]}`, admin)
+	r = e.do("PATCH", "/admin/users/"+ids["user1"], jsonType, `{"disabled":false,"roles":["editor","audit:read","editor"]}`, root)
 	r.wantStatus(t, 200)
-	if r.body["disabled"] != false || fmt.Sprint(r.body["roles"]) != "[audit:read editor]" {
+	if m := wantUser(t, r.body); m["disabled"] != false || fmt.Sprint(m["roles"]) != "[audit:read editor]" {
 		t.Fatalf("patch %s", r.raw)
 	}
-	e.loginUA(t, "user1", "")
-	for _, body := range []string{`{}`, `{"disabled":"yes"}`, `{"roles":"admin"}`, `{"roles":[1]}`, `{"roles":["Admin"]}`, `{"roles":[""]}`,
-		`{"roles":["` + strings.Repeat("a", 65) + `"]}`, `{"disabled":true,"disabled":false}`} {
-		e.do("PATCH", "/admin/users/"+ids["user1"], htJSON, body, admin).wantError(t, 400, "invalid_request")
+	e.login(t, "user1")
+	for _, body := range []string{`{}`, `{"disabled":null}`, `{"disabled":"yes"}`, `{"roles":"admin"}`, `{"roles":[1]}`, `{"roles":["Admin"]}`, `{"roles":[""]}`,
+		`{"roles":["` + strings.Repeat("a", 65) + `"]}`, `{"disabled":true,"disabled":false}`, `[]`, `{"disabled":true} {}`, ``} {
+		e.do("PATCH", "/admin/users/"+ids["user1"], jsonType, body, root).wantError(t, 400, "invalid_request")
 	}
-	e.do("PATCH", "/admin/users/nobody", htJSON, `{"disabled":true}`, admin).wantError(t, 404, "not_found")
-	e.do("POST", "/admin/users/nobody/logout", "", "", admin).wantError(t, 404, "not_found")
+	e.do("PATCH", "/admin/users/"+ids["user1"], "text/plain", `{"disabled":true}`, root).wantError(t, 400, "invalid_request")
+	if u, err := e.a.Store().UserByID(context.Background(), ids["user1"]); err != nil || u.Disabled || strings.Join(u.Roles, ",") != "audit:read,editor" {
+		t.Fatalf("user1 after refused changes: %v %v", u, err)
+	}
+	// An unknown id is the path's 404, not the caller's token revoked.
+	for _, id := range []string{"nobody", "%E2%82%AC", "a%20b"} {
+		e.do("PATCH", "/admin/users/"+id, jsonType, `{"disabled":true}`, root).wantError(t, 404, "not_found")
+		e.do("POST", "/admin/users/"+id+"/logout", "", "", root).wantError(t, 404, "not_found")
+	}
+	e.do("GET", "/admin/users", "", "", root).wantStatus(t, 200)
 
 	// Logout: every session of that user, at once.
-	other, _ := e.loginUA(t, "user3", "")
-	e.do("POST", "/admin/users/"+ids["user3"]+"/logout", "", "", admin).wantStatus(t, 204)
+	other := e.login(t, "user3")
+	e.do("POST", "/admin/users/"+ids["user3"]+"/logout", "", "", root).wantStatus(t, 204)
 	e.do("GET", "/users/me", "", "", other).wantError(t, 401, "invalid_token")
-	e.do("GET", "/users/me", "", "", admin).wantStatus(t, 200)
+	e.do("GET", "/users/me", "", "", root).wantStatus(t, 200)
+	e.login(t, "user3")
 
 	// The last enabled admin can be neither demoted nor disabled (v3).
-	for _, body := range []string{`{"roles":[]}`, `{"disabled":true}`, `{"disabled":true,"roles":["admin"]}`} {
-		e.do("PATCH", "/admin/users/"+ids["user0"], htJSON, body, admin).wantError(t, 409, "last_admin")
+	for _, body := range []string{`{"roles":[]}`, `{"disabled":true}`, `{"disabled":true,"roles":["admin"]}`, `{"roles":["editor"]}`} {
+		e.do("PATCH", "/admin/users/"+ids["user0"], jsonType, body, root).wantError(t, 409, "last_admin")
 	}
-	e.do("GET", "/admin/users", "", "", admin).wantStatus(t, 200)
+	e.do("GET", "/admin/users", "", "", root).wantStatus(t, 200)
+	// But logged out: the admin's own token ends too.
+	e.do("POST", "/admin/users/"+ids["user0"]+"/logout", "", "", root).wantStatus(t, 204)
+	e.do("GET", "/admin/users", "", "", root).wantError(t, 401, "invalid_token")
+	root = e.login(t, "user0")
 
 	// With another admin, an admin who loses the role loses the endpoints
 	// at once.
-	e.do("PATCH", "/admin/users/"+ids["user4"], htJSON, `{"roles":["admin"]}`, admin).wantStatus(t, 200)
-	e.do("PATCH", "/admin/users/"+ids["user0"], htJSON, `{"roles":[]}`, admin).wantStatus(t, 200)
-	e.do("GET", "/admin/users", "", "", admin).wantError(t, 403, "insufficient_scope")
+	e.do("PATCH", "/admin/users/"+ids["user4"], jsonType, `{"roles":["admin"]}`, root).wantStatus(t, 200)
+	e.do("PATCH", "/admin/users/"+ids["user0"], jsonType, `{"roles":[]}`, root).wantStatus(t, 200)
+	e.do("GET", "/admin/users", "", "", root).wantError(t, 403, "insufficient_scope")
+}
+
+// TestAdminUserShape: a user as the admin endpoints show it, with an
+// email and without.
+func TestAdminUserShape(t *testing.T) {
+	e := newEnv(t)
+	rootID := e.signup(t, "root", "")
+	aliceID := e.signup(t, "alice", " Alice@Example.COM ")
+	e.makeAdmin(t, rootID)
+	root := e.login(t, "root")
+	r := e.do("GET", "/admin/users", "", "", root)
+	r.wantStatus(t, 200)
+	byName := map[string]map[string]any{}
+	for _, u := range r.body["users"].([]any) {
+		m := wantUser(t, u)
+		byName[m["username"].(string)] = m
+	}
+	if m := byName["root"]; m["id"] != rootID || m["email"] != nil || m["email_verified"] != false || m["disabled"] != false || fmt.Sprint(m["roles"]) != "[admin]" {
+		t.Errorf("root: %v", m)
+	}
+	if m := byName["alice"]; m["id"] != aliceID || m["email"] != "alice@example.com" || m["email_verified"] != false || fmt.Sprint(m["roles"]) != "[]" {
+		t.Errorf("alice: %v", m)
+	}
+	r = e.do("PATCH", "/admin/users/"+aliceID, jsonType, `{"roles":[]}`, root)
+	r.wantStatus(t, 200)
+	if m := wantUser(t, r.body); m["email"] != "alice@example.com" || !strings.Contains(r.raw, `"roles":[]`) {
+		t.Errorf("alice: %s", r.raw)
+	}
 }
 
 // TestAdminWithoutUserLister: with a store that cannot list users (not an
 // admin.UserLister), the list answers 404 not_found, and the other admin
 // endpoints work.
 func TestAdminWithoutUserLister(t *testing.T) {
-	a, err := auth.New(auth.Config{Store: struct{ auth.Store }{memory.New()}, SecretKey: htSecret, Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := New(a, Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt := NewRouter()
-	rt.Mount(h.Routes())
-	e := &htEnv{t: t, a: a, h: h, router: rt}
+	e := newEnvConfig(t, envConfig{noLister: true})
 	ids := map[string]string{}
 	for _, n := range []string{"root", "carol"} {
-		ids[n] = e.do("POST", "/signup", htJSON, `{"username":"`+n+`","password":"correct horse"}`, "").body["id"].(string)
+		ids[n] = e.signup(t, n, "")
 	}
-	if _, err := a.UpdateUser(context.Background(), ids["root"], admin.Update{Roles: &[]string{"admin"}, Actor: "test"}); err != nil {
-		t.Fatal(err)
+	e.makeAdmin(t, ids["root"])
+	root := e.login(t, "root")
+	e.do("GET", "/admin/users", "", "", root).wantError(t, 404, "not_found")
+	e.do("PATCH", "/admin/users/"+ids["carol"], jsonType, `{"disabled":true}`, root).wantStatus(t, 200)
+	e.do("POST", "/admin/users/"+ids["carol"]+"/logout", "", "", root).wantStatus(t, 204)
+	e.do("GET", "/users/me", "", "", root).wantStatus(t, 200)
+}
+
+// TestStoreDown: a store that fails, when the caller is authenticated or
+// after, is 503 temporarily_unavailable on every endpoint.
+func TestStoreDown(t *testing.T) {
+	for _, all := range []bool{false, true} {
+		e := newEnv(t)
+		rootID := e.signup(t, "root", "")
+		aliceID := e.signup(t, "alice", "")
+		e.makeAdmin(t, rootID)
+		root := e.login(t, "root")
+		if all {
+			e.store.down.Store(true)
+		} else {
+			e.store.adminDown.Store(true)
+		}
+		e.do("GET", "/admin/users", "", "", root).wantError(t, 503, "temporarily_unavailable")
+		e.do("PATCH", "/admin/users/"+aliceID, jsonType, `{"disabled":true}`, root).wantError(t, 503, "temporarily_unavailable")
+		e.do("POST", "/admin/users/"+aliceID+"/logout", "", "", root).wantError(t, 503, "temporarily_unavailable")
+		e.store.down.Store(false)
+		e.store.adminDown.Store(false)
+		e.do("GET", "/admin/users", "", "", root).wantStatus(t, 200)
 	}
-	admin, _ := e.loginUA(t, "root", "")
-	e.do("GET", "/admin/users", "", "", admin).wantError(t, 404, "not_found")
-	e.do("PATCH", "/admin/users/"+ids["carol"], htJSON, `{"disabled":true}`, admin).wantStatus(t, 200)
-	e.do("POST", "/admin/users/"+ids["carol"]+"/logout", "", "", admin).wantStatus(t, 204)
+}
+
+// TestEventsHoldClientAddr: every event of an administrator's change made
+// through the endpoints names the request's client (here, as a trusted
+// proxy tells it) and the acting administrator.
+func TestEventsHoldClientAddr(t *testing.T) {
+	e := newEnvConfig(t, envConfig{trustLoopback: true})
+	rootID := e.signup(t, "root", "")
+	aliceID := e.signup(t, "alice", "")
+	e.makeAdmin(t, rootID)
+	root := e.login(t, "root")
+	e.login(t, "alice")
+	e.events.take() // the setup's, the direct UpdateUser among them
+
+	send := func(method, path, body string) resp {
+		t.Helper()
+		r, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if body != "" {
+			r.Header.Set("Content-Type", jsonType)
+		}
+		r.Header.Set("Authorization", "Bearer "+root)
+		r.Header.Set("X-Forwarded-For", "192.0.2.1")
+		return e.send(r)
+	}
+	send("PATCH", "/admin/users/"+aliceID, `{"roles":["editor"]}`).wantStatus(t, 200)
+	send("PATCH", "/admin/users/"+aliceID, `{"disabled":true}`).wantStatus(t, 200)
+	send("PATCH", "/admin/users/"+aliceID, `{"disabled":false}`).wantStatus(t, 200)
+	send("POST", "/admin/users/"+aliceID+"/logout", "").wantStatus(t, 204)
+
+	seen := map[auth.EventType]bool{}
+	for _, ev := range e.events.take() {
+		seen[ev.Type] = true
+		if ev.ClientAddr != "192.0.2.1" {
+			t.Errorf("event %s has client address %q, want 192.0.2.1", ev.Type, ev.ClientAddr)
+		}
+		if ev.Actor != rootID || ev.UserID != aliceID || ev.Username != "alice" || ev.Change == "" {
+			t.Errorf("event %+v: want the actor %s on alice's account, and the change", ev, rootID)
+		}
+	}
+	for _, et := range []auth.EventType{admin.EventRolesChanged, admin.EventUserDisabled, admin.EventUserEnabled, auth.EventLogoutAll} {
+		if !seen[et] {
+			t.Errorf("no %s event", et)
+		}
+	}
 }
