@@ -158,7 +158,13 @@ func TestOperationsDocumentAnswers(t *testing.T) {
 		t.Fatalf("Routes() = %v, want %v", got, want)
 	}
 	// Every description in openapi.json belongs to a route: none is stale.
-	if ops := slices.Sorted(maps.Keys(operations())); !slices.Equal(ops, slices.Sorted(slices.Values(got))) {
+	var spec struct {
+		Operations map[string]json.RawMessage `json:"operations"`
+	}
+	if err := json.Unmarshal(openapiSpec, &spec); err != nil {
+		t.Fatal(err)
+	}
+	if ops := slices.Sorted(maps.Keys(spec.Operations)); !slices.Equal(ops, slices.Sorted(slices.Values(got))) {
 		t.Errorf("openapi.json describes %v, the routes are %v", ops, got)
 	}
 
