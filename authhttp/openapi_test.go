@@ -219,3 +219,43 @@ func TestDescribe(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenAPITwoAuthorizationHeaders: every route that takes a Bearer
+// token answers a request with two Authorization headers 400
+// invalid_request (RFC 6750 §2), and documents that answer.
+func TestOpenAPITwoAuthorizationHeaders(t *testing.T) {
+	routes := allRoutes(t)
+	for _, r := range routes {
+		var op struct {
+			Security  []map[string][]string      `json:"security"`
+			Responses map[string]json.RawMessage `json:"responses"`
+		}
+		raw := r.Operation
+		if raw == nil {
+			f, err := spec()
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw = f.Operations[r.Method+" "+r.Path]
+		}
+		if err := json.Unmarshal(raw, &op); err != nil {
+			t.Fatalf("%s %s: %v", r.Method, r.Path, err)
+		}
+		if len(op.Security) == 0 {
+			continue
+		}
+		path := strings.ReplaceAll(r.Path, "{id}", "x")
+		req := httptest.NewRequest(r.Method, path, nil)
+		req.Header.Add("Authorization", "Bearer a")
+		req.Header.Add("Authorization", "Bearer b")
+		req.SetPathValue("id", "x")
+		rec := httptest.NewRecorder()
+		r.Handler.ServeHTTP(rec, req)
+		if rec.Code != http.StatusBadRequest {
+			t.Errorf("%s %s with two Authorization headers: %d, want 400", r.Method, r.Path, rec.Code)
+		}
+		if _, ok := op.Responses["400"]; !ok {
+			t.Errorf("%s %s answers 400 to two Authorization headers, and does not document it", r.Method, r.Path)
+		}
+	}
+}
