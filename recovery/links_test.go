@@ -147,6 +147,10 @@ func TestLinksOfDisabledAccounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.none(t)
+	if err := f.r.RequestEmailVerification(ctx, auth.Client{}, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	m.none(t)
 }
 
 // TestPreAccountTakeoverByEmailChange: an attacker registers the victim's

@@ -493,11 +493,22 @@ func TestMailLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.next(t)
-	// The sixth does not: five an hour to one address.
+	// The sixth does not: five an hour to one address, one per 12
+	// minutes once they are spent.
 	if err := f.r.RequestEmailVerification(ctx, auth.Client{}, u.ID); err != nil {
 		t.Fatal(err)
 	}
 	m.none(t)
+	f.clock.Advance(11 * time.Minute)
+	if err := f.r.RequestEmailVerification(ctx, auth.Client{}, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	m.none(t)
+	f.clock.Advance(time.Minute)
+	if err := f.r.RequestEmailVerification(ctx, auth.Client{}, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	m.next(t)
 	f.clock.Advance(20 * time.Minute)
 	if err := f.r.RequestPasswordReset(ctx, auth.Client{}, "alice@example.com"); err != nil {
 		t.Fatal(err)
