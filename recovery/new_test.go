@@ -88,6 +88,13 @@ func TestNewRefusesUnsafeConfig(t *testing.T) {
 		{"PublicURL with a query", a, good(func(c *recovery.Config) { c.PublicURL = "https://x/?a=b" }), "Config.PublicURL"},
 		{"PublicURL with a fragment", a, good(func(c *recovery.Config) { c.PublicURL = "https://x/#top" }), "Config.PublicURL"},
 		{"PublicURL with a user", a, good(func(c *recovery.Config) { c.PublicURL = "https://u:p@x" }), "Config.PublicURL"},
+		// A link is PublicURL and a path: after a bare '?' or '#' the path
+		// would be the query or the fragment, and a space would cut the link
+		// in a mail's text.
+		{"PublicURL with an empty query", a, good(func(c *recovery.Config) { c.PublicURL = "https://x/?" }), "Config.PublicURL"},
+		{"PublicURL with an empty fragment", a, good(func(c *recovery.Config) { c.PublicURL = "https://x#" }), "Config.PublicURL"},
+		{"PublicURL with a space", a, good(func(c *recovery.Config) { c.PublicURL = "https://auth.example.com/ " }), "Config.PublicURL"},
+		{"PublicURL with a newline", a, good(func(c *recovery.Config) { c.PublicURL = "https://auth.example.com/a\nb" }), "Config.PublicURL"},
 		{"PublicURL unparsable", a, good(func(c *recovery.Config) { c.PublicURL = "https://x\x7f" }), "Config.PublicURL"},
 		{"PublicURL of http, with a path", a, good(func(c *recovery.Config) { c.PublicURL = "http://localhost:8080/auth/" }), ""},
 		{"negative VerifyTTL", a, good(func(c *recovery.Config) { c.VerifyTTL = -time.Hour }), "Config.VerifyTTL"},
