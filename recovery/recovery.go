@@ -147,7 +147,7 @@ func (r *Recovery) liveLink(ctx context.Context, hash []byte, purpose LinkPurpos
 // unknown, spent, expired, stale, dead (see above) or of another purpose;
 // auth.ErrEmailExists if the address has meanwhile become another account's
 // email or username (the link stays unspent); a *auth.RateLimitError when c's
-// address has spent its Limits.RecoveryAddress budget; or a store error.
+// address has spent its Limits.Address budget; or a store error.
 func (r *Recovery) VerifyEmail(ctx context.Context, c auth.Client, token string) (*auth.User, error) {
 	if err := r.limitRecovery(ctx, c); err != nil {
 		return nil, err
