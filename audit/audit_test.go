@@ -1,22 +1,51 @@
-package audit
+package audit_test
 
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"go/ast"
 	"go/parser"
 	"go/token"
 	"log/slog"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/admin"
+	"github.com/goauthkit/auth/audit"
+	"github.com/goauthkit/auth/recovery"
+	"github.com/goauthkit/auth/store/memory"
 )
 
-// rehashOnce is plainHasher, except that the hash of "old password" is
+// plainHasher is a fast, insecure auth.Hasher: this test's subject is not
+// hashing.
+type plainHasher struct{}
+
+func (plainHasher) Hash(p string) (string, error) {
+	s := sha256.Sum256([]byte(p))
+	return "$plain-sha256$" + hex.EncodeToString(s[:]), nil
+}
+
+func (h plainHasher) Verify(p, encoded string) error {
+	if want, _ := h.Hash(p); subtle.ConstantTimeCompare([]byte(want), []byte(encoded)) != 1 {
+		return auth.ErrPasswordMismatch
+	}
+	return nil
+}
+
+func (plainHasher) NeedsRehash(string) bool { return false }
+
+// rehashOnce is plainHasher, except that the hash of "an old password" is
 // outdated, so that a login with it rehashes.
 type rehashOnce struct{ plainHasher }
 
@@ -25,15 +54,101 @@ func (h rehashOnce) NeedsRehash(encoded string) bool {
 	return encoded == old
 }
 
-// eventTypes returns every EventType constant declared in the package's
-// sources, so that a new one cannot be forgotten here.
-func eventTypes(t *testing.T) []EventType {
-	t.Helper()
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
+// testClock is a settable clock, safe for concurrent use (the mail workers
+// read it).
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newTestClock() *testClock {
+	return &testClock{t: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// recordingMailer hands the mails with a link to the test, drops the
+// notices, and fails the first fail sends.
+type recordingMailer struct {
+	mu   sync.Mutex
+	fail int
+	sent chan *recovery.Message
+}
+
+func newRecordingMailer() *recordingMailer {
+	return &recordingMailer{sent: make(chan *recovery.Message, 100)}
+}
+
+func (m *recordingMailer) Send(ctx context.Context, msg *recovery.Message) error {
+	m.mu.Lock()
+	if m.fail > 0 {
+		m.fail--
+		m.mu.Unlock()
+		return errors.New("451 try again later")
 	}
-	var out []EventType
+	m.mu.Unlock()
+	if !strings.Contains(msg.Text, "?token=") {
+		return nil
+	}
+	select {
+	case m.sent <- msg:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// next waits for the next mail sent with a link.
+func (m *recordingMailer) next(t *testing.T) *recovery.Message {
+	t.Helper()
+	select {
+	case msg := <-m.sent:
+		return msg
+	case <-time.After(10 * time.Second):
+		t.Fatal("no mail was sent")
+		return nil
+	}
+}
+
+var linkRE = regexp.MustCompile(`https://auth\.example\.com/(verify-email|reset-password)\?token=([A-Za-z0-9_-]{43})(\s|$)`)
+
+// link returns the path and token of the link in a mail's text part.
+func link(t *testing.T, m *recovery.Message) (string, string) {
+	t.Helper()
+	g := linkRE.FindStringSubmatch(m.Text)
+	if g == nil {
+		t.Fatalf("no link of a 43-character token in the text:\n%s", m.Text)
+	}
+	return g[1], g[2]
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// eventTypes returns every EventType constant declared in the sources of
+// package auth and of the feature packages recovery and admin (whose
+// events reach the same sink), so that a new one cannot be forgotten here.
+func eventTypes(t *testing.T) []auth.EventType {
+	t.Helper()
+	var files []string
+	for _, dir := range []string{"..", filepath.Join("..", "recovery"), filepath.Join("..", "admin")} {
+		names, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		if err != nil || len(names) == 0 {
+			t.Fatalf("the sources in %s: %v", dir, err)
+		}
+		files = append(files, names...)
+	}
+	var out []auth.EventType
+	perDir := map[string]int{}
 	for _, name := range files {
 		if strings.HasSuffix(name, "_test.go") {
 			continue
@@ -47,17 +162,26 @@ func eventTypes(t *testing.T) []EventType {
 			if !ok || vs.Type == nil || len(vs.Values) != 1 {
 				return true
 			}
-			if id, ok := vs.Type.(*ast.Ident); ok && id.Name == "EventType" {
+			// EventType in package auth, auth.EventType elsewhere.
+			typ := vs.Type
+			if sel, ok := typ.(*ast.SelectorExpr); ok {
+				if pkg, ok := sel.X.(*ast.Ident); !ok || pkg.Name != "auth" {
+					return true
+				}
+				typ = sel.Sel
+			}
+			if id, ok := typ.(*ast.Ident); ok && id.Name == "EventType" {
 				if lit, ok := vs.Values[0].(*ast.BasicLit); ok {
 					v, _ := strconv.Unquote(lit.Value)
-					out = append(out, EventType(v))
+					out = append(out, auth.EventType(v))
+					perDir[filepath.Dir(name)]++
 				}
 			}
 			return true
 		})
 	}
-	if len(out) < 20 {
-		t.Fatalf("found %d event types in the sources", len(out))
+	if len(out) < 20 || perDir[".."] < 12 || perDir[filepath.Join("..", "recovery")] < 8 {
+		t.Fatalf("found %d event types in the sources (%v)", len(out), perDir)
 	}
 	return out
 }
@@ -72,83 +196,93 @@ func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(
 func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // TestLogEventsEveryType drives every flow until each event type has been
-// logged through LogEvents, and checks that no line holds a password, a
+// logged through audit.Log, from the core and from recovery, and checks that no line holds a password, a
 // hash, a token or an email address.
 func TestLogEventsEveryType(t *testing.T) {
 	var buf syncBuf
-	sink := LogEvents(slog.New(slog.NewJSONHandler(&buf, nil)))
-	f, m := newMailFixture(t, func(c *Config) {
-		c.Passwords.Hasher = rehashOnce{}
-		c.OnEvent = sink
-		c.Limits.LoginUserAddress = Rate{Burst: 2, Interval: time.Hour}
+	store, clock, m := memory.New(), newTestClock(), newRecordingMailer()
+	a, err := auth.New(auth.Config{
+		Store:     store,
+		SecretKey: []byte("0123456789abcdef0123456789abcdef-test-only"),
+		Now:       clock.Now,
+		OnEvent:   audit.Log(slog.New(slog.NewJSONHandler(&buf, nil))),
+		Passwords: auth.PasswordConfig{Hasher: rehashOnce{}},
+		Limits:    auth.Limits{LoginUserAddress: auth.Rate{Burst: 2, Interval: time.Hour}},
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := recovery.New(a, recovery.Config{Mailer: m, PublicURL: "https://auth.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	var secrets []string
 	keep := func(s ...string) { secrets = append(secrets, s...) }
 	passwords := []string{"correct horse battery", "an old password", "a new password here", "a reset password here", "wrong password"}
 	keep(passwords...)
 
-	u, err := f.a.Register(ctx, NewUser{Username: "alice", Password: "an old password", Email: "alice@example.com"})
+	u, err := a.Register(ctx, auth.NewUser{Username: "alice", Password: "an old password", Email: "alice@example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	keep(u.PasswordHash)
 	_, verify := link(t, m.next(t)) // registered, email_verification_requested, mail_sent
 	keep(verify)
-	pair, err := f.a.Login(ctx, Credentials{Username: "alice", Password: "an old password", Client: Client{Addr: "192.0.2.1"}}) // rehashed
+	pair, err := a.Login(ctx, auth.Credentials{Username: "alice", Password: "an old password", Client: auth.Client{Addr: "192.0.2.1"}}) // rehashed
 	if err != nil {
 		t.Fatal(err)
 	}
 	keep(pair.AccessToken, pair.RefreshToken)
 	for range 3 { // failed, failed, throttled
-		_, _ = f.a.Login(ctx, Credentials{Username: "alice", Password: "wrong password"})
+		_, _ = a.Login(ctx, auth.Credentials{Username: "alice", Password: "wrong password"})
 	}
-	f.clock.Advance(2 * time.Hour)
-	if _, err := f.a.VerifyEmail(ctx, Client{}, verify); err != nil { // email_verified
+	clock.Advance(2 * time.Hour)
+	if _, err := r.VerifyEmail(ctx, auth.Client{}, verify); err != nil { // email_verified
 		t.Fatal(err)
 	}
-	next, err := f.a.Refresh(ctx, Client{}, pair.RefreshToken) // refreshed
+	next, err := a.Refresh(ctx, auth.Client{}, pair.RefreshToken) // refreshed
 	if err != nil {
 		t.Fatal(err)
 	}
 	keep(next.AccessToken, next.RefreshToken)
-	_, _ = f.a.Refresh(ctx, Client{}, pair.RefreshToken) // reuse
-	_, _ = f.a.Refresh(ctx, Client{}, "garbage")         // refresh_failed
-	p2, _ := f.a.Login(ctx, Credentials{Username: "alice", Password: "an old password"})
+	_, _ = a.Refresh(ctx, auth.Client{}, pair.RefreshToken) // reuse
+	_, _ = a.Refresh(ctx, auth.Client{}, "garbage")         // refresh_failed
+	p2, _ := a.Login(ctx, auth.Credentials{Username: "alice", Password: "an old password"})
 	keep(p2.AccessToken, p2.RefreshToken)
-	if err := f.a.Logout(ctx, Client{}, p2.RefreshToken); err != nil { // logout
+	if err := a.Logout(ctx, auth.Client{}, p2.RefreshToken); err != nil { // logout
 		t.Fatal(err)
 	}
-	p3, _ := f.a.Login(ctx, Credentials{Username: "alice", Password: "an old password"})
+	p3, _ := a.Login(ctx, auth.Credentials{Username: "alice", Password: "an old password"})
 	keep(p3.AccessToken, p3.RefreshToken)
-	_, c3, _ := f.a.Authenticate(ctx, p3.AccessToken)
-	if err := f.a.RevokeSession(ctx, Client{}, u.ID, c3.SessionID); err != nil { // session_revoked
+	_, c3, _ := a.Authenticate(ctx, p3.AccessToken)
+	if err := a.RevokeSession(ctx, auth.Client{}, u.ID, c3.SessionID); err != nil { // session_revoked
 		t.Fatal(err)
 	}
-	if err := f.a.LogoutAll(ctx, Client{}, u.ID); err != nil { // logout_all
+	if err := a.LogoutAll(ctx, auth.Client{}, u.ID); err != nil { // logout_all
 		t.Fatal(err)
 	}
-	if err := f.a.ChangePassword(ctx, PasswordChange{UserID: u.ID, Current: "an old password", New: "a new password here"}); err != nil { // password_changed
+	if err := a.ChangePassword(ctx, auth.PasswordChange{UserID: u.ID, Current: "an old password", New: "a new password here"}); err != nil { // password_changed
 		t.Fatal(err)
 	}
-	if err := f.a.ChangeEmail(ctx, EmailChange{UserID: u.ID, Password: "a new password here", NewEmail: "alice2@example.com"}); err != nil { // email_change_requested
+	if err := r.ChangeEmail(ctx, recovery.EmailChange{UserID: u.ID, Password: "a new password here", NewEmail: "alice2@example.com"}); err != nil { // email_change_requested
 		t.Fatal(err)
 	}
 	_, change := link(t, m.next(t))
 	keep(change)
-	if err := f.a.RequestPasswordReset(ctx, Client{}, "alice@example.com"); err != nil { // password_reset_requested
+	if err := r.RequestPasswordReset(ctx, auth.Client{}, "alice@example.com"); err != nil { // password_reset_requested
 		t.Fatal(err)
 	}
 	_, reset := link(t, m.next(t))
 	keep(reset)
-	if err := f.a.ResetPassword(ctx, PasswordReset{Token: reset, NewPassword: "a reset password here"}); err != nil { // password_reset
+	if err := r.ResetPassword(ctx, recovery.PasswordReset{Token: reset, NewPassword: "a reset password here"}); err != nil { // password_reset
 		t.Fatal(err)
 	}
 	for range 2 { // the second and third reset mails since the clock moved
-		_ = f.a.RequestPasswordReset(ctx, Client{}, "alice@example.com")
+		_ = r.RequestPasswordReset(ctx, auth.Client{}, "alice@example.com")
 		m.next(t)
 	}
-	_ = f.a.RequestPasswordReset(ctx, Client{}, "alice@example.com") // the fourth: mail_throttled
+	_ = r.RequestPasswordReset(ctx, auth.Client{}, "alice@example.com") // the fourth: mail_throttled
 	// The worker reserves the mail budget later: wait for its verdict before
 	// the clock moves on.
 	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(buf.String(), `"mail_throttled"`); {
@@ -160,22 +294,22 @@ func TestLogEventsEveryType(t *testing.T) {
 	m.mu.Lock()
 	m.fail = 1
 	m.mu.Unlock()
-	f.clock.Advance(2 * time.Hour)
-	_ = f.a.RequestPasswordReset(ctx, Client{}, "alice@example.com") // mail_failed, then sent
+	clock.Advance(2 * time.Hour)
+	_ = r.RequestPasswordReset(ctx, auth.Client{}, "alice@example.com") // mail_failed, then sent
 	m.next(t)
-	if _, err := f.a.UpdateUser(ctx, u.ID, UserUpdate{Roles: &[]string{"admin"}, Actor: "authctl (unix user root)"}); err != nil { // roles_changed
+	if _, err := admin.New(a).UpdateUser(ctx, u.ID, admin.Update{Roles: &[]string{"admin"}, Actor: "authctl (unix user root)"}); err != nil { // roles_changed
 		t.Fatal(err)
 	}
-	if _, err := f.a.UpdateUser(ctx, u.ID, UserUpdate{Disabled: ptr(true), Actor: "authctl (unix user root)", Force: true}); err != nil { // user_disabled
+	if _, err := admin.New(a).UpdateUser(ctx, u.ID, admin.Update{Disabled: ptr(true), Actor: "authctl (unix user root)", Force: true}); err != nil { // user_disabled
 		t.Fatal(err)
 	}
-	if _, err := f.a.UpdateUser(ctx, u.ID, UserUpdate{Disabled: ptr(false), Actor: "authctl (unix user root)"}); err != nil { // user_enabled
+	if _, err := admin.New(a).UpdateUser(ctx, u.ID, admin.Update{Disabled: ptr(false), Actor: "authctl (unix user root)"}); err != nil { // user_enabled
 		t.Fatal(err)
 	}
-	if err := f.a.Shutdown(ctx); err != nil {
+	if err := r.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	stored, _ := f.store.UserByID(ctx, u.ID)
+	stored, _ := store.UserByID(ctx, u.ID)
 	keep(stored.PasswordHash, "alice@example.com", "alice2@example.com")
 
 	seen := map[string]bool{}

@@ -197,8 +197,12 @@ func New(a *auth.Authenticator, c Config) (*Recovery, error) {
 	if c.Mailer == nil {
 		return nil, errors.New("recovery: Config.Mailer is required")
 	}
+	// A link is PublicURL and a path: no '?' or '#', not even a bare one
+	// (url.Parse then reports no query or fragment), before it, nor a space
+	// that would cut it in a mail's text.
 	u, err := url.Parse(c.PublicURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		strings.ContainsAny(c.PublicURL, "?# \t\r\n\v\f") {
 		return nil, errors.New("recovery: Config.PublicURL must be an absolute http or https URL without user, query or fragment")
 	}
 	switch {

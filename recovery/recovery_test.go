@@ -1,7 +1,10 @@
-package recovery
+package recovery_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
@@ -10,24 +13,125 @@ import (
 	"testing"
 	texttemplate "text/template"
 	"time"
+
+	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/recovery"
+	"github.com/goauthkit/auth/store/memory"
 )
+
+var testSecret = []byte("0123456789abcdef0123456789abcdef-test-only")
+
+// testClock is a settable clock, safe for concurrent use (the mail workers
+// read it).
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newTestClock() *testClock {
+	return &testClock{t: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// plainHasher is a fast, insecure auth.Hasher: these tests' subject is not
+// hashing, where the cost of a real hash would only slow them down.
+type plainHasher struct{}
+
+func (plainHasher) Hash(p string) (string, error) {
+	s := sha256.Sum256([]byte(p))
+	return "$plain-sha256$" + hex.EncodeToString(s[:]), nil
+}
+
+func (h plainHasher) Verify(p, encoded string) error {
+	if want, _ := h.Hash(p); subtle.ConstantTimeCompare([]byte(want), []byte(encoded)) != 1 {
+		return auth.ErrPasswordMismatch
+	}
+	return nil
+}
+
+func (plainHasher) NeedsRehash(string) bool { return false }
+
+// eventLog records events (the core's and recovery's) for assertions.
+type eventLog struct {
+	mu     sync.Mutex
+	events []auth.Event
+}
+
+func (l *eventLog) add(_ context.Context, e auth.Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.events = append(l.events, e)
+}
+
+// count returns how many events of type t have been recorded, of those
+// for which each of match (if any) holds.
+func (l *eventLog) count(t auth.EventType, match ...func(auth.Event) bool) int {
+	n := 0
+next:
+	for _, e := range l.all() {
+		if e.Type != t {
+			continue
+		}
+		for _, m := range match {
+			if !m(e) {
+				continue next
+			}
+		}
+		n++
+	}
+	return n
+}
+
+// all returns a copy of the events recorded so far.
+func (l *eventLog) all() []auth.Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]auth.Event(nil), l.events...)
+}
+
+// about matches the events about the address email.
+func about(email string) func(auth.Event) bool {
+	return func(e auth.Event) bool { return e.Email == email }
+}
+
+// waitFor waits until cond holds, for at most 10 seconds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 10 s: %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
 
 // recordingMailer keeps the mails it is given (the mail package's own
 // tests send them over a real SMTP server; these test the flows), mails
 // with a link and notices apart. It fails the first fail sends.
 type recordingMailer struct {
 	mu      sync.Mutex
-	mails   []*Message
+	mails   []*recovery.Message
 	fail    int
-	sent    chan *Message // mails with a link
-	notices chan *Message // mails without
+	sent    chan *recovery.Message // mails with a link
+	notices chan *recovery.Message // mails without
 }
 
 func newRecordingMailer() *recordingMailer {
-	return &recordingMailer{sent: make(chan *Message, 100), notices: make(chan *Message, 100)}
+	return &recordingMailer{sent: make(chan *recovery.Message, 100), notices: make(chan *recovery.Message, 100)}
 }
 
-func (m *recordingMailer) Send(ctx context.Context, msg *Message) error {
+func (m *recordingMailer) Send(ctx context.Context, msg *recovery.Message) error {
 	m.mu.Lock()
 	if m.fail > 0 {
 		m.fail--
@@ -36,23 +140,34 @@ func (m *recordingMailer) Send(ctx context.Context, msg *Message) error {
 	}
 	m.mails = append(m.mails, msg)
 	m.mu.Unlock()
+	c := m.notices
 	if strings.Contains(msg.Text, "?token=") {
-		m.sent <- msg
-	} else {
-		m.notices <- msg
+		c = m.sent
 	}
-	return nil
+	select {
+	case c <- msg:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// setFail makes the next n sends fail.
+func (m *recordingMailer) setFail(n int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.fail = n
 }
 
 // next waits for the next mail sent with a link.
-func (m *recordingMailer) next(t *testing.T) *Message {
+func (m *recordingMailer) next(t *testing.T) *recovery.Message {
 	t.Helper()
 	return wait(t, m.sent, "no mail was sent")
 }
 
 // notice waits for the next notice sent, and checks it goes to to and
 // has a title holding title.
-func (m *recordingMailer) notice(t *testing.T, to, title string) *Message {
+func (m *recordingMailer) notice(t *testing.T, to, title string) *recovery.Message {
 	t.Helper()
 	msg := wait(t, m.notices, "no notice was sent")
 	if msg.To != to || !strings.Contains(msg.Subject, title) || strings.Contains(msg.Text, "http") {
@@ -61,7 +176,7 @@ func (m *recordingMailer) notice(t *testing.T, to, title string) *Message {
 	return msg
 }
 
-func wait(t *testing.T, c chan *Message, fail string) *Message {
+func wait(t *testing.T, c chan *recovery.Message, fail string) *recovery.Message {
 	t.Helper()
 	select {
 	case msg := <-c:
@@ -95,7 +210,7 @@ func (m *recordingMailer) noNotice(t *testing.T) {
 var linkRE = regexp.MustCompile(`https://auth\.example\.com/(verify-email|reset-password)\?token=([A-Za-z0-9_-]+)(\s|$)`)
 
 // link returns the path and token of the link in a mail's text part.
-func link(t *testing.T, m *Message) (string, string) {
+func link(t *testing.T, m *recovery.Message) (string, string) {
 	t.Helper()
 	g := linkRE.FindStringSubmatch(m.Text)
 	if g == nil || len(g[2]) != 43 {
@@ -107,26 +222,74 @@ func link(t *testing.T, m *Message) (string, string) {
 	return g[1], g[2]
 }
 
-func newMailFixture(t *testing.T, edit func(*Config)) (*fixture, *recordingMailer) {
+// fixture is an Authenticator on a memory store, with a test clock, a cheap
+// hasher and an event log, and its Recovery.
+type fixture struct {
+	a      *auth.Authenticator
+	r      *recovery.Recovery
+	store  *memory.Store
+	clock  *testClock
+	events *eventLog
+}
+
+// newMailFixture returns a fixture whose Recovery mails links to
+// https://auth.example.com through a recordingMailer, and tries a failed
+// mail again after a millisecond; edit, if set, changes the
+// configurations first. The Recovery is shut down when the test ends.
+func newMailFixture(t *testing.T, edit func(c *auth.Config, rc *recovery.Config)) (*fixture, *recordingMailer) {
 	t.Helper()
 	m := newRecordingMailer()
-	f := newFixture(t, func(c *Config) {
-		c.Passwords.Hasher = plainHasher{}
-		c.Mail.Mailer = m
-		c.Mail.PublicURL = "https://auth.example.com"
-		if edit != nil {
-			edit(c)
+	f := &fixture{store: memory.New(), clock: newTestClock(), events: &eventLog{}}
+	c := auth.Config{Store: f.store, SecretKey: testSecret, Now: f.clock.Now, OnEvent: f.events.add,
+		Passwords: auth.PasswordConfig{Hasher: plainHasher{}}}
+	rc := recovery.Config{Mailer: m, PublicURL: "https://auth.example.com"}
+	if edit != nil {
+		edit(&c, &rc)
+	}
+	a, err := auth.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := recovery.New(a, rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recovery.SetMailRetryDelays(r, [recovery.MailAttempts - 1]time.Duration{time.Millisecond, time.Millisecond, time.Millisecond})
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := r.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
 		}
 	})
-	f.a.mails.delays = [mailAttempts - 1]time.Duration{time.Millisecond, time.Millisecond, time.Millisecond}
-	t.Cleanup(func() { _ = f.a.Shutdown(context.Background()) })
+	f.a, f.r = a, r
 	return f, m
 }
+
+func (f *fixture) register(t *testing.T, name, password string) *auth.User {
+	t.Helper()
+	u, err := f.a.Register(context.Background(), auth.NewUser{Username: name, Password: password})
+	if err != nil {
+		t.Fatalf("Register(%q): %v", name, err)
+	}
+	return u
+}
+
+func (f *fixture) login(t *testing.T, name, password string) *auth.TokenPair {
+	t.Helper()
+	p, err := f.a.Login(context.Background(), auth.Credentials{Username: name, Password: password, Client: auth.Client{Addr: "192.0.2.1"}})
+	if err != nil {
+		t.Fatalf("Login(%q): %v", name, err)
+	}
+	return p
+}
+
+func ptr[T any](v T) *T { return &v }
 
 func TestEmailVerification(t *testing.T) {
 	f, m := newMailFixture(t, nil)
 	ctx := context.Background()
-	u, err := f.a.Register(ctx, NewUser{Username: "alice", Password: "correct horse battery", Email: " Alice@Example.COM "})
+	u, err := f.a.Register(ctx, auth.NewUser{Username: "alice", Password: "correct horse battery", Email: " Alice@Example.COM "})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,65 +305,73 @@ func TestEmailVerification(t *testing.T) {
 		t.Fatalf("link to %s", path)
 	}
 	// A verification token never resets a password, nor is it a token.
-	if err := f.a.ResetPassword(ctx, PasswordReset{Token: token, NewPassword: "new password here"}); !errors.Is(err, ErrInvalidLink) {
+	if err := f.r.ResetPassword(ctx, recovery.PasswordReset{Token: token, NewPassword: "new password here"}); !errors.Is(err, recovery.ErrInvalidLink) {
 		t.Fatalf("a verification token as a reset = %v, want ErrInvalidLink", err)
 	}
-	if _, err := f.a.Refresh(ctx, Client{}, token); !errors.Is(err, ErrInvalidToken) {
+	if _, err := f.a.Refresh(ctx, auth.Client{}, token); !errors.Is(err, auth.ErrInvalidToken) {
 		t.Fatalf("a link token as a refresh token = %v", err)
 	}
-	if _, _, err := f.a.Authenticate(ctx, token); !errors.Is(err, ErrInvalidToken) {
+	if _, _, err := f.a.Authenticate(ctx, token); !errors.Is(err, auth.ErrInvalidToken) {
 		t.Fatalf("a link token as an access token = %v", err)
 	}
-	// The store keeps only its hash.
-	if _, err := f.store.LinkToken(ctx, []byte(token)); !errors.Is(err, ErrNotFound) {
+	// The store keeps only its hash, made for the account as it is.
+	if _, err := f.store.LinkToken(ctx, []byte(token)); !errors.Is(err, auth.ErrNotFound) {
 		t.Fatal("the store keeps the token itself")
 	}
-	got, err := f.a.VerifyEmail(ctx, Client{Addr: "192.0.2.1"}, token)
+	sum := sha256.Sum256([]byte(token))
+	kept, err := f.store.LinkToken(ctx, sum[:])
+	if err != nil || kept.UserID != u.ID || kept.Purpose != recovery.LinkVerifyEmail || kept.Email != "alice@example.com" || kept.UserVersion != u.TokenVersion {
+		t.Fatalf("the store's link = %+v, %v", kept, err)
+	}
+	got, err := f.r.VerifyEmail(ctx, auth.Client{Addr: "192.0.2.1"}, token)
 	if err != nil || !got.EmailVerified {
 		t.Fatalf("VerifyEmail = %+v, %v", got, err)
 	}
-	if _, err := f.a.VerifyEmail(ctx, Client{Addr: "192.0.2.1"}, token); !errors.Is(err, ErrInvalidLink) {
+	if _, err := f.r.VerifyEmail(ctx, auth.Client{Addr: "192.0.2.1"}, token); !errors.Is(err, recovery.ErrInvalidLink) {
 		t.Fatalf("a spent token = %v, want ErrInvalidLink", err)
 	}
-	if err := f.a.RequestEmailVerification(ctx, Client{}, u.ID); !errors.Is(err, ErrNothingToVerify) {
+	if err := f.r.RequestEmailVerification(ctx, auth.Client{}, u.ID); !errors.Is(err, recovery.ErrNothingToVerify) {
 		t.Fatalf("resend for a verified email = %v, want ErrNothingToVerify", err)
 	}
 	for _, bad := range []string{"", "short", strings.Repeat("A", 43), token + "x", strings.Repeat("é", 22)} {
-		if _, err := f.a.VerifyEmail(ctx, Client{}, bad); !errors.Is(err, ErrInvalidLink) {
+		if _, err := f.r.VerifyEmail(ctx, auth.Client{}, bad); !errors.Is(err, recovery.ErrInvalidLink) {
 			t.Errorf("VerifyEmail(%q) = %v, want ErrInvalidLink", bad, err)
 		}
 	}
 	// Login by email, any case.
-	if _, err := f.a.Login(ctx, Credentials{Username: "ALICE@example.com", Password: "correct horse battery"}); err != nil {
+	if _, err := f.a.Login(ctx, auth.Credentials{Username: "ALICE@example.com", Password: "correct horse battery"}); err != nil {
 		t.Fatalf("login by email: %v", err)
 	}
 
 	// No email: nothing to verify.
 	b := f.register(t, "bob", "correct horse battery")
-	if err := f.a.RequestEmailVerification(ctx, Client{}, b.ID); !errors.Is(err, ErrNothingToVerify) {
+	if err := f.r.RequestEmailVerification(ctx, auth.Client{}, b.ID); !errors.Is(err, recovery.ErrNothingToVerify) {
 		t.Fatalf("resend without an email = %v, want ErrNothingToVerify", err)
+	}
+	if err := f.r.RequestEmailVerification(ctx, auth.Client{}, "no such user"); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("resend for an unknown user = %v, want ErrNotFound", err)
 	}
 }
 
 // TestVerificationExpiryAndStaleness: a link expires, and a newer link of
 // the same purpose makes the older one stale.
 func TestVerificationExpiryAndStaleness(t *testing.T) {
-	f, m := newMailFixture(t, func(c *Config) { c.Mail.VerifyTTL = time.Hour })
+	f, m := newMailFixture(t, func(_ *auth.Config, rc *recovery.Config) { rc.VerifyTTL = time.Hour })
 	ctx := context.Background()
-	u, err := f.a.Register(ctx, NewUser{Username: "alice", Password: "correct horse battery", Email: "alice@example.com"})
+	u, err := f.a.Register(ctx, auth.NewUser{Username: "alice", Password: "correct horse battery", Email: "alice@example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, first := link(t, m.next(t))
-	if err := f.a.RequestEmailVerification(ctx, Client{}, u.ID); err != nil {
+	if err := f.r.RequestEmailVerification(ctx, auth.Client{}, u.ID); err != nil {
 		t.Fatal(err)
 	}
 	_, second := link(t, m.next(t))
-	if _, err := f.a.VerifyEmail(ctx, Client{}, first); !errors.Is(err, ErrInvalidLink) {
+	if _, err := f.r.VerifyEmail(ctx, auth.Client{}, first); !errors.Is(err, recovery.ErrInvalidLink) {
 		t.Fatalf("the older link after a newer one = %v, want ErrInvalidLink", err)
 	}
 	f.clock.Advance(time.Hour)
-	if _, err := f.a.VerifyEmail(ctx, Client{}, second); !errors.Is(err, ErrInvalidLink) {
+	if _, err := f.r.VerifyEmail(ctx, auth.Client{}, second); !errors.Is(err, recovery.ErrInvalidLink) {
 		t.Fatalf("an expired link = %v, want ErrInvalidLink", err)
 	}
 }
@@ -208,7 +379,7 @@ func TestVerificationExpiryAndStaleness(t *testing.T) {
 func TestPasswordReset(t *testing.T) {
 	f, m := newMailFixture(t, nil)
 	ctx := context.Background()
-	u, err := f.a.Register(ctx, NewUser{Username: "alice", Password: "correct horse battery", Email: "alice@example.com"})
+	u, err := f.a.Register(ctx, auth.NewUser{Username: "alice", Password: "correct horse battery", Email: "alice@example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,11 +388,11 @@ func TestPasswordReset(t *testing.T) {
 
 	// Unknown and known addresses get the same answer; only the known one
 	// gets a mail.
-	if err := f.a.RequestPasswordReset(ctx, Client{Addr: "192.0.2.1"}, "nobody@example.com"); err != nil {
+	if err := f.r.RequestPasswordReset(ctx, auth.Client{Addr: "192.0.2.1"}, "nobody@example.com"); err != nil {
 		t.Fatal(err)
 	}
 	m.none(t)
-	if err := f.a.RequestPasswordReset(ctx, Client{Addr: "192.0.2.1"}, "ALICE@example.com "); err != nil {
+	if err := f.r.RequestPasswordReset(ctx, auth.Client{Addr: "192.0.2.1"}, "ALICE@example.com "); err != nil {
 		t.Fatal(err)
 	}
 	msg := m.next(t)
@@ -229,67 +400,67 @@ func TestPasswordReset(t *testing.T) {
 	if path != "reset-password" || msg.To != "alice@example.com" || !strings.Contains(msg.Text, "1 hour") {
 		t.Fatalf("reset mail to %s, link %s:\n%s", msg.To, path, msg.Text)
 	}
-	if _, err := f.a.VerifyEmail(ctx, Client{}, token); !errors.Is(err, ErrInvalidLink) {
+	if _, err := f.r.VerifyEmail(ctx, auth.Client{}, token); !errors.Is(err, recovery.ErrInvalidLink) {
 		t.Fatalf("a reset token as a verification = %v, want ErrInvalidLink", err)
 	}
 	// A new password that breaks the rules does not spend the token.
-	if err := f.a.ResetPassword(ctx, PasswordReset{Token: token, NewPassword: "short"}); !errors.Is(err, ErrInvalidPassword) {
+	if err := f.r.ResetPassword(ctx, recovery.PasswordReset{Token: token, NewPassword: "short"}); !errors.Is(err, auth.ErrInvalidPassword) {
 		t.Fatalf("a short new password = %v, want ErrInvalidPassword", err)
 	}
-	if err := f.a.ResetPassword(ctx, PasswordReset{Token: token, NewPassword: "a brand new password"}); err != nil {
+	if err := f.r.ResetPassword(ctx, recovery.PasswordReset{Token: token, NewPassword: "a brand new password"}); err != nil {
 		t.Fatalf("reset: %v", err)
 	}
-	if err := f.a.ResetPassword(ctx, PasswordReset{Token: token, NewPassword: "another new password"}); !errors.Is(err, ErrInvalidLink) {
+	if err := f.r.ResetPassword(ctx, recovery.PasswordReset{Token: token, NewPassword: "another new password"}); !errors.Is(err, recovery.ErrInvalidLink) {
 		t.Fatalf("a spent reset token = %v, want ErrInvalidLink", err)
 	}
 	// Every session and access token ended; the email counts as verified.
-	if _, _, err := f.a.Authenticate(ctx, p.AccessToken); !errors.Is(err, ErrTokenRevoked) {
+	if _, _, err := f.a.Authenticate(ctx, p.AccessToken); !errors.Is(err, auth.ErrTokenRevoked) {
 		t.Fatalf("an access token after the reset = %v", err)
 	}
-	if _, err := f.a.Refresh(ctx, Client{}, p.RefreshToken); !errors.Is(err, ErrInvalidToken) {
+	if _, err := f.a.Refresh(ctx, auth.Client{}, p.RefreshToken); !errors.Is(err, auth.ErrInvalidToken) {
 		t.Fatalf("a refresh token after the reset = %v", err)
 	}
 	got, _ := f.store.UserByID(ctx, u.ID)
 	if !got.EmailVerified {
 		t.Fatal("the email is not verified after the reset")
 	}
-	if _, err := f.a.Login(ctx, Credentials{Username: "alice@example.com", Password: "a brand new password"}); err != nil {
+	if _, err := f.a.Login(ctx, auth.Credentials{Username: "alice@example.com", Password: "a brand new password"}); err != nil {
 		t.Fatalf("login with the new password: %v", err)
 	}
 
 	// A reset link dies when the password changes by any means.
-	if err := f.a.RequestPasswordReset(ctx, Client{}, "alice@example.com"); err != nil {
+	if err := f.r.RequestPasswordReset(ctx, auth.Client{}, "alice@example.com"); err != nil {
 		t.Fatal(err)
 	}
 	_, token = link(t, m.next(t))
-	if err := f.a.ChangePassword(ctx, PasswordChange{UserID: u.ID, Current: "a brand new password", New: "yet another password"}); err != nil {
+	if err := f.a.ChangePassword(ctx, auth.PasswordChange{UserID: u.ID, Current: "a brand new password", New: "yet another password"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.a.ResetPassword(ctx, PasswordReset{Token: token, NewPassword: "the attacker's password"}); !errors.Is(err, ErrInvalidLink) {
+	if err := f.r.ResetPassword(ctx, recovery.PasswordReset{Token: token, NewPassword: "the attacker's password"}); !errors.Is(err, recovery.ErrInvalidLink) {
 		t.Fatalf("a reset link after a password change = %v, want ErrInvalidLink", err)
 	}
 
 	// It expires. (An hour on: three mails an hour to one account.)
 	f.clock.Advance(time.Hour)
-	if err := f.a.RequestPasswordReset(ctx, Client{}, "alice@example.com"); err != nil {
+	if err := f.r.RequestPasswordReset(ctx, auth.Client{}, "alice@example.com"); err != nil {
 		t.Fatal(err)
 	}
 	_, token = link(t, m.next(t))
 	f.clock.Advance(time.Hour)
-	if err := f.a.ResetPassword(ctx, PasswordReset{Token: token, NewPassword: "a late new password"}); !errors.Is(err, ErrInvalidLink) {
+	if err := f.r.ResetPassword(ctx, recovery.PasswordReset{Token: token, NewPassword: "a late new password"}); !errors.Is(err, recovery.ErrInvalidLink) {
 		t.Fatalf("an expired reset link = %v, want ErrInvalidLink", err)
 	}
 
 	// A disabled account gets no mail, and the same answer.
 	got, _ = f.store.UserByID(ctx, u.ID)
-	if _, err := f.store.ChangeUser(ctx, got.ID, UserChange{Disabled: ptr(true)}); err != nil {
+	if _, err := f.store.ChangeUser(ctx, got.ID, auth.UserChange{Disabled: ptr(true)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.a.RequestPasswordReset(ctx, Client{}, "alice@example.com"); err != nil {
+	if err := f.r.RequestPasswordReset(ctx, auth.Client{}, "alice@example.com"); err != nil {
 		t.Fatal(err)
 	}
 	m.none(t)
-	if err := f.a.RequestPasswordReset(ctx, Client{}, "not an address"); !errors.Is(err, ErrInvalidEmail) {
+	if err := f.r.RequestPasswordReset(ctx, auth.Client{}, "not an address"); !errors.Is(err, auth.ErrInvalidEmail) {
 		t.Fatalf("RequestPasswordReset(not an address) = %v", err)
 	}
 }
@@ -301,34 +472,45 @@ func TestPasswordReset(t *testing.T) {
 func TestMailLimits(t *testing.T) {
 	f, m := newMailFixture(t, nil)
 	ctx := context.Background()
-	u, err := f.a.Register(ctx, NewUser{Username: "alice", Password: "correct horse battery", Email: "alice@example.com"})
+	u, err := f.a.Register(ctx, auth.NewUser{Username: "alice", Password: "correct horse battery", Email: "alice@example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	m.next(t) // asked: one of three
 	for range 3 {
-		if err := f.a.RequestPasswordReset(ctx, Client{}, "alice@example.com"); err != nil {
+		if err := f.r.RequestPasswordReset(ctx, auth.Client{}, "alice@example.com"); err != nil {
 			t.Fatal(err)
 		}
 		m.next(t)
 	}
-	if err := f.a.RequestPasswordReset(ctx, Client{}, "alice@example.com"); err != nil {
+	if err := f.r.RequestPasswordReset(ctx, auth.Client{}, "alice@example.com"); err != nil {
 		t.Fatalf("the fourth request's answer changed: %v", err)
 	}
 	m.none(t)
 	// A stranger's requests did not spend the user's own budget: the
 	// fifth mail to the address goes.
-	if err := f.a.RequestEmailVerification(ctx, Client{}, u.ID); err != nil {
+	if err := f.r.RequestEmailVerification(ctx, auth.Client{}, u.ID); err != nil {
 		t.Fatal(err)
 	}
 	m.next(t)
-	// The sixth does not: five an hour to one address.
-	if err := f.a.RequestEmailVerification(ctx, Client{}, u.ID); err != nil {
+	// The sixth does not: five an hour to one address, one per 12
+	// minutes once they are spent.
+	if err := f.r.RequestEmailVerification(ctx, auth.Client{}, u.ID); err != nil {
 		t.Fatal(err)
 	}
 	m.none(t)
+	f.clock.Advance(11 * time.Minute)
+	if err := f.r.RequestEmailVerification(ctx, auth.Client{}, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	m.none(t)
+	f.clock.Advance(time.Minute)
+	if err := f.r.RequestEmailVerification(ctx, auth.Client{}, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	m.next(t)
 	f.clock.Advance(20 * time.Minute)
-	if err := f.a.RequestPasswordReset(ctx, Client{}, "alice@example.com"); err != nil {
+	if err := f.r.RequestPasswordReset(ctx, auth.Client{}, "alice@example.com"); err != nil {
 		t.Fatal(err)
 	}
 	m.next(t)
@@ -337,7 +519,7 @@ func TestMailLimits(t *testing.T) {
 	f.clock.Advance(2 * time.Hour)
 	var ids []string
 	for i := range 5 {
-		v, err := f.a.Register(ctx, NewUser{Username: fmt.Sprint("user", i), Password: "correct horse battery", Email: fmt.Sprintf("user%d@example.com", i)})
+		v, err := f.a.Register(ctx, auth.NewUser{Username: fmt.Sprint("user", i), Password: "correct horse battery", Email: fmt.Sprintf("user%d@example.com", i)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -348,7 +530,7 @@ func TestMailLimits(t *testing.T) {
 	}
 	for _, id := range ids {
 		for range 3 {
-			if err := f.a.ChangeEmail(ctx, EmailChange{UserID: id, Password: "correct horse battery", NewEmail: "target@example.org"}); err != nil {
+			if err := f.r.ChangeEmail(ctx, recovery.EmailChange{UserID: id, Password: "correct horse battery", NewEmail: "target@example.org"}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -365,42 +547,89 @@ func TestMailLimits(t *testing.T) {
 	}
 
 	for i := range 20 {
-		if err := f.a.RequestPasswordReset(ctx, Client{Addr: "192.0.2.9"}, fmt.Sprintf("n%d@example.com", i)); err != nil {
+		if err := f.r.RequestPasswordReset(ctx, auth.Client{Addr: "192.0.2.9"}, fmt.Sprintf("n%d@example.com", i)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	err = f.a.RequestPasswordReset(ctx, Client{Addr: "192.0.2.9"}, "n@example.com")
-	if rl := (*RateLimitError)(nil); !errors.As(err, &rl) || rl.RetryAfter != 6*time.Second {
+	err = f.r.RequestPasswordReset(ctx, auth.Client{Addr: "192.0.2.9"}, "n@example.com")
+	if rl := (*auth.RateLimitError)(nil); !errors.As(err, &rl) || rl.RetryAfter != 6*time.Second {
 		t.Fatalf("the 21st request from one address = %v, want a *RateLimitError of 6s", err)
 	}
-	if _, err := f.a.VerifyEmail(ctx, Client{Addr: "192.0.2.9"}, strings.Repeat("A", 43)); !errors.Is(err, ErrTooManyAttempts) {
+	if _, err := f.r.VerifyEmail(ctx, auth.Client{Addr: "192.0.2.9"}, strings.Repeat("A", 43)); !errors.Is(err, auth.ErrTooManyAttempts) {
 		t.Fatalf("VerifyEmail from a spent address = %v", err)
+	}
+}
+
+// TestLimitsConfigured: recovery.Limits replace the defaults, each budget
+// on its own.
+func TestLimitsConfigured(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name   string
+		limits recovery.Limits
+		// mails is how many of four reset requests for one account, each
+		// from another address, are mailed; addr how many requests one
+		// address may make.
+		mails, addr int
+	}{
+		{"defaults", recovery.Limits{}, 3, 20},
+		{"Address", recovery.Limits{Address: auth.Rate{Burst: 2, Interval: time.Hour}}, 3, 2},
+		{"MailForgot", recovery.Limits{MailForgot: auth.Rate{Burst: 1, Interval: time.Hour}}, 1, 20},
+		{"MailRecipient", recovery.Limits{MailRecipient: auth.Rate{Burst: 2, Interval: time.Hour}}, 1, 20}, // the signup's mail was one
+		{"MailAsked does not bound resets", recovery.Limits{MailAsked: auth.Rate{Burst: 1, Interval: time.Hour}}, 3, 20},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f, m := newMailFixture(t, func(_ *auth.Config, rc *recovery.Config) { rc.Limits = tc.limits })
+			if _, err := f.a.Register(ctx, auth.NewUser{Username: "alice", Password: "correct horse battery", Email: "alice@example.com"}); err != nil {
+				t.Fatal(err)
+			}
+			m.next(t)
+			for i := range 4 {
+				if err := f.r.RequestPasswordReset(ctx, auth.Client{Addr: fmt.Sprint("192.0.2.", i)}, "alice@example.com"); err != nil {
+					t.Fatal(err)
+				}
+				if i < tc.mails {
+					m.next(t)
+				}
+			}
+			m.none(t)
+			waitFor(t, "the last request was not throttled", func() bool { return f.events.count(recovery.EventMailThrottled) == 4-tc.mails })
+			for i := range tc.addr {
+				if err := f.r.RequestPasswordReset(ctx, auth.Client{Addr: "198.51.100.1"}, fmt.Sprintf("n%d@example.com", i)); err != nil {
+					t.Fatalf("request %d from one address: %v", i+1, err)
+				}
+			}
+			if err := f.r.RequestPasswordReset(ctx, auth.Client{Addr: "198.51.100.1"}, "n@example.com"); !errors.Is(err, auth.ErrTooManyAttempts) {
+				t.Fatalf("request %d from one address = %v, want ErrTooManyAttempts", tc.addr+1, err)
+			}
+		})
 	}
 }
 
 func TestChangeEmail(t *testing.T) {
 	f, m := newMailFixture(t, nil)
 	ctx := context.Background()
-	u, err := f.a.Register(ctx, NewUser{Username: "alice", Password: "correct horse battery", Email: "alice@example.com"})
+	u, err := f.a.Register(ctx, auth.NewUser{Username: "alice", Password: "correct horse battery", Email: "alice@example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	m.next(t)
 	f.register(t, "bob", "correct horse battery")
-	if err := f.a.ChangeEmail(ctx, EmailChange{UserID: u.ID, Password: "wrong password", NewEmail: "alice@new.example.com"}); !errors.Is(err, ErrInvalidCredentials) {
+	if err := f.r.ChangeEmail(ctx, recovery.EmailChange{UserID: u.ID, Password: "wrong password", NewEmail: "alice@new.example.com"}); !errors.Is(err, auth.ErrInvalidCredentials) {
 		t.Fatalf("wrong password = %v", err)
 	}
-	if err := f.a.ChangeEmail(ctx, EmailChange{UserID: u.ID, Password: "correct horse battery", NewEmail: "BOB"}); !errors.Is(err, ErrInvalidEmail) {
+	if err := f.r.ChangeEmail(ctx, recovery.EmailChange{UserID: u.ID, Password: "correct horse battery", NewEmail: "BOB"}); !errors.Is(err, auth.ErrInvalidEmail) {
 		t.Fatalf("not an address = %v", err)
 	}
-	if _, err := f.a.Register(ctx, NewUser{Username: "carol", Password: "correct horse battery", Email: "carol@example.com"}); err != nil {
+	if _, err := f.a.Register(ctx, auth.NewUser{Username: "carol", Password: "correct horse battery", Email: "carol@example.com"}); err != nil {
 		t.Fatal(err)
 	}
 	m.next(t)
-	if err := f.a.ChangeEmail(ctx, EmailChange{UserID: u.ID, Password: "correct horse battery", NewEmail: "Carol@Example.com"}); !errors.Is(err, ErrEmailExists) {
+	if err := f.r.ChangeEmail(ctx, recovery.EmailChange{UserID: u.ID, Password: "correct horse battery", NewEmail: "Carol@Example.com"}); !errors.Is(err, auth.ErrEmailExists) {
 		t.Fatalf("another account's email = %v, want ErrEmailExists", err)
 	}
-	if err := f.a.ChangeEmail(ctx, EmailChange{UserID: u.ID, Password: "correct horse battery", NewEmail: "alice@new.example.com"}); err != nil {
+	if err := f.r.ChangeEmail(ctx, recovery.EmailChange{UserID: u.ID, Password: "correct horse battery", NewEmail: "alice@new.example.com"}); err != nil {
 		t.Fatal(err)
 	}
 	msg := m.next(t)
@@ -412,14 +641,14 @@ func TestChangeEmail(t *testing.T) {
 		t.Fatalf("the email changed to %q before the link was used", got.Email)
 	}
 	_, token := link(t, msg)
-	got, err := f.a.VerifyEmail(ctx, Client{}, token)
+	got, err := f.r.VerifyEmail(ctx, auth.Client{}, token)
 	if err != nil || got.Email != "alice@new.example.com" || !got.EmailVerified {
 		t.Fatalf("after the link: %+v, %v", got, err)
 	}
-	if _, err := f.a.Login(ctx, Credentials{Username: "alice@example.com", Password: "correct horse battery"}); !errors.Is(err, ErrInvalidCredentials) {
+	if _, err := f.a.Login(ctx, auth.Credentials{Username: "alice@example.com", Password: "correct horse battery"}); !errors.Is(err, auth.ErrInvalidCredentials) {
 		t.Fatalf("login with the old email = %v", err)
 	}
-	if _, err := f.a.Login(ctx, Credentials{Username: "alice@new.example.com", Password: "correct horse battery"}); err != nil {
+	if _, err := f.a.Login(ctx, auth.Credentials{Username: "alice@new.example.com", Password: "correct horse battery"}); err != nil {
 		t.Fatalf("login with the new email: %v", err)
 	}
 }
@@ -429,18 +658,18 @@ func TestChangeEmail(t *testing.T) {
 func TestLoginNamesUnambiguous(t *testing.T) {
 	f, _ := newMailFixture(t, nil)
 	ctx := context.Background()
-	if _, err := f.a.Register(ctx, NewUser{Username: "alice", Password: "correct horse battery", Email: "alice@example.com"}); err != nil {
+	if _, err := f.a.Register(ctx, auth.NewUser{Username: "alice", Password: "correct horse battery", Email: "alice@example.com"}); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
-		n    NewUser
+		n    auth.NewUser
 		want error
 	}{
-		{NewUser{Username: "alice2", Email: "ALICE@example.com"}, ErrEmailExists},
-		{NewUser{Username: "alice@example.com"}, ErrUserExists},
-		{NewUser{Username: "bob", Email: "alice"}, ErrInvalidEmail},
-		{NewUser{Username: "bob@example.org"}, nil},
-		{NewUser{Username: "carol", Email: "bob@example.org"}, ErrEmailExists},
+		{auth.NewUser{Username: "alice2", Email: "ALICE@example.com"}, auth.ErrEmailExists},
+		{auth.NewUser{Username: "alice@example.com"}, auth.ErrUserExists},
+		{auth.NewUser{Username: "bob", Email: "alice"}, auth.ErrInvalidEmail},
+		{auth.NewUser{Username: "bob@example.org"}, nil},
+		{auth.NewUser{Username: "carol", Email: "bob@example.org"}, auth.ErrEmailExists},
 	} {
 		c.n.Password = "correct horse battery"
 		if _, err := f.a.Register(ctx, c.n); !errors.Is(err, c.want) && (c.want != nil || err != nil) {
@@ -454,44 +683,40 @@ func TestLoginNamesUnambiguous(t *testing.T) {
 func TestMailRetries(t *testing.T) {
 	f, m := newMailFixture(t, nil)
 	ctx := context.Background()
-	m.fail = 2
-	if _, err := f.a.Register(ctx, NewUser{Username: "alice", Password: "correct horse battery", Email: "alice@example.com"}); err != nil {
+	m.setFail(2)
+	if _, err := f.a.Register(ctx, auth.NewUser{Username: "alice", Password: "correct horse battery", Email: "alice@example.com"}); err != nil {
 		t.Fatal(err)
 	}
 	_, token := link(t, m.next(t))
 	// The sent event follows the delivery the fake sender saw: wait for it.
-	for deadline := time.Now().Add(10 * time.Second); f.events.count(EventMailSent) < 1 && time.Now().Before(deadline); {
-		time.Sleep(time.Millisecond)
+	waitFor(t, "no mail_sent event", func() bool { return f.events.count(recovery.EventMailSent) >= 1 })
+	if f.events.count(recovery.EventMailFailed) != 2 || f.events.count(recovery.EventMailSent) != 1 {
+		t.Fatalf("%d failures and %d sends, want 2 and 1", f.events.count(recovery.EventMailFailed), f.events.count(recovery.EventMailSent))
 	}
-	if f.events.count(EventMailFailed) != 2 || f.events.count(EventMailSent) != 1 {
-		t.Fatalf("%d failures and %d sends, want 2 and 1", f.events.count(EventMailFailed), f.events.count(EventMailSent))
-	}
-	m.fail = 10
-	if err := f.a.RequestPasswordReset(ctx, Client{}, "alice@example.com"); err != nil {
+	m.setFail(10)
+	if err := f.r.RequestPasswordReset(ctx, auth.Client{}, "alice@example.com"); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(10 * time.Second); f.events.count(EventMailFailed) < 2+mailAttempts; {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d failures after 10 s, want %d", f.events.count(EventMailFailed), 2+mailAttempts)
-		}
-		time.Sleep(time.Millisecond)
-	}
-	if err := f.a.Shutdown(ctx); err != nil {
+	waitFor(t, fmt.Sprintf("fewer than %d failures", 2+recovery.MailAttempts), func() bool {
+		return f.events.count(recovery.EventMailFailed) >= 2+recovery.MailAttempts
+	})
+	if err := f.r.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := f.events.count(EventMailFailed); n != 2+mailAttempts {
-		t.Fatalf("%d failures, want %d: every attempt, and no more", n, 2+mailAttempts)
+	if n := f.events.count(recovery.EventMailFailed); n != 2+recovery.MailAttempts {
+		t.Fatalf("%d failures, want %d: every attempt, and no more", n, 2+recovery.MailAttempts)
 	}
-	f.events.mu.Lock()
-	for _, e := range f.events.events {
+	for _, e := range f.events.all() {
 		if strings.Contains(fmt.Sprintf("%+v", e), token) {
 			t.Errorf("event %s holds the link's token", e.Type)
 		}
 	}
-	f.events.mu.Unlock()
 	// After Shutdown, a flow's mail is dropped, the answer unchanged.
-	if err := f.a.RequestPasswordReset(ctx, Client{}, "alice@example.com"); err != nil {
+	if err := f.r.RequestPasswordReset(ctx, auth.Client{}, "alice@example.com"); err != nil {
 		t.Fatal(err)
+	}
+	if n := f.events.count(recovery.EventMailThrottled); n != 1 {
+		t.Fatalf("%d mail_throttled events after Shutdown, want 1 (the mail dropped)", n)
 	}
 }
 
@@ -499,19 +724,17 @@ func TestMailRetries(t *testing.T) {
 // its attempt but does not wait out the retry delays.
 func TestMailShutdownStopsRetries(t *testing.T) {
 	f, m := newMailFixture(t, nil)
-	f.a.mails.delays = mailRetryDelays // 1 s, 10 s, 60 s
-	m.fail = 100
+	recovery.SetMailRetryDelays(f.r, recovery.MailRetryDelays) // 1 s, 10 s, 60 s
+	m.setFail(100)
 	ctx := context.Background()
 	for _, name := range []string{"alice", "bob"} {
-		if _, err := f.a.Register(ctx, NewUser{Username: name, Password: "correct horse battery", Email: name + "@example.com"}); err != nil {
+		if _, err := f.a.Register(ctx, auth.NewUser{Username: name, Password: "correct horse battery", Email: name + "@example.com"}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for f.events.count(EventMailFailed) == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	waitFor(t, "no mail failed", func() bool { return f.events.count(recovery.EventMailFailed) > 0 })
 	done := make(chan error, 1)
-	go func() { done <- f.a.Shutdown(ctx) }()
+	go func() { done <- f.r.Shutdown(ctx) }()
 	select {
 	case err := <-done:
 		if err != nil {
@@ -521,57 +744,29 @@ func TestMailShutdownStopsRetries(t *testing.T) {
 		t.Fatal("Shutdown waited for the retry delays")
 	}
 	// Each mail: one attempt failed, then one event for the retries given up.
-	if n := f.events.count(EventMailFailed); n != 4 {
+	for _, to := range []string{"alice@example.com", "bob@example.com"} {
+		if n := f.events.count(recovery.EventMailFailed, about(to)); n != 2 {
+			t.Errorf("%d mail_failed events for %s, want 2", n, to)
+		}
+	}
+	if n := f.events.count(recovery.EventMailFailed); n != 4 {
 		t.Fatalf("%d mail_failed events, want 4", n)
-	}
-}
-
-func TestMailDisabled(t *testing.T) {
-	f := newFixture(t, func(c *Config) { c.Passwords.Hasher = plainHasher{} })
-	ctx := context.Background()
-	u, err := f.a.Register(ctx, NewUser{Username: "alice", Password: "correct horse battery", Email: "alice@example.com"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, err := range []error{
-		f.a.RequestPasswordReset(ctx, Client{}, "alice@example.com"),
-		f.a.RequestEmailVerification(ctx, Client{}, u.ID),
-		f.a.ChangeEmail(ctx, EmailChange{UserID: u.ID, Password: "correct horse battery", NewEmail: "a@example.com"}),
-	} {
-		if !errors.Is(err, ErrMailDisabled) {
-			t.Errorf("without a Mailer: %v, want ErrMailDisabled", err)
-		}
-	}
-	for _, url := range []string{"", "auth.example.com", "ftp://x", "https://x/?a=b", "https://u:p@x"} {
-		if _, err := New(Config{Store: newMemoryStore(), SecretKey: testSecret, Mail: MailConfig{Mailer: newRecordingMailer(), PublicURL: url}}); err == nil {
-			t.Errorf("New with PublicURL %q succeeded", url)
-		}
 	}
 }
 
 // TestMailTemplates: a service's own templates replace the library's.
 func TestMailTemplates(t *testing.T) {
-	f, m := newMailFixture(t, func(c *Config) {
-		c.Mail.VerifyMail.Subject = mustText("Welcome, {{.Username}}")
-		c.Mail.VerifyMail.Text = mustText("Confirm: {{.Link}} ({{.Expires}})\n")
+	f, m := newMailFixture(t, func(_ *auth.Config, rc *recovery.Config) {
+		rc.VerifyMail.Subject = mustText("Welcome, {{.Username}}")
+		rc.VerifyMail.Text = mustText("Confirm: {{.Link}} ({{.Expires}})\n")
 	})
-	if _, err := f.a.Register(context.Background(), NewUser{Username: "alice", Password: "correct horse battery", Email: "alice@example.com"}); err != nil {
+	if _, err := f.a.Register(context.Background(), auth.NewUser{Username: "alice", Password: "correct horse battery", Email: "alice@example.com"}); err != nil {
 		t.Fatal(err)
 	}
 	msg := m.next(t)
 	if msg.Subject != "Welcome, alice" || !strings.HasPrefix(msg.Text, "Confirm: https://auth.example.com/verify-email?token=") ||
 		!strings.HasSuffix(msg.Text, "(48 hours)\n") || msg.HTML != "" {
 		t.Fatalf("subject %q, text %q, HTML %q", msg.Subject, msg.Text, msg.HTML)
-	}
-}
-
-func TestHumanDuration(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		time.Hour: "1 hour", 48 * time.Hour: "48 hours", 90 * time.Minute: "90 minutes", time.Minute: "1 minute", 15 * time.Minute: "15 minutes",
-	} {
-		if got := humanDuration(d); got != want {
-			t.Errorf("humanDuration(%v) = %q, want %q", d, got, want)
-		}
 	}
 }
 
