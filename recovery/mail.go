@@ -77,9 +77,26 @@ var noticeTexts = [...]struct{ title, body string }{
 			"If this was not you, reset your password again at once: ask for a new reset link from the sign-in page."},
 }
 
-// The library's templates.
+// libraryTemplates returns the library's templates, parsed on first use:
+// a program that links this package for its types alone (through a store)
+// neither parses them when it starts nor links the template packages.
+func libraryTemplates() *templateSet {
+	templatesOnce.Do(func() { templates = parseTemplates() })
+	return templates
+}
+
+// templateSet is the library's templates.
+type templateSet struct{ verify, reset, notice MailTemplate }
+
 var (
-	verifyMail = MailTemplate{
+	templatesOnce sync.Once
+	templates     *templateSet
+)
+
+// parseTemplates parses the library's templates.
+func parseTemplates() *templateSet {
+	t := new(templateSet)
+	t.verify = MailTemplate{
 		Subject: texttemplate.Must(texttemplate.New("subject").Parse(`Confirm your email address`)),
 		Text: texttemplate.Must(texttemplate.New("text").Parse(`Hello {{.Username}},
 
@@ -95,7 +112,7 @@ The link works for {{.Expires}}, once. If you did not ask for it, ignore this ma
 <p>The link works for {{.Expires}}, once. If you did not ask for it, ignore this mail.</p>
 `)),
 	}
-	resetMail = MailTemplate{
+	t.reset = MailTemplate{
 		Subject: texttemplate.Must(texttemplate.New("subject").Parse(`Reset your password`)),
 		Text: texttemplate.Must(texttemplate.New("text").Parse(`Hello {{.Username}},
 
@@ -111,21 +128,20 @@ The link works for {{.Expires}}, once, and ends every session of your account. I
 <p>The link works for {{.Expires}}, once, and ends every session of your account. If you did not ask for it, ignore this mail: your password stays as it is.</p>
 `)),
 	}
-)
-
-// noticeMail is the library's template of the notices.
-var noticeMail = MailTemplate{
-	Subject: texttemplate.Must(texttemplate.New("subject").Parse(`{{.Title}}`)),
-	Text: texttemplate.Must(texttemplate.New("text").Parse(`Hello {{.Username}},
+	t.notice = MailTemplate{
+		Subject: texttemplate.Must(texttemplate.New("subject").Parse(`{{.Title}}`)),
+		Text: texttemplate.Must(texttemplate.New("text").Parse(`Hello {{.Username}},
 
 {{.Notice}}
 
 This notice was sent to {{.Email}}.
 `)),
-	HTML: htmltemplate.Must(htmltemplate.New("html").Parse(`<p>Hello {{.Username}},</p>
+		HTML: htmltemplate.Must(htmltemplate.New("html").Parse(`<p>Hello {{.Username}},</p>
 <p>{{.Notice}}</p>
 <p>This notice was sent to {{.Email}}.</p>
 `)),
+	}
+	return t
 }
 
 // render makes the message of t (the library's def for its zero fields).

@@ -409,9 +409,10 @@ func (r *Recovery) makeMail(ctx context.Context, j *mailJob) (*Message, error) {
 	token := newLinkToken()
 	now := r.a.Now()
 	t := &LinkToken{Hash: hashToken(token), UserID: u.ID, Purpose: j.purpose, Email: j.email, UserVersion: u.TokenVersion, CreatedAt: now}
-	tmpl, def, path, ttl := r.verifyMail, verifyMail, verifyEmailPath, r.verifyTTL
+	lib := libraryTemplates()
+	tmpl, def, path, ttl := r.verifyMail, lib.verify, verifyEmailPath, r.verifyTTL
 	if j.purpose == LinkResetPassword {
-		tmpl, def, path, ttl = r.resetMail, resetMail, resetPasswordPath, r.resetTTL
+		tmpl, def, path, ttl = r.resetMail, lib.reset, resetPasswordPath, r.resetTTL
 	}
 	t.ExpiresAt = now.Add(ttl)
 	if err := r.links.CreateLinkToken(ctx, t); errors.Is(err, auth.ErrNotFound) {
@@ -437,7 +438,7 @@ func (r *Recovery) renderNotice(ctx context.Context, j *mailJob) (*Message, erro
 		return nil, err
 	}
 	text := noticeTexts[j.notice]
-	return r.noticeMail.render(noticeMail, j.email, mailData{Username: u.Username, Email: j.email, Title: text.title, Notice: text.body})
+	return r.noticeMail.render(libraryTemplates().notice, j.email, mailData{Username: u.Username, Email: j.email, Title: text.title, Notice: text.body})
 }
 
 // short is err's text on one line, at most 200 bytes, with every word
