@@ -194,7 +194,9 @@ type TokenConfig struct {
 type PasswordConfig struct {
 	// Hasher hashes new passwords. Default Argon2id{} (OWASP parameters).
 	// Whatever it is, stored argon2id and bcrypt hashes both verify, and
-	// ones that are outdated are rehashed on login.
+	// ones that are outdated are rehashed on login: Argon2id moves bcrypt
+	// hashes to argon2id; Bcrypt never changes a hash's scheme (for a
+	// users table shared with a passlib service).
 	Hasher Hasher
 	// Policy is checked on every new password.
 	Policy PasswordPolicy

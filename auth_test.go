@@ -257,10 +257,13 @@ func TestLoginRehashesOutdatedHashes(t *testing.T) {
 		stored  Hasher
 		current Hasher
 		prefix  string
+		rehash  int // EventPasswordRehashed
 	}{
-		{"bcrypt to argon2id", Bcrypt{Cost: 10}, Argon2id{}, "$argon2id$v=19$m=19456,t=2,p=1$"},
-		{"argon2id to bcrypt", Argon2id{}, Bcrypt{Cost: 10}, "$2a$10$"},
-		{"weaker argon2id", weak, strong, "$argon2id$v=19$m=24576,t=2,p=1$"},
+		{"bcrypt to argon2id", Bcrypt{Cost: 10}, Argon2id{}, "$argon2id$v=19$m=19456,t=2,p=1$", 1},
+		// Bcrypt never moves a hash to another scheme (AUTH_PASSWORD_SCHEME=bcrypt).
+		{"argon2id kept by bcrypt", Argon2id{}, Bcrypt{Cost: 10}, "$argon2id$v=19$m=19456,t=2,p=1$", 0},
+		{"bcrypt to a higher cost", Bcrypt{Cost: 10}, Bcrypt{Cost: 11}, "$2a$11$", 1},
+		{"weaker argon2id", weak, strong, "$argon2id$v=19$m=24576,t=2,p=1$", 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -278,11 +281,11 @@ func TestLoginRehashesOutdatedHashes(t *testing.T) {
 			if !strings.HasPrefix(got.PasswordHash, tc.prefix) {
 				t.Fatalf("hash after login %.30q..., want prefix %q", got.PasswordHash, tc.prefix)
 			}
-			if f.events.count(EventPasswordRehashed) != 1 {
-				t.Fatal("no rehash event")
+			if n := f.events.count(EventPasswordRehashed); n != tc.rehash {
+				t.Fatalf("%d rehash events, want %d", n, tc.rehash)
 			}
 			f.login(t, "alice", "correct horse battery")
-			if f.events.count(EventPasswordRehashed) != 1 {
+			if n := f.events.count(EventPasswordRehashed); n != tc.rehash {
 				t.Fatal("rehashed an up-to-date hash")
 			}
 		})

@@ -198,8 +198,17 @@ func (b Bcrypt) Verify(password, encoded string) error {
 	return verifyAny(password, encoded, b.Limits.withDefaults())
 }
 
-// NeedsRehash implements Hasher: true for a non-bcrypt hash or a lower cost.
+// NeedsRehash implements Hasher: true for a bcrypt hash of a lower cost,
+// or a hash it cannot read; never for an argon2id hash, which stays as it
+// is. So with Bcrypt a stored hash never changes scheme: a service that
+// shares its users table with a passlib one (which reads bcrypt, and
+// argon2id only with argon2-cffi) hashes new passwords with bcrypt and
+// leaves every hash passlib could read readable.
 func (b Bcrypt) NeedsRehash(encoded string) bool {
+	if strings.HasPrefix(encoded, "$argon2id$") {
+		_, err := parseArgon2id(encoded)
+		return err != nil
+	}
 	cost, err := parseBcrypt(encoded)
 	return err != nil || cost < b.cost()
 }

@@ -175,7 +175,9 @@ func TestNeedsRehash(t *testing.T) {
 		{"bcrypt higher cost", Bcrypt{}, bcryptWithCost("13"), false},
 		{"bcrypt custom cost", Bcrypt{Cost: 10}, bcryptWithCost("10"), false},
 		{"bcrypt custom cost, lower", Bcrypt{Cost: 10}, bcryptWithCost("09"), true},
-		{"bcrypt from argon2id", Bcrypt{}, synthArgon2id(262144, 16, 16, 64, 128), true},
+		{"bcrypt keeps argon2id", Bcrypt{}, synthArgon2id(262144, 16, 16, 64, 128), false},
+		{"bcrypt keeps weak argon2id", Bcrypt{}, synthArgon2id(19455, 1, 1, 16, 32), false},
+		{"bcrypt malformed argon2id", Bcrypt{}, "$argon2id$v=19$m=19456,t=2,p=1$", true},
 		{"bcrypt malformed", Bcrypt{}, bcryptWithCost("12")[:59], true},
 		{"bcrypt empty", Bcrypt{}, "", true},
 	}
