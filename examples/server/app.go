@@ -83,6 +83,9 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*au
 		OnEvent: audit.Log(logger),
 		Tokens:  auth.TokenConfig{AccessTTL: s.accessTTL, RefreshTTL: s.refreshTTL, RefreshGrace: s.refreshGrace},
 	}
+	if s.passwordScheme == "bcrypt" {
+		cfg.Passwords.Hasher = auth.Bcrypt{}
+	}
 	recoveryCfg := recovery.Config{Mailer: mailer, PublicURL: publicURL, ResetTTL: s.resetTTL, VerifyTTL: s.verifyTTL}
 	switch {
 	case s.signingAlg != "HS256":

@@ -29,12 +29,14 @@ type settings struct {
 	addrSetting, dataSetting, dbSetting, proxiesSetting string
 	dataSet                                             bool
 
-	secretKey    []byte // nil: generate or load one in dataDir
-	signingAlg   string
-	accessTTL    time.Duration
-	refreshTTL   time.Duration
-	refreshGrace time.Duration
-	proxies      []netip.Prefix
+	secretKey  []byte // nil: generate or load one in dataDir
+	signingAlg string
+	// passwordScheme is AUTH_PASSWORD_SCHEME: "argon2id" or "bcrypt".
+	passwordScheme string
+	accessTTL      time.Duration
+	refreshTTL     time.Duration
+	refreshGrace   time.Duration
+	proxies        []netip.Prefix
 
 	// publicURL is AUTH_PUBLIC_URL, without a final slash; "" until run
 	// sets the default, http:// and the bound address.
@@ -109,6 +111,11 @@ Environment only:
                            DIR/signing-ALG.pem, its public half served at
                            /.well-known/jwks.json with retired keys
                            (DIR/retired-*.pem) still verifying
+  AUTH_PASSWORD_SCHEME     argon2id (default: new passwords, and bcrypt
+                           hashes at login, become argon2id) or bcrypt
+                           (new passwords hashed with bcrypt, at most 72
+                           bytes, and no stored hash ever changes scheme:
+                           for a users table shared with passlib)
   AUTH_ACCESS_TTL          access-token lifetime, a Go duration (default 15m,
                            at most 24h)
   AUTH_REFRESH_TTL         refresh-token lifetime (default 168h, at least
@@ -221,6 +228,11 @@ func loadSettings(args []string, getenv func(string) string) (settings, error) {
 		}
 	default:
 		return s, badSetting("AUTH_SIGNING_ALG", "unknown algorithm %q (want HS256, EdDSA, ES256 or RS256)", s.signingAlg)
+	}
+
+	s.passwordScheme = env("AUTH_PASSWORD_SCHEME", "argon2id")
+	if s.passwordScheme != "argon2id" && s.passwordScheme != "bcrypt" {
+		return s, badSetting("AUTH_PASSWORD_SCHEME", "unknown scheme %q (want argon2id or bcrypt)", s.passwordScheme)
 	}
 
 	var err error

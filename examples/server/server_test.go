@@ -228,6 +228,7 @@ func TestBadSettings(t *testing.T) {
 		{"EdDSA with a secret key", nil, map[string]string{"AUTH_SIGNING_ALG": "EdDSA", "AUTH_SECRET_KEY": strings.Repeat("k", 32)}, "AUTH_SIGNING_ALG", "unset AUTH_SECRET_KEY"},
 		{"unreadable key file", []string{"-data", badPEM}, map[string]string{"AUTH_SIGNING_ALG": "EdDSA"}, "AUTH_SIGNING_ALG", "signing-EdDSA.pem"},
 		{"lower-case alg", nil, map[string]string{"AUTH_SIGNING_ALG": "es256"}, "AUTH_SIGNING_ALG", "unknown"},
+		{"unknown password scheme", nil, map[string]string{"AUTH_PASSWORD_SCHEME": "md5"}, "AUTH_PASSWORD_SCHEME", "argon2id or bcrypt"},
 		{"unknown alg", nil, map[string]string{"AUTH_SIGNING_ALG": "none"}, "AUTH_SIGNING_ALG", "unknown"},
 		{"unknown database", []string{"-db", "mysql://root:hunter2-secret@localhost/x"}, nil, "-db", ""},
 		{"unknown database, env", nil, map[string]string{"AUTH_DATABASE_URL": "mysql://root:hunter2-secret@localhost/x"}, "AUTH_DATABASE_URL", ""},

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/goauthkit/auth"
+)
+
+// TestE2EPasswordSchemeBcrypt: with AUTH_PASSWORD_SCHEME=bcrypt (a users
+// table shared with a FastAPI service), new passwords are hashed with
+// bcrypt, which passlib verifies; a password over bcrypt's 72 bytes is 422
+// invalid_password, saying why; and a login never moves a stored hash to
+// another scheme, be it passlib's bcrypt or an argon2id one.
+func TestE2EPasswordSchemeBcrypt(t *testing.T) {
+	e := newEnv(t, envOptions{realHasher: true, vars: map[string]string{"AUTH_PASSWORD_SCHEME": "bcrypt"}})
+	ctx := context.Background()
+	hashOf := func(name string) string {
+		t.Helper()
+		u, err := e.app.store.UserByUsername(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u.PasswordHash
+	}
+
+	e.signup("alice", "alice's long password")
+	hash := hashOf("alice")
+	if !strings.HasPrefix(hash, "$2a$12$") {
+		t.Fatalf("a new password's hash is %.7q…, want bcrypt at cost 12", hash)
+	}
+	e.login("alice", "alice's long password")
+	if hashOf("alice") != hash {
+		t.Error("a login rehashed an up-to-date bcrypt hash")
+	}
+
+	long := strings.Repeat("p", 73)
+	r := e.signupReq("bob", long)
+	r.want(t, 422, "invalid_password")
+	if !strings.Contains(r.str("error_description"), "72") {
+		t.Errorf("the answer to a password over 72 bytes does not say why: %q", r.str("error_description"))
+	}
+
+	// Hashes another service made, in the shared table: passlib's bcrypt
+	// ($2b$, a lower cost) and an argon2id one.
+	for _, tc := range []struct{ name, scheme string }{
+		{"carol", "passlib bcrypt"},
+		{"dave", "argon2id"},
+	} {
+		password := tc.name + "'s long password"
+		var hash string
+		if tc.scheme == "argon2id" {
+			h, err := auth.Argon2id{}.Hash(password)
+			if err != nil {
+				t.Fatal(err)
+			}
+			hash = h
+		} else {
+			py := debianPython(t, "passlib")
+			out, err := exec.Command(py, "-c", `import sys
+from passlib.hash import bcrypt
+print(bcrypt.using(rounds=10).hash(sys.argv[1]))`, password).CombinedOutput()
+			if err != nil {
+				t.Fatalf("passlib: %v\n%s", err, out)
+			}
+			hash = strings.TrimSpace(string(out))
+		}
+		if err := e.app.store.CreateUser(ctx, &auth.User{ID: tc.name + "-id", Username: tc.name, PasswordHash: hash}); err != nil {
+			t.Fatal(err)
+		}
+		e.login(tc.name, password)
+		// (passlib's bcrypt at cost 10 may become bcrypt at cost 12:
+		// the same scheme, which passlib reads.)
+		if got := hashOf(tc.name); scheme(got) != scheme(hash) {
+			t.Errorf("%s's %.7q… hash became %.7q… at login", tc.name, hash, got)
+		}
+	}
+
+	// passlib verifies the hash the server made.
+	py := debianPython(t, "passlib")
+	out, err := exec.Command(py, "-c", `import sys
+from passlib.hash import bcrypt
+print(bcrypt.verify(sys.argv[1], sys.argv[2]))`, "alice's long password", hash).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "True" {
+		t.Fatalf("passlib.hash.bcrypt.verify of the server's hash: %v %s", err, out)
+	}
+}
+
+// scheme is the scheme of a hash: argon2id, bcrypt (any of $2a$, $2b$,
+// $2y$), or what else it starts with.
+func scheme(hash string) string {
+	switch {
+	case strings.HasPrefix(hash, "$argon2id$"):
+		return "argon2id"
+	case strings.HasPrefix(hash, "$2a$"), strings.HasPrefix(hash, "$2b$"), strings.HasPrefix(hash, "$2y$"):
+		return "bcrypt"
+	}
+	return hash[:min(len(hash), 4)]
+}
