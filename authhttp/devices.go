@@ -46,12 +46,13 @@ func (h *Handlers) Sessions() http.Handler {
 // DELETE /sessions/{id} with a Bearer access token: 204, that login's
 // refresh tokens revoked and its access tokens refused at once (the
 // current login's too, if id is it). An id that is not a live login of the
-// user (another user's, an unknown one) is 404 not_found. Mounted outside
-// a Router, it reads the id from r.PathValue("id"), as http.ServeMux sets
-// it for the pattern "DELETE /sessions/{id}".
+// user (another user's, an unknown one) is 404 not_found. It reads the id
+// with PathValue(r, "id"), which Router and http.ServeMux (the pattern
+// "DELETE /sessions/{id}") set, and Config.PathValue reads on other
+// routers.
 func (h *Handlers) RevokeSession() http.Handler {
 	return h.endpoint(http.MethodDelete, authenticated, func(w http.ResponseWriter, r *http.Request, c Call) error {
-		id := r.PathValue("id")
+		id := h.PathValue(r, "id")
 		if id == "" {
 			return errPathNotFound
 		}

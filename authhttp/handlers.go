@@ -49,6 +49,16 @@ type Config struct {
 	// Each is scheme://host[:port] in lower case. Requests from any other
 	// origin are refused with 403 (see http.CrossOriginProtection).
 	TrustedOrigins []string
+
+	// PathValue, if set, returns the value of the wildcard segment name
+	// ("id" in DELETE /sessions/{id}) of r's path, for a router that keeps
+	// it elsewhere than r.PathValue: for gorilla/mux,
+	// func(r *http.Request, name string) string { return mux.Vars(r)[name] };
+	// chi.URLParam for chi before v5.0.12. When it is nil or returns "",
+	// r.PathValue(name) is read, which Router, http.ServeMux and chi set.
+	// See Handlers.PathValue, and the package documentation for gin and
+	// echo.
+	PathValue func(r *http.Request, name string) string
 }
 
 // Handlers are the HTTP endpoints of the core of the library's HTTP
@@ -77,6 +87,7 @@ type Handlers struct {
 	timeout     time.Duration
 	logger      *slog.Logger // nil: none
 	crossOrigin *http.CrossOriginProtection
+	pathValue   func(*http.Request, string) string // nil: r.PathValue only
 }
 
 // New returns the HTTP handlers of a, or an error naming the Config field
@@ -85,7 +96,7 @@ func New(a *auth.Authenticator, c Config) (*Handlers, error) {
 	if a == nil {
 		return nil, errors.New("authhttp: New: nil Authenticator")
 	}
-	h := &Handlers{a: a, timeout: c.Timeout, logger: c.Logger}
+	h := &Handlers{a: a, timeout: c.Timeout, logger: c.Logger, pathValue: c.PathValue}
 	for i, p := range c.TrustedProxies {
 		if !p.IsValid() {
 			return nil, fmt.Errorf("authhttp: Config.TrustedProxies[%d] is not a valid prefix", i)
@@ -145,7 +156,8 @@ func route(method, path string, h http.Handler) Route {
 //	DELETE /sessions/{id}     RevokeSession
 //
 // Mount them in a Router (which answers unknown paths and methods with
-// JSON), or in any router, e.g. mux.Handle(r.Method+" "+r.Path, r.Handler).
+// JSON), or in any router, e.g. mux.Handle(r.Method+" "+r.Path, r.Handler);
+// the package documentation shows chi, gin and echo.
 func (h *Handlers) Routes() []Route {
 	return []Route{
 		route(http.MethodPost, "/token", h.Token()),

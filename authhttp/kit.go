@@ -43,6 +43,21 @@ func (h *Handlers) WithRole(role, method string, serve func(http.ResponseWriter,
 	})
 }
 
+// PathValue returns the value of the wildcard segment name of r's path,
+// such as the id of DELETE /sessions/{id}: Config.PathValue's, or
+// r.PathValue(name) when that is unset or gives "" (Router, http.ServeMux
+// and chi set it). It is "" when the router set neither: an endpoint
+// answers that as it answers an unknown id, 404 not_found. A feature
+// package's endpoints read their paths with it, as this package's do.
+func (h *Handlers) PathValue(r *http.Request, name string) string {
+	if h.pathValue != nil {
+		if v := h.pathValue(r, name); v != "" {
+			return v
+		}
+	}
+	return r.PathValue(name)
+}
+
 // roleError is WithRole's refusal of a caller without role.
 type roleError struct{ role string }
 

@@ -231,3 +231,19 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.ServeHTTP(w, r)
 }
+
+// ColonPath returns r.Path with each wildcard segment "{name}" written
+// ":name", the form of gin, echo and httprouter: "/sessions/{id}" is
+// "/sessions/:id". A path without wildcards is returned as it is.
+func (r Route) ColonPath() string {
+	if !strings.Contains(r.Path, "{") {
+		return r.Path
+	}
+	segs := strings.Split(r.Path, "/")
+	for i, s := range segs {
+		if name, ok := strings.CutPrefix(s, "{"); ok {
+			segs[i] = ":" + strings.TrimSuffix(name, "}")
+		}
+	}
+	return strings.Join(segs, "/")
+}

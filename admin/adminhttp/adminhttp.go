@@ -37,8 +37,10 @@ func New(h *authhttp.Handlers, x *admin.Admin) *Handlers {
 //	PATCH /admin/users/{id}          UpdateUser
 //	POST  /admin/users/{id}/logout   LogoutUser
 //
-// The {id} is read with r.PathValue: authhttp.Router and http.ServeMux set
-// it; mount them in one of those.
+// The {id} is read with authhttp.Handlers.PathValue: authhttp.Router,
+// http.ServeMux and chi set it; on another router, see authhttp's package
+// documentation. An id the router did not set is answered as an unknown
+// one, 404 not_found.
 func (x *Handlers) Routes() []authhttp.Route {
 	routes := []authhttp.Route{
 		{Method: http.MethodGet, Path: "/admin/users", Handler: x.ListUsers()},
@@ -193,7 +195,7 @@ func (x *Handlers) UpdateUser() http.Handler {
 		if hasRoles {
 			up.Roles = &roles
 		}
-		u, err := x.x.UpdateUser(c.Context, r.PathValue("id"), up)
+		u, err := x.x.UpdateUser(c.Context, x.userID(r), up)
 		if err != nil {
 			return err
 		}
@@ -207,10 +209,13 @@ func (x *Handlers) UpdateUser() http.Handler {
 // unknown id is 404 not_found.
 func (x *Handlers) LogoutUser() http.Handler {
 	return x.admin(http.MethodPost, func(w http.ResponseWriter, r *http.Request, c authhttp.Call) error {
-		if _, err := x.x.UpdateUser(c.Context, r.PathValue("id"), admin.Update{Logout: true, Actor: c.User.ID, Client: c.Client}); err != nil {
+		if _, err := x.x.UpdateUser(c.Context, x.userID(r), admin.Update{Logout: true, Actor: c.User.ID, Client: c.Client}); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	})
 }
+
+// userID is the {id} of r's path, read with authhttp.Handlers.PathValue.
+func (x *Handlers) userID(r *http.Request) string { return x.h.PathValue(r, "id") }

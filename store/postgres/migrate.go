@@ -160,11 +160,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, schema string) (string, er
 		return "", unavailable(ctx, err)
 	}
 	if regclass == nil {
-		_, err := tx.Exec(ctx, `CREATE TABLE `+table+` (
-	version     integer PRIMARY KEY,
-	description text NOT NULL,
-	applied_at  timestamptz NOT NULL DEFAULT now()
-)`)
+		_, err := tx.Exec(ctx, "CREATE TABLE "+table+migrationsTable)
 		if err != nil {
 			return "", fmt.Errorf("postgres: create migrations table: %w", unavailable(ctx, err))
 		}

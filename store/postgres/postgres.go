@@ -33,6 +33,11 @@
 // migrations newer than it knows leaves them alone, so new migrations must
 // stay compatible with the code of the previous release.
 //
+// A service that migrates its database with its own tool (golang-migrate,
+// Atlas) takes the SQL of each migration from Migrations, and sets
+// Config.SkipMigrations: Open and New then change nothing, and refuse a
+// schema that lacks a migration this release needs.
+//
 // # Atomicity
 //
 // Most operations are a single SQL statement, so atomic without an
@@ -90,6 +95,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
@@ -134,14 +140,28 @@ type Config struct {
 	// quoted, so any name is safe. Empty means the current schema of the
 	// connection.
 	Schema string
+
+	// SkipMigrations makes Open and New leave the schema as it is, for a
+	// service that applies the store's migrations with its own tool
+	// (Migrations gives their SQL): they check instead that the schema
+	// holds every migration this release needs, and refuse one that is
+	// older with an error naming those it lacks. Migrations newer than
+	// the release are accepted, as without SkipMigrations. Default false:
+	// Open and New bring the schema up to date.
+	SkipMigrations bool
 }
 
 // Open connects to the PostgreSQL database at url (a postgres:// URL or a
 // key=value connection string, as pgxpool.ParseConfig reads it), brings the
-// schema up to date and returns a Store that owns its connection pool:
-// Close closes it. An unreachable database is an error wrapping
+// schema up to date (unless Config.SkipMigrations) and returns a Store that
+// owns its connection pool: Close closes it. An empty url is refused: it
+// would connect to whatever libpq's defaults and PG* environment variables
+// name. An unreachable database is an error wrapping
 // auth.ErrStoreUnavailable.
 func Open(ctx context.Context, url string, c Config) (*Store, error) {
+	if strings.TrimSpace(url) == "" {
+		return nil, errors.New("postgres: Open: url is empty; give the URL of the database (postgres://user@host/dbname)")
+	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// pgconn redacts the password in the message.
@@ -160,7 +180,8 @@ func Open(ctx context.Context, url string, c Config) (*Store, error) {
 }
 
 // New returns a Store on the caller's pool, after bringing the schema up to
-// date. Close does not close the pool; the caller does, after Close.
+// date (unless Config.SkipMigrations). Close does not close the pool; the
+// caller does, after Close.
 func New(ctx context.Context, pool *pgxpool.Pool, c Config) (*Store, error) {
 	if pool == nil {
 		return nil, errors.New("postgres: New: nil pool")
@@ -176,7 +197,11 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, own bool, c Config) (*Sto
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	schema, err := migrate(ctx, pool, c.Schema)
+	migrateOrCheck := migrate
+	if c.SkipMigrations {
+		migrateOrCheck = checkSchema
+	}
+	schema, err := migrateOrCheck(ctx, pool, c.Schema)
 	if err != nil {
 		return nil, err
 	}

@@ -48,7 +48,10 @@
 // The schema is versioned with PRAGMA user_version; Open applies the
 // missing migrations in one immediate transaction, so reopening a file, or
 // opening it from two processes at once, is harmless. Open refuses a file
-// whose schema is newer than this package.
+// whose schema is newer than this package. A service that migrates its
+// database with its own tool (golang-migrate, Atlas) takes the SQL of each
+// migration from Migrations and sets Config.SkipMigrations: Open then
+// changes nothing, and refuses a file whose schema is older.
 //
 // Times are stored as INTEGER Unix microseconds and returned as time.Time
 // in UTC: microsecond precision survives the round trip and the ordering of

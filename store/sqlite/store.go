@@ -74,6 +74,14 @@ type Config struct {
 	// is. Without it (the default) several processes may open the file at once
 	// and every lookup reads the file.
 	ExclusiveLock bool
+
+	// SkipMigrations makes Open leave the file's schema as it is, for a
+	// service that applies the store's migrations with its own tool
+	// (Migrations gives their SQL): Open checks instead that the schema is
+	// the version this release needs (PRAGMA user_version), and refuses an
+	// older one with an error saying which migrations it lacks. Default
+	// false: Open brings the schema up to date.
+	SkipMigrations bool
 }
 
 // Store offers every optional capability of an auth.Store.
@@ -210,7 +218,8 @@ var errClosed = errors.New("sqlite: store is closed")
 var ErrLocked = errors.New("sqlite: the database file is locked by another connection")
 
 // Open opens the SQLite database file at path, creating it if it does not
-// exist, and brings its schema up to date. The file is put in WAL mode.
+// exist, and brings its schema up to date (unless Config.SkipMigrations).
+// The file is put in WAL mode.
 // c says how (see Config.ExclusiveLock).
 //
 // path must name a file: an empty path and ":memory:" are refused, as every
@@ -277,7 +286,11 @@ func Open(ctx context.Context, path string, c Config) (*Store, error) {
 
 	// The writer's first connection converts the file to WAL, and the
 	// migrations create the schema, before any reader connects.
-	if err := migrate(ctx, w); err != nil {
+	migrateOrCheck := migrate
+	if c.SkipMigrations {
+		migrateOrCheck = checkVersion
+	}
+	if err := migrateOrCheck(ctx, w); err != nil {
 		w.Close()
 		return nil, err
 	}
