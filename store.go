@@ -39,7 +39,9 @@ import (
 
 // User is an account as the store keeps it.
 //
-// PasswordHash is a PHC-style hash string ($argon2id$... or $2b$...). It never
+// PasswordHash is a PHC-style hash string ($argon2id$... or $2b$...), or
+// empty for an account without a password (NewUser.NoPassword), which no
+// password opens; stores keep it as they keep any other. It never
 // leaves the library through an HTTP handler, a log line or an event.
 type User struct {
 	// ID is opaque and never reused: random, made by Register, or made by
