@@ -45,7 +45,7 @@
 //     missing);
 //   - uses the core through SignIn and the feature API (Authenticator.Store,
 //     Limiter, Now, CheckPassword, HashPassword, RememberClient, EmailFree,
-//     Emit, Subscribe), never through its internals;
+//     Emit, Subscribe, DeleteUser), never through its internals;
 //   - has its own Config and its own HTTP routes, built with authhttp's
 //     helpers (Handlers.Public, Authenticated, ReadJSON, Problem), so that a
 //     service that does not use it neither compiles nor configures it.
@@ -444,6 +444,15 @@ type NewUser struct {
 	// Client is who asks, for the per-address limit on registrations
 	// (Limits.SignupAddress) and the event.
 	Client Client
+	// NoPassword makes an account without a password (Password must then
+	// be empty): it signs in only once it has one (a reset by a mailed
+	// link, an administrator's) or by another way of signing in; until
+	// then Login refuses every password for it, as it refuses a wrong one.
+	NoPassword bool
+	// Actor, for an account an administrator makes (package admin), names
+	// who makes it, for the event (Event.Actor). Such an account does not
+	// count in Limits.SignupAddress, which bounds signups.
+	Actor string
 }
 
 // maxLoginNameBytes is the longest login name (username or email) accepted
@@ -454,17 +463,23 @@ type NewUser struct {
 const maxLoginNameBytes = 320
 
 // Register creates an account (EventRegistered, with its email: package
-// recovery, if the service uses it, mails a verification link). It returns ErrInvalidUsername,
+// recovery, if the service uses it, mails a verification link), with a
+// password or, with NewUser.NoPassword, without. It returns ErrInvalidUsername,
 // ErrInvalidPassword (wrapped by the reason), ErrInvalidEmail,
 // ErrUserExists (the username is an account's username or email),
 // ErrEmailExists (the email is an account's email or username),
 // ErrInvalidRole (see NewUser.Roles), a *RateLimitError when the client address has registered too often (every
-// attempt counts, whatever its outcome), or a store error.
+// attempt counts, whatever its outcome; not for an account an Actor
+// makes), an error wrapping ErrInvalidInput for NoPassword with a
+// Password, or a store error.
 func (a *Authenticator) Register(ctx context.Context, n NewUser) (*User, error) {
 	if len(n.Username) > maxLoginNameBytes {
 		return nil, ErrInvalidUsername
 	}
-	if n.Client.Addr != "" {
+	if n.NoPassword && n.Password != "" {
+		return nil, errPasswordAndNone
+	}
+	if n.Client.Addr != "" && n.Actor == "" {
 		res, err := a.limiter.Reserve(ctx, a.limits.SignupAddress.key(false, kindSignupAddress, n.Client.Addr))
 		if err != nil {
 			return nil, err
@@ -478,8 +493,10 @@ func (a *Authenticator) Register(ctx context.Context, n NewUser) (*User, error) 
 	if err := a.usernameRule(name); err != nil {
 		return nil, err
 	}
-	if err := a.policy.Check(n.Password); err != nil {
-		return nil, err
+	if !n.NoPassword {
+		if err := a.policy.Check(n.Password); err != nil {
+			return nil, err
+		}
 	}
 	email := NormalizeEmail(n.Email)
 	if email != "" && !validEmail(email) {
@@ -505,9 +522,12 @@ func (a *Authenticator) Register(ctx context.Context, n NewUser) (*User, error) 
 			return nil, err
 		}
 	}
-	hash, err := a.hash(ctx, n.Password)
-	if err != nil {
-		return nil, err
+	hash := "" // NoPassword: no password matches it (see verifyHash)
+	if !n.NoPassword {
+		var err error
+		if hash, err = a.hash(ctx, n.Password); err != nil {
+			return nil, err
+		}
 	}
 	now := a.timestamp()
 	u := &User{
@@ -517,9 +537,17 @@ func (a *Authenticator) Register(ctx context.Context, n NewUser) (*User, error) 
 	if err := a.store.CreateUser(ctx, u); err != nil {
 		return nil, err
 	}
-	a.emit(ctx, Event{Type: EventRegistered, UserID: u.ID, Username: u.Username, Email: email, ClientAddr: n.Client.Addr})
+	e := Event{Type: EventRegistered, UserID: u.ID, Username: u.Username, Email: email, ClientAddr: n.Client.Addr, Actor: n.Actor}
+	if n.Actor != "" {
+		e.Change = "created, roles=" + strings.Join(u.Roles, ",")
+	}
+	a.emit(ctx, e)
 	return u.Clone(), nil
 }
+
+// errPasswordAndNone is Register's refusal of NewUser.NoPassword with a
+// Password.
+var errPasswordAndNone = fmt.Errorf("%w: NewUser.NoPassword with a Password", ErrInvalidInput)
 
 // Credentials are what Login checks.
 type Credentials struct {
@@ -615,7 +643,8 @@ func (a *Authenticator) Login(ctx context.Context, c Credentials) (*TokenPair, e
 }
 
 // checkPassword verifies password against u's hash (a dummy hash when u is
-// nil, so an unknown user costs the same) under the concurrency bound, and
+// nil, so an unknown user costs the same; see verifyHash for an account
+// without a password) under the concurrency bound, and
 // reports whether it matched a real user, and how long it waited for a
 // hashing slot. An enabled user's outdated hash
 // is replaced, best effort, while the slot is held. The error is ErrBusy
@@ -632,7 +661,11 @@ func (a *Authenticator) checkPassword(ctx context.Context, u *User, password str
 		return false, wait, err
 	}
 	defer release()
-	if a.hasher.Verify(password, stored) != nil || u == nil {
+	if u == nil {
+		_ = a.hasher.Verify(password, stored)
+		return false, wait, nil
+	}
+	if !a.verifyHash(password, stored) {
 		return false, wait, nil
 	}
 	if !u.Disabled && a.hasher.NeedsRehash(stored) {

@@ -137,6 +137,12 @@ var (
 	// characters of a-z, 0-9, '_', '-', '.', ':'), or for more than 32
 	// roles.
 	ErrInvalidRole = errors.New("auth: invalid role")
+	// ErrRecentLoginRequired is returned by DeleteAccount for an account
+	// without a password, which can confirm the deletion only by a recent
+	// login. Tokens do not carry the time of their login yet, so for now
+	// such an account cannot delete itself (an administrator can). It
+	// answers 401 insufficient_user_authentication (RFC 9470).
+	ErrRecentLoginRequired = errors.New("auth: a recent login is required")
 	// ErrMissingCapability is matched by the error of a feature configured,
 	// or used, with a Store that lacks the optional interface the feature
 	// needs (such as recovery.LinkStore for package recovery); the error's

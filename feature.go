@@ -9,8 +9,9 @@ import (
 // What a feature package (account recovery, a second factor, a way of
 // signing in) uses of the core besides SignIn: the Store it was given, the
 // limiter and the clock, the password checks with their limits and their
-// bound on hashing, and the events. A feature uses these and nothing else
-// of the Authenticator's, so that the core never imports a feature.
+// bound on hashing, and the events (and, in account.go, DeleteUser). A
+// feature uses these and nothing else of the Authenticator's, so that the
+// core never imports a feature.
 
 // Store returns the Config.Store: a feature checks that it implements the
 // feature's own store capability (see ErrMissingCapability), and reads
@@ -131,13 +132,31 @@ func (a *Authenticator) checkCurrentPassword(ctx context.Context, u *User, passw
 	if err != nil {
 		return nil, err
 	}
-	if a.hasher.Verify(password, u.PasswordHash) != nil {
+	if !a.verifyHash(password, u.PasswordHash) {
 		release()
 		res.Settle(AttemptFailed)
 		return nil, ErrInvalidCredentials
 	}
 	res.Settle(AttemptSucceeded)
 	return release, nil
+}
+
+// verifyHash reports whether password matches stored, a user's password
+// hash. An empty hash (an account without a password, see
+// NewUser.NoPassword) never matches, nor does one the Hasher cannot read
+// (ErrUnsupportedHash: malformed, of an unknown algorithm, or beyond its
+// cost limits); each costs what a wrong password costs (the dummy hash is
+// verified instead), so that neither can be told from a wrong password.
+func (a *Authenticator) verifyHash(password, stored string) bool {
+	if stored == "" {
+		_ = a.hasher.Verify(password, a.dummyHash)
+		return false
+	}
+	err := a.hasher.Verify(password, stored)
+	if errors.Is(err, ErrUnsupportedHash) {
+		_ = a.hasher.Verify(password, a.dummyHash)
+	}
+	return err == nil
 }
 
 // EmailFree returns ErrEmailExists if the normalised address e is the

@@ -23,9 +23,9 @@ import (
 // recovery.LinkStore, the tokens of mailed links, and admin.UserLister,
 // listing every account for the administrators), and the core's
 //
-//   - UserDeleter, deleting an account: no feature of the Authenticator
-//     deletes accounts, but tools and tests do, and the conformance suite
-//     checks its contract.
+//   - UserDeleter, deleting an account: a user's own
+//     (Authenticator.DeleteAccount) and an administrator's (package
+//     admin); without it, both are refused with ErrMissingCapability.
 //
 // A feature is checked when it is configured: recovery.New refuses a Store
 // that is not a recovery.LinkStore, with an error that names the interface
@@ -39,7 +39,9 @@ import (
 
 // User is an account as the store keeps it.
 //
-// PasswordHash is a PHC-style hash string ($argon2id$... or $2b$...). It never
+// PasswordHash is a PHC-style hash string ($argon2id$... or $2b$...), or
+// empty for an account without a password (NewUser.NoPassword), which no
+// password opens; stores keep it as they keep any other. It never
 // leaves the library through an HTTP handler, a log line or an event.
 type User struct {
 	// ID is opaque and never reused: random, made by Register, or made by
@@ -232,10 +234,11 @@ type UserStore interface {
 	InvalidateTokens(ctx context.Context, id string, now time.Time) error
 }
 
-// UserDeleter is an optional capability of a Store: deleting an account.
-// No feature of the Authenticator deletes accounts; tools and tests do,
-// and store/storetest checks the contract of the stores that offer it. It
-// follows UserStore's error contract.
+// UserDeleter is an optional capability of a Store: deleting an account,
+// for Authenticator.DeleteAccount and DeleteUser (and so package admin),
+// which refuse a Store without it (ErrMissingCapability). store/storetest
+// checks the contract of the stores that offer it. It follows UserStore's
+// error contract.
 type UserDeleter interface {
 	// DeleteUser removes the user and every refresh session of the user
 	// (and everything a capability keeps of the user: the link tokens of

@@ -1,18 +1,22 @@
 // Package admin is the administration of accounts for an
 // auth.Authenticator: what an operator does to them, through the admin
-// endpoints (package admin/adminhttp) or cmd/authctl: list them, disable
-// and enable them, set their roles, end their logins. A service that does
-// not administer accounts through the library neither imports nor
-// configures it.
+// endpoints (package admin/adminhttp) or cmd/authctl: list them, create
+// them, disable and enable them, set their roles, end their logins, set
+// their password, delete them. A service that does not administer accounts
+// through the library neither imports nor configures it.
 //
 // It is a feature on the core's seam (see package auth): it changes
 // accounts through the Store's ChangeUser, one atomic change of the fields
 // given, which never takes Role from its last enabled holder unless
-// forced; it lists them through a store capability of its own
-// (UserLister, which store/memory, store/sqlite and store/postgres
-// implement); and its events (EventUserDisabled, EventUserEnabled,
-// EventRolesChanged, and auth.EventLogoutAll for the logins it ends) go
-// through the Authenticator to the same audit log, naming the actor.
+// forced; it creates them with the core's Register (checked as a signup
+// is), sets passwords through the core's HashPassword and deletes them
+// with the core's DeleteUser (the store's auth.UserDeleter); it lists them
+// through a store capability of its own (UserLister, which store/memory,
+// store/sqlite and store/postgres implement); and its events
+// (EventUserDisabled, EventUserEnabled, EventRolesChanged, and the core's
+// EventLogoutAll, EventRegistered, EventPasswordChanged and
+// EventUserDeleted for what it does of theirs) go through the
+// Authenticator to the same audit log, naming the actor.
 package admin
 
 import (
@@ -28,10 +32,11 @@ import (
 
 // Administration's constants.
 const (
-	// Role is the role of administrators: the admin endpoints
-	// (admin/adminhttp) require it, and UpdateUser never takes it from its
-	// last enabled holder (unless forced).
-	Role = "admin"
+	// Role is the role of administrators (auth.AdminRole): the admin
+	// endpoints (admin/adminhttp) require it, and neither UpdateUser nor
+	// DeleteUser takes it from its last enabled holder (unless forced),
+	// nor does the user's own deletion (auth.Authenticator.DeleteAccount).
+	Role = auth.AdminRole
 	// MaxListUsers bounds one page of ListUsers.
 	MaxListUsers = 500
 )
@@ -149,8 +154,8 @@ type Update struct {
 	Client auth.Client
 }
 
-// errNoActor is returned by UpdateUser for an Update without an Actor.
-var errNoActor = errors.New("admin: Update.Actor is required")
+// errNoActor is returned by every change for a request without an Actor.
+var errNoActor = errors.New("admin: an Actor is required (who makes the change, for the audit log)")
 
 // UpdateUser makes an administrator's change to the account userID,
 // atomically and field by field: changes of other fields made at once (by
@@ -203,4 +208,97 @@ func (x *Admin) UpdateUser(ctx context.Context, userID string, up Update) (*auth
 		x.a.Emit(ctx, ev)
 	}
 	return u, nil
+}
+
+// CreateUser makes an account for an administrator, checked as a signup
+// is (auth.Authenticator.Register: the username, email, password and role
+// rules, names taken), without the signup limit of the client address.
+// n.Actor is required. An empty n.Password makes an account without a
+// password (auth.NewUser.NoPassword): it signs in only once it has one
+// (a reset by a mailed link, SetPassword) or by another way of signing in.
+// The event is auth.EventRegistered with the actor (and, with an email and
+// package recovery, a verification link is mailed to it). It returns the
+// user, or Register's errors.
+func (x *Admin) CreateUser(ctx context.Context, n auth.NewUser) (*auth.User, error) {
+	if n.Actor == "" {
+		return nil, errNoActor
+	}
+	n.NoPassword = n.Password == ""
+	return x.a.Register(ctx, n)
+}
+
+// Deletion is an administrator's deletion of an account (DeleteUser).
+type Deletion struct {
+	// Actor names who deletes the account, for the audit log, as
+	// Update.Actor does. Required.
+	Actor string
+	// Force allows deleting the last enabled account with Role.
+	Force bool
+	// Client is where the deletion comes from, for the event; empty for a
+	// tool run on the server.
+	Client auth.Client
+}
+
+// DeleteUser deletes the account userID for an administrator, as the
+// user's own deletion does (auth.Authenticator.DeleteAccount, without the
+// password): the account and everything the store keeps of it go at once,
+// its tokens are refused from then on, its username and email are free
+// again; the event is auth.EventUserDeleted naming d.Actor. It returns an
+// error matching auth.ErrMissingCapability if the Store is not an
+// auth.UserDeleter; auth.ErrNotFound; auth.ErrLastAdmin, and deletes
+// nothing, for the last enabled account with Role (unless d.Force); or a
+// store error.
+func (x *Admin) DeleteUser(ctx context.Context, userID string, d Deletion) error {
+	if d.Actor == "" {
+		return errNoActor
+	}
+	del := auth.UserDeletion{UserID: userID, KeepRole: Role, Actor: d.Actor, Client: d.Client}
+	if d.Force {
+		del.KeepRole = ""
+	}
+	return x.a.DeleteUser(ctx, del)
+}
+
+// PasswordSet is an administrator's new password for an account
+// (SetPassword).
+type PasswordSet struct {
+	// Password is the new password, checked against the
+	// auth.PasswordPolicy and hashed as given.
+	Password string
+	// Actor names who sets it, for the audit log, as Update.Actor does.
+	// Required.
+	Actor string
+	// Client is where the change comes from, for the event; empty for a
+	// tool run on the server.
+	Client auth.Client
+}
+
+// SetPassword replaces the password of the account userID, as a reset by
+// a mailed link does: the password is checked by the password rules and
+// hashed by the Authenticator's Hasher (auth.Authenticator.HashPassword),
+// and the same atomic store operation ends every login and access token
+// of the account (and every mailed link of it). The event is
+// auth.EventPasswordChanged naming ps.Actor (package recovery, if the
+// service uses it, mails the account's address a notice). It returns
+// auth.ErrNotFound; an error wrapping auth.ErrInvalidPassword for a
+// password that breaks the rules; auth.ErrConflict if the password changed
+// meanwhile; auth.ErrBusy; or a store error.
+func (x *Admin) SetPassword(ctx context.Context, userID string, ps PasswordSet) error {
+	if ps.Actor == "" {
+		return errNoActor
+	}
+	u, err := x.store.UserByID(ctx, userID)
+	if err != nil {
+		return err
+	}
+	hash, err := x.a.HashPassword(ctx, ps.Password)
+	if err != nil {
+		return err
+	}
+	if err := x.store.UpdatePasswordHash(ctx, u.ID, u.PasswordHash, hash, true, x.a.Now()); err != nil {
+		return err
+	}
+	x.a.Emit(ctx, auth.Event{Type: auth.EventPasswordChanged, UserID: u.ID, Username: u.Username, Email: u.Email,
+		Actor: ps.Actor, Change: "password set", ClientAddr: ps.Client.Addr})
+	return nil
 }

@@ -61,3 +61,36 @@ func Example() {
 	// disabling her: true
 	// accounts: 3
 }
+
+// Create an account for a new colleague without a password (it signs in
+// once a mailed reset link, or SetPassword, gives it one), then delete it;
+// the last administrator is never deleted unless the deletion is forced.
+func ExampleAdmin_DeleteUser() {
+	ctx := context.Background()
+	a, err := auth.New(auth.Config{
+		Store:     memory.New(),
+		SecretKey: []byte("an example secret of at least 32 bytes!"),
+	})
+	if err != nil {
+		panic(err)
+	}
+	x := admin.New(a)
+	root, err := x.CreateUser(ctx, auth.NewUser{Username: "root", Password: "correct horse battery staple", Roles: []string{admin.Role}, Actor: "setup script"})
+	if err != nil {
+		panic(err)
+	}
+	dave, err := x.CreateUser(ctx, auth.NewUser{Username: "dave", Email: "dave@example.com", Actor: root.ID})
+	if err != nil {
+		panic(err)
+	}
+	_, err = a.Login(ctx, auth.Credentials{Username: "dave", Password: ""})
+	fmt.Println("dave signs in without a password:", err == nil)
+
+	fmt.Println("deleting dave:", x.DeleteUser(ctx, dave.ID, admin.Deletion{Actor: root.ID}))
+	err = x.DeleteUser(ctx, root.ID, admin.Deletion{Actor: "setup script"})
+	fmt.Println("deleting the last administrator:", errors.Is(err, auth.ErrLastAdmin))
+	// Output:
+	// dave signs in without a password: false
+	// deleting dave: <nil>
+	// deleting the last administrator: true
+}

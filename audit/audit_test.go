@@ -306,6 +306,14 @@ func TestLogEventsEveryType(t *testing.T) {
 	if _, err := admin.New(a).UpdateUser(ctx, u.ID, admin.Update{Disabled: ptr(false), Actor: "authctl (unix user root)"}); err != nil { // user_enabled
 		t.Fatal(err)
 	}
+	bob, err := a.Register(ctx, auth.NewUser{Username: "bob", Password: "correct horse battery"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep(bob.PasswordHash)
+	if err := admin.New(a).DeleteUser(ctx, bob.ID, admin.Deletion{Actor: "authctl (unix user root)"}); err != nil { // user_deleted
+		t.Fatal(err)
+	}
 	if err := r.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,8 @@
 // Package authhttp is the HTTP side of package auth: the ready-made
 // endpoints of the core of the HTTP contract (Handlers: the OAuth 2.0
-// token endpoint, signup, logout, the current user, password change, the
-// browser session with its HttpOnly cookie, the list of one's devices, a
-// health check), the JWKS endpoint, the OpenAPI document, a Router that
+// token endpoint, signup, logout, the current user, password change,
+// account deletion, the browser session with its HttpOnly cookie, the list
+// of one's devices, a health check), the JWKS endpoint, the OpenAPI document, a Router that
 // answers unknown paths and methods with JSON, CORS, and the one table
 // from the library's errors to HTTP answers (ErrorStatus, WriteErrorFor).
 //

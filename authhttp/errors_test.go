@@ -79,6 +79,7 @@ var rootSentinels = map[string]struct {
 	"ErrMissingCapability":     {auth.ErrMissingCapability, wantAnswer{status: 404, code: "not_found"}},
 	"ErrInvalidEmail":          {auth.ErrInvalidEmail, wantAnswer{status: 422, code: "invalid_email"}},
 	"ErrLastAdmin":             {auth.ErrLastAdmin, wantAnswer{status: 409, code: "last_admin"}},
+	"ErrRecentLoginRequired":   {auth.ErrRecentLoginRequired, wantAnswer{status: 401, code: "insufficient_user_authentication"}},
 	"ErrInvalidRole":           {auth.ErrInvalidRole, wantAnswer{status: 400, code: "invalid_request"}},
 }
 
@@ -265,6 +266,10 @@ func TestErrorTableHeaders(t *testing.T) {
 	w, _ := answerOf(t, public, &roleError{role: "admin"})
 	if got := w.Header().Get("WWW-Authenticate"); got != `Bearer error="insufficient_scope", scope="admin"` {
 		t.Errorf("roleError: WWW-Authenticate %q", got)
+	}
+	w, _ = answerOf(t, public, fmt.Errorf("deletion: %w", auth.ErrRecentLoginRequired))
+	if got := w.Header().Get("WWW-Authenticate"); got != `Bearer error="insufficient_user_authentication"` || w.Code != 401 {
+		t.Errorf("ErrRecentLoginRequired: %d, WWW-Authenticate %q", w.Code, got)
 	}
 	if w, _ := answerOf(t, public, auth.ErrNotFound); len(w.Header().Values("WWW-Authenticate")) != 0 {
 		t.Error("ErrNotFound outside an authenticated endpoint has a challenge")

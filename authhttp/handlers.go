@@ -63,7 +63,7 @@ type Config struct {
 
 // Handlers are the HTTP endpoints of the core of the library's HTTP
 // contract (the OAuth 2.0 token endpoint, signup, logout, logout-all, the
-// current user, password change, a health check, the browser session and
+// current user, password change, account deletion, a health check, the browser session and
 // the list of one's devices), ready to mount in a service's own router.
 // The features' endpoints are their packages' (recovery/recoveryhttp,
 // admin/adminhttp), built on these with the helpers of kit.go. Every method returns a new http.Handler; Routes returns them all
@@ -147,6 +147,7 @@ func route(method, path string, h http.Handler) Route {
 //	POST /logout              Logout
 //	POST /logout/all          LogoutAll
 //	GET  /users/me            Me
+//	DELETE /users/me          DeleteMe
 //	POST /users/me/password   ChangePassword
 //	GET  /healthz             Healthz
 //	POST /session             SessionLogin
@@ -165,6 +166,7 @@ func (h *Handlers) Routes() []Route {
 		route(http.MethodPost, "/logout", h.Logout()),
 		route(http.MethodPost, "/logout/all", h.LogoutAll()),
 		route(http.MethodGet, "/users/me", h.Me()),
+		route(http.MethodDelete, "/users/me", h.DeleteMe()),
 		route(http.MethodPost, "/users/me/password", h.ChangePassword()),
 		route(http.MethodGet, "/healthz", h.Healthz()),
 		route(http.MethodPost, "/session", h.SessionLogin()),
@@ -401,6 +403,46 @@ func (h *Handlers) Me() http.Handler {
 	return h.endpoint(http.MethodGet, authenticated, func(w http.ResponseWriter, r *http.Request, c Call) error {
 		u := c.User
 		writeUser(w, http.StatusOK, u)
+		return nil
+	})
+}
+
+// DeleteMe returns the account-deletion endpoint, DELETE with a Bearer
+// access token and a JSON body {"password"}: 204 once the account and
+// everything of it are deleted (auth.Authenticator.DeleteAccount), its
+// tokens refused at once and its username and email free again. A wrong
+// password is 400 invalid_grant, "the password is wrong" (and counts
+// towards the username's limit: 429 after too many), a missing one 400
+// invalid_request; an account without a password is 401
+// insufficient_user_authentication with its RFC 9470 challenge (it would
+// confirm with a recent login, which access tokens cannot show yet); the
+// last enabled administrator is 409 last_admin; a Store that cannot delete
+// accounts (not an auth.UserDeleter) is 404 not_found, as a service that
+// does not offer it. A request without a body is one without a password.
+func (h *Handlers) DeleteMe() http.Handler {
+	return h.endpoint(http.MethodDelete, authenticated, func(w http.ResponseWriter, r *http.Request, c Call) error {
+		var password string
+		var given bool
+		if r.ContentLength != 0 || r.Header.Get("Content-Type") != "" {
+			body, err := readJSON(w, r)
+			if err != nil {
+				return err
+			}
+			if password, given, err = body.stringField("password", errPasswordType); err != nil {
+				return err
+			}
+		}
+		if !given && c.User.PasswordHash != "" {
+			return errPasswordMissing
+		}
+		err := h.a.DeleteAccount(c.Context, auth.AccountDeletion{UserID: c.User.ID, Password: password, Client: c.Client})
+		if errors.Is(err, auth.ErrInvalidCredentials) {
+			return fmt.Errorf("%w: %w", ErrWrongPassword, err)
+		}
+		if err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
 		return nil
 	})
 }

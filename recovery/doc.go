@@ -1,7 +1,8 @@
 // Package recovery is account recovery by mail for an auth.Authenticator:
-// email verification, password reset, email change, and notices of changes
-// to an account. A service that does not mail its users neither imports
-// nor configures it.
+// email verification, password reset (asked for by address, or for an
+// account by an administrator: SendPasswordReset), email change, and
+// notices of changes to an account. A service that does not mail its users
+// neither imports nor configures it.
 //
 // It is a feature on the core's seam (see package auth): it keeps its
 // links in a store capability of its own (LinkStore, which store/memory,
@@ -58,6 +59,9 @@ var (
 	// ErrNothingToVerify is returned by RequestEmailVerification for an
 	// account without an email, or whose email is verified already.
 	ErrNothingToVerify = errors.New("recovery: no unverified email")
+	// ErrNoEmail is returned by SendPasswordReset for an account without
+	// an email address: there is nowhere to mail a link.
+	ErrNoEmail = errors.New("recovery: the account has no email address")
 	// ErrMailRefused is wrapped by a Mailer's error when the mail server
 	// refused the mail for good (an SMTP 5xx reply: no such mailbox, a
 	// policy): the mail is then not tried again.

@@ -204,6 +204,46 @@ func (r *Recovery) RequestPasswordReset(ctx context.Context, c auth.Client, emai
 	return nil
 }
 
+// ResetMail is what SendPasswordReset needs: the account, and who asks.
+type ResetMail struct {
+	UserID string
+	// Actor names who asks, for the event (auth.Event.Actor): an
+	// administrator's user id, or a tool and who runs it.
+	Actor string
+	// Client is where the request comes from, for the event.
+	Client auth.Client
+}
+
+// SendPasswordReset mails the account m.UserID a password-reset link, as
+// RequestPasswordReset would for its address, for an administrator who
+// asks for it (recoveryhttp's POST /admin/users/{id}/password-reset): an
+// account made without a password gets one so. The mail counts in the
+// account's budget of mails asked for (Limits.MailAsked), not in
+// Limits.MailForgot, and in Limits.MailRecipient; past either nothing is
+// sent, and nothing else changes. The request does not count in
+// Limits.Address. A disabled account is mailed nothing (its links would
+// not work); the event (EventPasswordResetRequested, naming m.Actor) says
+// so. It returns ErrNoEmail for an account without an email,
+// auth.ErrNotFound for an unknown one, or a store error.
+func (r *Recovery) SendPasswordReset(ctx context.Context, m ResetMail) error {
+	u, err := r.store.UserByID(ctx, m.UserID)
+	if err != nil {
+		return err
+	}
+	if u.Email == "" {
+		return ErrNoEmail
+	}
+	ev := auth.Event{Type: EventPasswordResetRequested, UserID: u.ID, Username: u.Username, Email: u.Email, Actor: m.Actor, ClientAddr: m.Client.Addr}
+	if u.Disabled {
+		ev.Reason = "disabled"
+		r.a.Emit(ctx, ev)
+		return nil
+	}
+	r.a.Emit(ctx, ev)
+	r.queueMail(ctx, mailJob{kind: mailAsked, purpose: LinkResetPassword, userID: u.ID, version: u.TokenVersion, email: u.Email, clientAddr: m.Client.Addr})
+	return nil
+}
+
 // resetAccount finds the account a password-reset job is for, on a worker:
 // nil (with an event saying why) if no enabled account has the address.
 func (r *Recovery) resetAccount(ctx context.Context, j mailJob) (*auth.User, error) {

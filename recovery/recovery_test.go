@@ -773,3 +773,81 @@ func TestMailTemplates(t *testing.T) {
 func mustText(s string) *texttemplate.Template {
 	return texttemplate.Must(texttemplate.New("t").Parse(s))
 }
+
+// TestSendPasswordReset: an administrator's reset link goes to the
+// account's address in its budget of mails asked for, which the resets
+// anyone can ask for by address do not spend; an account without an
+// address, or an unknown one, is refused; a disabled one is mailed
+// nothing.
+func TestSendPasswordReset(t *testing.T) {
+	f, m := newMailFixture(t, nil)
+	ctx := context.Background()
+	u, err := f.a.Register(ctx, auth.NewUser{Username: "alice", Email: "alice@example.com", NoPassword: true, Actor: "root-id"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.next(t) // the verification link: asked, one of three
+	nomail := f.register(t, "bob", "correct horse battery")
+	for _, tc := range []struct {
+		name string
+		id   string
+		want error
+	}{
+		{"no email", nomail.ID, recovery.ErrNoEmail},
+		{"unknown", "nobody", auth.ErrNotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := f.r.SendPasswordReset(ctx, recovery.ResetMail{UserID: tc.id, Actor: "root-id"}); !errors.Is(err, tc.want) {
+				t.Fatalf("SendPasswordReset = %v, want %v", err, tc.want)
+			}
+		})
+	}
+	m.none(t)
+	for range 3 { // forgot: a budget of their own
+		if err := f.r.RequestPasswordReset(ctx, auth.Client{}, "alice@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		m.next(t)
+	}
+	for range 2 {
+		if err := f.r.SendPasswordReset(ctx, recovery.ResetMail{UserID: u.ID, Actor: "root-id", Client: auth.Client{Addr: "192.0.2.5"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The fifth mail to the address: the recipient's budget is spent then.
+	_, token := link(t, m.next(t))
+	m.none(t)
+	if n := f.events.count(recovery.EventPasswordResetRequested, func(e auth.Event) bool { return e.Actor == "root-id" && e.ClientAddr == "192.0.2.5" }); n != 2 {
+		t.Fatalf("%d events naming the actor", n)
+	}
+	if err := f.r.ResetPassword(ctx, recovery.PasswordReset{Token: token, NewPassword: "alice's first password"}); err != nil {
+		t.Fatal(err)
+	}
+	f.login(t, "alice", "alice's first password")
+
+	// A new hour: the account's budget of mails asked for holds 3.
+	f.clock.Advance(2 * time.Hour)
+	for range 3 {
+		if err := f.r.SendPasswordReset(ctx, recovery.ResetMail{UserID: u.ID, Actor: "root-id"}); err != nil {
+			t.Fatal(err)
+		}
+		m.next(t)
+	}
+	if err := f.r.SendPasswordReset(ctx, recovery.ResetMail{UserID: u.ID, Actor: "root-id"}); err != nil {
+		t.Fatal(err)
+	}
+	m.none(t)
+
+	// A disabled account.
+	f.clock.Advance(2 * time.Hour)
+	if _, err := f.store.ChangeUser(ctx, u.ID, auth.UserChange{Disabled: ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.r.SendPasswordReset(ctx, recovery.ResetMail{UserID: u.ID, Actor: "root-id"}); err != nil {
+		t.Fatal(err)
+	}
+	m.none(t)
+	if n := f.events.count(recovery.EventPasswordResetRequested, func(e auth.Event) bool { return e.Reason == "disabled" }); n != 1 {
+		t.Fatalf("%d events of a disabled account", n)
+	}
+}

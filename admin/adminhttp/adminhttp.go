@@ -1,12 +1,16 @@
 // Package adminhttp is the HTTP endpoints of package admin, for the
 // administrators of a service (users holding admin.Role): list the
-// accounts, disable or enable one, set its roles, end its logins. They are
+// accounts, create one, disable or enable one, set its roles, end its
+// logins, delete it. (Mailing an account a password-reset link is package
+// recovery's, at POST /admin/users/{id}/password-reset: see
+// recovery/recoveryhttp.) They are
 // built on the authhttp.Handlers of the same Authenticator (their timeout,
 // client addresses, authentication and error answers); mount Routes beside
 // authhttp's.
 package adminhttp
 
 import (
+	"cmp"
 	_ "embed"
 	"errors"
 	"net/http"
@@ -33,9 +37,11 @@ func New(h *authhttp.Handlers, x *admin.Admin) *Handlers {
 // Routes returns every endpoint at the method and path of the HTTP
 // contract, each with its OpenAPI description (authhttp.OpenAPI):
 //
-//	GET   /admin/users               ListUsers
-//	PATCH /admin/users/{id}          UpdateUser
-//	POST  /admin/users/{id}/logout   LogoutUser
+//	GET    /admin/users               ListUsers
+//	POST   /admin/users               CreateUser
+//	PATCH  /admin/users/{id}          UpdateUser
+//	DELETE /admin/users/{id}          DeleteUser
+//	POST   /admin/users/{id}/logout   LogoutUser
 //
 // The {id} is read with authhttp.Handlers.PathValue: authhttp.Router,
 // http.ServeMux and chi set it; on another router, see authhttp's package
@@ -44,7 +50,9 @@ func New(h *authhttp.Handlers, x *admin.Admin) *Handlers {
 func (x *Handlers) Routes() []authhttp.Route {
 	routes := []authhttp.Route{
 		{Method: http.MethodGet, Path: "/admin/users", Handler: x.ListUsers()},
+		{Method: http.MethodPost, Path: "/admin/users", Handler: x.CreateUser()},
 		{Method: http.MethodPatch, Path: "/admin/users/{id}", Handler: x.UpdateUser()},
+		{Method: http.MethodDelete, Path: "/admin/users/{id}", Handler: x.DeleteUser()},
 		{Method: http.MethodPost, Path: "/admin/users/{id}/logout", Handler: x.LogoutUser()},
 	}
 	described, err := authhttp.Describe(openapiSpec, routes)
@@ -107,6 +115,10 @@ var (
 	errPatchEmpty    = authhttp.BadRequest("give disabled (a boolean), roles (an array of strings), or both")
 	errDisabledType  = authhttp.BadRequest("disabled must be a boolean")
 	errRolesType     = authhttp.BadRequest("roles must be an array of strings")
+	errUsernameMiss  = authhttp.BadRequest("username is required")
+	errUsernameType  = authhttp.BadRequest("username must be a string")
+	errEmailType     = authhttp.BadRequest("email must be a string or null")
+	errPasswordType  = authhttp.BadRequest("password must be a string or null")
 )
 
 // admin makes an endpoint that only users holding admin.Role reach
@@ -200,6 +212,65 @@ func (x *Handlers) UpdateUser() http.Handler {
 			return err
 		}
 		authhttp.WriteJSON(w, http.StatusOK, viewAdminUser(u))
+		return nil
+	})
+}
+
+// CreateUser returns POST /admin/users for admins, with a JSON body
+// {"username", "email" (optional), "password" (optional), "roles"
+// (optional)}: 201 with the user as ListUsers shows it, made by
+// admin.Admin.CreateUser with the acting admin as its actor and checked as
+// a signup is: 409 user_exists or email_exists for a name or an address
+// taken, 422 invalid_username, invalid_password or invalid_email for one
+// that breaks the rules, 400 invalid_request for a bad body or role. An
+// account made without a password (none, null or empty) signs in only once
+// it has one (a reset by a mailed link) or by another way of signing in;
+// with an email, package recovery mails it a verification link.
+func (x *Handlers) CreateUser() http.Handler {
+	return x.admin(http.MethodPost, func(w http.ResponseWriter, r *http.Request, c authhttp.Call) error {
+		body, err := authhttp.ReadJSON(w, r)
+		if err != nil {
+			return err
+		}
+		username, ok, err := body.String("username", errUsernameType)
+		if err != nil || !ok {
+			return cmp.Or(err, errUsernameMiss)
+		}
+		email, _, err := body.String("email", errEmailType)
+		if err != nil {
+			return err
+		}
+		password, _, err := body.String("password", errPasswordType)
+		if err != nil {
+			return err
+		}
+		roles, _, err := body.Strings("roles", errRolesType)
+		if err != nil {
+			return err
+		}
+		u, err := x.x.CreateUser(c.Context, auth.NewUser{Username: username, Password: password, Email: email, Roles: roles, Actor: c.User.ID, Client: c.Client})
+		if err != nil {
+			return err
+		}
+		authhttp.WriteJSON(w, http.StatusCreated, viewAdminUser(u))
+		return nil
+	})
+}
+
+// DeleteUser returns DELETE /admin/users/{id} for admins: 204, the
+// account deleted as the user's own deletion deletes it
+// (admin.Admin.DeleteUser, with the acting admin as its actor): its logins
+// and links go, its tokens are refused at once, its username and email are
+// free again. An unknown id is 404 not_found, and so is every id when the
+// Store cannot delete accounts (not an auth.UserDeleter); the last enabled
+// account with the role admin is 409 last_admin (authctl's user delete
+// -force can delete it).
+func (x *Handlers) DeleteUser() http.Handler {
+	return x.admin(http.MethodDelete, func(w http.ResponseWriter, r *http.Request, c authhttp.Call) error {
+		if err := x.x.DeleteUser(c.Context, r.PathValue("id"), admin.Deletion{Actor: c.User.ID, Client: c.Client}); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
 		return nil
 	})
 }

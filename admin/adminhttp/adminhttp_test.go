@@ -51,8 +51,8 @@ var testSecret = []byte("adminhttp-tests-secret-0123456789abcdef")
 // downStore is store/memory's Store (an admin.UserLister) that can be
 // switched off: with down, the reads of the users that authentication
 // makes fail too, with adminDown only the calls of package admin
-// (ChangeUser, ListUsers), after the caller is authenticated; both with
-// auth.ErrStoreUnavailable.
+// (ChangeUser, ListUsers, and those of creating and deleting an account),
+// after the caller is authenticated; both with auth.ErrStoreUnavailable.
 type downStore struct {
 	*memory.Store
 	down, adminDown atomic.Bool
@@ -86,6 +86,34 @@ func (s *downStore) ChangeUser(ctx context.Context, id string, c auth.UserChange
 		return nil, err
 	}
 	return s.Store.ChangeUser(ctx, id, c)
+}
+
+func (s *downStore) UserByUsername(ctx context.Context, name string) (*auth.User, error) {
+	if err := s.err(true); err != nil {
+		return nil, err
+	}
+	return s.Store.UserByUsername(ctx, name)
+}
+
+func (s *downStore) UserByEmail(ctx context.Context, email string) (*auth.User, error) {
+	if err := s.err(true); err != nil {
+		return nil, err
+	}
+	return s.Store.UserByEmail(ctx, email)
+}
+
+func (s *downStore) CreateUser(ctx context.Context, u *auth.User) error {
+	if err := s.err(true); err != nil {
+		return err
+	}
+	return s.Store.CreateUser(ctx, u)
+}
+
+func (s *downStore) DeleteUser(ctx context.Context, id string) error {
+	if err := s.err(true); err != nil {
+		return err
+	}
+	return s.Store.DeleteUser(ctx, id)
 }
 
 func (s *downStore) ListUsers(ctx context.Context, after string, limit int) ([]*auth.User, error) {
@@ -580,6 +608,77 @@ func TestAdminWithoutUserLister(t *testing.T) {
 	e.do("PATCH", "/admin/users/"+ids["carol"], jsonType, `{"disabled":true}`, root).wantStatus(t, 200)
 	e.do("POST", "/admin/users/"+ids["carol"]+"/logout", "", "", root).wantStatus(t, 204)
 	e.do("GET", "/users/me", "", "", root).wantStatus(t, 200)
+	// Nor can it delete accounts (not an auth.UserDeleter): as a service
+	// that does not offer it.
+	e.do("DELETE", "/admin/users/"+ids["carol"], "", "", root).wantError(t, 404, "not_found")
+	e.do("POST", "/admin/users", jsonType, `{"username":"dave"}`, root).wantStatus(t, 201)
+}
+
+// TestAdminCreateAndDelete: an administrator creates accounts, with a
+// password or without (which then no password opens), checked as a signup
+// is; and deletes them: their tokens end at once and their names are free
+// again; never the last enabled administrator.
+func TestAdminCreateAndDelete(t *testing.T) {
+	e := newEnv(t)
+	rootID := e.signup(t, "root", "")
+	e.makeAdmin(t, rootID)
+	root := e.login(t, "root")
+
+	r := e.do("POST", "/admin/users", jsonType, `{"username":" Carol ","email":"Carol@Example.com","password":"correct horse","roles":["ops","ops"]}`, root)
+	r.wantStatus(t, 201)
+	carol := wantUser(t, r.body)
+	if carol["username"] != "carol" || carol["email"] != "carol@example.com" || carol["disabled"] != false || fmt.Sprint(carol["roles"]) != "[ops]" {
+		t.Fatalf("created %s", r.raw)
+	}
+	carolToken := e.login(t, "carol")
+	r = e.do("POST", "/admin/users", jsonType, `{"username":"dave","password":null,"email":null}`, root)
+	r.wantStatus(t, 201)
+	dave := wantUser(t, r.body)
+	e.do("POST", "/token", "application/x-www-form-urlencoded", "username=dave&password=correct+horse", "").wantError(t, 400, "invalid_grant")
+	e.do("POST", "/admin/users", jsonType, `{"username":"erin","password":""}`, root).wantStatus(t, 201)
+	for _, c := range []struct {
+		body   string
+		status int
+		code   string
+	}{
+		{`{"username":"CAROL"}`, 409, "user_exists"},
+		{`{"username":"carol@example.com"}`, 409, "user_exists"},
+		{`{"username":"frank","email":"carol@example.com"}`, 409, "email_exists"},
+		{`{"username":"fr"}`, 422, "invalid_username"},
+		{`{"username":"frank","password":"password1"}`, 422, "invalid_password"},
+		{`{"username":"frank","email":"frank@localhost"}`, 422, "invalid_email"},
+		{`{"username":"frank","roles":["Admin"]}`, 400, "invalid_request"},
+		{`{"username":"frank","roles":"ops"}`, 400, "invalid_request"},
+		{`{"username":"frank","password":7}`, 400, "invalid_request"},
+		{`{"username":"frank","email":7}`, 400, "invalid_request"},
+		{`{"username":7}`, 400, "invalid_request"},
+		{`{}`, 400, "invalid_request"},
+		{`{"username":"frank","username":"frank"}`, 400, "invalid_request"},
+	} {
+		e.do("POST", "/admin/users", jsonType, c.body, root).wantError(t, c.status, c.code)
+	}
+	e.do("POST", "/admin/users", jsonType, `{"username":"frank"}`, carolToken).wantError(t, 403, "insufficient_scope")
+	if _, err := e.a.Store().UserByUsername(context.Background(), "frank"); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("a refused creation made frank: %v", err)
+	}
+
+	// Deletion: at once, and the name is free again.
+	e.do("DELETE", "/admin/users/"+carol["id"].(string), "", "", carolToken).wantError(t, 403, "insufficient_scope")
+	e.do("DELETE", "/admin/users/"+carol["id"].(string), "", "", root).wantStatus(t, 204)
+	e.do("GET", "/users/me", "", "", carolToken).wantError(t, 401, "invalid_token")
+	e.do("DELETE", "/admin/users/"+carol["id"].(string), "", "", root).wantError(t, 404, "not_found")
+	e.do("POST", "/admin/users", jsonType, `{"username":"carol","email":"carol@example.com"}`, root).wantStatus(t, 201)
+	e.do("DELETE", "/admin/users/"+dave["id"].(string), "", "", root).wantStatus(t, 204)
+	// Never the last enabled administrator, the caller included; with
+	// another, an administrator may delete their own account.
+	e.do("DELETE", "/admin/users/"+rootID, "", "", root).wantError(t, 409, "last_admin")
+	e.do("GET", "/admin/users", "", "", root).wantStatus(t, 200)
+	r = e.do("POST", "/admin/users", jsonType, `{"username":"second","password":"correct horse","roles":["admin"]}`, root)
+	r.wantStatus(t, 201)
+	second := e.login(t, "second")
+	e.do("DELETE", "/admin/users/"+rootID, "", "", root).wantStatus(t, 204)
+	e.do("GET", "/admin/users", "", "", root).wantError(t, 401, "invalid_token")
+	e.do("DELETE", "/admin/users/"+r.body["id"].(string), "", "", second).wantError(t, 409, "last_admin")
 }
 
 // TestStoreDown: a store that fails, when the caller is authenticated or
@@ -634,6 +733,9 @@ func TestEventsHoldClientAddr(t *testing.T) {
 	send("PATCH", "/admin/users/"+aliceID, `{"disabled":true}`).wantStatus(t, 200)
 	send("PATCH", "/admin/users/"+aliceID, `{"disabled":false}`).wantStatus(t, 200)
 	send("POST", "/admin/users/"+aliceID+"/logout", "").wantStatus(t, 204)
+	bob := send("POST", "/admin/users", `{"username":"bob"}`)
+	bob.wantStatus(t, 201)
+	send("DELETE", "/admin/users/"+bob.body["id"].(string), "").wantStatus(t, 204)
 
 	seen := map[auth.EventType]bool{}
 	for _, ev := range e.events.take() {
@@ -641,11 +743,18 @@ func TestEventsHoldClientAddr(t *testing.T) {
 		if ev.ClientAddr != "192.0.2.1" {
 			t.Errorf("event %s has client address %q, want 192.0.2.1", ev.Type, ev.ClientAddr)
 		}
+		if ev.Username == "bob" {
+			if ev.Actor != rootID || (ev.Type != auth.EventRegistered && ev.Type != auth.EventUserDeleted) {
+				t.Errorf("event %+v: want the actor %s creating or deleting bob", ev, rootID)
+			}
+			continue
+		}
 		if ev.Actor != rootID || ev.UserID != aliceID || ev.Username != "alice" || ev.Change == "" {
 			t.Errorf("event %+v: want the actor %s on alice's account, and the change", ev, rootID)
 		}
 	}
-	for _, et := range []auth.EventType{admin.EventRolesChanged, admin.EventUserDisabled, admin.EventUserEnabled, auth.EventLogoutAll} {
+	for _, et := range []auth.EventType{admin.EventRolesChanged, admin.EventUserDisabled, admin.EventUserEnabled, auth.EventLogoutAll,
+		auth.EventRegistered, auth.EventUserDeleted} {
 		if !seen[et] {
 			t.Errorf("no %s event", et)
 		}

@@ -10,9 +10,13 @@
 //	user roles [-force] NAME ROLE,ROLE,...            replaces the roles ("" for none)
 //	user list [-limit N]
 //	user logout NAME                                  every session and access token ended
+//	user delete [-force] NAME                         the account, its sessions and links
+//	user password NAME                                the password is read from standard input
 //
-// A change that would leave no enabled user with the role admin is refused
-// unless given -force, and then said. Every change is written to standard
+// A change that would leave no enabled user with the role admin (a
+// disable, a change of roles, a deletion) is refused unless given -force,
+// and then said. user password ends every login of the user, as a reset
+// does. Every change is written to standard
 // error as the server's audit log writes it, with the actor "authctl (unix
 // user NAME)", NAME being who runs it.
 //
@@ -20,7 +24,8 @@
 // AUTH_DATA_DIR and AUTH_DATABASE_URL, then ./data and SQLite). A password
 // is never taken from a flag, where it would stay in the shell's history
 // and the process list: authctl reads it from standard input, without
-// echo on a terminal. Against a SQLite file that a running server holds,
+// echo on a terminal, checks it by the password rules and hashes it with
+// the hasher the Authenticator is configured with (argon2id). Against a SQLite file that a running server holds,
 // authctl says so and exits 1: use the server's admin API then.
 package main
 
@@ -77,6 +82,10 @@ Subcommands:
                set the roles, comma-separated ("" for none)
   user list [-limit N]  list the users
   user logout NAME      end every session and access token of a user
+  user delete [-force] NAME
+               delete a user, with every session and mailed link
+  user password NAME    set a user's password, read from standard input;
+               ends every session and access token of the user
 
 A change that would leave no enabled user with the role admin is refused
 unless given -force. Every change is also written to standard error as an
@@ -240,11 +249,11 @@ var subcommands = map[string]subcommand{
 			return nil, err
 		}
 		return func(ctx context.Context, e *env) error {
-			password, err := readPassword(e, pos[0])
+			password, err := readPassword(e, pos[0], "create")
 			if err != nil {
 				return err
 			}
-			u, err := e.a.Register(ctx, auth.NewUser{Username: pos[0], Password: password, Email: *email, Roles: roles})
+			u, err := e.admin.CreateUser(ctx, auth.NewUser{Username: pos[0], Password: password, Email: *email, Roles: roles, Actor: e.actor})
 			if err != nil {
 				return err
 			}
@@ -265,6 +274,24 @@ var subcommands = map[string]subcommand{
 			return err
 		}
 		fmt.Fprintf(e.stdout, "enabled %s\n", u.Username)
+		return nil
+	}),
+	"delete": byName("delete", func(ctx context.Context, e *env, u *auth.User, force bool) error {
+		if err := e.admin.DeleteUser(ctx, u.ID, admin.Deletion{Actor: e.actor, Force: force}); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "deleted %s: its sessions and links are gone, its username and email free%s\n", u.Username, forced(force))
+		return nil
+	}),
+	"password": byName("password", func(ctx context.Context, e *env, u *auth.User, _ bool) error {
+		password, err := readPassword(e, u.Username, "password")
+		if err != nil {
+			return err
+		}
+		if err := e.admin.SetPassword(ctx, u.ID, admin.PasswordSet{Password: password, Actor: e.actor}); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "set the password of %s: every session and access token ended\n", u.Username)
 		return nil
 	}),
 	"logout": byName("logout", func(ctx context.Context, e *env, u *auth.User, _ bool) error {
@@ -330,16 +357,20 @@ var subcommands = map[string]subcommand{
 const forceUsage = "make the change even if it leaves no enabled user with the role admin"
 
 // byName is a subcommand that takes a user's name and acts on the user;
-// disable also takes -force.
+// disable and delete also take -force.
 func byName(name string, act func(ctx context.Context, e *env, u *auth.User, force bool) error) subcommand {
+	takesForce := name == "disable" || name == "delete"
 	syn := name + " NAME"
-	if name == "disable" {
+	if takesForce {
 		syn = name + " [-force] NAME"
+	}
+	if name == "password" {
+		syn += "  (the password is read from standard input)"
 	}
 	return subcommand{syn, func(args []string, stdout, stderr io.Writer) (func(context.Context, *env) error, error) {
 		fs := flag.NewFlagSet(name, flag.ContinueOnError)
 		force := new(bool)
-		if name == "disable" {
+		if takesForce {
 			force = fs.Bool("force", false, forceUsage)
 		}
 		pos, err := parseArgs(fs, syn, args, 1, stdout, stderr)
@@ -399,9 +430,10 @@ func lookup(ctx context.Context, e *env, name string) (*auth.User, error) {
 	return u, err
 }
 
-// readPassword reads the new user's password: without echo from a
-// terminal (twice, to catch a typo), else the first line of standard input.
-func readPassword(e *env, name string) (string, error) {
+// readPassword reads the password of the user name, for the subcommand
+// sub: without echo from a terminal (twice, to catch a typo), else the
+// first line of standard input.
+func readPassword(e *env, name, sub string) (string, error) {
 	if f, ok := e.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		fmt.Fprintf(e.stderr, "Password for %s: ", name)
 		p1, err := term.ReadPassword(int(f.Fd()))
@@ -426,7 +458,7 @@ func readPassword(e *env, name string) (string, error) {
 	}
 	line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
 	if line == "" {
-		return "", errors.New("no password on standard input (pipe it in: printf '%s\\n' \"$PASSWORD\" | authctl user create NAME)")
+		return "", fmt.Errorf("no password on standard input (pipe it in: printf '%%s\\n' \"$PASSWORD\" | authctl user %s NAME)", sub)
 	}
 	return line, nil
 }

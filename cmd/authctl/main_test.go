@@ -120,6 +120,35 @@ func TestAuthctl(t *testing.T) {
 	ctl("", "user", "roles", "alice", "").want(t, 0, "roles: none", "")
 	ctl("", "user", "logout", "alice").want(t, 0, "logged alice out everywhere", "")
 	ctl("", "user", "disable", "nobody").want(t, 1, "", `no user named "nobody"`)
+	if r := ctl("correct horse battery\n", "user", "create", "admin2"); !strings.Contains(r.stderr, `actor="authctl (unix user `) || !strings.Contains(r.stderr, "event=registered") {
+		t.Fatalf("the audit line of a creation does not name authctl: %q", r.stderr)
+	}
+
+	// A new password (v3): checked by the rules, ending every login.
+	ctl("short\n", "user", "password", "alice").want(t, 1, "", "the password is refused")
+	ctl("", "user", "password", "alice").want(t, 1, "", "authctl user password NAME")
+	ctl("a new password for alice\n", "user", "password", "nobody").want(t, 1, "", `no user named "nobody"`)
+	pw := ctl("a new password for alice\n", "user", "password", "Alice")
+	pw.want(t, 0, "set the password of alice: every session and access token ended", "event=password_changed")
+	for _, want := range []string{`actor="authctl (unix user `, `change="password set"`} {
+		if !strings.Contains(pw.stderr, want) {
+			t.Fatalf("the audit line lacks %q: %s", want, pw.stderr)
+		}
+	}
+	if strings.Contains(pw.stdout+pw.stderr, "a new password for alice") {
+		t.Fatal("the password is in the output")
+	}
+
+	// Deletion (v3): never the last enabled admin unless forced.
+	ctl("", "user", "delete", "root").want(t, 1, "", "no enabled user with the role admin")
+	ctl("", "user", "delete", "nobody").want(t, 1, "", `no user named "nobody"`)
+	ctl("correct horse battery\n", "user", "create", "bob", "-email", "bob@example.com").want(t, 0, "created user bob", "")
+	del := ctl("", "user", "delete", "bob@example.com")
+	del.want(t, 0, "deleted bob: its sessions and links are gone, its username and email free", "event=user_deleted")
+	if strings.Contains(del.stdout, "-force") || !strings.Contains(del.stderr, `actor="authctl (unix user `) {
+		t.Fatalf("delete: %q %q", del.stdout, del.stderr)
+	}
+	ctl("correct horse battery\n", "user", "create", "bob", "-email", "bob@example.com").want(t, 0, "created user bob", "")
 
 	// What the commands did is what the store holds.
 	st, err := sqlite.Open(context.Background(), filepath.Join(data, "auth.db"), sqlite.Config{})
@@ -131,24 +160,30 @@ func TestAuthctl(t *testing.T) {
 		t.Fatalf("root: %+v %v", root, err)
 	}
 	alice, err := st.UserByUsername(context.Background(), "alice")
-	if err != nil || alice.Disabled || len(alice.Roles) != 0 || alice.TokenVersion < 2 {
+	if err != nil || alice.Disabled || len(alice.Roles) != 0 || alice.TokenVersion < 3 || !strings.HasPrefix(alice.PasswordHash, "$argon2id$") {
 		t.Fatalf("alice: %+v %v", alice, err)
 	}
+	if err := (auth.Argon2id{}).Verify("a new password for alice", alice.PasswordHash); err != nil {
+		t.Fatalf("alice's new password: %v", err)
+	}
 	st.Close()
+	// The last admin, forced.
+	ctl("", "user", "delete", "-force", "root").want(t, 0, "deleted root: its sessions and links are gone, its username and email free (-force: the change was made", "")
 
 	// Usage: -h everywhere, mistakes exit 2 before the store is touched.
 	if strings.Contains(ctl("", "user", "logout", "alice").stderr, "@") {
 		t.Fatal("an audit line holds an address")
 	}
 	for _, args := range [][]string{{"-h"}, {"user", "-h"}, {"user", "create", "-h"}, {"user", "disable", "-h"}, {"user", "enable", "-h"},
-		{"user", "roles", "-h"}, {"user", "list", "-h"}, {"user", "logout", "-h"}} {
+		{"user", "roles", "-h"}, {"user", "list", "-h"}, {"user", "logout", "-h"}, {"user", "delete", "-h"}, {"user", "password", "-h"}} {
 		r := runBin(t, bin, "", args...)
 		if r.code != 0 || !strings.Contains(r.stdout, "Usage") {
 			t.Errorf("%q: exit %d %q %q", args, r.code, r.stdout, r.stderr)
 		}
 	}
 	for _, args := range [][]string{{}, {"users"}, {"user"}, {"user", "frob"}, {"user", "create"}, {"user", "roles", "alice"},
-		{"user", "disable", "a", "b"}, {"user", "list", "-limit", "x"}, {"-nope", "user", "list"}, {"user", "create", "x", "-password", "pw"}} {
+		{"user", "disable", "a", "b"}, {"user", "list", "-limit", "x"}, {"-nope", "user", "list"}, {"user", "create", "x", "-password", "pw"},
+		{"user", "delete"}, {"user", "password", "alice", "pw"}, {"user", "password", "-force", "alice"}} {
 		r := runBin(t, bin, "", args...)
 		if r.code != 2 || !strings.Contains(r.stderr, "Usage") {
 			t.Errorf("%q: exit %d %q %q", args, r.code, r.stdout, r.stderr)
@@ -212,5 +247,9 @@ func TestAuthctlPostgres(t *testing.T) {
 	ctl("", "user", "disable", "root").want(t, 1, "", "no enabled user with the role admin")
 	ctl("", "user", "disable", "-force", "root").want(t, 0, "disabled root", "event=user_disabled")
 	ctl("", "user", "list").want(t, 0, "root", "")
+	ctl("correct horse battery\n", "user", "create", "alice", "-role", "admin").want(t, 0, "created user alice", "")
+	ctl("a new password for alice\n", "user", "password", "alice").want(t, 0, "set the password of alice", "event=password_changed")
+	ctl("", "user", "delete", "alice").want(t, 1, "", "no enabled user with the role admin")
+	ctl("", "user", "delete", "-force", "alice").want(t, 0, "deleted alice", "event=user_deleted")
 	ctl("", "-db", "postgres://nobody@127.0.0.1:1/x?connect_timeout=2", "user", "list").want(t, 1, "", "cannot use the PostgreSQL database")
 }

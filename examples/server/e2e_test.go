@@ -468,7 +468,7 @@ func TestE2E(t *testing.T) {
 			{"PUT", "/signup", 405, "POST"},
 			{"GET", "/logout", 405, "POST"},
 			{"GET", "/logout/all", 405, "POST"},
-			{"DELETE", "/users/me", 405, "GET, HEAD"},
+			{"PUT", "/users/me", 405, "DELETE, GET, HEAD"},
 			{"GET", "/users/me/password", 405, "POST"},
 			{"POST", "/healthz", 405, "GET, HEAD"},
 			{"POST", "/openapi.json", 405, "GET, HEAD"},

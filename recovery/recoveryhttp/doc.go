@@ -1,15 +1,17 @@
 // Package recoveryhttp serves account recovery (package recovery) over
 // HTTP: the endpoints that verify an email address, mail a new
 // verification link, change the address, and reset a forgotten password,
-// and the pages that the mailed links open, whose button posts the link's
-// token to those endpoints (opening a link spends nothing).
+// the one with which an administrator (admin.Role) has an account mailed a
+// reset link, and the pages that the mailed links open, whose button posts
+// the link's token to those endpoints (opening a link spends nothing).
 //
 // The endpoints are made with authhttp's kit (Handlers.Public and
 // Authenticated, ReadJSON, Problem), so they check the method, read the
 // body, authenticate the caller, bound the time and answer errors as
 // authhttp's own do, through its table of answers; package recovery's
 // errors get answers of their own (a link that is invalid, spent or
-// expired is 400 invalid_grant; nothing to verify, 409 nothing_to_verify).
+// expired is 400 invalid_grant; nothing to verify, 409 nothing_to_verify;
+// no address to mail a reset link to, 409 no_email).
 // Each route carries its OpenAPI Operation, so that authhttp.OpenAPI
 // describes it.
 //

@@ -27,6 +27,7 @@ var recoverySentinels = map[string]struct {
 }{
 	"ErrInvalidLink":     {recovery.ErrInvalidLink, http.StatusBadRequest, "invalid_grant"},
 	"ErrNothingToVerify": {recovery.ErrNothingToVerify, http.StatusConflict, "nothing_to_verify"},
+	"ErrNoEmail":         {recovery.ErrNoEmail, http.StatusConflict, "no_email"},
 	// A Mailer's error, never returned by the flows: if it ever reached an
 	// endpoint, it would be the server's failure.
 	"ErrMailRefused": {recovery.ErrMailRefused, http.StatusInternalServerError, "server_error"},

@@ -1,6 +1,7 @@
 package recoveryhttp
 
 import (
+	"context"
 	"encoding/json"
 	"maps"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/admin"
 	"github.com/goauthkit/auth/authhttp"
 	"github.com/goauthkit/auth/recovery"
 )
@@ -117,6 +119,43 @@ var answers = map[string]map[int]scenario{
 		429: twice(invalidLink("/password/reset", `,"new_password":"another horse"`)),
 		503: storeDown(invalidLink("/password/reset", `,"new_password":"another horse"`)),
 	},
+	"POST /admin/users/{id}/password-reset": {
+		202: func(t *testing.T, e *env) func() resp {
+			root := e.admin(t)
+			e.account(t, "alice", "alice@example.com")
+			return func() resp {
+				r := e.do("POST", "/admin/users/"+e.id(t, "alice")+"/password-reset", "", "", root)
+				e.mail.link(t, "alice@example.com")
+				return r
+			}
+		},
+		400: func(t *testing.T, e *env) func() resp {
+			root := e.admin(t)
+			return func() resp {
+				r, err := http.NewRequest("POST", e.srv.URL+"/admin/users/"+e.id(t, "root")+"/password-reset", nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r.Header.Add("Authorization", "Bearer "+root)
+				r.Header.Add("Authorization", "Bearer "+root)
+				return e.send(r)
+			}
+		},
+		401: func(t *testing.T, e *env) func() resp {
+			return func() resp { return e.do("POST", "/admin/users/x/password-reset", "", "", "") }
+		},
+		403: func(t *testing.T, e *env) func() resp {
+			access, _ := e.account(t, "alice", "")
+			return func() resp { return e.do("POST", "/admin/users/"+e.id(t, "alice")+"/password-reset", "", "", access) }
+		},
+		404: func(t *testing.T, e *env) func() resp {
+			root := e.admin(t)
+			return func() resp { return e.do("POST", "/admin/users/nobody/password-reset", "", "", root) }
+		},
+		405: wrongMethod("GET", "/admin/users/x/password-reset"),
+		409: adminResetNoEmail,
+		503: storeDown(adminResetNoEmail),
+	},
 	"GET /verify-email":         {200: page("/verify-email?token=" + strings.Repeat("A", 43)), 405: wrongMethod("POST", "/verify-email")},
 	"GET /reset-password":       {200: page("/reset-password?token=" + strings.Repeat("A", 43)), 405: wrongMethod("POST", "/reset-password")},
 	"GET /assets/link-page.js":  {200: page("/assets/link-page.js"), 405: wrongMethod("POST", "/assets/link-page.js")},
@@ -188,6 +227,36 @@ func changeEmail(body string) scenario {
 func resendNothing(t *testing.T, e *env) func() resp {
 	access, _ := e.account(t, "alice", "")
 	return func() resp { return e.do("POST", "/email/verify/resend", "", "", access) }
+}
+
+// admin signs root up, makes root an administrator (as a tool on the
+// server does), and returns root's access token.
+func (e *env) admin(t *testing.T) string {
+	t.Helper()
+	access, _ := e.account(t, "root", "")
+	if _, err := e.a.Store().ChangeUser(context.Background(), e.id(t, "root"), auth.UserChange{Roles: &[]string{admin.Role}}); err != nil {
+		t.Fatal(err)
+	}
+	return access
+}
+
+// id is the account name's id.
+func (e *env) id(t *testing.T, name string) string {
+	t.Helper()
+	u, err := e.a.Store().UserByUsername(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.ID
+}
+
+// adminResetNoEmail has an administrator ask for a reset link for an
+// account without an email.
+func adminResetNoEmail(t *testing.T, e *env) func() resp {
+	root := e.admin(t)
+	e.account(t, "alice", "")
+	target := "/admin/users/" + e.id(t, "alice") + "/password-reset"
+	return func() resp { return e.do("POST", target, "", "", root) }
 }
 
 // forgotNobody asks for a reset link for an address no account has.
@@ -332,7 +401,7 @@ func TestOpenAPIDocument(t *testing.T) {
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		t.Fatal(err)
 	}
-	authenticated := map[string]bool{"POST /email/verify/resend": true, "POST /email/change": true}
+	authenticated := map[string]bool{"POST /email/verify/resend": true, "POST /email/change": true, "POST /admin/users/{id}/password-reset": true}
 	for _, r := range routes {
 		key := r.Method + " " + r.Path
 		op, ok := doc.Paths[r.Path][strings.ToLower(r.Method)]

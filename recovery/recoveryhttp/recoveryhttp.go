@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/admin"
 	"github.com/goauthkit/auth/authhttp"
 	"github.com/goauthkit/auth/recovery"
 )
@@ -34,13 +35,15 @@ func New(h *authhttp.Handlers, r *recovery.Recovery) *Handlers {
 //	POST /email/change         ChangeEmail
 //	POST /password/forgot      ForgotPassword
 //	POST /password/reset       ResetPassword
+//	POST /admin/users/{id}/password-reset  SendPasswordReset (role admin)
 //	GET  /verify-email         VerifyEmailPage
 //	GET  /reset-password       ResetPasswordPage
 //	GET  /assets/link-page.js  LinkPageScript
 //	GET  /assets/link-page.css LinkPageStyle
 //
 // Mount them beside authhttp.Handlers.Routes, in the same router, at the
-// root of recovery.Config.PublicURL (see the package documentation).
+// root of recovery.Config.PublicURL (see the package documentation). The
+// {id} is read with r.PathValue: authhttp.Router and http.ServeMux set it.
 func (x *Handlers) Routes() []authhttp.Route {
 	routes := []authhttp.Route{
 		{Method: http.MethodPost, Path: "/email/verify", Handler: x.VerifyEmail()},
@@ -48,6 +51,7 @@ func (x *Handlers) Routes() []authhttp.Route {
 		{Method: http.MethodPost, Path: "/email/change", Handler: x.ChangeEmail()},
 		{Method: http.MethodPost, Path: "/password/forgot", Handler: x.ForgotPassword()},
 		{Method: http.MethodPost, Path: "/password/reset", Handler: x.ResetPassword()},
+		{Method: http.MethodPost, Path: "/admin/users/{id}/password-reset", Handler: x.SendPasswordReset()},
 		{Method: http.MethodGet, Path: "/verify-email", Handler: x.VerifyEmailPage()},
 		{Method: http.MethodGet, Path: "/reset-password", Handler: x.ResetPasswordPage()},
 		{Method: http.MethodGet, Path: "/assets/link-page.js", Handler: x.LinkPageScript()},
@@ -82,6 +86,8 @@ func answer(err error) error {
 		return &authhttp.Problem{Status: http.StatusBadRequest, Code: "invalid_grant", Description: "the link is invalid, used, expired or replaced by a newer one", Err: err}
 	case errors.Is(err, recovery.ErrNothingToVerify):
 		return &authhttp.Problem{Status: http.StatusConflict, Code: "nothing_to_verify", Description: "the account has no unverified email", Err: err}
+	case errors.Is(err, recovery.ErrNoEmail):
+		return &authhttp.Problem{Status: http.StatusConflict, Code: "no_email", Description: "the account has no email address to mail a link to", Err: err}
 	case errors.Is(err, recovery.ErrMailRefused): // a Mailer's: never returned by the flows
 		return &authhttp.Problem{Status: http.StatusInternalServerError, Code: "server_error", Description: "internal error", Err: err}
 	}
@@ -236,6 +242,30 @@ func (x *Handlers) ResetPassword() http.Handler {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}))
+}
+
+// SendPasswordReset returns POST /admin/users/{id}/password-reset for
+// administrators (users holding admin.Role; others get 403
+// insufficient_scope), without a body: 202 {}, a password-reset link on
+// its way to the account's email, as POST /password/forgot would mail it,
+// in the account's budget of mails asked for
+// (recovery.Recovery.SendPasswordReset: past it, and for a disabled
+// account, the answer is the same and nothing is sent). An account without
+// an email is 409 no_email; an unknown id 404 not_found.
+func (x *Handlers) SendPasswordReset() http.Handler {
+	return x.h.WithRole(admin.Role, http.MethodPost, mapped(func(w http.ResponseWriter, r *http.Request, c authhttp.Call) error {
+		err := x.r.SendPasswordReset(c.Context, recovery.ResetMail{UserID: r.PathValue("id"), Actor: c.User.ID, Client: c.Client})
+		if errors.Is(err, auth.ErrNotFound) {
+			// The account the path names, not the caller's (whose account
+			// going would be a revoked token).
+			return &authhttp.Problem{Status: http.StatusNotFound, Code: "not_found", Description: "not found", Err: err}
+		}
+		if err != nil {
+			return err
+		}
+		authhttp.WriteAccepted(w)
 		return nil
 	}))
 }

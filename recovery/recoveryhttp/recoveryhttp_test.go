@@ -803,3 +803,63 @@ func TestPages(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminPasswordReset: an administrator has an account mailed a reset
+// link, in the account's budget of mails asked for (not in the one of
+// /password/forgot); the link sets a password, an account made without one
+// included; a disabled account is mailed nothing.
+func TestAdminPasswordReset(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	root := e.admin(t)
+	access, _ := e.account(t, "alice", "alice@example.com") // the signup's mail: one asked for
+	alice := e.id(t, "alice")
+
+	e.do("POST", "/admin/users/"+alice+"/password-reset", "", "", root).wantAccepted(t)
+	path, token := e.mail.link(t, "alice@example.com")
+	if path != "/reset-password" {
+		t.Fatalf("a %s link", path)
+	}
+	if ev := e.events.wait(t, recovery.EventPasswordResetRequested, "alice@example.com"); ev.Actor != e.id(t, "root") || ev.UserID != alice {
+		t.Fatalf("the event %+v", ev)
+	}
+	e.do("POST", "/password/reset", jsonType, `{"token":"`+token+`","new_password":"another horse"}`, "").wantStatus(t, 204)
+	e.do("GET", "/users/me", "", "", access).wantError(t, 401, "invalid_token")
+	e.login(t, "alice", "another+horse")
+
+	// The third mail asked for within the hour goes; the fourth does not,
+	// and a reset asked for by address still does.
+	e.do("POST", "/admin/users/"+alice+"/password-reset", "", "", root).wantAccepted(t)
+	e.mail.link(t, "alice@example.com")
+	e.do("POST", "/admin/users/"+alice+"/password-reset", "", "", root).wantAccepted(t)
+	e.events.wait(t, recovery.EventMailThrottled, "alice@example.com")
+	e.do("POST", "/password/forgot", jsonType, `{"email":"alice@example.com"}`, "").wantAccepted(t)
+	e.mail.link(t, "alice@example.com")
+
+	// An account made without a password gets one so.
+	bob, err := e.a.Register(ctx, auth.NewUser{Username: "bob", Email: "bob@example.com", NoPassword: true, Actor: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.mail.link(t, "bob@example.com") // its verification link
+	e.do("POST", "/admin/users/"+bob.ID+"/password-reset", "", "", root).wantAccepted(t)
+	_, token = e.mail.link(t, "bob@example.com")
+	e.do("POST", "/password/reset", jsonType, `{"token":"`+token+`","new_password":"bob's first password"}`, "").wantStatus(t, 204)
+	e.login(t, "bob", "bob's+first+password")
+
+	// A disabled account: the same answer, no mail (env's cleanup would
+	// find one), and the event says why.
+	carol, err := e.a.Register(ctx, auth.NewUser{Username: "carol", Email: "carol@example.com", NoPassword: true, Actor: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.mail.link(t, "carol@example.com")
+	disabled := true
+	if _, err := e.a.Store().ChangeUser(ctx, carol.ID, auth.UserChange{Disabled: &disabled}); err != nil {
+		t.Fatal(err)
+	}
+	e.do("POST", "/admin/users/"+carol.ID+"/password-reset", "", "", root).wantAccepted(t)
+	if ev := e.events.wait(t, recovery.EventPasswordResetRequested, "carol@example.com"); ev.Reason != "disabled" {
+		t.Fatalf("the event %+v", ev)
+	}
+}

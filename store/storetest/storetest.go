@@ -114,6 +114,7 @@ var required = []storeCase[auth.Store]{
 	{"ConcurrentCreateCrossNames", testConcurrentCrossNames},
 	{"UpdatePasswordHash", testUpdatePasswordHash},
 	{"UpdatePasswordHashLogout", testUpdatePasswordHashLogout},
+	{"UserWithoutPassword", testUserWithoutPassword},
 	{"InvalidateTokens", testInvalidateTokens},
 	{"SessionRotate", testSessionRotate},
 	{"SessionReuseRevokesFamily", testSessionReuse},
@@ -604,6 +605,29 @@ func testUpdatePasswordHash(t *testing.T, s auth.Store) {
 	// A rehash without logout keeps sessions alive.
 	if _, err := s.RotateSession(ctx, rotation(sess.ID, "r1", "r2", later)); err != nil {
 		t.Fatalf("session did not survive a rehash: %v", err)
+	}
+}
+
+// testUserWithoutPassword: an account without a password (an empty
+// PasswordHash, auth.NewUser.NoPassword) is kept as any other, and gets
+// one by a compare-and-swap from the empty hash.
+func testUserWithoutPassword(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	u := newUser("alice")
+	u.PasswordHash = ""
+	mustCreate(t, s, u)
+	got, err := s.UserByUsername(ctx, "alice")
+	if err != nil || got.PasswordHash != "" {
+		t.Fatalf("an account without a password: %+v %v", got, err)
+	}
+	if err := s.UpdatePasswordHash(ctx, u.ID, "$2b$other", "$2b$new", true, base); !errors.Is(err, auth.ErrConflict) {
+		t.Fatalf("UpdatePasswordHash from another hash = %v, want ErrConflict", err)
+	}
+	if err := s.UpdatePasswordHash(ctx, u.ID, "", "$2b$new", true, base); err != nil {
+		t.Fatalf("UpdatePasswordHash from no password: %v", err)
+	}
+	if got, err := s.UserByID(ctx, u.ID); err != nil || got.PasswordHash != "$2b$new" || got.TokenVersion != 1 {
+		t.Fatalf("after the first password: %+v %v", got, err)
 	}
 }
 

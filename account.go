@@ -1,0 +1,143 @@
+package auth
+
+import (
+	"context"
+)
+
+// Deleting accounts: a user's own (DeleteAccount), and an
+// administrator's (DeleteUser, which package admin calls). Both need a
+// Store that is a UserDeleter.
+
+// AdminRole is the role of administrators (package admin's Role). The
+// library never lets its last enabled holder go unless an administrator
+// forces it: an administrator's change (package admin) and the deletion of
+// an account (DeleteAccount) are refused with ErrLastAdmin.
+const AdminRole = "admin"
+
+// EventUserDeleted is an account deleted: by its user (DeleteAccount), or
+// by an administrator (DeleteUser, with the Actor).
+const EventUserDeleted EventType = "user_deleted"
+
+// AccountDeletion is what DeleteAccount needs: the user's id and current
+// password, named so that they cannot be swapped unnoticed.
+type AccountDeletion struct {
+	UserID string
+	// Password is the user's current password, as typed, which confirms
+	// the deletion.
+	Password string
+	// Client is who asks: the password is limited as a login's is, by its
+	// address too.
+	Client Client
+}
+
+// DeleteAccount deletes a user's own account, once the user's password
+// confirms it (limited as a login's password is, see CheckPassword): the
+// account and everything the store keeps of it (its logins, and what a
+// capability keeps, such as recovery.LinkStore's links) go at once; its
+// tokens are refused from then on (Authenticate looks the user up), and
+// its username and email are free again. It emits EventUserDeleted.
+//
+// It returns an error matching ErrMissingCapability if the Store is not a
+// UserDeleter (before the password is checked); ErrInvalidCredentials for
+// a wrong password; a *RateLimitError when the account's passwords are
+// being guessed; ErrRecentLoginRequired for an account without a password
+// (see below); ErrLastAdmin, and deletes nothing, when the account is the
+// last enabled holder of AdminRole; ErrNotFound; ErrBusy; or a store
+// error.
+//
+// An account without a password (one an administrator made, or one that
+// signs in only another way) should confirm the deletion with a recent
+// login instead: an access token whose login was made less than 5 minutes
+// ago (OpenID Connect's auth_time). Access tokens do not carry the time of
+// their login yet, so for now such an account always gets
+// ErrRecentLoginRequired; an administrator can delete it.
+func (a *Authenticator) DeleteAccount(ctx context.Context, d AccountDeletion) error {
+	deleter, ok := a.store.(UserDeleter)
+	if !ok {
+		return errNoDeleter
+	}
+	u, err := a.store.UserByID(ctx, d.UserID)
+	if err != nil {
+		return err
+	}
+	if u.PasswordHash == "" {
+		return ErrRecentLoginRequired
+	}
+	release, err := a.checkCurrentPassword(ctx, u, d.Password, d.Client)
+	if err != nil {
+		return err
+	}
+	release()
+	return a.deleteUser(ctx, deleter, UserDeletion{UserID: u.ID, KeepRole: AdminRole, Client: d.Client})
+}
+
+// UserDeletion is what DeleteUser needs.
+type UserDeletion struct {
+	UserID string
+	// KeepRole, if set, refuses (ErrLastAdmin) to delete the last enabled
+	// holder of that role, as UserChange.KeepRole refuses a change: package
+	// admin sets AdminRole unless the administrator forces the deletion.
+	KeepRole string
+	// Actor names who deletes the account, for the event (Event.Actor): an
+	// administrator's user id, or a tool and who runs it.
+	Actor string
+	// Client is where the deletion comes from, for the event; empty for a
+	// tool run on the server.
+	Client Client
+}
+
+// DeleteUser deletes the account d.UserID as DeleteAccount does, without
+// asking for its password: what a feature that has authorised the
+// deletion otherwise does (package admin, for an administrator). It
+// returns an error matching ErrMissingCapability if the Store is not a
+// UserDeleter, ErrNotFound, ErrLastAdmin (and deletes nothing) as
+// d.KeepRole says, or a store error.
+func (a *Authenticator) DeleteUser(ctx context.Context, d UserDeletion) error {
+	deleter, ok := a.store.(UserDeleter)
+	if !ok {
+		return errNoDeleter
+	}
+	return a.deleteUser(ctx, deleter, d)
+}
+
+// deleteUser deletes the account d.UserID in two steps.
+//
+// First one atomic ChangeUser disables the account and ends its logins,
+// with d.KeepRole: the store serialises it with every other change that
+// keeps a role, and refuses it (ErrLastAdmin) for the role's last enabled
+// holder, so that two of the last administrators deleting themselves at
+// once cannot both go. Then the store deletes the account, which no one can
+// use any more.
+//
+// If the process dies, or the store fails, between the two steps, the
+// account is left disabled with its logins ended: nobody can use it or
+// sign in to it, its links are dead (they die with its token version), but
+// its name and email stay taken until it is deleted again (by an
+// administrator: DELETE /admin/users/{id}, authctl user delete), which
+// finishes the deletion, or enabled again.
+func (a *Authenticator) deleteUser(ctx context.Context, deleter UserDeleter, d UserDeletion) error {
+	disabled := true
+	u, err := a.store.ChangeUser(ctx, d.UserID, UserChange{Disabled: &disabled, Logout: true, KeepRole: d.KeepRole, Now: a.timestamp()})
+	if err != nil {
+		return err
+	}
+	if err := deleter.DeleteUser(ctx, u.ID); err != nil {
+		return err
+	}
+	a.emit(ctx, Event{Type: EventUserDeleted, UserID: u.ID, Username: u.Username, Actor: d.Actor, ClientAddr: d.Client.Addr})
+	return nil
+}
+
+// errNoDeleter is the refusal of DeleteAccount and DeleteUser without a
+// UserDeleter.
+var errNoDeleter error = missingDeleter{}
+
+// missingDeleter is errNoDeleter's type: its own words, and
+// errors.Is(err, ErrMissingCapability).
+type missingDeleter struct{}
+
+func (missingDeleter) Error() string {
+	return "auth: deleting accounts needs a Store that implements auth.UserDeleter"
+}
+
+func (missingDeleter) Unwrap() error { return ErrMissingCapability }
