@@ -2,31 +2,36 @@ package auth
 
 import (
 	"context"
+	"errors"
 )
 
 // Deleting accounts: a user's own (DeleteAccount), and an
 // administrator's (DeleteUser, which package admin calls). Both need a
 // Store that is a UserDeleter.
 
-// AdminRole is the role of administrators (package admin's Role). The
+// adminRole is the role of administrators (package admin's Role). The
 // library never lets its last enabled holder go unless an administrator
 // forces it: an administrator's change (package admin) and the deletion of
-// an account (DeleteAccount) are refused with ErrLastAdmin.
-const AdminRole = "admin"
+// an account are refused with ErrLastAdmin.
+const adminRole = "admin"
 
-// EventUserDeleted is an account deleted: by its user (DeleteAccount), or
-// by an administrator (DeleteUser, with the Actor).
-const EventUserDeleted EventType = "user_deleted"
-
-// AccountDeletion is what DeleteAccount needs: the user's id and current
-// password, named so that they cannot be swapped unnoticed.
+// AccountDeletion is what DeleteAccount (a user's own deletion) and
+// DeleteUser (an administrator's) need, its fields named so that they
+// cannot be swapped unnoticed.
 type AccountDeletion struct {
 	UserID string
 	// Password is the user's current password, as typed, which confirms
-	// the deletion.
+	// DeleteAccount; DeleteUser does not read it.
 	Password string
+	// Actor names who deletes the account for DeleteUser, for the event
+	// (Event.Actor): an administrator's user id, or a tool and who runs
+	// it. Required by DeleteUser.
+	Actor string
+	// Force lets DeleteUser delete the last enabled administrator;
+	// DeleteAccount never does.
+	Force bool
 	// Client is who asks: the password is limited as a login's is, by its
-	// address too.
+	// address too; and the event's address.
 	Client Client
 }
 
@@ -42,7 +47,7 @@ type AccountDeletion struct {
 // a wrong password; a *RateLimitError when the account's passwords are
 // being guessed; ErrRecentLoginRequired for an account without a password
 // (see below); ErrLastAdmin, and deletes nothing, when the account is the
-// last enabled holder of AdminRole; ErrNotFound; ErrBusy; or a store
+// last enabled administrator; ErrNotFound; ErrBusy; or a store
 // error.
 //
 // An account without a password (one an administrator made, or one that
@@ -68,42 +73,39 @@ func (a *Authenticator) DeleteAccount(ctx context.Context, d AccountDeletion) er
 		return err
 	}
 	release()
-	return a.deleteUser(ctx, deleter, UserDeletion{UserID: u.ID, KeepRole: AdminRole, Client: d.Client})
-}
-
-// UserDeletion is what DeleteUser needs.
-type UserDeletion struct {
-	UserID string
-	// KeepRole, if set, refuses (ErrLastAdmin) to delete the last enabled
-	// holder of that role, as UserChange.KeepRole refuses a change: package
-	// admin sets AdminRole unless the administrator forces the deletion.
-	KeepRole string
-	// Actor names who deletes the account, for the event (Event.Actor): an
-	// administrator's user id, or a tool and who runs it.
-	Actor string
-	// Client is where the deletion comes from, for the event; empty for a
-	// tool run on the server.
-	Client Client
+	return a.deleteUser(ctx, deleter, u.ID, adminRole, "", d.Client)
 }
 
 // DeleteUser deletes the account d.UserID as DeleteAccount does, without
 // asking for its password: what a feature that has authorised the
-// deletion otherwise does (package admin, for an administrator). It
-// returns an error matching ErrMissingCapability if the Store is not a
-// UserDeleter, ErrNotFound, ErrLastAdmin (and deletes nothing) as
-// d.KeepRole says, or a store error.
-func (a *Authenticator) DeleteUser(ctx context.Context, d UserDeletion) error {
+// deletion otherwise does (package admin, for an administrator), naming
+// d.Actor in the event. It returns an error matching ErrMissingCapability
+// if the Store is not a UserDeleter, ErrNotFound, ErrLastAdmin (and
+// deletes nothing) for the last enabled administrator unless d.Force, or
+// a store error.
+func (a *Authenticator) DeleteUser(ctx context.Context, d AccountDeletion) error {
 	deleter, ok := a.store.(UserDeleter)
 	if !ok {
 		return errNoDeleter
 	}
-	return a.deleteUser(ctx, deleter, d)
+	if d.Actor == "" {
+		return errNoDeletionActor
+	}
+	keep := adminRole
+	if d.Force {
+		keep = ""
+	}
+	return a.deleteUser(ctx, deleter, d.UserID, keep, d.Actor, d.Client)
 }
 
-// deleteUser deletes the account d.UserID in two steps.
+// errNoDeletionActor is DeleteUser's refusal of a deletion that names no
+// actor.
+var errNoDeletionActor = errors.New("auth: AccountDeletion.Actor is required by DeleteUser")
+
+// deleteUser deletes the account userID in two steps.
 //
 // First one atomic ChangeUser disables the account and ends its logins,
-// with d.KeepRole: the store serialises it with every other change that
+// with keepRole: the store serialises it with every other change that
 // keeps a role, and refuses it (ErrLastAdmin) for the role's last enabled
 // holder, so that two of the last administrators deleting themselves at
 // once cannot both go. Then the store deletes the account, which no one can
@@ -115,16 +117,16 @@ func (a *Authenticator) DeleteUser(ctx context.Context, d UserDeletion) error {
 // its name and email stay taken until it is deleted again (by an
 // administrator: DELETE /admin/users/{id}, authctl user delete), which
 // finishes the deletion, or enabled again.
-func (a *Authenticator) deleteUser(ctx context.Context, deleter UserDeleter, d UserDeletion) error {
+func (a *Authenticator) deleteUser(ctx context.Context, deleter UserDeleter, userID, keepRole, actor string, c Client) error {
 	disabled := true
-	u, err := a.store.ChangeUser(ctx, d.UserID, UserChange{Disabled: &disabled, Logout: true, KeepRole: d.KeepRole, Now: a.timestamp()})
+	u, err := a.store.ChangeUser(ctx, userID, UserChange{Disabled: &disabled, Logout: true, KeepRole: keepRole, Now: a.timestamp()})
 	if err != nil {
 		return err
 	}
 	if err := deleter.DeleteUser(ctx, u.ID); err != nil {
 		return err
 	}
-	a.emit(ctx, Event{Type: EventUserDeleted, UserID: u.ID, Username: u.Username, Actor: d.Actor, ClientAddr: d.Client.Addr})
+	a.emit(ctx, Event{Type: EventUserDeleted, UserID: u.ID, Username: u.Username, Actor: actor, ClientAddr: c.Addr})
 	return nil
 }
 

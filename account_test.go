@@ -90,7 +90,7 @@ func TestDeleteAccountLastAdmin(t *testing.T) {
 		}
 		return u
 	}
-	root := register("root", AdminRole)
+	root := register("root", adminRole)
 	p := f.login(t, "root", "correct horse battery")
 	if err := f.a.DeleteAccount(ctx, AccountDeletion{UserID: root.ID, Password: "correct horse battery"}); !errors.Is(err, ErrLastAdmin) {
 		t.Fatalf("the last admin's deletion = %v, want ErrLastAdmin", err)
@@ -99,15 +99,22 @@ func TestDeleteAccountLastAdmin(t *testing.T) {
 		t.Fatalf("the refused deletion changed the account: %v", err)
 	}
 	// A disabled admin does not count.
-	off := register("off", AdminRole)
+	off := register("off", adminRole)
 	if _, err := f.store.ChangeUser(ctx, off.ID, UserChange{Disabled: ptr(true)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.a.DeleteAccount(ctx, AccountDeletion{UserID: root.ID, Password: "correct horse battery"}); !errors.Is(err, ErrLastAdmin) {
 		t.Fatalf("with a disabled admin beside = %v, want ErrLastAdmin", err)
 	}
-	// The deletion a feature forces (package admin's -force) goes.
-	if err := f.a.DeleteUser(ctx, UserDeletion{UserID: off.ID, Actor: "test"}); err != nil {
+	// An administrator's deletion keeps the last admin too, names its
+	// actor, and goes when forced (package admin's -force).
+	if err := f.a.DeleteUser(ctx, AccountDeletion{UserID: root.ID, Actor: "test"}); !errors.Is(err, ErrLastAdmin) {
+		t.Fatalf("an administrator's deletion of the last admin = %v, want ErrLastAdmin", err)
+	}
+	if err := f.a.DeleteUser(ctx, AccountDeletion{UserID: off.ID}); err == nil || errors.Is(err, ErrLastAdmin) {
+		t.Fatalf("DeleteUser without an actor = %v", err)
+	}
+	if err := f.a.DeleteUser(ctx, AccountDeletion{UserID: off.ID, Actor: "test", Force: true}); err != nil {
 		t.Fatal(err)
 	}
 	if e := f.events.last(EventUserDeleted); e.UserID != off.ID || e.Actor != "test" {
@@ -118,7 +125,7 @@ func TestDeleteAccountLastAdmin(t *testing.T) {
 		a := register(fmt.Sprintf("first%d", trial))
 		b := register(fmt.Sprintf("second%d", trial))
 		for _, u := range []*User{a, b} {
-			if _, err := f.store.ChangeUser(ctx, u.ID, UserChange{Roles: &[]string{AdminRole}}); err != nil {
+			if _, err := f.store.ChangeUser(ctx, u.ID, UserChange{Roles: &[]string{adminRole}}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -148,7 +155,7 @@ func TestDeleteAccountLastAdmin(t *testing.T) {
 		// The one left hands the role back to root, for the next trial.
 		for _, u := range []*User{a, b} {
 			if _, err := f.store.ChangeUser(ctx, u.ID, UserChange{Roles: &[]string{}}); err == nil {
-				if _, err := f.store.ChangeUser(ctx, root.ID, UserChange{Roles: &[]string{AdminRole}}); err != nil {
+				if _, err := f.store.ChangeUser(ctx, root.ID, UserChange{Roles: &[]string{adminRole}}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -170,7 +177,7 @@ func TestDeleteAccountRefusals(t *testing.T) {
 		for _, err := range []error{
 			f.a.DeleteAccount(ctx, AccountDeletion{UserID: u.ID, Password: "wrong horse battery"}),
 			f.a.DeleteAccount(ctx, AccountDeletion{UserID: u.ID, Password: "correct horse battery"}),
-			f.a.DeleteUser(ctx, UserDeletion{UserID: u.ID, Actor: "test"}),
+			f.a.DeleteUser(ctx, AccountDeletion{UserID: u.ID, Actor: "test"}),
 		} {
 			if !errors.Is(err, ErrMissingCapability) || !strings.Contains(err.Error(), "UserDeleter") {
 				t.Fatalf("without a UserDeleter: %v", err)

@@ -1039,6 +1039,9 @@ const (
 	// EventSessionRevoked: one login ended by RevokeSession, or by a login
 	// past Config.Sessions.Max (Reason "too many logins").
 	EventSessionRevoked EventType = "session_revoked"
+	// EventUserDeleted: an account deleted, by its user (DeleteAccount),
+	// or by an administrator (DeleteUser, with the Actor).
+	EventUserDeleted EventType = "user_deleted"
 	// (Package admin's changes are its own events, with Actor and Change;
 	// an administrator's ending of every login is EventLogoutAll with
 	// them.)

@@ -194,3 +194,15 @@ func TestDeleteUser(t *testing.T) {
 		}
 	})
 }
+
+// TestDeleteAccountKeepsRole: the core keeps the last enabled holder of
+// Role when a user deletes their own account, which it does by a name of
+// its own: the two must agree.
+func TestDeleteAccountKeepsRole(t *testing.T) {
+	f := newFixture(t, nil)
+	root := f.register(t, "root", admin.Role)
+	err := f.a.DeleteAccount(context.Background(), auth.AccountDeletion{UserID: root.ID, Password: password})
+	if !errors.Is(err, auth.ErrLastAdmin) {
+		t.Fatalf("the last holder of admin.Role deleting their account = %v, want auth.ErrLastAdmin", err)
+	}
+}

@@ -32,11 +32,12 @@ import (
 
 // Administration's constants.
 const (
-	// Role is the role of administrators (auth.AdminRole): the admin
-	// endpoints (admin/adminhttp) require it, and neither UpdateUser nor
-	// DeleteUser takes it from its last enabled holder (unless forced),
-	// nor does the user's own deletion (auth.Authenticator.DeleteAccount).
-	Role = auth.AdminRole
+	// Role is the role of administrators: the admin endpoints
+	// (admin/adminhttp) require it, and neither UpdateUser nor DeleteUser
+	// takes it from its last enabled holder (unless forced), nor does the
+	// user's own deletion (auth.Authenticator.DeleteAccount, which keeps
+	// the same name: TestDeleteAccountKeepsRole checks they agree).
+	Role = "admin"
 	// MaxListUsers bounds one page of ListUsers.
 	MaxListUsers = 500
 )
@@ -252,11 +253,7 @@ func (x *Admin) DeleteUser(ctx context.Context, userID string, d Deletion) error
 	if d.Actor == "" {
 		return errNoActor
 	}
-	del := auth.UserDeletion{UserID: userID, KeepRole: Role, Actor: d.Actor, Client: d.Client}
-	if d.Force {
-		del.KeepRole = ""
-	}
-	return x.a.DeleteUser(ctx, del)
+	return x.a.DeleteUser(ctx, auth.AccountDeletion{UserID: userID, Actor: d.Actor, Force: d.Force, Client: d.Client})
 }
 
 // PasswordSet is an administrator's new password for an account

@@ -118,7 +118,7 @@ func TestDeleteMe(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := e.a.Store().ChangeUser(ctx, root.ID, auth.UserChange{Roles: &[]string{auth.AdminRole}}); err != nil {
+			if _, err := e.a.Store().ChangeUser(ctx, root.ID, auth.UserChange{Roles: &[]string{"admin"}}); err != nil {
 				t.Fatal(err)
 			}
 			tokens := map[string]string{}
