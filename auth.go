@@ -10,7 +10,8 @@
 // should...": algorithms pinned per key, every claim checked, refresh
 // rotation with reuse detection, logout that ends access tokens at once, a
 // limiter of guesses (not of logins), no user enumeration by status, body
-// or timing, and bounded work for any input.
+// or timing, and bounded work for any input. A service moving from them
+// can accept their access tokens for a while (Config.Tokens.LegacyUntil).
 //
 // Start with New, a Config and a Store (store/memory for tests and demos;
 // store/sqlite and store/postgres for real deployments; examples/usertable
@@ -187,6 +188,21 @@ type TokenConfig struct {
 	ExtraClaims func(ctx context.Context, u *User) (map[string]any, error)
 	// Realm is the realm of WWW-Authenticate challenges. Default: the Issuer.
 	Realm string
+	// LegacyUntil, when set, also accepts until then, wherever
+	// Authenticate takes an access token (Middleware, authhttp's
+	// endpoints), the access tokens of a service moving from the FastAPI
+	// tutorials, as those mint them: HS256 under SecretKey (so it needs
+	// SecretKey, and New refuses it with Keys), exp required, sub a login
+	// name looked up as Login does (username, then email), nothing else
+	// required. Such a token is refused for a disabled user and, when it
+	// has an iat, when issued before the account was created or before
+	// the user's tokens were last ended (User.TokensEndedAt: logout-all, a
+	// password change or reset, an administrator's logout or disabling);
+	// one without iat lives until its exp. A token with this library's typ
+	// or Issuer is never taken for one. Its Claims are marked
+	// Claims.Legacy. Default zero: none accepted. A Verifier alone (no
+	// store) never accepts them.
+	LegacyUntil time.Time
 }
 
 // PasswordConfig is Config.Passwords: how passwords are hashed, what they
@@ -254,6 +270,9 @@ type Authenticator struct {
 	maxSessions   int
 	realm         string
 	now           func() time.Time
+	// legacy checks the FastAPI tutorials' tokens; nil unless
+	// Config.Tokens.LegacyUntil is set.
+	legacy *legacyVerifier
 }
 
 // New returns an Authenticator for c, or an error naming the first field
@@ -313,6 +332,9 @@ func New(c Config) (*Authenticator, error) {
 	if c.Tokens.Leeway < 0 || c.Tokens.Leeway > 5*time.Minute {
 		return nil, errors.New("auth: Config.Tokens.Leeway must be between 0 and 5m")
 	}
+	if !c.Tokens.LegacyUntil.IsZero() && c.SecretKey == nil {
+		return nil, errors.New("auth: Config.Tokens.LegacyUntil needs Config.SecretKey (the legacy tokens are HS256 under the service's secret), not Config.Keys")
+	}
 	if c.Passwords.MaxConcurrentHashes < 0 {
 		return nil, errors.New("auth: Config.Passwords.MaxConcurrentHashes must not be negative")
 	}
@@ -371,6 +393,10 @@ func New(c Config) (*Authenticator, error) {
 		accessTTL: c.Tokens.AccessTTL, refreshTTL: c.Tokens.RefreshTTL, grace: c.Tokens.RefreshGrace,
 		extraClaims: c.Tokens.ExtraClaims, onEvent: c.OnEvent, realm: c.Tokens.Realm, now: c.Now,
 		recordAddress: c.Sessions.RecordAddress, maxSessions: c.Sessions.Max,
+	}
+	if !c.Tokens.LegacyUntil.IsZero() {
+		a.legacy = &legacyVerifier{key: keys.Active(), until: c.Tokens.LegacyUntil, issuer: c.Tokens.Issuer,
+			leeway: verifier.leeway, now: c.Now}
 	}
 	return a, nil
 }
@@ -868,10 +894,15 @@ func (a *Authenticator) ChangePassword(ctx context.Context, pc PasswordChange) e
 // the user must exist and not be disabled, the token must have been issued
 // under the user's current token version, and its session (sid) must not
 // be revoked. Every rejection wraps ErrInvalidToken; a store failure is
-// returned as it is.
+// returned as it is. With Config.Tokens.LegacyUntil, a token this check
+// refuses before trusting anything in it is tried as a legacy token (see
+// there and Claims.Legacy).
 func (a *Authenticator) Authenticate(ctx context.Context, accessToken string) (*User, *Claims, error) {
 	c, err := a.verifier.Verify(ctx, accessToken)
 	if err != nil {
+		if a.legacy != nil && maybeLegacy(err) {
+			return a.authenticateLegacy(ctx, accessToken, err)
+		}
 		return nil, nil, err
 	}
 	a.hashGate.serve() // after the signature: a forged token holds nothing back

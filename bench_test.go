@@ -98,6 +98,46 @@ func BenchmarkAccessPath(b *testing.B) {
 	b.Run("bare-handler", func(b *testing.B) { serve(b, trivial) })
 }
 
+// BenchmarkLegacy measures the FastAPI tutorials' tokens under
+// Config.Tokens.LegacyUntil: the legacy check alone (after this library's
+// verification refused the token), and Authenticate of one (our
+// verification, which refuses it at its typ, then the legacy check and the
+// lookup by username in the memory store); and, beside them, Authenticate
+// of one of our tokens with LegacyUntil set, to compare with
+// BenchmarkAccessPath's auth/Verify (no cache: nothing changes).
+func BenchmarkLegacy(b *testing.B) {
+	f, _ := legacyFixture(b, func(c *Config) { c.Tokens.CacheSize = -1 })
+	now := f.clock.Now()
+	token := mintLegacy(b, "HS256", tutorialHeader, tutorialClaims("alice", now, map[string]any{"iat": now.Unix()}), testSecret)
+	ctx := context.Background()
+	b.Run("verify", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := f.a.legacy.verify(token); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Authenticate", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, err := f.a.Authenticate(ctx, token); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	f.register(b, "bob", "correct horse battery")
+	p := f.login(b, "bob", "correct horse battery")
+	b.Run("Authenticate/ours", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, err := f.a.Authenticate(ctx, p.AccessToken); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
 // floorVerifyHS256 is the irreducible standard-library work of an HS256
 // verify, written by hand as the floor BenchmarkAccessPath compares against:
 // split the token, compare its header to the one expected byte for byte,

@@ -66,6 +66,15 @@ type User struct {
 	// middleware rejects any token whose version is not the current one, so
 	// tokens end at once, even ones issued in the same second.
 	TokenVersion int64
+	// TokensEndedAt is when the user's tokens were last ended: the time
+	// given to the latest call that incremented TokenVersion
+	// (InvalidateTokens, UpdatePasswordHash with logout, ChangeUser with
+	// Logout, which package admin's disabling sets, and a password reset's
+	// redemption); zero if they never were. It never moves back: an
+	// ending given an earlier time leaves it. Stores set it; CreateUser
+	// ignores it. It ends the tokens that carry no version: the FastAPI
+	// tutorials' access tokens that Config.Tokens.LegacyUntil accepts.
+	TokensEndedAt time.Time
 
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -151,9 +160,9 @@ type UserChange struct {
 	Disabled *bool
 	// Roles, if set, are the user's new roles, as the caller passes them.
 	Roles *[]string
-	// Logout also increments the user's token version and revokes every
-	// refresh session of the user, as InvalidateTokens does, in the same
-	// atomic operation.
+	// Logout also increments the user's token version (TokensEndedAt
+	// becomes Now) and revokes every refresh session of the user, as
+	// InvalidateTokens does, in the same atomic operation.
 	Logout bool
 	// KeepRole, if set, refuses the change with ErrLastAdmin when it would
 	// take the role's last enabled holder away: when the user is enabled
@@ -227,10 +236,12 @@ type UserStore interface {
 	// and only if, it is still oldHash; otherwise it returns ErrConflict (so
 	// that a rehash on login can never undo a concurrent password change).
 	// When logout is true, the same atomic operation also increments the
-	// token version and revokes every refresh session of the user.
+	// token version (TokensEndedAt becomes now) and revokes every refresh
+	// session of the user.
 	UpdatePasswordHash(ctx context.Context, id, oldHash, newHash string, logout bool, now time.Time) error
-	// InvalidateTokens atomically increments the user's token version and
-	// revokes every refresh session of the user (logout-all).
+	// InvalidateTokens atomically increments the user's token version
+	// (TokensEndedAt becomes now) and revokes every refresh session of the
+	// user (logout-all).
 	InvalidateTokens(ctx context.Context, id string, now time.Time) error
 }
 

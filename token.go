@@ -51,6 +51,15 @@ type Claims struct {
 	// Extra holds every other claim as raw JSON, including those added by
 	// Config.Tokens.ExtraClaims. Use Claim to decode one.
 	Extra map[string]json.RawMessage
+	// Legacy marks a FastAPI tutorial's access token, which Authenticate
+	// accepted under Config.Tokens.LegacyUntil, not one of this library's.
+	// Its Subject is still the user's id (found from the token's sub, a
+	// login name); it has no SessionID, Version, ID, Issuer or Audience,
+	// and no auth_time; its login counts as a password login (Extra holds
+	// exactly "amr": ["pwd"]); ExpiresAt, NotBefore and IssuedAt are the
+	// token's (IssuedAt zero when it had no iat). None of its other claims
+	// are kept.
+	Legacy bool
 }
 
 // Claim decodes the custom claim name into v. It reports false if the
@@ -251,6 +260,11 @@ func (v *Verifier) verifyRefresh(ctx context.Context, token string, ignoreExpiry
 
 var b64 = base64.RawURLEncoding.Strict()
 
+// errTokenType is verify's refusal of a token whose typ is not the one
+// wanted: one of the errors after which Authenticate may try the token as
+// a legacy one (see Config.Tokens.LegacyUntil).
+var errTokenType = fmt.Errorf("%w: wrong token type", ErrTokenClaims)
+
 // verify checks token fully and returns the key that verified it.
 func (v *Verifier) verify(ctx context.Context, token, wantType string, c *Claims) (*Key, error) {
 	if len(token) > maxTokenBytes {
@@ -283,7 +297,7 @@ func (v *Verifier) verify(ctx context.Context, token, wantType string, c *Claims
 		return nil, err
 	}
 	if !typeMatches(h.typ, wantType) {
-		return nil, fmt.Errorf("%w: wrong token type", ErrTokenClaims)
+		return nil, errTokenType
 	}
 	if h.kid == "" {
 		return nil, fmt.Errorf("%w: no kid", ErrTokenSignature)

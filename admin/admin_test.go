@@ -613,3 +613,37 @@ func TestMissingCapability(t *testing.T) {
 		}
 	})
 }
+
+// TestUpdateUserEndsTokensAt: an administrator's disabling and logout
+// record when they ended the account's tokens (auth.User.TokensEndedAt),
+// which ends the tokens that carry no version (auth.Config.Tokens.LegacyUntil);
+// enabling and a change of roles do not.
+func TestUpdateUserEndsTokensAt(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	u := f.register(t, "alice")
+	for _, step := range []struct {
+		name  string
+		up    admin.Update
+		ended bool
+	}{
+		{"disable", admin.Update{Disabled: ptr(true)}, true},
+		{"enable", admin.Update{Disabled: ptr(false)}, false},
+		{"roles", admin.Update{Roles: &[]string{"ops"}}, false},
+		{"logout", admin.Update{Logout: true}, true},
+	} {
+		f.clock.advance(time.Minute)
+		before := f.user(t, u.ID).TokensEndedAt
+		step.up.Actor = "root"
+		if _, err := f.x.UpdateUser(ctx, u.ID, step.up); err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		want := before
+		if step.ended {
+			want = f.clock.Now()
+		}
+		if got := f.user(t, u.ID).TokensEndedAt; !got.Equal(want) {
+			t.Errorf("%s: TokensEndedAt %v, want %v", step.name, got, want)
+		}
+	}
+}

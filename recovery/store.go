@@ -75,8 +75,8 @@ type LinkStore interface {
 	//     EmailVerified set; auth.ErrEmailExists (and no change: the token stays)
 	//     if that address is another user's email or username.
 	//   - LinkResetPassword: the password hash becomes r.NewPasswordHash,
-	//     the token version is incremented, every refresh session of the
-	//     user revoked and EmailVerified set.
+	//     the token version is incremented (TokensEndedAt becomes r.Now),
+	//     every refresh session of the user revoked and EmailVerified set.
 	//
 	// Either way every link token of the user is deleted with it. It
 	// returns the updated user, or auth.ErrNotFound for a token that is unknown,

@@ -96,6 +96,11 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*au
 	case s.secretKey != nil:
 		cfg.SecretKey = s.secretKey
 		logger.Info("using the HS256 key from AUTH_SECRET_KEY")
+		if !s.legacyUntil.IsZero() {
+			cfg.Tokens.LegacyUntil = s.legacyUntil
+			logger.Info("accepting the FastAPI tutorials' access tokens too (AUTH_LEGACY_TOKENS_UNTIL)",
+				slog.Time("until", s.legacyUntil.UTC()))
+		}
 	default:
 		if cfg.SecretKey, err = loadOrCreateKey(s, logger); err != nil {
 			_ = closeStore()

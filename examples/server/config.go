@@ -37,6 +37,9 @@ type settings struct {
 	refreshTTL     time.Duration
 	refreshGrace   time.Duration
 	proxies        []netip.Prefix
+	// legacyUntil is AUTH_LEGACY_TOKENS_UNTIL: until then the FastAPI
+	// tutorials' access tokens are accepted too; zero for never.
+	legacyUntil time.Time
 
 	// publicURL is AUTH_PUBLIC_URL, without a final slash; "" until run
 	// sets the default, http:// and the bound address.
@@ -124,6 +127,11 @@ Environment only:
                            presented again and get the same new one back,
                            for clients that lost an answer (default 0s: off;
                            at most 60s)
+  AUTH_LEGACY_TOKENS_UNTIL an RFC 3339 time, such as 2026-07-01T00:00:00Z:
+                           until then also accept the access tokens a
+                           FastAPI tutorial service mints under the same
+                           AUTH_SECRET_KEY (which it needs), whose sub is a
+                           username or email (default: never)
   AUTH_PUBLIC_URL          the origin browsers load the server from, which
                            mailed links start with (default http:// and
                            the bound address)
@@ -228,6 +236,16 @@ func loadSettings(args []string, getenv func(string) string) (settings, error) {
 		}
 	default:
 		return s, badSetting("AUTH_SIGNING_ALG", "unknown algorithm %q (want HS256, EdDSA, ES256 or RS256)", s.signingAlg)
+	}
+	if v := getenv("AUTH_LEGACY_TOKENS_UNTIL"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return s, badSetting("AUTH_LEGACY_TOKENS_UNTIL", "%q is not an RFC 3339 time such as 2026-07-01T00:00:00Z", v)
+		}
+		if s.secretKey == nil {
+			return s, badSetting("AUTH_LEGACY_TOKENS_UNTIL", "needs AUTH_SECRET_KEY: the tokens it accepts are HS256 under the secret the FastAPI service shares")
+		}
+		s.legacyUntil = t
 	}
 
 	s.passwordScheme = env("AUTH_PASSWORD_SCHEME", "argon2id")
@@ -381,6 +399,7 @@ func configSetting(err error) error {
 		{"Config.Tokens.RefreshTTL", "AUTH_REFRESH_TTL"},
 		{"Config.Tokens.RefreshGrace", "AUTH_REFRESH_GRACE"},
 		{"Config.Tokens.AccessTTL", "AUTH_ACCESS_TTL"},
+		{"Config.Tokens.LegacyUntil", "AUTH_LEGACY_TOKENS_UNTIL"},
 		{"Config.SecretKey", "AUTH_SECRET_KEY"},
 		{"Config.PublicURL", "AUTH_PUBLIC_URL"},
 		{"Config.ResetTTL", "AUTH_RESET_TTL"},

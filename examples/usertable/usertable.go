@@ -147,7 +147,8 @@ CREATE TABLE IF NOT EXISTS auth_user_state (
 	roles          TEXT NOT NULL DEFAULT '[]', -- a JSON array
 	token_version  INTEGER NOT NULL DEFAULT 0,
 	created_at     INTEGER,                    -- NULL: unknown
-	updated_at     INTEGER
+	updated_at     INTEGER,
+	tokens_ended_at INTEGER                   -- NULL: never (auth.User.TokensEndedAt)
 );
 CREATE TABLE IF NOT EXISTS auth_sessions (
 	id           TEXT PRIMARY KEY,
@@ -219,8 +220,10 @@ var _ auth.Store = (*Store)(nil)
 func New(ctx context.Context, db *sql.DB) (*Store, error) {
 	s := &Store{db: db}
 	err := s.tx(ctx, "New", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, sideTables+triggers)
-		return err
+		if _, err := tx.ExecContext(ctx, sideTables+triggers); err != nil {
+			return err
+		}
+		return addColumns(ctx, tx)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("usertable: creating the side tables: %w", err)
@@ -228,11 +231,37 @@ func New(ctx context.Context, db *sql.DB) (*Store, error) {
 	return s, nil
 }
 
+// addedColumns are the columns of the side tables that an older version of
+// this code made without: addColumns adds each that is missing.
+var addedColumns = []struct{ table, column, decl string }{
+	{"auth_user_state", "tokens_ended_at", "INTEGER"},
+}
+
+// addColumns adds the addedColumns that are missing (SQLite has no ADD
+// COLUMN IF NOT EXISTS), so that New can run on a database of any earlier
+// version, and again.
+func addColumns(ctx context.Context, tx *sql.Tx) error {
+	for _, c := range addedColumns {
+		var has bool
+		err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pragma_table_info(?) WHERE name = ?)`, c.table, c.column).Scan(&has)
+		if err != nil {
+			return err
+		}
+		if !has {
+			// The names are constants of this package.
+			if _, err := tx.ExecContext(ctx, `ALTER TABLE `+c.table+` ADD COLUMN `+c.column+` `+c.decl); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // A user is a users row and its state row, if any.
 const (
 	userColumns = `u.id, COALESCE(a.username, u.email), IIF(a.no_email, '', u.email),
 		COALESCE(a.email_verified, 0), u.password_hash, u.is_active,
-		COALESCE(a.roles, '[]'), ` + userVersion + `, a.created_at, a.updated_at`
+		COALESCE(a.roles, '[]'), ` + userVersion + `, a.created_at, a.updated_at, a.tokens_ended_at`
 	userTables = `users u LEFT JOIN auth_user_state a ON a.user_id = u.id LEFT JOIN auth_retired_ids r ON r.id = u.id`
 	// userVersion is versionOf(u.id), through the joins of userTables.
 	userVersion = `COALESCE(a.token_version, r.token_version + 1, 0)`
@@ -251,9 +280,10 @@ func scanUser(row scanner, extra ...any) (*auth.User, error) {
 		active           bool
 		roles            string
 		created, updated sql.NullInt64
+		ended            sql.NullInt64
 	)
 	dest := append([]any{&id, &u.Username, &u.Email, &u.EmailVerified, &u.PasswordHash, &active,
-		&roles, &u.TokenVersion, &created, &updated}, extra...)
+		&roles, &u.TokenVersion, &created, &updated, &ended}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, notFound(err)
 	}
@@ -266,6 +296,9 @@ func scanUser(row scanner, extra ...any) (*auth.User, error) {
 	}
 	if updated.Valid {
 		u.UpdatedAt = fromMicros(updated.Int64)
+	}
+	if ended.Valid {
+		u.TokensEndedAt = fromMicros(ended.Int64)
 	}
 	return &u, nil
 }
@@ -409,7 +442,7 @@ func (s *Store) ChangeUser(ctx context.Context, id string, c auth.UserChange) (*
 			}
 		}
 		if c.Logout {
-			if err := invalidate(ctx, tx, key); err != nil {
+			if err := invalidate(ctx, tx, key, c.Now); err != nil {
 				return err
 			}
 		}
@@ -447,7 +480,7 @@ func (s *Store) UpdatePasswordHash(ctx context.Context, id, oldHash, newHash str
 		if err := touch(ctx, tx, key, now); err != nil || !logout {
 			return err
 		}
-		return invalidate(ctx, tx, key)
+		return invalidate(ctx, tx, key, now)
 	})
 }
 
@@ -466,7 +499,7 @@ func (s *Store) InvalidateTokens(ctx context.Context, id string, now time.Time) 
 		if err := touch(ctx, tx, key, now); err != nil {
 			return err
 		}
-		return invalidate(ctx, tx, key)
+		return invalidate(ctx, tx, key, now)
 	})
 }
 
@@ -479,9 +512,11 @@ func touch(ctx context.Context, tx *sql.Tx, key int64, now time.Time) error {
 }
 
 // invalidate increments the token version of the user, whose state row
-// exists, and revokes every session of the user.
-func invalidate(ctx context.Context, tx *sql.Tx, key int64) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE auth_user_state SET token_version = token_version + 1 WHERE user_id = ?`, key); err != nil {
+// exists, records now as when the user's tokens were ended (unless a
+// later time is recorded), and revokes every session of the user.
+func invalidate(ctx context.Context, tx *sql.Tx, key int64, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE auth_user_state SET token_version = token_version + 1,
+		tokens_ended_at = max(coalesce(tokens_ended_at, ?2), ?2) WHERE user_id = ?1`, key, micros(now)); err != nil {
 		return err
 	}
 	_, err := tx.ExecContext(ctx, `UPDATE auth_sessions SET revoked = 1 WHERE user_id = ?`, key)

@@ -141,3 +141,33 @@ func TestServiceRows(t *testing.T) {
 		t.Fatalf("the next user with id %s has the deleted one's session: %v", dave.ID, err)
 	}
 }
+
+// TestOlderSideTables: New upgrades side tables that an earlier version of
+// the adapter made, without auth_user_state.tokens_ended_at, keeping their
+// rows, and runs again on the upgraded database; the endings then record
+// their time.
+func TestOlderSideTables(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	if _, err := db.Exec(`CREATE TABLE auth_user_state (
+		user_id INTEGER PRIMARY KEY, username TEXT UNIQUE, no_email INTEGER NOT NULL DEFAULT 0,
+		email_verified INTEGER NOT NULL DEFAULT 0, roles TEXT NOT NULL DEFAULT '[]',
+		token_version INTEGER NOT NULL DEFAULT 0, created_at INTEGER, updated_at INTEGER);
+		INSERT INTO users (id, email, password_hash) VALUES (7, 'erin@example.com', 'h');
+		INSERT INTO auth_user_state (user_id, token_version) VALUES (7, 4);`); err != nil {
+		t.Fatal(err)
+	}
+	newStore(t, db)
+	s := newStore(t, db) // again, on the upgraded tables
+	u, err := s.UserByID(ctx, "7")
+	if err != nil || u.TokenVersion != 4 || !u.TokensEndedAt.IsZero() {
+		t.Fatalf("the user after the upgrade: %+v, %v", u, err)
+	}
+	now := time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)
+	if err := s.InvalidateTokens(ctx, "7", now); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := s.UserByID(ctx, "7"); err != nil || u.TokenVersion != 5 || !u.TokensEndedAt.Equal(now) {
+		t.Fatalf("after InvalidateTokens: %+v, %v", u, err)
+	}
+}

@@ -127,7 +127,9 @@ func (m *Store) CreateUser(ctx context.Context, u *auth.User) error {
 			return auth.ErrEmailExists
 		}
 	}
-	m.users[u.ID] = u.Clone()
+	c := u.Clone()
+	c.TokensEndedAt = time.Time{} // set by the endings only
+	m.users[u.ID] = c
 	m.byUsername[u.Username] = u.ID
 	if u.Email != "" {
 		m.byEmail[u.Email] = u.ID
@@ -274,6 +276,9 @@ func (m *Store) InvalidateTokens(ctx context.Context, id string, now time.Time) 
 func (m *Store) invalidateLocked(u *auth.User, now time.Time) {
 	u.TokenVersion++
 	u.UpdatedAt = now
+	if now.After(u.TokensEndedAt) {
+		u.TokensEndedAt = now
+	}
 	for _, s := range m.byUser[u.ID] {
 		s.revoked = true
 	}

@@ -107,6 +107,12 @@ BEGIN
 	RETURNING id;
 END $$;
 `},
+	{7, "when each user's tokens were last ended", `
+-- auth.User.TokensEndedAt, which ends the tokens that carry no version
+-- (the FastAPI tutorials' access tokens, auth.Config.Tokens.LegacyUntil).
+-- NULL: never, or before this migration.
+ALTER TABLE {schema}.auth_users ADD COLUMN IF NOT EXISTS tokens_ended_at timestamptz;
+`},
 }
 
 // lockName is the first key of the advisory lock; the schema name is the

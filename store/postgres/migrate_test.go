@@ -69,7 +69,7 @@ func TestMigrateFromV1(t *testing.T) {
 		t.Fatalf("upgrade: %v", err)
 	}
 	u, err := s.UserByEmail(ctx, "alice@example.com")
-	if err != nil || u.Username != "user-a" || u.EmailVerified || u.TokenVersion != 2 {
+	if err != nil || u.Username != "user-a" || u.EmailVerified || u.TokenVersion != 2 || !u.TokensEndedAt.IsZero() {
 		t.Fatalf("after the upgrade: %+v, %v", u, err)
 	}
 	for _, id := range []string{"a", "b", "c"} {

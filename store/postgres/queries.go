@@ -16,10 +16,14 @@ type queries struct {
 	userSessions, listUsers, trimSessions                                     string
 }
 
-const userColumns = `id, username, email, email_verified, password_hash, disabled, roles, token_version, created_at, updated_at`
+const userColumns = `id, username, email, email_verified, password_hash, disabled, roles, token_version, created_at, updated_at, tokens_ended_at`
 
 // userColumnsOf is userColumns qualified by the alias u.
-const userColumnsOf = `u.id, u.username, u.email, u.email_verified, u.password_hash, u.disabled, u.roles, u.token_version, u.created_at, u.updated_at`
+const userColumnsOf = `u.id, u.username, u.email, u.email_verified, u.password_hash, u.disabled, u.roles, u.token_version, u.created_at, u.updated_at, u.tokens_ended_at`
+
+// newUserColumns are the columns CreateUser writes (tokens_ended_at is
+// the endings').
+const newUserColumns = `id, username, email, email_verified, password_hash, disabled, roles, token_version, created_at, updated_at`
 
 // Rotation outcome, from the row the UPDATE locked ($2 presented, $3 its
 // successor, $6 grace enabled, $7 oldest rotation time still within
@@ -35,7 +39,7 @@ func buildQueries(schema string) queries {
 	users, sessions, links := ident(schema, "auth_users"), ident(schema, "auth_sessions"), ident(schema, "auth_link_tokens")
 	r := strings.NewReplacer("{users}", users, "{sessions}", sessions, "{links}", links, "{trim}", ident(schema, "auth_trim_sessions"))
 	return queries{
-		createUser: r.Replace(`INSERT INTO {users} (` + userColumns + `)
+		createUser: r.Replace(`INSERT INTO {users} (` + newUserColumns + `)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`),
 		userByID:       r.Replace(`SELECT ` + userColumns + ` FROM {users} WHERE id = $1`),
 		userByUsername: r.Replace(`SELECT ` + userColumns + ` FROM {users} WHERE username = $1`),
@@ -57,9 +61,12 @@ WHERE u.id = $1`),
 		// from the limiter's two-key locks.
 		lockName:      `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
 		userForUpdate: r.Replace(`SELECT ` + userColumns + ` FROM {users} WHERE id = $1 FOR UPDATE`),
+		// With a logout ($4 = 1), tokens_ended_at becomes the time ($5)
+		// unless it is later (GREATEST skips a NULL).
 		changeUser: r.Replace(`UPDATE {users} SET
 	disabled = coalesce($2, disabled), roles = coalesce($3, roles),
-	token_version = token_version + $4, updated_at = $5
+	token_version = token_version + $4, updated_at = $5,
+	tokens_ended_at = CASE WHEN $4 > 0 THEN GREATEST(tokens_ended_at, $5) ELSE tokens_ended_at END
 WHERE id = $1
 RETURNING ` + userColumns),
 		otherHolder: r.Replace(`SELECT EXISTS (SELECT 1 FROM {users} WHERE id <> $1 AND NOT disabled AND $2 = ANY (roles))`),
@@ -90,7 +97,8 @@ RETURNING ` + userColumns),
 		reset: r.Replace(`WITH s AS (
 	UPDATE {sessions} SET revoked = true WHERE user_id = $1 AND NOT revoked
 )
-UPDATE {users} SET password_hash = $2, token_version = token_version + 1, email_verified = true, updated_at = $3
+UPDATE {users} SET password_hash = $2, token_version = token_version + 1, email_verified = true, updated_at = $3,
+	tokens_ended_at = GREATEST(tokens_ended_at, $3)
 WHERE id = $1
 RETURNING ` + userColumns),
 		deleteUserLinks:    r.Replace(`DELETE FROM {links} WHERE user_id = $1`),
@@ -106,7 +114,8 @@ RETURNING ` + userColumns),
 )
 SELECT (SELECT count(*) FROM u), EXISTS (SELECT 1 FROM {users} WHERE id = $1)`),
 		updatePasswordHashLogout: r.Replace(`WITH u AS (
-	UPDATE {users} SET password_hash = $3, updated_at = $4, token_version = token_version + 1
+	UPDATE {users} SET password_hash = $3, updated_at = $4, token_version = token_version + 1,
+		tokens_ended_at = GREATEST(tokens_ended_at, $4)
 	WHERE id = $1 AND password_hash = $2
 	RETURNING id
 ), s AS (
@@ -115,7 +124,8 @@ SELECT (SELECT count(*) FROM u), EXISTS (SELECT 1 FROM {users} WHERE id = $1)`),
 )
 SELECT (SELECT count(*) FROM u), EXISTS (SELECT 1 FROM {users} WHERE id = $1)`),
 		invalidateTokens: r.Replace(`WITH u AS (
-	UPDATE {users} SET token_version = token_version + 1, updated_at = $2
+	UPDATE {users} SET token_version = token_version + 1, updated_at = $2,
+		tokens_ended_at = GREATEST(tokens_ended_at, $2)
 	WHERE id = $1
 	RETURNING id
 ), s AS (

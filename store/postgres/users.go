@@ -130,8 +130,9 @@ func (s *Store) UserBySession(ctx context.Context, userID, sessionID string) (*a
 // scanUser reads a row of userColumns, followed by the columns in more.
 func scanUser(ctx context.Context, row pgx.Row, more ...any) (*auth.User, error) {
 	var u auth.User
+	var ended *time.Time
 	dest := append([]any{&u.ID, &u.Username, &u.Email, &u.EmailVerified, &u.PasswordHash,
-		&u.Disabled, &u.Roles, &u.TokenVersion, &u.CreatedAt, &u.UpdatedAt}, more...)
+		&u.Disabled, &u.Roles, &u.TokenVersion, &u.CreatedAt, &u.UpdatedAt, &ended}, more...)
 	err := row.Scan(dest...)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -140,6 +141,9 @@ func scanUser(ctx context.Context, row pgx.Row, more ...any) (*auth.User, error)
 		return nil, unavailable(ctx, err)
 	}
 	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
+	if ended != nil {
+		u.TokensEndedAt = ended.UTC()
+	}
 	return &u, nil
 }
 

@@ -56,7 +56,8 @@ func TestMigrateFromV1(t *testing.T) {
 			t.Fatalf("Open of a v1 file: %v", err)
 		}
 		u, err := s.UserByEmail(ctx, "alice@example.com")
-		if err != nil || u.Username != "alice" || u.EmailVerified || u.TokenVersion != 3 || u.PasswordHash != "$argon2id$x" {
+		if err != nil || u.Username != "alice" || u.EmailVerified || u.TokenVersion != 3 || u.PasswordHash != "$argon2id$x" ||
+			!u.TokensEndedAt.IsZero() {
 			t.Fatalf("alice after the upgrade: %+v, %v", u, err)
 		}
 		for _, id := range []string{"u0", "u1", "u2"} {

@@ -10,7 +10,7 @@ import (
 // (UserByID, RotateSession) never parse SQL: preparing was two thirds of
 // the cost of a UserByID.
 const (
-	userColumns = `id, username, email, email_verified, password_hash, disabled, roles, token_version, created_at, updated_at`
+	userColumns = `id, username, email, email_verified, password_hash, disabled, roles, token_version, created_at, updated_at, tokens_ended_at`
 
 	// Reader statements.
 	qUserByID       = `SELECT ` + userColumns + ` FROM users WHERE id = ?`
@@ -37,21 +37,24 @@ const (
 	qNamesTaken = `SELECT
 		EXISTS (SELECT 1 FROM users WHERE username = ?1 OR (email = ?1 AND email != '')),
 		EXISTS (SELECT 1 FROM users WHERE ?2 != '' AND (email = ?2 OR username = ?2))`
-	// ChangeUser: each field set only when given (NULL: kept).
+	// ChangeUser: each field set only when given (NULL: kept); with a
+	// logout (?3 = 1), tokens_ended_at is the time (?4), unless later.
 	qChangeUser = `UPDATE users
-		SET disabled = coalesce(?, disabled), roles = coalesce(?, roles),
-			token_version = token_version + ?, updated_at = ?
-		WHERE id = ?`
+		SET disabled = coalesce(?1, disabled), roles = coalesce(?2, roles),
+			token_version = token_version + ?3, updated_at = ?4,
+			tokens_ended_at = IIF(?3, max(coalesce(tokens_ended_at, ?4), ?4), tokens_ended_at)
+		WHERE id = ?5`
 	// Whether an enabled user other than ?1 holds the role ?2.
 	qOtherHolder = `SELECT EXISTS (SELECT 1 FROM users
 		WHERE id != ?1 AND disabled = 0 AND EXISTS (SELECT 1 FROM json_each(users.roles) WHERE value = ?2))`
 	qPasswordHash    = `SELECT password_hash FROM users WHERE id = ?`
 	qSetPasswordHash = `UPDATE users
-		SET password_hash = ?, token_version = token_version + ?, updated_at = ?
-		WHERE id = ?`
+		SET password_hash = ?1, token_version = token_version + ?2, updated_at = ?3,
+			tokens_ended_at = IIF(?2, max(coalesce(tokens_ended_at, ?3), ?3), tokens_ended_at)
+		WHERE id = ?4`
 	qBumpTokenVersion = `UPDATE users
-		SET token_version = token_version + 1, updated_at = ?
-		WHERE id = ?`
+		SET token_version = token_version + 1, updated_at = ?1, tokens_ended_at = max(coalesce(tokens_ended_at, ?1), ?1)
+		WHERE id = ?2`
 	qRevokeUserSessions = `UPDATE sessions SET revoked = 1 WHERE user_id = ? AND revoked = 0`
 	qDeleteUser         = `DELETE FROM users WHERE id = ?`
 	qCreateSession      = `INSERT INTO sessions
@@ -92,8 +95,9 @@ const (
 	qAddressTaken = `SELECT EXISTS (SELECT 1 FROM users WHERE id != ?1 AND ((email = ?2 AND email != '') OR username = ?2))`
 	qSetEmail     = `UPDATE users SET email = ?, email_verified = 1, updated_at = ? WHERE id = ?`
 	qReset        = `UPDATE users
-		SET password_hash = ?, token_version = token_version + 1, email_verified = 1, updated_at = ?
-		WHERE id = ?`
+		SET password_hash = ?1, token_version = token_version + 1, email_verified = 1, updated_at = ?2,
+			tokens_ended_at = max(coalesce(tokens_ended_at, ?2), ?2)
+		WHERE id = ?3`
 	qDeleteUserLinkTokens = `DELETE FROM link_tokens WHERE user_id = ?`
 )
 

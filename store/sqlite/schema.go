@@ -68,6 +68,12 @@ var migrations = []string{
 	ALTER TABLE link_tokens ADD COLUMN user_version INTEGER NOT NULL DEFAULT -1;
 	CREATE INDEX link_tokens_user_id ON link_tokens (user_id);
 	CREATE INDEX sessions_live ON sessions (user_id) WHERE revoked = 0;`,
+
+	// 5: when each user's tokens were last ended (auth.User.TokensEndedAt),
+	// which ends the tokens that carry no version: NULL, never (or before
+	// this version: none of those tokens is older than the upgrade by more
+	// than its lifetime).
+	`ALTER TABLE users ADD COLUMN tokens_ended_at INTEGER; -- Unix microseconds, UTC; NULL: never`,
 }
 
 // prechecks run before the migration of the same index, in its

@@ -186,9 +186,10 @@ func scanUser(row scanner, more ...any) (*auth.User, error) {
 		u                auth.User
 		roles            string
 		created, updated int64
+		ended            sql.NullInt64
 	)
 	dest := append([]any{&u.ID, &u.Username, &u.Email, &u.EmailVerified, &u.PasswordHash, &u.Disabled, &roles,
-		&u.TokenVersion, &created, &updated}, more...)
+		&u.TokenVersion, &created, &updated, &ended}, more...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -196,6 +197,9 @@ func scanUser(row scanner, more ...any) (*auth.User, error) {
 		return nil, fmt.Errorf("roles of user: %w", err)
 	}
 	u.CreatedAt, u.UpdatedAt = fromMicros(created), fromMicros(updated)
+	if ended.Valid {
+		u.TokensEndedAt = fromMicros(ended.Int64)
+	}
 	return &u, nil
 }
 

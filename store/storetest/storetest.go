@@ -116,6 +116,7 @@ var required = []storeCase[auth.Store]{
 	{"UpdatePasswordHashLogout", testUpdatePasswordHashLogout},
 	{"UserWithoutPassword", testUserWithoutPassword},
 	{"InvalidateTokens", testInvalidateTokens},
+	{"TokensEndedAt", testTokensEndedAt},
 	{"SessionRotate", testSessionRotate},
 	{"SessionReuseRevokesFamily", testSessionReuse},
 	{"SessionGrace", testSessionGrace},
@@ -680,6 +681,79 @@ func testInvalidateTokens(t *testing.T, s auth.Store) {
 	c := newSession(t, s, u.ID, "c1")
 	if _, err := s.RotateSession(ctx, rotation(c.ID, "c1", "c2", base)); err != nil {
 		t.Fatalf("new session after InvalidateTokens: %v", err)
+	}
+}
+
+// testTokensEndedAt: User.TokensEndedAt is zero for a new user (CreateUser
+// ignores it), and every ending of the user's tokens sets it to the time
+// it was given, to the microsecond: InvalidateTokens, UpdatePasswordHash
+// with logout, ChangeUser with Logout (alone, or disabling, as package
+// admin disables). A rehash, and a change without Logout, leave it; an
+// ending given an earlier time leaves it too (it never moves back); and it
+// is the user's own.
+func testTokensEndedAt(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	u := newUser("alice")
+	u.TokensEndedAt = base.Add(time.Hour)
+	mustCreate(t, s, u)
+	bob := newUser("bob")
+	mustCreate(t, s, bob)
+	ended := func(when string, want time.Time) {
+		t.Helper()
+		got, err := s.UserByID(ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.TokensEndedAt.Equal(want) {
+			t.Fatalf("TokensEndedAt %s = %v, want %v", when, got.TokensEndedAt, want)
+		}
+		if byName, err := s.UserByUsername(ctx, u.Username); err != nil || !byName.TokensEndedAt.Equal(want) {
+			t.Fatalf("TokensEndedAt %s, by username = %v (%v), want %v", when, byName, err, want)
+		}
+	}
+	ended("after CreateUser", time.Time{})
+
+	t1 := base.Add(time.Minute)
+	if err := s.InvalidateTokens(ctx, u.ID, t1); err != nil {
+		t.Fatal(err)
+	}
+	ended("after InvalidateTokens", t1)
+
+	t2 := t1.Add(time.Minute + 7*time.Microsecond)
+	if err := s.UpdatePasswordHash(ctx, u.ID, u.PasswordHash, "$2b$rehashed", false, t2); err != nil {
+		t.Fatal(err)
+	}
+	ended("after a rehash", t1)
+	if err := s.UpdatePasswordHash(ctx, u.ID, "$2b$rehashed", "$2b$changed", true, t2); err != nil {
+		t.Fatal(err)
+	}
+	ended("after a password change", t2)
+
+	t3 := t2.Add(time.Minute)
+	if _, err := s.ChangeUser(ctx, u.ID, auth.UserChange{Roles: &[]string{"ops"}, Disabled: ptr(true), Now: t3}); err != nil {
+		t.Fatal(err)
+	}
+	ended("after a change without Logout", t2)
+	got, err := s.ChangeUser(ctx, u.ID, auth.UserChange{Disabled: ptr(false), Logout: true, Now: t3})
+	if err != nil || !got.TokensEndedAt.Equal(t3) {
+		t.Fatalf("ChangeUser(Logout) = %+v, %v; want TokensEndedAt %v", got, err, t3)
+	}
+	ended("after ChangeUser(Logout)", t3)
+	t4 := t3.Add(time.Minute)
+	if _, err := s.ChangeUser(ctx, u.ID, auth.UserChange{Disabled: ptr(true), Logout: true, Now: t4}); err != nil {
+		t.Fatal(err)
+	}
+	ended("after a disabling with Logout", t4)
+
+	if err := s.InvalidateTokens(ctx, u.ID, t1); err != nil {
+		t.Fatal(err)
+	}
+	ended("after an ending given an earlier time", t4)
+	if got, _ := s.UserByID(ctx, u.ID); got.TokenVersion != 5 {
+		t.Fatalf("TokenVersion = %d after 5 endings", got.TokenVersion)
+	}
+	if other, _ := s.UserByID(ctx, bob.ID); !other.TokensEndedAt.IsZero() {
+		t.Fatalf("another user's TokensEndedAt = %v", other.TokensEndedAt)
 	}
 }
 
@@ -1419,7 +1493,8 @@ func testRedeemVerifyEmail(t *testing.T, s linkStore) {
 	if err != nil {
 		t.Fatalf("redemption: %v", err)
 	}
-	if got.ID != u.ID || got.Email != "alice.new@example.com" || !got.EmailVerified || !got.UpdatedAt.Equal(at) {
+	if got.ID != u.ID || got.Email != "alice.new@example.com" || !got.EmailVerified || !got.UpdatedAt.Equal(at) ||
+		!got.TokensEndedAt.IsZero() {
 		t.Fatalf("redeemed user %+v", redact(got))
 	}
 	if stored, _ := s.UserByEmail(ctx, "alice.new@example.com"); stored == nil || stored.ID != u.ID {
@@ -1510,8 +1585,12 @@ func testRedeemReset(t *testing.T, s linkStore) {
 	if err != nil {
 		t.Fatalf("reset: %v", err)
 	}
-	if got.PasswordHash != "$2b$new" || got.TokenVersion != 1 || !got.EmailVerified || !got.UpdatedAt.Equal(r.Now) {
+	if got.PasswordHash != "$2b$new" || got.TokenVersion != 1 || !got.EmailVerified || !got.UpdatedAt.Equal(r.Now) ||
+		!got.TokensEndedAt.Equal(r.Now) {
 		t.Fatalf("after reset: %+v", redact(got))
+	}
+	if stored, _ := s.UserByID(ctx, u.ID); !stored.TokensEndedAt.Equal(r.Now) {
+		t.Fatalf("TokensEndedAt after the reset = %v, want %v", stored.TokensEndedAt, r.Now)
 	}
 	if _, err := s.UserBySession(ctx, u.ID, sess.ID); !errors.Is(err, auth.ErrSessionRevoked) {
 		t.Fatalf("a session after the reset = %v, want ErrSessionRevoked", err)
