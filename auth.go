@@ -104,7 +104,7 @@ import (
 	"time"
 
 	"github.com/goauthkit/auth/internal/roles"
-	"github.com/goauthkit/auth/internal/storable"
+	"github.com/goauthkit/auth/store/storable"
 )
 
 // Config configures an Authenticator, by concern: the store and the keys,

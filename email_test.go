@@ -7,7 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/goauthkit/auth/internal/storable"
+	"github.com/goauthkit/auth/store/storable"
 )
 
 // emailCase is one row of TestEmailRule: an input as a user may type it,

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/goauthkit/auth/internal/storable"
+	"github.com/goauthkit/auth/store/storable"
 )
 
 // A service moving from the FastAPI tutorials keeps, for a while, the

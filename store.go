@@ -199,8 +199,8 @@ func (c UserChange) TakesKeptRole(u *User) bool {
 // username, a session id), it is answered as an unknown key (ErrNotFound,
 // or nothing for RevokeSession); given as a value to store (in CreateUser,
 // ChangeUser, UpdatePasswordHash, CreateSession, a capability's), it is
-// ErrInvalidInput.
-// Never ErrStoreUnavailable: that means the store failed.
+// ErrInvalidInput (store/storable's Strings tells such text apart). Never
+// ErrStoreUnavailable: that means the store failed.
 type UserStore interface {
 	// CreateUser inserts u, whose ID, Username and timestamps are set by the
 	// caller. A store over a table that makes its own keys (an integer

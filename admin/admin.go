@@ -27,7 +27,7 @@ import (
 
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/internal/roles"
-	"github.com/goauthkit/auth/internal/storable"
+	"github.com/goauthkit/auth/store/storable"
 )
 
 // Administration's constants.

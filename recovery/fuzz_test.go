@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/goauthkit/auth"
-	"github.com/goauthkit/auth/internal/storable"
 	"github.com/goauthkit/auth/recovery"
 	"github.com/goauthkit/auth/store/memory"
+	"github.com/goauthkit/auth/store/storable"
 )
 
 // requireSeeds fails the fuzz test if its committed seed corpus is missing,

@@ -21,8 +21,8 @@ import (
 
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/admin"
-	"github.com/goauthkit/auth/internal/storable"
 	"github.com/goauthkit/auth/recovery"
+	"github.com/goauthkit/auth/store/storable"
 )
 
 // Store is an in-memory auth.Store, safe for concurrent use. It loses
