@@ -92,9 +92,6 @@ type env struct {
 // envOptions adjusts an env.
 type envOptions struct {
 	hasher auth.Hasher // default testHasher
-	// realHasher keeps the server's own hasher (AUTH_PASSWORD_SCHEME's)
-	// instead of hasher.
-	realHasher bool
 	// addressLimits keeps the per-address limits at their defaults; without
 	// it they are raised out of the way.
 	addressLimits bool
@@ -184,9 +181,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
 	a, err := newApp(context.Background(), s, logger, func(c *auth.Config, rc *recovery.Config) {
-		if !o.realHasher {
-			c.Passwords.Hasher = o.hasher
-		}
+		c.Passwords.Hasher = o.hasher
 		c.Now = clock.Now
 		if !o.sharedLimiter {
 			c.Limiter = o.limiter
