@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/goauthkit/auth"
 )
@@ -215,3 +216,62 @@ func TestREADMEPython(t *testing.T) {
 
 // pyString quotes s (ASCII) as a Python string literal.
 func pyString(s string) string { return "'" + strings.ReplaceAll(s, "'", `\'`) + "'" }
+
+// TestREADMELinks: every link of the README to one of its sections names a
+// heading (as GitHub makes anchors), and every relative link a file or
+// directory of the repository.
+func TestREADMELinks(t *testing.T) {
+	raw, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchors := map[string]bool{}
+	var prose strings.Builder
+	fenced := false
+	for _, line := range strings.Split(string(raw), "\n") {
+		if strings.HasPrefix(line, "```") {
+			fenced = !fenced
+			continue
+		}
+		if fenced {
+			continue
+		}
+		prose.WriteString(line + "\n")
+		if title, ok := strings.CutPrefix(strings.TrimLeft(line, "#"), " "); ok && strings.HasPrefix(line, "#") {
+			anchors[anchor(title)] = true
+		}
+	}
+	links := regexp.MustCompile(`\]\(([^)\s]+)\)`).FindAllStringSubmatch(prose.String(), -1)
+	if len(links) < 20 {
+		t.Fatalf("only %d links found", len(links))
+	}
+	for _, m := range links {
+		target := m[1]
+		switch {
+		case strings.HasPrefix(target, "#"):
+			if !anchors[target[1:]] {
+				t.Errorf("link to %s: no such heading", target)
+			}
+		case strings.Contains(target, "://"):
+		default:
+			if _, err := os.Stat(filepath.Join("../..", target)); err != nil {
+				t.Errorf("link to %s: %v", target, err)
+			}
+		}
+	}
+}
+
+// anchor is the fragment GitHub gives a heading: lower case, spaces as
+// hyphens, and only letters, digits, hyphens and underscores kept.
+func anchor(title string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(strings.TrimSpace(title)) {
+		switch {
+		case r == ' ':
+			b.WriteRune('-')
+		case r == '-', r == '_', unicode.IsLetter(r), unicode.IsDigit(r):
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
