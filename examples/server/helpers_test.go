@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -99,6 +100,9 @@ type envOptions struct {
 	proxies       string
 	// signingAlg, if set, is AUTH_SIGNING_ALG, and AUTH_SECRET_KEY is unset.
 	signingAlg string
+	// secret is AUTH_SECRET_KEY when signingAlg is not set; default
+	// testSecret.
+	secret string
 	// dataDir is the data directory; default a new temporary one.
 	dataDir string
 	// vars are more environment variables for the server (AUTH_...).
@@ -137,6 +141,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if o.proxies != "" {
 		args = append(args, "-trusted-proxies", o.proxies)
 	}
+	secret := cmp.Or(o.secret, testSecret)
 	o.vars = maps.Clone(o.vars)
 	if o.vars == nil {
 		o.vars = map[string]string{}
@@ -167,7 +172,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		case o.signingAlg != "" && name == "AUTH_SIGNING_ALG":
 			return o.signingAlg
 		case o.signingAlg == "" && name == "AUTH_SECRET_KEY":
-			return testSecret
+			return secret
 		}
 		return o.vars[name]
 	})
@@ -198,7 +203,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = a.close() })
-	g := &guard{t: t, secrets: []string{testSecret, testHashPrefix, "$argon2id$", "$2a$", "$2b$", "$2y$"}}
+	g := &guard{t: t, secrets: []string{secret, testHashPrefix, "$argon2id$", "$2a$", "$2b$", "$2y$"}}
 	srv := httptest.NewUnstartedServer(a.handler)
 	srv.Listener.Close()
 	srv.Listener = ln
@@ -210,7 +215,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 			return http.ErrUseLastResponse // a redirect is an answer, and a failure
 		},
 	}
-	return &env{t: t, app: a, srv: srv, client: client, clock: clock, secret: []byte(testSecret), guard: g, logs: logs, mail: mail, dataDir: o.dataDir, publicURL: o.vars["AUTH_PUBLIC_URL"]}
+	return &env{t: t, app: a, srv: srv, client: client, clock: clock, secret: []byte(secret), guard: g, logs: logs, mail: mail, dataDir: o.dataDir, publicURL: o.vars["AUTH_PUBLIC_URL"]}
 }
 
 // guard checks every answer the client receives: never a 500 (nor any 5xx

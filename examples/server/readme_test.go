@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+	"unicode"
 
 	"github.com/goauthkit/auth"
 )
@@ -131,10 +135,9 @@ func runWalk(t *testing.T, e *env, heading string, min int) {
 	runBlock(t, readmeBlock(t, heading, "sh"), strings.TrimPrefix(e.srv.URL, "http://"), e.dataDir, min)
 }
 
-// runBlock runs a shell block of the README from the repository's root,
-// host (a server's HOST:PORT) for localhost:8080 and dataDir for data/, and
-// checks every answer the README shows (at least min of them).
-func runBlock(t *testing.T, block, host, dataDir string, min int) {
+// bashAndCurl returns bash, or skips when bash or curl is missing (under
+// CI, fails).
+func bashAndCurl(t *testing.T) string {
 	t.Helper()
 	bash, errBash := exec.LookPath("bash")
 	_, errCurl := exec.LookPath("curl")
@@ -144,6 +147,15 @@ func runBlock(t *testing.T, block, host, dataDir string, min int) {
 		}
 		t.Skip("bash or curl missing: the README walk-through runs them")
 	}
+	return bash
+}
+
+// runBlock runs a shell block of the README from the repository's root,
+// host (a server's HOST:PORT) for localhost:8080 and dataDir for data/, and
+// checks every answer the README shows (at least min of them).
+func runBlock(t *testing.T, block, host, dataDir string, min int) {
+	t.Helper()
+	bash := bashAndCurl(t)
 	steps := walkSteps(block)
 	checked := 0
 	var script strings.Builder
@@ -215,3 +227,144 @@ func TestREADMEPython(t *testing.T) {
 
 // pyString quotes s (ASCII) as a Python string literal.
 func pyString(s string) string { return "'" + strings.ReplaceAll(s, "'", `\'`) + "'" }
+
+// TestREADMEFastAPI runs the README's "Side by side on one machine" as
+// pasted. Its first shell block starts the server: bash runs it with go
+// standing for a function that prints what it was given, and the server
+// starts in-process with those arguments and settings. Its Python block is
+// saved as fastapi_side.py, its data/auth.db the server's file, and run
+// with Debian's python3 where the second shell block says python3; every
+// answer that block shows is checked.
+func TestREADMEFastAPI(t *testing.T) {
+	py := debianPython(t, "jwt")
+	debianPython(t, "passlib")
+	debianPython(t, "bcrypt") // passlib's bcrypt backend
+	bash := bashAndCurl(t)
+	const heading = "### Side by side on one machine"
+
+	start := readmeBlockN(t, heading, "sh", 0)
+	cmd := exec.Command(bash, "-c", `go() { printf 'arg %s\n' "$@"; env | grep '^AUTH_' | sed 's/^/env /'; }`+"\n"+start)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the start block: %v\n%s", err, out)
+	}
+	var args []string
+	vars := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSuffix(string(out), "\n"), "\n") {
+		if a, ok := strings.CutPrefix(line, "arg "); ok {
+			args = append(args, a)
+		} else if kv, ok := strings.CutPrefix(line, "env "); ok {
+			k, v, _ := strings.Cut(kv, "=")
+			vars[k] = v
+		} else {
+			t.Fatalf("the start block printed %q", line)
+		}
+	}
+	if len(args) != 4 || args[0] != "run" || args[1] != "./examples/server" || args[2] != "-db" {
+		t.Fatalf("the start block runs go %q, want go run ./examples/server -db VALUE", args)
+	}
+	secret := vars["AUTH_SECRET_KEY"]
+	delete(vars, "AUTH_SECRET_KEY")
+	if secret == "" {
+		t.Fatal("the start block sets no AUTH_SECRET_KEY")
+	}
+	if vars["AUTH_PASSWORD_SCHEME"] != "bcrypt" {
+		t.Fatalf("the start block sets AUTH_PASSWORD_SCHEME=%q", vars["AUTH_PASSWORD_SCHEME"])
+	}
+	until, err := time.Parse(time.RFC3339, vars["AUTH_LEGACY_TOKENS_UNTIL"])
+	if d := time.Until(until); err != nil || d < 29*24*time.Hour || d > 31*24*time.Hour {
+		t.Fatalf("the start block sets AUTH_LEGACY_TOKENS_UNTIL=%q (%v), want a month from now", vars["AUTH_LEGACY_TOKENS_UNTIL"], err)
+	}
+	// AUTH_PASSWORD_SCHEME=bcrypt's hasher, at the least cost New takes
+	// (10) rather than 12, which takes seconds a hash under the race
+	// detector; TestE2EPasswordSchemeBcrypt runs the setting's own.
+	e := newEnv(t, envOptions{db: args[3], secret: secret, vars: vars, hasher: auth.Bcrypt{Cost: 10}})
+
+	src := readmeBlockN(t, heading, "python", 0)
+	if !strings.Contains(src, "SECRET_KEY = "+strconv.Quote(secret)+"\n") {
+		t.Fatal("the Python block's SECRET_KEY is not the start block's AUTH_SECRET_KEY")
+	}
+	const dbFile = `"data/auth.db"`
+	if strings.Count(src, dbFile) != 1 {
+		t.Fatalf("the Python block names %s %d times, want once", dbFile, strings.Count(src, dbFile))
+	}
+	src = strings.Replace(src, dbFile, strconv.Quote(filepath.Join(e.dataDir, "auth.db")), 1)
+	script := filepath.Join(t.TempDir(), "fastapi_side.py")
+	if err := os.WriteFile(script, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	steps := readmeBlockN(t, heading, "sh", 1)
+	const call = "python3 fastapi_side.py "
+	if strings.Count(steps, call) < 4 {
+		t.Fatalf("the shell block runs %q %d times", call, strings.Count(steps, call))
+	}
+	steps = strings.ReplaceAll(steps, call, py+" "+script+" ")
+	runBlock(t, steps, strings.TrimPrefix(e.srv.URL, "http://"), e.dataDir, 5)
+
+	// The Go side's login left johndoe's hash bcrypt.
+	u, err := e.app.store.UserByUsername(context.Background(), "johndoe")
+	if err != nil || scheme(u.PasswordHash) != "bcrypt" {
+		t.Fatalf("johndoe's hash after the logins: %.7q… (%v), want bcrypt", u.PasswordHash, err)
+	}
+}
+
+// TestREADMELinks: every link of the README to one of its sections names a
+// heading (as GitHub makes anchors), and every relative link a file or
+// directory of the repository.
+func TestREADMELinks(t *testing.T) {
+	raw, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchors := map[string]bool{}
+	var prose strings.Builder
+	fenced := false
+	for _, line := range strings.Split(string(raw), "\n") {
+		if strings.HasPrefix(line, "```") {
+			fenced = !fenced
+			continue
+		}
+		if fenced {
+			continue
+		}
+		prose.WriteString(line + "\n")
+		if title, ok := strings.CutPrefix(strings.TrimLeft(line, "#"), " "); ok && strings.HasPrefix(line, "#") {
+			anchors[anchor(title)] = true
+		}
+	}
+	links := regexp.MustCompile(`\]\(([^)\s]+)\)`).FindAllStringSubmatch(prose.String(), -1)
+	if len(links) < 20 {
+		t.Fatalf("only %d links found", len(links))
+	}
+	for _, m := range links {
+		target := m[1]
+		switch {
+		case strings.HasPrefix(target, "#"):
+			if !anchors[target[1:]] {
+				t.Errorf("link to %s: no such heading", target)
+			}
+		case strings.Contains(target, "://"):
+		default:
+			if _, err := os.Stat(filepath.Join("../..", target)); err != nil {
+				t.Errorf("link to %s: %v", target, err)
+			}
+		}
+	}
+}
+
+// anchor is the fragment GitHub gives a heading: lower case, spaces as
+// hyphens, and only letters, digits, hyphens and underscores kept.
+func anchor(title string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(strings.TrimSpace(title)) {
+		switch {
+		case r == ' ':
+			b.WriteRune('-')
+		case r == '-', r == '_', unicode.IsLetter(r), unicode.IsDigit(r):
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
