@@ -19,7 +19,9 @@
 // handlers in Authenticator.Middleware and read the user with
 // UserFromContext. The ready-made HTTP endpoints (token, signup, logout,
 // ...) are package authhttp; key files are package keyfile; account
-// recovery by mail is package recovery; the audit log is package audit.
+// recovery by mail is package recovery; the audit log is package audit;
+// package breached refuses passwords seen in data breaches
+// (PasswordConfig.Breached).
 //
 // Every call made for a client takes it, as a Client (its address and user
 // agent), in its request (Credentials, NewUser, PasswordChange, ...) or
