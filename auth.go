@@ -19,7 +19,9 @@
 // handlers in Authenticator.Middleware and read the user with
 // UserFromContext. The ready-made HTTP endpoints (token, signup, logout,
 // ...) are package authhttp; key files are package keyfile; account
-// recovery by mail is package recovery; the audit log is package audit.
+// recovery by mail is package recovery; the audit log is package audit;
+// package breached refuses passwords seen in data breaches
+// (PasswordConfig.Breached).
 //
 // Every call made for a client takes it, as a Client (its address and user
 // agent), in its request (Credentials, NewUser, PasswordChange, ...) or
@@ -227,6 +229,18 @@ type PasswordConfig struct {
 	// Go preempts a running hash only every 10 ms or so, and a hash takes
 	// tens of milliseconds.
 	MaxConcurrentHashes int
+	// Breached, if set, is asked about every new password that meets the
+	// Policy, before it is hashed: at Register, at ChangePassword and in
+	// HashPassword (so package recovery's reset and package admin's
+	// passwords too), never at login. true refuses the password with a
+	// *PasswordError wrapping ErrPasswordBreached; an error refuses it too,
+	// wrapped in ErrStoreUnavailable (503 temporarily_unavailable): a
+	// checker that should let passwords through when it fails (fail open)
+	// answers (false, nil) itself. Package breached's Checker.Breached
+	// asks the Pwned Passwords range API (k-anonymity: neither the password
+	// nor its hash leaves the process) or a local copy of its data. Default
+	// nil: no check.
+	Breached func(ctx context.Context, password string) (bool, error)
 }
 
 // SessionConfig is Config.Sessions: each user's logins.
@@ -249,6 +263,7 @@ type Authenticator struct {
 	verifier     *Verifier
 	hasher       Hasher
 	policy       PasswordPolicy
+	breached     func(context.Context, string) (bool, error)
 	usernameRule func(string) error
 	limiter      Limiter
 	limits       Limits
@@ -387,7 +402,7 @@ func New(c Config) (*Authenticator, error) {
 	}
 	a := &Authenticator{
 		store: c.Store, keys: keys, verifier: verifier, hasher: c.Passwords.Hasher,
-		policy: c.Passwords.Policy.withDefaults(), usernameRule: c.Passwords.UsernameRule,
+		policy: c.Passwords.Policy.withDefaults(), breached: c.Passwords.Breached, usernameRule: c.Passwords.UsernameRule,
 		limiter: c.Limiter, limits: c.Limits, hashGate: newHashGate(c.Passwords.MaxConcurrentHashes),
 		dummyHash: dummy, familiarKey: familiarKey, issuer: c.Tokens.Issuer, audience: c.Tokens.Audience,
 		accessTTL: c.Tokens.AccessTTL, refreshTTL: c.Tokens.RefreshTTL, grace: c.Tokens.RefreshGrace,
@@ -550,6 +565,11 @@ func (a *Authenticator) Register(ctx context.Context, n NewUser) (*User, error) 
 	}
 	hash := "" // NoPassword: no password matches it (see verifyHash)
 	if !n.NoPassword {
+		// Last before the hash: an outside service is asked only about a
+		// registration that would otherwise succeed.
+		if err := a.checkBreached(ctx, n.Password); err != nil {
+			return nil, err
+		}
 		var err error
 		if hash, err = a.hash(ctx, n.Password); err != nil {
 			return nil, err
@@ -863,15 +883,20 @@ type PasswordChange struct {
 // the account's address a notice). The current password is limited as a
 // login's is, from pc.Client's address. It returns ErrInvalidCredentials
 // for a wrong current password, an error wrapping ErrInvalidPassword for a
-// new one that fails the policy, a *RateLimitError when current passwords
-// are being guessed, ErrConflict if another change won a race, or a store
-// error.
+// new one that fails the policy or Config.Passwords.Breached, a
+// *RateLimitError when current passwords are being guessed, ErrConflict if
+// another change won a race, or a store error.
 func (a *Authenticator) ChangePassword(ctx context.Context, pc PasswordChange) error {
 	u, err := a.store.UserByID(ctx, pc.UserID)
 	if err != nil {
 		return err
 	}
 	if err := a.policy.Check(pc.New); err != nil {
+		return err
+	}
+	// Before the current password, whose hashing slot is then held to the
+	// end: never while waiting for an outside service.
+	if err := a.checkBreached(ctx, pc.New); err != nil {
 		return err
 	}
 	release, err := a.checkCurrentPassword(ctx, u, pc.Current, pc.Client)

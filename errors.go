@@ -102,6 +102,9 @@ var (
 	ErrPasswordEncoding = fmt.Errorf("%w: not valid UTF-8", ErrInvalidPassword)
 	// ErrPasswordCommon wraps ErrInvalidPassword for a blocklisted password.
 	ErrPasswordCommon = fmt.Errorf("%w: too common", ErrInvalidPassword)
+	// ErrPasswordBreached wraps ErrInvalidPassword for a password that
+	// Config.Passwords.Breached found in a data breach.
+	ErrPasswordBreached = fmt.Errorf("%w: found in a data breach", ErrInvalidPassword)
 
 	// Key errors.
 

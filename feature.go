@@ -75,12 +75,17 @@ func (a *Authenticator) CheckPassword(ctx context.Context, u *User, password str
 }
 
 // HashPassword checks a new password against Config.Passwords.Policy and
-// hashes it with the Hasher, under Config.Passwords.MaxConcurrentHashes:
-// what a feature that sets a password (package recovery's reset) stores.
-// It returns an error wrapping ErrInvalidPassword for a password that
-// breaks the policy, or ErrBusy.
+// Config.Passwords.Breached and hashes it with the Hasher, under
+// Config.Passwords.MaxConcurrentHashes: what a feature that sets a
+// password (package recovery's reset) stores. It returns an error
+// wrapping ErrInvalidPassword for a password that breaks the policy or
+// was found in a breach (ErrPasswordBreached), ErrStoreUnavailable when
+// the breach check fails, or ErrBusy.
 func (a *Authenticator) HashPassword(ctx context.Context, password string) (string, error) {
 	if err := a.policy.Check(password); err != nil {
+		return "", err
+	}
+	if err := a.checkBreached(ctx, password); err != nil {
 		return "", err
 	}
 	return a.hash(ctx, password)

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -406,6 +407,24 @@ func (p PasswordPolicy) Check(password string) error {
 		return &PasswordError{ErrPasswordTooShort, fmt.Sprintf("the password must be at least %d characters long", p.MinLength)}
 	case isCommon(password, p.Blocklist):
 		return &PasswordError{ErrPasswordCommon, "the password is too common: choose one that is harder to guess"}
+	}
+	return nil
+}
+
+// checkBreached asks Config.Passwords.Breached, if set, about a new
+// password that met the policy: a *PasswordError wrapping
+// ErrPasswordBreached if it was breached, its error wrapped in
+// ErrStoreUnavailable if it failed.
+func (a *Authenticator) checkBreached(ctx context.Context, password string) error {
+	if a.breached == nil {
+		return nil
+	}
+	found, err := a.breached(ctx, password)
+	switch {
+	case err != nil:
+		return storeDown("breached-password check", err)
+	case found:
+		return &PasswordError{ErrPasswordBreached, "the password has appeared in a data breach: choose another"}
 	}
 	return nil
 }

@@ -191,6 +191,8 @@ var errorTable = [...]errorEntry{
 	{is: []error{auth.ErrUserExists}, status: http.StatusConflict, code: "user_exists", description: "the username is taken"},
 	{is: []error{auth.ErrInvalidUsername}, status: http.StatusUnprocessableEntity, code: "invalid_username",
 		description: "usernames are 3 to 64 characters of a-z, 0-9, '.', '_', '-', '@', '+'"},
+	{is: []error{auth.ErrPasswordBreached}, status: http.StatusUnprocessableEntity, code: "invalid_password",
+		description: "the password has appeared in a data breach: choose another"},
 	{as: asType(func(e *auth.PasswordError) string { return e.Description }), status: http.StatusUnprocessableEntity, code: "invalid_password"},
 	{is: []error{auth.ErrInvalidPassword}, status: http.StatusUnprocessableEntity, code: "invalid_password", description: "the password does not meet the password rules"},
 	{is: []error{auth.ErrInvalidEmail}, status: http.StatusUnprocessableEntity, code: "invalid_email",

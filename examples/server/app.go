@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -28,6 +29,7 @@ import (
 	"github.com/goauthkit/auth/admin/adminhttp"
 	"github.com/goauthkit/auth/audit"
 	"github.com/goauthkit/auth/authhttp"
+	"github.com/goauthkit/auth/breached"
 	"github.com/goauthkit/auth/keyfile"
 	authmail "github.com/goauthkit/auth/mail"
 	authmetrics "github.com/goauthkit/auth/metrics"
@@ -85,6 +87,24 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*au
 	}
 	if s.passwordScheme == "bcrypt" {
 		cfg.Passwords.Hasher = auth.Bcrypt{}
+	}
+	if s.breached != nil {
+		bc := *s.breached
+		bc.OnError = func(err error) {
+			logger.Warn("the breached-password check failed", "err", err, "fail_open", bc.FailOpen)
+		}
+		checker, err := breached.New(bc)
+		if err != nil {
+			_ = closeStore()
+			return nil, badSetting("AUTH_BREACHED_PASSWORDS", "%v", err)
+		}
+		cfg.Passwords.Breached = checker.Breached
+		if bc.File != "" {
+			logger.Info("refusing new passwords seen in data breaches (AUTH_BREACHED_PASSWORDS)", "file", bc.File)
+		} else {
+			logger.Info("refusing new passwords seen in data breaches (AUTH_BREACHED_PASSWORDS)",
+				"range_api", cmp.Or(bc.BaseURL, breached.DefaultBaseURL), "fail_open", bc.FailOpen)
+		}
 	}
 	recoveryCfg := recovery.Config{Mailer: mailer, PublicURL: publicURL, ResetTTL: s.resetTTL, VerifyTTL: s.verifyTTL}
 	switch {

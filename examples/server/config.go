@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/goauthkit/auth/breached"
 	authmail "github.com/goauthkit/auth/mail"
 	"github.com/goauthkit/auth/redislimit"
 	"github.com/redis/go-redis/v9"
@@ -40,6 +41,10 @@ type settings struct {
 	// legacyUntil is AUTH_LEGACY_TOKENS_UNTIL: until then the FastAPI
 	// tutorials' access tokens are accepted too; zero for never.
 	legacyUntil time.Time
+	// breached is AUTH_BREACHED_PASSWORDS with AUTH_BREACHED_URL: where
+	// new passwords are looked up among those seen in data breaches; nil
+	// for nowhere.
+	breached *breached.Config
 
 	// publicURL is AUTH_PUBLIC_URL, without a final slash; "" until run
 	// sets the default, http:// and the bound address.
@@ -119,6 +124,16 @@ Environment only:
                            (new passwords hashed with bcrypt, at most 72
                            bytes, and no stored hash ever changes scheme:
                            for a users table shared with passlib)
+  AUTH_BREACHED_PASSWORDS  refuse new passwords seen in data breaches: off
+                           (default); api: look them up in Have I Been
+                           Pwned's range API, which gets the first 5 of
+                           the 40 characters of their SHA-1 (while it
+                           fails, new passwords are refused with 503);
+                           api-fail-open: the same, but while it fails
+                           they are accepted; or the path of its SHA-1
+                           file ordered by hash, searched here (no network)
+  AUTH_BREACHED_URL        the range API's base URL, for a mirror (default
+                           https://api.pwnedpasswords.com)
   AUTH_ACCESS_TTL          access-token lifetime, a Go duration (default 15m,
                            at most 24h)
   AUTH_REFRESH_TTL         refresh-token lifetime (default 168h, at least
@@ -354,6 +369,10 @@ func loadSettings(args []string, getenv func(string) string) (settings, error) {
 		return s, badSetting("AUTH_LOADTEST_BARE", "want 1 or 0, got %q", v)
 	}
 
+	if s.breached, err = breachedSettings(getenv); err != nil {
+		return s, err
+	}
+
 	s.proxiesSetting = name("trusted-proxies", "AUTH_TRUSTED_PROXIES")
 	if proxies != "" {
 		setting := s.proxiesSetting
@@ -371,6 +390,36 @@ func loadSettings(args []string, getenv func(string) string) (settings, error) {
 		}
 	}
 	return s, nil
+}
+
+// breachedSettings reads AUTH_BREACHED_PASSWORDS and AUTH_BREACHED_URL
+// into a breached.Config that breached.New takes (without OnError): nil
+// when the check is off.
+func breachedSettings(getenv func(string) string) (*breached.Config, error) {
+	mode, base := getenv("AUTH_BREACHED_PASSWORDS"), getenv("AUTH_BREACHED_URL")
+	var c breached.Config
+	switch mode {
+	case "api", "api-fail-open":
+		c = breached.Config{BaseURL: base, FailOpen: mode == "api-fail-open"}
+	case "", "off":
+		if base != "" {
+			return nil, badSetting("AUTH_BREACHED_URL", "needs AUTH_BREACHED_PASSWORDS=api or api-fail-open")
+		}
+		return nil, nil
+	default:
+		if base != "" {
+			return nil, badSetting("AUTH_BREACHED_URL", "needs AUTH_BREACHED_PASSWORDS=api or api-fail-open, not a file")
+		}
+		c = breached.Config{File: mode}
+	}
+	if _, err := breached.New(c); err != nil {
+		if c.File != "" {
+			return nil, badSetting("AUTH_BREACHED_PASSWORDS", "want off, api, api-fail-open or the path of Have I Been Pwned's SHA-1 file ordered by hash: %s",
+				strings.TrimPrefix(err.Error(), "breached: Config.File: "))
+		}
+		return nil, badSetting("AUTH_BREACHED_URL", "want the base URL of a range API such as %s (http or https, no user, query or fragment)", breached.DefaultBaseURL)
+	}
+	return &c, nil
 }
 
 // duration reads the Go duration in the variable name: def when unset; a
