@@ -1,6 +1,7 @@
 // Package admin is the administration of accounts for an
 // auth.Authenticator: what an operator does to them, through the admin
-// endpoints (package admin/adminhttp) or cmd/authctl: list them, create
+// endpoints (package admin/adminhttp) or the command line (package
+// admin/adminctl, which cmd/authctl and a service's own authctl run): list them, create
 // them, disable and enable them, set their roles, end their logins, set
 // their password, delete them. A service that does not administer accounts
 // through the library neither imports nor configures it.
