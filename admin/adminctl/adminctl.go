@@ -53,8 +53,9 @@
 //
 // The Authenticator should be configured as the service's (the same
 // password rules and hasher), and its store must implement
-// admin.UserLister for user list. Main reads a password from a terminal
-// with echo, saying so; to read it without echo, call Run with an
+// admin.UserLister for user list. Main reads a password from standard
+// input when it is piped in, and refuses a terminal, where it would show
+// as typed; to read it from a terminal without echo, call Run with an
 // Env.ReadPassword (golang.org/x/term's ReadPassword, as cmd/authctl
 // does). To open the store only once the command line is known to be
 // right, call RunWith.
@@ -528,7 +529,9 @@ func (r *runner) readPassword(name, sub string) (string, error) {
 		return p1, nil
 	}
 	if isTerminal(r.env.Stdin) {
-		fmt.Fprintf(r.env.Stderr, "Password for %s (shown as you type it; pipe it in to hide it): ", name)
+		// It would show as it is typed, for anyone behind the screen and
+		// in the terminal's scrollback: refused.
+		return "", fmt.Errorf("standard input is a terminal, where the password would show as typed: pipe it in (printf '%%s\\n' \"$PASSWORD\" | %s user %s %s), or give Env.ReadPassword (golang.org/x/term's ReadPassword)", r.env.Name, sub, name)
 	}
 	line, err := bufio.NewReaderSize(io.LimitReader(r.env.Stdin, 8<<10), 8<<10).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {

@@ -302,3 +302,19 @@ func main() {
 		t.Fatalf("a mistake: %v\n%s", err, stderr)
 	}
 }
+
+// TestTerminalRefused: without Env.ReadPassword, a password is never read
+// from a terminal (a character device: /dev/null is one too), where it
+// would show as typed; nothing is created.
+func TestTerminalRefused(t *testing.T) {
+	tty, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Skipf("no %s: %v", os.DevNull, err)
+	}
+	defer tty.Close()
+	a := newAuth(t)
+	run(a, adminctl.Env{Args: []string{"user", "create", "root"}, Stdin: tty}).want(t, 1, "", "standard input is a terminal")
+	if _, err := a.Store().UserByUsername(context.Background(), "root"); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("root: %v", err)
+	}
+}
