@@ -32,7 +32,12 @@ func newStore(t testing.TB) *Store {
 	return s
 }
 
+// The longest tests (the conformance suites, TestExclusiveLock's busy
+// timeout, TestConcurrentWriters) run in parallel, each on files of its
+// own: with one writer connection a store, they contend for nothing but
+// the CPU.
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T) auth.Store { return newStore(t) })
 }
 
@@ -354,6 +359,7 @@ func TestTimesAndRoles(t *testing.T) {
 // TestConcurrentWriters has 200 goroutines create users and sessions and
 // rotate, read, rename and log out at once: not one call may fail.
 func TestConcurrentWriters(t *testing.T) {
+	t.Parallel()
 	const n = 200
 	ctx := context.Background()
 	s := newStore(t)
