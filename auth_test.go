@@ -60,7 +60,8 @@ type fixture struct {
 func newFixture(t testing.TB, edit func(c *Config)) *fixture {
 	t.Helper()
 	f := &fixture{store: newMemoryStore(), clock: newTestClock(), events: &eventLog{}}
-	c := Config{Store: f.store, SecretKey: testSecret, Now: f.clock.Now, OnEvent: f.events.add}
+	c := Config{Store: f.store, SecretKey: testSecret, Now: f.clock.Now, OnEvent: f.events.add,
+		Passwords: PasswordConfig{Hasher: cheapHasher{}}}
 	if edit != nil {
 		edit(&c)
 	}
@@ -132,7 +133,7 @@ func TestNewRejectsUnsafeConfig(t *testing.T) {
 }
 
 func TestNewDefaults(t *testing.T) {
-	f := newFixture(t, nil)
+	f := newFixture(t, func(c *Config) { c.Passwords.Hasher = nil })
 	a := f.a
 	if a.accessTTL != 15*time.Minute || a.refreshTTL != 7*24*time.Hour || a.grace != 0 {
 		t.Errorf("TTLs %v %v %v", a.accessTTL, a.refreshTTL, a.grace)
@@ -248,10 +249,19 @@ func TestLoginDisabled(t *testing.T) {
 	}
 }
 
+// unvalidated is a Hasher that New does not validate (it has no validate
+// method), so that a test can configure the built-in hashers at costs New
+// would refuse.
+type unvalidated struct{ Hasher }
+
 func TestLoginRehashesOutdatedHashes(t *testing.T) {
 	ctx := context.Background()
-	weak := Argon2id{MemoryKiB: 19 * 1024, Time: 2}
-	strong := Argon2id{MemoryKiB: 24 * 1024, Time: 2}
+	// The rehashing logic compares parameters, whatever their size: the
+	// lowest costs (bcrypt 4 and 5, argon2id m=64 and 128 KiB) test it as
+	// the defaults would, at a hundredth of the cost (bcrypt is ten times
+	// slower under the race detector).
+	cheapest := fastArgon2id()
+	stronger := Argon2id{MemoryKiB: 128, Time: 1}
 	tests := []struct {
 		name    string
 		stored  Hasher
@@ -259,11 +269,11 @@ func TestLoginRehashesOutdatedHashes(t *testing.T) {
 		prefix  string
 		rehash  int // EventPasswordRehashed
 	}{
-		{"bcrypt to argon2id", Bcrypt{Cost: 10}, Argon2id{}, "$argon2id$v=19$m=19456,t=2,p=1$", 1},
+		{"bcrypt to argon2id", Bcrypt{Cost: 4}, unvalidated{cheapest}, "$argon2id$v=19$m=64,t=1,p=1$", 1},
 		// Bcrypt never moves a hash to another scheme (AUTH_PASSWORD_SCHEME=bcrypt).
-		{"argon2id kept by bcrypt", Argon2id{}, Bcrypt{Cost: 10}, "$argon2id$v=19$m=19456,t=2,p=1$", 0},
-		{"bcrypt to a higher cost", Bcrypt{Cost: 10}, Bcrypt{Cost: 11}, "$2a$11$", 1},
-		{"weaker argon2id", weak, strong, "$argon2id$v=19$m=24576,t=2,p=1$", 1},
+		{"argon2id kept by bcrypt", cheapest, unvalidated{Bcrypt{Cost: 4}}, "$argon2id$v=19$m=64,t=1,p=1$", 0},
+		{"bcrypt to a higher cost", Bcrypt{Cost: 4}, unvalidated{Bcrypt{Cost: 5}}, "$2a$05$", 1},
+		{"weaker argon2id", cheapest, unvalidated{stronger}, "$argon2id$v=19$m=128,t=1,p=1$", 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1059,6 +1069,20 @@ func TestNewErrorsReadable(t *testing.T) {
 	if !errors.Is(err, ErrWeakKey) || !strings.Contains(err.Error(), "openssl rand -hex 32") {
 		t.Errorf("short key error %q: want ErrWeakKey and the openssl hint", err)
 	}
+}
+
+// cheapHasher is Argon2id at its lowest cost (m=64 KiB, t=1): real
+// argon2id hashes, in the defaults' format, for a thousandth of their cost.
+// It is newFixture's hasher: most tests' subject is not hashing, and they
+// would spend most of their time in it (one hash at the defaults is 19 MiB
+// of memory). New refuses Argon2id{MemoryKiB: 64} itself; this type, having
+// no validate method, passes. Tests of hashing set a hasher of their own.
+type cheapHasher struct{}
+
+func (cheapHasher) Hash(p string) (string, error)  { return fastArgon2id().Hash(p) }
+func (cheapHasher) Verify(p, encoded string) error { return fastArgon2id().Verify(p, encoded) }
+func (cheapHasher) NeedsRehash(encoded string) bool {
+	return fastArgon2id().NeedsRehash(encoded)
 }
 
 // plainHasher is a fast, insecure Hasher for tests whose subject is not

@@ -35,6 +35,7 @@ func newExclusiveStore(t testing.TB, path string) *Store {
 // The cached store passes the same conformance suite: every read after a
 // write sees it.
 func TestExclusiveConformance(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T) auth.Store { return newExclusiveStore(t, "") })
 }
 
@@ -43,6 +44,7 @@ func TestExclusiveConformance(t *testing.T) {
 // second Store cannot open it. After Close the file is free again, with
 // every write in it.
 func TestExclusiveLock(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "auth.db")
 	s, err := Open(ctx, path, Config{ExclusiveLock: true})

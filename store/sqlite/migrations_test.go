@@ -53,6 +53,7 @@ func applyMigrations(t testing.TB, path string, ms []Migration) {
 // The conformance suite on files made by the exported SQL, applied by
 // hand, and opened with SkipMigrations.
 func TestConformanceExportedMigrations(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T) auth.Store {
 		path := filepath.Join(t.TempDir(), "auth.db")
 		applyMigrations(t, path, Migrations())

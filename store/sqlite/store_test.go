@@ -32,7 +32,12 @@ func newStore(t testing.TB) *Store {
 	return s
 }
 
+// The longest tests (the conformance suites, TestExclusiveLock's busy
+// timeout, TestConcurrentWriters) run in parallel, each on files of its
+// own: with one writer connection a store, they contend for nothing but
+// the CPU.
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T) auth.Store { return newStore(t) })
 }
 
@@ -354,6 +359,7 @@ func TestTimesAndRoles(t *testing.T) {
 // TestConcurrentWriters has 200 goroutines create users and sessions and
 // rotate, read, rename and log out at once: not one call may fail.
 func TestConcurrentWriters(t *testing.T) {
+	t.Parallel()
 	const n = 200
 	ctx := context.Background()
 	s := newStore(t)
@@ -419,7 +425,10 @@ func mixedLoad(ctx context.Context, s *Store, i int) error {
 }
 
 // TestAuthenticator runs the library's flows over a SQLite store, shared
-// and exclusive (where Authenticate reads users from the cache).
+// and exclusive (where Authenticate reads users from the cache). Hashing
+// is not its subject: bcrypt at its lowest cost, 4 (New refuses it as an
+// auth.Bcrypt, so it is wrapped), rather than 10, which takes most of a
+// second a hash under the race detector.
 func TestAuthenticator(t *testing.T) {
 	t.Run("shared", func(t *testing.T) { testAuthenticator(t, newStore(t)) })
 	t.Run("exclusive", func(t *testing.T) { testAuthenticator(t, newExclusiveStore(t, "")) })
@@ -430,7 +439,7 @@ func testAuthenticator(t *testing.T, s *Store) {
 	a, err := auth.New(auth.Config{
 		Store:     s,
 		SecretKey: []byte("0123456789abcdef0123456789abcdef-test-only"),
-		Passwords: auth.PasswordConfig{Hasher: auth.Bcrypt{Cost: 10}},
+		Passwords: auth.PasswordConfig{Hasher: struct{ auth.Hasher }{auth.Bcrypt{Cost: 4}}},
 	})
 	if err != nil {
 		t.Fatal(err)
