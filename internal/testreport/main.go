@@ -7,6 +7,11 @@
 //
 //	GOFLAGS=-json go test -race github.com/goauthkit/auth/... | go run ./internal/testreport -no-skips
 //
+// Anyone can run the README's command the same way to see which tests
+// skipped, and why (go test itself lists skips only with -v):
+//
+//	go test -race -json github.com/goauthkit/auth/... | go run ./internal/testreport
+//
 // With -no-skips it exits 1 when a test skipped: CI provides every service
 // a test may need (PostgreSQL, Debian's Python packages, curl), so a skip
 // there means a test did not run that should have. It exits 1 when a test
