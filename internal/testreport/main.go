@@ -7,6 +7,11 @@
 //
 //	GOFLAGS=-json go test -race github.com/goauthkit/auth/... | go run ./internal/testreport -no-skips
 //
+// Anyone can run the README's command the same way to see which tests
+// skipped, and why (go test itself lists skips only with -v):
+//
+//	go test -race -json github.com/goauthkit/auth/... | go run ./internal/testreport
+//
 // With -no-skips it exits 1 when a test skipped: CI provides every service
 // a test may need (PostgreSQL, Debian's Python packages, curl), so a skip
 // there means a test did not run that should have. It exits 1 when a test
@@ -20,6 +25,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -84,6 +90,11 @@ func report(in io.Reader, out io.Writer, noSkips bool) int {
 			failed = true
 			if e.Test == "" {
 				printUnended(out, e.Package, running, output)
+				// go test's own line for the package, which ends its
+				// output, is the one printed below.
+				output[k] = slices.DeleteFunc(output[k], func(l string) bool {
+					return strings.HasPrefix(l, "FAIL\t"+e.Package+"\t")
+				})
 			}
 			fmt.Fprint(out, strings.Join(output[k], ""))
 			if e.Test == "" {
@@ -132,8 +143,9 @@ func report(in io.Reader, out io.Writer, noSkips bool) int {
 // panic dumps every goroutine.
 const maxUnendedLines = 400
 
-// printUnended prints, for a package that failed, the output of its tests
-// that never ended (the one a timeout's panic names is among them), at
+// printUnended prints, for a package that failed, the tests that never
+// ended, in one line that says whether the package timed out (the tests a
+// timeout's panic names are among them), then the output of each, at
 // most maxUnendedLines lines each.
 func printUnended(out io.Writer, pkg string, running map[key]bool, output map[key][]string) {
 	var keys []key
@@ -142,7 +154,21 @@ func printUnended(out io.Writer, pkg string, running map[key]bool, output map[ke
 			keys = append(keys, k)
 		}
 	}
+	if len(keys) == 0 {
+		return
+	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i].test < keys[j].test })
+	names := make([]string, len(keys))
+	how := "crashed or exited"
+	for i, k := range keys {
+		names[i] = k.test
+		for _, l := range output[k] {
+			if after, ok := strings.CutPrefix(l, "panic: test timed out after "); ok {
+				how = "timed out after " + strings.TrimSpace(after)
+			}
+		}
+	}
+	fmt.Fprintf(out, "--- %s %s; tests running: %s\n", pkg, how, strings.Join(names, ", "))
 	for _, k := range keys {
 		lines := output[k]
 		fmt.Fprintf(out, "--- %s did not end (%d lines of output):\n", k.test, len(lines))

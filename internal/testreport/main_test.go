@@ -40,7 +40,33 @@ func TestReport(t *testing.T) {
 			`{"Action":"output","Package":"p","Test":"TestSlow","Output":"\t\tTestSlow (10m0s)\n"}`,
 			`{"Action":"output","Package":"p","Output":"FAIL\tp\t600.1s\n"}`,
 			`{"Action":"fail","Package":"p","Elapsed":600.1}`), false, 1,
-			[]string{"--- TestSlow did not end", "panic: test timed out after 10m0s", "FAIL\tp\t600.100s"}},
+			[]string{"--- p timed out after 10m0s; tests running: TestSlow\n", "--- TestSlow did not end", "panic: test timed out after 10m0s", "FAIL\tp\t600.100s"}},
+		// As go test -json (Go 1.26) reports a timeout among parallel
+		// tests: no event ends them, and the panic is the output of the
+		// last one started.
+		{"a timeout among parallel tests names them all", ev(
+			`{"Action":"run","Package":"p","Test":"TestQuick"}`,
+			`{"Action":"pass","Package":"p","Test":"TestQuick"}`,
+			`{"Action":"run","Package":"p","Test":"TestParA"}`,
+			`{"Action":"pause","Package":"p","Test":"TestParA"}`,
+			`{"Action":"run","Package":"p","Test":"TestParB"}`,
+			`{"Action":"pause","Package":"p","Test":"TestParB"}`,
+			`{"Action":"cont","Package":"p","Test":"TestParA"}`,
+			`{"Action":"cont","Package":"p","Test":"TestParB"}`,
+			`{"Action":"run","Package":"p","Test":"TestParB/sub"}`,
+			`{"Action":"output","Package":"p","Test":"TestParB/sub","Output":"=== RUN   TestParB/sub\n"}`,
+			`{"Action":"output","Package":"p","Test":"TestParB/sub","Output":"panic: test timed out after 2s\n"}`,
+			`{"Action":"output","Package":"p","Test":"TestParB/sub","Output":"\trunning tests:\n"}`,
+			`{"Action":"output","Package":"p","Test":"TestParB/sub","Output":"\t\tTestParA (2s)\n"}`,
+			`{"Action":"output","Package":"p","Output":"FAIL\tp\t2.007s\n"}`,
+			`{"Action":"fail","Package":"p","Elapsed":2.007}`), false, 1,
+			[]string{"--- p timed out after 2s; tests running: TestParA, TestParB, TestParB/sub\n",
+				"--- TestParB/sub did not end", "\t\tTestParA (2s)\n", "FAIL\tp\t2.007s\n"}},
+		{"a crash names the tests running", ev(
+			`{"Action":"run","Package":"p","Test":"TestCrash"}`,
+			`{"Action":"output","Package":"p","Test":"TestCrash","Output":"panic: runtime error: index out of range [3] with length 3\n"}`,
+			`{"Action":"fail","Package":"p","Elapsed":0.1}`), false, 1,
+			[]string{"--- p crashed or exited; tests running: TestCrash\n", "index out of range"}},
 		{"a build failure", ev(
 			`{"ImportPath":"p [p.test]","Action":"build-output","Output":"p/x.go:1: syntax error\n"}`,
 			`{"ImportPath":"p [p.test]","Action":"build-fail"}`), false, 1,
@@ -59,6 +85,9 @@ func TestReport(t *testing.T) {
 				if !strings.Contains(out.String(), w) {
 					t.Errorf("output lacks %q:\n%s", w, out.String())
 				}
+			}
+			if n := strings.Count(out.String(), "FAIL\tp\t"); n > 1 {
+				t.Errorf("the package's FAIL line is printed %d times:\n%s", n, out.String())
 			}
 		})
 	}
