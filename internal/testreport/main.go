@@ -1,21 +1,18 @@
 // Command testreport reads the events of go test -json (test2json) on its
 // standard input and prints what go test prints without -json (a line per
-// package, and the output of every test that failed), then the list of
-// every test that skipped, with the reason it gave.
-//
-// CI runs the README's test command through it:
-//
-//	GOFLAGS=-json go test -race github.com/goauthkit/auth/... | go run ./internal/testreport -no-skips
-//
-// Anyone can run the README's command the same way to see which tests
-// skipped, and why (go test itself lists skips only with -v):
+// package, and the output of every test that failed), then the tests that
+// skipped, grouped by the reason they gave. It is the second half of the
+// README's test command, which CI runs as it is:
 //
 //	go test -race -json github.com/goauthkit/auth/... | go run ./internal/testreport
 //
-// With -no-skips it exits 1 when a test skipped: CI provides every service
-// a test may need (PostgreSQL, Debian's Python packages, curl), so a skip
-// there means a test did not run that should have. It exits 1 when a test
-// or a package failed, and 2 when its input is not test2json's.
+// (go test itself lists skips only with -v, among every other test's
+// output.) With CI=true, as CI services and .ci/run set it, or with
+// -no-skips, it exits 1 when a test skipped: CI provides every service a
+// test may need (PostgreSQL, Redis, Debian's Python packages, curl,
+// Chromium), so a skip there means a test did not run that should have.
+// It exits 1 when a test or a package failed or did not build, and 2 when
+// its input cannot be read.
 package main
 
 import (
@@ -25,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -43,7 +41,7 @@ type event struct {
 type key struct{ pkg, test string }
 
 func main() {
-	noSkips := flag.Bool("no-skips", false, "exit 1 if any test skipped")
+	noSkips := flag.Bool("no-skips", os.Getenv("CI") == "true", "exit 1 if any test skipped (the default when CI=true)")
 	flag.Parse()
 	os.Exit(report(os.Stdin, os.Stdout, *noSkips))
 }
@@ -117,23 +115,12 @@ func report(in io.Reader, out io.Writer, noSkips bool) int {
 		return 2
 	}
 
-	sort.Slice(skipped, func(i, j int) bool {
-		a, b := skipped[i], skipped[j]
-		return a.pkg < b.pkg || a.pkg == b.pkg && a.test < b.test
-	})
-	if len(skipped) == 0 {
-		fmt.Fprintln(out, "\nNo test skipped.")
-	} else {
-		fmt.Fprintf(out, "\n%d tests skipped:\n", len(skipped))
-		for _, k := range skipped {
-			fmt.Fprintf(out, "  %s %s: %s\n", k.pkg, k.test, reason(output[k]))
-		}
-	}
+	printSkipped(out, skipped, output)
 	switch {
 	case failed:
 		return 1
 	case noSkips && len(skipped) > 0:
-		fmt.Fprintln(out, "testreport: tests skipped, and -no-skips says none may (CI provides what they need)")
+		fmt.Fprintln(out, "testreport: tests skipped, and none may with CI=true or -no-skips (CI provides what they need)")
 		return 1
 	}
 	return 0
@@ -180,6 +167,58 @@ func printUnended(out io.Writer, pkg string, running map[key]bool, output map[ke
 	}
 }
 
+// printSkipped lists the skipped tests grouped by their reason, the
+// commonest first (one missing service skips dozens of tests), each
+// group's tests by package.
+func printSkipped(out io.Writer, skipped []key, output map[key][]string) {
+	if len(skipped) == 0 {
+		fmt.Fprintln(out, "\nNo test skipped.")
+		return
+	}
+	byReason := map[string][]key{}
+	var reasons []string
+	for _, k := range skipped {
+		r := reason(output[k])
+		if byReason[r] == nil {
+			reasons = append(reasons, r)
+		}
+		byReason[r] = append(byReason[r], k)
+	}
+	sort.Slice(reasons, func(i, j int) bool {
+		a, b := byReason[reasons[i]], byReason[reasons[j]]
+		return len(a) > len(b) || len(a) == len(b) && reasons[i] < reasons[j]
+	})
+	fmt.Fprintf(out, "\n%s skipped, for %s:\n", plural(len(skipped), "test"), plural(len(reasons), "reason"))
+	for _, r := range reasons {
+		keys := byReason[r]
+		sort.Slice(keys, func(i, j int) bool {
+			a, b := keys[i], keys[j]
+			return a.pkg < b.pkg || a.pkg == b.pkg && a.test < b.test
+		})
+		fmt.Fprintf(out, "- %s (%d):\n", r, len(keys))
+		for i := 0; i < len(keys); {
+			j := i
+			var names []string
+			for ; j < len(keys) && keys[j].pkg == keys[i].pkg; j++ {
+				names = append(names, keys[j].test)
+			}
+			fmt.Fprintf(out, "    %s: %s\n", keys[i].pkg, strings.Join(names, ", "))
+			i = j
+		}
+	}
+}
+
+// plural is n and the noun, in the plural unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// fileLine is the position go test puts before what a test logs.
+var fileLine = regexp.MustCompile(`^[\w.-]+\.go:\d+: `)
+
 // reason is what a skipped test said: its output without the lines go test
 // adds itself.
 func reason(lines []string) string {
@@ -189,7 +228,7 @@ func reason(lines []string) string {
 		if t == "" || strings.HasPrefix(t, "=== ") || strings.HasPrefix(t, "--- SKIP") {
 			continue
 		}
-		said = append(said, t)
+		said = append(said, fileLine.ReplaceAllString(t, ""))
 	}
 	if len(said) == 0 {
 		return "(no reason given)"

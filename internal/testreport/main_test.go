@@ -2,9 +2,36 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 )
+
+// TestREADMECommandIsCIs checks that the test command the README gives, in
+// Getting started and in Running the tests, is the one .ci/run runs.
+func TestREADMECommandIsCIs(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ci, err := os.ReadFile("../../.ci/run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const cmd = "go test -race -json github.com/goauthkit/auth/... | go run ./internal/testreport"
+	if n := strings.Count(string(readme), "\n    "+cmd+"\n"); n != 2 {
+		t.Errorf("README.md gives %q %d times, want 2 (Getting started, Running the tests)", cmd, n)
+	}
+	// In .ci/run: the command, after GOFLAGS only, ends its line.
+	run := regexp.MustCompile(`(?m)^(GOFLAGS=\S+ )?` + regexp.QuoteMeta(cmd) + `$`)
+	if !run.Match(ci) {
+		t.Errorf(".ci/run does not run %q", cmd)
+	}
+	if other := regexp.MustCompile(`(?m)^(GOFLAGS=\S+ )?go test `).FindAll(ci, -1); len(other) != 1 {
+		t.Errorf(".ci/run runs go test %d times, want once: %q", len(other), other)
+	}
+}
 
 func TestReport(t *testing.T) {
 	ev := func(lines ...string) string { return strings.Join(lines, "\n") + "\n" }
@@ -23,9 +50,19 @@ func TestReport(t *testing.T) {
 			`{"Action":"output","Package":"p","Test":"TestB","Output":"    b_test.go:9: AUTH_TEST_POSTGRES_URL not set\n"}`,
 			`{"Action":"output","Package":"p","Test":"TestB","Output":"--- SKIP: TestB (0.00s)\n"}`,
 			`{"Action":"skip","Package":"p","Test":"TestB"}`, pass), false, 0,
-			[]string{"1 tests skipped:", "p TestB: b_test.go:9: AUTH_TEST_POSTGRES_URL not set"}},
+			[]string{"1 test skipped, for 1 reason:\n- AUTH_TEST_POSTGRES_URL not set (1):\n    p: TestB\n"}},
+		{"skips grouped by reason, the commonest first", ev(
+			`{"Action":"output","Package":"q","Test":"TestR","Output":"    r_test.go:1: no Redis\n"}`,
+			`{"Action":"skip","Package":"q","Test":"TestR"}`,
+			`{"Action":"output","Package":"p","Test":"TestB","Output":"    b_test.go:9: no PostgreSQL\n"}`,
+			`{"Action":"skip","Package":"p","Test":"TestB"}`,
+			`{"Action":"output","Package":"q","Test":"TestP","Output":"    p_test.go:12: no PostgreSQL\n"}`,
+			`{"Action":"skip","Package":"q","Test":"TestP"}`,
+			`{"Action":"output","Package":"p","Test":"TestA/sub","Output":"    a_test.go:3: no PostgreSQL\n"}`,
+			`{"Action":"skip","Package":"p","Test":"TestA/sub"}`, pass), false, 0,
+			[]string{"4 tests skipped, for 2 reasons:\n- no PostgreSQL (3):\n    p: TestA/sub, TestB\n    q: TestP\n- no Redis (1):\n    q: TestR\n"}},
 		{"a skip, refused", ev(`{"Action":"skip","Package":"p","Test":"TestB"}`, pass), true, 1,
-			[]string{"p TestB: (no reason given)", "-no-skips"}},
+			[]string{"- (no reason given) (1):\n    p: TestB\n", "-no-skips"}},
 		{"a failure shows its output", ev(
 			`{"Action":"output","Package":"p","Test":"TestC","Output":"    c_test.go:3: boom\n"}`,
 			`{"Action":"fail","Package":"p","Test":"TestC"}`,
