@@ -33,10 +33,16 @@ type AccountDeletion struct {
 	// Client is who asks: the password is limited as a login's is, by its
 	// address too; and the event's address.
 	Client Client
+	// Claims are those of the access token of the caller of
+	// DeleteAccount: a recent login confirms the deletion of an account
+	// without a password (see ConfirmOwner). DeleteUser does not read
+	// them.
+	Claims *Claims
 }
 
 // DeleteAccount deletes a user's own account, once the user's password
-// confirms it (limited as a login's password is, see CheckPassword): the
+// confirms it (limited as a login's password is, see CheckPassword), or for
+// an account without a password a recent login (see ConfirmOwner): the
 // account and everything the store keeps of it (its logins, and what a
 // capability keeps, such as recovery.LinkStore's links) go at once; its
 // tokens are refused from then on (Authenticate looks the user up), and
@@ -46,16 +52,9 @@ type AccountDeletion struct {
 // UserDeleter (before the password is checked); ErrInvalidCredentials for
 // a wrong password; a *RateLimitError when the account's passwords are
 // being guessed; ErrRecentLoginRequired for an account without a password
-// (see below); ErrLastAdmin, and deletes nothing, when the account is the
-// last enabled administrator; ErrNotFound; ErrBusy; or a store
-// error.
-//
-// An account without a password (one an administrator made, or one that
-// signs in only another way) should confirm the deletion with a recent
-// login instead: an access token whose login was made less than 5 minutes
-// ago (OpenID Connect's auth_time). Access tokens do not carry the time of
-// their login yet, so for now such an account always gets
-// ErrRecentLoginRequired; an administrator can delete it.
+// whose login (d.Claims.AuthTime) is not recent; ErrLastAdmin, and deletes
+// nothing, when the account is the last enabled administrator;
+// ErrNotFound; ErrBusy; or a store error.
 func (a *Authenticator) DeleteAccount(ctx context.Context, d AccountDeletion) error {
 	deleter, ok := a.store.(UserDeleter)
 	if !ok {
@@ -65,14 +64,9 @@ func (a *Authenticator) DeleteAccount(ctx context.Context, d AccountDeletion) er
 	if err != nil {
 		return err
 	}
-	if u.PasswordHash == "" {
-		return ErrRecentLoginRequired
-	}
-	release, err := a.checkCurrentPassword(ctx, u, d.Password, d.Client)
-	if err != nil {
+	if err := a.ConfirmOwner(ctx, u, d.Password, d.Claims, d.Client); err != nil {
 		return err
 	}
-	release()
 	return a.deleteUser(ctx, deleter, u.ID, adminRole, "", d.Client)
 }
 

@@ -196,13 +196,33 @@ func TestDeleteAccountRefusals(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, password := range []string{"", "correct horse battery"} {
-			if err := f.a.DeleteAccount(ctx, AccountDeletion{UserID: u.ID, Password: password}); !errors.Is(err, ErrRecentLoginRequired) {
-				t.Fatalf("DeleteAccount of an account without a password = %v, want ErrRecentLoginRequired", err)
+		now := f.clock.Now()
+		refused := []struct {
+			name   string
+			claims *Claims
+		}{
+			{"no claims", nil},
+			{"no auth_time", &Claims{Subject: u.ID}},
+			{"a login 5 minutes old", &Claims{Subject: u.ID, AuthTime: now.Add(-5 * time.Minute)}},
+			{"another user's recent login", &Claims{Subject: "someone else", AuthTime: now}},
+		}
+		for _, tt := range refused {
+			for _, password := range []string{"", "correct horse battery"} {
+				err := f.a.DeleteAccount(ctx, AccountDeletion{UserID: u.ID, Password: password, Claims: tt.claims})
+				if !errors.Is(err, ErrRecentLoginRequired) {
+					t.Fatalf("%s, password %q: DeleteAccount of an account without a password = %v, want ErrRecentLoginRequired", tt.name, password, err)
+				}
 			}
 		}
 		if _, err := f.store.UserByID(ctx, u.ID); err != nil {
 			t.Fatal(err)
+		}
+		recent := &Claims{Subject: u.ID, AuthTime: now.Add(-5*time.Minute + time.Second)}
+		if err := f.a.DeleteAccount(ctx, AccountDeletion{UserID: u.ID, Claims: recent}); err != nil {
+			t.Fatalf("DeleteAccount with a login 4m59s old: %v", err)
+		}
+		if _, err := f.store.UserByID(ctx, u.ID); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("after the deletion: %v", err)
 		}
 	})
 	t.Run("limited", func(t *testing.T) {

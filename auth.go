@@ -280,6 +280,8 @@ type Authenticator struct {
 	onEvent     func(context.Context, Event)
 	// listeners are the features' (Subscribe), called after onEvent.
 	listeners atomic.Pointer[[]func(context.Context, Event)]
+	// interceptors are the features' (Intercept), called by signIn.
+	interceptors atomic.Pointer[[]func(context.Context, Verified) error]
 	// recordAddress is Config.Sessions.RecordAddress.
 	recordAddress bool
 	maxSessions   int
@@ -821,7 +823,7 @@ func (a *Authenticator) refresh(ctx context.Context, c Client, refreshToken stri
 		}
 		return nil, rc, fmt.Errorf("%w: user disabled or logged out everywhere", ErrTokenRevoked)
 	}
-	pair, err := a.issuePair(ctx, u, s, next, now)
+	pair, err := a.issuePair(ctx, u, s, next, now, loginOf(rc, s))
 	return pair, rc, err
 }
 
@@ -952,8 +954,26 @@ func (a *Authenticator) Authenticate(ctx context.Context, accessToken string) (*
 	return u, c, nil
 }
 
-// openSession opens a refresh family for u and issues its first pair.
-func (a *Authenticator) openSession(ctx context.Context, u *User, c Client) (*TokenPair, string, error) {
+// login is how a session's login was made, which every token of the
+// session carries (amr and auth_time) and a refresh keeps.
+type login struct {
+	methods []string
+	at      time.Time
+}
+
+// loginOf returns the login a refresh token rc carries. A refresh token
+// issued before tokens carried their login's was a password login's made
+// when its session was opened.
+func loginOf(rc *Claims, s *Session) login {
+	if len(rc.Methods) == 0 || rc.AuthTime.IsZero() {
+		return login{passwordMethods, s.CreatedAt}
+	}
+	return login{rc.Methods, rc.AuthTime}
+}
+
+// openSession opens a refresh family for u, for a login made with
+// methods, and issues its first pair.
+func (a *Authenticator) openSession(ctx context.Context, u *User, c Client, methods []string) (*TokenPair, string, error) {
 	now := a.timestamp()
 	secret := randomID(32)
 	s := &Session{
@@ -970,22 +990,22 @@ func (a *Authenticator) openSession(ctx context.Context, u *User, c Client) (*To
 	if err := a.capSessions(ctx, u, c); err != nil {
 		return nil, "", err
 	}
-	pair, err := a.issuePair(ctx, u, s, secret, now)
+	pair, err := a.issuePair(ctx, u, s, secret, now, login{methods, now})
 	return pair, s.ID, err
 }
 
 // issuePair signs a fresh access token for u in session s, and the refresh
-// token that s holds the hash of (its secret is secret). The refresh
-// token's claims all come from s, so that the same session signs the same
-// refresh token again.
-func (a *Authenticator) issuePair(ctx context.Context, u *User, s *Session, secret string, now time.Time) (*TokenPair, error) {
-	access, accessExp, err := a.issueAccess(ctx, u, s.ID, now)
+// token that s holds the hash of (its secret is secret), both carrying l.
+// The refresh token's claims all come from s and l, so that the same
+// session signs the same refresh token again.
+func (a *Authenticator) issuePair(ctx context.Context, u *User, s *Session, secret string, now time.Time, l login) (*TokenPair, error) {
+	access, accessExp, err := a.issueAccess(ctx, u, s.ID, now, l)
 	if err != nil {
 		return nil, err
 	}
 	refresh, err := sign(a.keys.Active(), typeRefresh, wireClaims{
 		Iss: a.issuer, Sub: s.UserID, Aud: a.audience, Exp: s.ExpiresAt.Unix(), Iat: s.RotatedAt.Unix(),
-		Jti: secret, Ver: s.UserVersion, Sid: s.ID,
+		Jti: secret, Ver: s.UserVersion, Sid: s.ID, Amr: l.methods, AuthTime: l.at.Unix(),
 	}, nil)
 	if err != nil {
 		return nil, err
@@ -995,13 +1015,14 @@ func (a *Authenticator) issuePair(ctx context.Context, u *User, s *Session, secr
 
 // IssueAccessToken signs an access token for u, valid for the configured
 // AccessTTL, without a refresh token or a session (so only LogoutAll, a
-// password change or disabling u end it early). Most callers want Login.
+// password change or disabling u end it early), and without a login's
+// amr and auth_time. Most callers want Login.
 func (a *Authenticator) IssueAccessToken(ctx context.Context, u *User) (string, error) {
-	t, _, err := a.issueAccess(ctx, u, "", a.timestamp())
+	t, _, err := a.issueAccess(ctx, u, "", a.timestamp(), login{})
 	return t, err
 }
 
-func (a *Authenticator) issueAccess(ctx context.Context, u *User, sid string, now time.Time) (string, time.Time, error) {
+func (a *Authenticator) issueAccess(ctx context.Context, u *User, sid string, now time.Time, l login) (string, time.Time, error) {
 	var extra map[string]any
 	if a.extraClaims != nil {
 		var err error
@@ -1010,10 +1031,14 @@ func (a *Authenticator) issueAccess(ctx context.Context, u *User, sid string, no
 		}
 	}
 	exp := now.Add(a.accessTTL)
-	t, err := sign(a.keys.Active(), typeAccess, wireClaims{
+	c := wireClaims{
 		Iss: a.issuer, Sub: u.ID, Aud: a.audience, Exp: exp.Unix(), Iat: now.Unix(),
-		Jti: randomID(16), Ver: u.TokenVersion, Sid: sid,
-	}, extra)
+		Jti: randomID(16), Ver: u.TokenVersion, Sid: sid, Amr: l.methods,
+	}
+	if !l.at.IsZero() {
+		c.AuthTime = l.at.Unix()
+	}
+	t, err := sign(a.keys.Active(), typeAccess, c, extra)
 	return t, exp, err
 }
 

@@ -570,7 +570,7 @@ func TestLoginRacingLogoutAll(t *testing.T) {
 	if err := f.a.LogoutAll(ctx, Client{}, u.ID); err != nil {
 		t.Fatal(err)
 	}
-	pair, _, err := f.a.openSession(ctx, stale, Client{})
+	pair, _, err := f.a.openSession(ctx, stale, Client{}, passwordMethods)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -140,12 +140,16 @@ var (
 	// characters of a-z, 0-9, '_', '-', '.', ':'), or for more than 32
 	// roles.
 	ErrInvalidRole = errors.New("auth: invalid role")
-	// ErrRecentLoginRequired is returned by DeleteAccount for an account
-	// without a password, which can confirm the deletion only by a recent
-	// login. Tokens do not carry the time of their login yet, so for now
-	// such an account cannot delete itself (an administrator can). It
-	// answers 401 insufficient_user_authentication (RFC 9470).
+	// ErrRecentLoginRequired is returned by ConfirmOwner (and so
+	// DeleteAccount) for an account without a password whose access
+	// token's login is not recent: the user must sign in again. It answers
+	// 401 insufficient_user_authentication (RFC 9470).
 	ErrRecentLoginRequired = errors.New("auth: a recent login is required")
+	// ErrSecondFactorRequired is the refusal of a request whose access
+	// token's login was made without a second factor (its Claims.Methods
+	// lack MethodMFA) by a route that requires one (RequireMethod). It
+	// answers 401 insufficient_user_authentication (RFC 9470).
+	ErrSecondFactorRequired = errors.New("auth: a login with a second factor is required")
 	// ErrMissingCapability is matched by the error of a feature configured,
 	// or used, with a Store that lacks the optional interface the feature
 	// needs (such as recovery.LinkStore for package recovery); the error's

@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -48,10 +47,6 @@ type legacyClaims struct {
 // legacy one at all (or comes after LegacyUntil): Authenticate then
 // returns the error of its own verification.
 var errNotLegacy = errors.New("auth: not a legacy token")
-
-// legacyAMR is the Extra of a legacy token's Claims: its login counts as a
-// password login.
-var legacyAMR = json.RawMessage(`["pwd"]`)
 
 // verify checks token as a legacy one. It returns errNotLegacy when the
 // token is not shaped as one (not a JWS, a typ other than JWT) or
@@ -160,7 +155,7 @@ func (a *Authenticator) authenticateLegacy(ctx context.Context, token string, ou
 	}
 	c := &Claims{
 		Subject: u.ID, ExpiresAt: lc.exp, NotBefore: lc.nbf, IssuedAt: lc.iat, Legacy: true,
-		Extra: map[string]json.RawMessage{"amr": legacyAMR},
+		Methods: []string{MethodPassword},
 	}
 	return u, c, nil
 }

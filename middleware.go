@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/goauthkit/auth/internal/httpjson"
 )
@@ -231,6 +232,26 @@ func (a *Authenticator) RequireRole(role string) func(http.Handler) http.Handler
 	}
 }
 
+// RequireSecondFactor returns middleware that lets a request through only
+// if its access token's login was made with a second factor (its
+// Claims.Methods hold MethodMFA); use it inside Middleware. Another gets
+// 401 with WWW-Authenticate: Bearer error="insufficient_user_authentication"
+// (RFC 9470), which tells the client to sign in again with one; a request
+// without a user gets 401 as Middleware answers it.
+func (a *Authenticator) RequireSecondFactor(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, ok := ClaimsFromContext(r.Context())
+		switch {
+		case !ok:
+			a.WriteAuthError(w, ErrNoBearer)
+		case !slices.Contains(c.Methods, MethodMFA):
+			a.WriteAuthError(w, ErrSecondFactorRequired)
+		default:
+			next.ServeHTTP(w, r)
+		}
+	})
+}
+
 // writeAuthError answers a request that failed authentication, following
 // RFC 6750 §3: 401 with a Bearer challenge (error="invalid_token" when a
 // token was sent), 400 for several Authorization headers, 403 for a
@@ -245,6 +266,13 @@ func writeAuthError(w http.ResponseWriter, realm string, err error) {
 	case errors.Is(err, ErrMultipleAuthorization):
 		w.Header().Set("WWW-Authenticate", challenge+`, error="invalid_request"`)
 		httpjson.Error(w, http.StatusBadRequest, "invalid_request", "more than one Authorization header")
+	case errors.Is(err, ErrSecondFactorRequired), errors.Is(err, ErrRecentLoginRequired):
+		w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_user_authentication"`)
+		desc := "this needs a login with a second factor"
+		if errors.Is(err, ErrRecentLoginRequired) {
+			desc = "this needs a recent login"
+		}
+		httpjson.Error(w, http.StatusUnauthorized, "insufficient_user_authentication", desc)
 	case errors.Is(err, errInsufficientScope):
 		w.Header().Set("WWW-Authenticate", challenge+`, error="insufficient_scope"`)
 		httpjson.Error(w, http.StatusForbidden, "insufficient_scope", "the user lacks the required role")

@@ -235,3 +235,59 @@ func TestB64TokenChars(t *testing.T) {
 		}
 	}
 }
+
+// TestRequireSecondFactor: a route behind RequireSecondFactor takes only
+// tokens of a login made with a second factor, and answers the others as
+// RFC 9470 says.
+func TestRequireSecondFactor(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, nil)
+	alice := f.register(t, "alice", "correct horse battery")
+	h := f.a.Middleware(f.a.RequireSecondFactor(http.HandlerFunc(whoami)))
+	signIn := func(methods ...string) string {
+		p, err := f.a.SignIn(ctx, Verified{User: alice, Methods: methods})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.AccessToken
+	}
+	sessionless, err := f.a.IssueAccessToken(ctx, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name      string
+		token     string
+		want      int
+		challenge string
+	}{
+		{"a password login", f.login(t, "alice", "correct horse battery").AccessToken, 401, `Bearer error="insufficient_user_authentication"`},
+		{"a code without mfa", signIn(MethodPassword, MethodOTP), 401, `Bearer error="insufficient_user_authentication"`},
+		{"a token made outside a login", sessionless, 401, `Bearer error="insufficient_user_authentication"`},
+		{"a password and a code", signIn(MethodPassword, MethodOTP, MethodMFA), 200, ""},
+		{"a passkey", signIn(MethodPossession, MethodMFA), 200, ""},
+		{"no token", "", 401, `Bearer realm="goauthkit"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest("GET", "/", nil)
+			if tt.token != "" {
+				req.Header.Set("Authorization", "Bearer "+tt.token)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != tt.want || rec.Header().Get("WWW-Authenticate") != tt.challenge {
+				t.Fatalf("%d, WWW-Authenticate %q: %s", rec.Code, rec.Header().Get("WWW-Authenticate"), rec.Body)
+			}
+			if tt.want == 401 && tt.token != "" && !strings.Contains(rec.Body.String(), `"error":"insufficient_user_authentication"`) {
+				t.Fatalf("body %s", rec.Body)
+			}
+		})
+	}
+	// Without Middleware before it, there is no user: 401 as Middleware
+	// answers a request without a token.
+	rec := httptest.NewRecorder()
+	f.a.RequireSecondFactor(http.HandlerFunc(whoami)).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	if rec.Code != 401 {
+		t.Fatalf("without Middleware: %d", rec.Code)
+	}
+}

@@ -12,6 +12,17 @@ import (
 const (
 	// MethodPassword is a password checked against the stored hash.
 	MethodPassword = "pwd"
+	// MethodOTP is a one-time code: an authenticator app's (TOTP) or a
+	// recovery code.
+	MethodOTP = "otp"
+	// MethodMFA says the login used more than one factor: a second factor
+	// after the password, or a passkey (which is both).
+	// RequireSecondFactor is how a route asks for it.
+	MethodMFA = "mfa"
+	// MethodPossession is the proof of possession of a key: a passkey.
+	MethodPossession = "pop"
+	// MethodFederated is a sign-in through another identity provider.
+	MethodFederated = "fed"
 )
 
 // passwordMethods are a password login's Verified.Methods: one slice for
@@ -74,12 +85,94 @@ func (a *Authenticator) signIn(ctx context.Context, v Verified, wait time.Durati
 	if u.Disabled {
 		return nil, ErrUserDisabled
 	}
+	if is := a.interceptors.Load(); is != nil {
+		for _, f := range *is {
+			if err := f(ctx, v); err != nil {
+				return nil, err
+			}
+		}
+	}
 	a.rememberClient(ctx, u, v.Client.Addr, v.Device)
-	pair, sid, err := a.openSession(ctx, u, v.Client)
+	pair, sid, err := a.openSession(ctx, u, v.Client, slices.Clone(v.Methods))
 	if err != nil {
 		return nil, err
 	}
 	a.emit(ctx, Event{Type: EventLoginSucceeded, UserID: u.ID, Username: u.Username, ClientAddr: v.Client.Addr,
 		SessionID: sid, HashWait: wait, Methods: slices.Clone(v.Methods)})
 	return pair, nil
+}
+
+// Intercept makes f part of every sign-in: SignIn (and Login, after the
+// password) calls f, once it has found the account enabled and before it
+// does anything else, and returns f's error, if any, instead of opening a
+// session. It is how a second factor interposes (package mfa): for a
+// user who has one, and a Verified whose Methods lack MethodMFA, f makes
+// a challenge and returns it as its error; the factor's package calls
+// SignIn again, with the methods it added, once the challenge is met. A
+// client is made familiar to the account (see Limits.LoginUser) only by a
+// sign-in that f lets through.
+//
+// f must not open a session itself, and should return quickly (it runs on
+// every sign-in). Intercept is safe for concurrent use, but a feature
+// intercepts when it is made, before the service serves.
+func (a *Authenticator) Intercept(f func(ctx context.Context, v Verified) error) {
+	for {
+		old := a.interceptors.Load()
+		var next []func(context.Context, Verified) error
+		if old != nil {
+			next = append(next, *old...)
+		}
+		next = append(next, f)
+		if a.interceptors.CompareAndSwap(old, &next) {
+			return
+		}
+	}
+}
+
+// EndOtherLogins ends every login of the user but the session keep (a
+// Claims.SessionID): their refresh tokens, and at once their access
+// tokens. The login keep goes on. It is what a user's change of how the
+// account signs in does to the devices that signed in the old way (package
+// mfa, when a second factor is turned on).
+//
+// Access tokens made without a session (IssueAccessToken) and the tokens
+// of Config.Tokens.LegacyUntil live on to their expiry: only LogoutAll ends
+// them early.
+func (a *Authenticator) EndOtherLogins(ctx context.Context, userID, keep string) error {
+	ss, err := a.store.SessionsByUser(ctx, userID, a.timestamp())
+	if err != nil {
+		return err
+	}
+	for _, s := range ss {
+		if s.ID == keep {
+			continue
+		}
+		if err := a.store.RevokeSession(ctx, s.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recentLogin is how recent a login must be (its auth_time) to stand in
+// for the password of an account that has none: DeleteAccount's, and a
+// feature's management calls (ConfirmOwner).
+const recentLogin = 5 * time.Minute
+
+// ConfirmOwner checks that the caller, whose access token's claims are c,
+// is the owner of account u at this moment, before a change that needs
+// more than a token: by password if the account has one (checked and
+// limited as CheckPassword checks it: ErrInvalidCredentials, a
+// *RateLimitError), or else by a recent login, one made less than 5
+// minutes ago (c.AuthTime): ErrRecentLoginRequired if it is older, or
+// unknown. DeleteAccount confirms this way; so does a feature's change to
+// how the account signs in (package mfa).
+func (a *Authenticator) ConfirmOwner(ctx context.Context, u *User, password string, c *Claims, client Client) error {
+	if u.PasswordHash != "" {
+		return a.CheckPassword(ctx, u, password, client)
+	}
+	if c == nil || c.AuthTime.IsZero() || c.Subject != u.ID || a.now().Sub(c.AuthTime) >= recentLogin {
+		return ErrRecentLoginRequired
+	}
+	return nil
 }

@@ -52,6 +52,9 @@ func TestSignIn(t *testing.T) {
 			if err != nil || u.ID != alice.ID {
 				t.Fatalf("the access token: %v, %v", u, err)
 			}
+			if !slices.Equal(c.Methods, tt.v.Methods) || !c.AuthTime.Equal(f.clock.Now().Truncate(time.Second)) {
+				t.Fatalf("the access token's amr %v and auth_time %v, want %v and %v", c.Methods, c.AuthTime, tt.v.Methods, f.clock.Now())
+			}
 			e := f.events.last(EventLoginSucceeded)
 			if !slices.Equal(e.Methods, tt.v.Methods) || e.ClientAddr != client.Addr || e.SessionID != c.SessionID || e.UserID != alice.ID {
 				t.Fatalf("event %+v, want methods %v from %s in session %s", e, tt.v.Methods, client.Addr, c.SessionID)
@@ -69,5 +72,177 @@ func TestSignIn(t *testing.T) {
 	f.login(t, "alice", "correct horse battery")
 	if e := f.events.last(EventLoginSucceeded); !slices.Equal(e.Methods, []string{MethodPassword}) {
 		t.Fatalf("a password login's event: methods %v, want [pwd]", e.Methods)
+	}
+}
+
+// TestLoginStrengthInTokens: every token of a login carries how it was made
+// (amr) and when (auth_time), through refreshes, the grace period's
+// repeated token and the rotation of the key; a refresh token of before
+// (without them) was a password login's, made when its session opened.
+func TestLoginStrengthInTokens(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, func(c *Config) { c.Tokens.RefreshGrace = 30 * time.Second })
+	alice := f.register(t, "alice", "correct horse battery")
+	methods := []string{MethodPassword, MethodOTP, MethodMFA}
+	signedIn := f.clock.Now().Truncate(time.Second)
+	pair, err := f.a.SignIn(ctx, Verified{User: alice, Methods: methods})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string, p *TokenPair, wantMethods []string, wantAt time.Time) {
+		t.Helper()
+		_, c, err := f.a.Authenticate(ctx, p.AccessToken)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if !slices.Equal(c.Methods, wantMethods) || !c.AuthTime.Equal(wantAt) {
+			t.Fatalf("%s: amr %v, auth_time %v; want %v, %v", what, c.Methods, c.AuthTime, wantMethods, wantAt)
+		}
+		if _, ok := c.Extra["amr"]; ok {
+			t.Fatalf("%s: amr is also in Extra", what)
+		}
+	}
+	check("the login", pair, methods, signedIn)
+	f.clock.Advance(10 * time.Minute)
+	first := pair.RefreshToken
+	pair, err = f.a.Refresh(ctx, Client{}, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("a refresh", pair, methods, signedIn)
+	again, err := f.a.Refresh(ctx, Client{}, first) // within the grace period
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.RefreshToken != pair.RefreshToken {
+		t.Fatal("the grace period's answer is not the head of the family")
+	}
+	check("the grace period's answer", again, methods, signedIn)
+	f.clock.Advance(time.Hour)
+	pair, err = f.a.Refresh(ctx, Client{}, pair.RefreshToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("a refresh an hour later", pair, methods, signedIn)
+
+	// A refresh token of a session opened before tokens carried their
+	// login's: as the library signed them, without amr and auth_time.
+	opened := f.clock.Now()
+	old, sid, err := f.a.openSession(ctx, alice, Client{}, passwordMethods)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := f.a.verifier.verifyRefresh(ctx, old.RefreshToken, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacyRefresh, err := sign(f.a.keys.Active(), typeRefresh, wireClaims{
+		Iss: rc.Issuer, Sub: rc.Subject, Aud: rc.Audience[0], Exp: rc.ExpiresAt.Unix(), Iat: rc.IssuedAt.Unix(),
+		Jti: rc.ID, Ver: rc.Version, Sid: sid,
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Minute)
+	pair, err = f.a.Refresh(ctx, Client{}, legacyRefresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("a refresh of a token without amr", pair, []string{MethodPassword}, opened.Truncate(time.Second))
+
+	// A token made outside a login has neither.
+	tok, err := f.a.IssueAccessToken(ctx, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, c, err := f.a.Authenticate(ctx, tok); err != nil || c.Methods != nil || !c.AuthTime.IsZero() {
+		t.Fatalf("IssueAccessToken's token: %+v, %v", c, err)
+	}
+}
+
+// TestIntercept: a feature's interceptor sees every sign-in, the password's
+// too, after the account is found enabled; its error comes back instead of
+// tokens, with nothing of a login done (no session, no familiar client, no
+// event); a Verified it lets through signs in.
+func TestIntercept(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, nil)
+	alice := f.register(t, "alice", "correct horse battery")
+	bob := f.register(t, "bob", "correct horse battery")
+	errChallenge := errors.New("a second factor, please")
+	var seen []Verified
+	f.a.Intercept(func(_ context.Context, v Verified) error {
+		seen = append(seen, v)
+		if v.User.ID == alice.ID && !slices.Contains(v.Methods, MethodMFA) {
+			return errChallenge
+		}
+		return nil
+	})
+	client := Client{Addr: "192.0.2.77"}
+	if _, err := f.a.Login(ctx, Credentials{Username: "alice", Password: "correct horse battery", Client: client}); !errors.Is(err, errChallenge) {
+		t.Fatalf("Login = %v, want the interceptor's error", err)
+	}
+	if len(seen) != 1 || seen[0].User.ID != alice.ID || !slices.Equal(seen[0].Methods, []string{MethodPassword}) || seen[0].Client != client {
+		t.Fatalf("the interceptor saw %+v", seen)
+	}
+	if ss, err := f.a.ListSessions(ctx, alice.ID); err != nil || len(ss) != 0 {
+		t.Fatalf("sessions after an intercepted login: %v, %v", ss, err)
+	}
+	if f.events.count(EventLoginSucceeded) != 0 {
+		t.Fatal("an intercepted login has a success event")
+	}
+	if ok, err := f.a.limiter.Familiar(ctx, f.a.clientIDs(alice.ID, client.Addr, "")...); err != nil || ok {
+		t.Fatalf("an intercepted login made its client familiar: %v, %v", ok, err)
+	}
+	// A wrong password never reaches it.
+	if _, err := f.a.Login(ctx, Credentials{Username: "alice", Password: "wrong horse battery", Client: client}); !errors.Is(err, ErrInvalidCredentials) || len(seen) != 1 {
+		t.Fatalf("a wrong password: %v, the interceptor called %d times", err, len(seen))
+	}
+	// Another user, and the completed login, go through.
+	f.login(t, "bob", "correct horse battery")
+	pair, err := f.a.SignIn(ctx, Verified{User: alice, Methods: []string{MethodPassword, MethodOTP, MethodMFA}, Client: client})
+	if err != nil {
+		t.Fatalf("SignIn with a second factor: %v", err)
+	}
+	if _, c, err := f.a.Authenticate(ctx, pair.AccessToken); err != nil || !slices.Contains(c.Methods, MethodMFA) {
+		t.Fatalf("the completed login's token: %+v, %v", c, err)
+	}
+	if len(seen) != 3 || seen[1].User.ID != bob.ID {
+		t.Fatalf("the interceptor saw %d sign-ins", len(seen))
+	}
+}
+
+// TestEndOtherLogins: every login of the user but the one kept ends, its
+// refresh and access tokens at once; other users' logins go on.
+func TestEndOtherLogins(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, nil)
+	f.register(t, "alice", "correct horse battery")
+	f.register(t, "bob", "correct horse battery")
+	kept := f.login(t, "alice", "correct horse battery")
+	others := []*TokenPair{f.login(t, "alice", "correct horse battery"), f.login(t, "alice", "correct horse battery")}
+	bobs := f.login(t, "bob", "correct horse battery")
+	u, c, err := f.a.Authenticate(ctx, kept.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.a.EndOtherLogins(ctx, u.ID, c.SessionID); err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range others {
+		if _, _, err := f.a.Authenticate(ctx, p.AccessToken); !errors.Is(err, ErrInvalidToken) {
+			t.Errorf("other login %d: its access token: %v", i, err)
+		}
+		if _, err := f.a.Refresh(ctx, Client{}, p.RefreshToken); !errors.Is(err, ErrInvalidToken) {
+			t.Errorf("other login %d: its refresh token: %v", i, err)
+		}
+	}
+	for what, p := range map[string]*TokenPair{"the kept login": kept, "another user's": bobs} {
+		if _, _, err := f.a.Authenticate(ctx, p.AccessToken); err != nil {
+			t.Errorf("%s: its access token: %v", what, err)
+		}
+		if _, err := f.a.Refresh(ctx, Client{}, p.RefreshToken); err != nil {
+			t.Errorf("%s: its refresh token: %v", what, err)
+		}
 	}
 }

@@ -30,7 +30,7 @@ const maxTokenBytes = 8 << 10
 
 // reservedClaims are the claim names the library sets itself; custom claims
 // may not use them.
-var reservedClaims = []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "ver", "sid"}
+var reservedClaims = []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "ver", "sid", "amr", "auth_time"}
 
 // Claims are the verified claims of an access token.
 type Claims struct {
@@ -48,17 +48,26 @@ type Claims struct {
 	// and OpenID Connect name it): the refresh family, whose logout ends
 	// the token. Empty for a token made by IssueAccessToken.
 	SessionID string
+	// Methods are how the login the token belongs to was made (amr, RFC
+	// 8176: MethodPassword, MethodOTP and MethodMFA, ...), in the order
+	// they were used; a refresh keeps them. Nil for a token made by
+	// IssueAccessToken.
+	Methods []string
+	// AuthTime is when the login the token belongs to was made (auth_time,
+	// as OpenID Connect names it), to the second; a refresh keeps it. Zero
+	// for a token made by IssueAccessToken.
+	AuthTime time.Time
 	// Extra holds every other claim as raw JSON, including those added by
 	// Config.Tokens.ExtraClaims. Use Claim to decode one.
 	Extra map[string]json.RawMessage
 	// Legacy marks a FastAPI tutorial's access token, which Authenticate
 	// accepted under Config.Tokens.LegacyUntil, not one of this library's.
 	// Its Subject is still the user's id (found from the token's sub, a
-	// login name); it has no SessionID, Version, ID, Issuer or Audience,
-	// and no auth_time; its login counts as a password login (Extra holds
-	// exactly "amr": ["pwd"]); ExpiresAt, NotBefore and IssuedAt are the
+	// login name); it has no SessionID, Version, ID, Issuer, Audience or
+	// AuthTime; its login counts as a password login (Methods is
+	// exactly MethodPassword); ExpiresAt, NotBefore and IssuedAt are the
 	// token's (IssuedAt zero when it had no iat). None of its other claims
-	// are kept.
+	// are kept (Extra is nil).
 	Legacy bool
 }
 
@@ -92,6 +101,10 @@ type wireClaims struct {
 	Jti string `json:"jti"`
 	Ver int64  `json:"ver"`
 	Sid string `json:"sid,omitempty"`
+	// Amr and AuthTime are a login's (access and refresh tokens of a
+	// session), absent from IssueAccessToken's.
+	Amr      []string `json:"amr,omitempty"`
+	AuthTime int64    `json:"auth_time,omitempty"`
 }
 
 // sign encodes and signs a token of type typ with key k. A refresh token's
@@ -437,6 +450,10 @@ func parseClaims(raw []byte, c *Claims) error {
 			c.Version, err = strictjson.Int(value)
 		case "sid":
 			c.SessionID, err = strictjson.String(value)
+		case "amr":
+			c.Methods, err = parseMethods(value)
+		case "auth_time":
+			c.AuthTime, err = parseNumericDate(value)
 		default:
 			if isCaseVariant(string(name), reservedClaims) {
 				return fmt.Errorf("claim %q is a case variant of a registered claim", name)
@@ -472,6 +489,26 @@ func parseAudience(raw []byte) ([]string, error) {
 	var list []string
 	if err := json.Unmarshal(raw, &list); err != nil || list == nil {
 		return nil, errors.New("not a string or an array of strings")
+	}
+	return list, nil
+}
+
+// maxMethods bounds the amr claim: how many methods a login may name.
+const maxMethods = 8
+
+// parseMethods reads the amr claim, an array of at most maxMethods
+// non-empty strings. A password login's, by far the most common, takes no
+// allocation but the slice's.
+func parseMethods(raw []byte) ([]string, error) {
+	if string(raw) == `["pwd"]` {
+		return []string{MethodPassword}, nil
+	}
+	var list []string
+	if err := json.Unmarshal(raw, &list); err != nil || list == nil {
+		return nil, errors.New("not an array of strings")
+	}
+	if len(list) > maxMethods || slices.Contains(list, "") {
+		return nil, fmt.Errorf("more than %d methods, or an empty one", maxMethods)
 	}
 	return list, nil
 }

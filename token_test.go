@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -200,6 +201,15 @@ func TestVerifyAttacks(t *testing.T) {
 		{"escaped duplicate claim", forge(t, goodHeader, `{"iss":"iss","sub":"u","aud":"aud","exp":`+itoa64(now.Add(time.Minute).Unix())+`,"iat":`+itoa64(now.Unix())+`,"jti":"j","s\u0075b":"admin"}`, testSecret), ErrTokenMalformed},
 		{"case-variant claim EXP", good(func(m map[string]any) { m["EXP"] = now.Add(time.Hour).Unix(); delete(m, "exp") }), ErrTokenMalformed},
 		{"case-variant claim Sub", good(func(m map[string]any) { m["Sub"] = "admin" }), ErrTokenMalformed},
+		{"amr not an array", good(func(m map[string]any) { m["amr"] = "pwd" }), ErrTokenMalformed},
+		{"amr of numbers", good(func(m map[string]any) { m["amr"] = []int{1} }), ErrTokenMalformed},
+		{"amr with an empty method", good(func(m map[string]any) { m["amr"] = []string{"pwd", ""} }), ErrTokenMalformed},
+		{"amr of 9 methods", good(func(m map[string]any) { m["amr"] = strings.Split("a b c d e f g h i", " ") }), ErrTokenMalformed},
+		{"amr null", good(func(m map[string]any) { m["amr"] = nil }), ErrTokenMalformed},
+		{"case-variant claim AMR", good(func(m map[string]any) { m["AMR"] = []string{"mfa"} }), ErrTokenMalformed},
+		{"auth_time not a number", good(func(m map[string]any) { m["auth_time"] = "now" }), ErrTokenMalformed},
+		{"auth_time negative", good(func(m map[string]any) { m["auth_time"] = -1 }), ErrTokenMalformed},
+		{"amr of 8 methods", good(func(m map[string]any) { m["amr"] = strings.Split("a b c d e f g h", " ") }), nil},
 		{"claims not an object", forge(t, goodHeader, `"x"`, testSecret), ErrTokenMalformed},
 		{"claims trailing data", forge(t, goodHeader, claimsJSON(now, nil)+"x", testSecret), ErrTokenMalformed},
 		{"claims invalid JSON", forge(t, goodHeader, `{"iss":}`, testSecret), ErrTokenMalformed},
@@ -245,7 +255,8 @@ func TestVerifyClaimsContent(t *testing.T) {
 	v := testVerifier(t, ks, clock)
 	now := clock.Now()
 	tok, err := sign(key, typeAccess, wireClaims{Iss: "iss", Sub: "u", Aud: "aud", Exp: now.Add(time.Minute).Unix(),
-		Iat: now.Unix(), Jti: "j", Ver: 7}, map[string]any{"scope": "read write", "n": 3})
+		Iat: now.Unix(), Jti: "j", Ver: 7, Amr: []string{"pwd", "otp", "mfa"}, AuthTime: now.Add(-time.Hour).Unix()},
+		map[string]any{"scope": "read write", "n": 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +264,8 @@ func TestVerifyClaimsContent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Version != 7 || !c.ExpiresAt.Equal(now.Add(time.Minute)) || !c.IssuedAt.Equal(now) || c.ID != "j" {
+	if c.Version != 7 || !c.ExpiresAt.Equal(now.Add(time.Minute)) || !c.IssuedAt.Equal(now) || c.ID != "j" ||
+		!slices.Equal(c.Methods, []string{"pwd", "otp", "mfa"}) || !c.AuthTime.Equal(now.Add(-time.Hour)) {
 		t.Fatalf("claims = %+v", c)
 	}
 	var scope string

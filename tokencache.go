@@ -85,11 +85,13 @@ func (c *Claims) clone() *Claims {
 		}{Claims: *c}
 		d.aud[0] = c.Audience[0]
 		d.Audience = d.aud[:1:1]
+		d.Methods = slices.Clone(c.Methods)
 		d.Extra = maps.Clone(c.Extra)
 		return &d.Claims
 	}
 	d := *c
 	d.Audience = slices.Clone(c.Audience)
+	d.Methods = slices.Clone(c.Methods)
 	d.Extra = maps.Clone(c.Extra)
 	return &d
 }

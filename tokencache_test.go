@@ -137,7 +137,7 @@ func TestTokenCacheBounded(t *testing.T) {
 	f := newFixture(t, func(c *Config) { c.Tokens.CacheSize = 8 })
 	u := f.register(t, "alice", "correct horse battery")
 	for i := range 50 {
-		tok, _, err := f.a.issueAccess(ctx, u, "", f.clock.Now())
+		tok, _, err := f.a.issueAccess(ctx, u, "", f.clock.Now(), login{})
 		if err != nil {
 			t.Fatal(err)
 		}

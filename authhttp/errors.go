@@ -198,13 +198,13 @@ var errorTable = [...]errorEntry{
 	{is: []error{auth.ErrInvalidEmail}, status: http.StatusUnprocessableEntity, code: "invalid_email",
 		description: "an email address is a local part of at most 64 characters of A-Z a-z 0-9 . _ + - ' (no leading, trailing or doubled dot), '@', and a domain name of two labels or more"},
 	{is: []error{auth.ErrLastAdmin}, status: http.StatusConflict, code: "last_admin", description: "no enabled account with the role admin would be left"},
-	// RFC 9470's answer: the login is not recent enough (an account without
-	// a password deleting itself).
+	// RFC 9470's answers: the login is not recent enough (an account
+	// without a password confirming a change), or was made without a
+	// second factor that the call requires.
 	{is: []error{auth.ErrRecentLoginRequired}, status: http.StatusUnauthorized, code: "insufficient_user_authentication",
-		description: "this needs a recent login, which access tokens cannot show yet: an administrator can do it",
-		header: func(h http.Header, _ error) {
-			h.Set("WWW-Authenticate", `Bearer error="insufficient_user_authentication"`)
-		}},
+		description: "this needs a recent login: sign in again", header: setInsufficientAuthentication},
+	{is: []error{auth.ErrSecondFactorRequired}, status: http.StatusUnauthorized, code: "insufficient_user_authentication",
+		description: "this needs a login with a second factor: sign in again with it", header: setInsufficientAuthentication},
 	{is: []error{auth.ErrInvalidInput}, status: http.StatusBadRequest, code: "invalid_request", description: "a field is too long, not valid UTF-8, or holds a NUL character"},
 	{is: []error{auth.ErrEmailExists}, status: http.StatusConflict, code: "email_exists", description: "the email address belongs to another account"},
 	{is: []error{auth.ErrInvalidRole}, status: http.StatusBadRequest, code: "invalid_request",
@@ -223,6 +223,11 @@ var errorTable = [...]errorEntry{
 	// password check's internal result.
 	{is: []error{auth.ErrUnsupportedHash, auth.ErrUnknownKey, auth.ErrWeakKey, auth.ErrPasswordMismatch},
 		status: http.StatusInternalServerError, code: "server_error", description: "internal error"},
+}
+
+// setInsufficientAuthentication sets RFC 9470's challenge.
+func setInsufficientAuthentication(h http.Header, _ error) {
+	h.Set("WWW-Authenticate", `Bearer error="insufficient_user_authentication"`)
 }
 
 // errInternal answers the errors errorTable does not know.

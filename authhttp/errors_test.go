@@ -81,6 +81,7 @@ var rootSentinels = map[string]struct {
 	"ErrInvalidEmail":          {auth.ErrInvalidEmail, wantAnswer{status: 422, code: "invalid_email"}},
 	"ErrLastAdmin":             {auth.ErrLastAdmin, wantAnswer{status: 409, code: "last_admin"}},
 	"ErrRecentLoginRequired":   {auth.ErrRecentLoginRequired, wantAnswer{status: 401, code: "insufficient_user_authentication"}},
+	"ErrSecondFactorRequired":  {auth.ErrSecondFactorRequired, wantAnswer{status: 401, code: "insufficient_user_authentication"}},
 	"ErrInvalidRole":           {auth.ErrInvalidRole, wantAnswer{status: 400, code: "invalid_request"}},
 }
 

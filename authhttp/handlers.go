@@ -413,9 +413,9 @@ func (h *Handlers) Me() http.Handler {
 // tokens refused at once and its username and email free again. A wrong
 // password is 400 invalid_grant, "the password is wrong" (and counts
 // towards the username's limit: 429 after too many), a missing one 400
-// invalid_request; an account without a password is 401
-// insufficient_user_authentication with its RFC 9470 challenge (it would
-// confirm with a recent login, which access tokens cannot show yet); the
+// invalid_request; an account without a password confirms with a recent
+// login (the token's, auth_time less than 5 minutes ago), else 401
+// insufficient_user_authentication with its RFC 9470 challenge; the
 // last enabled administrator is 409 last_admin; a Store that cannot delete
 // accounts (not an auth.UserDeleter) is 404 not_found, as a service that
 // does not offer it. A request without a body is one without a password.
@@ -435,7 +435,7 @@ func (h *Handlers) DeleteMe() http.Handler {
 		if !given && c.User.PasswordHash != "" {
 			return errPasswordMissing
 		}
-		err := h.a.DeleteAccount(c.Context, auth.AccountDeletion{UserID: c.User.ID, Password: password, Client: c.Client})
+		err := h.a.DeleteAccount(c.Context, auth.AccountDeletion{UserID: c.User.ID, Password: password, Client: c.Client, Claims: c.Claims})
 		if errors.Is(err, auth.ErrInvalidCredentials) {
 			return fmt.Errorf("%w: %w", ErrWrongPassword, err)
 		}
