@@ -306,6 +306,16 @@ func writeErrorAnswer(w http.ResponseWriter, kind endpointKind, err error) int {
 	if e.header != nil {
 		e.header(w.Header(), err)
 	}
+	var p *Problem
+	if errors.As(err, &p) && len(p.Members) > 0 {
+		body := make(map[string]any, len(p.Members)+2)
+		for k, v := range p.Members {
+			body[k] = v
+		}
+		body["error"], body["error_description"] = a.code, a.description
+		httpjson.Write(w, a.status, body)
+		return a.status
+	}
 	httpjson.Error(w, a.status, a.code, a.description)
 	return a.status
 }

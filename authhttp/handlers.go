@@ -88,6 +88,10 @@ type Handlers struct {
 	logger      *slog.Logger // nil: none
 	crossOrigin *http.CrossOriginProtection
 	pathValue   func(*http.Request, string) string // nil: r.PathValue only
+	// grants are the features' grant types (Grant), answers their maps of
+	// errors to Problems (Answer).
+	grants  map[string]func(Call, map[string]string) (*auth.TokenPair, error)
+	answers []func(error) *Problem
 }
 
 // New returns the HTTP handlers of a, or an error naming the Config field
@@ -259,7 +263,11 @@ func (h *Handlers) Token() http.Handler {
 			}
 			pair, err = h.a.Refresh(c.Context, c.Client, token)
 		default:
-			return ErrUnsupportedGrantType
+			f, ok := h.grants[form["grant_type"]]
+			if !ok {
+				return ErrUnsupportedGrantType
+			}
+			pair, err = f(c, form)
 		}
 		if err != nil {
 			return err
@@ -569,6 +577,15 @@ func (h *Handlers) endpoint(method string, kind endpointKind, serve func(http.Re
 // writeError answers err, returned by an endpoint of kind, through
 // errorTable, and logs the cause of a 5xx.
 func (h *Handlers) writeError(w http.ResponseWriter, r *http.Request, kind endpointKind, err error) {
+	for _, f := range h.answers {
+		if p := f(err); p != nil {
+			if p.Err == nil {
+				p.Err = err
+			}
+			err = p
+			break
+		}
+	}
 	h.logFailure(r, err)
 	if kind == authenticated {
 		if e, _, _ := lookupError(err); e.bearer {

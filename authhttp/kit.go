@@ -2,6 +2,9 @@ package authhttp
 
 import (
 	"net/http"
+	"strconv"
+
+	"github.com/goauthkit/auth"
 
 	"github.com/goauthkit/auth/internal/httpjson"
 )
@@ -117,6 +120,10 @@ type Problem struct {
 	// Header, if set, holds headers of the answer (a challenge, a
 	// Retry-After).
 	Header http.Header
+	// Members, if set, are more members of the answer's JSON body, beside
+	// error and error_description (which they may not replace): what the
+	// client needs to go on, such as a second factor's mfa_token.
+	Members map[string]any
 }
 
 // Error implements error.
@@ -137,4 +144,61 @@ var acceptedBody = []byte("{}\n")
 // what it asks for (a mail) is on its way, or is not, unsaid.
 func WriteAccepted(w http.ResponseWriter) {
 	httpjson.WriteBody(w, http.StatusAccepted, acceptedBody)
+}
+
+// Grant adds the grant type name to the token endpoint (Token, POST
+// /token): a request whose grant_type is name is answered by f, from the
+// form's parameters (each given once; the empty ones absent), with the
+// token endpoint's answer to the pair f returns, or to its error (400
+// invalid_grant for auth.ErrInvalidCredentials and auth.ErrInvalidToken,
+// as the password grant answers them). It is how a feature completes a
+// login at the token endpoint (package mfa's mfa_otp grant). The core's
+// grants (password, refresh_token) cannot be replaced. Call Grant before
+// the service serves; it is not safe for use concurrent with requests.
+func (h *Handlers) Grant(name string, f func(c Call, params map[string]string) (*auth.TokenPair, error)) {
+	if name == "" || name == "password" || name == "refresh_token" {
+		panic("authhttp: Grant: the grant type " + strconv.Quote(name) + " is the core's")
+	}
+	if h.grants == nil {
+		h.grants = map[string]func(Call, map[string]string) (*auth.TokenPair, error){}
+	}
+	h.grants[name] = f
+}
+
+// Answer makes f part of how every endpoint of h, the core's included,
+// answers errors: an error for which f returns a Problem is answered with
+// it, ahead of the error table; f returns nil for the errors it does not
+// know. It is how a feature answers the errors it causes at the core's
+// endpoints (package mfa's challenge, which the Intercept of a second
+// factor returns from a login at POST /token and POST /session: 403
+// mfa_required with the mfa_token). Call Answer before the service serves;
+// it is not safe for use concurrent with requests.
+func (h *Handlers) Answer(f func(err error) *Problem) {
+	h.answers = append(h.answers, f)
+}
+
+// BrowserSignIn makes a browser sign-in endpoint as SessionLogin is made,
+// for a feature that signs users in another way (package mfa's POST
+// /session/mfa): POST with a form or JSON body whose string fields are
+// names, from the service's own origin or Config.TrustedOrigins (else 403
+// forbidden). f signs the user in with the fields (absent ones "") and
+// the browser's device value (for auth.Verified.Device); its pair is
+// answered as SessionLogin answers, the refresh token in the session
+// cookie and the device cookie set, and its error through the error
+// table, as the token endpoint answers it.
+func (h *Handlers) BrowserSignIn(names []string, f func(c Call, fields map[string]string, device string) (*auth.TokenPair, error)) http.Handler {
+	return h.browser(h.endpoint(http.MethodPost, grant, func(w http.ResponseWriter, r *http.Request, c Call) error {
+		fields, err := readFields(w, r, names...)
+		if err != nil {
+			return err
+		}
+		device := deviceValue(r)
+		pair, err := f(c, fields, device)
+		if err != nil {
+			return err
+		}
+		setCookie(w, DeviceCookieName, device, deviceCookieMaxAge)
+		h.writeSession(w, pair)
+		return nil
+	}))
 }
