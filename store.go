@@ -253,7 +253,7 @@ type UserStore interface {
 type UserDeleter interface {
 	// DeleteUser removes the user and every refresh session of the user
 	// (and everything a capability keeps of the user: the link tokens of
-	// a recovery.LinkStore), or returns
+	// a recovery.LinkStore, the second factors of an mfastore.Store), or returns
 	// ErrNotFound. The username and the email are free again at once.
 	DeleteUser(ctx context.Context, id string) error
 }

@@ -3,8 +3,8 @@
 // is shared with another process.
 //
 // Its Store implements auth.Store and every optional capability the
-// library defines (recovery.LinkStore, admin.UserLister, auth.UserDeleter and
-// auth.Pinger), with the same contracts as store/sqlite and store/postgres:
+// library defines (recovery.LinkStore, admin.UserLister, auth.UserDeleter,
+// mfastore.Store and auth.Pinger), with the same contracts as store/sqlite and store/postgres:
 // store/storetest runs the same cases on all three. It is safe for
 // concurrent use.
 //
@@ -22,6 +22,7 @@ import (
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/admin"
 	"github.com/goauthkit/auth/recovery"
+	"github.com/goauthkit/auth/store/mfastore"
 	"github.com/goauthkit/auth/store/storable"
 )
 
@@ -37,6 +38,11 @@ type Store struct {
 	// byUser indexes sessions by user id, then session id.
 	byUser map[string]map[string]*session
 	links  map[string]*recovery.LinkToken // by string(hash)
+	// The second factors (mfastore.Store): enrolments and recovery codes
+	// by user id, challenges by string(id).
+	totps      map[string]*mfastore.TOTP
+	codes      map[string]map[string]struct{}
+	challenges map[string]*mfastore.Challenge
 	// sweepAt is the session count at which CreateSession next drops
 	// revoked and expired sessions, so memory stays bounded by live ones.
 	sweepAt int
@@ -57,6 +63,9 @@ func New() *Store {
 		sessions:   make(map[string]*session),
 		byUser:     make(map[string]map[string]*session),
 		links:      make(map[string]*recovery.LinkToken),
+		totps:      make(map[string]*mfastore.TOTP),
+		codes:      make(map[string]map[string]struct{}),
+		challenges: make(map[string]*mfastore.Challenge),
 	}
 }
 
@@ -66,6 +75,7 @@ var (
 	_ recovery.LinkStore = (*Store)(nil)
 	_ admin.UserLister   = (*Store)(nil)
 	_ auth.UserDeleter   = (*Store)(nil)
+	_ mfastore.Store     = (*Store)(nil)
 	_ auth.Pinger        = (*Store)(nil)
 )
 
@@ -308,6 +318,7 @@ func (m *Store) DeleteUser(ctx context.Context, id string) error {
 			delete(m.links, h)
 		}
 	}
+	m.deleteMFALocked(id)
 	return nil
 }
 

@@ -10,7 +10,7 @@
 //
 // The suite has a part for the required auth.Store, which every store
 // runs, and a part for each optional capability (recovery.LinkStore,
-// admin.UserLister, auth.UserDeleter), which only the stores that implement
+// admin.UserLister, auth.UserDeleter, mfastore.Store), which only the stores that implement
 // it run: the cases of a capability a store does not offer are not
 // registered at all (a skipped test would read as a failure in CI), and
 // the suite logs which capabilities those are.
@@ -32,6 +32,7 @@ import (
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/admin"
 	"github.com/goauthkit/auth/recovery"
+	"github.com/goauthkit/auth/store/mfastore"
 )
 
 // Concurrency is how many goroutines the concurrency cases run.
@@ -54,11 +55,16 @@ func Run(t *testing.T, newStore func(t *testing.T) auth.Store) {
 	_, links := probe.(recovery.LinkStore)
 	_, lister := probe.(admin.UserLister)
 	_, deleter := probe.(auth.UserDeleter)
+	_, mfa := probe.(mfastore.Store)
 	offers("recovery.LinkStore", links, func() { runCases(t, newStore, linkCases) })
 	offers("admin.UserLister", lister, func() { runCases(t, newStore, listerCases) })
 	offers("auth.UserDeleter", deleter, func() { runCases(t, newStore, deleterCases) })
+	offers("mfastore.Store", mfa, func() { runCases(t, newStore, mfaCases) })
 	if links && deleter {
 		runCases(t, newStore, linkDeleterCases)
+	}
+	if mfa && deleter {
+		runCases(t, newStore, mfaDeleterCases)
 	}
 }
 
@@ -79,6 +85,14 @@ type (
 	}
 	linkDeleterStore interface {
 		linkStore
+		auth.UserDeleter
+	}
+	mfaStore interface {
+		auth.Store
+		mfastore.Store
+	}
+	mfaDeleterStore interface {
+		mfaStore
 		auth.UserDeleter
 	}
 )
