@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"image/png"
 	"strings"
-	"time"
 
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/store/mfastore"
@@ -258,13 +257,12 @@ func (m *MFA) match(t *mfastore.TOTP, code string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	encoded := b32.EncodeToString(secret)
 	now := m.a.Now().Unix() / period
 	var found int64
 	for step := now - 1; step <= now+1; step++ {
-		want, err := hotp.GenerateCodeCustom(encoded, uint64(step), hotp.ValidateOpts{Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+		want, err := codeAt(secret, step)
 		if err != nil {
-			return 0, fmt.Errorf("mfa: computing a code: %w", err)
+			return 0, err
 		}
 		if subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 && step > t.LastStep && found == 0 {
 			found = step
@@ -274,6 +272,19 @@ func (m *MFA) match(t *mfastore.TOTP, code string) (int64, error) {
 		return 0, ErrInvalidCode
 	}
 	return found, nil
+}
+
+// codeAt returns the code of step for secret: HOTP (RFC 4226) of the step
+// as its counter, 6 digits, HMAC-SHA-1, computed by pquerna/otp.
+func codeAt(secret []byte, step int64) (string, error) {
+	if step < 0 {
+		return "", errors.New("mfa: a step before 1970")
+	}
+	code, err := hotp.GenerateCodeCustom(b32.EncodeToString(secret), uint64(step), hotp.ValidateOpts{Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+	if err != nil {
+		return "", fmt.Errorf("mfa: computing a code: %w", err)
+	}
+	return code, nil
 }
 
 // wellFormedOTP reports whether code is 6 ASCII digits.
@@ -326,6 +337,3 @@ var errSealed = errors.New("mfa: a stored TOTP secret does not open under Config
 func sealedData(userID, id string) []byte {
 	return []byte("goauthkit mfa totp v1\x00" + userID + "\x00" + id)
 }
-
-// stepTime returns the start of step, for tests and events.
-func stepTime(step int64) time.Time { return time.Unix(step*period, 0) }
