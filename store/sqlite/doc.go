@@ -1,7 +1,8 @@
 // Package sqlite is the embedded default [auth.Store]: users and refresh
 // sessions in one SQLite database file, through the pure-Go driver
 // modernc.org/sqlite (no cgo), with every optional capability
-// ([recovery.LinkStore], [admin.UserLister], [auth.UserDeleter]).
+// ([recovery.LinkStore], [admin.UserLister], [auth.UserDeleter],
+// [mfastore.Store]).
 //
 // # Design
 //
@@ -27,9 +28,9 @@
 // journal_mode=WAL (readers never block the writer and the writer never
 // blocks readers), busy_timeout=5000 (5 s of waiting, rather than an
 // immediate "database is locked", should another process hold the lock),
-// foreign_keys=ON (sessions die with their user through ON DELETE CASCADE)
-// and synchronous=FULL (a commit, such as a logout-all, survives a power
-// loss).
+// foreign_keys=ON (sessions, link tokens and second factors die with their
+// user through ON DELETE CASCADE) and synchronous=FULL (a commit, such as a
+// logout-all, survives a power loss).
 //
 // # Exclusive mode
 //

@@ -99,15 +99,40 @@ const (
 			tokens_ended_at = max(coalesce(tokens_ended_at, ?2), ?2)
 		WHERE id = ?3`
 	qDeleteUserLinkTokens = `DELETE FROM link_tokens WHERE user_id = ?`
+
+	// Second factors (mfastore.Store). A pending enrolment replaces a
+	// pending one, never a confirmed one (no row changed).
+	qPutPendingTOTP = `INSERT INTO mfa_totp (user_id, id, sealed, confirmed, last_step, created_at)
+		VALUES (?1, ?2, ?3, 0, 0, ?4)
+		ON CONFLICT (user_id) DO UPDATE SET id = excluded.id, sealed = excluded.sealed, created_at = excluded.created_at
+		WHERE confirmed = 0`
+	qTOTP          = `SELECT id, sealed, confirmed, last_step, created_at FROM mfa_totp WHERE user_id = ?`
+	qConfirmedTOTP = `SELECT EXISTS (SELECT 1 FROM mfa_totp WHERE user_id = ? AND id = ? AND confirmed = 1)`
+	qConfirmTOTP   = `UPDATE mfa_totp SET confirmed = 1, last_step = ?3 WHERE user_id = ?1 AND id = ?2 AND confirmed = 0`
+	// The compare-and-set of the last step: one statement.
+	qAdvanceTOTP         = `UPDATE mfa_totp SET last_step = ?3 WHERE user_id = ?1 AND id = ?2 AND confirmed = 1 AND last_step < ?3`
+	qDeleteTOTP          = `DELETE FROM mfa_totp WHERE user_id = ?` // and the codes, ON DELETE CASCADE
+	qDeleteRecoveryCodes = `DELETE FROM mfa_recovery_codes WHERE user_id = ?`
+	qAddRecoveryCode     = `INSERT INTO mfa_recovery_codes (user_id, code_hash) VALUES (?, ?) ON CONFLICT DO NOTHING`
+	qUseRecoveryCode     = `DELETE FROM mfa_recovery_codes WHERE user_id = ? AND code_hash = ?`
+	qRecoveryCodesLeft   = `SELECT count(*) FROM mfa_recovery_codes WHERE user_id = ?`
+	qDeleteOldChallenges = `DELETE FROM mfa_challenges WHERE expires_at < ?`
+	qCreateChallenge     = `INSERT INTO mfa_challenges (id, user_id, methods, user_version, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?)`
+	qChallenge      = `SELECT user_id, methods, user_version, created_at, expires_at FROM mfa_challenges WHERE id = ?`
+	qSpendChallenge = `DELETE FROM mfa_challenges WHERE id = ?`
 )
 
 var (
-	readerQueries = []string{qLiveSessions, qUserByID, qUserByUsername, qUserByEmail, qUserBySession, qLinkToken, qListUsers, qUserSessions}
+	readerQueries = []string{qLiveSessions, qUserByID, qUserByUsername, qUserByEmail, qUserBySession, qLinkToken, qListUsers, qUserSessions,
+		qTOTP, qConfirmedTOTP, qRecoveryCodesLeft, qChallenge}
 	writerQueries = []string{
 		qCreateUser, qNamesTaken, qChangeUser, qOtherHolder, qUserByID, qPasswordHash, qSetPasswordHash, qBumpTokenVersion,
 		qRevokeUserSessions, qDeleteUser, qCreateSession, qSession, qRotateCurrent,
 		qRevokeSession, qTrimSessions, qDeleteLinkTokens, qCreateLinkToken, qRedeemable, qDeleteLinkToken, qAddressTaken, qSetEmail, qReset,
 		qDeleteUserLinkTokens,
+		qPutPendingTOTP, qConfirmedTOTP, qConfirmTOTP, qAdvanceTOTP, qDeleteTOTP, qDeleteRecoveryCodes, qAddRecoveryCode,
+		qUseRecoveryCode, qDeleteOldChallenges, qCreateChallenge, qSpendChallenge,
 	}
 )
 

@@ -74,6 +74,33 @@ var migrations = []string{
 	// this version: none of those tokens is older than the upgrade by more
 	// than its lifetime).
 	`ALTER TABLE users ADD COLUMN tokens_ended_at INTEGER; -- Unix microseconds, UTC; NULL: never`,
+
+	// 6: second factors (mfastore.Store): each user's authenticator-app
+	// enrolment, pending or confirmed; its recovery codes, which go with
+	// it; and the logins waiting for their second factor.
+	`CREATE TABLE mfa_totp (
+		user_id    TEXT    PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+		id         TEXT    NOT NULL,
+		sealed     BLOB    NOT NULL, -- sealed by package mfa
+		confirmed  INTEGER NOT NULL DEFAULT 0,
+		last_step  INTEGER NOT NULL DEFAULT 0,
+		created_at INTEGER NOT NULL
+	) STRICT;
+	CREATE TABLE mfa_recovery_codes (
+		user_id   TEXT NOT NULL REFERENCES mfa_totp (user_id) ON DELETE CASCADE,
+		code_hash BLOB NOT NULL, -- keyed hash of the code
+		PRIMARY KEY (user_id, code_hash)
+	) STRICT;
+	CREATE TABLE mfa_challenges (
+		id           BLOB    PRIMARY KEY, -- SHA-256 of the challenge token
+		user_id      TEXT    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+		methods      TEXT    NOT NULL, -- JSON array
+		user_version INTEGER NOT NULL,
+		created_at   INTEGER NOT NULL,
+		expires_at   INTEGER NOT NULL
+	) STRICT;
+	CREATE INDEX mfa_challenges_user_id ON mfa_challenges (user_id);
+	CREATE INDEX mfa_challenges_expires_at ON mfa_challenges (expires_at);`,
 }
 
 // prechecks run before the migration of the same index, in its

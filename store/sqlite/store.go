@@ -20,6 +20,7 @@ import (
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/admin"
 	"github.com/goauthkit/auth/recovery"
+	"github.com/goauthkit/auth/store/mfastore"
 )
 
 // Store is an auth.Store kept in one SQLite database file. It is safe for
@@ -90,6 +91,7 @@ var (
 	_ recovery.LinkStore = (*Store)(nil)
 	_ admin.UserLister   = (*Store)(nil)
 	_ auth.UserDeleter   = (*Store)(nil)
+	_ mfastore.Store     = (*Store)(nil)
 	_ auth.Pinger        = (*Store)(nil)
 	_ io.Closer          = (*Store)(nil)
 )
