@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/goauthkit/auth/internal/testenv"
 )
 
 // TestJWKS checks the key set a KeySet publishes: its public keys only,
@@ -59,12 +61,9 @@ func serveJWKS(ks *KeySet) http.Handler {
 // verify our token through its PyJWKClient on our JWKS URL, and sign a
 // token with a key of ours that our verifier must accept.
 func TestPyJWTInterop(t *testing.T) {
-	python := "/usr/bin/python3"
-	if _, err := os.Stat(python); err != nil {
-		t.Skip("/usr/bin/python3 is missing; .ci/run installs python3-jwt and python3-cryptography")
-	}
-	if out, err := exec.Command(python, "-c", "import jwt, cryptography; from jwt import PyJWKClient").CombinedOutput(); err != nil {
-		t.Skipf("PyJWT or cryptography missing for %s (apt-get install python3-jwt python3-cryptography): %s", python, out)
+	python := testenv.Python(t, "jwt", "cryptography")
+	if exec.Command(python, "-c", "from jwt import PyJWKClient").Run() != nil {
+		testenv.Missing(t, "python3 module jwt lacks PyJWKClient (PyJWT 2.0 or later: apt-get install python3-jwt)")
 	}
 	dir := t.TempDir()
 	for _, alg := range asymAlgs {

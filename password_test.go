@@ -17,6 +17,8 @@ import (
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/goauthkit/auth/internal/testenv"
 )
 
 // testPassword is the password the fixed test hashes below were made from.
@@ -791,21 +793,15 @@ func TestPythonVectors(t *testing.T) {
 	checkPythonVectors(t, v.Vectors)
 }
 
-// debianPythonOrSkip skips t unless Debian's python3 with passlib,
-// argon2-cffi and bcrypt is installed.
+// debianPythonOrSkip skips t in -short mode, and unless Debian's python3
+// (debianPython) has passlib, argon2-cffi and bcrypt, skips it (fails it,
+// in CI, which installs them).
 func debianPythonOrSkip(t *testing.T) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("skipped in -short mode: runs Python, about 30 s")
 	}
-	if _, err := os.Stat(debianPython); err != nil {
-		t.Skipf("skipped: %s not found (install python3-passlib python3-argon2 python3-bcrypt)", debianPython)
-	}
-	out, err := exec.Command(debianPython, "-c", "import passlib.hash, argon2, bcrypt").CombinedOutput()
-	if err != nil {
-		t.Skipf("skipped: %s lacks passlib, argon2-cffi or bcrypt (apt-get install python3-passlib python3-argon2 python3-bcrypt): %v\n%s",
-			debianPython, err, out)
-	}
+	testenv.Python(t, "passlib", "argon2", "bcrypt")
 }
 
 func TestPythonInteropLive(t *testing.T) {

@@ -4,23 +4,19 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/goauthkit/auth/internal/sharedlimit"
+	"github.com/goauthkit/auth/internal/testenv"
 )
 
 // TestReserveScriptAgain: the reserve script run twice with one token (a
 // client's retry after a lost reply) takes one attempt, not two.
 func TestReserveScriptAgain(t *testing.T) {
-	url := os.Getenv("AUTH_TEST_REDIS_URL")
-	if url == "" {
-		t.Skip("AUTH_TEST_REDIS_URL is not set: set it to a Redis URL (such as redis://127.0.0.1:6379/0) to run the Redis limiter's tests")
-	}
-	opt, err := redis.ParseURL(url)
+	opt, err := redis.ParseURL(testenv.Redis(t))
 	if err != nil {
 		t.Fatal(err)
 	}

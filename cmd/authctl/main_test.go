@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/internal/testenv"
 	"github.com/goauthkit/auth/store/sqlite"
 )
 
@@ -214,10 +215,7 @@ func TestAuthctlLockedFile(t *testing.T) {
 // TestAuthctlPostgres: the same commands on PostgreSQL (in a schema of
 // the test's own), when AUTH_TEST_POSTGRES_URL names a database.
 func TestAuthctlPostgres(t *testing.T) {
-	base := os.Getenv("AUTH_TEST_POSTGRES_URL")
-	if base == "" {
-		t.Skip("AUTH_TEST_POSTGRES_URL not set: the PostgreSQL test of authctl needs a database")
-	}
+	base := testenv.Postgres(t)
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, base)
 	if err != nil {

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/goauthkit/auth/internal/testenv"
 )
 
 // readmeHeading is the README section that shows this program.
@@ -199,14 +201,7 @@ func TestRun(t *testing.T) {
 // AUTH_TEST_POSTGRES_URL is not set (and fails under CI, which sets it).
 func freshSchema(t *testing.T) string {
 	t.Helper()
-	base := os.Getenv("AUTH_TEST_POSTGRES_URL")
-	if base == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI: AUTH_TEST_POSTGRES_URL is not set (.ci/run sets it)")
-		}
-		t.Skip("AUTH_TEST_POSTGRES_URL not set: no PostgreSQL to run the example against " +
-			"(e.g. AUTH_TEST_POSTGRES_URL='postgres://postgres@127.0.0.1:5432/test?sslmode=disable')")
-	}
+	base := testenv.Postgres(t)
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, base)
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/internal/testenv"
 )
 
 // TestE2E walks the HTTP contract (README.md, "HTTP API"), table by table,
@@ -534,7 +534,7 @@ func TestE2E(t *testing.T) {
 
 	t.Run("python verifies our tokens", func(t *testing.T) {
 		e.t = t
-		py := debianPython(t, "jwt")
+		py := testenv.Python(t, "jwt")
 		access, _ := e.login("bob", "bob's long password")
 		cmd := exec.Command(py, "-c", `import jwt, sys
 claims = jwt.decode(sys.argv[1], sys.argv[2], algorithms=["HS256"], audience="goauthkit", issuer="goauthkit",
@@ -700,21 +700,4 @@ func rawRequest(t *testing.T, addr, method, target string) int {
 		t.Errorf("%s %s redirected to %q", method, target, res.Header.Get("Location"))
 	}
 	return res.StatusCode
-}
-
-// debianPython returns Debian's python3 if it has module, or skips. CI
-// installs the modules, so there this never skips.
-func debianPython(t *testing.T, module string) string {
-	t.Helper()
-	const py = "/usr/bin/python3"
-	if _, err := os.Stat(py); err != nil {
-		t.Skip("no /usr/bin/python3")
-	}
-	if err := exec.Command(py, "-c", "import "+module).Run(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI: python3 module %s missing (.ci/run installs it)", module)
-		}
-		t.Skipf("python3 module %s missing (apt-get install python3-%s)", module, module)
-	}
-	return py
 }

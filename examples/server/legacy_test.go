@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/goauthkit/auth/internal/testenv"
 )
 
 // mintTutorialToken has Debian's PyJWT mint an access token exactly as the
@@ -47,7 +49,7 @@ func pyjwtToken(t *testing.T, py, sub string, minutes int, withIat bool, headers
 // until its exp; with this server's typ it is refused; and after
 // AUTH_LEGACY_TOKENS_UNTIL every one is. Without the setting, none is.
 func TestLegacyTokensPyJWT(t *testing.T) {
-	py := debianPython(t, "jwt")
+	py := testenv.Python(t, "jwt")
 	until := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
 	e := newEnv(t, envOptions{vars: map[string]string{"AUTH_LEGACY_TOKENS_UNTIL": until.Format(time.RFC3339)}})
 	e.do(request{method: "POST", path: "/signup", contentType: ctJSON,

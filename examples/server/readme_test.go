@@ -13,6 +13,7 @@ import (
 	"unicode"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/internal/testenv"
 )
 
 // readmeBlock returns the first fenced code block of language lang after
@@ -142,10 +143,7 @@ func bashAndCurl(t *testing.T) string {
 	bash, errBash := exec.LookPath("bash")
 	_, errCurl := exec.LookPath("curl")
 	if errBash != nil || errCurl != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI: bash or curl missing (.ci/run installs curl)")
-		}
-		t.Skip("bash or curl missing: the README walk-through runs them")
+		testenv.Missing(t, "bash or curl missing: the README walk-through runs them (.ci/run installs curl)")
 	}
 	return bash
 }
@@ -213,7 +211,7 @@ func runBlock(t *testing.T, block, host, dataDir string, min int) {
 // example server, with the server's secret: it must decode, and give the
 // user's id.
 func TestREADMEPython(t *testing.T) {
-	py := debianPython(t, "jwt")
+	py := testenv.Python(t, "jwt")
 	snippet := readmeBlock(t, "### Verifying the tokens from Python", "python")
 	e := newEnv(t, envOptions{})
 	id := e.signup("alice", "correct horse battery")
@@ -236,9 +234,7 @@ func pyString(s string) string { return "'" + strings.ReplaceAll(s, "'", `\'`) +
 // with Debian's python3 where the second shell block says python3; every
 // answer that block shows is checked.
 func TestREADMEFastAPI(t *testing.T) {
-	py := debianPython(t, "jwt")
-	debianPython(t, "passlib")
-	debianPython(t, "bcrypt") // passlib's bcrypt backend
+	py := testenv.Python(t, "jwt", "passlib", "bcrypt") // bcrypt: passlib's backend
 	bash := bashAndCurl(t)
 	const heading = "### Side by side on one machine"
 

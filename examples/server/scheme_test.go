@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/internal/testenv"
 	"github.com/goauthkit/auth/recovery"
 )
 
@@ -82,7 +83,7 @@ func TestE2EPasswordSchemeBcrypt(t *testing.T) {
 			}
 			hash = h
 		} else {
-			py := debianPython(t, "passlib")
+			py := testenv.Python(t, "passlib")
 			out, err := exec.Command(py, "-c", `import sys
 from passlib.hash import bcrypt
 print(bcrypt.using(rounds=4).hash(sys.argv[1]))`, password).CombinedOutput()
@@ -103,7 +104,7 @@ print(bcrypt.using(rounds=4).hash(sys.argv[1]))`, password).CombinedOutput()
 	}
 
 	// passlib verifies the hash the server made.
-	py := debianPython(t, "passlib")
+	py := testenv.Python(t, "passlib")
 	out, err := exec.Command(py, "-c", `import sys
 from passlib.hash import bcrypt
 print(bcrypt.verify(sys.argv[1], sys.argv[2]))`, "alice's long password", hash).CombinedOutput()

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/internal/testenv"
 )
 
 // TestServerBinary builds the real binary, starts it on 127.0.0.1:0 over
@@ -508,10 +509,7 @@ func TestOpenAPI(t *testing.T) {
 // TestPostgresStore opens the PostgreSQL store the way the server does,
 // when AUTH_TEST_POSTGRES_URL names a database (CI sets it).
 func TestPostgresStore(t *testing.T) {
-	url := os.Getenv("AUTH_TEST_POSTGRES_URL")
-	if url == "" {
-		t.Skip("AUTH_TEST_POSTGRES_URL not set")
-	}
+	url := testenv.Postgres(t)
 	s := settings{db: url, dbSetting: "AUTH_DATABASE_URL"}
 	logger := discardLogger()
 	var err error

@@ -13,19 +13,14 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/goauthkit/auth/internal/testenv"
 )
 
 // redisURL returns AUTH_TEST_REDIS_URL, or skips (fails, in CI) without it.
 func redisURL(t *testing.T) string {
 	t.Helper()
-	u := os.Getenv("AUTH_TEST_REDIS_URL")
-	if u == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI: AUTH_TEST_REDIS_URL is not set (.ci/run sets it)")
-		}
-		t.Skip("AUTH_TEST_REDIS_URL not set: no Redis to run against (set it to redis://127.0.0.1:6379/0)")
-	}
-	return u
+	return testenv.Redis(t)
 }
 
 // redisPrefix is a key prefix of the test's own, whose keys are deleted at

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/internal/testenv"
 )
 
 // The end-to-end tests of the contract's v2 rules on limits and logout,
@@ -30,16 +30,10 @@ func stores(t *testing.T) map[string]func(t *testing.T) string {
 }
 
 // pgDatabase returns the URL of a fresh schema in the test database, or
-// skips when there is none.
+// skips when there is none (fails, in CI).
 func pgDatabase(t *testing.T) string {
 	t.Helper()
-	base := os.Getenv("AUTH_TEST_POSTGRES_URL")
-	if base == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI: AUTH_TEST_POSTGRES_URL is not set (.ci/run sets it)")
-		}
-		t.Skip("AUTH_TEST_POSTGRES_URL not set: no PostgreSQL to run against")
-	}
+	base := testenv.Postgres(t)
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, base)
 	if err != nil {

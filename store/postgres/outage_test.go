@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/internal/testenv"
 )
 
 // pgctl runs pg_ctlcluster on the local cluster (the only one under
@@ -36,7 +37,7 @@ func pgctl(action string) ([]byte, error) {
 func TestOutage(t *testing.T) {
 	url := testURL(t)
 	if os.Getenv("AUTH_TEST_PG_RESTART") != "1" {
-		t.Skip("AUTH_TEST_PG_RESTART not set to 1; set it to let this test stop and restart the local PostgreSQL cluster (it breaks other packages' PostgreSQL tests for a few seconds)")
+		testenv.Missing(t, "AUTH_TEST_PG_RESTART not set to 1; set it to let this test stop and restart the local PostgreSQL cluster (it breaks other packages' PostgreSQL tests for a few seconds)")
 	}
 	ctx := context.Background()
 	s := newStore(t)

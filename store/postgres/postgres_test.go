@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -14,20 +13,16 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/internal/testenv"
 	"github.com/goauthkit/auth/store/postgres"
 	"github.com/goauthkit/auth/store/storetest"
 )
 
-const urlEnv = "AUTH_TEST_POSTGRES_URL"
-
-// testURL returns the test database's URL, or skips the test.
+// testURL returns the test database's URL (AUTH_TEST_POSTGRES_URL), or
+// skips the test (fails it under CI) without one.
 func testURL(t testing.TB) string {
 	t.Helper()
-	u := os.Getenv(urlEnv)
-	if u == "" {
-		t.Skip("AUTH_TEST_POSTGRES_URL not set; set it to a PostgreSQL URL to run the PostgreSQL store tests")
-	}
-	return u
+	return testenv.Postgres(t)
 }
 
 // testPool opens a pool on the test database, closed at cleanup.
