@@ -10,6 +10,7 @@ require (
 	github.com/goauthkit/auth/internal/smtptest v0.0.0-00010101000000-000000000000
 	github.com/goauthkit/auth/mail v0.0.0-00010101000000-000000000000
 	github.com/goauthkit/auth/metrics v0.0.0-00010101000000-000000000000
+	github.com/goauthkit/auth/mfa v0.0.0-00010101000000-000000000000
 	github.com/goauthkit/auth/redislimit v0.0.0-00010101000000-000000000000
 	github.com/goauthkit/auth/store/postgres v0.0.0-00010101000000-000000000000
 	github.com/goauthkit/auth/store/sqlite v0.0.0-00010101000000-000000000000
@@ -23,6 +24,7 @@ require (
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
+	github.com/boombuler/barcode v1.0.1-0.20190219062509-6c824513bacc // indirect
 	github.com/bytedance/gopkg v0.1.3 // indirect
 	github.com/bytedance/sonic v1.15.0 // indirect
 	github.com/bytedance/sonic/loader v0.5.0 // indirect
@@ -56,6 +58,7 @@ require (
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/ncruces/go-strftime v1.0.0 // indirect
 	github.com/pelletier/go-toml/v2 v2.2.4 // indirect
+	github.com/pquerna/otp v1.5.0 // indirect
 	github.com/prometheus/client_model v0.6.2 // indirect
 	github.com/prometheus/common v0.70.1 // indirect
 	github.com/prometheus/procfs v0.21.1 // indirect
@@ -92,6 +95,8 @@ replace github.com/goauthkit/auth/store/postgres => ../store/postgres
 replace github.com/goauthkit/auth/redislimit => ../redislimit
 
 replace github.com/goauthkit/auth/metrics => ../metrics
+
+replace github.com/goauthkit/auth/mfa => ../mfa
 
 replace github.com/goauthkit/auth/mail => ../mail
 

@@ -33,6 +33,8 @@ import (
 	"github.com/goauthkit/auth/keyfile"
 	authmail "github.com/goauthkit/auth/mail"
 	authmetrics "github.com/goauthkit/auth/metrics"
+	"github.com/goauthkit/auth/mfa"
+	"github.com/goauthkit/auth/mfa/mfahttp"
 	"github.com/goauthkit/auth/recovery"
 	"github.com/goauthkit/auth/recovery/recoveryhttp"
 	"github.com/goauthkit/auth/redislimit"
@@ -64,9 +66,9 @@ const openTimeout = 15 * time.Second
 // newApp opens the store, loads or makes the signing key and builds the
 // handler tree. tweak, if not nil, edits the auth.Config and the
 // recovery.Config before New (tests use it for a faster hasher or another
-// limiter). Every error is a
+// limiter), and the mfa.Config. Every error is a
 // *settingError naming the setting at fault.
-func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*auth.Config, *recovery.Config)) (*app, error) {
+func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*auth.Config, *recovery.Config, *mfa.Config)) (*app, error) {
 	store, closeStore, err := openStore(ctx, s, logger)
 	if err != nil {
 		return nil, err
@@ -151,8 +153,9 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*au
 		}
 		metricsHandler = metricsOnly(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	}
+	mfaCfg := mfa.Config{Issuer: s.totpIssuer, ChallengeTTL: s.mfaTokenTTL}
 	if tweak != nil {
-		tweak(&cfg, &recoveryCfg)
+		tweak(&cfg, &recoveryCfg, &mfaCfg)
 	}
 	a, err := auth.New(cfg)
 	if err != nil {
@@ -176,7 +179,18 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*au
 		}
 		return nil, badSetting(s.proxiesSetting, "%v", err)
 	}
-	router, err := newRouter(h, recoveryhttp.New(h, rec), adminhttp.New(h, admin.New(a)), cfg.Keys)
+	encryptionKey, err := loadOrCreateEncryptionKey(s, logger)
+	if err != nil {
+		_ = closeStore()
+		return nil, err
+	}
+	mfaCfg.Key = encryptionKey
+	second, err := mfa.New(a, mfaCfg)
+	if err != nil {
+		_ = closeStore()
+		return nil, configSetting(err)
+	}
+	router, err := newRouter(h, recoveryhttp.New(h, rec), adminhttp.New(h, admin.New(a)), mfahttp.New(h, second), cfg.Keys)
 	if err != nil {
 		_ = closeStore()
 		return nil, err
@@ -313,12 +327,13 @@ func runtimeFigures() map[string]uint64 {
 }
 
 // newRouter mounts every route the server answers: the library's handlers,
-// account recovery's, administration's, the JWKS (the public keys of an
+// account recovery's, administration's, the second factor's, the JWKS (the public keys of an
 // asymmetric key set, or under HS256, keys == nil, a 404) and the OpenAPI
 // document of all of them.
-func newRouter(h *authhttp.Handlers, rec *recoveryhttp.Handlers, adm *adminhttp.Handlers, keys *auth.KeySet) (*authhttp.Router, error) {
+func newRouter(h *authhttp.Handlers, rec *recoveryhttp.Handlers, adm *adminhttp.Handlers, second *mfahttp.Handlers, keys *auth.KeySet) (*authhttp.Router, error) {
 	routes := append(h.Routes(), rec.Routes()...)
 	routes = append(routes, adm.Routes()...)
+	routes = append(routes, second.Routes()...)
 	routes = append(routes, authhttp.JWKSRoute(keys))
 	doc, err := authhttp.OpenAPIRoute(routes)
 	if err != nil {
@@ -502,29 +517,68 @@ func makeDataDir(s settings) error {
 }
 
 // loadOrCreateKey returns the HS256 key kept in the data directory,
-// generating it the first time. The file is written whole under a temporary
-// name and then linked into place, so a crash never leaves a short key and
-// two servers starting at once agree on one key.
+// generating it the first time (see loadOrCreateKeyFile).
 func loadOrCreateKey(s settings, logger *slog.Logger) ([]byte, error) {
-	dir, setting := s.dataDir, s.dataSetting
-	path := filepath.Join(dir, keyFileName)
-	key, err := readKey(path, setting, logger)
-	if err == nil {
+	key, created, path, err := loadOrCreateKeyFile(s, logger, keyFileName)
+	switch {
+	case err != nil:
+		return nil, err
+	case !created:
 		logger.Info("loaded the HS256 signing key", "file", path)
-		return key, nil
+	case s.db == "memory":
+		logger.Info("generated a new HS256 signing key (with -db memory, users and sessions are lost when the server stops, and their tokens with them)", "file", path)
+	default:
+		logger.Info("generated a new HS256 signing key; tokens survive restarts while this file is kept", "file", path)
+	}
+	return key, nil
+}
+
+// loadOrCreateEncryptionKey returns the key of second factors
+// (AUTH_ENCRYPTION_KEY, else the one kept in the data directory, generated
+// the first time).
+func loadOrCreateEncryptionKey(s settings, logger *slog.Logger) ([]byte, error) {
+	if s.encryptionKey != nil {
+		logger.Info("using the key of second factors from AUTH_ENCRYPTION_KEY")
+		return s.encryptionKey, nil
+	}
+	key, created, path, err := loadOrCreateKeyFile(s, logger, encryptionKeyFileName)
+	switch {
+	case err != nil:
+		return nil, err
+	case created:
+		logger.Info("generated a new key for second factors (TOTP secrets are sealed with it: keep this file, apart from the database's backups)", "file", path)
+	}
+	return key, nil
+}
+
+// encryptionKeyFileName is the file in the data directory holding the
+// generated key of second factors.
+const encryptionKeyFileName = "encryption.key"
+
+// loadOrCreateKeyFile returns the key kept in the file name of the data
+// directory, generating 32 random bytes (as hexadecimal) the first time.
+// The file is written whole under a temporary name and then linked into
+// place, so a crash never leaves a short key and two servers starting at
+// once agree on one key.
+func loadOrCreateKeyFile(s settings, logger *slog.Logger, name string) (key []byte, created bool, path string, err error) {
+	dir, setting := s.dataDir, s.dataSetting
+	path = filepath.Join(dir, name)
+	key, err = readKey(path, setting, logger)
+	if err == nil {
+		return key, false, path, nil
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
+		return nil, false, path, err
 	}
 	if err := makeDataDir(s); err != nil {
-		return nil, err
+		return nil, false, path, err
 	}
 	var raw [32]byte
 	_, _ = rand.Read(raw[:])
 	text := hex.EncodeToString(raw[:])
-	tmp, err := os.CreateTemp(dir, ".hs256-*.tmp")
+	tmp, err := os.CreateTemp(dir, "."+name+"-*.tmp")
 	if err != nil {
-		return nil, badSetting(setting, "cannot write the key file: %v", err)
+		return nil, false, path, badSetting(setting, "cannot write the key file: %v", err)
 	}
 	defer os.Remove(tmp.Name())
 	if err := tmp.Chmod(0o600); err == nil {
@@ -538,25 +592,20 @@ func loadOrCreateKey(s settings, logger *slog.Logger) ([]byte, error) {
 			err = os.Link(tmp.Name(), path)
 		}
 		if errors.Is(err, fs.ErrExist) { // another process won the race
-			return loadOrCreateKey(s, logger)
+			return loadOrCreateKeyFile(s, logger, name)
 		}
 		if err != nil {
-			return nil, badSetting(setting, "cannot write the key file: %v", err)
+			return nil, false, path, badSetting(setting, "cannot write the key file: %v", err)
 		}
 	} else {
 		tmp.Close()
-		return nil, badSetting(setting, "cannot write the key file: %v", err)
+		return nil, false, path, badSetting(setting, "cannot write the key file: %v", err)
 	}
 	if d, err := os.Open(dir); err == nil {
 		_ = d.Sync()
 		d.Close()
 	}
-	if s.db == "memory" {
-		logger.Info("generated a new HS256 signing key (with -db memory, users and sessions are lost when the server stops, and their tokens with them)", "file", path)
-	} else {
-		logger.Info("generated a new HS256 signing key; tokens survive restarts while this file is kept", "file", path)
-	}
-	return []byte(text), nil
+	return []byte(text), true, path, nil
 }
 
 // readKey reads a key file: its content, without a final line break, is

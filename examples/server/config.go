@@ -64,6 +64,13 @@ type settings struct {
 	// AUTH_REDIS_PREFIX, put before its keys.
 	redisURL, redisPrefix string
 
+	// encryptionKey is AUTH_ENCRYPTION_KEY: the key of second factors; nil
+	// to generate or load one in dataDir. mfaTokenTTL is
+	// AUTH_MFA_TOKEN_TTL, totpIssuer AUTH_TOTP_ISSUER.
+	encryptionKey []byte
+	mfaTokenTTL   time.Duration
+	totpIssuer    string
+
 	// loadtestBare mounts GET /loadtest/bare (AUTH_LOADTEST_BARE=1), a
 	// route doing no work: the ceiling cmd/loadtest compares with.
 	loadtestBare bool
@@ -174,6 +181,14 @@ Environment only:
                            24h)
   AUTH_VERIFY_TTL          email-verification link lifetime (default 48h, at
                            most 720h)
+  AUTH_ENCRYPTION_KEY      the key that seals second factors' secrets, at
+                           least 32 bytes (default: generated once and kept
+                           in DIR/encryption.key; keep it apart from the
+                           database's backups)
+  AUTH_MFA_TOKEN_TTL       how long a login waits for its second factor
+                           (the mfa_token's lifetime; default 5m, at most 1h)
+  AUTH_TOTP_ISSUER         the name authenticator apps show (default
+                           goauthkit)
   AUTH_LOADTEST_BARE       load-testing aid: 1 mounts GET /loadtest/bare,
                            answering 204 with no work, as the ceiling
                            cmd/loadtest measures, and GET /loadtest/runtime,
@@ -293,6 +308,22 @@ func loadSettings(args []string, getenv func(string) string) (settings, error) {
 	}
 	if s.resetTTL > 24*time.Hour {
 		return s, badSetting("AUTH_RESET_TTL", "must be at most 24h, got %s", s.resetTTL)
+	}
+	if k := getenv("AUTH_ENCRYPTION_KEY"); k != "" {
+		if len(k) < 32 {
+			return s, badSetting("AUTH_ENCRYPTION_KEY", "must be at least 32 bytes, got %d (try: openssl rand -hex 32)", len(k))
+		}
+		s.encryptionKey = []byte(k)
+	}
+	if s.mfaTokenTTL, err = duration(getenv, "AUTH_MFA_TOKEN_TTL", 5*time.Minute, false); err != nil {
+		return s, err
+	}
+	if s.mfaTokenTTL > time.Hour {
+		return s, badSetting("AUTH_MFA_TOKEN_TTL", "must be at most 1h, got %s", s.mfaTokenTTL)
+	}
+	s.totpIssuer = env("AUTH_TOTP_ISSUER", "goauthkit")
+	if len(s.totpIssuer) > 64 {
+		return s, badSetting("AUTH_TOTP_ISSUER", "must be at most 64 bytes")
 	}
 	if s.verifyTTL, err = duration(getenv, "AUTH_VERIFY_TTL", 48*time.Hour, false); err != nil {
 		return s, err
@@ -453,9 +484,13 @@ func configSetting(err error) error {
 		{"Config.PublicURL", "AUTH_PUBLIC_URL"},
 		{"Config.ResetTTL", "AUTH_RESET_TTL"},
 		{"Config.VerifyTTL", "AUTH_VERIFY_TTL"},
+		{"Config.ChallengeTTL", "AUTH_MFA_TOKEN_TTL"},
+		{"Config.Issuer", "AUTH_TOTP_ISSUER"},
+		{"Config.Key", "AUTH_ENCRYPTION_KEY"},
 	} {
 		if i := strings.Index(msg, m.field); i >= 0 && !strings.Contains(msg[:i], "Config.") {
-			return badSetting(m.setting, "%s", strings.TrimPrefix(strings.TrimPrefix(msg, "auth: "), "recovery: "))
+			msg = strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(msg, "auth: "), "recovery: "), "mfa: ")
+			return badSetting(m.setting, "%s", msg)
 		}
 	}
 	return err

@@ -23,6 +23,7 @@ import (
 
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/internal/smtptest"
+	"github.com/goauthkit/auth/mfa"
 	"github.com/goauthkit/auth/recovery"
 )
 
@@ -185,7 +186,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
-	a, err := newApp(context.Background(), s, logger, func(c *auth.Config, rc *recovery.Config) {
+	a, err := newApp(context.Background(), s, logger, func(c *auth.Config, rc *recovery.Config, _ *mfa.Config) {
 		c.Passwords.Hasher = o.hasher
 		c.Now = clock.Now
 		if !o.sharedLimiter {

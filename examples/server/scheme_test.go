@@ -8,6 +8,7 @@ import (
 
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/internal/testenv"
+	"github.com/goauthkit/auth/mfa"
 	"github.com/goauthkit/auth/recovery"
 )
 
@@ -29,7 +30,7 @@ func TestE2EPasswordSchemeBcrypt(t *testing.T) {
 			t.Fatal(err)
 		}
 		var got auth.Hasher
-		a, err := newApp(context.Background(), s, discardLogger(), func(c *auth.Config, _ *recovery.Config) { got = c.Passwords.Hasher })
+		a, err := newApp(context.Background(), s, discardLogger(), func(c *auth.Config, _ *recovery.Config, _ *mfa.Config) { got = c.Passwords.Hasher })
 		if err != nil {
 			t.Fatal(err)
 		}
