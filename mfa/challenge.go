@@ -133,6 +133,9 @@ func (m *MFA) Complete(ctx context.Context, c Completion) (*auth.TokenPair, erro
 	userKey.Forgive = true
 	userRes, err := m.a.Limiter().Reserve(ctx, userKey)
 	if err != nil {
+		if errors.As(err, new(*auth.RateLimitError)) {
+			m.emit(ctx, EventFailed, &auth.User{ID: ch.UserID}, c.Client, "throttled")
+		}
 		return nil, err
 	}
 	defer userRes.Settle(auth.AttemptCancelled) // unless settled below

@@ -121,8 +121,10 @@ var (
 const (
 	// EventRequired: a sign-in was answered with a challenge.
 	EventRequired auth.EventType = "mfa_required"
-	// EventFailed: a wrong or used code (Reason "totp" or
-	// "recovery_code"), or a code for a dead challenge.
+	// EventFailed: a code refused: wrong or used (Reason "totp" or
+	// "recovery_code"), for a challenge dead from wrong codes
+	// ("dead_challenge"), or not checked because the user's codes are
+	// being guessed ("throttled").
 	EventFailed auth.EventType = "mfa_failed"
 	// EventTOTPEnabled: an enrolment was confirmed.
 	EventTOTPEnabled auth.EventType = "mfa_totp_enabled"
