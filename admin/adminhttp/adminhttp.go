@@ -267,7 +267,7 @@ func (x *Handlers) CreateUser() http.Handler {
 // -force can delete it).
 func (x *Handlers) DeleteUser() http.Handler {
 	return x.admin(http.MethodDelete, func(w http.ResponseWriter, r *http.Request, c authhttp.Call) error {
-		if err := x.x.DeleteUser(c.Context, r.PathValue("id"), admin.Deletion{Actor: c.User.ID, Client: c.Client}); err != nil {
+		if err := x.x.DeleteUser(c.Context, x.userID(r), admin.Deletion{Actor: c.User.ID, Client: c.Client}); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)

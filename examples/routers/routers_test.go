@@ -21,6 +21,8 @@ import (
 	"github.com/goauthkit/auth/admin"
 	"github.com/goauthkit/auth/admin/adminhttp"
 	"github.com/goauthkit/auth/authhttp"
+	"github.com/goauthkit/auth/mfa"
+	"github.com/goauthkit/auth/mfa/mfahttp"
 	"github.com/goauthkit/auth/recovery"
 	"github.com/goauthkit/auth/recovery/recoveryhttp"
 	"github.com/goauthkit/auth/store/memory"
@@ -200,6 +202,7 @@ type service struct {
 	a      *auth.Authenticator
 	ids    map[string]string // user name, or name of a token, to id
 	tokens map[string]string // name of a token to access token
+	routes []authhttp.Route  // what the router mounts
 }
 
 func newService(t *testing.T, m mount) *service {
@@ -226,7 +229,12 @@ func newService(t *testing.T, m mount) *service {
 	routes := h.Routes()
 	routes = append(routes, recoveryhttp.New(h, rec).Routes()...)
 	routes = append(routes, adminhttp.New(h, x).Routes()...)
-	s := &service{srv: httptest.NewServer(m.router(routes)), a: a, ids: map[string]string{}, tokens: map[string]string{}}
+	second, err := mfa.New(a, mfa.Config{Key: []byte("routers-tests-mfa-key-0123456789abcdef")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes = append(routes, mfahttp.New(h, second).Routes()...)
+	s := &service{routes: routes, srv: httptest.NewServer(m.router(routes)), a: a, ids: map[string]string{}, tokens: map[string]string{}}
 	t.Cleanup(s.srv.Close)
 	for _, name := range []string{"alice", "bob"} {
 		u, err := a.Register(ctx, auth.NewUser{Username: name, Password: password, Email: name + "@example.com"})
@@ -304,30 +312,53 @@ func TestRouters(t *testing.T) {
 		noValuesStatus    int    // without path values, if not status
 		noValuesCode      string
 		usesPathValue     bool
+		route             string // the route's method and path, when usesPathValue
 	}{
 		{name: "me", method: "GET", path: "/users/me", as: "alice", status: 200},
 		{name: "list of sessions", method: "GET", path: "/sessions", as: "alice", status: 200},
 		{name: "forgotten password", method: "POST", path: "/password/forgot", contentType: jsonType, body: `{"email": "bob@example.com"}`, status: 202},
 		{name: "list of users", method: "GET", path: "/admin/users", as: "alice", status: 200},
 
-		{name: "revoke an unknown session", method: "DELETE", path: "/sessions/nope", as: "alice", status: 404, code: "not_found", usesPathValue: true},
-		{name: "revoke another user's session", method: "DELETE", path: "/sessions/{bob session}", as: "alice", status: 404, code: "not_found", usesPathValue: true},
-		{name: "revoke without a token", method: "DELETE", path: "/sessions/{alice2 session}", status: 401, usesPathValue: true},
-		{name: "update an unknown user", method: "PATCH", path: "/admin/users/nope", as: "alice", contentType: jsonType, body: `{"roles": []}`, status: 404, code: "not_found", usesPathValue: true},
-		{name: "log an unknown user out", method: "POST", path: "/admin/users/nope/logout", as: "alice", status: 404, code: "not_found", usesPathValue: true},
-		{name: "update as a non-admin", method: "PATCH", path: "/admin/users/{alice}", as: "bob", contentType: jsonType, body: `{"disabled": true}`, status: 403, code: "insufficient_scope", usesPathValue: true},
+		{name: "revoke an unknown session", method: "DELETE", path: "/sessions/nope", as: "alice", status: 404, code: "not_found", usesPathValue: true, route: "DELETE /sessions/{id}"},
+		{name: "revoke another user's session", method: "DELETE", path: "/sessions/{bob session}", as: "alice", status: 404, code: "not_found", usesPathValue: true, route: "DELETE /sessions/{id}"},
+		{name: "revoke without a token", method: "DELETE", path: "/sessions/{alice2 session}", status: 401, usesPathValue: true, route: "DELETE /sessions/{id}"},
+		{name: "update an unknown user", method: "PATCH", path: "/admin/users/nope", as: "alice", contentType: jsonType, body: `{"roles": []}`, status: 404, code: "not_found", usesPathValue: true, route: "PATCH /admin/users/{id}"},
+		{name: "log an unknown user out", method: "POST", path: "/admin/users/nope/logout", as: "alice", status: 404, code: "not_found", usesPathValue: true, route: "POST /admin/users/{id}/logout"},
+		{name: "update as a non-admin", method: "PATCH", path: "/admin/users/{alice}", as: "bob", contentType: jsonType, body: `{"disabled": true}`, status: 403, code: "insufficient_scope", usesPathValue: true, route: "PATCH /admin/users/{id}"},
 
 		{name: "update a user", method: "PATCH", path: "/admin/users/{bob}", as: "alice", contentType: jsonType, body: `{"roles": ["editor"]}`, status: 200,
-			noValuesStatus: 404, noValuesCode: "not_found", usesPathValue: true},
+			noValuesStatus: 404, noValuesCode: "not_found", usesPathValue: true, route: "PATCH /admin/users/{id}"},
 		{name: "log a user out", method: "POST", path: "/admin/users/{bob}/logout", as: "alice", status: 204,
-			noValuesStatus: 404, noValuesCode: "not_found", usesPathValue: true},
+			noValuesStatus: 404, noValuesCode: "not_found", usesPathValue: true, route: "POST /admin/users/{id}/logout"},
 		{name: "the user's token after", method: "GET", path: "/users/me", as: "bob", status: 401, code: "invalid_token", noValuesStatus: 200},
+		{name: "reset an unknown user's second factor", method: "DELETE", path: "/admin/users/nope/mfa", as: "alice", status: 404, code: "not_found",
+			usesPathValue: true, route: "DELETE /admin/users/{id}/mfa"},
+		{name: "reset a user's second factor", method: "DELETE", path: "/admin/users/{bob}/mfa", as: "alice", status: 204,
+			noValuesStatus: 404, noValuesCode: "not_found", usesPathValue: true, route: "DELETE /admin/users/{id}/mfa"},
+		{name: "mail a user a reset link", method: "POST", path: "/admin/users/{bob}/password-reset", as: "alice", status: 202,
+			noValuesStatus: 404, noValuesCode: "not_found", usesPathValue: true, route: "POST /admin/users/{id}/password-reset"},
+		{name: "delete a user", method: "DELETE", path: "/admin/users/{bob}", as: "alice", status: 204,
+			noValuesStatus: 404, noValuesCode: "not_found", usesPathValue: true, route: "DELETE /admin/users/{id}"},
+		{name: "delete an unknown user", method: "DELETE", path: "/admin/users/nope", as: "alice", status: 404, code: "not_found",
+			usesPathValue: true, route: "DELETE /admin/users/{id}"},
 		{name: "revoke one's other session", method: "DELETE", path: "/sessions/{alice2 session}", as: "alice", status: 204,
-			noValuesStatus: 404, noValuesCode: "not_found", usesPathValue: true},
+			noValuesStatus: 404, noValuesCode: "not_found", usesPathValue: true, route: "DELETE /sessions/{id}"},
 		{name: "its token after", method: "GET", path: "/users/me", as: "alice2", status: 401, code: "invalid_token", noValuesStatus: 200},
 		{name: "revoke one's current session", method: "DELETE", path: "/sessions/{alice session}", as: "alice", status: 204,
-			noValuesStatus: 404, noValuesCode: "not_found", usesPathValue: true},
+			noValuesStatus: 404, noValuesCode: "not_found", usesPathValue: true, route: "DELETE /sessions/{id}"},
 		{name: "the token after", method: "GET", path: "/users/me", as: "alice", status: 401, code: "invalid_token", noValuesStatus: 200},
+	}
+	// Every route with a path value is among the steps.
+	covered := map[string]bool{}
+	for _, c := range steps {
+		if c.usesPathValue {
+			covered[c.route] = true
+		}
+	}
+	for _, r := range newService(t, mounts[0]).routes {
+		if strings.Contains(r.Path, "{") && !covered[r.Method+" "+r.Path] {
+			t.Errorf("no step runs %s %s, whose path holds a value", r.Method, r.Path)
+		}
 	}
 	for _, m := range mounts {
 		t.Run(m.name, func(t *testing.T) {

@@ -256,7 +256,7 @@ func (x *Handlers) ResetPassword() http.Handler {
 // an email is 409 no_email; an unknown id 404 not_found.
 func (x *Handlers) SendPasswordReset() http.Handler {
 	return x.h.WithRole(admin.Role, http.MethodPost, mapped(func(w http.ResponseWriter, r *http.Request, c authhttp.Call) error {
-		err := x.r.SendPasswordReset(c.Context, recovery.ResetMail{UserID: r.PathValue("id"), Actor: c.User.ID, Client: c.Client})
+		err := x.r.SendPasswordReset(c.Context, recovery.ResetMail{UserID: x.h.PathValue(r, "id"), Actor: c.User.ID, Client: c.Client})
 		if errors.Is(err, auth.ErrNotFound) {
 			// The account the path names, not the caller's (whose account
 			// going would be a revoked token).
