@@ -113,6 +113,35 @@ END $$;
 -- NULL: never, or before this migration.
 ALTER TABLE {schema}.auth_users ADD COLUMN IF NOT EXISTS tokens_ended_at timestamptz;
 `},
+	{8, "second factors: TOTP enrolments, recovery codes, login challenges", `
+-- mfastore.Store: each user's authenticator-app enrolment, pending or
+-- confirmed (sealed by package mfa); its recovery codes (keyed hashes),
+-- which go with it; and the logins waiting for their second factor, by the
+-- SHA-256 of their token. Everything goes with the user.
+CREATE TABLE {schema}.auth_mfa_totp (
+	user_id    text PRIMARY KEY REFERENCES {schema}.auth_users (id) ON DELETE CASCADE,
+	id         text NOT NULL,
+	sealed     bytea NOT NULL,
+	confirmed  boolean NOT NULL DEFAULT false,
+	last_step  bigint NOT NULL DEFAULT 0,
+	created_at timestamptz NOT NULL
+);
+CREATE TABLE {schema}.auth_mfa_recovery_codes (
+	user_id   text NOT NULL REFERENCES {schema}.auth_mfa_totp (user_id) ON DELETE CASCADE,
+	code_hash bytea NOT NULL,
+	PRIMARY KEY (user_id, code_hash)
+);
+CREATE TABLE {schema}.auth_mfa_challenges (
+	id           bytea PRIMARY KEY,
+	user_id      text NOT NULL REFERENCES {schema}.auth_users (id) ON DELETE CASCADE,
+	methods      text[] NOT NULL,
+	user_version bigint NOT NULL,
+	created_at   timestamptz NOT NULL,
+	expires_at   timestamptz NOT NULL
+);
+CREATE INDEX auth_mfa_challenges_user_id_idx ON {schema}.auth_mfa_challenges (user_id);
+CREATE INDEX auth_mfa_challenges_expires_at_idx ON {schema}.auth_mfa_challenges (expires_at);
+`},
 }
 
 // lockName is the first key of the advisory lock; the schema name is the

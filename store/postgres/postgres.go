@@ -1,6 +1,7 @@
 // Package postgres is an auth.Store on PostgreSQL, for services that run
 // more than one instance against one database. It offers every optional
-// capability (recovery.LinkStore, admin.UserLister, auth.UserDeleter).
+// capability (recovery.LinkStore, admin.UserLister, auth.UserDeleter,
+// mfastore.Store).
 //
 // # Use
 //
@@ -16,6 +17,7 @@
 // # Schema
 //
 // The store keeps its tables (auth_users, auth_sessions, auth_link_tokens,
+// auth_mfa_totp, auth_mfa_recovery_codes, auth_mfa_challenges,
 // auth_schema_migrations, and auth_limit_budgets and auth_limit_familiar
 // for Limiter, with its functions) in one PostgreSQL schema: by default the current
 // schema of the connection (the first existing entry of its search_path,
@@ -50,8 +52,12 @@
 // family, in the same committed statement that reports it.
 // UpdatePasswordHash (with logout) and InvalidateTokens update the user and
 // revoke the user's sessions in one statement with data-modifying CTEs.
+// The compare-and-sets of the second factors are single statements the
+// same way: AdvanceTOTP's UPDATE ... WHERE last_step < step, and the
+// DELETE of a recovery code or a challenge, of which one call changes the
+// row and every call waiting for it finds the row changed.
 //
-// Three are transactions, each for a check that must hold when its write
+// Five are transactions, each for a check that must hold when its write
 // commits. CreateUser, and RedeemLinkToken for a verification, first take
 // a transaction-scoped advisory lock on each login name they claim (a
 // username or an email, per schema), then check it against every username
@@ -64,7 +70,9 @@
 // and writes only the fields it is given; with a KeepRole it first takes
 // that role's advisory lock, so that two changes each taking one of the
 // last two administrators run one after the other, and the second is
-// refused.
+// refused. ConfirmTOTP and ReplaceRecoveryCodes lock the user's enrolment
+// (by confirming it, or SELECT ... FOR NO KEY UPDATE) before they replace
+// its recovery codes, all or nothing.
 //
 // Hashes are compared with SQL equality, which is not constant-time. The
 // values compared are SHA-256 digests of refresh-token secrets and password
@@ -105,6 +113,7 @@ import (
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/admin"
 	"github.com/goauthkit/auth/recovery"
+	"github.com/goauthkit/auth/store/mfastore"
 )
 
 // ErrClosed is wrapped, together with auth.ErrStoreUnavailable, by every
@@ -127,6 +136,7 @@ var (
 	_ recovery.LinkStore = (*Store)(nil)
 	_ admin.UserLister   = (*Store)(nil)
 	_ auth.UserDeleter   = (*Store)(nil)
+	_ mfastore.Store     = (*Store)(nil)
 	_ auth.Pinger        = (*Store)(nil)
 	_ io.Closer          = (*Store)(nil)
 )

@@ -14,6 +14,10 @@ type queries struct {
 
 	createSession, rotateSession, sessionExists, revokeSession, deleteExpired string
 	userSessions, listUsers, trimSessions                                     string
+
+	putPendingTOTP, totp, confirmTOTP, advanceTOTP, deleteTOTP, lockConfirmedTOTP string
+	deleteRecoveryCodes, addRecoveryCodes, useRecoveryCode, recoveryCodesLeft     string
+	createChallenge, challenge, spendChallenge                                    string
 }
 
 const userColumns = `id, username, email, email_verified, password_hash, disabled, roles, token_version, created_at, updated_at, tokens_ended_at`
@@ -37,7 +41,9 @@ const (
 
 func buildQueries(schema string) queries {
 	users, sessions, links := ident(schema, "auth_users"), ident(schema, "auth_sessions"), ident(schema, "auth_link_tokens")
-	r := strings.NewReplacer("{users}", users, "{sessions}", sessions, "{links}", links, "{trim}", ident(schema, "auth_trim_sessions"))
+	r := strings.NewReplacer("{users}", users, "{sessions}", sessions, "{links}", links, "{trim}", ident(schema, "auth_trim_sessions"),
+		"{totp}", ident(schema, "auth_mfa_totp"), "{codes}", ident(schema, "auth_mfa_recovery_codes"),
+		"{challenges}", ident(schema, "auth_mfa_challenges"))
 	return queries{
 		createUser: r.Replace(`INSERT INTO {users} (` + newUserColumns + `)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`),
@@ -157,5 +163,44 @@ RETURNING revoked, user_id, token_hash, user_version, created_at, COALESCE(rotat
 		sessionExists: r.Replace(`SELECT EXISTS (SELECT 1 FROM {sessions} WHERE id = $1)`),
 		revokeSession: r.Replace(`UPDATE {sessions} SET revoked = true WHERE id = $1 AND NOT revoked`),
 		deleteExpired: r.Replace(`DELETE FROM {sessions} WHERE expires_at <= $1`),
+
+		// Second factors (mfastore.Store). A pending enrolment replaces a
+		// pending one, never a confirmed one (no row changed): the upsert
+		// waits for a concurrent change of the row, and looks at it again.
+		putPendingTOTP: r.Replace(`INSERT INTO {totp} AS t (user_id, id, sealed, confirmed, last_step, created_at)
+VALUES ($1, $2, $3, false, 0, $4)
+ON CONFLICT (user_id) DO UPDATE SET id = EXCLUDED.id, sealed = EXCLUDED.sealed, created_at = EXCLUDED.created_at
+WHERE NOT t.confirmed`),
+		totp:        r.Replace(`SELECT id, sealed, confirmed, last_step, created_at FROM {totp} WHERE user_id = $1`),
+		confirmTOTP: r.Replace(`UPDATE {totp} SET confirmed = true, last_step = $3 WHERE user_id = $1 AND id = $2 AND NOT confirmed`),
+		// The compare-and-set of the last step, in one UPDATE: of updates
+		// at once, the ones waiting for the row lock look at the row again
+		// once the winner commits (as rotateSession), and find the step
+		// used. It returns (updated, whether the confirmed enrolment is
+		// there): 0 updated is ErrConflict if it is, ErrNotFound if not.
+		advanceTOTP: r.Replace(`WITH a AS (
+	UPDATE {totp} SET last_step = $3
+	WHERE user_id = $1 AND id = $2 AND confirmed AND last_step < $3
+	RETURNING 1
+)
+SELECT (SELECT count(*) FROM a), EXISTS (SELECT 1 FROM {totp} WHERE user_id = $1 AND id = $2 AND confirmed)`),
+		deleteTOTP: r.Replace(`DELETE FROM {totp} WHERE user_id = $1`), // and the codes, ON DELETE CASCADE
+		// ReplaceRecoveryCodes holds the enrolment's row until it commits,
+		// so that a confirmation, another replacement or a DeleteTOTP
+		// waits for it.
+		lockConfirmedTOTP:   r.Replace(`SELECT 1 FROM {totp} WHERE user_id = $1 AND id = $2 AND confirmed FOR NO KEY UPDATE`),
+		deleteRecoveryCodes: r.Replace(`DELETE FROM {codes} WHERE user_id = $1`),
+		addRecoveryCodes:    r.Replace(`INSERT INTO {codes} (user_id, code_hash) SELECT $1, c FROM unnest($2::bytea[]) AS c ON CONFLICT DO NOTHING`),
+		useRecoveryCode:     r.Replace(`DELETE FROM {codes} WHERE user_id = $1 AND code_hash = $2`),
+		recoveryCodesLeft:   r.Replace(`SELECT count(*) FROM {codes} WHERE user_id = $1`),
+		// A new challenge takes along the challenges that expired before
+		// it was made, but those another statement holds (a purge or a
+		// spending of its own): no call waits for another's.
+		createChallenge: r.Replace(`WITH d AS (
+	DELETE FROM {challenges} WHERE id IN (SELECT id FROM {challenges} WHERE expires_at < $5 FOR UPDATE SKIP LOCKED)
+)
+INSERT INTO {challenges} (id, user_id, methods, user_version, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`),
+		challenge:      r.Replace(`SELECT user_id, methods, user_version, created_at, expires_at FROM {challenges} WHERE id = $1`),
+		spendChallenge: r.Replace(`DELETE FROM {challenges} WHERE id = $1`),
 	}
 }
