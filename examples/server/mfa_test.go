@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/base32"
+	"encoding/hex"
 	"net/http"
 	"net/url"
 	"os"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/goauthkit/auth/internal/smtptest"
 	"github.com/goauthkit/auth/internal/testenv"
+	"github.com/jackc/pgx/v5"
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 )
@@ -76,7 +79,8 @@ func (e *env) mfaLogin(u mfaUser) resp {
 func TestE2ESecondFactor(t *testing.T) {
 	for name, db := range stores(t) {
 		t.Run(name, func(t *testing.T) {
-			e := newEnv(t, envOptions{db: db(t), vars: map[string]string{"AUTH_TOTP_ISSUER": "Acme Co"}})
+			dbURL := db(t)
+			e := newEnv(t, envOptions{db: dbURL, vars: map[string]string{"AUTH_TOTP_ISSUER": "Acme Co"}})
 			const pw = "alice's long password"
 			e.signup("alice", pw)
 			first, _ := e.login("alice", pw)
@@ -200,7 +204,7 @@ func TestE2ESecondFactor(t *testing.T) {
 
 			// At rest: neither the secret nor a recovery code is in the
 			// database.
-			checkAtRest(t, e, db, append([]string{secret, string(raw), strings.ToLower(secret)}, append(recovery, fresh[3].(string), strings.ReplaceAll(fresh[3].(string), "-", ""))...))
+			checkAtRest(t, e, dbURL, append([]string{secret, string(raw), strings.ToLower(secret)}, append(recovery, fresh[3].(string), strings.ReplaceAll(fresh[3].(string), "-", ""))...))
 
 			e.do(request{method: "DELETE", path: "/mfa/totp", contentType: ctJSON, body: `{"password":"` + pw + `"}`, bearer: first}).
 				want(t, 401, "insufficient_user_authentication")
@@ -212,25 +216,54 @@ func TestE2ESecondFactor(t *testing.T) {
 	}
 }
 
-// checkAtRest fails if the database of e holds any of secrets.
-func checkAtRest(t *testing.T, e *env, db func(*testing.T) string, secrets []string) {
+// checkAtRest fails if the database of e holds any of secrets: the SQLite
+// file (and its write-ahead log) byte for byte, or every row of every
+// table of a PostgreSQL schema as text (bytea as hexadecimal, which the
+// secrets are looked for in too).
+func checkAtRest(t *testing.T, e *env, dbURL string, secrets []string) {
 	t.Helper()
-	if e.dataDir == "" {
-		return
-	}
 	var dump []byte
-	for _, f := range []string{"auth.db", "auth.db-wal"} {
-		b, err := os.ReadFile(filepath.Join(e.dataDir, f))
-		if err == nil {
+	if dbURL == "" {
+		for _, f := range []string{"auth.db", "auth.db-wal"} {
+			b, err := os.ReadFile(filepath.Join(e.dataDir, f))
+			if err != nil && f == "auth.db" {
+				t.Fatal(err)
+			}
 			dump = append(dump, b...)
 		}
-	}
-	if len(dump) == 0 {
-		return // PostgreSQL: its rows are checked by store/postgres's tests
+	} else {
+		ctx := context.Background()
+		conn, err := pgx.Connect(ctx, dbURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		rows, err := conn.Query(ctx, "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil || len(tables) < 5 {
+			t.Fatalf("tables %v, %v", tables, err)
+		}
+		for _, table := range tables {
+			rows, err := conn.Query(ctx, "SELECT t::text FROM "+pgx.Identifier{table}.Sanitize()+" t")
+			if err != nil {
+				t.Fatal(err)
+			}
+			texts, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				t.Fatal(err)
+			}
+			dump = append(dump, strings.Join(texts, "\n")...)
+		}
+		for _, sec := range secrets {
+			secrets = append(secrets, hex.EncodeToString([]byte(sec)))
+		}
 	}
 	for _, s := range secrets {
 		if bytes.Contains(dump, []byte(s)) {
-			t.Errorf("the database file holds a secret (%.4s...)", s)
+			t.Errorf("the database holds a secret (%.4s...)", s)
 		}
 	}
 }
