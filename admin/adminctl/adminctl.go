@@ -24,15 +24,15 @@
 // of the user is ended, even if there was nothing to delete, and the
 // event is "mfa_reset"), through the store's mfastore.Store, so that
 // neither this package nor a service's authctl needs module mfa; a store
-// without that capability is refused in one line. Every change is written to standard error as an audit line (as
-// package audit writes it), with the actor "authctl (unix user NAME)",
-// NAME being who runs it; it also reaches the Authenticator's own
-// Config.OnEvent. A password is never taken from a flag, where it would
-// stay in the shell's history and the process list: it is read from
-// standard input (Env.ReadPassword on a terminal), checked by the password
-// rules and hashed by the Authenticator's hasher. Exit codes: 0 done, 1
-// refused or failed, 2 a mistake in the command line (found before the
-// store is touched).
+// without that capability is refused in one line. Every change is written
+// to standard error as an audit line (as package audit writes it), with
+// the actor "authctl (unix user NAME)", NAME being who runs it; it also
+// reaches the Authenticator's own Config.OnEvent. A password is never
+// taken from a flag, where it would stay in the shell's history and the
+// process list: it is read from standard input (Env.ReadPassword on a
+// terminal), checked by the password rules and hashed by the
+// Authenticator's hasher. Exit codes: 0 done, 1 refused or failed, 2 a
+// mistake in the command line (found before the store is touched).
 //
 // # A service's own authctl
 //
@@ -523,9 +523,8 @@ var errNoMFAStore = errors.New("the store keeps no second factors (it does not i
 
 // resetMFA takes u's second factor away as mfa.MFA.Reset does: the
 // enrolment and the recovery codes are deleted, then every login of the
-// user is ended (also when there was nothing to delete: a reset is asked
-// for because someone may hold the user's factors), and the event names
-// the actor. It reports whether u had an enrolment, pending or confirmed.
+// user is ended (also when there was nothing to delete, as Reset does:
+// the operator asked for it), and the event names the actor. It reports whether u had an enrolment, pending or confirmed.
 func (r *runner) resetMFA(ctx context.Context, u *auth.User) (had bool, err error) {
 	st, ok := r.a.Store().(mfastore.Store)
 	if !ok {
