@@ -1,12 +1,17 @@
 // Package metrics counts what the Authenticator does, for Prometheus
 // (github.com/prometheus/client_golang): logins and refreshes by outcome,
-// mails by outcome, every event by type, and the time logins wait for a
+// mails by outcome, second-factor checks by outcome and the challenges
+// that ask for them, every event by type, and the time logins wait for a
 // hashing slot. It reads the Authenticator's events: plug Metrics.Observe
 // into auth.Config.OnEvent (beside an audit log, if any).
 //
 // The metrics are registered on the registry the service passes in, never
 // on the global default one, and no label ever holds a user, an address or
 // any other unbounded value: only outcomes and event types, a fixed set.
+//
+// The second factor's events (package mfa, github.com/goauthkit/auth/mfa)
+// are matched by their type strings: this module does not require module
+// mfa, so that a service that counts logins does not download TOTP.
 //
 //	reg := prometheus.NewRegistry()
 //	m, err := metrics.New(reg)
@@ -23,6 +28,7 @@ package metrics
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -35,6 +41,8 @@ type Metrics struct {
 	logins    *prometheus.CounterVec
 	refreshes *prometheus.CounterVec
 	emails    *prometheus.CounterVec
+	mfaChecks *prometheus.CounterVec
+	mfaAsked  prometheus.Counter
 	events    *prometheus.CounterVec
 	hashWait  prometheus.Histogram
 }
@@ -49,13 +57,41 @@ const (
 	outcomeFailed    = "failed"
 )
 
+// The second factor's events and reasons, as package mfa names them
+// (mfa.EventRequired, mfa.EventFailed, mfa.EventTOTPEnabled; the examples
+// module's tests check they agree): module mfa is not imported here.
+const (
+	eventMFARequired    auth.EventType = "mfa_required"
+	eventMFAFailed      auth.EventType = "mfa_failed"
+	eventMFATOTPEnabled auth.EventType = "mfa_totp_enabled"
+)
+
+// The reasons of an mfa_failed event for a code refused unchecked; the
+// others ("totp", "recovery_code") are codes checked and refused.
+const (
+	reasonThrottled     = "throttled"      // the user's codes are being guessed
+	reasonDeadChallenge = "dead_challenge" // the challenge is dead from wrong codes
+)
+
 // New makes the collectors and registers them on reg:
 //
 //	goauthkit_logins_total{outcome="success"|"failure"|"throttled"}
 //	goauthkit_refreshes_total{outcome="success"|"failure"|"reuse_detected"}
 //	goauthkit_emails_total{outcome="sent"|"failed"|"throttled"}
+//	goauthkit_mfa_checks_total{outcome="success"|"failure"|"throttled"}
+//	goauthkit_mfa_challenges_total
 //	goauthkit_events_total{event="login_succeeded"|…}   every event type
 //	goauthkit_login_hash_wait_seconds                   histogram
+//
+// goauthkit_mfa_checks_total counts the codes of a second factor (TOTP
+// codes and recovery codes) checked at a login's challenge or confirming
+// an enrolment: success, a code accepted (a login completed with one, an
+// event auth.EventLoginSucceeded whose Methods hold auth.MethodOTP; an
+// enrolment confirmed); failure, a code refused (wrong, used or
+// malformed); throttled, a code refused unchecked (the user's codes are
+// being guessed, or the challenge is dead from wrong codes).
+// goauthkit_mfa_challenges_total counts the logins answered with a
+// challenge (mfa_required) instead of tokens.
 //
 // Every series of the outcome counters starts at zero, so that a
 // dashboard's rate() sees the first failure. It fails if reg refuses one
@@ -74,6 +110,12 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		emails: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "goauthkit_emails_total", Help: "Mails of email verification and password reset, by outcome: sent, failed (one failed attempt) or throttled (not sent: the account's hourly budget, or a full queue).",
 		}, []string{"outcome"}),
+		mfaChecks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "goauthkit_mfa_checks_total", Help: "Second-factor codes (TOTP and recovery codes) checked at a login or confirming an enrolment, by outcome: success (accepted), failure (wrong, used or malformed) or throttled (refused unchecked: the user's codes are being guessed, or the login's challenge is dead from wrong codes).",
+		}, []string{"outcome"}),
+		mfaAsked: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "goauthkit_mfa_challenges_total", Help: "Logins answered with a second-factor challenge (mfa_required) instead of tokens.",
+		}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "goauthkit_events_total", Help: "Security events of the Authenticator, by type (the audit log's events).",
 		}, []string{"event"}),
@@ -92,7 +134,10 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 	for _, o := range []string{outcomeSent, outcomeFailed, outcomeThrottled} {
 		m.emails.WithLabelValues(o)
 	}
-	for _, c := range []prometheus.Collector{m.logins, m.refreshes, m.emails, m.events, m.hashWait} {
+	for _, o := range []string{outcomeSuccess, outcomeFailure, outcomeThrottled} {
+		m.mfaChecks.WithLabelValues(o)
+	}
+	for _, c := range []prometheus.Collector{m.logins, m.refreshes, m.emails, m.mfaChecks, m.mfaAsked, m.events, m.hashWait} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -107,6 +152,9 @@ func (m *Metrics) Observe(_ context.Context, e auth.Event) {
 	case auth.EventLoginSucceeded:
 		m.logins.WithLabelValues(outcomeSuccess).Inc()
 		m.hashWait.Observe(e.HashWait.Seconds())
+		if slices.Contains(e.Methods, auth.MethodOTP) {
+			m.mfaChecks.WithLabelValues(outcomeSuccess).Inc()
+		}
 	case auth.EventLoginFailed:
 		m.logins.WithLabelValues(outcomeFailure).Inc()
 		m.hashWait.Observe(e.HashWait.Seconds())
@@ -124,5 +172,15 @@ func (m *Metrics) Observe(_ context.Context, e auth.Event) {
 		m.emails.WithLabelValues(outcomeFailed).Inc()
 	case recovery.EventMailThrottled:
 		m.emails.WithLabelValues(outcomeThrottled).Inc()
+	case eventMFARequired:
+		m.mfaAsked.Inc()
+	case eventMFATOTPEnabled:
+		m.mfaChecks.WithLabelValues(outcomeSuccess).Inc()
+	case eventMFAFailed:
+		if e.Reason == reasonThrottled || e.Reason == reasonDeadChallenge {
+			m.mfaChecks.WithLabelValues(outcomeThrottled).Inc()
+		} else {
+			m.mfaChecks.WithLabelValues(outcomeFailure).Inc()
+		}
 	}
 }

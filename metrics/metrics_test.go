@@ -134,3 +134,80 @@ type collectorFunc func(chan<- prometheus.Metric)
 
 func (f collectorFunc) Describe(chan<- *prometheus.Desc)    {}
 func (f collectorFunc) Collect(ch chan<- prometheus.Metric) { f(ch) }
+
+// TestMetricsSecondFactor: the second factor's events (package mfa's, by
+// their type strings) move goauthkit_mfa_checks_total by outcome and
+// goauthkit_mfa_challenges_total; other events do not.
+func TestMetricsSecondFactor(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := metrics.New(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The three outcomes, and the challenges, from the start at zero.
+	if n := testutil.CollectAndCount(reg, "goauthkit_mfa_checks_total", "goauthkit_mfa_challenges_total"); n != 4 {
+		t.Fatalf("%d second-factor series at start, want 4", n)
+	}
+	ctx := context.Background()
+	type counts struct{ success, failure, throttled, challenges float64 }
+	for _, c := range []struct {
+		name string
+		e    auth.Event
+		want counts
+	}{
+		{"a challenge", auth.Event{Type: "mfa_required", UserID: "u1"}, counts{challenges: 1}},
+		// A TOTP code's or a recovery code's: the same methods.
+		{"a login with a code", auth.Event{Type: auth.EventLoginSucceeded, UserID: "u1", Methods: []string{auth.MethodPassword, auth.MethodOTP, auth.MethodMFA}}, counts{success: 1}},
+		{"a login with a password alone", auth.Event{Type: auth.EventLoginSucceeded, UserID: "u1", Methods: []string{auth.MethodPassword}}, counts{}},
+		{"a passkey's login", auth.Event{Type: auth.EventLoginSucceeded, UserID: "u1", Methods: []string{auth.MethodPossession, auth.MethodMFA}}, counts{}},
+		{"an enrolment confirmed", auth.Event{Type: "mfa_totp_enabled", UserID: "u1"}, counts{success: 1}},
+		{"a wrong TOTP code", auth.Event{Type: "mfa_failed", UserID: "u1", Reason: "totp"}, counts{failure: 1}},
+		{"a wrong recovery code", auth.Event{Type: "mfa_failed", UserID: "u1", Reason: "recovery_code"}, counts{failure: 1}},
+		{"a code for a dead challenge", auth.Event{Type: "mfa_failed", UserID: "u1", Reason: "dead_challenge"}, counts{throttled: 1}},
+		{"a code while the user's codes are guessed", auth.Event{Type: "mfa_failed", UserID: "u1", Reason: "throttled"}, counts{throttled: 1}},
+		{"a refusal of an unknown reason", auth.Event{Type: "mfa_failed", UserID: "u1", Reason: "something new"}, counts{failure: 1}},
+		{"a recovery code used", auth.Event{Type: "mfa_recovery_code_used", UserID: "u1"}, counts{}},
+		{"a reset", auth.Event{Type: "mfa_reset", UserID: "u1"}, counts{}},
+		{"a wrong password", auth.Event{Type: auth.EventLoginFailed, UserID: "u1"}, counts{}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			read := func() counts {
+				return counts{
+					value(t, reg, "goauthkit_mfa_checks_total", "success"),
+					value(t, reg, "goauthkit_mfa_checks_total", "failure"),
+					value(t, reg, "goauthkit_mfa_checks_total", "throttled"),
+					value(t, reg, "goauthkit_mfa_challenges_total", ""),
+				}
+			}
+			before := read()
+			m.Observe(ctx, c.e)
+			after := read()
+			got := counts{after.success - before.success, after.failure - before.failure, after.throttled - before.throttled, after.challenges - before.challenges}
+			if got != c.want {
+				t.Fatalf("moved %+v, want %+v", got, c.want)
+			}
+		})
+	}
+}
+
+// value returns the value of the counter name, of the series with this
+// outcome ("" for a counter without labels).
+func value(t *testing.T, reg *prometheus.Registry, name, outcome string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			if l := m.GetLabel(); outcome == "" && len(l) == 0 || len(l) == 1 && l[0].GetValue() == outcome {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	t.Fatalf("no series %s{outcome=%q}", name, outcome)
+	return 0
+}

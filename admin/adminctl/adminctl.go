@@ -13,19 +13,26 @@
 //	user logout NAME                                  every session and access token ended
 //	user delete [-force] NAME                         the account, its sessions and links
 //	user password NAME                                the password is read from standard input
+//	user mfa-reset NAME                               the second factor taken away, every session ended
 //
 // A change that would leave no enabled user with the role admin (a
 // disable, a change of roles, a deletion) is refused unless given -force,
 // and then said. user password ends every login of the user, as a reset
-// does. Every change is written to standard error as an audit line (as
-// package audit writes it), with the actor "authctl (unix user NAME)",
-// NAME being who runs it; it also reaches the Authenticator's own
-// Config.OnEvent. A password is never taken from a flag, where it would
-// stay in the shell's history and the process list: it is read from
-// standard input (Env.ReadPassword on a terminal), checked by the password
-// rules and hashed by the Authenticator's hasher. Exit codes: 0 done, 1
-// refused or failed, 2 a mistake in the command line (found before the
-// store is touched).
+// does. user mfa-reset is for a user who lost the authenticator app and
+// the recovery codes: it does what package mfa's MFA.Reset does (the
+// user's TOTP enrolment and recovery codes are deleted, then every login
+// of the user is ended, even if there was nothing to delete, and the
+// event is "mfa_reset"), through the store's mfastore.Store, so that
+// neither this package nor a service's authctl needs module mfa; a store
+// without that capability is refused in one line. Every change is written
+// to standard error as an audit line (as package audit writes it), with
+// the actor "authctl (unix user NAME)", NAME being who runs it; it also
+// reaches the Authenticator's own Config.OnEvent. A password is never
+// taken from a flag, where it would stay in the shell's history and the
+// process list: it is read from standard input (Env.ReadPassword on a
+// terminal), checked by the password rules and hashed by the
+// Authenticator's hasher. Exit codes: 0 done, 1 refused or failed, 2 a
+// mistake in the command line (found before the store is touched).
 //
 // # A service's own authctl
 //
@@ -81,6 +88,7 @@ import (
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/admin"
 	"github.com/goauthkit/auth/audit"
+	"github.com/goauthkit/auth/store/mfastore"
 )
 
 // Env is what one run of the command line reads and writes.
@@ -239,6 +247,8 @@ Subcommands:
                delete a user, with every session and mailed link
   user password NAME    set a user's password, read from standard input;
                ends every session and access token of the user
+  user mfa-reset NAME   take a user's second factor away (authenticator app
+               and recovery codes); ends every session and access token
 
 A change that would leave no enabled user with the role admin is refused
 unless given -force. Every change is also written to standard error as an
@@ -374,6 +384,18 @@ var subcommands = map[string]subcommand{
 		fmt.Fprintf(r.env.Stdout, "set the password of %s: every session and access token ended\n", u.Username)
 		return nil
 	}),
+	"mfa-reset": byName("mfa-reset", func(ctx context.Context, r *runner, u *auth.User, _ bool) error {
+		had, err := r.resetMFA(ctx, u)
+		if err != nil {
+			return err
+		}
+		if had {
+			fmt.Fprintf(r.env.Stdout, "reset the second factor of %s: authenticator app and recovery codes deleted, every session and access token ended\n", u.Username)
+		} else {
+			fmt.Fprintf(r.env.Stdout, "%s had no second factor; every session and access token ended all the same\n", u.Username)
+		}
+		return nil
+	}),
 	"logout": byName("logout", func(ctx context.Context, r *runner, u *auth.User, _ bool) error {
 		if _, err := r.admin.UpdateUser(ctx, u.ID, admin.Update{Logout: true, Actor: r.actor}); err != nil {
 			return err
@@ -487,6 +509,38 @@ func systemUser(getenv func(string) string) string {
 		return u.Username
 	}
 	return fmt.Sprint("uid ", os.Getuid())
+}
+
+// eventMFAReset is the event of user mfa-reset: mfa.EventReset's value.
+// Module mfa is not imported here (it would bring pquerna/otp into the
+// module graph of every service that runs adminctl); cmd/authctl's tests,
+// in a module that imports both, check that the two agree.
+const eventMFAReset auth.EventType = "mfa_reset"
+
+// errNoMFAStore refuses user mfa-reset on a store that keeps no second
+// factors.
+var errNoMFAStore = errors.New("the store keeps no second factors (it does not implement mfastore.Store): there is nothing to reset")
+
+// resetMFA takes u's second factor away as mfa.MFA.Reset does: the
+// enrolment and the recovery codes are deleted, then every login of the
+// user is ended (also when there was nothing to delete, as Reset does:
+// the operator asked for it), and the event names the actor. It reports whether u had an enrolment, pending or confirmed.
+func (r *runner) resetMFA(ctx context.Context, u *auth.User) (had bool, err error) {
+	st, ok := r.a.Store().(mfastore.Store)
+	if !ok {
+		return false, errNoMFAStore
+	}
+	had = true
+	if err := st.DeleteTOTP(ctx, u.ID); errors.Is(err, auth.ErrNotFound) {
+		had = false
+	} else if err != nil {
+		return false, err
+	}
+	if err := r.a.LogoutAll(ctx, auth.Client{}, u.ID); err != nil {
+		return false, err
+	}
+	r.a.Emit(ctx, auth.Event{Type: eventMFAReset, UserID: u.ID, Username: u.Username, Actor: r.actor})
+	return had, nil
 }
 
 // errNoSuchUser is a name that is no account's.

@@ -1,6 +1,7 @@
 package adminctl_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -9,10 +10,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/admin/adminctl"
 	"github.com/goauthkit/auth/store/memory"
+	"github.com/goauthkit/auth/store/mfastore"
 )
 
 type result struct {
@@ -130,7 +133,8 @@ func TestRun(t *testing.T) {
 // before the Authenticator is asked for.
 func TestUsage(t *testing.T) {
 	for _, args := range [][]string{{"-h"}, {"help"}, {"user", "-h"}, {"user", "create", "-h"}, {"user", "disable", "-h"}, {"user", "enable", "-h"},
-		{"user", "roles", "-h"}, {"user", "list", "-h"}, {"user", "logout", "-h"}, {"user", "delete", "-h"}, {"user", "password", "-h"}} {
+		{"user", "roles", "-h"}, {"user", "list", "-h"}, {"user", "logout", "-h"}, {"user", "delete", "-h"}, {"user", "password", "-h"},
+		{"user", "mfa-reset", "-h"}} {
 		r := runWith(t, args)
 		if r.code != adminctl.ExitOK || !strings.Contains(r.stdout, "Usage: myctl") {
 			t.Errorf("%q: exit %d %q %q", args, r.code, r.stdout, r.stderr)
@@ -138,7 +142,8 @@ func TestUsage(t *testing.T) {
 	}
 	for _, args := range [][]string{{}, {"users"}, {"user"}, {"user", "frob"}, {"user", "create"}, {"user", "roles", "alice"},
 		{"user", "disable", "a", "b"}, {"user", "list", "-limit", "x"}, {"user", "create", "x", "-password", "pw"},
-		{"user", "delete"}, {"user", "password", "alice", "pw"}, {"user", "password", "-force", "alice"}} {
+		{"user", "delete"}, {"user", "password", "alice", "pw"}, {"user", "password", "-force", "alice"},
+		{"user", "mfa-reset"}, {"user", "mfa-reset", "alice", "bob"}, {"user", "mfa-reset", "-force", "alice"}} {
 		r := runWith(t, args)
 		if r.code != adminctl.ExitUsage || !strings.Contains(r.stderr, "Usage: myctl") {
 			t.Errorf("%q: exit %d %q %q", args, r.code, r.stdout, r.stderr)
@@ -147,7 +152,8 @@ func TestUsage(t *testing.T) {
 	// The preamble is the program's.
 	var out strings.Builder
 	adminctl.Run(context.Background(), adminctl.Env{Args: []string{"-h"}, Stdout: &out, Preamble: "Usage: svcctl [-config FILE] user ...\n"}, nil)
-	if !strings.HasPrefix(out.String(), "Usage: svcctl [-config FILE] user ...\n") || !strings.Contains(out.String(), "user password NAME") {
+	if !strings.HasPrefix(out.String(), "Usage: svcctl [-config FILE] user ...\n") || !strings.Contains(out.String(), "user password NAME") ||
+		!strings.Contains(out.String(), "user mfa-reset NAME") {
 		t.Fatalf("usage with a preamble: %q", out.String())
 	}
 }
@@ -289,7 +295,7 @@ func main() {
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, stderr)
 	}
-	for _, bad := range []string{"store/sqlite", "store/postgres", "jackc/pgx", "golang.org/x/term", "modernc.org"} {
+	for _, bad := range []string{"store/sqlite", "store/postgres", "jackc/pgx", "golang.org/x/term", "modernc.org", "pquerna/otp", "goauthkit/auth/mfa"} {
 		if strings.Contains(deps, bad) {
 			t.Errorf("a service's authctl compiles %s", bad)
 		}
@@ -316,5 +322,127 @@ func TestTerminalRefused(t *testing.T) {
 	run(a, adminctl.Env{Args: []string{"user", "create", "root"}, Stdin: tty}).want(t, 1, "", "standard input is a terminal")
 	if _, err := a.Store().UserByUsername(context.Background(), "root"); !errors.Is(err, auth.ErrNotFound) {
 		t.Fatalf("root: %v", err)
+	}
+}
+
+// confirmTOTP gives the user a confirmed authenticator app and recovery
+// codes, as package mfa would keep them (the store holds nothing it can
+// read: a sealed secret, hashes).
+func confirmTOTP(t *testing.T, st mfastore.Store, userID string) {
+	t.Helper()
+	ctx := context.Background()
+	if err := st.PutPendingTOTP(ctx, &mfastore.TOTP{UserID: userID, ID: "enrolment-" + userID, Sealed: []byte("sealed"), CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	codes := make([][]byte, 10)
+	for i := range codes {
+		codes[i] = bytes.Repeat([]byte{byte(i + 1)}, 32)
+	}
+	if err := st.ConfirmTOTP(ctx, userID, "enrolment-"+userID, 1, codes); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// noMFAStore is a store without mfastore.Store: only auth.Store's methods.
+type noMFAStore struct{ auth.Store }
+
+// TestMFAReset: user mfa-reset takes a user's second factor away and ends
+// every login of the user, as mfa.MFA.Reset does, with the event
+// "mfa_reset" naming authctl and who runs it; on a store without the
+// capability it refuses in one line and changes nothing.
+func TestMFAReset(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		name   string
+		store  func() auth.Store
+		totp   bool // alice has an authenticator app on
+		args   []string
+		code   int
+		stdout string
+		stderr string
+		ended  bool // alice's logins are ended
+	}{
+		{name: "with an app", store: func() auth.Store { return memory.New() }, totp: true, args: []string{"Alice"},
+			code: 0, stdout: "reset the second factor of alice: authenticator app and recovery codes deleted, every session and access token ended",
+			stderr: "event=mfa_reset", ended: true},
+		{name: "by email", store: func() auth.Store { return memory.New() }, totp: true, args: []string{"alice@example.com"},
+			code: 0, stdout: "reset the second factor of alice", stderr: `actor="authctl (unix user tester)"`, ended: true},
+		{name: "without an app", store: func() auth.Store { return memory.New() }, args: []string{"alice"},
+			code: 0, stdout: "alice had no second factor; every session and access token ended all the same", stderr: "event=mfa_reset", ended: true},
+		{name: "unknown user", store: func() auth.Store { return memory.New() }, totp: true, args: []string{"nobody"},
+			code: 1, stderr: `no user named "nobody"`},
+		{name: "store without second factors", store: func() auth.Store { return noMFAStore{memory.New()} }, args: []string{"alice"},
+			code: 1, stderr: "authctl: the store keeps no second factors (it does not implement mfastore.Store): there is nothing to reset\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var events []auth.Event
+			st := c.store()
+			a, err := auth.New(auth.Config{Store: st, SecretKey: []byte("a test secret of at least 32 bytes!!"),
+				OnEvent: func(_ context.Context, e auth.Event) { mu.Lock(); events = append(events, e); mu.Unlock() }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			alice, err := a.Register(ctx, auth.NewUser{Username: "alice", Email: "alice@example.com", Password: "correct horse battery"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			login, err := a.Login(ctx, auth.Credentials{Username: "alice", Password: "correct horse battery"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mst, _ := st.(mfastore.Store)
+			if c.totp {
+				confirmTOTP(t, mst, alice.ID)
+			}
+			mu.Lock()
+			events = nil
+			mu.Unlock()
+
+			r := run(a, adminctl.Env{Args: append([]string{"user", "mfa-reset"}, c.args...)})
+			r.want(t, c.code, c.stdout, c.stderr)
+			mu.Lock()
+			emitted := events
+			mu.Unlock()
+
+			_, _, authErr := a.Authenticate(ctx, login.AccessToken)
+			_, refreshErr := a.Refresh(ctx, auth.Client{}, login.RefreshToken)
+			if ended := authErr != nil && refreshErr != nil; ended != c.ended || c.ended && !errors.Is(authErr, auth.ErrInvalidToken) {
+				t.Fatalf("alice's login after the reset: access %v, refresh %v; want ended %v", authErr, refreshErr, c.ended)
+			}
+			if c.code != adminctl.ExitOK {
+				if len(emitted) != 0 {
+					t.Fatalf("a refused reset emitted %+v", emitted)
+				}
+				if strings.Count(r.stderr, "\n") != 1 {
+					t.Fatalf("more than one line: %q", r.stderr)
+				}
+				if mst != nil && c.totp {
+					if tt, err := mst.TOTP(ctx, alice.ID); err != nil || !tt.Confirmed {
+						t.Fatalf("alice's app after a refused reset: %+v %v", tt, err)
+					}
+				}
+				return
+			}
+			if _, err := mst.TOTP(ctx, alice.ID); !errors.Is(err, auth.ErrNotFound) {
+				t.Fatalf("alice's enrolment after the reset: %v", err)
+			}
+			if n, err := mst.RecoveryCodesLeft(ctx, alice.ID); err != nil || n != 0 {
+				t.Fatalf("alice's recovery codes after the reset: %d %v", n, err)
+			}
+			var types []auth.EventType
+			for _, e := range emitted {
+				types = append(types, e.Type)
+			}
+			if len(types) != 2 || types[0] != auth.EventLogoutAll || types[1] != "mfa_reset" {
+				t.Fatalf("events %v, want logout_all then mfa_reset", types)
+			}
+			if e := emitted[1]; e.UserID != alice.ID || e.Username != "alice" || e.Actor != "authctl (unix user tester)" {
+				t.Fatalf("the reset's event: %+v", e)
+			}
+			if !strings.Contains(r.stderr, "event=logout_all") || !strings.Contains(r.stderr, "username=alice") {
+				t.Fatalf("audit lines: %s", r.stderr)
+			}
+		})
 	}
 }

@@ -12,13 +12,16 @@
 //	user logout NAME                                  every session and access token ended
 //	user delete [-force] NAME                         the account, its sessions and links
 //	user password NAME                                the password is read from standard input
+//	user mfa-reset NAME                               the second factor taken away, every session ended
 //
 // A change that would leave no enabled user with the role admin (a
 // disable, a change of roles, a deletion) is refused unless given -force,
 // and then said. user password ends every login of the user, as a reset
-// does. Every change is written to standard
-// error as the server's audit log writes it, with the actor "authctl (unix
-// user NAME)", NAME being who runs it.
+// does. user mfa-reset deletes the user's authenticator app (TOTP) and
+// recovery codes, for a user who lost them, and ends every login of the
+// user, as the server's DELETE /admin/users/{id}/mfa does. Every change is
+// written to standard error as the server's audit log writes it, with the
+// actor "authctl (unix user NAME)", NAME being who runs it.
 //
 // -data and -db mean what they mean to the server (and default to
 // AUTH_DATA_DIR and AUTH_DATABASE_URL, then ./data and SQLite). A password
