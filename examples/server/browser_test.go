@@ -136,10 +136,20 @@ func TestPages(t *testing.T) {
 	}
 	home := e.do(request{method: "GET", path: "/"})
 	for _, want := range []string{`<label for="username">Username</label>`, `<label for="email">Email</label>`, `<label for="password">Password</label>`,
-		`>Sign up</button>`, `>Log in</button>`, `>Log out</button>`, `>Log out everywhere</button>`, `>Forgot password?</a>`} {
+		`>Sign up</button>`, `>Log in</button>`, `>Log out</button>`, `>Log out everywhere</button>`, `>Forgot password?</a>`,
+		`<label for="mfa-otp-code">Authentication code</label>`, `>Verify</button>`, `>Use a recovery code</button>`,
+		`<label for="mfa-recovery-code">Recovery code</label>`, `>Set up two-factor authentication</button>`,
+		`<label for="mfa-password">Current password</label>`, `alt="QR code"`, `<label for="mfa-setup-code">Authentication code</label>`,
+		`>Confirm</button>`} {
 		if !strings.Contains(home.raw, want) {
 			t.Errorf("the demo page lacks %s", want)
 		}
+	}
+	// Its images may be data: URLs (the QR code of POST /mfa/totp), and
+	// nothing else is loosened.
+	if csp := home.header.Get("Content-Security-Policy"); !strings.Contains(csp, "; img-src 'self' data:; ") ||
+		strings.Count(csp, "data:") != 1 || strings.Contains(csp, "unsafe") {
+		t.Errorf("the demo page's CSP: %q", csp)
 	}
 	if strings.Contains(home.raw, "<script>") || strings.Contains(home.raw, "<style") {
 		t.Error("the demo page has inline script or style")
