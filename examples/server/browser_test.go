@@ -18,7 +18,8 @@ import (
 
 // TestBrowser drives the example server from headless Chromium with
 // Playwright (browsertest/run.mjs, playwright-core from npm): the demo page
-// by the contract's labels, the browser-session cookie, the recovery pages,
+// by the contract's labels (its second factor too, with codes the script
+// computes for the server's clock), the browser-session cookie, the recovery pages,
 // /docs, a CORS origin on the same site, and attacker pages on another
 // origin of the same site and on another site that try to use the victim's
 // cookie. It needs AUTH_TEST_CHROMIUM (the browser's path), node, and
@@ -44,6 +45,7 @@ func TestBrowser(t *testing.T) {
 	// loopback), with an attacker's page on a sibling host.
 	sibling := newEnv(t, envOptions{publicHost: "auth.test.localhost"})
 	siblingEvil := pageServer(t, "evil.test.localhost:0", "evil")
+	clock := clockServer(t, e.clock)
 	shots := os.Getenv("AUTH_TEST_SCREENSHOTS") // a directory to keep them in; default a temporary one
 	if shots == "" {
 		shots = t.TempDir()
@@ -60,6 +62,7 @@ func TestBrowser(t *testing.T) {
 		"SIBLING="+sibling.publicURL,
 		"SIBLING_EVIL="+siblingEvil,
 		"OUTBOX="+filepath.Join(e.dataDir, "outbox"),
+		"CLOCK="+clock,
 		"CHROMIUM="+chromium,
 		"SCREENSHOTS="+shots,
 	)
@@ -80,6 +83,27 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("no refused %s in the server's log", path)
 		}
 	}
+}
+
+// clockServer lets the script read and move the test clock of the server
+// at BASE (a test's hook, not the server's): GET / answers its time in Unix
+// seconds, POST /?advance=DURATION (a time.ParseDuration) moves it
+// forward first. The script computes TOTP codes itself, for that time.
+func clockServer(t *testing.T, clock *testClock) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			d, err := time.ParseDuration(r.URL.Query().Get("advance"))
+			if err != nil || d < 0 {
+				http.Error(w, "advance=DURATION", http.StatusBadRequest)
+				return
+			}
+			clock.Advance(d)
+		}
+		fmt.Fprint(w, clock.Now().Unix())
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
 
 // pageServer serves browsertest/pages/NAME.html at / on addr (a loopback
@@ -136,10 +160,20 @@ func TestPages(t *testing.T) {
 	}
 	home := e.do(request{method: "GET", path: "/"})
 	for _, want := range []string{`<label for="username">Username</label>`, `<label for="email">Email</label>`, `<label for="password">Password</label>`,
-		`>Sign up</button>`, `>Log in</button>`, `>Log out</button>`, `>Log out everywhere</button>`, `>Forgot password?</a>`} {
+		`>Sign up</button>`, `>Log in</button>`, `>Log out</button>`, `>Log out everywhere</button>`, `>Forgot password?</a>`,
+		`<label for="mfa-otp-code">Authentication code</label>`, `>Verify</button>`, `>Use a recovery code</button>`,
+		`<label for="mfa-recovery-code">Recovery code</label>`, `>Set up two-factor authentication</button>`,
+		`<label for="mfa-password">Current password</label>`, `alt="QR code"`, `<label for="mfa-setup-code">Authentication code</label>`,
+		`>Confirm</button>`} {
 		if !strings.Contains(home.raw, want) {
 			t.Errorf("the demo page lacks %s", want)
 		}
+	}
+	// Its images may be data: URLs (the QR code of POST /mfa/totp), and
+	// nothing else is loosened.
+	if csp := home.header.Get("Content-Security-Policy"); !strings.Contains(csp, "; img-src 'self' data:; ") ||
+		strings.Count(csp, "data:") != 1 || strings.Contains(csp, "unsafe") {
+		t.Errorf("the demo page's CSP: %q", csp)
 	}
 	if strings.Contains(home.raw, "<script>") || strings.Contains(home.raw, "<style") {
 		t.Error("the demo page has inline script or style")

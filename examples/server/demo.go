@@ -18,8 +18,9 @@ import (
 var demoFiles embed.FS
 
 // demoCSP allows the page its own script, style and calls, and nothing
-// inline or from elsewhere.
-const demoCSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; " +
+// inline or from elsewhere; images may also be data: URLs, for the QR code
+// that POST /mfa/totp answers with (a data:image/png;base64 URL).
+const demoCSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
 	"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 var demoAssets = map[string]struct{ file, ctype string }{

@@ -9,6 +9,8 @@
 //   SIBLING           a second example server, at http://auth.test.localhost:PORT
 //   SIBLING_EVIL      an attacker's page on a sibling host of it (evil.test.localhost)
 //   OUTBOX            the server's outbox directory (its mails)
+//   CLOCK             the test's hook on BASE's test clock: GET reads it (Unix
+//                     seconds), POST ?advance=30s moves it forward
 //   CHROMIUM          the browser's executable
 //   SCREENSHOTS       where the demo page's screenshots go
 //
@@ -20,8 +22,9 @@ import { chromium } from "playwright-core";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
+import { base32Decode, totp } from "./totp.mjs";
 
-const { BASE, APP, EVIL_SAME_SITE, EVIL_CROSS_SITE, SIBLING, SIBLING_EVIL, OUTBOX, CHROMIUM, SCREENSHOTS } = process.env;
+const { BASE, APP, EVIL_SAME_SITE, EVIL_CROSS_SITE, SIBLING, SIBLING_EVIL, OUTBOX, CLOCK, CHROMIUM, SCREENSHOTS } = process.env;
 const TIMEOUT = 15000;
 
 const browser = await chromium.launch({
@@ -100,6 +103,29 @@ async function latestLink(kind, to, notThis) {
 
 async function sessionCookie(context, base = BASE) {
   return (await context.cookies(base + "/session/refresh")).find((c) => c.name === "__Host-refresh_token");
+}
+
+// serverNow returns the time of BASE's test clock (Unix seconds), after
+// moving it forward by advance (a Go duration, "30s") if given. The clock
+// stands still otherwise, so that a code computed for it stays the
+// server's current one however slowly the browser goes.
+async function serverNow(advance) {
+  const res = advance ? await fetch(`${CLOCK}/?advance=${advance}`, { method: "POST" }) : await fetch(CLOCK);
+  assert.equal(res.status, 200, `the clock hook: ${res.status}`);
+  return Number(await res.text());
+}
+
+// wrongCode is a 6-digit code that the server does not accept for secret
+// at now: none of the steps the server accepts (the previous, the current
+// and the next).
+function wrongCode(secret, now) {
+  const accepted = [-30, 0, 30].map((d) => totp(secret, now + d));
+  for (let n = 0; ; n++) {
+    const code = String(n).padStart(6, "0");
+    if (!accepted.includes(code)) {
+      return code;
+    }
+  }
 }
 
 // --- the tests ---
@@ -242,6 +268,110 @@ test("the verification page", async (context) => {
   const incomplete = await context.newPage();
   await incomplete.goto(BASE + "/verify-email");
   await incomplete.getByText("This link is incomplete").waitFor();
+});
+
+// The second factor on the demo page: set up an authenticator app (the
+// codes computed here from the secret the page shows, for the server's
+// test clock), then log in with a code, with a recovery code (once), and
+// after the mfa_token has expired.
+test("demo page: two-factor authentication", async (context) => {
+  const page = await context.newPage();
+  const username = unique("judy");
+  await signUp(page, username);
+  await page.getByText("Two-factor authentication is off").waitFor();
+  await button(page, "Set up two-factor authentication").click();
+  // The set-up asks for the password: a wrong one is refused.
+  await byLabel(page, "Current password").fill("not the password");
+  await button(page, "Continue").click();
+  await page.getByText("the password is wrong").waitFor();
+  await byLabel(page, "Current password").fill(PASSWORD);
+  await button(page, "Continue").click();
+
+  // The QR code, a data: image the page's policy lets it show.
+  const qr = page.getByRole("img", { name: "QR code", exact: true });
+  await qr.waitFor();
+  assert.match(await qr.getAttribute("src"), /^data:image\/png;base64,/);
+  assert.ok(await qr.evaluate((img) => img.decode().then(() => img.naturalWidth > 0, () => false)), "the QR code does not show");
+  const secret = (await page.getByText(/^[A-Z2-7]{16,}$/).innerText()).trim();
+  assert.ok(base32Decode(secret).length >= 20, `the secret has less than 160 bits: ${secret}`);
+
+  // A wrong code is refused and the user may try again.
+  let now = await serverNow();
+  await byLabel(page, "Authentication code").fill(wrongCode(secret, now));
+  await button(page, "Confirm").click();
+  await page.getByText("the code is wrong").waitFor();
+  await byLabel(page, "Authentication code").fill(totp(secret, now));
+  await button(page, "Confirm").click();
+  const list = page.getByRole("list", { name: "Recovery codes", exact: true });
+  await list.waitFor();
+  const codes = (await list.getByRole("listitem").allInnerTexts()).map((c) => c.trim());
+  assert.equal(codes.length, 10, `recovery codes: ${codes}`);
+  assert.equal(new Set(codes).size, 10, `recovery codes: ${codes}`);
+  await button(page, "Done").click();
+  await page.getByText("Two-factor authentication is on. 10 recovery codes left.").waitFor();
+  assert.equal(await button(page, "Set up two-factor authentication").count(), 0, "the set-up is still offered");
+  assert.equal(await page.getByText(codes[0]).count(), 0, "the recovery codes are still shown");
+  // The confirming login goes on.
+  await page.reload();
+  await signedIn(page, username);
+  await button(page, "Log out").click();
+  await signedOut(page);
+
+  // The password alone does not sign in. The confirming step is spent:
+  // the next login needs a code of a later step.
+  now = await serverNow("30s");
+  await logIn(page, username);
+  await byLabel(page, "Authentication code").waitFor();
+  assert.equal(await sessionCookie(context), undefined, "a cookie without the second factor");
+  await byLabel(page, "Authentication code").fill(wrongCode(secret, now));
+  await button(page, "Verify").click();
+  await page.getByText("the code is wrong").waitFor();
+  await byLabel(page, "Authentication code").fill(totp(secret, now));
+  await button(page, "Verify").click();
+  await signedIn(page, username);
+  assert.ok(await sessionCookie(context), "no cookie after the second factor");
+  await page.reload();
+  await signedIn(page, username);
+  await page.getByText("Two-factor authentication is on. 10 recovery codes left.").waitFor();
+  await button(page, "Log out").click();
+  await signedOut(page);
+
+  // A recovery code, once.
+  await logIn(page, username);
+  await button(page, "Use a recovery code").click();
+  await byLabel(page, "Recovery code").fill(codes[0]);
+  await button(page, "Verify").click();
+  await signedIn(page, username);
+  await page.getByText("Two-factor authentication is on. 9 recovery codes left.").waitFor();
+  await button(page, "Log out").click();
+  await signedOut(page);
+  await logIn(page, username);
+  await button(page, "Use a recovery code").click();
+  await byLabel(page, "Recovery code").fill(codes[0]);
+  await button(page, "Verify").click();
+  await page.getByText("the code is wrong").waitFor();
+  assert.equal(await sessionCookie(context), undefined, "a spent recovery code signed in");
+  // The same mfa_token goes on: back and forth, then another code.
+  await button(page, "Use an authentication code").click();
+  await byLabel(page, "Authentication code").waitFor();
+  await button(page, "Use a recovery code").click();
+  await byLabel(page, "Recovery code").fill(codes[1].toLowerCase());
+  await button(page, "Verify").click();
+  await signedIn(page, username);
+  await page.getByText("Two-factor authentication is on. 8 recovery codes left.").waitFor();
+  await button(page, "Log out").click();
+  await signedOut(page);
+
+  // An mfa_token that has expired (AUTH_MFA_TOKEN_TTL, 5m) leads back to
+  // the login form.
+  await logIn(page, username);
+  await byLabel(page, "Authentication code").waitFor();
+  now = await serverNow("6m");
+  await byLabel(page, "Authentication code").fill(totp(secret, now));
+  await button(page, "Verify").click();
+  await page.getByText("This login has expired").waitFor();
+  await signedOut(page);
+  assert.equal(await sessionCookie(context), undefined, "an expired mfa_token signed in");
 });
 
 for (const [where, origin] of [["the same site", EVIL_SAME_SITE], ["another site", EVIL_CROSS_SITE]]) {

@@ -131,11 +131,67 @@
           say(action === "signup" ? (email ? "Account created. We mailed a link to confirm your email." : "Account created.") : "");
           return loadUser();
         }
+        if (r.status === 403 && r.body.error === "mfa_required" && r.body.mfa_token) {
+          say("");
+          showChallenge(r.body.mfa_token, "otp");
+          return;
+        }
         say(problem(r), true);
         form.password.focus();
       }, failed(form));
     });
     document.getElementById("username").focus();
+  }
+
+  // showChallenge asks for the second factor of a login that POST /session
+  // answered with 403 mfa_required: a code of the authenticator app (mode
+  // "otp") or a recovery code (mode "recovery"), sent with the mfa_token to
+  // POST /session/mfa. The mfa_token lives in this function only; a wrong
+  // code may be tried again until the server says the token is dead.
+  function showChallenge(mfaToken, mode) {
+    accessToken = null;
+    var recovery = mode === "recovery";
+    show(recovery ? "mfa-recovery" : "mfa-otp");
+    var form = document.getElementById("mfa-form");
+    var field = form.querySelector("input");
+    document.getElementById("mfa-switch").addEventListener("click", function () {
+      say("");
+      showChallenge(mfaToken, recovery ? "otp" : "recovery");
+    });
+    document.getElementById("mfa-cancel").addEventListener("click", function () {
+      say("");
+      showSignedOut();
+    });
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var code = recovery ? field.value.trim() : field.value.replace(/\s+/g, "");
+      if (!code) {
+        say(recovery ? "Enter one of your recovery codes." : "Enter the code your authenticator app shows.", true);
+        field.focus();
+        return;
+      }
+      var body = { mfa_token: mfaToken };
+      body[recovery ? "recovery_code" : "otp"] = code;
+      setBusy(form, true);
+      api("POST", "session/mfa", body).then(function (r) {
+        setBusy(form, false);
+        if (r.status === 200) {
+          accessToken = r.body.access_token;
+          say("");
+          return loadUser();
+        }
+        if (r.status === 400 && r.body.error === "invalid_grant" && /mfa_token/.test(r.body.error_description || "")) {
+          // Spent, expired, or dead of too many wrong codes.
+          say("This login has expired. Log in again.", true);
+          showSignedOut();
+          return;
+        }
+        say(problem(r), true);
+        field.select();
+        field.focus();
+      }, failed(form));
+    });
+    field.focus();
   }
 
   function showForgot() {
@@ -200,6 +256,7 @@
         });
       }, failed());
     });
+    showMFAStatus();
     var form = document.getElementById("password-form");
     form.addEventListener("submit", function (ev) {
       ev.preventDefault();
@@ -219,6 +276,147 @@
         say(problem(r), true);
       }, failed(form));
     });
+  }
+
+  // showMFAStatus fills the signed-in view's section on the second factor
+  // from GET /mfa, offering to set it up when it is off.
+  function showMFAStatus() {
+    var line = document.getElementById("mfa-line");
+    var setup = document.getElementById("mfa-setup");
+    setup.addEventListener("click", function () {
+      say("");
+      showSetupPassword();
+    });
+    authed("GET", "mfa").then(function (r) {
+      if (r.status !== 200) {
+        line.textContent = problem(r);
+        return;
+      }
+      if (!r.body.totp) {
+        line.textContent = "Two-factor authentication is off: your password alone logs you in.";
+        setup.hidden = false;
+        return;
+      }
+      var n = r.body.recovery_codes_left;
+      line.textContent = "Two-factor authentication is on. " + n + (n === 1 ? " recovery code" : " recovery codes") + " left.";
+    }, function () {
+      line.textContent = "The server cannot be reached.";
+    });
+  }
+
+  // The set-up of an authenticator app: the current password (POST
+  // /mfa/totp wants it), then the QR code, the secret and a code of the
+  // app (POST /mfa/totp/confirm), then the recovery codes, shown once.
+  // Cancel goes back to the signed-in view; the pending secret stays
+  // pending until a newer set-up replaces it.
+  function showSetupPassword() {
+    show("mfa-setup-password");
+    var form = document.getElementById("mfa-setup-form");
+    document.getElementById("mfa-setup-cancel").addEventListener("click", cancelSetup);
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var password = form.password.value;
+      if (!password) {
+        say("Enter your password.", true);
+        form.password.focus();
+        return;
+      }
+      setBusy(form, true);
+      authed("POST", "mfa/totp", { password: password }).then(function (r) {
+        setBusy(form, false);
+        if (r.status === 200) {
+          say("");
+          showSetupScan(r.body);
+          return;
+        }
+        if (setupEnded(r)) {
+          return;
+        }
+        say(problem(r), true);
+        form.password.select();
+        form.password.focus();
+      }, failed(form));
+    });
+    form.password.focus();
+  }
+
+  function showSetupScan(enrolment) {
+    show("mfa-setup-scan");
+    var form = document.getElementById("mfa-setup-form");
+    if (/^data:image\/png;base64,/.test(enrolment.qr_code || "")) {
+      document.getElementById("mfa-qr").src = enrolment.qr_code;
+    }
+    document.getElementById("mfa-secret").textContent = enrolment.secret;
+    document.getElementById("mfa-setup-cancel").addEventListener("click", cancelSetup);
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var code = form.code.value.replace(/\s+/g, "");
+      if (!code) {
+        say("Enter the code your authenticator app shows.", true);
+        form.code.focus();
+        return;
+      }
+      setBusy(form, true);
+      authed("POST", "mfa/totp/confirm", { code: code }).then(function (r) {
+        setBusy(form, false);
+        if (r.status === 200) {
+          say("");
+          showRecoveryCodes(r.body.recovery_codes || []);
+          return;
+        }
+        if (setupEnded(r)) {
+          return;
+        }
+        say(problem(r), true);
+        form.code.select();
+        form.code.focus();
+      }, failed(form));
+    });
+    form.code.focus();
+  }
+
+  // showRecoveryCodes shows the codes of a set-up just confirmed: the only
+  // time they are shown. Done forgets them.
+  function showRecoveryCodes(codes) {
+    show("mfa-setup-codes");
+    var list = document.getElementById("mfa-codes");
+    codes.forEach(function (c) {
+      var item = document.createElement("li");
+      var code = document.createElement("code");
+      code.textContent = c;
+      item.appendChild(code);
+      list.appendChild(item);
+    });
+    var done = document.getElementById("mfa-codes-done");
+    done.addEventListener("click", function () {
+      say("");
+      loadUser();
+    });
+    var heading = document.getElementById("mfa-codes-heading");
+    heading.tabIndex = -1;
+    heading.focus();
+  }
+
+  function cancelSetup() {
+    say("");
+    loadUser();
+  }
+
+  // setupEnded handles the answers of the set-up that end it: the session
+  // is gone (401 after a refresh), or there is nothing (more) to set up
+  // (409 mfa_enabled, nothing_to_confirm). It reports whether it did.
+  function setupEnded(r) {
+    if (r.status === 401 && r.body.error !== "insufficient_user_authentication") {
+      say("Your session has ended. Log in again.", true);
+      showSignedOut();
+      return true;
+    }
+    if (r.status === 409) {
+      say(problem(r), true);
+      loadUser();
+      return true;
+    }
+    return false;
   }
 
   function loadUser() {
