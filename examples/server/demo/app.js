@@ -10,6 +10,10 @@
 // theft, unless AUTH_REFRESH_GRACE is set).
 (function () {
   var accessToken = null;
+  // loginPassword is the password typed at this page's login, for the
+  // set-up of a second factor (POST /mfa/totp asks for it): in memory
+  // only, forgotten when the user is signed out.
+  var loginPassword = "";
   var view = document.getElementById("view");
   var status = document.getElementById("status");
 
@@ -89,6 +93,7 @@
 
   function showSignedOut() {
     accessToken = null;
+    loginPassword = "";
     if (location.hash === "#forgot") {
       showForgot();
       return;
@@ -126,6 +131,11 @@
         return api("POST", "session", { username: username, password: password });
       }).then(function (r) {
         setBusy(form, false);
+        if (r.status === 200 || r.status === 403) {
+          // For the set-up of a second factor, which asks for it: kept in
+          // this page's memory only, never stored, forgotten at logout.
+          loginPassword = password;
+        }
         if (r.status === 200) {
           accessToken = r.body.access_token;
           say(action === "signup" ? (email ? "Account created. We mailed a link to confirm your email." : "Account created.") : "");
@@ -285,7 +295,28 @@
     var setup = document.getElementById("mfa-setup");
     setup.addEventListener("click", function () {
       say("");
-      showSetupPassword();
+      if (!loginPassword) {
+        showSetupPassword();
+        return;
+      }
+      // The password typed at this page's login: straight to the QR code.
+      // (After a reload the page has none, and asks for it.)
+      setup.disabled = true;
+      authed("POST", "mfa/totp", { password: loginPassword }).then(function (r) {
+        setup.disabled = false;
+        if (r.status === 200) {
+          showSetupScan(r.body);
+          return;
+        }
+        if (setupEnded(r)) {
+          return;
+        }
+        loginPassword = "";
+        showSetupPassword(); // changed elsewhere since: ask for it
+      }, function () {
+        setup.disabled = false;
+        say("The server cannot be reached.", true);
+      });
     });
     authed("GET", "mfa").then(function (r) {
       if (r.status !== 200) {
