@@ -184,7 +184,7 @@ func TestLimiterOneStatement(t *testing.T) {
 // settlement spends nothing.
 func TestLimiterCleansUp(t *testing.T) {
 	schema := freshSchema(t)
-	l, s := limiterOn(t, schema, postgres.LimiterConfig{Lease: 300 * time.Millisecond})
+	l, s := limiterOn(t, schema, postgres.LimiterConfig{Lease: 1500 * time.Millisecond})
 	postgres.SetSweepEvery(l, 1)
 	ctx := context.Background()
 	pool := testPool(t)
@@ -196,10 +196,12 @@ func TestLimiterCleansUp(t *testing.T) {
 		return n
 	}
 
-	// 40 budgets with a failure each, refilled after 200 ms; 10 attempts
-	// never settled, as by an instance that died.
+	// 40 budgets with a failure each, refilled after 3 s; 10 attempts
+	// never settled, as by an instance that died. (The times leave the
+	// set-up seconds to run on a loaded machine: with budgets refilled
+	// after 200 ms, a sweep took some before they were counted.)
 	for range 40 {
-		r, err := l.Reserve(ctx, newLimitKey(1, 200*time.Millisecond, false))
+		r, err := l.Reserve(ctx, newLimitKey(1, 3*time.Second, false))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -230,7 +232,7 @@ func TestLimiterCleansUp(t *testing.T) {
 	if !errors.Is(err, auth.ErrBusy) {
 		t.Fatalf("Reserve of a budget held by a live lease = %v, want ErrBusy", err)
 	}
-	time.Sleep(400 * time.Millisecond)
+	time.Sleep(3200 * time.Millisecond)
 	// A failure settled after its lease ended spends nothing.
 	lateRes.Settle(auth.AttemptFailed)
 	if r, err := l.Reserve(ctx, late); err != nil {
