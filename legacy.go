@@ -96,8 +96,9 @@ func (l *legacyVerifier) verify(token string) (legacyClaims, error) {
 		return legacyClaims{}, fmt.Errorf("%w: legacy token: bad signature", ErrTokenSignature)
 	}
 	// Only now, with the signature verified, is the payload parsed.
-	var c Claims
-	if err := parseClaims(payload, &c); err != nil {
+	var b claimsBox
+	c := &b.Claims
+	if err := parseClaims(payload, &b, "", ""); err != nil {
 		return legacyClaims{}, err
 	}
 	switch {

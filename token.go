@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -69,6 +70,15 @@ type Claims struct {
 	// token's (IssuedAt zero when it had no iat). None of its other claims
 	// are kept (Extra is nil).
 	Legacy bool
+}
+
+// claimsBox is Claims with room for the usual audience (one) and methods
+// (up to four) in the same allocation: Verify and the token cache make one
+// allocation for the claims of a token, not three.
+type claimsBox struct {
+	Claims
+	aud [1]string
+	amr [4]string
 }
 
 // Claim decodes the custom claim name into v. It reports false if the
@@ -235,9 +245,12 @@ func newVerifier(c VerifierConfig) *Verifier {
 // wraps ErrInvalidToken; a token longer than 8 KiB is refused before any
 // decoding.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
+	if len(token) > maxTokenBytes {
+		return nil, fmt.Errorf("%w: longer than %d bytes", ErrTokenMalformed, maxTokenBytes)
+	}
 	if v.cache != nil {
 		if e := v.cache.get(token); e != nil {
-			if k, err := v.keys.VerificationKey(ctx, e.key.id); err == nil && k == e.key && v.checkClaims(&e.claims) == nil {
+			if k, err := v.keys.VerificationKey(ctx, e.key.id); err == nil && k == e.key && v.checkClaims(e.claims) == nil {
 				return e.claims.clone(), nil
 			}
 			// The key is gone or replaced, or the time checks fail now:
@@ -245,22 +258,23 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 			v.cache.drop(token, e)
 		}
 	}
-	var c Claims
-	key, err := v.verify(ctx, token, typeAccess, &c)
+	b := new(claimsBox)
+	key, err := v.verify(ctx, token, typeAccess, b)
 	if err != nil {
 		return nil, err
 	}
 	if v.cache != nil {
-		v.cache.put(token, key, &c)
+		v.cache.put(token, key, &b.Claims)
 	}
-	return &c, nil
+	return &b.Claims, nil
 }
 
 // verifyRefresh checks a refresh token. With ignoreExpiry, an expired but
 // otherwise valid token is accepted (for logout).
 func (v *Verifier) verifyRefresh(ctx context.Context, token string, ignoreExpiry bool) (*Claims, error) {
-	var c Claims
-	if _, err := v.verify(ctx, token, typeRefresh, &c); err != nil {
+	b := new(claimsBox)
+	c := &b.Claims
+	if _, err := v.verify(ctx, token, typeRefresh, b); err != nil {
 		if !ignoreExpiry || !errors.Is(err, ErrTokenExpired) {
 			return nil, err
 		}
@@ -268,7 +282,7 @@ func (v *Verifier) verifyRefresh(ctx context.Context, token string, ignoreExpiry
 	if c.SessionID == "" {
 		return nil, fmt.Errorf("%w: no sid", ErrTokenClaims)
 	}
-	return &c, nil
+	return c, nil
 }
 
 var b64 = base64.RawURLEncoding.Strict()
@@ -279,7 +293,7 @@ var b64 = base64.RawURLEncoding.Strict()
 var errTokenType = fmt.Errorf("%w: wrong token type", ErrTokenClaims)
 
 // verify checks token fully and returns the key that verified it.
-func (v *Verifier) verify(ctx context.Context, token, wantType string, c *Claims) (*Key, error) {
+func (v *Verifier) verify(ctx context.Context, token, wantType string, b *claimsBox) (*Key, error) {
 	if len(token) > maxTokenBytes {
 		return nil, fmt.Errorf("%w: longer than %d bytes", ErrTokenMalformed, maxTokenBytes)
 	}
@@ -337,10 +351,10 @@ func (v *Verifier) verify(ctx context.Context, token, wantType string, c *Claims
 		return nil, fmt.Errorf("%w: bad signature", ErrTokenSignature)
 	}
 	// Only now, with the signature verified, is the payload parsed.
-	if err := parseClaims(payload, c); err != nil {
+	if err := parseClaims(payload, b, v.issuer, v.audience); err != nil {
 		return nil, err
 	}
-	if err := v.checkClaims(c); err != nil {
+	if err := v.checkClaims(&b.Claims); err != nil {
 		return nil, err
 	}
 	return key, nil
@@ -426,20 +440,23 @@ func parseHeader(raw []byte) (header, error) {
 	return h, nil
 }
 
-// parseClaims reads the payload strictly into c; unknown claims go to
-// c.Extra.
-func parseClaims(raw []byte, c *Claims) error {
+// parseClaims reads the payload strictly into b's Claims, its audience and
+// methods in b's room when they fit; unknown claims go to Extra. An iss
+// or aud string equal to iss or aud (the expected ones) is that string,
+// not a copy.
+func parseClaims(raw []byte, b *claimsBox, iss, aud string) error {
+	c := &b.Claims
 	err := strictjson.Scan(raw, strictjson.Token, func(name, value []byte) error {
 		var err error
 		switch string(name) {
 		case "iss":
-			c.Issuer, err = strictjson.String(value)
+			c.Issuer, err = knownString(value, iss)
 		case "sub":
 			c.Subject, err = strictjson.String(value)
 		case "jti":
 			c.ID, err = strictjson.String(value)
 		case "aud":
-			c.Audience, err = parseAudience(value)
+			c.Audience, err = parseAudience(value, b.aud[:0:len(b.aud)], aud)
 		case "exp":
 			c.ExpiresAt, err = parseNumericDate(value)
 		case "nbf":
@@ -451,7 +468,7 @@ func parseClaims(raw []byte, c *Claims) error {
 		case "sid":
 			c.SessionID, err = strictjson.String(value)
 		case "amr":
-			c.Methods, err = parseMethods(value)
+			c.Methods, err = parseMethods(value, b.amr[:0:len(b.amr)])
 		case "auth_time":
 			c.AuthTime, err = parseNumericDate(value)
 		default:
@@ -478,13 +495,24 @@ func (c *Claims) setExtra(name string, value []byte) {
 	c.Extra[name] = json.RawMessage(append([]byte(nil), value...))
 }
 
-func parseAudience(raw []byte) ([]string, error) {
+// knownString reads the JSON string raw, which is known when it has no
+// escapes and its bytes are known's: known itself is returned, and nothing
+// is allocated.
+func knownString(raw []byte, known string) (string, error) {
+	if n := len(raw); known != "" && n == len(known)+2 && raw[0] == '"' &&
+		string(raw[1:n-1]) == known && bytes.IndexByte(raw, '\\') < 0 {
+		return known, nil
+	}
+	return strictjson.String(raw)
+}
+
+func parseAudience(raw []byte, room []string, known string) ([]string, error) {
 	if len(raw) > 0 && raw[0] == '"' {
-		s, err := strictjson.String(raw)
+		s, err := knownString(raw, known)
 		if err != nil {
 			return nil, err
 		}
-		return []string{s}, nil
+		return append(room, s), nil
 	}
 	var list []string
 	if err := json.Unmarshal(raw, &list); err != nil || list == nil {
@@ -497,11 +525,15 @@ func parseAudience(raw []byte) ([]string, error) {
 const maxMethods = 8
 
 // parseMethods reads the amr claim, an array of at most maxMethods
-// non-empty strings. A password login's, by far the most common, takes no
-// allocation but the slice's.
-func parseMethods(raw []byte) ([]string, error) {
-	if string(raw) == `["pwd"]` {
-		return []string{MethodPassword}, nil
+// non-empty strings, appended to room (which it returns). The arrays this
+// library writes for a password, and for a password and a code, are read
+// without decoding.
+func parseMethods(raw []byte, room []string) ([]string, error) {
+	switch string(raw) {
+	case `["pwd"]`:
+		return append(room, MethodPassword), nil
+	case `["pwd","otp","mfa"]`:
+		return append(room, MethodPassword, MethodOTP, MethodMFA), nil
 	}
 	var list []string
 	if err := json.Unmarshal(raw, &list); err != nil || list == nil {
@@ -510,7 +542,7 @@ func parseMethods(raw []byte) ([]string, error) {
 	if len(list) > maxMethods || slices.Contains(list, "") {
 		return nil, fmt.Errorf("more than %d methods, or an empty one", maxMethods)
 	}
-	return list, nil
+	return append(room, list...), nil
 }
 
 // maxNumericDate is the year 9999; later dates are refused.

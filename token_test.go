@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 var testSecret = []byte("0123456789abcdef0123456789abcdef-test-only")
@@ -322,5 +323,31 @@ func TestNewVerifierConfig(t *testing.T) {
 				t.Fatalf("NewVerifier = %v, want an error naming %s", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestKnownString: a claim equal to the expected issuer or audience is
+// read as that string, and anything else exactly as strictjson reads it,
+// escapes included.
+func TestKnownString(t *testing.T) {
+	for _, tt := range []struct {
+		raw, known, want string
+		same             bool // the known string itself
+	}{
+		{`"https://auth.example.com"`, "https://auth.example.com", "https://auth.example.com", true},
+		{`"api"`, "api", "api", true},
+		{`"ap\u0069"`, "api", "api", false}, // an escape: decoded, not known
+		{`"a\\nb"`, `a\nb`, `a\nb`, false},  // bytes a\\nb are not the known a\nb
+		{`"a\nb"`, `a\nb`, "a\nb", false},   // a newline, not a backslash and n
+		{`"apis"`, "api", "apis", false},
+		{`"other"`, "", "other", false},
+	} {
+		got, err := knownString([]byte(tt.raw), tt.known)
+		if err != nil || got != tt.want {
+			t.Errorf("knownString(%s, %q) = %q, %v; want %q", tt.raw, tt.known, got, err, tt.want)
+		}
+		if same := err == nil && tt.known != "" && unsafe.StringData(got) == unsafe.StringData(tt.known); same != tt.same {
+			t.Errorf("knownString(%s, %q): the known string itself %v, want %v", tt.raw, tt.known, same, tt.same)
+		}
 	}
 }

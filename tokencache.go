@@ -2,7 +2,6 @@ package auth
 
 import (
 	"maps"
-	"slices"
 	"sync"
 )
 
@@ -31,7 +30,7 @@ type tokenCache struct {
 
 type cachedToken struct {
 	key    *Key
-	claims Claims // private: callers get a copy
+	claims *Claims // private: callers get a copy
 }
 
 func newTokenCache(size int) *tokenCache {
@@ -50,7 +49,7 @@ func (tc *tokenCache) get(token string) *cachedToken {
 
 // put stores a verified token, evicting an arbitrary entry when full.
 func (tc *tokenCache) put(token string, key *Key, c *Claims) {
-	e := &cachedToken{key: key, claims: *c.clone()}
+	e := &cachedToken{key: key, claims: c.clone()}
 	tc.mu.Lock()
 	defer tc.mu.Unlock()
 	if _, ok := tc.m[token]; !ok && len(tc.m) >= tc.max {
@@ -72,26 +71,18 @@ func (tc *tokenCache) drop(token string, e *cachedToken) {
 }
 
 // clone returns a copy of c that shares nothing mutable with it: the
-// audience and the map of extra claims are copied (the raw JSON values are
-// never modified by this package).
-//
-// The usual single audience is copied within the same allocation as the
-// claims: this runs on every request a cached token serves.
+// audience, the methods and the map of extra claims are copied (the raw
+// JSON values are never modified by this package). The usual audience and
+// methods are copied within the claims' own allocation (a claimsBox): this
+// runs on every request a cached token serves.
 func (c *Claims) clone() *Claims {
-	if len(c.Audience) == 1 {
-		d := &struct {
-			Claims
-			aud [1]string
-		}{Claims: *c}
-		d.aud[0] = c.Audience[0]
-		d.Audience = d.aud[:1:1]
-		d.Methods = slices.Clone(c.Methods)
-		d.Extra = maps.Clone(c.Extra)
-		return &d.Claims
+	b := &claimsBox{Claims: *c}
+	if c.Audience != nil {
+		b.Audience = append(b.aud[:0:len(b.aud)], c.Audience...)
 	}
-	d := *c
-	d.Audience = slices.Clone(c.Audience)
-	d.Methods = slices.Clone(c.Methods)
-	d.Extra = maps.Clone(c.Extra)
-	return &d
+	if c.Methods != nil {
+		b.Methods = append(b.amr[:0:len(b.amr)], c.Methods...)
+	}
+	b.Extra = maps.Clone(c.Extra)
+	return &b.Claims
 }

@@ -558,10 +558,8 @@ func (h *Handlers) endpoint(method string, kind endpointKind, serve func(http.Re
 			c.Client = h.Client(r)
 		}
 		if kind == authenticated {
-			tok, err := auth.ParseBearer(r.Header)
-			if err == nil {
-				c.User, c.Claims, err = h.a.Authenticate(c.Context, tok)
-			}
+			var err error
+			c.User, c.Claims, err = h.a.AuthenticateRequest(c.Context, r)
 			if err != nil {
 				h.logFailure(r, err)
 				h.a.WriteAuthError(w, err)

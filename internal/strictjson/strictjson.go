@@ -166,7 +166,7 @@ func (s *jsonScanner) container(i, depth int, check nameCheck, member func(name,
 	if isObject {
 		closer = '}'
 	}
-	var list [nameListMax][]byte
+	var list [nameListMax]seenName
 	seen := nameSet{fold: check == foldedNames, list: list[:0]}
 	i = skipSpace(b, i+1)
 	if i < len(b) && b[i] == closer {
@@ -231,25 +231,61 @@ const nameListMax = 16
 // and return it by value so that its list can live on the caller's stack.
 type nameSet struct {
 	fold  bool // compare as bytes.EqualFold does
-	list  [][]byte
+	list  []seenName
 	index map[string]struct{} // by nameKey, once list is full
+}
+
+// seenName is a name in a nameSet's list, with its sketch.
+type seenName struct {
+	name   []byte
+	sketch uint32
+}
+
+// sketchOf returns a sketch of name under the set's comparison, such that
+// two names with different non-zero sketches are never equal: its length
+// and its first byte, that byte in lower case when names fold, with the
+// top bit set; or 0, which tells nothing, for a name that folds and is not
+// all ASCII (whose case variants may have another length, as the Kelvin
+// sign's "K"). So most of the names of a token's claims, short and ASCII,
+// are told apart without comparing them (bytes.EqualFold is the costly part
+// of reading claims: every name is compared with every earlier one).
+func (s nameSet) sketchOf(name []byte) uint32 {
+	if len(name) == 0 || len(name) > 1<<20 {
+		return 0
+	}
+	first := name[0]
+	if s.fold {
+		for _, c := range name {
+			if c >= utf8.RuneSelf {
+				return 0
+			}
+		}
+		if 'A' <= first && first <= 'Z' {
+			first += 'a' - 'A'
+		}
+	}
+	return 1<<31 | uint32(len(name))<<8 | uint32(first)
 }
 
 // add adds name to the set, and reports false if an equal name is there.
 func (s nameSet) add(name []byte) (nameSet, bool) {
 	if s.index == nil {
+		sk := s.sketchOf(name)
 		for _, n := range s.list {
-			if bytes.Equal(n, name) || s.fold && bytes.EqualFold(n, name) {
+			if sk != 0 && n.sketch != 0 && sk != n.sketch {
+				continue
+			}
+			if bytes.Equal(n.name, name) || s.fold && bytes.EqualFold(n.name, name) {
 				return s, false
 			}
 		}
 		if len(s.list) < cap(s.list) {
-			s.list = append(s.list, name)
+			s.list = append(s.list, seenName{name, sk})
 			return s, true
 		}
 		s.index = make(map[string]struct{}, 2*len(s.list))
 		for _, n := range s.list {
-			s.index[s.key(n)] = struct{}{}
+			s.index[s.key(n.name)] = struct{}{}
 		}
 	}
 	k := s.key(name)

@@ -1,6 +1,7 @@
 package strictjson
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -87,5 +88,26 @@ func TestStringValueAllocs(t *testing.T) {
 	member := func(_, _ []byte) error { return nil }
 	if n := testing.AllocsPerRun(100, func() { _ = Scan(obj, Token, member) }); n != 0 {
 		t.Errorf("Scan: %v allocations, want 0", n)
+	}
+}
+
+// TestNameSetFolds: under FoldNames a name is a duplicate of an earlier one
+// exactly when bytes.EqualFold says so, whatever their lengths and scripts
+// (the sketches that skip most comparisons must never skip an equal pair).
+func TestNameSetFolds(t *testing.T) {
+	names := []string{"exp", "EXP", "eXp", "exq", "ex", "expp", "k", "K", "\u212a", "kk", "K\u212a", "s", "S", "\u017f",
+		"sub", "SUB", "\u017fub", "é", "É", "a", "A", "aud", "auth_time", "AUTH_TIME", "amr", "AMR", "", "x\u212a", "Xk"}
+	for _, a := range names {
+		for _, b := range names {
+			for _, fold := range []bool{true, false} {
+				s := nameSet{fold: fold, list: make([]seenName, 0, nameListMax)}
+				s, _ = s.add([]byte(a))
+				_, ok := s.add([]byte(b))
+				want := !bytes.Equal([]byte(a), []byte(b)) && !(fold && bytes.EqualFold([]byte(a), []byte(b)))
+				if ok != want {
+					t.Errorf("fold %v: %q then %q: added %v, want %v", fold, a, b, ok, want)
+				}
+			}
+		}
 	}
 }
