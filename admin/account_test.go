@@ -33,7 +33,7 @@ func TestCreateUser(t *testing.T) {
 		{"a bad role", auth.NewUser{Username: "dave", Roles: []string{"Admin"}, Actor: "root-id"}, auth.ErrInvalidRole},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f.events.take()
+			f.events.Take()
 			u, err := f.x.CreateUser(ctx, tc.n)
 			switch {
 			case tc.n.Actor == "":
@@ -53,7 +53,7 @@ func TestCreateUser(t *testing.T) {
 			if stored.Username != strings.ToLower(tc.n.Username) || (stored.PasswordHash == "") != (tc.n.Password == "") {
 				t.Fatalf("stored %+v", stored)
 			}
-			evs := f.events.take()
+			evs := f.events.Take()
 			if len(evs) != 1 || evs[0].Type != auth.EventRegistered || evs[0].Actor != "root-id" || evs[0].UserID != u.ID {
 				t.Fatalf("events %+v", evs)
 			}
@@ -79,7 +79,7 @@ func TestSetPassword(t *testing.T) {
 		t.Fatal(err)
 	}
 	pair := f.login(t, "alice")
-	f.events.take()
+	f.events.Take()
 	for _, tc := range []struct {
 		name string
 		id   string
@@ -101,7 +101,7 @@ func TestSetPassword(t *testing.T) {
 	if _, _, err := f.a.Authenticate(ctx, pair.AccessToken); err != nil {
 		t.Fatalf("a refused change ended the login: %v", err)
 	}
-	if evs := f.events.take(); len(evs) != 0 {
+	if evs := f.events.Take(); len(evs) != 0 {
 		t.Fatalf("refused changes made events: %+v", evs)
 	}
 	if err := f.x.SetPassword(ctx, u.ID, admin.PasswordSet{Password: "a new password here", Actor: "authctl (unix user root)", Client: auth.Client{Addr: "192.0.2.3"}}); err != nil {
@@ -119,7 +119,7 @@ func TestSetPassword(t *testing.T) {
 	if _, err := f.a.Login(ctx, auth.Credentials{Username: "alice", Password: "a new password here"}); err != nil {
 		t.Fatalf("the new password: %v", err)
 	}
-	evs := f.events.take()
+	evs := f.events.Take()
 	if len(evs) < 1 || evs[0].Type != auth.EventPasswordChanged || evs[0].Actor != "authctl (unix user root)" || evs[0].ClientAddr != "192.0.2.3" || evs[0].Change == "" {
 		t.Fatalf("events %+v", evs)
 	}
@@ -141,7 +141,7 @@ func TestDeleteUser(t *testing.T) {
 	root := f.register(t, "root", admin.Role)
 	u := f.register(t, "alice")
 	pair := f.login(t, "alice")
-	f.events.take()
+	f.events.Take()
 	for _, tc := range []struct {
 		name string
 		id   string
@@ -162,7 +162,7 @@ func TestDeleteUser(t *testing.T) {
 	if got := f.user(t, root.ID); got.Disabled {
 		t.Fatal("a refused deletion disabled the last admin")
 	}
-	if evs := f.events.take(); len(evs) != 0 {
+	if evs := f.events.Take(); len(evs) != 0 {
 		t.Fatalf("refused deletions made events: %+v", evs)
 	}
 	if err := f.x.DeleteUser(ctx, u.ID, admin.Deletion{Actor: "root-id", Client: auth.Client{Addr: "192.0.2.4"}}); err != nil {
@@ -174,7 +174,7 @@ func TestDeleteUser(t *testing.T) {
 	if _, err := f.a.Store().UserByID(ctx, u.ID); !errors.Is(err, auth.ErrNotFound) {
 		t.Fatalf("the deleted account: %v", err)
 	}
-	evs := f.events.take()
+	evs := f.events.Take()
 	if len(evs) != 1 || evs[0].Type != auth.EventUserDeleted || evs[0].Actor != "root-id" || evs[0].UserID != u.ID || evs[0].ClientAddr != "192.0.2.4" {
 		t.Fatalf("events %+v", evs)
 	}

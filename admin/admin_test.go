@@ -2,92 +2,31 @@ package admin_test
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/admin"
+	"github.com/goauthkit/auth/internal/authtest"
 	"github.com/goauthkit/auth/store/memory"
 )
-
-// plainHasher is a fast, insecure Hasher for these tests, whose subject is
-// not hashing.
-type plainHasher struct{}
-
-const plainHashPrefix = "$plain-sha256$"
-
-func (plainHasher) Hash(p string) (string, error) {
-	s := sha256.Sum256([]byte(p))
-	return plainHashPrefix + hex.EncodeToString(s[:]), nil
-}
-
-func (h plainHasher) Verify(p, encoded string) error {
-	if want, _ := h.Hash(p); want != encoded {
-		return auth.ErrPasswordMismatch
-	}
-	return nil
-}
-
-func (plainHasher) NeedsRehash(string) bool { return false }
 
 var testSecret = []byte("admin-tests-secret-0123456789abcdef")
 
 const password = "correct horse battery"
-
-// testClock is a clock that moves only when a test moves it.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// eventLog keeps the Authenticator's events.
-type eventLog struct {
-	mu     sync.Mutex
-	events []auth.Event
-}
-
-func (l *eventLog) add(_ context.Context, e auth.Event) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.events = append(l.events, e)
-}
-
-// take returns the events since the last take, and forgets them.
-func (l *eventLog) take() []auth.Event {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	evs := l.events
-	l.events = nil
-	return evs
-}
 
 // fixture is an Authenticator on a store (store/memory's unless the test
 // gives another), on a clock of the test's, and its administration.
 type fixture struct {
 	a      *auth.Authenticator
 	x      *admin.Admin
-	clock  *testClock
-	events *eventLog
+	clock  *authtest.Clock
+	events *authtest.Events
 }
 
 func newFixture(t testing.TB, store auth.Store) *fixture {
@@ -95,11 +34,11 @@ func newFixture(t testing.TB, store auth.Store) *fixture {
 	if store == nil {
 		store = memory.New()
 	}
-	f := &fixture{clock: &testClock{now: time.Date(2026, 5, 4, 3, 2, 1, 0, time.UTC)}, events: &eventLog{}}
+	f := &fixture{clock: authtest.NewClock(time.Date(2026, 5, 4, 3, 2, 1, 0, time.UTC)), events: &authtest.Events{}}
 	a, err := auth.New(auth.Config{
 		Store: store, SecretKey: testSecret,
-		Passwords: auth.PasswordConfig{Hasher: plainHasher{}},
-		OnEvent:   f.events.add,
+		Passwords: auth.PasswordConfig{Hasher: authtest.PlainHasher{}},
+		OnEvent:   f.events.Add,
 		Now:       f.clock.Now,
 	})
 	if err != nil {
@@ -149,7 +88,7 @@ func TestUpdateUserRoles(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx := context.Background()
 	u := f.register(t, "alice")
-	f.events.take()
+	f.events.Take()
 	for _, roles := range [][]string{{"Admin"}, {""}, {"a b"}, {strings.Repeat("r", 65)}, make([]string, 33), {"ok", "é"}, {"a/b"}} {
 		if _, err := f.x.UpdateUser(ctx, u.ID, admin.Update{Roles: &roles, Actor: "test"}); !errors.Is(err, auth.ErrInvalidRole) {
 			t.Errorf("roles %q: %v", roles, err)
@@ -158,11 +97,11 @@ func TestUpdateUserRoles(t *testing.T) {
 	if got := f.user(t, u.ID); len(got.Roles) != 0 {
 		t.Fatalf("refused roles were stored: %q", got.Roles)
 	}
-	if evs := f.events.take(); len(evs) != 0 {
+	if evs := f.events.Take(); len(evs) != 0 {
 		t.Fatalf("refused changes made events: %+v", evs)
 	}
 
-	f.clock.advance(time.Hour)
+	f.clock.Advance(time.Hour)
 	got, err := f.x.UpdateUser(ctx, u.ID, admin.Update{Roles: &[]string{"b", "a:x", "b"}, Actor: "test", Client: auth.Client{Addr: "192.0.2.7"}})
 	if err != nil || strings.Join(got.Roles, ",") != "a:x,b" || !got.HasRole("b") || !got.HasRole("a:x") {
 		t.Fatalf("roles: %v %v", got, err)
@@ -173,7 +112,7 @@ func TestUpdateUserRoles(t *testing.T) {
 	if stored := f.user(t, u.ID); strings.Join(stored.Roles, ",") != "a:x,b" {
 		t.Errorf("stored roles %q", stored.Roles)
 	}
-	evs := f.events.take()
+	evs := f.events.Take()
 	if len(evs) != 1 {
 		t.Fatalf("events %+v", evs)
 	}
@@ -194,7 +133,7 @@ func TestUpdateUserRoles(t *testing.T) {
 	if got, err := f.x.UpdateUser(ctx, u.ID, admin.Update{Roles: &[]string{}, Actor: "test"}); err != nil || len(got.Roles) != 0 {
 		t.Fatalf("no roles: %v %v", got, err)
 	}
-	if evs := f.events.take(); len(evs) != 2 || evs[1].Change != "roles=" {
+	if evs := f.events.Take(); len(evs) != 2 || evs[1].Change != "roles=" {
 		t.Errorf("events %+v", evs)
 	}
 }
@@ -206,7 +145,7 @@ func TestUpdateUserNeedsActor(t *testing.T) {
 	ctx := context.Background()
 	u := f.register(t, "alice")
 	pair := f.login(t, "alice")
-	f.events.take()
+	f.events.Take()
 	for _, up := range []admin.Update{
 		{Roles: &[]string{"a"}},
 		{Disabled: ptr(true)},
@@ -225,7 +164,7 @@ func TestUpdateUserNeedsActor(t *testing.T) {
 	if _, _, err := f.a.Authenticate(ctx, pair.AccessToken); err != nil {
 		t.Fatalf("the user's token ended: %v", err)
 	}
-	if evs := f.events.take(); len(evs) != 0 {
+	if evs := f.events.Take(); len(evs) != 0 {
 		t.Fatalf("events %+v", evs)
 	}
 }
@@ -236,7 +175,7 @@ func TestUpdateUserUnknown(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx := context.Background()
 	f.register(t, "alice", admin.Role)
-	f.events.take()
+	f.events.Take()
 	for _, up := range []admin.Update{
 		{Roles: &[]string{}, Actor: "test"},
 		{Disabled: ptr(true), Actor: "test"},
@@ -248,7 +187,7 @@ func TestUpdateUserUnknown(t *testing.T) {
 			t.Errorf("%+v of nobody: %v %v", up, got, err)
 		}
 	}
-	if evs := f.events.take(); len(evs) != 0 {
+	if evs := f.events.Take(); len(evs) != 0 {
 		t.Fatalf("events %+v", evs)
 	}
 }
@@ -263,7 +202,7 @@ func TestDisableEndsLogins(t *testing.T) {
 	bob := f.register(t, "bob")
 	pair := f.login(t, "alice")
 	bobPair := f.login(t, "bob")
-	f.events.take()
+	f.events.Take()
 
 	got, err := f.x.UpdateUser(ctx, u.ID, admin.Update{Disabled: ptr(true), Actor: "root", Client: auth.Client{Addr: "192.0.2.7"}})
 	if err != nil || !got.Disabled {
@@ -288,7 +227,7 @@ func TestDisableEndsLogins(t *testing.T) {
 	if list, err := f.a.ListSessions(ctx, bob.ID); err != nil || len(list) != 1 {
 		t.Fatalf("another user's sessions: %v %v", list, err)
 	}
-	evs := f.events.take()
+	evs := f.events.Take()
 	i := slices.IndexFunc(evs, func(e auth.Event) bool { return e.Type == admin.EventUserDisabled })
 	if i < 0 {
 		t.Fatalf("no %s event: %+v", admin.EventUserDisabled, evs)
@@ -301,7 +240,7 @@ func TestDisableEndsLogins(t *testing.T) {
 	if err != nil || got.Disabled {
 		t.Fatalf("enable: %v %v", got, err)
 	}
-	if evs := f.events.take(); len(evs) != 1 || evs[0].Type != admin.EventUserEnabled || evs[0].Change != "disabled=false" || evs[0].Actor != "root" {
+	if evs := f.events.Take(); len(evs) != 1 || evs[0].Type != admin.EventUserEnabled || evs[0].Change != "disabled=false" || evs[0].Actor != "root" {
 		t.Errorf("events %+v", evs)
 	}
 	again := f.login(t, "alice")
@@ -331,12 +270,12 @@ func TestUpdateUserLogout(t *testing.T) {
 	ctx := context.Background()
 	u := f.register(t, "alice", admin.Role)
 	one, two := f.login(t, "alice"), f.login(t, "alice")
-	f.events.take()
+	f.events.Take()
 	got, err := f.x.UpdateUser(ctx, u.ID, admin.Update{Logout: true, Actor: "root", Client: auth.Client{Addr: "192.0.2.7"}})
 	if err != nil || got.Disabled || !got.HasRole(admin.Role) {
 		t.Fatalf("logout: %v %v", got, err)
 	}
-	evs := f.events.take()
+	evs := f.events.Take()
 	if len(evs) != 1 {
 		t.Fatalf("events %+v", evs)
 	}
@@ -355,14 +294,14 @@ func TestUpdateUserLogout(t *testing.T) {
 		t.Fatalf("sessions after the logout: %v %v", list, err)
 	}
 	f.login(t, "alice")
-	f.events.take()
+	f.events.Take()
 
 	// Each field given is an event of its own, in one change.
 	if _, err := f.x.UpdateUser(ctx, u.ID, admin.Update{Disabled: ptr(false), Roles: &[]string{"admin", "ops"}, Logout: true, Actor: "root"}); err != nil {
 		t.Fatal(err)
 	}
 	var types []auth.EventType
-	for _, e := range f.events.take() {
+	for _, e := range f.events.Take() {
 		types = append(types, e.Type)
 	}
 	if want := []auth.EventType{admin.EventUserEnabled, admin.EventRolesChanged, auth.EventLogoutAll}; !slices.Equal(types, want) {
@@ -386,7 +325,7 @@ func TestLastAdmin(t *testing.T) {
 	if _, err := f.x.UpdateUser(ctx, other.ID, admin.Update{Disabled: ptr(true), Actor: "test"}); err != nil {
 		t.Fatalf("disabling one of two admins: %v", err)
 	}
-	f.events.take()
+	f.events.Take()
 	// other is disabled: root is the last enabled one.
 	for _, up := range []admin.Update{
 		{Roles: &[]string{}, Actor: "test"},
@@ -405,7 +344,7 @@ func TestLastAdmin(t *testing.T) {
 	if _, _, err := f.a.Authenticate(ctx, pair.AccessToken); err != nil {
 		t.Fatalf("a refused change ended the last admin's logins: %v", err)
 	}
-	if evs := f.events.take(); len(evs) != 0 {
+	if evs := f.events.Take(); len(evs) != 0 {
 		t.Fatalf("refused changes made events: %+v", evs)
 	}
 	// What keeps the role is allowed: other roles, a logout, enabling.
@@ -434,12 +373,12 @@ func TestLastAdmin(t *testing.T) {
 	if _, err := f.x.UpdateUser(ctx, other.ID, admin.Update{Disabled: ptr(true), Actor: "test"}); !errors.Is(err, auth.ErrLastAdmin) {
 		t.Fatalf("disabling the last admin: %v", err)
 	}
-	f.events.take()
+	f.events.Take()
 	got, err := f.x.UpdateUser(ctx, other.ID, admin.Update{Disabled: ptr(true), Roles: &[]string{}, Actor: "authctl (unix user alice)", Force: true})
 	if err != nil || !got.Disabled || got.HasRole(admin.Role) {
 		t.Fatalf("forced: %v %v", got, err)
 	}
-	if evs := f.events.take(); len(evs) != 2 || evs[0].Actor != "authctl (unix user alice)" {
+	if evs := f.events.Take(); len(evs) != 2 || evs[0].Actor != "authctl (unix user alice)" {
 		t.Errorf("events of a forced change: %+v", evs)
 	}
 	// No admin left: making one needs no force.
@@ -632,7 +571,7 @@ func TestUpdateUserEndsTokensAt(t *testing.T) {
 		{"roles", admin.Update{Roles: &[]string{"ops"}}, false},
 		{"logout", admin.Update{Logout: true}, true},
 	} {
-		f.clock.advance(time.Minute)
+		f.clock.Advance(time.Minute)
 		before := f.user(t, u.ID).TokensEndedAt
 		step.up.Actor = "root"
 		if _, err := f.x.UpdateUser(ctx, u.ID, step.up); err != nil {

@@ -3,8 +3,6 @@ package adminhttp
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,7 +13,6 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,28 +20,9 @@ import (
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/admin"
 	"github.com/goauthkit/auth/authhttp"
+	"github.com/goauthkit/auth/internal/authtest"
 	"github.com/goauthkit/auth/store/memory"
 )
-
-// plainHasher is a fast, insecure Hasher for these tests, where the cost
-// of a real hash would only slow them down.
-type plainHasher struct{}
-
-const plainHashPrefix = "$plain-sha256$"
-
-func (plainHasher) Hash(p string) (string, error) {
-	s := sha256.Sum256([]byte(p))
-	return plainHashPrefix + hex.EncodeToString(s[:]), nil
-}
-
-func (h plainHasher) Verify(p, encoded string) error {
-	if want, _ := h.Hash(p); want != encoded {
-		return auth.ErrPasswordMismatch
-	}
-	return nil
-}
-
-func (plainHasher) NeedsRehash(string) bool { return false }
 
 var testSecret = []byte("adminhttp-tests-secret-0123456789abcdef")
 
@@ -123,27 +101,6 @@ func (s *downStore) ListUsers(ctx context.Context, after string, limit int) ([]*
 	return s.Store.ListUsers(ctx, after, limit)
 }
 
-// eventLog keeps the Authenticator's events.
-type eventLog struct {
-	mu     sync.Mutex
-	events []auth.Event
-}
-
-func (l *eventLog) add(_ context.Context, e auth.Event) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.events = append(l.events, e)
-}
-
-// take returns the events since the last take, and forgets them.
-func (l *eventLog) take() []auth.Event {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	evs := l.events
-	l.events = nil
-	return evs
-}
-
 // env is a service as a real one mounts the admin endpoints: an
 // Authenticator on a memory store that a test may switch off (or on one
 // that cannot list users), its authhttp.Handlers, and this package's routes
@@ -154,7 +111,7 @@ type env struct {
 	h      *authhttp.Handlers
 	x      *Handlers
 	store  *downStore // nil with noLister
-	events *eventLog
+	events *authtest.Events
 	srv    *httptest.Server
 	client *http.Client
 	// documented is, for each route of this package, the statuses its
@@ -176,7 +133,7 @@ func newEnv(t testing.TB) *env { return newEnvConfig(t, envConfig{}) }
 
 func newEnvConfig(t testing.TB, c envConfig) *env {
 	t.Helper()
-	e := &env{t: t, events: &eventLog{}}
+	e := &env{t: t, events: &authtest.Events{}}
 	var store auth.Store = struct{ auth.Store }{memory.New()}
 	if !c.noLister {
 		e.store = &downStore{Store: memory.New()}
@@ -184,8 +141,8 @@ func newEnvConfig(t testing.TB, c envConfig) *env {
 	}
 	a, err := auth.New(auth.Config{
 		Store: store, SecretKey: testSecret,
-		Passwords: auth.PasswordConfig{Hasher: plainHasher{}},
-		OnEvent:   e.events.add,
+		Passwords: auth.PasswordConfig{Hasher: authtest.PlainHasher{}},
+		OnEvent:   e.events.Add,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -326,7 +283,7 @@ func (e *env) check(r *http.Request, res resp) {
 			e.t.Fatalf("%d with a body that is not JSON: %q", status, body)
 		}
 	}
-	for _, secret := range []string{plainHashPrefix, "password_hash", string(testSecret)} {
+	for _, secret := range []string{authtest.PlainHashPrefix, "password_hash", string(testSecret)} {
 		if bytes.Contains(body, []byte(secret)) {
 			e.t.Fatalf("answer %d leaks %q: %s", status, secret, body)
 		}
@@ -714,7 +671,7 @@ func TestEventsHoldClientAddr(t *testing.T) {
 	e.makeAdmin(t, rootID)
 	root := e.login(t, "root")
 	e.login(t, "alice")
-	e.events.take() // the setup's, the direct UpdateUser among them
+	e.events.Take() // the setup's, the direct UpdateUser among them
 
 	send := func(method, path, body string) resp {
 		t.Helper()
@@ -738,7 +695,7 @@ func TestEventsHoldClientAddr(t *testing.T) {
 	send("DELETE", "/admin/users/"+bob.body["id"].(string), "").wantStatus(t, 204)
 
 	seen := map[auth.EventType]bool{}
-	for _, ev := range e.events.take() {
+	for _, ev := range e.events.Take() {
 		seen[ev.Type] = true
 		if ev.ClientAddr != "192.0.2.1" {
 			t.Errorf("event %s has client address %q, want 192.0.2.1", ev.Type, ev.ClientAddr)
