@@ -3,9 +3,6 @@ package audit_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"go/ast"
@@ -23,58 +20,18 @@ import (
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/admin"
 	"github.com/goauthkit/auth/audit"
+	"github.com/goauthkit/auth/internal/authtest"
 	"github.com/goauthkit/auth/recovery"
 	"github.com/goauthkit/auth/store/memory"
 )
 
-// plainHasher is a fast, insecure auth.Hasher: this test's subject is not
-// hashing.
-type plainHasher struct{}
-
-func (plainHasher) Hash(p string) (string, error) {
-	s := sha256.Sum256([]byte(p))
-	return "$plain-sha256$" + hex.EncodeToString(s[:]), nil
-}
-
-func (h plainHasher) Verify(p, encoded string) error {
-	if want, _ := h.Hash(p); subtle.ConstantTimeCompare([]byte(want), []byte(encoded)) != 1 {
-		return auth.ErrPasswordMismatch
-	}
-	return nil
-}
-
-func (plainHasher) NeedsRehash(string) bool { return false }
-
-// rehashOnce is plainHasher, except that the hash of "an old password" is
-// outdated, so that a login with it rehashes.
-type rehashOnce struct{ plainHasher }
+// rehashOnce is authtest.PlainHasher, except that the hash of "an old
+// password" is outdated, so that a login with it rehashes.
+type rehashOnce struct{ authtest.PlainHasher }
 
 func (h rehashOnce) NeedsRehash(encoded string) bool {
 	old, _ := h.Hash("an old password")
 	return encoded == old
-}
-
-// testClock is a settable clock, safe for concurrent use (the mail workers
-// read it).
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newTestClock() *testClock {
-	return &testClock{t: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }
 
 // recordingMailer hands the mails with a link to the test, drops the
@@ -200,7 +157,7 @@ func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(
 // hash, a token or an email address.
 func TestLogEventsEveryType(t *testing.T) {
 	var buf syncBuf
-	store, clock, m := memory.New(), newTestClock(), newRecordingMailer()
+	store, clock, m := memory.New(), authtest.NewClock(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)), newRecordingMailer()
 	a, err := auth.New(auth.Config{
 		Store:     store,
 		SecretKey: []byte("0123456789abcdef0123456789abcdef-test-only"),

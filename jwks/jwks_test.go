@@ -19,30 +19,9 @@ import (
 	"time"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/internal/authtest"
 	"github.com/goauthkit/auth/jwks"
 )
-
-// testClock is a settable clock, safe for concurrent use.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newTestClock() *testClock {
-	return &testClock{t: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // generated holds one key per algorithm, shared by the tests (RSA keys are
 // slow to make).
@@ -80,7 +59,7 @@ type noStore struct{ auth.Store }
 // "goauthkit".
 type issuer struct{ a *auth.Authenticator }
 
-func newIssuer(t testing.TB, ks *auth.KeySet, clock *testClock) issuer {
+func newIssuer(t testing.TB, ks *auth.KeySet, clock *authtest.Clock) issuer {
 	t.Helper()
 	c := auth.Config{Store: noStore{}, Keys: ks}
 	if clock != nil {
@@ -233,7 +212,7 @@ func TestParse(t *testing.T) {
 }
 
 func TestRemote(t *testing.T) {
-	clock := newTestClock()
+	clock := authtest.NewClock(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
 	first := testKey(t, "EdDSA")
 	issuerKeys := keySet(t, first)
 	iss := newIssuer(t, issuerKeys, clock)

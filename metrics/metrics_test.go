@@ -10,20 +10,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/internal/authtest"
 	"github.com/goauthkit/auth/metrics"
 	"github.com/goauthkit/auth/store/memory"
 )
-
-type plainHasher struct{}
-
-func (plainHasher) Hash(p string) (string, error) { return "plain:" + p, nil }
-func (plainHasher) Verify(p, h string) error {
-	if h != "plain:"+p {
-		return auth.ErrInvalidCredentials
-	}
-	return nil
-}
-func (plainHasher) NeedsRehash(string) bool { return false }
 
 func TestMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
@@ -46,7 +36,7 @@ func TestMetrics(t *testing.T) {
 		SecretKey: []byte("metrics-test-secret-0123456789abcdef"),
 		OnEvent:   m.Observe,
 		Limits:    auth.Limits{LoginUserAddress: auth.Rate{Burst: 2, Interval: 1 << 40}},
-		Passwords: auth.PasswordConfig{Hasher: plainHasher{}},
+		Passwords: auth.PasswordConfig{Hasher: authtest.PlainHasher{}},
 	})
 	if err != nil {
 		t.Fatal(err)

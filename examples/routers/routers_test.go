@@ -2,8 +2,6 @@ package routers_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -21,6 +19,7 @@ import (
 	"github.com/goauthkit/auth/admin"
 	"github.com/goauthkit/auth/admin/adminhttp"
 	"github.com/goauthkit/auth/authhttp"
+	"github.com/goauthkit/auth/internal/authtest"
 	"github.com/goauthkit/auth/mfa"
 	"github.com/goauthkit/auth/mfa/mfahttp"
 	"github.com/goauthkit/auth/recovery"
@@ -170,23 +169,6 @@ var mounts = []mount{
 	}},
 }
 
-// plainHasher is a fast, insecure Hasher for these tests.
-type plainHasher struct{}
-
-func (plainHasher) Hash(p string) (string, error) {
-	s := sha256.Sum256([]byte(p))
-	return "$plain-sha256$" + hex.EncodeToString(s[:]), nil
-}
-
-func (h plainHasher) Verify(p, encoded string) error {
-	if want, _ := h.Hash(p); want != encoded {
-		return auth.ErrPasswordMismatch
-	}
-	return nil
-}
-
-func (plainHasher) NeedsRehash(string) bool { return false }
-
 // discardMailer sends no mail.
 type discardMailer struct{}
 
@@ -211,7 +193,7 @@ func newService(t *testing.T, m mount) *service {
 	a, err := auth.New(auth.Config{
 		Store:     memory.New(),
 		SecretKey: []byte("routers-tests-secret-0123456789abcdef"),
-		Passwords: auth.PasswordConfig{Hasher: plainHasher{}},
+		Passwords: auth.PasswordConfig{Hasher: authtest.PlainHasher{}},
 	})
 	if err != nil {
 		t.Fatal(err)
