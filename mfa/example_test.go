@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/internal/authtest"
 	"github.com/goauthkit/auth/mfa"
 	"github.com/goauthkit/auth/store/memory"
 )
@@ -16,7 +17,7 @@ import (
 // yields a challenge, which a code of the app completes.
 func Example() {
 	ctx := context.Background()
-	clock := &testClock{t: time.Date(2026, 3, 4, 5, 6, 0, 0, time.UTC)}
+	clock := authtest.NewClock(time.Date(2026, 3, 4, 5, 6, 0, 0, time.UTC))
 	a, err := auth.New(auth.Config{Store: memory.New(), SecretKey: testSecret, Now: clock.Now})
 	if err != nil {
 		log.Fatal(err)

@@ -3,10 +3,7 @@ package mfa_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base32"
-	"encoding/hex"
 	"errors"
 	"net/url"
 	"regexp"
@@ -17,6 +14,7 @@ import (
 	"time"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/internal/authtest"
 	"github.com/goauthkit/auth/mfa"
 	"github.com/goauthkit/auth/store/memory"
 	"github.com/goauthkit/auth/store/mfastore"
@@ -29,79 +27,19 @@ var (
 
 const password = "correct horse battery"
 
-// testClock is a settable clock, safe for concurrent use.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// plainHasher is a fast, insecure auth.Hasher: hashing is not what these
-// tests check.
-type plainHasher struct{}
-
-func (plainHasher) Hash(p string) (string, error) {
-	s := sha256.Sum256([]byte(p))
-	return "$plain-sha256$" + hex.EncodeToString(s[:]), nil
-}
-
-func (h plainHasher) Verify(p, encoded string) error {
-	if want, _ := h.Hash(p); subtle.ConstantTimeCompare([]byte(want), []byte(encoded)) != 1 {
-		return auth.ErrPasswordMismatch
-	}
-	return nil
-}
-
-func (plainHasher) NeedsRehash(string) bool { return false }
-
-// eventLog records events.
-type eventLog struct {
-	mu     sync.Mutex
-	events []auth.Event
-}
-
-func (l *eventLog) add(_ context.Context, e auth.Event) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.events = append(l.events, e)
-}
-
-func (l *eventLog) count(t auth.EventType) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for _, e := range l.events {
-		if e.Type == t {
-			n++
-		}
-	}
-	return n
-}
-
 type env struct {
 	a      *auth.Authenticator
 	m      *mfa.MFA
 	store  *memory.Store
-	clock  *testClock
-	events *eventLog
+	clock  *authtest.Clock
+	events *authtest.Events
 }
 
 func newEnv(t testing.TB, c mfa.Config) *env {
 	t.Helper()
-	e := &env{store: memory.New(), clock: &testClock{t: time.Date(2026, 3, 4, 5, 6, 0, 0, time.UTC)}, events: &eventLog{}}
-	a, err := auth.New(auth.Config{Store: e.store, SecretKey: testSecret, Now: e.clock.Now, OnEvent: e.events.add,
-		Passwords: auth.PasswordConfig{Hasher: plainHasher{}}})
+	e := &env{store: memory.New(), clock: authtest.NewClock(time.Date(2026, 3, 4, 5, 6, 0, 0, time.UTC)), events: &authtest.Events{}}
+	a, err := auth.New(auth.Config{Store: e.store, SecretKey: testSecret, Now: e.clock.Now, OnEvent: e.events.Add,
+		Passwords: auth.PasswordConfig{Hasher: authtest.PlainHasher{}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +234,7 @@ func TestEnrolment(t *testing.T) {
 	if _, err := e.m.Complete(ctx, mfa.Completion{Token: ch.Token, OTP: e.code(t, secret, 0)}); err != nil {
 		t.Fatalf("the next step's code: %v", err)
 	}
-	if e.events.count(mfa.EventTOTPEnabled) != 1 || e.events.count(mfa.EventRecoveryCodesGenerated) != 1 {
+	if e.events.Count(mfa.EventTOTPEnabled) != 1 || e.events.Count(mfa.EventRecoveryCodesGenerated) != 1 {
 		t.Fatal("the enrolment's events")
 	}
 }
@@ -352,7 +290,7 @@ func TestLoginWithSecondFactor(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a recovery code: %v", err)
 	}
-	if !slices.Contains(e.claims(t, pair.AccessToken).Methods, auth.MethodMFA) || e.events.count(mfa.EventRecoveryCodeUsed) != 1 {
+	if !slices.Contains(e.claims(t, pair.AccessToken).Methods, auth.MethodMFA) || e.events.Count(mfa.EventRecoveryCodeUsed) != 1 {
 		t.Fatal("the recovery code's login")
 	}
 	_, ch3, _ := e.login("alice")
@@ -425,7 +363,7 @@ func TestCodeBudgets(t *testing.T) {
 	if _, err := e.m.Complete(ctx, mfa.Completion{Token: ch.Token, OTP: e.code(t, en.secret, 0)}); err != nil {
 		t.Fatalf("a right code once the budget refilled: %v", err)
 	}
-	if n := e.events.count(mfa.EventFailed); n < 10 {
+	if n := e.events.Count(mfa.EventFailed); n < 10 {
 		t.Fatalf("%d failure events", n)
 	}
 }
@@ -444,7 +382,7 @@ func TestChallengeDies(t *testing.T) {
 			return e.a.ChangePassword(ctx, auth.PasswordChange{UserID: u.ID, Current: password, New: "another horse battery"})
 		}},
 		{"password reset", func(e *env, u *auth.User) error {
-			return e.store.UpdatePasswordHash(ctx, u.ID, u.PasswordHash, "$plain-sha256$"+strings.Repeat("0", 64), true, e.clock.Now())
+			return e.store.UpdatePasswordHash(ctx, u.ID, u.PasswordHash, authtest.PlainHashPrefix+strings.Repeat("0", 64), true, e.clock.Now())
 		}},
 		{"disabled", func(e *env, u *auth.User) error {
 			disabled := true
@@ -566,7 +504,7 @@ func TestManagement(t *testing.T) {
 	if s, _ := e.m.Status(ctx, b.user.ID); s.TOTP || s.RecoveryCodesLeft != 0 {
 		t.Fatalf("bob's status after a reset: %+v", s)
 	}
-	if e.events.count(mfa.EventReset) != 1 || e.events.count(mfa.EventTOTPDisabled) != 1 {
+	if e.events.Count(mfa.EventReset) != 1 || e.events.Count(mfa.EventTOTPDisabled) != 1 {
 		t.Fatal("the management's events")
 	}
 }
