@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/internal/authtest"
 	"github.com/goauthkit/auth/recovery"
 )
 
@@ -33,10 +34,10 @@ func TestActsOnCoreEvents(t *testing.T) {
 			if path, _ := link(t, msg); path != "verify-email" || msg.To != "alice@example.com" {
 				t.Fatalf("mailed %s to %s", path, msg.To)
 			}
-			if n := f.events.count(recovery.EventEmailVerificationRequested, func(e auth.Event) bool {
+			if n := f.events.Count(recovery.EventEmailVerificationRequested, func(e auth.Event) bool {
 				return e.UserID == u.ID && e.Username == "alice" && e.Email == "alice@example.com" && e.ClientAddr == client.Addr
 			}); n != 1 {
-				t.Fatalf("%d email_verification_requested events for the signup, want 1: %+v", n, f.events.all())
+				t.Fatalf("%d email_verification_requested events for the signup, want 1: %+v", n, f.events.All())
 			}
 			_, token := link(t, msg)
 			if got, err := f.r.VerifyEmail(ctx, client, token); err != nil || !got.EmailVerified {
@@ -47,7 +48,7 @@ func TestActsOnCoreEvents(t *testing.T) {
 			return f.register(t, "bob", "correct horse battery")
 		}, func(t *testing.T, f *fixture, m *recordingMailer, u *auth.User) {
 			m.none(t)
-			if n := f.events.count(recovery.EventEmailVerificationRequested); n != 0 {
+			if n := f.events.Count(recovery.EventEmailVerificationRequested); n != 0 {
 				t.Fatalf("%d email_verification_requested events", n)
 			}
 		}},
@@ -92,7 +93,7 @@ func TestActsOnCoreEvents(t *testing.T) {
 			m.none(t)
 		}},
 		{"another Authenticator's events", func(t *testing.T, f *fixture) *auth.User {
-			other, err := auth.New(auth.Config{Store: f.store, SecretKey: testSecret, Passwords: auth.PasswordConfig{Hasher: plainHasher{}}})
+			other, err := auth.New(auth.Config{Store: f.store, SecretKey: testSecret, Passwords: auth.PasswordConfig{Hasher: authtest.PlainHasher{}}})
 			if err != nil {
 				t.Fatal(err)
 			}

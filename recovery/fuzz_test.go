@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/internal/authtest"
 	"github.com/goauthkit/auth/recovery"
 	"github.com/goauthkit/auth/store/memory"
 	"github.com/goauthkit/auth/store/storable"
@@ -35,7 +36,7 @@ func FuzzRecoveryInput(f *testing.F) {
 	a, err := auth.New(auth.Config{
 		Store:     memory.New(),
 		SecretKey: testSecret,
-		Passwords: auth.PasswordConfig{Hasher: plainHasher{}},
+		Passwords: auth.PasswordConfig{Hasher: authtest.PlainHasher{}},
 	})
 	if err != nil {
 		f.Fatal(err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/admin"
+	"github.com/goauthkit/auth/internal/authtest"
 	"github.com/goauthkit/auth/recovery"
 )
 
@@ -345,14 +346,14 @@ func TestMailOneRecipientNeverDelaysAnother(t *testing.T) {
 	// The mail refused for a while has every attempt, the retry delays
 	// over: a permanent refusal tried again would have been by then.
 	waitFor(t, "the busy recipient's mail did not fail every attempt", func() bool {
-		return f.events.count(recovery.EventMailFailed, about("busy@example.com")) == recovery.MailAttempts
+		return f.events.Count(recovery.EventMailFailed, authtest.About("busy@example.com")) == recovery.MailAttempts
 	})
 	m.mu.Lock()
 	for _, gone := range []string{"gone1@example.com", "gone2@example.com", "gone3@example.com"} {
 		if m.tries[gone] != 1 {
 			t.Errorf("a permanently refused mail was tried %d times, want 1", m.tries[gone])
 		}
-		if n := f.events.count(recovery.EventMailFailed, about(gone)); n != 1 {
+		if n := f.events.Count(recovery.EventMailFailed, authtest.About(gone)); n != 1 {
 			t.Errorf("%d mail_failed events for a permanently refused mail, want 1", n)
 		}
 	}
@@ -360,7 +361,7 @@ func TestMailOneRecipientNeverDelaysAnother(t *testing.T) {
 		t.Errorf("a mail refused for a while was tried %d times, want %d", m.tries["busy@example.com"], recovery.MailAttempts)
 	}
 	m.mu.Unlock()
-	for _, e := range f.events.all() {
+	for _, e := range f.events.All() {
 		if strings.Contains(e.Reason, "@") {
 			t.Errorf("event %s's reason holds an address: %s", e.Type, e.Reason)
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/internal/authtest"
 	"github.com/goauthkit/auth/recovery"
 	"github.com/goauthkit/auth/store/memory"
 )
@@ -19,7 +20,7 @@ type requiredOnly struct{ auth.Store }
 
 func newAuth(t *testing.T, s auth.Store) *auth.Authenticator {
 	t.Helper()
-	a, err := auth.New(auth.Config{Store: s, SecretKey: testSecret, Passwords: auth.PasswordConfig{Hasher: plainHasher{}}})
+	a, err := auth.New(auth.Config{Store: s, SecretKey: testSecret, Passwords: auth.PasswordConfig{Hasher: authtest.PlainHasher{}}})
 	if err != nil {
 		t.Fatal(err)
 	}

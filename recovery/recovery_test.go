@@ -3,8 +3,6 @@ package recovery_test
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
@@ -15,95 +13,12 @@ import (
 	"time"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/internal/authtest"
 	"github.com/goauthkit/auth/recovery"
 	"github.com/goauthkit/auth/store/memory"
 )
 
 var testSecret = []byte("0123456789abcdef0123456789abcdef-test-only")
-
-// testClock is a settable clock, safe for concurrent use (the mail workers
-// read it).
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newTestClock() *testClock {
-	return &testClock{t: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// plainHasher is a fast, insecure auth.Hasher: these tests' subject is not
-// hashing, where the cost of a real hash would only slow them down.
-type plainHasher struct{}
-
-func (plainHasher) Hash(p string) (string, error) {
-	s := sha256.Sum256([]byte(p))
-	return "$plain-sha256$" + hex.EncodeToString(s[:]), nil
-}
-
-func (h plainHasher) Verify(p, encoded string) error {
-	if want, _ := h.Hash(p); subtle.ConstantTimeCompare([]byte(want), []byte(encoded)) != 1 {
-		return auth.ErrPasswordMismatch
-	}
-	return nil
-}
-
-func (plainHasher) NeedsRehash(string) bool { return false }
-
-// eventLog records events (the core's and recovery's) for assertions.
-type eventLog struct {
-	mu     sync.Mutex
-	events []auth.Event
-}
-
-func (l *eventLog) add(_ context.Context, e auth.Event) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.events = append(l.events, e)
-}
-
-// count returns how many events of type t have been recorded, of those
-// for which each of match (if any) holds.
-func (l *eventLog) count(t auth.EventType, match ...func(auth.Event) bool) int {
-	n := 0
-next:
-	for _, e := range l.all() {
-		if e.Type != t {
-			continue
-		}
-		for _, m := range match {
-			if !m(e) {
-				continue next
-			}
-		}
-		n++
-	}
-	return n
-}
-
-// all returns a copy of the events recorded so far.
-func (l *eventLog) all() []auth.Event {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]auth.Event(nil), l.events...)
-}
-
-// about matches the events about the address email.
-func about(email string) func(auth.Event) bool {
-	return func(e auth.Event) bool { return e.Email == email }
-}
 
 // waitFor waits until cond holds, for at most 10 seconds.
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -228,8 +143,8 @@ type fixture struct {
 	a      *auth.Authenticator
 	r      *recovery.Recovery
 	store  *memory.Store
-	clock  *testClock
-	events *eventLog
+	clock  *authtest.Clock
+	events *authtest.Events
 }
 
 // newMailFixture returns a fixture whose Recovery mails links to
@@ -239,9 +154,9 @@ type fixture struct {
 func newMailFixture(t *testing.T, edit func(c *auth.Config, rc *recovery.Config)) (*fixture, *recordingMailer) {
 	t.Helper()
 	m := newRecordingMailer()
-	f := &fixture{store: memory.New(), clock: newTestClock(), events: &eventLog{}}
-	c := auth.Config{Store: f.store, SecretKey: testSecret, Now: f.clock.Now, OnEvent: f.events.add,
-		Passwords: auth.PasswordConfig{Hasher: plainHasher{}}}
+	f := &fixture{store: memory.New(), clock: authtest.NewClock(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)), events: &authtest.Events{}}
+	c := auth.Config{Store: f.store, SecretKey: testSecret, Now: f.clock.Now, OnEvent: f.events.Add,
+		Passwords: auth.PasswordConfig{Hasher: authtest.PlainHasher{}}}
 	rc := recovery.Config{Mailer: m, PublicURL: "https://auth.example.com"}
 	if edit != nil {
 		edit(&c, &rc)
@@ -594,7 +509,7 @@ func TestLimitsConfigured(t *testing.T) {
 				}
 			}
 			m.none(t)
-			waitFor(t, "the last request was not throttled", func() bool { return f.events.count(recovery.EventMailThrottled) == 4-tc.mails })
+			waitFor(t, "the last request was not throttled", func() bool { return f.events.Count(recovery.EventMailThrottled) == 4-tc.mails })
 			for i := range tc.addr {
 				if err := f.r.RequestPasswordReset(ctx, auth.Client{Addr: "198.51.100.1"}, fmt.Sprintf("n%d@example.com", i)); err != nil {
 					t.Fatalf("request %d from one address: %v", i+1, err)
@@ -689,24 +604,24 @@ func TestMailRetries(t *testing.T) {
 	}
 	_, token := link(t, m.next(t))
 	// The sent event follows the delivery the fake sender saw: wait for it.
-	waitFor(t, "no mail_sent event", func() bool { return f.events.count(recovery.EventMailSent) >= 1 })
-	if f.events.count(recovery.EventMailFailed) != 2 || f.events.count(recovery.EventMailSent) != 1 {
-		t.Fatalf("%d failures and %d sends, want 2 and 1", f.events.count(recovery.EventMailFailed), f.events.count(recovery.EventMailSent))
+	waitFor(t, "no mail_sent event", func() bool { return f.events.Count(recovery.EventMailSent) >= 1 })
+	if f.events.Count(recovery.EventMailFailed) != 2 || f.events.Count(recovery.EventMailSent) != 1 {
+		t.Fatalf("%d failures and %d sends, want 2 and 1", f.events.Count(recovery.EventMailFailed), f.events.Count(recovery.EventMailSent))
 	}
 	m.setFail(10)
 	if err := f.r.RequestPasswordReset(ctx, auth.Client{}, "alice@example.com"); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, fmt.Sprintf("fewer than %d failures", 2+recovery.MailAttempts), func() bool {
-		return f.events.count(recovery.EventMailFailed) >= 2+recovery.MailAttempts
+		return f.events.Count(recovery.EventMailFailed) >= 2+recovery.MailAttempts
 	})
 	if err := f.r.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := f.events.count(recovery.EventMailFailed); n != 2+recovery.MailAttempts {
+	if n := f.events.Count(recovery.EventMailFailed); n != 2+recovery.MailAttempts {
 		t.Fatalf("%d failures, want %d: every attempt, and no more", n, 2+recovery.MailAttempts)
 	}
-	for _, e := range f.events.all() {
+	for _, e := range f.events.All() {
 		if strings.Contains(fmt.Sprintf("%+v", e), token) {
 			t.Errorf("event %s holds the link's token", e.Type)
 		}
@@ -715,7 +630,7 @@ func TestMailRetries(t *testing.T) {
 	if err := f.r.RequestPasswordReset(ctx, auth.Client{}, "alice@example.com"); err != nil {
 		t.Fatal(err)
 	}
-	if n := f.events.count(recovery.EventMailThrottled); n != 1 {
+	if n := f.events.Count(recovery.EventMailThrottled); n != 1 {
 		t.Fatalf("%d mail_throttled events after Shutdown, want 1 (the mail dropped)", n)
 	}
 }
@@ -732,7 +647,7 @@ func TestMailShutdownStopsRetries(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "no mail failed", func() bool { return f.events.count(recovery.EventMailFailed) > 0 })
+	waitFor(t, "no mail failed", func() bool { return f.events.Count(recovery.EventMailFailed) > 0 })
 	done := make(chan error, 1)
 	go func() { done <- f.r.Shutdown(ctx) }()
 	select {
@@ -745,11 +660,11 @@ func TestMailShutdownStopsRetries(t *testing.T) {
 	}
 	// Each mail: one attempt failed, then one event for the retries given up.
 	for _, to := range []string{"alice@example.com", "bob@example.com"} {
-		if n := f.events.count(recovery.EventMailFailed, about(to)); n != 2 {
+		if n := f.events.Count(recovery.EventMailFailed, authtest.About(to)); n != 2 {
 			t.Errorf("%d mail_failed events for %s, want 2", n, to)
 		}
 	}
-	if n := f.events.count(recovery.EventMailFailed); n != 4 {
+	if n := f.events.Count(recovery.EventMailFailed); n != 4 {
 		t.Fatalf("%d mail_failed events, want 4", n)
 	}
 }
@@ -817,7 +732,7 @@ func TestSendPasswordReset(t *testing.T) {
 	// The fifth mail to the address: the recipient's budget is spent then.
 	_, token := link(t, m.next(t))
 	m.none(t)
-	if n := f.events.count(recovery.EventPasswordResetRequested, func(e auth.Event) bool { return e.Actor == "root-id" && e.ClientAddr == "192.0.2.5" }); n != 2 {
+	if n := f.events.Count(recovery.EventPasswordResetRequested, func(e auth.Event) bool { return e.Actor == "root-id" && e.ClientAddr == "192.0.2.5" }); n != 2 {
 		t.Fatalf("%d events naming the actor", n)
 	}
 	if err := f.r.ResetPassword(ctx, recovery.PasswordReset{Token: token, NewPassword: "alice's first password"}); err != nil {
@@ -847,7 +762,7 @@ func TestSendPasswordReset(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.none(t)
-	if n := f.events.count(recovery.EventPasswordResetRequested, func(e auth.Event) bool { return e.Reason == "disabled" }); n != 1 {
+	if n := f.events.Count(recovery.EventPasswordResetRequested, func(e auth.Event) bool { return e.Reason == "disabled" }); n != 1 {
 		t.Fatalf("%d events of a disabled account", n)
 	}
 }
