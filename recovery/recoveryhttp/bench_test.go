@@ -10,6 +10,7 @@ import (
 
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/authhttp"
+	"github.com/goauthkit/auth/internal/authtest"
 	"github.com/goauthkit/auth/recovery"
 	"github.com/goauthkit/auth/store/memory"
 )
@@ -47,7 +48,7 @@ func BenchmarkForgot(b *testing.B) {
 			a, err := auth.New(auth.Config{
 				Store:     st.open(b),
 				SecretKey: testSecret,
-				Passwords: auth.PasswordConfig{Hasher: plainHasher{}},
+				Passwords: auth.PasswordConfig{Hasher: authtest.PlainHasher{}},
 			})
 			if err != nil {
 				b.Fatal(err)

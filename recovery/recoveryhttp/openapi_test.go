@@ -14,6 +14,7 @@ import (
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/admin"
 	"github.com/goauthkit/auth/authhttp"
+	"github.com/goauthkit/auth/internal/authtest"
 	"github.com/goauthkit/auth/recovery"
 )
 
@@ -264,7 +265,7 @@ func forgotNobody(t *testing.T, e *env) func() resp {
 	return func() resp {
 		r := e.do("POST", "/password/forgot", jsonType, `{"email":"nobody@example.com"}`, "")
 		if r.status == http.StatusAccepted {
-			e.events.wait(t, recovery.EventPasswordResetRequested, "nobody@example.com")
+			e.events.Wait(t, recovery.EventPasswordResetRequested, authtest.About("nobody@example.com"))
 		}
 		return r
 	}

@@ -3,8 +3,6 @@ package recoveryhttp
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,36 +11,16 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/authhttp"
+	"github.com/goauthkit/auth/internal/authtest"
 	"github.com/goauthkit/auth/recovery"
 	"github.com/goauthkit/auth/store/memory"
 )
-
-// plainHasher is a fast, insecure Hasher for these tests, where the cost
-// of a real hash would only slow them down.
-type plainHasher struct{}
-
-const plainHashPrefix = "$plain-sha256$"
-
-func (plainHasher) Hash(p string) (string, error) {
-	s := sha256.Sum256([]byte(p))
-	return plainHashPrefix + hex.EncodeToString(s[:]), nil
-}
-
-func (h plainHasher) Verify(p, encoded string) error {
-	if want, _ := h.Hash(p); want != encoded {
-		return auth.ErrPasswordMismatch
-	}
-	return nil
-}
-
-func (plainHasher) NeedsRehash(string) bool { return false }
 
 var testSecret = []byte("recoveryhttp-tests-secret-0123456789abcdef")
 
@@ -248,47 +226,6 @@ func (m linkMailer) link(t *testing.T, to string) (path, token string) {
 	return "", ""
 }
 
-// eventLog keeps the Authenticator's events (the core's and account
-// recovery's), so that a test can wait for what the mail workers did.
-type eventLog struct {
-	mu      sync.Mutex
-	events  []auth.Event
-	changed chan struct{} // closed, and replaced, at each event
-}
-
-func newEventLog() *eventLog { return &eventLog{changed: make(chan struct{})} }
-
-func (l *eventLog) record(_ context.Context, e auth.Event) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.events = append(l.events, e)
-	close(l.changed)
-	l.changed = make(chan struct{})
-}
-
-// wait returns the first event of type typ about the address email, once
-// there is one.
-func (l *eventLog) wait(t *testing.T, typ auth.EventType, email string) auth.Event {
-	t.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		l.mu.Lock()
-		for _, e := range l.events {
-			if e.Type == typ && e.Email == email {
-				l.mu.Unlock()
-				return e
-			}
-		}
-		changed := l.changed
-		l.mu.Unlock()
-		select {
-		case <-changed:
-		case <-deadline:
-			t.Fatalf("no event %s for %s", typ, email)
-		}
-	}
-}
-
 // env is a service as a real one mounts account recovery: an
 // Authenticator on a memory store (and a memory limiter), either of which
 // a test may switch off, its authhttp.Handlers, and (unless
@@ -303,7 +240,7 @@ type env struct {
 	store   *downStore
 	limiter *downLimiter
 	mail    linkMailer
-	events  *eventLog
+	events  *authtest.Events
 	srv     *httptest.Server
 	client  *http.Client
 	// documented is, for each route of this package, the statuses its
@@ -315,7 +252,7 @@ type env struct {
 // exported: the one an Authenticator configured without a Limiter makes.
 func memoryLimiter(t testing.TB) auth.Limiter {
 	t.Helper()
-	a, err := auth.New(auth.Config{Store: memory.New(), SecretKey: testSecret, Passwords: auth.PasswordConfig{Hasher: plainHasher{}}})
+	a, err := auth.New(auth.Config{Store: memory.New(), SecretKey: testSecret, Passwords: auth.PasswordConfig{Hasher: authtest.PlainHasher{}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,11 +270,11 @@ func newEnv(t testing.TB) *env { return newEnvConfig(t, envConfig{}) }
 func newEnvConfig(t testing.TB, c envConfig) *env {
 	t.Helper()
 	e := &env{t: t, store: &downStore{Store: memory.New()}, limiter: &downLimiter{Limiter: memoryLimiter(t)},
-		mail: make(linkMailer, 64), events: newEventLog()}
+		mail: make(linkMailer, 64), events: &authtest.Events{}}
 	a, err := auth.New(auth.Config{
 		Store: e.store, Limiter: e.limiter, SecretKey: testSecret,
-		Passwords: auth.PasswordConfig{Hasher: plainHasher{}},
-		OnEvent:   e.events.record,
+		Passwords: auth.PasswordConfig{Hasher: authtest.PlainHasher{}},
+		OnEvent:   e.events.Add,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -482,7 +419,7 @@ func (e *env) check(r *http.Request, res resp) {
 			e.t.Fatalf("%d with a body that is not JSON: %q", status, body)
 		}
 	}
-	for _, secret := range []string{plainHashPrefix, string(testSecret)} {
+	for _, secret := range []string{authtest.PlainHashPrefix, string(testSecret)} {
 		if bytes.Contains(body, []byte(secret)) {
 			e.t.Fatalf("answer %d leaks %q: %s", status, secret, body)
 		}
@@ -629,7 +566,7 @@ func TestResendAndChangeEmail(t *testing.T) {
 	// answered alike, and not sent (the worker says so; env's cleanup
 	// finds no mail).
 	e.do("POST", "/email/change", jsonType, `{"password":"correct horse","new_email":"carol2@example.com"}`, carol).wantAccepted(t)
-	e.events.wait(t, recovery.EventMailThrottled, "carol2@example.com")
+	e.events.Wait(t, recovery.EventMailThrottled, authtest.About("carol2@example.com"))
 }
 
 func TestForgotAndResetPassword(t *testing.T) {
@@ -644,7 +581,7 @@ func TestForgotAndResetPassword(t *testing.T) {
 	for _, email := range []string{"nobody@example.com", "not an address", "", strings.Repeat("x", 5000)} {
 		e.do("POST", "/password/forgot", jsonType, `{"email":"`+email+`"}`, "").wantAccepted(t)
 	}
-	if ev := e.events.wait(t, recovery.EventPasswordResetRequested, "nobody@example.com"); ev.Reason != "no such account" {
+	if ev := e.events.Wait(t, recovery.EventPasswordResetRequested, authtest.About("nobody@example.com")); ev.Reason != "no such account" {
 		t.Fatalf("the unknown address: %+v", ev)
 	}
 	e.do("POST", "/password/forgot", jsonType, `{"email":" DAVE@example.com"}`, "").wantAccepted(t)
@@ -751,7 +688,7 @@ func TestRecoveryStoreDown(t *testing.T) {
 	// tells nothing: a store that is down is the same 202, and no mail
 	// (the worker fails to make it).
 	e.do("POST", "/password/forgot", jsonType, `{"email":"someone@example.com"}`, "").wantAccepted(t)
-	e.events.wait(t, recovery.EventMailFailed, "someone@example.com")
+	e.events.Wait(t, recovery.EventMailFailed, authtest.About("someone@example.com"))
 	e.do("POST", "/email/verify", jsonType, `{"token":"`+strings.Repeat("A", 43)+`"}`, "").wantError(t, 503, "temporarily_unavailable")
 	e.do("POST", "/email/verify", jsonType, `{"token":"`+verify+`"}`, "").wantError(t, 503, "temporarily_unavailable")
 	e.do("POST", "/password/reset", jsonType, `{"token":"`+strings.Repeat("A", 43)+`","new_password":"another horse"}`, "").wantError(t, 503, "temporarily_unavailable")
@@ -820,7 +757,7 @@ func TestAdminPasswordReset(t *testing.T) {
 	if path != "/reset-password" {
 		t.Fatalf("a %s link", path)
 	}
-	if ev := e.events.wait(t, recovery.EventPasswordResetRequested, "alice@example.com"); ev.Actor != e.id(t, "root") || ev.UserID != alice {
+	if ev := e.events.Wait(t, recovery.EventPasswordResetRequested, authtest.About("alice@example.com")); ev.Actor != e.id(t, "root") || ev.UserID != alice {
 		t.Fatalf("the event %+v", ev)
 	}
 	e.do("POST", "/password/reset", jsonType, `{"token":"`+token+`","new_password":"another horse"}`, "").wantStatus(t, 204)
@@ -832,7 +769,7 @@ func TestAdminPasswordReset(t *testing.T) {
 	e.do("POST", "/admin/users/"+alice+"/password-reset", "", "", root).wantAccepted(t)
 	e.mail.link(t, "alice@example.com")
 	e.do("POST", "/admin/users/"+alice+"/password-reset", "", "", root).wantAccepted(t)
-	e.events.wait(t, recovery.EventMailThrottled, "alice@example.com")
+	e.events.Wait(t, recovery.EventMailThrottled, authtest.About("alice@example.com"))
 	e.do("POST", "/password/forgot", jsonType, `{"email":"alice@example.com"}`, "").wantAccepted(t)
 	e.mail.link(t, "alice@example.com")
 
@@ -859,7 +796,7 @@ func TestAdminPasswordReset(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.do("POST", "/admin/users/"+carol.ID+"/password-reset", "", "", root).wantAccepted(t)
-	if ev := e.events.wait(t, recovery.EventPasswordResetRequested, "carol@example.com"); ev.Reason != "disabled" {
+	if ev := e.events.Wait(t, recovery.EventPasswordResetRequested, authtest.About("carol@example.com")); ev.Reason != "disabled" {
 		t.Fatalf("the event %+v", ev)
 	}
 }
