@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/internal/authtest"
 	"github.com/goauthkit/auth/store/memory"
 )
 
@@ -71,7 +72,7 @@ var deleteMeAnswers = []deleteMeCase{
 			e.do("GET", "/users/me", "", "", tokens["root"]).wantStatus(t, 200)
 		}},
 	{name: "guessed", env: func(t *testing.T) *htEnv {
-		return newHTEnvConfig(t, auth.Config{Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}},
+		return newHTEnvConfig(t, auth.Config{Passwords: auth.PasswordConfig{Hasher: authtest.PlainHasher{}},
 			Limits: auth.Limits{LoginUserAddress: auth.Rate{Burst: 1, Interval: time.Hour}}}, Config{})
 	}, req: deleteMe{"alice!again", htJSON, `{"password":"wrong horse"}`}, status: 429, code: "too_many_attempts",
 		then: func(t *testing.T, e *htEnv, _ map[string]string, r htResp) {
@@ -80,7 +81,7 @@ var deleteMeAnswers = []deleteMeCase{
 			}
 		}},
 	{name: "a store that cannot delete", env: func(t *testing.T) *htEnv {
-		a, err := auth.New(auth.Config{Store: struct{ auth.Store }{memory.New()}, SecretKey: htSecret, Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}})
+		a, err := auth.New(auth.Config{Store: struct{ auth.Store }{memory.New()}, SecretKey: htSecret, Passwords: auth.PasswordConfig{Hasher: authtest.PlainHasher{}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -105,7 +106,7 @@ func TestDeleteMe(t *testing.T) {
 			if tc.env != nil {
 				e = tc.env(t)
 			} else {
-				e = newHTEnv(t, htPlainHasher{}, Config{})
+				e = newHTEnv(t, authtest.PlainHasher{}, Config{})
 			}
 			ctx := context.Background()
 			for _, n := range []string{"alice", "bob", "root"} {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/internal/authtest"
 )
 
 // TestEventsHoldClientAddr: every event of a request's change reports the
@@ -21,7 +22,7 @@ func TestEventsHoldClientAddr(t *testing.T) {
 			events = append(events, ev)
 			mu.Unlock()
 		},
-		Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}},
+		Passwords: auth.PasswordConfig{Hasher: authtest.PlainHasher{}},
 	}, Config{})
 	e.do("POST", "/signup", htJSON, `{"username":"alice","password":"correct horse"}`, "").wantStatus(t, 201)
 	_, refresh := e.login(t, "alice", "correct horse")

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/internal/authtest"
 	"github.com/goauthkit/auth/store/memory"
 )
 
@@ -26,7 +27,7 @@ func (w *discardWriter) WriteHeader(code int)        { w.code = code }
 // test's /users/me costs over its bare handler, without the network. Each
 // request gets a fresh header map, as net/http gives it.
 func BenchmarkHandlersMe(b *testing.B) {
-	a, err := auth.New(auth.Config{Store: memory.New(), SecretKey: htSecret, Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}})
+	a, err := auth.New(auth.Config{Store: memory.New(), SecretKey: htSecret, Passwords: auth.PasswordConfig{Hasher: authtest.PlainHasher{}}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/internal/authtest"
 )
 
 // wantAnswer is the answer an error must get: outside the token endpoint,
@@ -288,7 +289,7 @@ func TestErrorTableHeaders(t *testing.T) {
 // adds its challenge): the endpoints that take a Bearer token leave those
 // to it.
 func TestErrorTableAgreesWithMiddleware(t *testing.T) {
-	e := newHTEnv(t, htPlainHasher{}, Config{})
+	e := newHTEnv(t, authtest.PlainHasher{}, Config{})
 	for _, err := range []error{
 		auth.ErrNoBearer, auth.ErrMultipleAuthorization, auth.ErrInvalidToken, auth.ErrTokenRevoked,
 		auth.ErrTokenMalformed, auth.ErrStoreUnavailable, auth.ErrBusy, context.DeadlineExceeded, errors.New("something else"),
@@ -310,7 +311,7 @@ func TestErrorTableAgreesWithMiddleware(t *testing.T) {
 // own account gone (ErrNotFound, ErrInvalidToken) is the Middleware's 401
 // with its challenge; what the path names, not found, is a 404.
 func TestAuthenticatedEndpointErrors(t *testing.T) {
-	e := newHTEnv(t, htPlainHasher{}, Config{})
+	e := newHTEnv(t, authtest.PlainHasher{}, Config{})
 	e.do("POST", "/signup", htJSON, `{"username":"alice","password":"correct horse battery"}`, "").wantStatus(t, 201)
 	tok := e.do("POST", "/token", htForm, htFormBody("username", "alice", "password", "correct horse battery"), "")
 	access, _ := tok.body["access_token"].(string)

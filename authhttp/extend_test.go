@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/internal/authtest"
 )
 
 // errTestChallenge is the challenge of the test feature of
@@ -24,7 +25,7 @@ func (e *errTestChallenge) Error() string { return "a code is required" }
 // (Grant) and with a browser endpoint of its own (BrowserSignIn), whose
 // tokens carry the methods it added.
 func TestFeatureExtendsTheCore(t *testing.T) {
-	e := newHTEnv(t, htPlainHasher{}, Config{})
+	e := newHTEnv(t, authtest.PlainHasher{}, Config{})
 	ctx := context.Background()
 	if _, err := e.a.Register(ctx, auth.NewUser{Username: "alice", Password: "correct horse battery"}); err != nil {
 		t.Fatal(err)
@@ -122,7 +123,7 @@ func TestFeatureExtendsTheCore(t *testing.T) {
 // TestGrantRefusesTheCoresGrants: a feature cannot take over the password
 // or the refresh grant.
 func TestGrantRefusesTheCoresGrants(t *testing.T) {
-	e := newHTEnv(t, htPlainHasher{}, Config{})
+	e := newHTEnv(t, authtest.PlainHasher{}, Config{})
 	for _, name := range []string{"", "password", "refresh_token"} {
 		func() {
 			defer func() {

@@ -3,8 +3,6 @@ package authhttp
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -18,28 +16,9 @@ import (
 	"time"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/internal/authtest"
 	"github.com/goauthkit/auth/store/memory"
 )
-
-// htPlainHasher is a fast, insecure Hasher for handler tests and fuzzing,
-// where the cost of a real hash would only slow the tests down.
-type htPlainHasher struct{}
-
-const htHashPrefix = "$plain-sha256$"
-
-func (htPlainHasher) Hash(p string) (string, error) {
-	s := sha256.Sum256([]byte(p))
-	return htHashPrefix + hex.EncodeToString(s[:]), nil
-}
-
-func (h htPlainHasher) Verify(p, encoded string) error {
-	if want, _ := h.Hash(p); want != encoded {
-		return auth.ErrPasswordMismatch
-	}
-	return nil
-}
-
-func (htPlainHasher) NeedsRehash(string) bool { return false }
 
 // htDownStore is a Store that can be switched off: every call then fails
 // with ErrStoreUnavailable.
@@ -213,7 +192,7 @@ func htCheckAnswer(t testing.TB, method string, status int, h http.Header, body 
 			t.Fatalf("%d with a body that is not JSON: %q", status, body)
 		}
 	}
-	for _, secret := range []string{htHashPrefix, "$argon2id$", "$2a$", "$2b$", string(htSecret)} {
+	for _, secret := range []string{authtest.PlainHashPrefix, "$argon2id$", "$2a$", "$2b$", string(htSecret)} {
 		if bytes.Contains(body, []byte(secret)) {
 			t.Fatalf("answer %d leaks %q: %s", status, secret, body)
 		}
@@ -239,7 +218,7 @@ func htFormBody(kv ...string) string {
 }
 
 func TestHandlersTokenEndpoint(t *testing.T) {
-	e := newHTEnv(t, htPlainHasher{}, Config{})
+	e := newHTEnv(t, authtest.PlainHasher{}, Config{})
 	e.do("POST", "/signup", htJSON, `{"username":"Alice","password":"correct horse"}`, "").wantStatus(t, 201)
 
 	// grant_type omitted means password.
@@ -309,7 +288,7 @@ func (r htResp) wantStatus(t testing.TB, status int) {
 }
 
 func TestHandlersSignup(t *testing.T) {
-	e := newHTEnv(t, htPlainHasher{}, Config{})
+	e := newHTEnv(t, authtest.PlainHasher{}, Config{})
 	created := e.do("POST", "/signup", "application/json; charset=utf-8", `{"username":" Bob ","password":"correct horse","email":"bob@example.com","extra":[1]}`, "")
 	created.wantStatus(t, 201)
 	if created.body["username"] != "bob" || created.body["email"] != "bob@example.com" || created.body["id"] == "" {
@@ -364,7 +343,7 @@ func TestHandlersSignup(t *testing.T) {
 }
 
 func TestHandlersAuthenticated(t *testing.T) {
-	e := newHTEnv(t, htPlainHasher{}, Config{})
+	e := newHTEnv(t, authtest.PlainHasher{}, Config{})
 	e.do("POST", "/signup", htJSON, `{"username":"alice","password":"correct horse"}`, "").wantStatus(t, 201)
 	login := func(password string) (access, refresh string) {
 		t.Helper()
@@ -455,7 +434,7 @@ func TestHandlersAuthenticated(t *testing.T) {
 }
 
 func TestHandlersStoreDown(t *testing.T) {
-	e := newHTEnv(t, htPlainHasher{}, Config{})
+	e := newHTEnv(t, authtest.PlainHasher{}, Config{})
 	e.do("POST", "/signup", htJSON, `{"username":"alice","password":"correct horse"}`, "").wantStatus(t, 201)
 	tok := e.do("POST", "/token", htForm, htFormBody("username", "alice", "password", "correct horse"), "")
 	access, refresh := tok.body["access_token"].(string), tok.body["refresh_token"].(string)
@@ -511,20 +490,20 @@ func TestHandlersTimeout(t *testing.T) {
 	}
 }
 
-// htBlockingHasher is htPlainHasher whose Verify waits for release.
+// htBlockingHasher is authtest.PlainHasher whose Verify waits for release.
 type htBlockingHasher struct {
-	htPlainHasher
+	authtest.PlainHasher
 	entered, release chan struct{}
 }
 
 func (h *htBlockingHasher) Verify(p, encoded string) error {
 	h.entered <- struct{}{}
 	<-h.release
-	return h.htPlainHasher.Verify(p, encoded)
+	return h.PlainHasher.Verify(p, encoded)
 }
 
 func TestNewOptions(t *testing.T) {
-	a, err := auth.New(auth.Config{Store: memory.New(), SecretKey: htSecret, Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}})
+	a, err := auth.New(auth.Config{Store: memory.New(), SecretKey: htSecret, Passwords: auth.PasswordConfig{Hasher: authtest.PlainHasher{}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -540,7 +519,7 @@ func TestNewOptions(t *testing.T) {
 }
 
 func TestHandlersMethods(t *testing.T) {
-	e := newHTEnv(t, htPlainHasher{}, Config{})
+	e := newHTEnv(t, authtest.PlainHasher{}, Config{})
 	served := map[string][]string{} // the methods of each path
 	for _, route := range e.h.Routes() {
 		served[route.Path] = append(served[route.Path], route.Method)
@@ -562,7 +541,7 @@ func TestHandlersMethods(t *testing.T) {
 }
 
 func TestClientAddr(t *testing.T) {
-	a, err := auth.New(auth.Config{Store: memory.New(), SecretKey: htSecret, Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}})
+	a, err := auth.New(auth.Config{Store: memory.New(), SecretKey: htSecret, Passwords: auth.PasswordConfig{Hasher: authtest.PlainHasher{}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -617,7 +596,7 @@ func TestClientAddr(t *testing.T) {
 // address or a /64 prefix (or the RemoteAddr itself when that is not an IP).
 func FuzzClientAddr(f *testing.F) {
 	mustHaveSeedCorpus(f, 6)
-	a, err := auth.New(auth.Config{Store: memory.New(), SecretKey: htSecret, Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}})
+	a, err := auth.New(auth.Config{Store: memory.New(), SecretKey: htSecret, Passwords: auth.PasswordConfig{Hasher: authtest.PlainHasher{}}})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -654,7 +633,7 @@ func FuzzClientAddr(f *testing.F) {
 // reach the authenticated paths.
 func FuzzHandlers(f *testing.F) {
 	mustHaveSeedCorpus(f, 10)
-	e := newHTEnv(f, htPlainHasher{}, Config{})
+	e := newHTEnv(f, authtest.PlainHasher{}, Config{})
 	e.do("POST", "/signup", htJSON, `{"username":"alice","password":"correct horse"}`, "").wantStatus(f, 201)
 	tok := e.do("POST", "/token", htForm, htFormBody("username", "alice", "password", "correct horse"), "")
 	access := tok.body["access_token"].(string)
@@ -697,7 +676,7 @@ func (s blockingStore) UserBySession(ctx context.Context, id, sid string) (*auth
 // /users/me over a hung store answers 503 after Timeout.
 func TestHandlersTimeoutStore(t *testing.T) {
 	mem := memory.New()
-	a, err := auth.New(auth.Config{Store: blockingStore{mem}, SecretKey: htSecret, Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}})
+	a, err := auth.New(auth.Config{Store: blockingStore{mem}, SecretKey: htSecret, Passwords: auth.PasswordConfig{Hasher: authtest.PlainHasher{}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/internal/authtest"
 )
 
 // pingLimiter is a shared limiter whose store can be down (Ping fails at
@@ -36,7 +37,7 @@ func (l *pingLimiter) Ping(ctx context.Context) error {
 // few seconds when it hangs.
 func TestHealthzLimiter(t *testing.T) {
 	lim := &pingLimiter{}
-	e := newHTEnvConfig(t, auth.Config{Limiter: lim, Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}}, Config{})
+	e := newHTEnvConfig(t, auth.Config{Limiter: lim, Passwords: auth.PasswordConfig{Hasher: authtest.PlainHasher{}}}, Config{})
 	e.do("GET", "/healthz", "", "", "").wantStatus(t, 200)
 	lim.down.Store(true)
 	e.do("GET", "/healthz", "", "", "").wantError(t, 503, "temporarily_unavailable")

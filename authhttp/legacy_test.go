@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/internal/authtest"
 )
 
 // htLegacyToken mints an access token as the FastAPI tutorials do, for
@@ -33,7 +34,7 @@ func htLegacyToken(sub string, iat time.Time) string {
 // (those that do not live until their exp).
 func TestLegacyTokenEndpoints(t *testing.T) {
 	e := newHTEnvConfig(t, auth.Config{
-		Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}},
+		Passwords: auth.PasswordConfig{Hasher: authtest.PlainHasher{}},
 		Tokens:    auth.TokenConfig{LegacyUntil: time.Now().Add(time.Hour)},
 	}, Config{})
 	e.do("POST", "/signup", htJSON, `{"username":"alice","password":"correct horse","email":"alice@example.com"}`, "").wantStatus(t, 201)

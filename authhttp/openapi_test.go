@@ -9,13 +9,14 @@ import (
 	"testing"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/internal/authtest"
 	"github.com/goauthkit/auth/store/memory"
 )
 
 // allRoutes is every route of this package, as a service mounts them.
 func allRoutes(t *testing.T) []Route {
 	t.Helper()
-	a, err := auth.New(auth.Config{Store: memory.New(), SecretKey: htSecret, Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}})
+	a, err := auth.New(auth.Config{Store: memory.New(), SecretKey: htSecret, Passwords: auth.PasswordConfig{Hasher: authtest.PlainHasher{}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/goauthkit/auth/internal/authtest"
 )
 
 func TestColonPath(t *testing.T) {
@@ -48,7 +50,7 @@ func TestPathValue(t *testing.T) {
 		{name: "neither", hook: fromContext, want: ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			e := newHTEnv(t, htPlainHasher{}, Config{PathValue: c.hook})
+			e := newHTEnv(t, authtest.PlainHasher{}, Config{PathValue: c.hook})
 			e.do("POST", "/signup", htJSON, `{"username":"alice","password":"correct horse"}`, "").wantStatus(t, 201)
 			access, _ := e.loginUA(t, "alice", "test")
 			r := httptest.NewRequest("DELETE", "/anywhere", nil)
@@ -77,7 +79,7 @@ func TestPathValue(t *testing.T) {
 // TestRevokeSessionPathValueHook revokes a session through a handler
 // mounted outside any router, its id read by Config.PathValue.
 func TestRevokeSessionPathValueHook(t *testing.T) {
-	e := newHTEnv(t, htPlainHasher{}, Config{PathValue: fromContext})
+	e := newHTEnv(t, authtest.PlainHasher{}, Config{PathValue: fromContext})
 	e.do("POST", "/signup", htJSON, `{"username":"alice","password":"correct horse"}`, "").wantStatus(t, 201)
 	access, sid := e.loginUA(t, "alice", "test")
 	r := httptest.NewRequest("DELETE", "/anywhere", nil)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/internal/authtest"
 	"github.com/goauthkit/auth/store/memory"
 )
 
@@ -47,7 +48,7 @@ func (e *htEnv) sessionReq(t *testing.T, path, contentType, body, cookie string,
 }
 
 func TestSessionCookie(t *testing.T) {
-	e := newHTEnvConfig(t, auth.Config{Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}}, Config{})
+	e := newHTEnvConfig(t, auth.Config{Passwords: auth.PasswordConfig{Hasher: authtest.PlainHasher{}}}, Config{})
 	e.do("POST", "/signup", htJSON, `{"username":"alice","password":"correct horse","email":"alice@example.com"}`, "").wantStatus(t, 201)
 
 	for _, c := range []struct{ ct, body string }{
@@ -122,7 +123,7 @@ func TestSessionCookie(t *testing.T) {
 // TestSessionCrossOrigin: a cookie endpoint answers a request from another
 // origin than its own and the trusted ones with 403, whatever the cookie.
 func TestSessionCrossOrigin(t *testing.T) {
-	e := newHTEnvConfig(t, auth.Config{Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}}, Config{TrustedOrigins: []string{"https://app.example.com"}})
+	e := newHTEnvConfig(t, auth.Config{Passwords: auth.PasswordConfig{Hasher: authtest.PlainHasher{}}}, Config{TrustedOrigins: []string{"https://app.example.com"}})
 	e.do("POST", "/signup", htJSON, `{"username":"alice","password":"correct horse"}`, "").wantStatus(t, 201)
 	_, cookie := e.sessionReq(t, "/session", htJSON, `{"username":"alice","password":"correct horse"}`, "", nil)
 	tests := []struct {
@@ -206,7 +207,7 @@ func TestSessionConfig(t *testing.T) {
 // is refused, with the server's own, and the v2 cookie name is ignored
 // (finding 6).
 func TestSessionCookieTossing(t *testing.T) {
-	e := newHTEnvConfig(t, auth.Config{Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}}, Config{})
+	e := newHTEnvConfig(t, auth.Config{Passwords: auth.PasswordConfig{Hasher: authtest.PlainHasher{}}}, Config{})
 	for _, n := range []string{"victim", "mallory"} {
 		e.do("POST", "/signup", htJSON, `{"username":"`+n+`","password":"correct horse"}`, "").wantStatus(t, 201)
 	}
@@ -237,7 +238,7 @@ func TestSessionCookieTossing(t *testing.T) {
 // TestDeviceCookie: every browser sign-in sets the device cookie, keeping
 // the browser's own when it has a good one.
 func TestDeviceCookie(t *testing.T) {
-	e := newHTEnvConfig(t, auth.Config{Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}}, Config{})
+	e := newHTEnvConfig(t, auth.Config{Passwords: auth.PasswordConfig{Hasher: authtest.PlainHasher{}}}, Config{})
 	e.do("POST", "/signup", htJSON, `{"username":"alice","password":"correct horse"}`, "").wantStatus(t, 201)
 	login := func(cookie string) *http.Cookie {
 		t.Helper()
@@ -278,7 +279,7 @@ func TestDeviceCookie(t *testing.T) {
 // TestSessionGrace: with a grace period, two tabs refreshing one cookie at
 // once both stay signed in, with the same new cookie.
 func TestSessionGrace(t *testing.T) {
-	e := newHTEnvConfig(t, auth.Config{Passwords: auth.PasswordConfig{Hasher: htPlainHasher{}}, Tokens: auth.TokenConfig{RefreshGrace: 10 * time.Second}}, Config{})
+	e := newHTEnvConfig(t, auth.Config{Passwords: auth.PasswordConfig{Hasher: authtest.PlainHasher{}}, Tokens: auth.TokenConfig{RefreshGrace: 10 * time.Second}}, Config{})
 	e.do("POST", "/signup", htJSON, `{"username":"alice","password":"correct horse"}`, "").wantStatus(t, 201)
 	_, cookie := e.sessionReq(t, "/session", htJSON, `{"username":"alice","password":"correct horse"}`, "", nil)
 	var wg sync.WaitGroup
@@ -311,7 +312,7 @@ func TestCORS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newHTEnv(t, htPlainHasher{}, Config{})
+	e := newHTEnv(t, authtest.PlainHasher{}, Config{})
 	h := mw(e.router)
 	preflight := func(origin string) http.Header {
 		r := httptest.NewRequest("OPTIONS", "/users/me", nil)

@@ -5,6 +5,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/goauthkit/auth/internal/authtest"
 )
 
 // maxUserAgentBytes is the bound package auth puts on the user agent a
@@ -32,7 +34,7 @@ func (e *htEnv) loginUA(t *testing.T, name, ua string) (string, string) {
 }
 
 func TestSessionsEndpoints(t *testing.T) {
-	e := newHTEnv(t, htPlainHasher{}, Config{})
+	e := newHTEnv(t, authtest.PlainHasher{}, Config{})
 	for _, n := range []string{"alice", "bob"} {
 		e.do("POST", "/signup", htJSON, `{"username":"`+n+`","password":"correct horse"}`, "").wantStatus(t, 201)
 	}
