@@ -10,12 +10,12 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/admin/adminctl"
+	"github.com/goauthkit/auth/internal/authtest"
 	"github.com/goauthkit/auth/mfa"
 	"github.com/goauthkit/auth/store/memory"
 	"github.com/goauthkit/auth/store/sqlite"
@@ -45,35 +45,15 @@ func totpCode(t *testing.T, secret string, at time.Time) string {
 	return fmt.Sprintf("%06d", binary.BigEndian.Uint32(sum[off:off+4])&0x7fffffff%1_000_000)
 }
 
-// eventLog records events.
-type eventLog struct {
-	mu     sync.Mutex
-	events []auth.Event
-}
-
-func (l *eventLog) add(_ context.Context, e auth.Event) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.events = append(l.events, e)
-}
-
-func (l *eventLog) take() []auth.Event {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	e := l.events
-	l.events = nil
-	return e
-}
-
 // TestMFAResetIsMFAs: adminctl's user mfa-reset, which cannot import
 // module mfa, emits what mfa.MFA.Reset emits: the same event type
 // (mfa.EventReset), after the same logout_all, naming its actor; and
 // leaves the user as Reset does.
 func TestMFAResetIsMFAs(t *testing.T) {
 	ctx := context.Background()
-	log := &eventLog{}
+	log := &authtest.Events{}
 	st := memory.New()
-	a, err := auth.New(auth.Config{Store: st, SecretKey: testSecretKey, OnEvent: log.add})
+	a, err := auth.New(auth.Config{Store: st, SecretKey: testSecretKey, OnEvent: log.Add})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,14 +67,14 @@ func TestMFAResetIsMFAs(t *testing.T) {
 			t.Fatal(err)
 		}
 		enrol(t, a, m, u, "correct horse battery")
-		log.take()
+		log.Take()
 	}
 	enrolled("bob")
 	bob, _ := st.UserByUsername(ctx, "bob")
 	if err := m.Reset(ctx, bob.ID, "admin-1", auth.Client{}); err != nil {
 		t.Fatal(err)
 	}
-	byMFA := log.take()
+	byMFA := log.Take()
 	enrolled("alice")
 	var stdout, stderr strings.Builder
 	code := adminctl.Run(ctx, adminctl.Env{Args: []string{"user", "mfa-reset", "alice"}, Stdout: &stdout, Stderr: &stderr,
@@ -102,7 +82,7 @@ func TestMFAResetIsMFAs(t *testing.T) {
 	if code != adminctl.ExitOK {
 		t.Fatalf("exit %d: %s %s", code, stdout.String(), stderr.String())
 	}
-	byCtl := log.take()
+	byCtl := log.Take()
 	if len(byMFA) != 2 || len(byCtl) != 2 {
 		t.Fatalf("mfa.Reset emitted %+v, authctl %+v", byMFA, byCtl)
 	}
