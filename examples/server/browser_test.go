@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goauthkit/auth/internal/authtest"
 	"github.com/goauthkit/auth/internal/testenv"
 )
 
@@ -89,7 +90,7 @@ func TestBrowser(t *testing.T) {
 // at BASE (a test's hook, not the server's): GET / answers its time in Unix
 // seconds, POST /?advance=DURATION (a time.ParseDuration) moves it
 // forward first. The script computes TOTP codes itself, for that time.
-func clockServer(t *testing.T, clock *testClock) string {
+func clockServer(t *testing.T, clock *authtest.Clock) string {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {

@@ -7,7 +7,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -22,52 +21,11 @@ import (
 	"time"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/internal/authtest"
 	"github.com/goauthkit/auth/internal/smtptest"
 	"github.com/goauthkit/auth/mfa"
 	"github.com/goauthkit/auth/recovery"
 )
-
-// testHasher is a fast, insecure Hasher for the end-to-end tests, which
-// exercise HTTP behaviour, not hashing: under the race detector one argon2id
-// or bcrypt hash takes seconds, and these tests hash hundreds of times.
-// TestE2EDefaultHasher and TestServerBinary run the default argon2id.
-type testHasher struct{}
-
-const testHashPrefix = "$test-sha256$"
-
-func (testHasher) Hash(p string) (string, error) {
-	s := sha256.Sum256([]byte(p))
-	return testHashPrefix + hex.EncodeToString(s[:]), nil
-}
-
-func (h testHasher) Verify(p, encoded string) error {
-	if want, _ := h.Hash(p); !hmac.Equal([]byte(want), []byte(encoded)) {
-		return auth.ErrPasswordMismatch
-	}
-	return nil
-}
-
-func (testHasher) NeedsRehash(string) bool { return false }
-
-// testClock is an injected clock that tests move forward.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newTestClock() *testClock { return &testClock{now: time.Now().UTC().Truncate(time.Second)} }
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // env is one running server (the real handler tree over a real store in a
 // temporary directory) and a client that checks every answer it gets.
@@ -76,7 +34,7 @@ type env struct {
 	app    *app
 	srv    *httptest.Server
 	client *http.Client
-	clock  *testClock
+	clock  *authtest.Clock
 	secret []byte
 	guard  *guard
 	// logs is what the server logged.
@@ -93,7 +51,12 @@ type env struct {
 
 // envOptions adjusts an env.
 type envOptions struct {
-	hasher auth.Hasher // default testHasher
+	// hasher is the server's; default authtest.PlainHasher, since these
+	// tests exercise HTTP behaviour, not hashing: under the race detector
+	// one argon2id or bcrypt hash takes seconds, and they hash hundreds of
+	// times. TestE2EDefaultHasher and TestServerBinary run the default
+	// argon2id.
+	hasher auth.Hasher
 	// addressLimits keeps the per-address limits at their defaults; without
 	// it they are raised out of the way.
 	addressLimits bool
@@ -180,9 +143,9 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := newTestClock()
+	clock := authtest.NewClock(time.Now().UTC().Truncate(time.Second))
 	if o.hasher == nil {
-		o.hasher = testHasher{}
+		o.hasher = authtest.PlainHasher{}
 	}
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
@@ -204,7 +167,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = a.close() })
-	g := &guard{t: t, secrets: []string{secret, testHashPrefix, "$argon2id$", "$2a$", "$2b$", "$2y$"}}
+	g := &guard{t: t, secrets: []string{secret, authtest.PlainHashPrefix, "$argon2id$", "$2a$", "$2b$", "$2y$"}}
 	srv := httptest.NewUnstartedServer(a.handler)
 	srv.Listener.Close()
 	srv.Listener = ln

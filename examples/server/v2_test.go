@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/internal/authtest"
 	"github.com/goauthkit/auth/internal/testenv"
 )
 
@@ -61,10 +62,10 @@ func pgDatabase(t *testing.T) string {
 	return u.String()
 }
 
-// countingHasher is testHasher counting its password checks, and how many
+// countingHasher is authtest.PlainHasher counting its password checks, and how many
 // run at once.
 type countingHasher struct {
-	testHasher
+	authtest.PlainHasher
 	checks, inFlight, maxInFlight atomic.Int64
 }
 
@@ -75,7 +76,7 @@ func (h *countingHasher) Verify(p, encoded string) error {
 	}
 	time.Sleep(3 * time.Millisecond) // long enough for attempts to overlap
 	h.inFlight.Add(-1)
-	return h.testHasher.Verify(p, encoded)
+	return h.PlainHasher.Verify(p, encoded)
 }
 
 // TestE2EGuessesNotLogins: concurrent right passwords of one user from one
