@@ -14,7 +14,9 @@ import (
 	"time"
 )
 
-// eventLog records events for assertions.
+// eventLog records events for assertions: internal/authtest's Events,
+// which this package's own tests cannot import (authtest imports auth: an
+// import cycle).
 type eventLog struct {
 	mu     sync.Mutex
 	events []Event
@@ -1086,7 +1088,9 @@ func (cheapHasher) NeedsRehash(encoded string) bool {
 }
 
 // plainHasher is a fast, insecure Hasher for tests whose subject is not
-// hashing, where the cost of a real hash would only slow them down.
+// hashing, where the cost of a real hash would only slow them down:
+// internal/authtest's PlainHasher (the same hashes), which this package's
+// own tests cannot import (authtest imports auth: an import cycle).
 type plainHasher struct{}
 
 const plainHashPrefix = "$plain-sha256$"

@@ -18,7 +18,9 @@ import (
 var testSecret = []byte("0123456789abcdef0123456789abcdef-test-only")
 
 // testClock is a settable clock, safe for concurrent use (the mail worker
-// reads it).
+// reads it): internal/authtest's Clock, which this package's own tests
+// cannot import (authtest imports auth: an import cycle), as are
+// auth_test.go's eventLog and plainHasher.
 type testClock struct {
 	mu sync.Mutex
 	t  time.Time
