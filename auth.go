@@ -59,9 +59,12 @@
 // on the core's events (a verification mail on EventRegistered, a notice
 // on EventPasswordChanged), with its endpoints in recovery/recoveryhttp.
 //
-// A second factor interposes at SignIn: a user who has one gets a
-// challenge there instead of tokens, and the factor's package completes the
-// login with SignIn once the challenge is met.
+// A second factor interposes at SignIn (Authenticator.Intercept): a user
+// who has one gets a challenge there instead of tokens, and the factor's
+// package (mfa, a module of its own) completes the login with SignIn once
+// the challenge is met. Every token of a login says how it was made and
+// when (Claims.Methods and Claims.AuthTime: amr and auth_time), through
+// its refreshes; RequireSecondFactor guards the routes that need one.
 //
 // # Dependencies, and what is done by hand
 //
