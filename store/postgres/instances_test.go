@@ -2,15 +2,12 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/goauthkit/auth"
-	"github.com/goauthkit/auth/store/mfastore"
 	"github.com/goauthkit/auth/store/postgres"
+	"github.com/goauthkit/auth/store/storetest"
 )
 
 // Two Authenticators, as two instances of a service would be: two Stores on
@@ -91,68 +88,21 @@ func TestTwoInstances(t *testing.T) {
 	}
 }
 
-// TestTwoInstancesMFA: the compare-and-sets of the second factors hold
-// across two Stores on two pools over one schema: of calls at once
-// through both, exactly one confirms, advances a step, uses a code, spends
-// a challenge.
-func TestTwoInstancesMFA(t *testing.T) {
-	ctx := context.Background()
-	schema := freshSchema(t)
-	var stores [2]*postgres.Store
-	for i := range stores {
-		s, err := postgres.New(ctx, testPool(t), postgres.Config{Schema: schema})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		stores[i] = s
-	}
-	now := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
-	u := &auth.User{ID: "u1", Username: "alice", PasswordHash: "x", CreatedAt: now, UpdatedAt: now}
-	if err := stores[0].CreateUser(ctx, u); err != nil {
-		t.Fatal(err)
-	}
-	if err := stores[1].PutPendingTOTP(ctx, &mfastore.TOTP{UserID: u.ID, ID: "e1", Sealed: []byte("sealed"), CreatedAt: now}); err != nil {
-		t.Fatal(err)
-	}
-	code, id := sha256.Sum256([]byte("code")), sha256.Sum256([]byte("challenge"))
-	c := &mfastore.Challenge{ID: id[:], UserID: u.ID, Methods: []string{"pwd"}, CreatedAt: now, ExpiresAt: now.Add(time.Minute)}
-	if err := stores[0].CreateChallenge(ctx, c); err != nil {
-		t.Fatal(err)
-	}
-	const n = 20
-	for _, op := range []struct {
-		name  string
-		call  func(s *postgres.Store) error
-		loser error
-	}{
-		{"ConfirmTOTP", func(s *postgres.Store) error { return s.ConfirmTOTP(ctx, u.ID, "e1", 1, [][]byte{code[:]}) }, auth.ErrNotFound},
-		{"AdvanceTOTP", func(s *postgres.Store) error { return s.AdvanceTOTP(ctx, u.ID, "e1", 2) }, auth.ErrConflict},
-		{"UseRecoveryCode", func(s *postgres.Store) error { return s.UseRecoveryCode(ctx, u.ID, code[:]) }, auth.ErrNotFound},
-		{"SpendChallenge", func(s *postgres.Store) error { return s.SpendChallenge(ctx, c.ID) }, auth.ErrNotFound},
-	} {
-		var wg sync.WaitGroup
-		errs := make([]error, n)
-		start := make(chan struct{})
-		for i := range n {
-			wg.Go(func() {
-				<-start
-				errs[i] = op.call(stores[i%2])
-			})
-		}
-		close(start)
-		wg.Wait()
-		won := 0
-		for _, err := range errs {
-			switch {
-			case err == nil:
-				won++
-			case !errors.Is(err, op.loser):
-				t.Errorf("%s: %v", op.name, err)
+// TestTwoInstancesShared runs storetest's cases of two Stores on two pools
+// over one schema, as two instances of a service are: the compare-and-sets
+// of the second factors hold across them.
+func TestTwoInstancesShared(t *testing.T) {
+	storetest.RunShared(t, func(t *testing.T) (auth.Store, auth.Store) {
+		schema := freshSchema(t)
+		var stores [2]*postgres.Store
+		for i := range stores {
+			s, err := postgres.New(context.Background(), testPool(t), postgres.Config{Schema: schema})
+			if err != nil {
+				t.Fatal(err)
 			}
+			t.Cleanup(func() { s.Close() })
+			stores[i] = s
 		}
-		if won != 1 {
-			t.Errorf("%s: %d of %d calls through two instances won, want 1", op.name, won, n)
-		}
-	}
+		return stores[0], stores[1]
+	})
 }

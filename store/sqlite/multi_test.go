@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/goauthkit/auth"
-	"github.com/goauthkit/auth/store/mfastore"
+	"github.com/goauthkit/auth/store/storetest"
 )
 
 // TestImmediateTransactions checks that the writer's transactions take the
@@ -92,68 +92,21 @@ func TestTwoStoresOneFile(t *testing.T) {
 	}
 }
 
-// TestTwoStoresOneFileMFA: the compare-and-sets of the second factors
-// hold across two Stores on one file, as across two processes: of calls
-// at once through both, exactly one advances a step, uses a code, spends
-// a challenge.
-func TestTwoStoresOneFileMFA(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "auth.db")
-	var stores [2]*Store
-	for i := range stores {
-		s, err := Open(ctx, path, Config{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		stores[i] = s
-	}
-	u := user("alice")
-	if err := stores[0].CreateUser(ctx, u); err != nil {
-		t.Fatal(err)
-	}
-	if err := stores[0].PutPendingTOTP(ctx, &mfastore.TOTP{UserID: u.ID, ID: "e1", Sealed: sha("sealed"), CreatedAt: t0}); err != nil {
-		t.Fatal(err)
-	}
-	if err := stores[1].ConfirmTOTP(ctx, u.ID, "e1", 1, [][]byte{sha("code")}); err != nil {
-		t.Fatal(err)
-	}
-	c := &mfastore.Challenge{ID: sha("challenge"), UserID: u.ID, Methods: []string{"pwd"}, CreatedAt: t0, ExpiresAt: t0.Add(time.Minute)}
-	if err := stores[0].CreateChallenge(ctx, c); err != nil {
-		t.Fatal(err)
-	}
-	const n = 20
-	for _, op := range []struct {
-		name  string
-		call  func(s *Store) error
-		loser error
-	}{
-		{"AdvanceTOTP", func(s *Store) error { return s.AdvanceTOTP(ctx, u.ID, "e1", 2) }, auth.ErrConflict},
-		{"UseRecoveryCode", func(s *Store) error { return s.UseRecoveryCode(ctx, u.ID, sha("code")) }, auth.ErrNotFound},
-		{"SpendChallenge", func(s *Store) error { return s.SpendChallenge(ctx, c.ID) }, auth.ErrNotFound},
-	} {
-		var wg sync.WaitGroup
-		errs := make([]error, n)
-		start := make(chan struct{})
-		for i := range n {
-			wg.Go(func() {
-				<-start
-				errs[i] = op.call(stores[i%2])
-			})
-		}
-		close(start)
-		wg.Wait()
-		won := 0
-		for _, err := range errs {
-			switch {
-			case err == nil:
-				won++
-			case !errors.Is(err, op.loser):
-				t.Errorf("%s: %v", op.name, err)
+// TestTwoStoresOneFileShared runs storetest's cases of two Stores on one
+// file, as two processes would have: the compare-and-sets of the second
+// factors hold across them.
+func TestTwoStoresOneFileShared(t *testing.T) {
+	storetest.RunShared(t, func(t *testing.T) (auth.Store, auth.Store) {
+		path := filepath.Join(t.TempDir(), "auth.db")
+		var stores [2]*Store
+		for i := range stores {
+			s, err := Open(context.Background(), path, Config{})
+			if err != nil {
+				t.Fatal(err)
 			}
+			t.Cleanup(func() { s.Close() })
+			stores[i] = s
 		}
-		if won != 1 {
-			t.Errorf("%s: %d of %d calls through two stores won, want 1", op.name, won, n)
-		}
-	}
+		return stores[0], stores[1]
+	})
 }
