@@ -276,3 +276,7 @@ func (h *Handlers) WriteTokens(w http.ResponseWriter, status int, u *auth.User, 
 	}
 	writeJSON(w, status, signupTokens{User: appendUser(nil, u), tokenResponse: t})
 }
+
+// Authenticator returns the Authenticator that h serves: a feature's
+// endpoints read what they need of it (its Store's capabilities).
+func (h *Handlers) Authenticator() *auth.Authenticator { return h.a }
