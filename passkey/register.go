@@ -101,4 +101,3 @@ func (p *Passkeys) FinishRegistration(ctx context.Context, r Registration) (*Pas
 	v := view(c)
 	return &v, nil
 }
-

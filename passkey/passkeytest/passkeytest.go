@@ -129,7 +129,11 @@ func (a *Authenticator) Create(options []byte) ([]byte, error) {
 		}
 	}
 	a.creds = append(a.creds, c)
-	x, y := key.PublicKey.X.FillBytes(make([]byte, 32)), key.PublicKey.Y.FillBytes(make([]byte, 32))
+	pub, err := key.PublicKey.Bytes() // 0x04, X, Y
+	if err != nil {
+		return nil, err
+	}
+	x, y := pub[1:33], pub[33:65]
 	cose, err := webauthncbor.Marshal(webauthncose.EC2PublicKeyData{
 		PublicKeyData: webauthncose.PublicKeyData{KeyType: int64(webauthncose.EllipticKey), Algorithm: int64(webauthncose.AlgES256)},
 		Curve:         1, XCoord: x, YCoord: y,
