@@ -33,7 +33,7 @@ func BenchmarkVerify(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	begun, _ := p.BeginLogin(ctx)
+	begun, _ := p.BeginLogin(ctx, auth.Client{})
 	assertion, _ := key.Get(begun.Options)
 	st, err := p.take(ctx, begun.Ceremony, kindLogin, "")
 	if err != nil {

@@ -41,7 +41,7 @@ func BenchmarkLogin(b *testing.B) {
 		}
 		b.ReportAllocs()
 		for b.Loop() {
-			begun, err := p.BeginLogin(ctx)
+			begun, err := p.BeginLogin(ctx, auth.Client{})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -43,7 +43,7 @@ func Example() {
 	fmt.Println("signed up:", u.Username, "with a password:", u.PasswordHash != "")
 
 	// Later, "Sign in with a passkey": no username asked.
-	begun, err = p.BeginLogin(ctx)
+	begun, err = p.BeginLogin(ctx, auth.Client{})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 func FuzzFinishLogin(f *testing.F) {
 	e := newEnv(f)
 	e.register(f, e.user(f, "alice"))
-	b, err := e.p.BeginLogin(ctx)
+	b, err := e.p.BeginLogin(ctx, auth.Client{})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -27,7 +27,7 @@ func FuzzFinishLogin(f *testing.F) {
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`{"id":"","rawId":"","type":"public-key","response":{}}`))
 	f.Fuzz(func(t *testing.T, credential []byte) {
-		b, err := e.p.BeginLogin(ctx)
+		b, err := e.p.BeginLogin(ctx, auth.Client{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -47,7 +47,7 @@ func FuzzFinishLogin(f *testing.F) {
 func FuzzFinishRegistration(f *testing.F) {
 	e := newEnv(f)
 	u := e.user(f, "alice")
-	b, err := e.p.BeginRegistration(ctx, u)
+	b, err := e.p.BeginRegistration(ctx, u, auth.Client{})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func FuzzFinishRegistration(f *testing.F) {
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`{"id":"AA","rawId":"AA","type":"public-key","response":{"clientDataJSON":"e30","attestationObject":"oA"}}`))
 	f.Fuzz(func(t *testing.T, credential []byte) {
-		b, err := e.p.BeginRegistration(ctx, u)
+		b, err := e.p.BeginRegistration(ctx, u, auth.Client{})
 		if errors.Is(err, passkey.ErrTooMany) {
 			t.Skip("as many passkeys as a user may")
 		}
