@@ -499,6 +499,13 @@ type NewUser struct {
 	// who makes it, for the event (Event.Actor). Such an account does not
 	// count in Limits.SignupAddress, which bounds signups.
 	Actor string
+	// Create, if set, stores the account in place of Store.CreateUser,
+	// with its errors: a feature that makes the account together with
+	// records of its own (package passkey: its first passkey) stores both
+	// in one transaction. Register with Create does not draw on
+	// Limits.SignupAddress: the feature checked the account with
+	// CheckNewUser first, which did.
+	Create func(ctx context.Context, u *User) error
 }
 
 // maxLoginNameBytes is the longest login name (username or email) accepted
@@ -507,6 +514,72 @@ type NewUser struct {
 // remember megabytes. An email address has at most 254 bytes, and a valid
 // username at most 64 characters of at most 4 bytes.
 const maxLoginNameBytes = 320
+
+// CheckNewUser makes the checks Register makes of n, with the same
+// errors, and creates nothing: a feature that signs a user up in two steps
+// (package passkey: the options, then the credential) checks the name and
+// email at the first, then registers at the second with NewUser.Create. It
+// draws on Limits.SignupAddress as Register does: every call counts.
+func (a *Authenticator) CheckNewUser(ctx context.Context, n NewUser) error {
+	_, _, _, err := a.checkNewUser(ctx, n, true)
+	return err
+}
+
+// checkNewUser checks n as Register does, drawing on the address's
+// signup budget if limit, and returns its normalised name, email and
+// roles.
+func (a *Authenticator) checkNewUser(ctx context.Context, n NewUser, limit bool) (name, email string, cleanRoles []string, err error) {
+	if len(n.Username) > maxLoginNameBytes {
+		return "", "", nil, ErrInvalidUsername
+	}
+	if n.NoPassword && n.Password != "" {
+		return "", "", nil, errPasswordAndNone
+	}
+	if limit && n.Client.Addr != "" && n.Actor == "" {
+		res, err := a.limiter.Reserve(ctx, a.limits.SignupAddress.key(false, kindSignupAddress, n.Client.Addr))
+		if err != nil {
+			return "", "", nil, err
+		}
+		res.Settle(AttemptFailed) // counted whatever happens next
+	}
+	if !storable.Strings(n.Username) {
+		return "", "", nil, ErrInvalidUsername
+	}
+	name = NormalizeUsername(n.Username)
+	if err := a.usernameRule(name); err != nil {
+		return "", "", nil, err
+	}
+	if !n.NoPassword {
+		if err := a.policy.Check(n.Password); err != nil {
+			return "", "", nil, err
+		}
+	}
+	email = NormalizeEmail(n.Email)
+	if email != "" && !validEmail(email) {
+		return "", "", nil, ErrInvalidEmail
+	}
+	cleanRoles, ok := roles.Clean(n.Roles)
+	if !ok {
+		return "", "", nil, ErrInvalidRole
+	}
+	// Fail fast for a taken name or email, before paying for a hash; the
+	// store's unique constraints still decide races. A username may not be
+	// another account's email, nor an email another's username, so that a
+	// login name is never ambiguous.
+	for _, lookup := range []func(context.Context, string) (*User, error){a.store.UserByUsername, a.store.UserByEmail} {
+		if _, err := lookup(ctx, name); err == nil {
+			return "", "", nil, ErrUserExists
+		} else if !errors.Is(err, ErrNotFound) {
+			return "", "", nil, err
+		}
+	}
+	if email != "" {
+		if err := a.emailTaken(ctx, email, ""); err != nil {
+			return "", "", nil, err
+		}
+	}
+	return name, email, cleanRoles, nil
+}
 
 // Register creates an account (EventRegistered, with its email: package
 // recovery, if the service uses it, mails a verification link), with a
@@ -519,54 +592,9 @@ const maxLoginNameBytes = 320
 // makes), an error wrapping ErrInvalidInput for NoPassword with a
 // Password, or a store error.
 func (a *Authenticator) Register(ctx context.Context, n NewUser) (*User, error) {
-	if len(n.Username) > maxLoginNameBytes {
-		return nil, ErrInvalidUsername
-	}
-	if n.NoPassword && n.Password != "" {
-		return nil, errPasswordAndNone
-	}
-	if n.Client.Addr != "" && n.Actor == "" {
-		res, err := a.limiter.Reserve(ctx, a.limits.SignupAddress.key(false, kindSignupAddress, n.Client.Addr))
-		if err != nil {
-			return nil, err
-		}
-		res.Settle(AttemptFailed) // counted whatever happens next
-	}
-	if !storable.Strings(n.Username) {
-		return nil, ErrInvalidUsername
-	}
-	name := NormalizeUsername(n.Username)
-	if err := a.usernameRule(name); err != nil {
+	name, email, cleanRoles, err := a.checkNewUser(ctx, n, n.Create == nil)
+	if err != nil {
 		return nil, err
-	}
-	if !n.NoPassword {
-		if err := a.policy.Check(n.Password); err != nil {
-			return nil, err
-		}
-	}
-	email := NormalizeEmail(n.Email)
-	if email != "" && !validEmail(email) {
-		return nil, ErrInvalidEmail
-	}
-	cleanRoles, ok := roles.Clean(n.Roles)
-	if !ok {
-		return nil, ErrInvalidRole
-	}
-	// Fail fast for a taken name or email, before paying for a hash; the
-	// store's unique constraints still decide races. A username may not be
-	// another account's email, nor an email another's username, so that a
-	// login name is never ambiguous.
-	for _, lookup := range []func(context.Context, string) (*User, error){a.store.UserByUsername, a.store.UserByEmail} {
-		if _, err := lookup(ctx, name); err == nil {
-			return nil, ErrUserExists
-		} else if !errors.Is(err, ErrNotFound) {
-			return nil, err
-		}
-	}
-	if email != "" {
-		if err := a.emailTaken(ctx, email, ""); err != nil {
-			return nil, err
-		}
 	}
 	hash := "" // NoPassword: no password matches it (see verifyHash)
 	if !n.NoPassword {
@@ -575,7 +603,6 @@ func (a *Authenticator) Register(ctx context.Context, n NewUser) (*User, error) 
 		if err := a.checkBreached(ctx, n.Password); err != nil {
 			return nil, err
 		}
-		var err error
 		if hash, err = a.hash(ctx, n.Password); err != nil {
 			return nil, err
 		}
@@ -585,7 +612,11 @@ func (a *Authenticator) Register(ctx context.Context, n NewUser) (*User, error) 
 		ID: newUUID(), Username: name, Email: email, PasswordHash: hash,
 		Roles: cleanRoles, CreatedAt: now, UpdatedAt: now,
 	}
-	if err := a.store.CreateUser(ctx, u); err != nil {
+	create := a.store.CreateUser
+	if n.Create != nil {
+		create = n.Create
+	}
+	if err := create(ctx, u); err != nil {
 		return nil, err
 	}
 	e := Event{Type: EventRegistered, UserID: u.ID, Username: u.Username, Email: email, ClientAddr: n.Client.Addr, Actor: n.Actor}

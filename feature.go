@@ -34,6 +34,22 @@ func (r Rate) Key(kind string, values ...string) LimitKey {
 	return r.key(false, kind, values...)
 }
 
+// LimitSignIn reserves an attempt of a way of signing in that is not a
+// password (a passkey) from the client address's budget of failed
+// sign-ins, Limits.LoginAddress, which password checks draw on too: so a
+// failed passkey login counts as a wrong password does, and an address
+// that has spent the budget on either is refused both. Settle the
+// reservation with the outcome. It returns a *RateLimitError when the
+// budget is spent, ErrBusy when ctx ends while waiting for attempts in
+// flight, or a limiter error; for a client without an address, a
+// Reservation that counts nothing.
+func (a *Authenticator) LimitSignIn(ctx context.Context, c Client) (Reservation, error) {
+	if c.Addr == "" {
+		return reservations{}, nil
+	}
+	return a.limiter.Reserve(ctx, a.limits.LoginAddress.key(false, kindLoginAddress, c.Addr))
+}
+
 // Emit sends e to Config.OnEvent and to the features' subscribers
 // (Subscribe), with its Time set: a feature's events reach the same audit
 // log, metrics and subscribers as the core's. It must not carry a

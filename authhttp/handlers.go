@@ -199,7 +199,16 @@ type tokenResponse struct {
 func writeUser(w http.ResponseWriter, status int, u *auth.User) {
 	buf := bodyBuffers.Get().(*[]byte)
 	defer bodyBuffers.Put(buf)
-	b := append((*buf)[:0], `{"id":`...)
+	b := append(appendUser((*buf)[:0], u), '\n')
+	httpjson.WriteBody(w, status, b)
+	if cap(b) <= 4<<10 {
+		*buf = b
+	}
+}
+
+// appendUser appends u's public view, as writeUser answers it, to b.
+func appendUser(b []byte, u *auth.User) []byte {
+	b = append(b, `{"id":`...)
 	b = httpjson.AppendString(b, u.ID)
 	b = append(b, `,"username":`...)
 	b = httpjson.AppendString(b, u.Username)
@@ -216,11 +225,7 @@ func writeUser(w http.ResponseWriter, status int, u *auth.User) {
 	}
 	b = append(b, `,"created_at":"`...)
 	b = u.CreatedAt.UTC().AppendFormat(b, time.RFC3339)
-	b = append(b, "\"}\n"...)
-	httpjson.WriteBody(w, status, b)
-	if cap(b) <= 4<<10 {
-		*buf = b
-	}
+	return append(b, `"}`...)
 }
 
 // bodyBuffers holds the buffers writeUser encodes into (the answer's
@@ -272,13 +277,7 @@ func (h *Handlers) Token() http.Handler {
 		if err != nil {
 			return err
 		}
-		w.Header().Set("Pragma", "no-cache")
-		writeJSON(w, http.StatusOK, tokenResponse{
-			AccessToken:  pair.AccessToken,
-			TokenType:    "bearer",
-			ExpiresIn:    int64(h.a.AccessTTL() / time.Second),
-			RefreshToken: pair.RefreshToken,
-		})
+		h.WriteTokens(w, http.StatusOK, nil, pair)
 		return nil
 	})
 }

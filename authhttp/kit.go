@@ -1,8 +1,10 @@
 package authhttp
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/goauthkit/auth"
 
@@ -95,6 +97,19 @@ func (b JSONBody) Bool(name string, wrongType error) (v, ok bool, err error) {
 // does (an empty array is an empty, non-nil slice).
 func (b JSONBody) Strings(name string, wrongType error) (ss []string, ok bool, err error) {
 	return b.obj.stringsField(name, wrongType)
+}
+
+// Object returns the member name of b, a JSON object, as it was sent (a
+// WebAuthn credential, which its own parser reads), as String does.
+func (b JSONBody) Object(name string, wrongType error) (raw []byte, ok bool, err error) {
+	v, present := b.obj[name]
+	switch {
+	case !present || v.kind == jsonNull:
+		return nil, false, nil
+	case v.kind != jsonOther || len(v.raw) == 0 || v.raw[0] != '{':
+		return nil, false, wrongType
+	}
+	return v.raw, true, nil
 }
 
 // WriteJSON answers status with v as a JSON body (encoding/json's), which
@@ -202,3 +217,66 @@ func (h *Handlers) BrowserSignIn(names []string, f func(c Call, fields map[strin
 		return nil
 	}))
 }
+
+// SignIn makes a sign-in endpoint for a feature whose request is its own
+// (package passkey's: a WebAuthn credential, a JSON object): POST; f
+// reads the request (ReadJSON) and signs the user in. Its pair is answered
+// as Token answers it (200 {"access_token", "token_type", "expires_in",
+// "refresh_token"}, which no cache keeps), its error as the token
+// endpoint's. With browser, the endpoint is a browser sign-in, as
+// BrowserSignIn makes them: from the service's own origin or
+// Config.TrustedOrigins only, answered as SessionLogin answers, with the
+// refresh token in the session cookie and the device cookie set; f gets
+// the browser's device value ("" without browser).
+func (h *Handlers) SignIn(browser bool, f func(w http.ResponseWriter, r *http.Request, c Call, device string) (*auth.TokenPair, error)) http.Handler {
+	if !browser {
+		return h.endpoint(http.MethodPost, grant, func(w http.ResponseWriter, r *http.Request, c Call) error {
+			pair, err := f(w, r, c, "")
+			if err != nil {
+				return err
+			}
+			h.WriteTokens(w, http.StatusOK, nil, pair)
+			return nil
+		})
+	}
+	return h.browser(h.endpoint(http.MethodPost, grant, func(w http.ResponseWriter, r *http.Request, c Call) error {
+		device := deviceValue(r)
+		pair, err := f(w, r, c, device)
+		if err != nil {
+			return err
+		}
+		setCookie(w, DeviceCookieName, device, deviceCookieMaxAge)
+		h.writeSession(w, pair)
+		return nil
+	}))
+}
+
+// signupTokens is WriteTokens' answer with a user.
+type signupTokens struct {
+	User json.RawMessage `json:"user"`
+	tokenResponse
+}
+
+// WriteTokens answers status with pair as the token endpoint answers it
+// ({"access_token", "token_type", "expires_in", "refresh_token"}, which no
+// cache keeps), and with u, if not nil, as the member "user", as Me
+// answers it: what a sign-up that signs the user in answers (package
+// passkey's).
+func (h *Handlers) WriteTokens(w http.ResponseWriter, status int, u *auth.User, pair *auth.TokenPair) {
+	t := tokenResponse{
+		AccessToken:  pair.AccessToken,
+		TokenType:    "bearer",
+		ExpiresIn:    int64(h.a.AccessTTL() / time.Second),
+		RefreshToken: pair.RefreshToken,
+	}
+	w.Header().Set("Pragma", "no-cache")
+	if u == nil {
+		writeJSON(w, status, t)
+		return
+	}
+	writeJSON(w, status, signupTokens{User: appendUser(nil, u), tokenResponse: t})
+}
+
+// Authenticator returns the Authenticator that h serves: a feature's
+// endpoints read what they need of it (its Store's capabilities).
+func (h *Handlers) Authenticator() *auth.Authenticator { return h.a }

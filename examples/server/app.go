@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -35,6 +36,8 @@ import (
 	authmetrics "github.com/goauthkit/auth/metrics"
 	"github.com/goauthkit/auth/mfa"
 	"github.com/goauthkit/auth/mfa/mfahttp"
+	"github.com/goauthkit/auth/passkey"
+	"github.com/goauthkit/auth/passkey/passkeyhttp"
 	"github.com/goauthkit/auth/recovery"
 	"github.com/goauthkit/auth/recovery/recoveryhttp"
 	"github.com/goauthkit/auth/redislimit"
@@ -190,7 +193,12 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*au
 		_ = closeStore()
 		return nil, configSetting(err)
 	}
-	router, err := newRouter(h, recoveryhttp.New(h, rec), adminhttp.New(h, admin.New(a)), mfahttp.New(h, second), cfg.Keys)
+	keys, err := newPasskeys(a, h, s, publicURL, logger)
+	if err != nil {
+		_ = closeStore()
+		return nil, err
+	}
+	router, err := newRouter(h, recoveryhttp.New(h, rec), adminhttp.New(h, admin.New(a)), mfahttp.New(h, second), keys, cfg.Keys)
 	if err != nil {
 		_ = closeStore()
 		return nil, err
@@ -327,13 +335,17 @@ func runtimeFigures() map[string]uint64 {
 }
 
 // newRouter mounts every route the server answers: the library's handlers,
-// account recovery's, administration's, the second factor's, the JWKS (the public keys of an
+// account recovery's, administration's, the second factor's, the passkeys'
+// (unless passkeys is nil: they are off), the JWKS (the public keys of an
 // asymmetric key set, or under HS256, keys == nil, a 404) and the OpenAPI
 // document of all of them.
-func newRouter(h *authhttp.Handlers, rec *recoveryhttp.Handlers, adm *adminhttp.Handlers, second *mfahttp.Handlers, keys *auth.KeySet) (*authhttp.Router, error) {
+func newRouter(h *authhttp.Handlers, rec *recoveryhttp.Handlers, adm *adminhttp.Handlers, second *mfahttp.Handlers, passkeys *passkeyhttp.Handlers, keys *auth.KeySet) (*authhttp.Router, error) {
 	routes := append(h.Routes(), rec.Routes()...)
 	routes = append(routes, adm.Routes()...)
 	routes = append(routes, second.Routes()...)
+	if passkeys != nil {
+		routes = append(routes, passkeys.Routes()...)
+	}
 	routes = append(routes, authhttp.JWKSRoute(keys))
 	doc, err := authhttp.OpenAPIRoute(routes)
 	if err != nil {
@@ -630,4 +642,38 @@ func readKey(path, setting string, logger *slog.Logger) ([]byte, error) {
 		return nil, badSetting(setting, "the key file %s holds %d bytes, fewer than 32: remove it to generate a new key", path, len(b))
 	}
 	return b, nil
+}
+
+// newPasskeys returns the passkey endpoints the settings make: the relying
+// party AUTH_PASSKEY_RP_ID, by default the host of the public URL, and as
+// origins the public one and those of AUTH_CORS_ORIGINS on the relying
+// party's domain. With the default relying party and a public URL whose
+// host is an IP address (which cannot be one), passkeys are off (nil), and
+// a log line says how to turn them on.
+func newPasskeys(a *auth.Authenticator, h *authhttp.Handlers, s settings, publicURL string, logger *slog.Logger) (*passkeyhttp.Handlers, error) {
+	u, err := url.Parse(publicURL)
+	if err != nil {
+		return nil, badSetting("AUTH_PUBLIC_URL", "%v", err)
+	}
+	rpID := s.passkeyRPID
+	if rpID == "" {
+		rpID = strings.ToLower(u.Hostname())
+		if net.ParseIP(rpID) != nil {
+			logger.Info("passkeys are off: their relying party cannot be an IP address; serve the pages from http://localhost:PORT (AUTH_PUBLIC_URL) or set AUTH_PASSKEY_RP_ID", "public_url", publicURL)
+			return nil, nil
+		}
+	}
+	origins := []string{origin(publicURL)}
+	for _, o := range s.corsOrigins {
+		if cu, err := url.Parse(o); err == nil {
+			if host := strings.ToLower(cu.Hostname()); host == rpID || strings.HasSuffix(host, "."+rpID) {
+				origins = append(origins, o)
+			}
+		}
+	}
+	p, err := passkey.New(a, passkey.Config{RPID: rpID, RPName: s.passkeyRPName, Origins: origins, CeremonyTTL: s.passkeyCeremonyTTL})
+	if err != nil {
+		return nil, configSetting(err)
+	}
+	return passkeyhttp.New(h, p), nil
 }

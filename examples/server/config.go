@@ -71,6 +71,13 @@ type settings struct {
 	mfaTokenTTL   time.Duration
 	totpIssuer    string
 
+	// passkeyRPID is AUTH_PASSKEY_RP_ID, "" for the host of publicURL;
+	// passkeyRPName AUTH_PASSKEY_RP_NAME; passkeyCeremonyTTL
+	// AUTH_PASSKEY_CEREMONY_TTL.
+	passkeyRPID        string
+	passkeyRPName      string
+	passkeyCeremonyTTL time.Duration
+
 	// loadtestBare mounts GET /loadtest/bare (AUTH_LOADTEST_BARE=1), a
 	// route doing no work: the ceiling cmd/loadtest compares with.
 	loadtestBare bool
@@ -189,6 +196,14 @@ Environment only:
                            (the mfa_token's lifetime; default 5m, at most 1h)
   AUTH_TOTP_ISSUER         the name authenticator apps show (default
                            goauthkit)
+  AUTH_PASSKEY_RP_ID       the relying party of passkeys: the domain they are
+                           bound to (default the host of AUTH_PUBLIC_URL;
+                           passkeys are off when that is an IP address, which
+                           cannot be one: serve the pages from
+                           http://localhost:PORT)
+  AUTH_PASSKEY_RP_NAME     the name authenticators show (default goauthkit)
+  AUTH_PASSKEY_CEREMONY_TTL how long a passkey ceremony lives (default 5m, at
+                           most 1h)
   AUTH_LOADTEST_BARE       load-testing aid: 1 mounts GET /loadtest/bare,
                            answering 204 with no work, as the ceiling
                            cmd/loadtest measures, and GET /loadtest/runtime,
@@ -324,6 +339,14 @@ func loadSettings(args []string, getenv func(string) string) (settings, error) {
 	s.totpIssuer = env("AUTH_TOTP_ISSUER", "goauthkit")
 	if len(s.totpIssuer) > 64 {
 		return s, badSetting("AUTH_TOTP_ISSUER", "must be at most 64 bytes")
+	}
+	s.passkeyRPID = getenv("AUTH_PASSKEY_RP_ID")
+	s.passkeyRPName = env("AUTH_PASSKEY_RP_NAME", "goauthkit")
+	if s.passkeyCeremonyTTL, err = duration(getenv, "AUTH_PASSKEY_CEREMONY_TTL", 5*time.Minute, false); err != nil {
+		return s, err
+	}
+	if s.passkeyCeremonyTTL > time.Hour {
+		return s, badSetting("AUTH_PASSKEY_CEREMONY_TTL", "must be at most 1h, got %s", s.passkeyCeremonyTTL)
 	}
 	if s.verifyTTL, err = duration(getenv, "AUTH_VERIFY_TTL", 48*time.Hour, false); err != nil {
 		return s, err
@@ -487,9 +510,15 @@ func configSetting(err error) error {
 		{"Config.ChallengeTTL", "AUTH_MFA_TOKEN_TTL"},
 		{"Config.Issuer", "AUTH_TOTP_ISSUER"},
 		{"Config.Key", "AUTH_ENCRYPTION_KEY"},
+		{"Config.RPID", "AUTH_PASSKEY_RP_ID"},
+		{"Config.RPName", "AUTH_PASSKEY_RP_NAME"},
+		{"Config.CeremonyTTL", "AUTH_PASSKEY_CEREMONY_TTL"},
+		{"Config.Origins", "AUTH_PASSKEY_RP_ID"},
 	} {
 		if i := strings.Index(msg, m.field); i >= 0 && !strings.Contains(msg[:i], "Config.") {
-			msg = strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(msg, "auth: "), "recovery: "), "mfa: ")
+			for _, prefix := range []string{"auth: ", "recovery: ", "mfa: ", "passkey: "} {
+				msg = strings.TrimPrefix(msg, prefix)
+			}
 			return badSetting(m.setting, "%s", msg)
 		}
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/authhttp"
 	"github.com/goauthkit/auth/mfa"
+	"github.com/goauthkit/auth/store/passkeystore"
 )
 
 // Handlers are the endpoints of the second factor.
@@ -175,14 +176,24 @@ type statusBody struct {
 }
 
 // Status returns GET /mfa (Bearer): 200 {"totp", "recovery_codes_left",
-// "passkeys"}. (Passkeys are not a feature of this module: 0.)
+// "passkeys"}. Passkeys are counted in the store when it keeps them
+// (passkeystore.Store, which package passkey uses), else 0.
 func (x *Handlers) Status() http.Handler {
+	passkeys, _ := x.h.Authenticator().Store().(passkeystore.Store)
 	return x.h.Authenticated(http.MethodGet, func(w http.ResponseWriter, r *http.Request, c authhttp.Call) error {
 		s, err := x.m.Status(c.Context, c.User.ID)
 		if err != nil {
 			return err
 		}
-		authhttp.WriteJSON(w, http.StatusOK, statusBody{TOTP: s.TOTP, RecoveryCodesLeft: s.RecoveryCodesLeft})
+		b := statusBody{TOTP: s.TOTP, RecoveryCodesLeft: s.RecoveryCodesLeft}
+		if passkeys != nil {
+			keys, err := passkeys.Credentials(c.Context, c.User.ID)
+			if err != nil {
+				return err
+			}
+			b.Passkeys = len(keys)
+		}
+		authhttp.WriteJSON(w, http.StatusOK, b)
 		return nil
 	})
 }

@@ -4,7 +4,8 @@
 //
 // Its Store implements auth.Store and every optional capability the
 // library defines (recovery.LinkStore, admin.UserLister, auth.UserDeleter,
-// mfastore.Store and auth.Pinger), with the same contracts as store/sqlite and store/postgres:
+// mfastore.Store, passkeystore.Store and auth.Pinger), with the same
+// contracts as store/sqlite and store/postgres:
 // store/storetest runs the same cases on all three. It is safe for
 // concurrent use.
 //
@@ -23,6 +24,7 @@ import (
 	"github.com/goauthkit/auth/admin"
 	"github.com/goauthkit/auth/recovery"
 	"github.com/goauthkit/auth/store/mfastore"
+	"github.com/goauthkit/auth/store/passkeystore"
 	"github.com/goauthkit/auth/store/storable"
 )
 
@@ -43,6 +45,14 @@ type Store struct {
 	totps      map[string]*mfastore.TOTP
 	codes      map[string]map[string]struct{}
 	challenges map[string]*mfastore.Challenge
+	// The passkeys (passkeystore.Store): each user's handle and
+	// credentials by user id, the owner of each handle by string(handle),
+	// every credential by string(id) (the same values as the users'), and
+	// ceremonies by string(id).
+	passkeys    map[string]*passkeyHolder
+	handles     map[string]string
+	credentials map[string]*passkeystore.Credential
+	ceremonies  map[string]*passkeystore.Ceremony
 	// sweepAt is the session count at which CreateSession next drops
 	// revoked and expired sessions, so memory stays bounded by live ones.
 	sweepAt int
@@ -66,6 +76,11 @@ func New() *Store {
 		totps:      make(map[string]*mfastore.TOTP),
 		codes:      make(map[string]map[string]struct{}),
 		challenges: make(map[string]*mfastore.Challenge),
+
+		passkeys:    make(map[string]*passkeyHolder),
+		handles:     make(map[string]string),
+		credentials: make(map[string]*passkeystore.Credential),
+		ceremonies:  make(map[string]*passkeystore.Ceremony),
 	}
 }
 
@@ -76,6 +91,7 @@ var (
 	_ admin.UserLister   = (*Store)(nil)
 	_ auth.UserDeleter   = (*Store)(nil)
 	_ mfastore.Store     = (*Store)(nil)
+	_ passkeystore.Store = (*Store)(nil)
 	_ auth.Pinger        = (*Store)(nil)
 )
 
@@ -121,6 +137,16 @@ func (m *Store) CreateUser(ctx context.Context, u *auth.User) error {
 		return err
 	}
 	defer m.mu.Unlock()
+	if err := m.userFreeLocked(u); err != nil {
+		return err
+	}
+	m.createUserLocked(u)
+	return nil
+}
+
+// userFreeLocked returns the error of CreateUser if u's id or a login name
+// of u is taken, nil if u can be created.
+func (m *Store) userFreeLocked(u *auth.User) error {
 	if _, ok := m.users[u.ID]; ok {
 		return auth.ErrUserExists
 	}
@@ -137,6 +163,11 @@ func (m *Store) CreateUser(ctx context.Context, u *auth.User) error {
 			return auth.ErrEmailExists
 		}
 	}
+	return nil
+}
+
+// createUserLocked stores a copy of u, which userFreeLocked allowed.
+func (m *Store) createUserLocked(u *auth.User) {
 	c := u.Clone()
 	c.TokensEndedAt = time.Time{} // set by the endings only
 	m.users[u.ID] = c
@@ -144,7 +175,6 @@ func (m *Store) CreateUser(ctx context.Context, u *auth.User) error {
 	if u.Email != "" {
 		m.byEmail[u.Email] = u.ID
 	}
-	return nil
 }
 
 // UserByEmail implements auth.UserStore.
@@ -319,6 +349,7 @@ func (m *Store) DeleteUser(ctx context.Context, id string) error {
 		}
 	}
 	m.deleteMFALocked(id)
+	m.deletePasskeysLocked(id)
 	return nil
 }
 

@@ -78,8 +78,8 @@ type Use struct {
 // Ceremony is a WebAuthn ceremony in progress: its options went to a
 // browser, and its finish is awaited. It is single-use (TakeCeremony).
 type Ceremony struct {
-	// ID is the SHA-256 hash of the ceremony token's secret (32 bytes):
-	// the token itself is never stored.
+	// ID is the SHA-256 hash of the ceremony token's secret (32 bytes,
+	// no more, no less): the token itself is never stored.
 	ID []byte
 	// Kind is the ceremony's purpose ("registration", "login", "signup"),
 	// at most 16 bytes: a finish of another kind refuses it.
@@ -102,23 +102,32 @@ type Ceremony struct {
 //
 // Deleting a user (auth.UserDeleter) deletes everything Store keeps of the
 // user: handle, credentials and ceremonies.
+//
+// A value to store beyond the limits said here (a handle, a credential's
+// id, name, public key, AAGUID or transports, a ceremony's id, kind or
+// data), or text that is not valid UTF-8 or holds a NUL, is
+// auth.ErrInvalidInput, and nothing is stored; such a key to look up (an
+// id, a user id) is an unknown one, auth.ErrNotFound, as auth.UserStore
+// says of text.
 type Store interface {
 	// UserHandle returns the user's WebAuthn user handle. If the user has
 	// none and handle is not nil, it stores handle (1 to MaxHandleBytes
 	// bytes) as the user's first and returns it: of any number of calls
 	// at once, all return the same handle. It returns auth.ErrNotFound if
-	// the user does not exist, or has no handle and handle is nil.
+	// the user does not exist, or has no handle and handle is nil;
+	// auth.ErrConflict, and stores nothing, if the user has none and
+	// handle is another user's (a random handle never is).
 	UserHandle(ctx context.Context, userID string, handle []byte) ([]byte, error)
 	// AddCredential stores c as a passkey of c.UserID, who must have a
 	// user handle. It returns auth.ErrConflict, and changes nothing, if a
 	// credential with c.ID exists (the user's or anyone's);
-	// auth.ErrNotFound if the user does not exist.
+	// auth.ErrNotFound if the user does not exist, or has no user handle.
 	AddCredential(ctx context.Context, c *Credential) error
 	// CreateUserWithCredential creates u as auth.UserStore.CreateUser
 	// does (with its errors), with handle as its user handle and c
-	// (c.UserID is u.ID) as its passkey: all or nothing. It returns
-	// auth.ErrConflict, and creates nothing, if a credential with c.ID
-	// exists.
+	// (c.UserID is u.ID; auth.ErrInvalidInput if not) as its passkey: all
+	// or nothing. It returns auth.ErrConflict, and creates nothing, if a
+	// credential with c.ID exists, or handle is another user's.
 	CreateUserWithCredential(ctx context.Context, u *auth.User, handle []byte, c *Credential) error
 	// Credential returns the credential with this id, whoever's, or
 	// auth.ErrNotFound.

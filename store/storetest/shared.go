@@ -1,15 +1,18 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/store/mfastore"
+	"github.com/goauthkit/auth/store/passkeystore"
 )
 
 // RunShared runs the cases that need two stores over one backend, as two
@@ -17,8 +20,8 @@ import (
 // newPair returns two stores, on two pools or two connections, over one
 // fresh, empty database, schema or file. Each compare-and-set of the
 // optional capabilities must hold across them: of calls at once through
-// both, exactly one wins. Today that is mfastore.Store's, when the stores
-// implement it.
+// both, exactly one wins. Today those are mfastore.Store's and
+// passkeystore.Store's, when the stores implement them.
 func RunShared(t *testing.T, newPair func(t *testing.T) (auth.Store, auth.Store)) {
 	t.Helper()
 	t.Run("mfastore.Store/CompareAndSetsAcrossStores", func(t *testing.T) {
@@ -31,6 +34,126 @@ func RunShared(t *testing.T, newPair func(t *testing.T) (auth.Store, auth.Store)
 		}
 		sharedMFACompareAndSets(t, a, [2]mfastore.Store{ma, mb})
 	})
+	t.Run("passkeystore.Store/CompareAndSetsAcrossStores", func(t *testing.T) {
+		a, b := newPair(t)
+		pa, okA := a.(passkeystore.Store)
+		pb, okB := b.(passkeystore.Store)
+		if !okA || !okB {
+			t.Log("storetest: the stores do not implement passkeystore.Store: its shared cases are not run")
+			return
+		}
+		sharedPasskeyCompareAndSets(t, a, [2]passkeystore.Store{pa, pb})
+	})
+}
+
+// throughBoth runs call(store, i) n times at once, through each of stores
+// in turn, and returns the errors.
+func throughBoth[S any](n int, stores [2]S, call func(s S, i int) error) []error {
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			errs[i] = call(stores[i%2], i)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return errs
+}
+
+// sharedPasskeyCompareAndSets races, through both stores at once, the
+// first handle of a user (all get the same), the use of a credential, the
+// taking of a ceremony and the deletion of a user's two credentials with
+// keepLast: exactly one of each of the last three wins, and the others
+// lose with an error of the contract.
+func sharedPasskeyCompareAndSets(t *testing.T, users auth.Store, stores [2]passkeystore.Store) {
+	ctx := context.Background()
+	now := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+	u := &auth.User{ID: "u1", Username: "alice", PasswordHash: "x", CreatedAt: now, UpdatedAt: now}
+	if err := users.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	const n = 20
+	handles := make([][]byte, n)
+	errs := throughBoth(n, stores, func(s passkeystore.Store, i int) error {
+		var err error
+		handles[i], err = s.UserHandle(ctx, u.ID, []byte(fmt.Sprint("handle ", i)))
+		return err
+	})
+	for i, err := range errs {
+		if err != nil || !bytes.Equal(handles[i], handles[0]) {
+			t.Fatalf("UserHandle through two stores: %x, %v; and %x", handles[i], err, handles[0])
+		}
+	}
+
+	newCred := func(name string) *passkeystore.Credential {
+		id := sha256.Sum256([]byte(name))
+		return &passkeystore.Credential{ID: id[:], UserID: u.ID, Name: name, PublicKey: []byte("key"), CreatedAt: now}
+	}
+	key := newCred("key")
+	if err := stores[1].AddCredential(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	var cer *passkeystore.Ceremony
+	var pair [2]*passkeystore.Credential
+	for _, op := range []struct {
+		name    string
+		prepare func()
+		call    func(s passkeystore.Store, i int) error
+		losers  []error
+	}{
+		{"UseCredential", func() {}, func(s passkeystore.Store, i int) error {
+			return s.UseCredential(ctx, key.ID, 0, passkeystore.Use{SignCount: uint32(1 + i), At: now})
+		}, []error{auth.ErrConflict}},
+		{"TakeCeremony", func() {
+			id := sha256.Sum256([]byte("ceremony"))
+			cer = &passkeystore.Ceremony{ID: id[:], Kind: "login", Data: []byte("data"), CreatedAt: now, ExpiresAt: now.Add(time.Minute)}
+			if err := stores[0].CreateCeremony(ctx, cer); err != nil {
+				t.Fatal(err)
+			}
+		}, func(s passkeystore.Store, _ int) error {
+			_, err := s.TakeCeremony(ctx, cer.ID)
+			return err
+		}, []error{auth.ErrNotFound}},
+		{"DeleteCredential(keepLast)", func() {
+			for i := range pair {
+				pair[i] = newCred(fmt.Sprint("pair ", i))
+				if err := stores[i].AddCredential(ctx, pair[i]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := stores[0].DeleteCredential(ctx, u.ID, key.ID, false); err != nil {
+				t.Fatal(err)
+			}
+		}, func(s passkeystore.Store, i int) error {
+			return s.DeleteCredential(ctx, u.ID, pair[i/2%2].ID, true)
+		}, []error{auth.ErrConflict, auth.ErrNotFound}},
+	} {
+		op.prepare()
+		errs := throughBoth(n, stores, op.call)
+		won := 0
+		for _, err := range errs {
+			lost := false
+			for _, l := range op.losers {
+				lost = lost || errors.Is(err, l)
+			}
+			switch {
+			case err == nil:
+				won++
+			case !lost || errors.Is(err, auth.ErrStoreUnavailable):
+				t.Errorf("%s: %v", op.name, err)
+			}
+		}
+		if won != 1 {
+			t.Errorf("%s: %d of %d calls through two stores won, want 1", op.name, won, n)
+		}
+	}
+	left, err := stores[1].Credentials(ctx, u.ID)
+	if err != nil || len(left) != 1 {
+		t.Fatalf("after deletions at once of a user's two credentials through two stores, %d left (%v), want 1", len(left), err)
+	}
 }
 
 // sharedMFACompareAndSets races, through both stores at once, a

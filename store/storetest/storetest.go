@@ -10,8 +10,8 @@
 //
 // The suite has a part for the required auth.Store, which every store
 // runs, and a part for each optional capability (recovery.LinkStore,
-// admin.UserLister, auth.UserDeleter, mfastore.Store), which only the stores that implement
-// it run: the cases of a capability a store does not offer are not
+// admin.UserLister, auth.UserDeleter, mfastore.Store, passkeystore.Store),
+// which only the stores that implement it run: the cases of a capability a store does not offer are not
 // registered at all (a skipped test would read as a failure in CI), and
 // the suite logs which capabilities those are.
 package storetest
@@ -33,6 +33,7 @@ import (
 	"github.com/goauthkit/auth/admin"
 	"github.com/goauthkit/auth/recovery"
 	"github.com/goauthkit/auth/store/mfastore"
+	"github.com/goauthkit/auth/store/passkeystore"
 )
 
 // Concurrency is how many goroutines the concurrency cases run.
@@ -56,15 +57,20 @@ func Run(t *testing.T, newStore func(t *testing.T) auth.Store) {
 	_, lister := probe.(admin.UserLister)
 	_, deleter := probe.(auth.UserDeleter)
 	_, mfa := probe.(mfastore.Store)
+	_, passkey := probe.(passkeystore.Store)
 	offers("recovery.LinkStore", links, func() { runCases(t, newStore, linkCases) })
 	offers("admin.UserLister", lister, func() { runCases(t, newStore, listerCases) })
 	offers("auth.UserDeleter", deleter, func() { runCases(t, newStore, deleterCases) })
 	offers("mfastore.Store", mfa, func() { runCases(t, newStore, mfaCases) })
+	offers("passkeystore.Store", passkey, func() { runCases(t, newStore, passkeyCases) })
 	if links && deleter {
 		runCases(t, newStore, linkDeleterCases)
 	}
 	if mfa && deleter {
 		runCases(t, newStore, mfaDeleterCases)
+	}
+	if passkey && deleter {
+		runCases(t, newStore, passkeyDeleterCases)
 	}
 }
 
@@ -93,6 +99,14 @@ type (
 	}
 	mfaDeleterStore interface {
 		mfaStore
+		auth.UserDeleter
+	}
+	passkeyStore interface {
+		auth.Store
+		passkeystore.Store
+	}
+	passkeyDeleterStore interface {
+		passkeyStore
 		auth.UserDeleter
 	}
 )

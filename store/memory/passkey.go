@@ -1,0 +1,312 @@
+package memory
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"slices"
+	"unicode/utf8"
+
+	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/store/passkeystore"
+	"github.com/goauthkit/auth/store/storable"
+)
+
+// The passkeys (passkeystore.Store). Every method holds the store's lock
+// throughout, so each compare-and-set, and the check of the last
+// credential with its deletion, is atomic; values are copied in and out.
+
+// passkeyHolder is what the store keeps of a user's passkeys: the user's
+// handle and credentials by string(id).
+type passkeyHolder struct {
+	handle []byte
+	creds  map[string]*passkeystore.Credential
+}
+
+// copyCredential returns a copy of c that shares no memory with it.
+func copyCredential(c *passkeystore.Credential) *passkeystore.Credential {
+	o := *c
+	o.ID = slices.Clone(c.ID)
+	o.PublicKey = slices.Clone(c.PublicKey)
+	o.AAGUID = slices.Clone(c.AAGUID)
+	o.Transports = slices.Clone(c.Transports)
+	return &o
+}
+
+// copyCeremony returns a copy of c that shares no memory with it.
+func copyCeremony(c *passkeystore.Ceremony) *passkeystore.Ceremony {
+	o := *c
+	o.ID = slices.Clone(c.ID)
+	o.Data = slices.Clone(c.Data)
+	return &o
+}
+
+// handleValid reports whether h is a handle the store keeps: 1 to
+// passkeystore.MaxHandleBytes bytes.
+func handleValid(h []byte) bool {
+	return len(h) >= 1 && len(h) <= passkeystore.MaxHandleBytes
+}
+
+// credentialIDValid reports whether id is a credential id the store
+// keeps: 1 to passkeystore.MaxCredentialIDBytes bytes.
+func credentialIDValid(id []byte) bool {
+	return len(id) >= 1 && len(id) <= passkeystore.MaxCredentialIDBytes
+}
+
+// credentialNameValid reports whether name is a credential's name: 1 to
+// 64 characters of valid UTF-8 without NUL.
+func credentialNameValid(name string) bool {
+	return name != "" && storable.Strings(name) && utf8.RuneCountInString(name) <= 64
+}
+
+// credentialValid reports whether every field of c is within the limits
+// of passkeystore.Credential.
+func credentialValid(c *passkeystore.Credential) bool {
+	if !credentialIDValid(c.ID) || !storable.Strings(c.UserID) || !credentialNameValid(c.Name) ||
+		len(c.PublicKey) > passkeystore.MaxPublicKeyBytes || len(c.AAGUID) != 0 && len(c.AAGUID) != 16 ||
+		len(c.Transports) > 8 || !storable.Strings(c.Transports...) {
+		return false
+	}
+	for _, t := range c.Transports {
+		if len(t) > 32 {
+			return false
+		}
+	}
+	return true
+}
+
+// ceremonyValid reports whether every field of c is within the limits of
+// passkeystore.Ceremony.
+func ceremonyValid(c *passkeystore.Ceremony) bool {
+	return len(c.ID) == sha256.Size && len(c.Kind) <= 16 && storable.Strings(c.Kind, c.UserID) &&
+		len(c.Data) <= passkeystore.MaxCeremonyDataBytes
+}
+
+// UserHandle implements passkeystore.Store.
+func (m *Store) UserHandle(ctx context.Context, userID string, handle []byte) ([]byte, error) {
+	if handle != nil && !handleValid(handle) {
+		return nil, auth.ErrInvalidInput
+	}
+	if err := m.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	if _, ok := m.users[userID]; !ok {
+		return nil, auth.ErrNotFound
+	}
+	if p := m.passkeys[userID]; p != nil {
+		return slices.Clone(p.handle), nil
+	}
+	if handle == nil {
+		return nil, auth.ErrNotFound
+	}
+	if _, taken := m.handles[string(handle)]; taken {
+		return nil, auth.ErrConflict
+	}
+	m.putHandleLocked(userID, handle)
+	return slices.Clone(handle), nil
+}
+
+// putHandleLocked gives the user, who has none, handle.
+func (m *Store) putHandleLocked(userID string, handle []byte) {
+	m.passkeys[userID] = &passkeyHolder{handle: slices.Clone(handle), creds: make(map[string]*passkeystore.Credential)}
+	m.handles[string(handle)] = userID
+}
+
+// AddCredential implements passkeystore.Store.
+func (m *Store) AddCredential(ctx context.Context, c *passkeystore.Credential) error {
+	if !credentialValid(c) {
+		return auth.ErrInvalidInput
+	}
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	p := m.passkeys[c.UserID]
+	if p == nil {
+		return auth.ErrNotFound // no such user, or one without a handle
+	}
+	if _, ok := m.credentials[string(c.ID)]; ok {
+		return auth.ErrConflict
+	}
+	m.addCredentialLocked(p, c)
+	return nil
+}
+
+// addCredentialLocked stores a copy of c as a credential of p's user.
+func (m *Store) addCredentialLocked(p *passkeyHolder, c *passkeystore.Credential) {
+	o := copyCredential(c)
+	p.creds[string(c.ID)] = o
+	m.credentials[string(c.ID)] = o
+}
+
+// CreateUserWithCredential implements passkeystore.Store: the checks of
+// CreateUser, of the handle and of the credential, then the inserts, all
+// under the lock.
+func (m *Store) CreateUserWithCredential(ctx context.Context, u *auth.User, handle []byte, c *passkeystore.Credential) error {
+	if !userStorable(u) || !handleValid(handle) || !credentialValid(c) || c.UserID != u.ID {
+		return auth.ErrInvalidInput
+	}
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	if err := m.userFreeLocked(u); err != nil {
+		return err
+	}
+	if _, ok := m.credentials[string(c.ID)]; ok {
+		return auth.ErrConflict
+	}
+	if _, ok := m.handles[string(handle)]; ok {
+		return auth.ErrConflict
+	}
+	m.createUserLocked(u)
+	m.putHandleLocked(u.ID, handle)
+	m.addCredentialLocked(m.passkeys[u.ID], c)
+	return nil
+}
+
+// Credential implements passkeystore.Store.
+func (m *Store) Credential(ctx context.Context, id []byte) (*passkeystore.Credential, error) {
+	if err := m.rlock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.RUnlock()
+	c, ok := m.credentials[string(id)]
+	if !ok {
+		return nil, auth.ErrNotFound
+	}
+	return copyCredential(c), nil
+}
+
+// Credentials implements passkeystore.Store. An unknown user has none.
+func (m *Store) Credentials(ctx context.Context, userID string) ([]passkeystore.Credential, error) {
+	if err := m.rlock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.RUnlock()
+	p := m.passkeys[userID]
+	if p == nil {
+		return nil, nil
+	}
+	out := make([]passkeystore.Credential, 0, len(p.creds))
+	for _, c := range p.creds {
+		out = append(out, *copyCredential(c))
+	}
+	slices.SortFunc(out, func(a, b passkeystore.Credential) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return bytes.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
+
+// UseCredential implements passkeystore.Store.
+func (m *Store) UseCredential(ctx context.Context, id []byte, prev uint32, u passkeystore.Use) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	c, ok := m.credentials[string(id)]
+	switch {
+	case !ok:
+		return auth.ErrNotFound
+	case c.SignCount != prev:
+		return auth.ErrConflict
+	}
+	c.SignCount, c.BackupEligible, c.BackupState, c.LastUsedAt = u.SignCount, u.BackupEligible, u.BackupState, u.At
+	return nil
+}
+
+// RenameCredential implements passkeystore.Store.
+func (m *Store) RenameCredential(ctx context.Context, userID string, id []byte, name string) (*passkeystore.Credential, error) {
+	if !credentialNameValid(name) {
+		return nil, auth.ErrInvalidInput
+	}
+	if err := m.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	c, ok := m.credentials[string(id)]
+	if !ok || c.UserID != userID {
+		return nil, auth.ErrNotFound
+	}
+	c.Name = name
+	return copyCredential(c), nil
+}
+
+// DeleteCredential implements passkeystore.Store.
+func (m *Store) DeleteCredential(ctx context.Context, userID string, id []byte, keepLast bool) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	c, ok := m.credentials[string(id)]
+	if !ok || c.UserID != userID {
+		return auth.ErrNotFound
+	}
+	p := m.passkeys[userID]
+	if keepLast && len(p.creds) <= 1 {
+		return auth.ErrConflict
+	}
+	delete(p.creds, string(id))
+	delete(m.credentials, string(id))
+	return nil
+}
+
+// CreateCeremony implements passkeystore.Store. It deletes the
+// ceremonies, any user's, that expired before c.CreatedAt.
+func (m *Store) CreateCeremony(ctx context.Context, c *passkeystore.Ceremony) error {
+	if !ceremonyValid(c) {
+		return auth.ErrInvalidInput
+	}
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	if _, ok := m.users[c.UserID]; !ok && c.UserID != "" {
+		return auth.ErrNotFound
+	}
+	if _, ok := m.ceremonies[string(c.ID)]; ok {
+		return auth.ErrConflict // the same hash twice: a random token never repeats
+	}
+	for id, old := range m.ceremonies {
+		if old.ExpiresAt.Before(c.CreatedAt) {
+			delete(m.ceremonies, id)
+		}
+	}
+	m.ceremonies[string(c.ID)] = copyCeremony(c)
+	return nil
+}
+
+// TakeCeremony implements passkeystore.Store.
+func (m *Store) TakeCeremony(ctx context.Context, id []byte) (*passkeystore.Ceremony, error) {
+	if err := m.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	c, ok := m.ceremonies[string(id)]
+	if !ok {
+		return nil, auth.ErrNotFound
+	}
+	delete(m.ceremonies, string(id))
+	return c, nil // no longer the store's
+}
+
+// deletePasskeysLocked deletes everything passkeystore.Store keeps of the
+// user: DeleteUser's part.
+func (m *Store) deletePasskeysLocked(userID string) {
+	if p := m.passkeys[userID]; p != nil {
+		for id := range p.creds {
+			delete(m.credentials, id)
+		}
+		delete(m.handles, string(p.handle))
+		delete(m.passkeys, userID)
+	}
+	for id, c := range m.ceremonies {
+		if c.UserID == userID {
+			delete(m.ceremonies, id)
+		}
+	}
+}
