@@ -493,6 +493,9 @@
   // the server's default (AUTH_PASSKEY_RP_ID, the host of AUTH_PUBLIC_URL).
   var rpId = location.hostname;
   var passkeySerial = 0;
+  // The passkey endpoints answer 404 when the server has passkeys off (a
+  // public URL whose host is an IP address cannot be a relying party).
+  var passkeysOff = "Passkeys are off on this server.";
 
   function passkeysSupported() {
     return typeof window.PublicKeyCredential === "function" && !!navigator.credentials;
@@ -694,6 +697,10 @@
     if (!r) {
       return false;
     }
+    if (r.begin && r.status === 404) {
+      say(passkeysOff, true);
+      return false;
+    }
     if (r.status === 200) {
       accessToken = r.body.access_token;
       say("");
@@ -775,6 +782,7 @@
     }
     api("POST", "passkeys/signup/begin", body).then(function (r) {
       if (r.status !== 200) {
+        r.begin = true;
         return r;
       }
       var begun = r.body;
@@ -799,7 +807,7 @@
     }).then(function (r) {
       setBusy(form, false);
       if (!r.created) {
-        say(problem(r), true);
+        say(r.begin && r.status === 404 ? passkeysOff : problem(r), true);
         form.username.focus();
         return;
       }
@@ -864,7 +872,8 @@
         return null;
       }
       if (r.status !== 200) {
-        line.textContent = problem(r);
+        line.textContent = r.status === 404 ? passkeysOff : problem(r);
+        document.getElementById("passkey-add").hidden = r.status === 404;
         return null;
       }
       var keys = r.body.passkeys || [];
