@@ -32,8 +32,14 @@ func TestBrowserPasskeys(t *testing.T) {
 	}
 
 	const rpName = "goauthkit browser test"
-	e := newEnv(t, envOptions{publicHost: "localhost", vars: map[string]string{"AUTH_PASSKEY_RP_NAME": rpName}})
+	// The in-memory store: SQLite's does not keep passkeys yet (with a
+	// relying party, the server then refuses to start).
+	e := newEnv(t, envOptions{db: "memory", publicHost: "localhost", vars: map[string]string{"AUTH_PASSKEY_RP_NAME": rpName}})
 	clock := clockServer(t, e.clock)
+	shots := os.Getenv("AUTH_TEST_SCREENSHOTS") // a directory to keep them in; default a temporary one
+	if shots == "" {
+		shots = t.TempDir()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "passkeys.mjs")
@@ -43,6 +49,8 @@ func TestBrowserPasskeys(t *testing.T) {
 		"RP_NAME="+rpName,
 		"CLOCK="+clock,
 		"CHROMIUM="+chromium,
+		"OUTBOX="+filepath.Join(e.dataDir, "outbox"),
+		"SCREENSHOTS="+shots,
 	)
 	out, err := cmd.CombinedOutput()
 	for line := range strings.Lines(string(out)) {

@@ -11,6 +11,8 @@
 //   CLOCK     the test's hook on BASE's test clock: GET reads it (Unix
 //             seconds), POST ?advance=30s moves it forward
 //   CHROMIUM  the browser's executable
+//   OUTBOX    the server's outbox directory (its mails)
+//   SCREENSHOTS where the demo page's screenshots go
 //
 // Pages are driven as a user would, by the labels and button names of the
 // contract; what a page cannot do (replay a ceremony, use one of another
@@ -24,9 +26,11 @@
 // "ok - NAME" or "not ok - NAME" per test, and "# all passed" at the end.
 import { chromium } from "playwright-core";
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
 import { totp } from "./totp.mjs";
 
-const { BASE, RP_NAME, CLOCK, CHROMIUM } = process.env;
+const { BASE, RP_NAME, CLOCK, CHROMIUM, OUTBOX, SCREENSHOTS } = process.env;
 const TIMEOUT = 15000;
 const RP_ID = new URL(BASE).hostname;
 
@@ -104,6 +108,9 @@ const std = (b64url) => Buffer.from(b64url, "base64url").toString("base64");
 function recorder(o) {
   window.webauthnCalls = [];
   window.signals = [];
+  if (!window.isSecureContext || !window.PublicKeyCredential) {
+    return; // about:blank, before the page
+  }
   const container = navigator.credentials;
   for (const kind of ["get", "create"]) {
     const real = container[kind].bind(container);
@@ -323,6 +330,25 @@ function assertRefused(r, what, error = "invalid_grant") {
   assert.equal(r.body.access_token, undefined, `${what}: tokens`);
 }
 
+// mailedLink waits for a mail to `to` holding a link to BASE/kind and
+// returns it.
+async function mailedLink(kind, to) {
+  const re = new RegExp(`${BASE.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/${kind}\\?token=[A-Za-z0-9_-]+`);
+  const deadline = Date.now() + TIMEOUT;
+  while (Date.now() < deadline) {
+    const files = fs.existsSync(OUTBOX) ? fs.readdirSync(OUTBOX).filter((f) => f.endsWith(".eml") && !f.startsWith(".")) : [];
+    for (const f of files) {
+      const raw = fs.readFileSync(path.join(OUTBOX, f), "utf8");
+      const m = raw.includes(`<${to}>`) && raw.match(re);
+      if (m) {
+        return m[0];
+      }
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no ${kind} link mailed to ${to}`);
+}
+
 // serverNow returns the time of BASE's test clock (Unix seconds), after
 // moving it forward by advance (a Go duration, "30s") if given.
 async function serverNow(advance) {
@@ -340,9 +366,12 @@ test("sign up with a passkey, no password; log out; sign in with the button", as
   const email = `${username}@example.com`;
   await page.goto(BASE + "/");
   assert.equal(await byLabel(page, "Username").getAttribute("autocomplete"), "username webauthn");
+  await page.screenshot({ path: path.join(SCREENSHOTS, "demo-passkeys-signed-out.png"), fullPage: true });
 
   const { finish, session } = await passkeySignUp(page, username, email);
   assert.equal(finish.status, 201, `signup/finish: ${JSON.stringify(finish)}`);
+  assert.equal(await message(page), "Account created. We mailed a link to confirm your email.");
+  await mailedLink("verify-email", email);
   assert.equal(finish.body.user.username, username);
   assert.equal(finish.body.user.email, email);
   assert.ok(finish.body.refresh_token, "signup/finish gave no refresh token");
@@ -367,6 +396,7 @@ test("sign up with a passkey, no password; log out; sign in with the button", as
   await passkeyItems(page).first().waitFor();
   assert.equal(await passkeyItems(page).count(), 1);
   await passkeyItems(page).filter({ hasText: "Created" }).filter({ hasText: "last used" }).waitFor();
+  await page.screenshot({ path: path.join(SCREENSHOTS, "demo-passkeys-signed-in.png"), fullPage: true });
   const listed = await fetchJSON(page, "GET", "/passkeys", { token: session.body.access_token });
   assert.equal(listed.status, 200);
   assert.deepEqual(listed.body.passkeys.map((p) => p.id), [held[0].id]);
@@ -385,6 +415,15 @@ test("sign up with a passkey, no password; log out; sign in with the button", as
 
   await logOut(page);
   assert.equal(await sessionCookie(context), undefined, "the cookie outlived the logout");
+  // The name is taken now; and a passkey sign-up needs one.
+  await byLabel(page, "Username").fill(username.toUpperCase());
+  const taken = await answer(page, "/passkeys/signup/begin", () => button(page, "Sign up with a passkey").click());
+  assert.deepEqual([taken.status, taken.body.error], [409, "user_exists"], `signup/begin: ${JSON.stringify(taken)}`);
+  assert.equal(await errorShown(page), taken.body.error_description || taken.body.error);
+  await byLabel(page, "Username").fill("");
+  await button(page, "Sign up with a passkey").click();
+  await page.getByRole("status").filter({ hasText: "Enter a username." }).waitFor();
+  assert.equal((await authenticator.credentials()).length, 1);
   await byLabel(page, "Username").fill(username);
   await byLabel(page, "Password").fill(PASSWORD);
   await button(page, "Log in").click();
@@ -416,7 +455,7 @@ test("autofill: the conditional request signs in, on load and after a logout", a
   await page.waitForFunction(() => window.webauthnCalls.length === 1 && window.webauthnCalls[0].settled);
   assert.deepEqual(await calls(page), ["get conditional"]);
   assert.equal(await page.evaluate(() => window.webauthnCalls[0].settled), "NotAllowedError");
-  assert.equal(await page.getByRole("status").innerText(), "");
+  assert.equal(await page.locator("#status").textContent(), "", "the page spoke of the conditional request");
   await passkeySignUp(page, username);
 
   // Logged out, the form shows, asks again, and the virtual authenticator
@@ -439,7 +478,7 @@ test("autofill: the conditional request signs in, on load and after a logout", a
   await signedOut(page);
   await page.waitForFunction(() => window.webauthnCalls.length === 1 && window.webauthnCalls[0].settled);
   assert.equal(await page.evaluate(() => window.webauthnCalls[0].settled), "NotAllowedError");
-  assert.equal(await page.getByRole("status").innerText(), "Logged out.");
+  assert.equal(await page.locator("#status").textContent(), "Logged out.", "the page spoke of the conditional request");
   await authenticator.add(cred);
   const onLoad = page.waitForResponse((r) => r.url() === BASE + "/session/passkey");
   await page.reload();
@@ -669,10 +708,13 @@ test("ceremonies: single-use, bound to their kind and user, expiring", async (co
   assertRefused(await fetchJSON(page, "POST", "/session/passkey", { body: { ceremony: begun.ceremony, credential: viaSession } }), "a replayed /session/passkey");
 
   // A login ceremony used to register, with a credential made for its very
-  // challenge (so that only its kind can refuse it).
+  // challenge (so that only its kind can refuse it). (The authenticator
+  // keeps it under another user id: one of the same would replace the
+  // user's passkey in it. The server never sees that id.)
   const login = (await fetchJSON(page, "POST", "/passkeys/login/begin")).body;
   let reg = (await fetchJSON(page, "POST", "/passkeys/register/begin", { token })).body;
-  const forLogin = await ceremony(page, "create", { ...reg.publicKey, challenge: login.publicKey.challenge, excludeCredentials: [] });
+  const forLogin = await ceremony(page, "create", { ...reg.publicKey, challenge: login.publicKey.challenge,
+    excludeCredentials: [], user: { ...reg.publicKey.user, id: Buffer.from("another user id").toString("base64url") } });
   assertRefused(await fetchJSON(page, "POST", "/passkeys/register/finish", { token, body: { ceremony: login.ceremony, credential: forLogin } }), "a login ceremony at register/finish");
   await dropOthers();
 
