@@ -382,6 +382,10 @@ test("sign up with a passkey, no password; log out; sign in with the button", as
   const c = await sessionCookie(context);
   assert.ok(c, "no __Host-refresh_token cookie");
   assert.deepEqual([c.httpOnly, c.secure, c.sameSite, c.path], [true, true, "Strict", "/"]);
+  // As every browser sign-in, it makes this browser familiar to the account.
+  const device = (await context.cookies(BASE)).find((c) => c.name === "__Host-device");
+  assert.ok(device, "no __Host-device cookie after /session/passkey");
+  assert.deepEqual([device.httpOnly, device.secure, device.sameSite, device.path], [true, true, "Strict", "/"]);
   // The sign-up's own login, whose refresh token the page had in the
   // answer and keeps nowhere, has been ended.
   const spent = await fetchJSON(page, "POST", "/token", { form: { grant_type: "refresh_token", refresh_token: finish.body.refresh_token } });
