@@ -32,9 +32,7 @@ func TestBrowserPasskeys(t *testing.T) {
 	}
 
 	const rpName = "goauthkit browser test"
-	// The in-memory store: SQLite's does not keep passkeys yet (with a
-	// relying party, the server then refuses to start).
-	e := newEnv(t, envOptions{db: "memory", publicHost: "localhost", vars: map[string]string{"AUTH_PASSKEY_RP_NAME": rpName}})
+	e := newEnv(t, envOptions{publicHost: "localhost", vars: map[string]string{"AUTH_PASSKEY_RP_NAME": rpName}})
 	clock := clockServer(t, e.clock)
 	shots := os.Getenv("AUTH_TEST_SCREENSHOTS") // a directory to keep them in; default a temporary one
 	if shots == "" {
