@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/passkey/passkeytest"
 )
@@ -34,7 +35,7 @@ func passkeyStores(t *testing.T) map[string]func(*testing.T) string {
 func passkeyEnv(t *testing.T, db string, o envOptions) *env {
 	t.Helper()
 	o.db = db
-	if o.publicHost == "" {
+	if o.publicHost == "" && o.vars["AUTH_PUBLIC_URL"] == "" {
 		o.publicHost = "localhost"
 	}
 	return newEnv(t, o)
@@ -321,7 +322,7 @@ func TestE2EPasskeyRegister(t *testing.T) {
 				name   string
 				status int
 			}{
-				{`""`, 400}, {`" "`, 400}, {`"` + strings.Repeat("n", 65) + `"`, 400}, {`"` + strings.Repeat("ü", 65) + `"`, 400},
+				{`""`, 400}, {`"` + strings.Repeat("n", 65) + `"`, 400}, {`"` + strings.Repeat("ü", 65) + `"`, 400},
 				{`"a\u0000b"`, 400}, {`"line\nbreak"`, 400}, {`7`, 400}, {`["Phone"]`, 400},
 				{`"` + strings.Repeat("ü", 64) + `"`, 201}, {`"P"`, 201},
 			} {
@@ -340,9 +341,23 @@ func TestE2EPasskeyRegister(t *testing.T) {
 			if r.str("name") != "Laptop" || r.body["backed_up"] != true {
 				t.Fatalf("a synced passkey: %s", r.raw)
 			}
-			have := len(e.passkeys(alice).list())
+			listed := e.passkeys(alice).list()
+			have := len(listed)
 			if have != 4 {
 				t.Fatalf("%d passkeys, want 4", have)
+			}
+			// The options exclude every one of them.
+			var excluded, ids []string
+			for _, x := range e.registerBegin(alice).publicKey()["excludeCredentials"].([]any) {
+				excluded = append(excluded, fmt.Sprint(x.(map[string]any)["id"]))
+			}
+			for _, p := range listed {
+				ids = append(ids, p["id"].(string))
+			}
+			slices.Sort(excluded)
+			slices.Sort(ids)
+			if !slices.Equal(excluded, ids) {
+				t.Fatalf("excludeCredentials %v, the passkeys %v", excluded, ids)
 			}
 
 			// Bob's, for the refusals of an id registered already.
@@ -851,8 +866,11 @@ func TestE2EPasskeySignup(t *testing.T) {
 			carol := r.str("access_token")
 			me := e.me(carol)
 			me.want(t, 200, "")
-			if me.str("id") != carolID || me.str("username") != "carol" {
-				t.Fatalf("/users/me: %s", me.raw)
+			if me.str("id") != carolID || jsonBody(t, me.body) != jsonBody(t, u) {
+				t.Fatalf("/users/me %s, the sign-up's user %v", me.raw, u)
+			}
+			if h := e.passkeys(carol).str("user_handle"); h != user["id"] {
+				t.Fatalf("user_handle %s, the sign-up options' user.id %v", h, user["id"])
 			}
 			list := e.passkeys(carol).list()
 			if len(list) != 1 || list[0]["name"] == "" || list[0]["last_used_at"] != nil {
@@ -1032,7 +1050,7 @@ func TestE2EPasskeyManage(t *testing.T) {
 			if e.passkeys(alice).list()[0]["name"] != "My phone" {
 				t.Fatal("the new name is not listed")
 			}
-			for _, bad := range []string{`{}`, `{"name":""}`, `{"name":"   "}`, `{"name":null}`, `{"name":3}`,
+			for _, bad := range []string{`{}`, `{"name":""}`, `{"name":null}`, `{"name":3}`,
 				`{"name":"` + strings.Repeat("x", 65) + `"}`, `{"name":"tab\there"}`, `not json`, `{"name":"a","name":"b"}`} {
 				patch(ids[0], bad, alice).want(t, 400, "invalid_request")
 			}
@@ -1045,6 +1063,13 @@ func TestE2EPasskeyManage(t *testing.T) {
 				}
 			}
 			patch(ids[0], `{"name":"x"}`, "").want(t, 401, "unauthorized")
+			for _, q := range []request{{method: "GET", path: "/passkeys/" + ids[0]}, {method: "PUT", path: "/passkeys/" + ids[0]},
+				{method: "POST", path: "/passkeys"}, {method: "DELETE", path: "/passkeys"}, {method: "GET", path: "/passkeys/signup/finish"}} {
+				q.bearer = alice
+				if r := e.do(q); r.status != 405 || r.str("error") != "method_not_allowed" || r.header.Get("Allow") == "" {
+					t.Errorf("%s %s: %d %v %s", q.method, q.path, r.status, r.header, r.raw)
+				}
+			}
 			del(ids[0], "").want(t, 401, "unauthorized")
 			if p := e.passkeys(bob).list(); len(p) != 1 || p[0]["name"] == "mine" {
 				t.Fatalf("bob's passkeys: %v", p)
@@ -1380,5 +1405,102 @@ func TestE2EPasskeyEvents(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestE2EPasskeyAccountRecovery: an account made with a passkey has no
+// password until a reset gives it one; then its password opens it, its
+// passkey still does, and its last passkey may go. An administrator's
+// deletion takes an account's passkeys along.
+func TestE2EPasskeyAccountRecovery(t *testing.T) {
+	for name, db := range passkeyStores(t) {
+		t.Run(name, func(t *testing.T) {
+			// Mailed links start with testPublicURL, an https origin: the
+			// relying party is its host.
+			e := passkeyEnv(t, db(t), envOptions{smtp: true, vars: map[string]string{"AUTH_PUBLIC_URL": testPublicURL}})
+			key := e.authenticator()
+			r := e.passkeySignup(key, "carol", "carol@example.com")
+			r.want(t, 201, "")
+			carol := r.str("access_token")
+			carolID := r.body["user"].(map[string]any)["id"].(string)
+			e.tokenReq("grant_type", "password", "username", "carol", "password", "carol's new password").want(t, 400, "invalid_grant")
+			e.post("/password/forgot", `{"email":"carol@example.com"}`, "").wantAccepted(t)
+			var token string
+			for token == "" {
+				path, tok := e.nextLink("carol@example.com")
+				if path == "/reset-password" {
+					token = tok
+				}
+			}
+			e.post("/password/reset", `{"token":"`+token+`","new_password":"carol's new password"}`, "").want(t, 204, "")
+			e.me(carol).want(t, 401, "invalid_token")
+			access, _ := e.login("carol", "carol's new password")
+			if c := claims(t, access); fmt.Sprint(c["amr"]) != "[pwd]" {
+				t.Fatalf("a password login's amr %v", c["amr"])
+			}
+			e.clock.Advance(time.Second)
+			e.wantPasskeyLogin(e.passkeyLogin(key), carolID)
+			only := e.passkeys(access).list()[0]["id"].(string)
+			e.do(request{method: "DELETE", path: "/passkeys/" + only, bearer: access}).want(t, 204, "")
+			e.passkeyLogin(key).wantRefused(t, true)
+
+			// An administrator deletes a passkey-only account.
+			e.signup("root", "root's long password")
+			e.admin("root")
+			root, _ := e.login("root", "root's long password")
+			daveKey := e.authenticator()
+			r = e.passkeySignup(daveKey, "dave", "")
+			r.want(t, 201, "")
+			dave := r.body["user"].(map[string]any)["id"].(string)
+			e.do(request{method: "DELETE", path: "/admin/users/" + dave, bearer: root}).want(t, 204, "")
+			e.passkeyLogin(daveKey).wantRefused(t, true)
+			e.me(r.str("access_token")).want(t, 401, "invalid_token")
+		})
+	}
+}
+
+// TestE2EPasskeyOpenAPI: with passkeys on, /openapi.json documents their
+// routes, and stays valid OpenAPI 3.1; with passkeys off, it does not
+// document routes the server does not mount.
+func TestE2EPasskeyOpenAPI(t *testing.T) {
+	paths := map[string][]string{
+		"/passkeys/register/begin": {"POST"}, "/passkeys/register/finish": {"POST"}, "/passkeys/login/begin": {"POST"},
+		"/passkeys/login/finish": {"POST"}, "/session/passkey": {"POST"}, "/passkeys/signup/begin": {"POST"},
+		"/passkeys/signup/finish": {"POST"}, "/passkeys": {"GET"}, "/passkeys/{id}": {"PATCH", "DELETE"},
+	}
+	for _, on := range []bool{true, false} {
+		var e *env
+		if on {
+			e = passkeyEnv(t, "memory", envOptions{})
+		} else {
+			e = newEnv(t, envOptions{db: "memory"})
+		}
+		r := e.do(request{method: "GET", path: "/openapi.json"})
+		r.want(t, 200, "")
+		doc, err := openapi3.NewLoader().LoadFromData([]byte(r.raw))
+		if err != nil {
+			t.Fatalf("kin-openapi cannot load the document: %v", err)
+		}
+		if err := doc.Validate(context.Background()); err != nil {
+			t.Fatalf("passkeys on %t: the document is not valid OpenAPI: %v", on, err)
+		}
+		for path, methods := range paths {
+			item := doc.Paths.Value(path)
+			if !on {
+				if item != nil {
+					t.Errorf("passkeys off, yet %s is documented", path)
+				}
+				continue
+			}
+			if item == nil {
+				t.Errorf("%s is not documented", path)
+				continue
+			}
+			for _, m := range methods {
+				if item.GetOperation(m) == nil {
+					t.Errorf("%s %s is not documented", m, path)
+				}
+			}
+		}
 	}
 }
