@@ -246,3 +246,93 @@ func TestEndOtherLogins(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckNewUser: the checks of Register without the creation, drawing
+// on the signup budget; Register with Create stores through it and does
+// not draw again.
+func TestCheckNewUser(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.Limits.SignupAddress = Rate{Burst: 3, Interval: time.Hour} })
+	ctx := context.Background()
+	f.register(t, "taken", "correct horse battery")
+	client := Client{Addr: "192.0.2.7"}
+	for _, tt := range []struct {
+		name string
+		n    NewUser
+		want error
+	}{
+		{"taken", NewUser{Username: "Taken", NoPassword: true}, ErrUserExists},
+		{"invalid", NewUser{Username: "a\x00b", NoPassword: true}, ErrInvalidUsername},
+		{"bad email", NewUser{Username: "bob", Email: "not an address", NoPassword: true}, ErrInvalidEmail},
+		{"free", NewUser{Username: "bob", NoPassword: true}, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := f.a.CheckNewUser(ctx, tt.n); !errors.Is(err, tt.want) {
+				t.Errorf("CheckNewUser: %v, want %v", err, tt.want)
+			}
+		})
+	}
+	if _, err := f.store.UserByUsername(ctx, "bob"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("CheckNewUser created the account: %v", err)
+	}
+	// The budget: every check from an address counts.
+	for i := range 3 {
+		if err := f.a.CheckNewUser(ctx, NewUser{Username: "bob", NoPassword: true, Client: client}); err != nil {
+			t.Fatalf("check %d: %v", i, err)
+		}
+	}
+	if err := f.a.CheckNewUser(ctx, NewUser{Username: "bob", NoPassword: true, Client: client}); !errors.Is(err, ErrTooManyAttempts) {
+		t.Fatalf("a fourth check from the address: %v", err)
+	}
+	// Register with Create: no draw on the spent budget, and the account
+	// stored by Create.
+	var created *User
+	u, err := f.a.Register(ctx, NewUser{Username: "bob", NoPassword: true, Client: client,
+		Create: func(ctx context.Context, u *User) error { created = u; return f.store.CreateUser(ctx, u) }})
+	if err != nil || created == nil || u.ID != created.ID || u.PasswordHash != "" {
+		t.Fatalf("Register with Create: %+v, %v", u, err)
+	}
+	// Create's error is Register's.
+	boom := errors.New("boom")
+	if _, err := f.a.Register(ctx, NewUser{Username: "carol", NoPassword: true,
+		Create: func(context.Context, *User) error { return boom }}); !errors.Is(err, boom) {
+		t.Errorf("Register with a failing Create: %v", err)
+	}
+}
+
+// TestLimitSignIn: another way of signing in draws on the address's
+// budget of failed sign-ins, which passwords share.
+func TestLimitSignIn(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.Limits.LoginAddress = Rate{Burst: 2, Interval: time.Hour} })
+	ctx := context.Background()
+	f.register(t, "alice", "correct horse battery")
+	client := Client{Addr: "192.0.2.8"}
+	for i := range 2 {
+		res, err := f.a.LimitSignIn(ctx, client)
+		if err != nil {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+		res.Settle(AttemptFailed)
+	}
+	if _, err := f.a.LimitSignIn(ctx, client); !errors.Is(err, ErrTooManyAttempts) {
+		t.Errorf("a third failure's reservation: %v", err)
+	}
+	if _, err := f.a.Login(ctx, Credentials{Username: "alice", Password: "correct horse battery", Client: client}); !errors.Is(err, ErrTooManyAttempts) {
+		t.Errorf("a password from that address: %v", err)
+	}
+	// Successes give their attempt back; no address, nothing counted.
+	other := Client{Addr: "192.0.2.9"}
+	for range 5 {
+		res, err := f.a.LimitSignIn(ctx, other)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Settle(AttemptSucceeded)
+	}
+	for range 5 {
+		res, err := f.a.LimitSignIn(ctx, Client{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Settle(AttemptFailed)
+	}
+}

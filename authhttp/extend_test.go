@@ -135,3 +135,92 @@ func TestGrantRefusesTheCoresGrants(t *testing.T) {
 		}()
 	}
 }
+
+// TestSignInEndpoint: a feature's own sign-in endpoint reads its request
+// (a JSON object member, JSONBody.Object) and is answered as the token
+// endpoint, or in a browser as SessionLogin; WriteTokens adds the user.
+func TestSignInEndpoint(t *testing.T) {
+	e := newHTEnv(t, authtest.PlainHasher{}, Config{})
+	ctx := context.Background()
+	alice, err := e.a.Register(ctx, auth.NewUser{Username: "alice", Email: "alice@example.com", Password: "correct horse battery"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errCred := BadRequest("credential must be an object")
+	signIn := func(w http.ResponseWriter, r *http.Request, c Call, device string) (*auth.TokenPair, error) {
+		body, err := ReadJSON(w, r)
+		if err != nil {
+			return nil, err
+		}
+		raw, ok, err := body.Object("credential", errCred)
+		if err != nil {
+			return nil, err
+		}
+		if !ok || string(raw) != `{"id": "x", "n": [1, {"y": null}]}` {
+			return nil, auth.ErrInvalidCredentials
+		}
+		return e.a.SignIn(c.Context, auth.Verified{User: alice, Methods: []string{auth.MethodPossession, auth.MethodMFA}, Client: c.Client, Device: device})
+	}
+	e.router.Handle("POST", "/test/finish", e.h.SignIn(false, signIn))
+	e.router.Handle("POST", "/session/test", e.h.SignIn(true, signIn))
+	e.router.Handle("POST", "/test/signup", e.h.Public("POST", func(w http.ResponseWriter, r *http.Request, c Call) error {
+		pair, err := e.a.SignIn(c.Context, auth.Verified{User: alice, Methods: []string{auth.MethodPossession}, Client: c.Client})
+		if err != nil {
+			return err
+		}
+		e.h.WriteTokens(w, http.StatusCreated, alice, pair)
+		return nil
+	}))
+	if e.h.Authenticator() != e.a {
+		t.Error("Authenticator() is not the Handlers' own")
+	}
+	good := `{"credential": {"id": "x", "n": [1, {"y": null}]}}`
+	for _, tt := range []struct {
+		name, body string
+		status     int
+		code       string
+	}{
+		{"an object", good, 200, ""},
+		{"a string", `{"credential": "x"}`, 400, "invalid_request"},
+		{"an array", `{"credential": [1]}`, 400, "invalid_request"},
+		{"absent", `{}`, 400, "invalid_grant"},
+		{"null", `{"credential": null}`, 400, "invalid_grant"},
+		{"not JSON", `credential=x`, 400, "invalid_request"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.do("POST", "/test/finish", htJSON, tt.body, "")
+			if tt.status != 200 {
+				r.wantError(t, tt.status, tt.code)
+				return
+			}
+			r.wantStatus(t, 200)
+			if r.header.Get("Cache-Control") != "no-store" || r.body["token_type"] != "bearer" || r.body["refresh_token"] == nil {
+				t.Errorf("the token answer: %v %s", r.header, r.raw)
+			}
+		})
+	}
+	// In a browser: the cookies, and no refresh token in the body.
+	req := httptest.NewRequest("POST", "/session/test", strings.NewReader(good))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	w := httptest.NewRecorder()
+	e.router.ServeHTTP(w, req)
+	if w.Code != 200 || strings.Contains(w.Body.String(), "refresh_token") || len(w.Result().Cookies()) != 2 {
+		t.Fatalf("POST /session/test: %d %s %v", w.Code, w.Body, w.Result().Cookies())
+	}
+	req = httptest.NewRequest("POST", "/session/test", strings.NewReader(good))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	w = httptest.NewRecorder()
+	e.router.ServeHTTP(w, req)
+	if w.Code != 403 {
+		t.Fatalf("a cross-site browser sign-in: %d", w.Code)
+	}
+	r := e.do("POST", "/test/signup", htJSON, `{}`, "")
+	r.wantStatus(t, 201)
+	user, _ := r.body["user"].(map[string]any)
+	if user["id"] != alice.ID || user["username"] != "alice" || user["email"] != "alice@example.com" || r.body["access_token"] == nil ||
+		r.header.Get("Cache-Control") != "no-store" {
+		t.Errorf("WriteTokens with a user: %s", r.raw)
+	}
+}

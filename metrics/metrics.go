@@ -43,6 +43,7 @@ type Metrics struct {
 	emails    *prometheus.CounterVec
 	mfaChecks *prometheus.CounterVec
 	mfaAsked  prometheus.Counter
+	passkeys  *prometheus.CounterVec
 	events    *prometheus.CounterVec
 	hashWait  prometheus.Histogram
 }
@@ -66,6 +67,14 @@ const (
 	eventMFATOTPEnabled auth.EventType = "mfa_totp_enabled"
 )
 
+// Passkeys' events, as package passkey names them (passkey.EventUsed,
+// passkey.EventRefused; the examples module's tests check they agree):
+// module passkey is not imported here.
+const (
+	eventPasskeyUsed    auth.EventType = "passkey_used"
+	eventPasskeyRefused auth.EventType = "passkey_refused"
+)
+
 // The reasons of an mfa_failed event for a code refused unchecked; the
 // others ("totp", "recovery_code") are codes checked and refused.
 const (
@@ -80,6 +89,7 @@ const (
 //	goauthkit_emails_total{outcome="sent"|"failed"|"throttled"}
 //	goauthkit_mfa_checks_total{outcome="success"|"failure"|"throttled"}
 //	goauthkit_mfa_challenges_total
+//	goauthkit_passkey_checks_total{outcome="success"|"failure"}
 //	goauthkit_events_total{event="login_succeeded"|…}   every event type
 //	goauthkit_login_hash_wait_seconds                   histogram
 //
@@ -92,6 +102,12 @@ const (
 // being guessed, or the challenge is dead from wrong codes).
 // goauthkit_mfa_challenges_total counts the logins answered with a
 // challenge (mfa_required) instead of tokens.
+// goauthkit_passkey_checks_total counts passkey credentials checked:
+// success, one that signed its user in (a login, a sign-up); failure, one
+// refused at a login, a registration or a sign-up (a bad signature, a
+// ceremony spent or expired, an unknown credential, a counter gone back).
+// goauthkit_logins_total counts every sign-in (a passkey's too), and
+// goauthkit_login_hash_wait_seconds the password logins only.
 //
 // Every series of the outcome counters starts at zero, so that a
 // dashboard's rate() sees the first failure. It fails if reg refuses one
@@ -112,6 +128,9 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"outcome"}),
 		mfaChecks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "goauthkit_mfa_checks_total", Help: "Second-factor codes (TOTP and recovery codes) checked at a login or confirming an enrolment, by outcome: success (accepted), failure (wrong, used or malformed) or throttled (refused unchecked: the user's codes are being guessed, or the login's challenge is dead from wrong codes).",
+		}, []string{"outcome"}),
+		passkeys: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "goauthkit_passkey_checks_total", Help: "Passkey credentials checked, by outcome: success (it signed its user in, at a login or a sign-up) or failure (refused at a login, a registration or a sign-up).",
 		}, []string{"outcome"}),
 		mfaAsked: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "goauthkit_mfa_challenges_total", Help: "Logins answered with a second-factor challenge (mfa_required) instead of tokens.",
@@ -137,7 +156,10 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 	for _, o := range []string{outcomeSuccess, outcomeFailure, outcomeThrottled} {
 		m.mfaChecks.WithLabelValues(o)
 	}
-	for _, c := range []prometheus.Collector{m.logins, m.refreshes, m.emails, m.mfaChecks, m.mfaAsked, m.events, m.hashWait} {
+	for _, o := range []string{outcomeSuccess, outcomeFailure} {
+		m.passkeys.WithLabelValues(o)
+	}
+	for _, c := range []prometheus.Collector{m.logins, m.refreshes, m.emails, m.mfaChecks, m.mfaAsked, m.passkeys, m.events, m.hashWait} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -151,7 +173,9 @@ func (m *Metrics) Observe(_ context.Context, e auth.Event) {
 	switch e.Type {
 	case auth.EventLoginSucceeded:
 		m.logins.WithLabelValues(outcomeSuccess).Inc()
-		m.hashWait.Observe(e.HashWait.Seconds())
+		if slices.Contains(e.Methods, auth.MethodPassword) {
+			m.hashWait.Observe(e.HashWait.Seconds())
+		}
 		if slices.Contains(e.Methods, auth.MethodOTP) {
 			m.mfaChecks.WithLabelValues(outcomeSuccess).Inc()
 		}
@@ -176,6 +200,10 @@ func (m *Metrics) Observe(_ context.Context, e auth.Event) {
 		m.mfaAsked.Inc()
 	case eventMFATOTPEnabled:
 		m.mfaChecks.WithLabelValues(outcomeSuccess).Inc()
+	case eventPasskeyUsed:
+		m.passkeys.WithLabelValues(outcomeSuccess).Inc()
+	case eventPasskeyRefused:
+		m.passkeys.WithLabelValues(outcomeFailure).Inc()
 	case eventMFAFailed:
 		if e.Reason == reasonThrottled || e.Reason == reasonDeadChallenge {
 			m.mfaChecks.WithLabelValues(outcomeThrottled).Inc()

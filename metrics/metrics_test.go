@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -199,5 +200,62 @@ func value(t *testing.T, reg *prometheus.Registry, name, outcome string) float64
 		}
 	}
 	t.Fatalf("no series %s{outcome=%q}", name, outcome)
+	return 0
+}
+
+// TestMetricsPasskeys: passkeys' events (package passkey's, by their type
+// strings) move goauthkit_passkey_checks_total by outcome; a passkey's
+// login counts as a login but not in the password's hash wait.
+func TestMetricsPasskeys(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := metrics.New(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := testutil.CollectAndCount(reg, "goauthkit_passkey_checks_total"); n != 2 {
+		t.Fatalf("%d passkey series at start, want 2", n)
+	}
+	ctx := context.Background()
+	for _, c := range []struct {
+		name             string
+		e                auth.Event
+		success, failure float64
+	}{
+		{"used", auth.Event{Type: "passkey_used", UserID: "u1"}, 1, 0},
+		{"refused", auth.Event{Type: "passkey_refused", Reason: "sign_count", Warning: true}, 0, 1},
+		{"added", auth.Event{Type: "passkey_added", UserID: "u1"}, 0, 0},
+		{"removed", auth.Event{Type: "passkey_removed", UserID: "u1"}, 0, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s, f := value(t, reg, "goauthkit_passkey_checks_total", "success"), value(t, reg, "goauthkit_passkey_checks_total", "failure")
+			m.Observe(ctx, c.e)
+			if ds, df := value(t, reg, "goauthkit_passkey_checks_total", "success")-s, value(t, reg, "goauthkit_passkey_checks_total", "failure")-f; ds != c.success || df != c.failure {
+				t.Errorf("moved success %v, failure %v; want %v, %v", ds, df, c.success, c.failure)
+			}
+		})
+	}
+	m.Observe(ctx, auth.Event{Type: auth.EventLoginSucceeded, UserID: "u1", Methods: []string{auth.MethodPossession, auth.MethodMFA}})
+	m.Observe(ctx, auth.Event{Type: auth.EventLoginSucceeded, UserID: "u1", Methods: []string{auth.MethodPassword}, HashWait: time.Millisecond})
+	if got := value(t, reg, "goauthkit_logins_total", "success"); got != 2 {
+		t.Errorf("goauthkit_logins_total{success} = %v, want 2", got)
+	}
+	if n := histogramCount(t, reg, "goauthkit_login_hash_wait_seconds"); n != 1 {
+		t.Errorf("%d hash waits observed, want the password login's only", n)
+	}
+}
+
+// histogramCount returns the sample count of the histogram name.
+func histogramCount(t *testing.T, reg *prometheus.Registry, name string) uint64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == name {
+			return f.GetMetric()[0].GetHistogram().GetSampleCount()
+		}
+	}
+	t.Fatalf("no %s", name)
 	return 0
 }

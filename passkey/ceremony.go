@@ -36,6 +36,20 @@ type state struct {
 	Handle   []byte `json:"h,omitempty"`
 }
 
+// limitBegin draws a ceremony begun by c from its address's budget
+// (Config.CeremonyAddress): a *auth.RateLimitError when it is spent.
+func (p *Passkeys) limitBegin(ctx context.Context, c auth.Client) error {
+	if c.Addr == "" {
+		return nil
+	}
+	res, err := p.a.Limiter().Reserve(ctx, p.beginRate.Key("passkey-ceremony-address", c.Addr))
+	if err != nil {
+		return err
+	}
+	res.Settle(auth.AttemptFailed) // every one counts
+	return nil
+}
+
 // begin stores a ceremony of kind (for userID, a registration's user)
 // with st, and returns its token.
 func (p *Passkeys) begin(ctx context.Context, kind, userID string, st *state) (string, error) {

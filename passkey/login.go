@@ -21,7 +21,12 @@ var passkeyMethods = []string{auth.MethodPossession, auth.MethodMFA}
 // BeginLogin begins a passkey login for whoever has one: its options list
 // no credentials (allowCredentials is empty: the authenticator offers the
 // passkeys it has for the relying party) and require user verification.
-func (p *Passkeys) BeginLogin(ctx context.Context) (*Begun, error) {
+// c is who asks: it returns a *auth.RateLimitError when c's address has
+// begun too many ceremonies (Config.CeremonyAddress).
+func (p *Passkeys) BeginLogin(ctx context.Context, c auth.Client) (*Begun, error) {
+	if err := p.limitBegin(ctx, c); err != nil {
+		return nil, err
+	}
 	assertion, session, err := p.wa.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired))
 	if err != nil {
 		return nil, fmt.Errorf("passkey: beginning a login: %w", err)

@@ -93,17 +93,24 @@ type Config struct {
 	CeremonyTTL time.Duration
 	// MaxPerUser bounds a user's passkeys. Default 32.
 	MaxPerUser int
+	// CeremonyAddress bounds the login and registration ceremonies begun
+	// from one client address, each stored until it is finished or
+	// expires: every one counts, in the Authenticator's Limiter (shared by
+	// the instances when it is). Sign-ups draw on
+	// auth.Limits.SignupAddress instead. Default 60, then one per second.
+	CeremonyAddress auth.Rate
 }
 
 // Passkeys are the passkeys of an Authenticator. They are safe for
 // concurrent use.
 type Passkeys struct {
-	a     *auth.Authenticator
-	store passkeystore.Store
-	wa    *webauthn.WebAuthn
-	rpID  string
-	ttl   time.Duration
-	max   int
+	a         *auth.Authenticator
+	store     passkeystore.Store
+	wa        *webauthn.WebAuthn
+	rpID      string
+	ttl       time.Duration
+	max       int
+	beginRate auth.Rate
 }
 
 // Errors of passkeys, for errors.Is. Package passkeyhttp answers each as
@@ -192,8 +199,16 @@ func New(a *auth.Authenticator, c Config) (*Passkeys, error) {
 		return nil, errors.New("passkey: Config.MaxPerUser must be between 0 (32) and 256")
 	case len(c.RPName) > 64 || !utf8.ValidString(c.RPName):
 		return nil, errors.New("passkey: Config.RPName must be at most 64 bytes of UTF-8")
+	case c.CeremonyAddress.Burst < 0 || c.CeremonyAddress.Interval < 0:
+		return nil, errors.New("passkey: Config.CeremonyAddress must not be negative")
 	}
-	p := &Passkeys{a: a, store: store, rpID: c.RPID, ttl: c.CeremonyTTL, max: c.MaxPerUser}
+	p := &Passkeys{a: a, store: store, rpID: c.RPID, ttl: c.CeremonyTTL, max: c.MaxPerUser, beginRate: c.CeremonyAddress}
+	if p.beginRate.Burst == 0 {
+		p.beginRate.Burst = 60
+	}
+	if p.beginRate.Interval == 0 {
+		p.beginRate.Interval = time.Second
+	}
 	if p.ttl == 0 {
 		p.ttl = 5 * time.Minute
 	}

@@ -61,7 +61,7 @@ func (e *env) user(t testing.TB, name string) *auth.User {
 // register adds a passkey of e.key to u, and returns it.
 func (e *env) register(t testing.TB, u *auth.User) *passkey.Passkey {
 	t.Helper()
-	b, err := e.p.BeginRegistration(ctx, u)
+	b, err := e.p.BeginRegistration(ctx, u, auth.Client{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func (e *env) register(t testing.TB, u *auth.User) *passkey.Passkey {
 // login signs in with e.key's newest passkey.
 func (e *env) login(t testing.TB) (*auth.TokenPair, error) {
 	t.Helper()
-	b, err := e.p.BeginLogin(ctx)
+	b, err := e.p.BeginLogin(ctx, auth.Client{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestRegisterAndLogin(t *testing.T) {
 
 func TestLoginOptions(t *testing.T) {
 	e := newEnv(t)
-	b, err := e.p.BeginLogin(ctx)
+	b, err := e.p.BeginLogin(ctx, auth.Client{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func TestLoginOptions(t *testing.T) {
 	}
 	u := e.user(t, "alice")
 	e.register(t, u)
-	r, err := e.p.BeginRegistration(ctx, u)
+	r, err := e.p.BeginRegistration(ctx, u, auth.Client{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestLoginRefusals(t *testing.T) {
 			if c.before != nil {
 				c.before(e)
 			}
-			b, err := e.p.BeginLogin(ctx)
+			b, err := e.p.BeginLogin(ctx, auth.Client{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -234,7 +234,7 @@ func TestCeremonies(t *testing.T) {
 	e.register(t, alice)
 
 	// Replayed: the second finish of one login ceremony.
-	b, _ := e.p.BeginLogin(ctx)
+	b, _ := e.p.BeginLogin(ctx, auth.Client{})
 	cred, _ := e.key.Get(b.Options)
 	if _, err := e.p.FinishLogin(ctx, passkey.Login{Ceremony: b.Ceremony, Credential: cred}); err != nil {
 		t.Fatal(err)
@@ -243,7 +243,7 @@ func TestCeremonies(t *testing.T) {
 		t.Errorf("a replayed ceremony: %v", err)
 	}
 	// Expired.
-	b, _ = e.p.BeginLogin(ctx)
+	b, _ = e.p.BeginLogin(ctx, auth.Client{})
 	cred, _ = e.key.Get(b.Options)
 	e.clock.Advance(5 * time.Minute)
 	if _, err := e.p.FinishLogin(ctx, passkey.Login{Ceremony: b.Ceremony, Credential: cred}); !errors.Is(err, passkey.ErrInvalidCeremony) {
@@ -251,17 +251,17 @@ func TestCeremonies(t *testing.T) {
 	}
 	// Of another kind: a registration's ceremony for a login, and a
 	// login's for a registration.
-	r, _ := e.p.BeginRegistration(ctx, bob)
+	r, _ := e.p.BeginRegistration(ctx, bob, auth.Client{})
 	if _, err := e.p.FinishLogin(ctx, passkey.Login{Ceremony: r.Ceremony, Credential: cred}); !errors.Is(err, passkey.ErrInvalidCeremony) {
 		t.Errorf("a registration's ceremony at a login: %v", err)
 	}
-	b, _ = e.p.BeginLogin(ctx)
+	b, _ = e.p.BeginLogin(ctx, auth.Client{})
 	created, _ := e.key.Create(b.Options)
 	if _, err := e.p.FinishRegistration(ctx, passkey.Registration{User: bob, Ceremony: b.Ceremony, Credential: created}); !errors.Is(err, passkey.ErrInvalidCeremony) {
 		t.Errorf("a login's ceremony at a registration: %v", err)
 	}
 	// Of another user.
-	r, _ = e.p.BeginRegistration(ctx, bob)
+	r, _ = e.p.BeginRegistration(ctx, bob, auth.Client{})
 	created, _ = e.key.Create(r.Options)
 	if _, err := e.p.FinishRegistration(ctx, passkey.Registration{User: alice, Ceremony: r.Ceremony, Credential: created}); !errors.Is(err, passkey.ErrInvalidCeremony) {
 		t.Errorf("bob's ceremony finished by alice: %v", err)
@@ -279,7 +279,7 @@ func TestCeremonies(t *testing.T) {
 func TestConcurrentFinish(t *testing.T) {
 	e := newEnv(t)
 	e.register(t, e.user(t, "alice"))
-	b, _ := e.p.BeginLogin(ctx)
+	b, _ := e.p.BeginLogin(ctx, auth.Client{})
 	cred, _ := e.key.Get(b.Options)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -372,7 +372,7 @@ func TestRegisteredOnce(t *testing.T) {
 	e.register(t, alice)
 	other := passkeytest.New(origin)
 	other.NextID = id
-	b, _ := e.p.BeginRegistration(ctx, bob)
+	b, _ := e.p.BeginRegistration(ctx, bob, auth.Client{})
 	cred, _ := other.Create(b.Options)
 	if _, err := e.p.FinishRegistration(ctx, passkey.Registration{User: bob, Ceremony: b.Ceremony, Credential: cred}); !errors.Is(err, passkey.ErrInvalidCredential) {
 		t.Errorf("a credential id registered twice: %v", err)
@@ -430,7 +430,7 @@ func TestSignup(t *testing.T) {
 		t.Errorf("removing the last way in: %v", err)
 	}
 	second := passkeytest.New(origin)
-	r, _ := e.p.BeginRegistration(ctx, u)
+	r, _ := e.p.BeginRegistration(ctx, u, auth.Client{})
 	c2, _ := second.Create(r.Options)
 	if _, err := e.p.FinishRegistration(ctx, passkey.Registration{User: u, Ceremony: r.Ceremony, Credential: c2, Name: "Laptop"}); err != nil {
 		t.Fatal(err)
@@ -453,7 +453,7 @@ func TestSignupRace(t *testing.T) {
 	if _, _, err := e.p.FinishSignup(ctx, passkey.SignupFinish{Ceremony: b.Ceremony, Credential: cred}); !errors.Is(err, auth.ErrUserExists) {
 		t.Fatalf("a name taken meanwhile: %v", err)
 	}
-	b2, _ := e.p.BeginLogin(ctx)
+	b2, _ := e.p.BeginLogin(ctx, auth.Client{})
 	got, _ := e.key.Get(b2.Options)
 	if _, err := e.p.FinishLogin(ctx, passkey.Login{Ceremony: b2.Ceremony, Credential: got}); !errors.Is(err, passkey.ErrUnknownCredential) {
 		t.Errorf("the refused sign-up's passkey: %v", err)
@@ -534,5 +534,37 @@ func TestNewRefuses(t *testing.T) {
 	}
 	if _, err := passkey.New(a, passkey.Config{RPID: "example.com", Origins: []string{"https://example.com", "https://app.example.com:8443"}}); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestCeremonyBudget: ceremonies begun from one address are bounded,
+// logins and registrations together, since each is a store record.
+func TestCeremonyBudget(t *testing.T) {
+	e := newEnv(t)
+	u := e.user(t, "alice")
+	client := auth.Client{Addr: "192.0.2.50"}
+	for i := range 60 {
+		var err error
+		if i%2 == 0 {
+			_, err = e.p.BeginLogin(ctx, client)
+		} else {
+			_, err = e.p.BeginRegistration(ctx, u, client)
+		}
+		if err != nil {
+			t.Fatalf("ceremony %d: %v", i, err)
+		}
+	}
+	if _, err := e.p.BeginLogin(ctx, client); !errors.Is(err, auth.ErrTooManyAttempts) {
+		t.Errorf("the 61st login ceremony: %v", err)
+	}
+	if _, err := e.p.BeginRegistration(ctx, u, client); !errors.Is(err, auth.ErrTooManyAttempts) {
+		t.Errorf("the 61st registration ceremony: %v", err)
+	}
+	if _, err := e.p.BeginLogin(ctx, auth.Client{Addr: "192.0.2.51"}); err != nil {
+		t.Errorf("another address: %v", err)
+	}
+	e.clock.Advance(time.Second)
+	if _, err := e.p.BeginLogin(ctx, client); err != nil {
+		t.Errorf("a second later: %v", err)
 	}
 }

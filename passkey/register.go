@@ -12,8 +12,13 @@ import (
 // BeginRegistration begins the registration of a passkey for u, a user
 // signed in: its options ask for a discoverable credential with user
 // verification and no attestation, and exclude the passkeys u has. It
-// returns ErrTooMany when u has Config.MaxPerUser passkeys.
-func (p *Passkeys) BeginRegistration(ctx context.Context, u *auth.User) (*Begun, error) {
+// returns ErrTooMany when u has Config.MaxPerUser passkeys, and a
+// *auth.RateLimitError when c's address has begun too many ceremonies
+// (Config.CeremonyAddress).
+func (p *Passkeys) BeginRegistration(ctx context.Context, u *auth.User, c auth.Client) (*Begun, error) {
+	if err := p.limitBegin(ctx, c); err != nil {
+		return nil, err
+	}
 	handle, err := p.store.UserHandle(ctx, u.ID, randomBytes(32))
 	if err != nil {
 		return nil, err

@@ -6,6 +6,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/mfa"
+	"github.com/goauthkit/auth/passkey"
 )
 
 // TestE2EMetrics: with AUTH_METRICS_ADDR, /metrics (on its own handler,
@@ -109,4 +113,23 @@ func scrape(t *testing.T, mt *httptest.Server) string {
 		t.Fatal(err)
 	}
 	return string(body)
+}
+
+// TestMetricsEventNames: the event types package metrics counts by their
+// strings (it imports neither mfa nor passkey) are those the packages emit.
+func TestMetricsEventNames(t *testing.T) {
+	for _, c := range []struct {
+		got  auth.EventType
+		want string
+	}{
+		{mfa.EventRequired, "mfa_required"},
+		{mfa.EventFailed, "mfa_failed"},
+		{mfa.EventTOTPEnabled, "mfa_totp_enabled"},
+		{passkey.EventUsed, "passkey_used"},
+		{passkey.EventRefused, "passkey_refused"},
+	} {
+		if string(c.got) != c.want {
+			t.Errorf("%q, package metrics counts %q", c.got, c.want)
+		}
+	}
 }

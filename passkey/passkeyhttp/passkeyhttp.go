@@ -184,7 +184,7 @@ func passkeyJSON(p *passkey.Passkey) passkeyBody {
 // may is 409 too_many_passkeys.
 func (x *Handlers) RegisterBegin() http.Handler {
 	return x.h.Authenticated(http.MethodPost, func(w http.ResponseWriter, r *http.Request, c authhttp.Call) error {
-		b, err := x.p.BeginRegistration(c.Context, c.User)
+		b, err := x.p.BeginRegistration(c.Context, c.User, c.Client)
 		if err != nil {
 			return err
 		}
@@ -223,7 +223,7 @@ func (x *Handlers) RegisterFinish() http.Handler {
 // and userVerification "required".
 func (x *Handlers) LoginBegin() http.Handler {
 	return x.h.Public(http.MethodPost, func(w http.ResponseWriter, r *http.Request, c authhttp.Call) error {
-		b, err := x.p.BeginLogin(c.Context)
+		b, err := x.p.BeginLogin(c.Context, c.Client)
 		if err != nil {
 			return err
 		}
