@@ -538,6 +538,9 @@ func TestE2EPasskeyLogin(t *testing.T) {
 			}
 			key.BackupEligible, key.BackupState = false, false
 			e.wantPasskeyLogin(e.passkeyLogin(key), aliceID)
+			if e.passkeys(alice).list()[0]["backed_up"] != false {
+				t.Fatal("the backup state was not recorded")
+			}
 
 			// A stranger's passkey: made for this relying party, never
 			// registered.
@@ -1171,34 +1174,74 @@ func TestE2EPasskeyDeleteMe(t *testing.T) {
 }
 
 // TestE2EPasskeyConcurrentFinish: one finish sent twice at once succeeds
-// once.
+// once; of two logins at once with one sign count, one succeeds; of two
+// registrations at once of one credential id, or two sign-ups of one
+// name, one succeeds.
 func TestE2EPasskeyConcurrentFinish(t *testing.T) {
 	for name, db := range passkeyStores(t) {
 		t.Run(name, func(t *testing.T) {
 			e := passkeyEnv(t, db(t), envOptions{})
 			e.signup("alice", "alice's long password")
 			alice, _ := e.login("alice", "alice's long password")
+			e.signup("bob", "bob's long password")
+			bob, _ := e.login("bob", "bob's long password")
 			key := e.authenticator()
 			e.addPasskey(key, alice, "")
-			for trial := range 10 {
-				b := e.loginBegin()
-				body := finishJSON(b.str("ceremony"), get(t, key, b), "")
-				got := concurrently(2, func(int) int {
-					r := e.loginFinish(body)
-					if r.status != 200 && (r.status != 400 || r.str("error") != "invalid_grant") {
-						return r.status * 1000
+			counting := e.authenticator()
+			counting.Counting = true
+			countingID := e.addPasskey(counting, alice, "").str("id")
+			stored := uint32(1)
+			// once counts a pair of answers: one success (status ok), one
+			// refusal (status refused, error code).
+			once := func(what string, ok, refused int, code string, f func(i int) resp) {
+				t.Helper()
+				got := concurrently(2, func(i int) int {
+					r := f(i)
+					if r.status == refused && r.str("error") != code {
+						return -r.status
 					}
 					return r.status
 				})
-				if got[200] != 1 || got[400] != 1 {
-					t.Fatalf("trial %d: %v", trial, got)
+				if got[ok] != 1 || got[refused] != 1 {
+					t.Fatalf("%s: %v, want one %d and one %d %s", what, got, ok, refused, code)
 				}
+			}
+			for trial := range 8 {
+				b := e.loginBegin()
+				body := finishJSON(b.str("ceremony"), get(t, key, b), "")
+				once(fmt.Sprint("one login finish, trial ", trial), 200, 400, "invalid_grant", func(int) resp { return e.loginFinish(body) })
+
+				var bodies [2]string
+				for i := range bodies {
+					if err := counting.SetSignCount(countingID, stored); err != nil {
+						t.Fatal(err)
+					}
+					b := e.loginBegin()
+					bodies[i] = finishJSON(b.str("ceremony"), get(t, counting, b), "") // count stored+1
+				}
+				once(fmt.Sprint("two logins with one count, trial ", trial), 200, 400, "invalid_grant", func(i int) resp { return e.loginFinish(bodies[i]) })
+				stored++
+
 				s := e.post("/passkeys/signup/begin", fmt.Sprintf(`{"username":"user%d"}`, trial), "")
 				body = finishJSON(s.str("ceremony"), create(t, e.authenticator(), s), "")
-				got = concurrently(2, func(int) int { return e.post("/passkeys/signup/finish", body, "").status })
-				if got[201] != 1 || got[400] != 1 {
-					t.Fatalf("trial %d, sign-up: %v", trial, got)
+				once(fmt.Sprint("one sign-up finish, trial ", trial), 201, 400, "invalid_grant", func(int) resp { return e.post("/passkeys/signup/finish", body, "") })
+
+				for i := range bodies {
+					s := e.post("/passkeys/signup/begin", fmt.Sprintf(`{"username":"racer%d"}`, trial), "")
+					bodies[i] = finishJSON(s.str("ceremony"), create(t, e.authenticator(), s), "")
 				}
+				once(fmt.Sprint("two sign-ups of one name, trial ", trial), 201, 409, "user_exists", func(i int) resp { return e.post("/passkeys/signup/finish", bodies[i], "") })
+
+				id := make([]byte, 32)
+				copy(id, fmt.Sprintf("one credential id, trial %d", trial))
+				access := [2]string{alice, bob}
+				for i := range bodies {
+					k := e.authenticator()
+					k.NextID = id
+					b := e.registerBegin(access[i])
+					bodies[i] = finishJSON(b.str("ceremony"), create(t, k, b), "")
+				}
+				once(fmt.Sprint("two registrations of one id, trial ", trial), 201, 400, "invalid_grant", func(i int) resp { return e.registerFinish(access[i], bodies[i]) })
 			}
 		})
 	}
