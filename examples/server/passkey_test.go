@@ -798,6 +798,7 @@ func TestE2EPasskeySignup(t *testing.T) {
 			alice, _ := e.login("alice", "alice's long password")
 			aliceKey := e.authenticator()
 			alices := e.addPasskey(aliceKey, alice, "").str("id")
+			e.signup("bob@example.org", "bob's long password")
 
 			// Checked as /signup checks them: the same answers.
 			for _, tt := range []struct {
@@ -809,6 +810,7 @@ func TestE2EPasskeySignup(t *testing.T) {
 				{`{"username":"ＡＬＩＣＥ"}`, ctJSON, 409, "user_exists"},
 				{`{"username":"alice@example.com"}`, ctJSON, 409, "user_exists"},
 				{`{"username":"newbie","email":"Alice@Example.com"}`, ctJSON, 409, "email_exists"},
+				{`{"username":"newbie","email":"bob@example.org"}`, ctJSON, 409, "email_exists"}, // bob's username
 				{`{"username":"ab"}`, ctJSON, 422, "invalid_username"},
 				{`{"username":"аlice"}`, ctJSON, 422, "invalid_username"}, // a Cyrillic а
 				{`{"username":"` + strings.Repeat("a", 65) + `"}`, ctJSON, 422, "invalid_username"},
@@ -1545,5 +1547,41 @@ func TestE2EPasskeyOpenAPI(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestE2EPasskeyOnlySecondFactor: an account without a password manages
+// its second factor with a recent passkey login (auth_time less than 5
+// minutes ago) instead of a password, and its passkey logins never ask
+// for the code.
+func TestE2EPasskeyOnlySecondFactor(t *testing.T) {
+	for name, db := range passkeyStores(t) {
+		t.Run(name, func(t *testing.T) {
+			e := passkeyEnv(t, db(t), envOptions{})
+			key := e.authenticator()
+			r := e.passkeySignup(key, "carol", "")
+			r.want(t, 201, "")
+			carolID := r.body["user"].(map[string]any)["id"].(string)
+			fresh := r.str("access_token")
+			e.clock.Advance(5*time.Minute + time.Second)
+			e.post("/mfa/totp", `{}`, fresh).want(t, 401, "insufficient_user_authentication")
+			r = e.passkeyLogin(key)
+			e.wantPasskeyLogin(r, carolID)
+			fresh = r.str("access_token")
+			r = e.post("/mfa/totp", `{}`, fresh)
+			r.want(t, 200, "")
+			secret := r.str("secret")
+			e.guard.secret(secret)
+			e.post("/mfa/totp/confirm", `{"code":"`+e.totpCode(secret, 0)+`"}`, fresh).want(t, 200, "")
+			if s := e.do(request{method: "GET", path: "/mfa", bearer: fresh}); s.raw != `{"totp":true,"recovery_codes_left":10,"passkeys":1}`+"\n" {
+				t.Fatalf("GET /mfa: %s", s.raw)
+			}
+			e.clock.Advance(time.Minute)
+			r = e.passkeyLogin(key)
+			e.wantPasskeyLogin(r, carolID)
+			e.post("/mfa/recovery-codes", `{}`, r.str("access_token")).want(t, 200, "")
+			e.clock.Advance(5*time.Minute + time.Second)
+			e.post("/mfa/recovery-codes", `{}`, r.str("access_token")).want(t, 401, "insufficient_user_authentication")
+		})
 	}
 }
