@@ -1245,6 +1245,21 @@ func TestE2EPasskeyConcurrentFinish(t *testing.T) {
 				}
 				once(fmt.Sprint("two registrations of one id, trial ", trial), 201, 400, "invalid_grant", func(i int) resp { return e.registerFinish(access[i], bodies[i]) })
 			}
+			// A passwordless account removing its last two passkeys at once
+			// keeps one.
+			r := e.passkeySignup(e.authenticator(), "carol", "")
+			r.want(t, 201, "")
+			carol := r.str("access_token")
+			for trial := range 3 {
+				e.addPasskey(e.authenticator(), carol, "")
+				list := e.passkeys(carol).list()
+				if len(list) != 2 {
+					t.Fatalf("trial %d: %d passkeys", trial, len(list))
+				}
+				once(fmt.Sprint("removing the last two, trial ", trial), 204, 409, "last_credential", func(i int) resp {
+					return e.do(request{method: "DELETE", path: "/passkeys/" + list[i]["id"].(string), bearer: carol})
+				})
+			}
 		})
 	}
 }
