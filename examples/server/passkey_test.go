@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -1599,4 +1601,59 @@ func TestE2EPasskeyOnlySecondFactor(t *testing.T) {
 			e.post("/mfa/recovery-codes", `{}`, r.str("access_token")).want(t, 401, "insufficient_user_authentication")
 		})
 	}
+}
+
+// TestE2EPasskeyBadSettings: a bad passkey setting stops start-up with one
+// line naming it, in the server's words, before the data directory is
+// touched (as TestBadSettings and TestStartupMessages check the others).
+func TestE2EPasskeyBadSettings(t *testing.T) {
+	local := "http://localhost:8080"
+	for _, c := range []struct {
+		name    string
+		env     map[string]string
+		setting string
+		also    string
+	}{
+		{"relying party an IP address", map[string]string{"AUTH_PASSKEY_RP_ID": "127.0.0.1"}, "AUTH_PASSKEY_RP_ID", "IP address"},
+		{"relying party in upper case", map[string]string{"AUTH_PASSKEY_RP_ID": "Example.com", "AUTH_PUBLIC_URL": "https://example.com"}, "AUTH_PASSKEY_RP_ID", ""},
+		{"relying party not the public URL's", map[string]string{"AUTH_PASSKEY_RP_ID": "example.com", "AUTH_PUBLIC_URL": "https://auth.example.org"}, "AUTH_PASSKEY_RP_ID", "auth.example.org"},
+		{"ceremony TTL not a duration", map[string]string{"AUTH_PASSKEY_CEREMONY_TTL": "5 minutes", "AUTH_PUBLIC_URL": local}, "AUTH_PASSKEY_CEREMONY_TTL", ""},
+		{"ceremony TTL too long", map[string]string{"AUTH_PASSKEY_CEREMONY_TTL": "2h", "AUTH_PUBLIC_URL": local}, "AUTH_PASSKEY_CEREMONY_TTL", "1h"},
+		{"ceremony TTL negative", map[string]string{"AUTH_PASSKEY_CEREMONY_TTL": "-1m", "AUTH_PUBLIC_URL": local}, "AUTH_PASSKEY_CEREMONY_TTL", ""},
+		{"relying party name too long", map[string]string{"AUTH_PASSKEY_RP_NAME": strings.Repeat("n", 65), "AUTH_PUBLIC_URL": local}, "AUTH_PASSKEY_RP_NAME", "64"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var out strings.Builder
+			dir := filepath.Join(t.TempDir(), "data")
+			code := run(context.Background(), []string{"-addr", "127.0.0.1:0", "-db", "memory", "-data", dir},
+				func(k string) string { return c.env[k] }, &out)
+			var lines []string
+			for l := range strings.Lines(out.String()) {
+				if !strings.Contains(l, "level=INFO") {
+					lines = append(lines, l)
+				}
+			}
+			if code != 2 || len(lines) != 1 || !strings.Contains(lines[0], "bad setting "+c.setting) || !strings.Contains(lines[0], c.also) {
+				t.Fatalf("exit %d, output:\n%s\nwant exit 2 and one line naming %s", code, out.String(), c.setting)
+			}
+			if strings.Contains(lines[0], "Config.") {
+				t.Errorf("the message uses the library's names, not the server's: %s", lines[0])
+			}
+			if _, err := os.Stat(dir); err == nil {
+				t.Errorf("the data directory was created before the settings were checked")
+			}
+		})
+	}
+}
+
+// TestE2EPasskeyHTTPPublicHost: a public URL of http on a host name other
+// than localhost (a server on a LAN, or behind a proxy that the operator
+// has not yet given TLS) is a setting the contract allows, and was one
+// before passkeys: the server starts, and serves password logins.
+// (Browsers offer WebAuthn only to secure contexts, so passkeys cannot
+// work there; off, with a log line, is what the IP address case does.)
+func TestE2EPasskeyHTTPPublicHost(t *testing.T) {
+	e := newEnv(t, envOptions{db: "memory", vars: map[string]string{"AUTH_PUBLIC_URL": "http://auth.example.test:8080"}})
+	e.signup("alice", "alice's long password")
+	e.login("alice", "alice's long password")
 }
