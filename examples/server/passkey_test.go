@@ -1657,3 +1657,32 @@ func TestE2EPasskeyHTTPPublicHost(t *testing.T) {
 	e.signup("alice", "alice's long password")
 	e.login("alice", "alice's long password")
 }
+
+// TestE2EPasskeyFamiliar: a passkey sign-in is a successful sign-in: its
+// client address becomes familiar to the account, so that once others
+// have spent the account's budget of failures over all addresses, the
+// owner's password still works from there (and from nowhere new).
+func TestE2EPasskeyFamiliar(t *testing.T) {
+	for name, db := range passkeyStores(t) {
+		t.Run(name, func(t *testing.T) {
+			e := passkeyEnv(t, db(t), envOptions{addressLimits: true, proxies: "127.0.0.1, ::1"})
+			aliceID := e.signup("alice", "alice's long password")
+			alice, _ := e.login("alice", "alice's long password")
+			key := e.authenticator()
+			e.addPasskey(key, alice, "")
+			home := from("198.51.100.7")
+			b := e.loginBegin()
+			e.wantPasskeyLogin(e.do(request{method: "POST", path: "/passkeys/login/finish", contentType: ctJSON, header: home,
+				body: finishJSON(b.str("ceremony"), get(t, key, b), "")}), aliceID)
+			password := func(h http.Header, pw string) resp {
+				return e.do(request{method: "POST", path: "/token", contentType: ctForm, header: h,
+					body: formBody("username", "alice", "password", pw)})
+			}
+			for i := range 20 {
+				password(from(fmt.Sprintf("203.0.113.%d", i+1)), "a wrong password").want(t, 400, "invalid_grant")
+			}
+			password(from("192.0.2.200"), "alice's long password").want(t, 429, "too_many_attempts")
+			password(home, "alice's long password").want(t, 200, "")
+		})
+	}
+}
