@@ -97,7 +97,9 @@ type Config struct {
 	// from one client address, each stored until it is finished or
 	// expires: every one counts, in the Authenticator's Limiter (shared by
 	// the instances when it is). Sign-ups draw on
-	// auth.Limits.SignupAddress instead. Default 60, then one per second.
+	// auth.Limits.SignupAddress instead. Default 300, then one per 200ms:
+	// at most about 1800 live ceremonies per address with the default
+	// CeremonyTTL.
 	CeremonyAddress auth.Rate
 }
 
@@ -204,10 +206,10 @@ func New(a *auth.Authenticator, c Config) (*Passkeys, error) {
 	}
 	p := &Passkeys{a: a, store: store, rpID: c.RPID, ttl: c.CeremonyTTL, max: c.MaxPerUser, beginRate: c.CeremonyAddress}
 	if p.beginRate.Burst == 0 {
-		p.beginRate.Burst = 60
+		p.beginRate.Burst = 300
 	}
 	if p.beginRate.Interval == 0 {
-		p.beginRate.Interval = time.Second
+		p.beginRate.Interval = 200 * time.Millisecond
 	}
 	if p.ttl == 0 {
 		p.ttl = 5 * time.Minute

@@ -32,6 +32,12 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
+	return newEnvWith(t, passkey.Config{})
+}
+
+// newEnvWith is newEnv with c, whose RPID and Origins it sets.
+func newEnvWith(t testing.TB, c passkey.Config) *env {
+	t.Helper()
 	e := &env{store: memory.New(), clock: authtest.NewClock(time.Date(2026, 3, 4, 5, 6, 0, 0, time.UTC)),
 		events: &authtest.Events{}, key: passkeytest.New(origin)}
 	a, err := auth.New(auth.Config{Store: e.store, SecretKey: testSecret, Now: e.clock.Now, OnEvent: e.events.Add,
@@ -39,7 +45,8 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := passkey.New(a, passkey.Config{RPID: "localhost", Origins: []string{origin}})
+	c.RPID, c.Origins = "localhost", []string{origin}
+	p, err := passkey.New(a, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -540,7 +547,7 @@ func TestNewRefuses(t *testing.T) {
 // TestCeremonyBudget: ceremonies begun from one address are bounded,
 // logins and registrations together, since each is a store record.
 func TestCeremonyBudget(t *testing.T) {
-	e := newEnv(t)
+	e := newEnvWith(t, passkey.Config{CeremonyAddress: auth.Rate{Burst: 60, Interval: time.Second}})
 	u := e.user(t, "alice")
 	client := auth.Client{Addr: "192.0.2.50"}
 	for i := range 60 {

@@ -142,6 +142,40 @@ CREATE TABLE {schema}.auth_mfa_challenges (
 CREATE INDEX auth_mfa_challenges_user_id_idx ON {schema}.auth_mfa_challenges (user_id);
 CREATE INDEX auth_mfa_challenges_expires_at_idx ON {schema}.auth_mfa_challenges (expires_at);
 `},
+	{9, "passkeys: user handles, credentials, ceremonies", `
+-- passkeystore.Store: each user's WebAuthn user handle; the user's
+-- credentials (passkeys), which need the handle and go with it; and the
+-- ceremonies in progress, by the SHA-256 of their token, a registration's
+-- with its user. Everything goes with the user.
+CREATE TABLE {schema}.auth_passkey_user_handles (
+	user_id text PRIMARY KEY REFERENCES {schema}.auth_users (id) ON DELETE CASCADE,
+	handle  bytea NOT NULL UNIQUE
+);
+CREATE TABLE {schema}.auth_passkey_credentials (
+	id              bytea PRIMARY KEY,
+	user_id         text NOT NULL REFERENCES {schema}.auth_passkey_user_handles (user_id) ON DELETE CASCADE,
+	name            text NOT NULL,
+	public_key      bytea NOT NULL, -- COSE_Key
+	sign_count      bigint NOT NULL, -- a uint32
+	backup_eligible boolean NOT NULL,
+	backup_state    boolean NOT NULL,
+	aaguid          bytea NOT NULL, -- 16 bytes, or empty
+	transports      text[] NOT NULL,
+	created_at      timestamptz NOT NULL,
+	last_used_at    timestamptz -- NULL: never
+);
+CREATE INDEX auth_passkey_credentials_user_id_idx ON {schema}.auth_passkey_credentials (user_id, created_at, id);
+CREATE TABLE {schema}.auth_passkey_ceremonies (
+	id         bytea PRIMARY KEY,
+	kind       text NOT NULL,
+	user_id    text REFERENCES {schema}.auth_users (id) ON DELETE CASCADE, -- NULL: a login or a sign-up
+	data       bytea NOT NULL,
+	created_at timestamptz NOT NULL,
+	expires_at timestamptz NOT NULL
+);
+CREATE INDEX auth_passkey_ceremonies_user_id_idx ON {schema}.auth_passkey_ceremonies (user_id);
+CREATE INDEX auth_passkey_ceremonies_expires_at_idx ON {schema}.auth_passkey_ceremonies (expires_at);
+`},
 }
 
 // lockName is the first key of the advisory lock; the schema name is the

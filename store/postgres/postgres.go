@@ -1,7 +1,7 @@
 // Package postgres is an auth.Store on PostgreSQL, for services that run
 // more than one instance against one database. It offers every optional
 // capability (recovery.LinkStore, admin.UserLister, auth.UserDeleter,
-// mfastore.Store).
+// mfastore.Store, passkeystore.Store).
 //
 // # Use
 //
@@ -18,6 +18,8 @@
 //
 // The store keeps its tables (auth_users, auth_sessions, auth_link_tokens,
 // auth_mfa_totp, auth_mfa_recovery_codes, auth_mfa_challenges,
+// auth_passkey_user_handles, auth_passkey_credentials,
+// auth_passkey_ceremonies,
 // auth_schema_migrations, and auth_limit_budgets and auth_limit_familiar
 // for Limiter, with its functions) in one PostgreSQL schema: by default the current
 // schema of the connection (the first existing entry of its search_path,
@@ -55,9 +57,11 @@
 // The compare-and-sets of the second factors are single statements the
 // same way: AdvanceTOTP's UPDATE ... WHERE last_step < step, and the
 // DELETE of a recovery code or a challenge, of which one call changes the
-// row and every call waiting for it finds the row changed.
+// row and every call waiting for it finds the row changed; and those of
+// the passkeys: UseCredential's UPDATE ... WHERE sign_count = prev, and
+// TakeCeremony's DELETE ... RETURNING.
 //
-// Five are transactions, each for a check that must hold when its write
+// Seven are transactions, each for a check that must hold when its write
 // commits. CreateUser, and RedeemLinkToken for a verification, first take
 // a transaction-scoped advisory lock on each login name they claim (a
 // username or an email, per schema), then check it against every username
@@ -72,7 +76,12 @@
 // last two administrators run one after the other, and the second is
 // refused. ConfirmTOTP and ReplaceRecoveryCodes lock the user's enrolment
 // (by confirming it, or SELECT ... FOR NO KEY UPDATE) before they replace
-// its recovery codes, all or nothing.
+// its recovery codes, all or nothing. CreateUserWithCredential is
+// CreateUser's transaction with the user's passkey inserted in it, all or
+// nothing. DeleteCredential locks the user's passkey handle (SELECT ...
+// FOR NO KEY UPDATE) before it counts the user's credentials and deletes
+// one, so that of two deletions at once of a user's last two credentials
+// with keepLast, the second counts one and refuses.
 //
 // Hashes are compared with SQL equality, which is not constant-time. The
 // values compared are SHA-256 digests of refresh-token secrets and password
@@ -114,6 +123,7 @@ import (
 	"github.com/goauthkit/auth/admin"
 	"github.com/goauthkit/auth/recovery"
 	"github.com/goauthkit/auth/store/mfastore"
+	"github.com/goauthkit/auth/store/passkeystore"
 )
 
 // ErrClosed is wrapped, together with auth.ErrStoreUnavailable, by every
@@ -137,6 +147,7 @@ var (
 	_ admin.UserLister   = (*Store)(nil)
 	_ auth.UserDeleter   = (*Store)(nil)
 	_ mfastore.Store     = (*Store)(nil)
+	_ passkeystore.Store = (*Store)(nil)
 	_ auth.Pinger        = (*Store)(nil)
 	_ io.Closer          = (*Store)(nil)
 )

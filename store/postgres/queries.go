@@ -18,7 +18,15 @@ type queries struct {
 	putPendingTOTP, totp, confirmTOTP, advanceTOTP, deleteTOTP, lockConfirmedTOTP string
 	deleteRecoveryCodes, addRecoveryCodes, useRecoveryCode, recoveryCodesLeft     string
 	createChallenge, challenge, spendChallenge                                    string
+
+	userHandle, addUserHandle, insertUserHandle, addCredential, credential, credentials string
+	useCredential, renameCredential, lockUserHandle, deleteCredential                   string
+	createCeremony, takeCeremony                                                        string
 }
+
+// credentialColumns are the columns of a passkey credential, as
+// scanCredential reads them.
+const credentialColumns = `id, user_id, name, public_key, sign_count, backup_eligible, backup_state, aaguid, transports, created_at, last_used_at`
 
 const userColumns = `id, username, email, email_verified, password_hash, disabled, roles, token_version, created_at, updated_at, tokens_ended_at`
 
@@ -43,7 +51,9 @@ func buildQueries(schema string) queries {
 	users, sessions, links := ident(schema, "auth_users"), ident(schema, "auth_sessions"), ident(schema, "auth_link_tokens")
 	r := strings.NewReplacer("{users}", users, "{sessions}", sessions, "{links}", links, "{trim}", ident(schema, "auth_trim_sessions"),
 		"{totp}", ident(schema, "auth_mfa_totp"), "{codes}", ident(schema, "auth_mfa_recovery_codes"),
-		"{challenges}", ident(schema, "auth_mfa_challenges"))
+		"{challenges}", ident(schema, "auth_mfa_challenges"),
+		"{handles}", ident(schema, "auth_passkey_user_handles"), "{credentials}", ident(schema, "auth_passkey_credentials"),
+		"{ceremonies}", ident(schema, "auth_passkey_ceremonies"))
 	return queries{
 		createUser: r.Replace(`INSERT INTO {users} (` + newUserColumns + `)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`),
@@ -202,5 +212,55 @@ SELECT (SELECT count(*) FROM a), EXISTS (SELECT 1 FROM {totp} WHERE user_id = $1
 INSERT INTO {challenges} (id, user_id, methods, user_version, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`),
 		challenge:      r.Replace(`SELECT user_id, methods, user_version, created_at, expires_at FROM {challenges} WHERE id = $1`),
 		spendChallenge: r.Replace(`DELETE FROM {challenges} WHERE id = $1`),
+
+		// Passkeys (passkeystore.Store). The first handle: an insert that
+		// waits for one of another call in flight, and then does nothing;
+		// a read after it finds whichever is first.
+		userHandle:       r.Replace(`SELECT handle FROM {handles} WHERE user_id = $1`),
+		addUserHandle:    r.Replace(`INSERT INTO {handles} (user_id, handle) VALUES ($1, $2) ON CONFLICT (user_id) DO NOTHING`),
+		insertUserHandle: r.Replace(`INSERT INTO {handles} (user_id, handle) VALUES ($1, $2)`),
+		addCredential: r.Replace(`INSERT INTO {credentials} (` + credentialColumns + `)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`),
+		credential:  r.Replace(`SELECT ` + credentialColumns + ` FROM {credentials} WHERE id = $1`),
+		credentials: r.Replace(`SELECT ` + credentialColumns + ` FROM {credentials} WHERE user_id = $1 ORDER BY created_at, id`),
+		// The compare-and-set of the sign count, in one UPDATE: of updates
+		// at once, the ones waiting for the row lock look at the row again
+		// once the winner commits, and find the count changed. It returns
+		// (updated, whether the credential is there): 0 updated is
+		// ErrConflict if it is, ErrNotFound if not.
+		useCredential: r.Replace(`WITH u AS (
+	UPDATE {credentials} SET sign_count = $3, backup_eligible = $4, backup_state = $5, last_used_at = $6
+	WHERE id = $1 AND sign_count = $2
+	RETURNING 1
+)
+SELECT (SELECT count(*) FROM u), EXISTS (SELECT 1 FROM {credentials} WHERE id = $1)`),
+		renameCredential: r.Replace(`UPDATE {credentials} SET name = $3 WHERE id = $1 AND user_id = $2 RETURNING ` + credentialColumns),
+		// DeleteCredential holds the user's handle until it commits, so
+		// that the deletions of the user's credentials run one after the
+		// other, each counting what the one before left (a new statement
+		// takes a new snapshot, under READ COMMITTED). FOR NO KEY UPDATE
+		// leaves the handle's key free to the inserts of credentials
+		// (FOR KEY SHARE).
+		lockUserHandle: r.Replace(`SELECT 1 FROM {handles} WHERE user_id = $1 FOR NO KEY UPDATE`),
+		// The user's credential, unless (with keepLast, $3) it is the
+		// user's only one; it returns (deleted, whether the user's
+		// credential is there): 0 deleted is ErrConflict if it is,
+		// ErrNotFound if not.
+		deleteCredential: r.Replace(`WITH d AS (
+	DELETE FROM {credentials} WHERE id = $1 AND user_id = $2
+		AND (NOT $3 OR (SELECT count(*) FROM {credentials} WHERE user_id = $2) > 1)
+	RETURNING 1
+)
+SELECT (SELECT count(*) FROM d), EXISTS (SELECT 1 FROM {credentials} WHERE id = $1 AND user_id = $2)`),
+		// A new ceremony takes along the ceremonies that expired before it
+		// was made, but those another statement holds (as createChallenge).
+		createCeremony: r.Replace(`WITH d AS (
+	DELETE FROM {ceremonies} WHERE id IN (SELECT id FROM {ceremonies} WHERE expires_at < $5 FOR UPDATE SKIP LOCKED)
+)
+INSERT INTO {ceremonies} (id, kind, user_id, data, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`),
+		// A ceremony is taken once: of DELETEs at once, the one that
+		// deletes the row returns it, the others wait for its row lock and
+		// find the row gone.
+		takeCeremony: r.Replace(`DELETE FROM {ceremonies} WHERE id = $1 RETURNING kind, user_id, data, created_at, expires_at`),
 	}
 }

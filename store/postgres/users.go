@@ -27,32 +27,35 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
 	if !userStorable(u) {
 		return auth.ErrInvalidInput
 	}
+	return s.inTx(ctx, func(tx pgx.Tx) error { return s.insertUser(ctx, tx, u) })
+}
+
+// insertUser is CreateUser's work within tx: the locks of the login
+// names taken, the names checked, the user inserted.
+func (s *Store) insertUser(ctx context.Context, tx pgx.Tx, u *auth.User) error {
 	names := []string{u.Username}
 	if u.Email != "" && u.Email != u.Username {
 		names = append(names, u.Email)
 	}
 	slices.Sort(names) // one order, so that two transactions never deadlock
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		for _, n := range names {
-			if _, err := tx.Exec(ctx, s.q.lockName, s.nameLock(n)); err != nil {
-				return err
-			}
-		}
-		var nameTaken, emailTaken bool
-		if err := tx.QueryRow(ctx, s.q.namesTaken, u.Username, u.Email).Scan(&nameTaken, &emailTaken); err != nil {
+	for _, n := range names {
+		if _, err := tx.Exec(ctx, s.q.lockName, s.nameLock(n)); err != nil {
 			return err
 		}
-		switch {
-		case nameTaken:
-			return auth.ErrUserExists
-		case emailTaken:
-			return auth.ErrEmailExists
-		}
-		_, err := tx.Exec(ctx, s.q.createUser,
-			u.ID, u.Username, u.Email, u.EmailVerified, u.PasswordHash, u.Disabled, roles(u.Roles),
-			u.TokenVersion, u.CreatedAt, u.UpdatedAt)
+	}
+	var nameTaken, emailTaken bool
+	if err := tx.QueryRow(ctx, s.q.namesTaken, u.Username, u.Email).Scan(&nameTaken, &emailTaken); err != nil {
 		return err
-	})
+	}
+	switch {
+	case nameTaken:
+		return auth.ErrUserExists
+	case emailTaken:
+		return auth.ErrEmailExists
+	}
+	_, err := tx.Exec(ctx, s.q.createUser,
+		u.ID, u.Username, u.Email, u.EmailVerified, u.PasswordHash, u.Disabled, roles(u.Roles),
+		u.TokenVersion, u.CreatedAt, u.UpdatedAt)
 	switch {
 	case sqlState(err) == codeUniqueViolation && uniqueErr(err) == auth.ErrEmailExists:
 		return auth.ErrEmailExists
@@ -78,7 +81,7 @@ func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, auth.ErrNotFound), errors.Is(err, auth.ErrUserExists), errors.Is(err, auth.ErrEmailExists),
-		errors.Is(err, auth.ErrLastAdmin), sqlState(err) == codeUniqueViolation:
+		errors.Is(err, auth.ErrLastAdmin), errors.Is(err, auth.ErrConflict), sqlState(err) == codeUniqueViolation:
 		return err
 	}
 	return unavailable(ctx, err)

@@ -121,11 +121,35 @@ const (
 		VALUES (?, ?, ?, ?, ?, ?)`
 	qChallenge      = `SELECT user_id, methods, user_version, created_at, expires_at FROM mfa_challenges WHERE id = ?`
 	qSpendChallenge = `DELETE FROM mfa_challenges WHERE id = ?`
+
+	// Passkeys (passkeystore.Store).
+	credentialColumns = `id, user_id, name, public_key, sign_count, backup_eligible, backup_state, aaguid, transports, created_at, last_used_at`
+	qUserHandle       = `SELECT handle FROM passkey_user_handles WHERE user_id = ?`
+	qAddUserHandle    = `INSERT INTO passkey_user_handles (user_id, handle) VALUES (?, ?)`
+	qAddCredential    = `INSERT INTO passkey_credentials (` + credentialColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qCredential       = `SELECT ` + credentialColumns + ` FROM passkey_credentials WHERE id = ?`
+	qCredentials      = `SELECT ` + credentialColumns + ` FROM passkey_credentials WHERE user_id = ? ORDER BY created_at, id`
+	qCredentialExists = `SELECT EXISTS (SELECT 1 FROM passkey_credentials WHERE id = ?)`
+	// The compare-and-set of the sign count: one statement.
+	qUseCredential = `UPDATE passkey_credentials SET sign_count = ?3, backup_eligible = ?4, backup_state = ?5, last_used_at = ?6
+		WHERE id = ?1 AND sign_count = ?2`
+	qRenameCredential = `UPDATE passkey_credentials SET name = ?3 WHERE id = ?1 AND user_id = ?2 RETURNING ` + credentialColumns
+	// The user's credential, unless (with keepLast, ?3) it is the user's
+	// only one: the count and the deletion are one statement.
+	qDeleteCredential = `DELETE FROM passkey_credentials WHERE id = ?1 AND user_id = ?2
+		AND (NOT ?3 OR (SELECT count(*) FROM passkey_credentials WHERE user_id = ?2) > 1)`
+	qUserCredentialExists = `SELECT EXISTS (SELECT 1 FROM passkey_credentials WHERE id = ? AND user_id = ?)`
+	qDeleteOldCeremonies  = `DELETE FROM passkey_ceremonies WHERE expires_at < ?`
+	qCreateCeremony       = `INSERT INTO passkey_ceremonies (id, kind, user_id, data, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`
+	// A ceremony is taken once: one DELETE, which of calls at once only
+	// one makes.
+	qTakeCeremony = `DELETE FROM passkey_ceremonies WHERE id = ? RETURNING kind, user_id, data, created_at, expires_at`
 )
 
 var (
 	readerQueries = []string{qLiveSessions, qUserByID, qUserByUsername, qUserByEmail, qUserBySession, qLinkToken, qListUsers, qUserSessions,
-		qTOTP, qConfirmedTOTP, qRecoveryCodesLeft, qChallenge}
+		qTOTP, qConfirmedTOTP, qRecoveryCodesLeft, qChallenge,
+		qUserHandle, qCredential, qCredentials, qCredentialExists}
 	writerQueries = []string{
 		qCreateUser, qNamesTaken, qChangeUser, qOtherHolder, qUserByID, qPasswordHash, qSetPasswordHash, qBumpTokenVersion,
 		qRevokeUserSessions, qDeleteUser, qCreateSession, qSession, qRotateCurrent,
@@ -133,6 +157,8 @@ var (
 		qDeleteUserLinkTokens,
 		qPutPendingTOTP, qConfirmedTOTP, qConfirmTOTP, qAdvanceTOTP, qDeleteTOTP, qDeleteRecoveryCodes, qAddRecoveryCode,
 		qUseRecoveryCode, qDeleteOldChallenges, qCreateChallenge, qSpendChallenge,
+		qUserHandle, qAddUserHandle, qAddCredential, qUseCredential, qRenameCredential, qDeleteCredential, qUserCredentialExists,
+		qDeleteOldCeremonies, qCreateCeremony, qTakeCeremony,
 	}
 )
 

@@ -101,6 +101,38 @@ var migrations = []string{
 	) STRICT;
 	CREATE INDEX mfa_challenges_user_id ON mfa_challenges (user_id);
 	CREATE INDEX mfa_challenges_expires_at ON mfa_challenges (expires_at);`,
+
+	// 7: passkeys (passkeystore.Store): each user's WebAuthn user handle;
+	// the user's credentials, which need the handle and go with it; and
+	// the ceremonies in progress, a registration's with its user.
+	`CREATE TABLE passkey_user_handles (
+		user_id TEXT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+		handle  BLOB NOT NULL UNIQUE
+	) STRICT;
+	CREATE TABLE passkey_credentials (
+		id              BLOB    PRIMARY KEY,
+		user_id         TEXT    NOT NULL REFERENCES passkey_user_handles (user_id) ON DELETE CASCADE,
+		name            TEXT    NOT NULL,
+		public_key      BLOB    NOT NULL, -- COSE_Key
+		sign_count      INTEGER NOT NULL,
+		backup_eligible INTEGER NOT NULL,
+		backup_state    INTEGER NOT NULL,
+		aaguid          BLOB    NOT NULL, -- 16 bytes, or empty
+		transports      TEXT    NOT NULL, -- JSON array
+		created_at      INTEGER NOT NULL,
+		last_used_at    INTEGER -- NULL: never
+	) STRICT;
+	CREATE INDEX passkey_credentials_user_id ON passkey_credentials (user_id, created_at, id);
+	CREATE TABLE passkey_ceremonies (
+		id         BLOB    PRIMARY KEY, -- SHA-256 of the ceremony token
+		kind       TEXT    NOT NULL,
+		user_id    TEXT    REFERENCES users (id) ON DELETE CASCADE, -- NULL: a login or a sign-up
+		data       BLOB    NOT NULL,
+		created_at INTEGER NOT NULL,
+		expires_at INTEGER NOT NULL
+	) STRICT;
+	CREATE INDEX passkey_ceremonies_user_id ON passkey_ceremonies (user_id);
+	CREATE INDEX passkey_ceremonies_expires_at ON passkey_ceremonies (expires_at);`,
 }
 
 // prechecks run before the migration of the same index, in its

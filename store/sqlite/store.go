@@ -21,6 +21,7 @@ import (
 	"github.com/goauthkit/auth/admin"
 	"github.com/goauthkit/auth/recovery"
 	"github.com/goauthkit/auth/store/mfastore"
+	"github.com/goauthkit/auth/store/passkeystore"
 )
 
 // Store is an auth.Store kept in one SQLite database file. It is safe for
@@ -92,6 +93,7 @@ var (
 	_ admin.UserLister   = (*Store)(nil)
 	_ auth.UserDeleter   = (*Store)(nil)
 	_ mfastore.Store     = (*Store)(nil)
+	_ passkeystore.Store = (*Store)(nil)
 	_ auth.Pinger        = (*Store)(nil)
 	_ io.Closer          = (*Store)(nil)
 )

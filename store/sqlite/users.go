@@ -26,33 +26,38 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
 		return auth.ErrInvalidInput
 	}
 	defer s.forget(u.ID, false)
+	const op = "CreateUser"
+	return s.inTx(ctx, op, func(tx *sql.Tx) error { return s.insertUser(ctx, tx, op, u) })
+}
+
+// insertUser is CreateUser's work within tx, the writer's immediate
+// transaction, for operation op: the login names checked, then the user
+// inserted.
+func (s *Store) insertUser(ctx context.Context, tx *sql.Tx, op string, u *auth.User) error {
 	roles, err := json.Marshal(u.Roles)
 	if err != nil {
-		return fmt.Errorf("sqlite: CreateUser: roles: %w", err)
+		return fmt.Errorf("sqlite: %s: roles: %w", op, err)
 	}
-	const op = "CreateUser"
-	return s.inTx(ctx, op, func(tx *sql.Tx) error {
-		var nameTaken, emailTaken bool
-		if err := s.txStmt(ctx, tx, qNamesTaken).QueryRowContext(ctx, u.Username, u.Email).Scan(&nameTaken, &emailTaken); err != nil {
-			return s.fail(ctx, op, err)
-		}
-		switch {
-		case nameTaken:
-			return auth.ErrUserExists
-		case emailTaken:
-			return auth.ErrEmailExists
-		}
-		_, err = s.txStmt(ctx, tx, qCreateUser).ExecContext(ctx,
-			u.ID, u.Username, u.Email, u.EmailVerified, u.PasswordHash, u.Disabled, string(roles), u.TokenVersion,
-			micros(u.CreatedAt), micros(u.UpdatedAt))
-		switch {
-		case err == nil:
-			return nil
-		case isUniqueViolation(err):
-			return auth.ErrUserExists // the id: the names were checked
-		}
+	var nameTaken, emailTaken bool
+	if err := s.txStmt(ctx, tx, qNamesTaken).QueryRowContext(ctx, u.Username, u.Email).Scan(&nameTaken, &emailTaken); err != nil {
 		return s.fail(ctx, op, err)
-	})
+	}
+	switch {
+	case nameTaken:
+		return auth.ErrUserExists
+	case emailTaken:
+		return auth.ErrEmailExists
+	}
+	_, err = s.txStmt(ctx, tx, qCreateUser).ExecContext(ctx,
+		u.ID, u.Username, u.Email, u.EmailVerified, u.PasswordHash, u.Disabled, string(roles), u.TokenVersion,
+		micros(u.CreatedAt), micros(u.UpdatedAt))
+	switch {
+	case err == nil:
+		return nil
+	case isUniqueViolation(err):
+		return auth.ErrUserExists // the id: the names were checked
+	}
+	return s.fail(ctx, op, err)
 }
 
 // UserByID implements auth.UserStore.

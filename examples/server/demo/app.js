@@ -8,6 +8,15 @@
 // serialised across tabs with the Web Locks API, so that two tabs never
 // present one refresh token at once (which the server would take for
 // theft, unless AUTH_REFRESH_GRACE is set).
+//
+// Passkeys (WebAuthn) sign in through POST /session/passkey, which answers
+// as POST /session does (the cookie). Where the browser offers passkeys in
+// autofill (conditional mediation), the sign-in form starts a request for
+// them as soon as it shows. Options and credentials travel in the JSON
+// forms of PublicKeyCredential.parseCreationOptionsFromJSON,
+// parseRequestOptionsFromJSON and toJSON(), converted by hand where the
+// browser lacks them; the WebAuthn Signal API tells the browser about
+// passkeys that the server no longer knows, where the browser has it.
 (function () {
   var accessToken = null;
   // loginPassword is the password typed at this page's login, for the
@@ -87,6 +96,7 @@
   }
 
   function show(id) {
+    stopConditional(); // whatever the view, a new one starts afresh
     var tpl = document.getElementById(id);
     view.replaceChildren(tpl.content.cloneNode(true));
   }
@@ -101,7 +111,7 @@
     show("signed-out");
     var form = document.getElementById("auth-form");
     var submitter = "login";
-    form.querySelectorAll("button").forEach(function (b) {
+    form.querySelectorAll("button[type=submit]").forEach(function (b) {
       b.addEventListener("click", function () { submitter = b.value; });
     });
     form.addEventListener("submit", function (ev) {
@@ -150,6 +160,28 @@
         form.password.focus();
       }, failed(form));
     });
+    document.getElementById("passkey-login").addEventListener("click", function () {
+      if (!passkeysSupported()) {
+        say("This browser does not support passkeys.", true);
+        return;
+      }
+      stopConditional(); // a modal request takes over from autofill's
+      say("");
+      setBusy(form, true);
+      signInWithPasskey({}).then(function (r) {
+        setBusy(form, false);
+        if (!signedInWithPasskey(r)) {
+          startConditional();
+        }
+      }, function (err) {
+        passkeyFailed(form)(err);
+        startConditional();
+      });
+    });
+    document.getElementById("passkey-signup").addEventListener("click", function () {
+      signUpWithPasskey(form);
+    });
+    startConditional();
     document.getElementById("username").focus();
   }
 
@@ -267,6 +299,7 @@
       }, failed());
     });
     showMFAStatus();
+    showPasskeys();
     var form = document.getElementById("password-form");
     form.addEventListener("submit", function (ev) {
       ev.preventDefault();
@@ -445,6 +478,477 @@
     if (r.status === 409) {
       say(problem(r), true);
       loadUser();
+      return true;
+    }
+    return false;
+  }
+
+  // --- Passkeys ---
+
+  // conditional is the AbortController of the pending conditional request
+  // (the one that autofill answers), if any.
+  var conditional = null;
+  // rpId is the relying-party id of the latest options that the server
+  // sent, for the Signal API: the page's host name until then, which is
+  // the server's default (AUTH_PASSKEY_RP_ID, the host of AUTH_PUBLIC_URL).
+  var rpId = location.hostname;
+  var passkeySerial = 0;
+  // The passkey endpoints answer 404 when the server has passkeys off (a
+  // public URL whose host is an IP address cannot be a relying party).
+  var passkeysOff = "Passkeys are off on this server.";
+
+  function passkeysSupported() {
+    return typeof window.PublicKeyCredential === "function" && !!navigator.credentials;
+  }
+
+  function fromBase64url(s) {
+    var b = atob(s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4));
+    var out = new Uint8Array(b.length);
+    for (var i = 0; i < b.length; i++) {
+      out[i] = b.charCodeAt(i);
+    }
+    return out.buffer;
+  }
+
+  function toBase64url(buf) {
+    var bytes = new Uint8Array(buf);
+    var b = "";
+    for (var i = 0; i < bytes.length; i++) {
+      b += String.fromCharCode(bytes[i]);
+    }
+    return btoa(b).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  function descriptors(list) {
+    return list.map(function (d) {
+      return Object.assign({}, d, { id: fromBase64url(d.id) });
+    });
+  }
+
+  // requestOptions and creationOptions turn the server's JSON options
+  // into the browser's, as parseRequestOptionsFromJSON and
+  // parseCreationOptionsFromJSON do where the browser has them.
+  function requestOptions(json) {
+    rpId = json.rpId || rpId;
+    if (typeof PublicKeyCredential.parseRequestOptionsFromJSON === "function") {
+      return PublicKeyCredential.parseRequestOptionsFromJSON(json);
+    }
+    var o = Object.assign({}, json, { challenge: fromBase64url(json.challenge) });
+    if (json.allowCredentials) {
+      o.allowCredentials = descriptors(json.allowCredentials);
+    }
+    return o;
+  }
+
+  function creationOptions(json) {
+    rpId = (json.rp && json.rp.id) || rpId;
+    if (typeof PublicKeyCredential.parseCreationOptionsFromJSON === "function") {
+      return PublicKeyCredential.parseCreationOptionsFromJSON(json);
+    }
+    var o = Object.assign({}, json, {
+      challenge: fromBase64url(json.challenge),
+      user: Object.assign({}, json.user, { id: fromBase64url(json.user.id) })
+    });
+    if (json.excludeCredentials) {
+      o.excludeCredentials = descriptors(json.excludeCredentials);
+    }
+    return o;
+  }
+
+  // credentialJSON is the browser's answer as the server takes it:
+  // toJSON(), or the same by hand.
+  function credentialJSON(cred) {
+    if (typeof cred.toJSON === "function") {
+      return cred.toJSON();
+    }
+    var r = cred.response;
+    var out = {
+      id: cred.id,
+      rawId: toBase64url(cred.rawId),
+      type: cred.type,
+      clientExtensionResults: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {},
+      response: { clientDataJSON: toBase64url(r.clientDataJSON) }
+    };
+    if (cred.authenticatorAttachment) {
+      out.authenticatorAttachment = cred.authenticatorAttachment;
+    }
+    if (r.attestationObject) { // a new passkey
+      out.response.attestationObject = toBase64url(r.attestationObject);
+      if (r.getTransports) {
+        out.response.transports = r.getTransports();
+      }
+      if (r.getAuthenticatorData) {
+        out.response.authenticatorData = toBase64url(r.getAuthenticatorData());
+      }
+      var key = r.getPublicKey ? r.getPublicKey() : null;
+      if (key) {
+        out.response.publicKey = toBase64url(key);
+        out.response.publicKeyAlgorithm = r.getPublicKeyAlgorithm();
+      }
+    } else { // a sign-in
+      out.response.authenticatorData = toBase64url(r.authenticatorData);
+      out.response.signature = toBase64url(r.signature);
+      if (r.userHandle) {
+        out.response.userHandle = toBase64url(r.userHandle);
+      }
+    }
+    return out;
+  }
+
+  // askBrowser calls navigator.credentials[kind] ("get" or "create") with
+  // the options that makeOptions returns. Its refusals (the user
+  // cancelled, no passkey, an abort) reject with an Error whose webauthn
+  // is the browser's exception, so that they are told apart from a server
+  // out of reach.
+  function askBrowser(kind, makeOptions) {
+    return new Promise(function (resolve) {
+      resolve(navigator.credentials[kind](makeOptions()));
+    }).then(function (cred) {
+      if (!cred) {
+        throw new DOMException("No credential.", "NotAllowedError");
+      }
+      return cred;
+    }).catch(function (e) {
+      var err = new Error(String(e && e.message));
+      err.webauthn = e;
+      throw err;
+    });
+  }
+
+  function passkeyProblem(e) {
+    switch (e.name) {
+    case "NotAllowedError":
+      return "No passkey was used: the request was cancelled, timed out or found none.";
+    case "InvalidStateError":
+      return "This device already has a passkey for this account.";
+    case "SecurityError":
+      return "Passkeys do not work on this address.";
+    case "NotSupportedError":
+      return "This device cannot make a passkey.";
+    }
+    return "The passkey request failed (" + e.name + ").";
+  }
+
+  // passkeyFailed handles the rejections of a passkey ceremony: the
+  // browser's refusal (an abort says nothing), or the server out of reach.
+  function passkeyFailed(form) {
+    return function (err) {
+      if (form) {
+        setBusy(form, false);
+      }
+      var e = err && err.webauthn;
+      if (!e) {
+        say("The server cannot be reached. Try again.", true);
+        return;
+      }
+      if (e.name !== "AbortError") {
+        say(passkeyProblem(e), true);
+      }
+    };
+  }
+
+  // signInWithPasskey runs a login ceremony: POST /passkeys/login/begin,
+  // the browser's assertion, then POST /session/passkey, whose answer
+  // (as POST /session's: the access token, and the cookie) it resolves
+  // to; or to the answer of begin, marked begin, when that fails; or to
+  // null when opts.signal was aborted meanwhile. opts.conditional asks
+  // for the conditional request that autofill answers; opts.allow
+  // restricts the request to one credential (a raw id). When the server
+  // does not know the passkey, the browser is told (Signal API).
+  function signInWithPasskey(opts) {
+    return api("POST", "passkeys/login/begin").then(function (r) {
+      if (r.status !== 200) {
+        r.begin = true;
+        return r;
+      }
+      var begun = r.body;
+      return askBrowser("get", function () {
+        var o = { publicKey: requestOptions(begun.publicKey) };
+        if (opts.allow) {
+          o.publicKey.allowCredentials = [{ type: "public-key", id: opts.allow }];
+        }
+        if (opts.conditional) {
+          o.mediation = "conditional";
+        }
+        if (opts.signal) {
+          o.signal = opts.signal;
+        }
+        return o;
+      }).then(function (cred) {
+        if (opts.signal && opts.signal.aborted) {
+          return null;
+        }
+        var rp = rpId;
+        return api("POST", "session/passkey", { ceremony: begun.ceremony, credential: credentialJSON(cred) }).then(function (r) {
+          if (r.status === 400 && r.body.unknown_credential === true &&
+              typeof PublicKeyCredential.signalUnknownCredential === "function") {
+            PublicKeyCredential.signalUnknownCredential({ rpId: rp, credentialId: cred.id }).catch(function () {});
+          }
+          return r;
+        });
+      });
+    });
+  }
+
+  // signedInWithPasskey takes the answer of signInWithPasskey: signed in,
+  // or what went wrong, in the message area. It reports whether it signed
+  // in.
+  function signedInWithPasskey(r) {
+    if (!r) {
+      return false;
+    }
+    if (r.begin && r.status === 404) {
+      say(passkeysOff, true);
+      return false;
+    }
+    if (r.status === 200) {
+      accessToken = r.body.access_token;
+      say("");
+      loadUser();
+      return true;
+    }
+    if (r.status === 400 && r.body.unknown_credential === true) {
+      say("This passkey is not registered here (it may have been removed from its account). Use another way to sign in.", true);
+      return false;
+    }
+    say(problem(r), true);
+    return false;
+  }
+
+  // startConditional starts, where the browser offers passkeys in
+  // autofill, a conditional request with a login ceremony of its own: it
+  // signs in when the user picks a passkey in the username field's
+  // suggestions. Nothing is said when there is no passkey to offer or the
+  // request is given up; what the server answers to a passkey picked is.
+  function startConditional() {
+    stopConditional();
+    if (!passkeysSupported() || typeof PublicKeyCredential.isConditionalMediationAvailable !== "function") {
+      return;
+    }
+    var ctl = new AbortController();
+    conditional = ctl;
+    PublicKeyCredential.isConditionalMediationAvailable().then(function (available) {
+      if (!available || ctl.signal.aborted) {
+        return;
+      }
+      return signInWithPasskey({ conditional: true, signal: ctl.signal }).then(function (r) {
+        if (conditional === ctl) {
+          conditional = null;
+        }
+        if (r && !r.begin && !ctl.signal.aborted) {
+          signedInWithPasskey(r);
+        }
+      });
+    }).catch(function () {
+      if (conditional === ctl) {
+        conditional = null;
+      }
+    });
+  }
+
+  function stopConditional() {
+    if (conditional) {
+      conditional.abort();
+      conditional = null;
+    }
+  }
+
+  // signUpWithPasskey creates an account with a passkey and no password:
+  // POST /passkeys/signup/begin with the form's username (and email), the
+  // browser's new credential, POST /passkeys/signup/finish. That answers
+  // with tokens, as /token does; the page keeps its refresh token in the
+  // cookie instead, so it then signs in with the new passkey as the
+  // password sign-up signs in with the password (POST /session/passkey),
+  // and ends the sign-up's own login (POST /logout with its refresh
+  // token), which nothing holds any more.
+  function signUpWithPasskey(form) {
+    var username = form.username.value.trim();
+    var email = form.email.value.trim();
+    if (!username) {
+      say("Enter a username.", true);
+      form.username.focus();
+      return;
+    }
+    if (!passkeysSupported()) {
+      say("This browser does not support passkeys.", true);
+      return;
+    }
+    stopConditional();
+    say("");
+    setBusy(form, true);
+    var body = { username: username };
+    if (email) {
+      body.email = email;
+    }
+    api("POST", "passkeys/signup/begin", body).then(function (r) {
+      if (r.status !== 200) {
+        r.begin = true;
+        return r;
+      }
+      var begun = r.body;
+      return askBrowser("create", function () {
+        return { publicKey: creationOptions(begun.publicKey) };
+      }).then(function (cred) {
+        return api("POST", "passkeys/signup/finish", { ceremony: begun.ceremony, credential: credentialJSON(cred) }).then(function (r) {
+          if (r.status !== 201) {
+            return r;
+          }
+          var refreshToken = r.body.refresh_token;
+          var forget = function (session) {
+            return api("POST", "logout", { refresh_token: refreshToken }).then(function () {
+              return { created: true, session: session };
+            }, function () {
+              return { created: true, session: session };
+            });
+          };
+          return signInWithPasskey({ allow: cred.rawId }).then(forget, function () { return forget(null); });
+        });
+      });
+    }).then(function (r) {
+      setBusy(form, false);
+      if (!r.created) {
+        say(r.begin && r.status === 404 ? passkeysOff : problem(r), true);
+        form.username.focus();
+        return;
+      }
+      if (r.session && r.session.status === 200) {
+        accessToken = r.session.body.access_token;
+        say(email ? "Account created. We mailed a link to confirm your email." : "Account created.");
+        return loadUser();
+      }
+      say("Account created. Sign in with your passkey.");
+      startConditional();
+    }, passkeyFailed(form));
+  }
+
+  // showPasskeys fills the signed-in view's section on passkeys: the
+  // list (GET /passkeys), each with a Remove button, and Add a passkey
+  // (POST /passkeys/register/begin, the browser's new credential, POST
+  // /passkeys/register/finish).
+  function showPasskeys() {
+    var add = document.getElementById("passkey-add");
+    add.addEventListener("click", function () {
+      if (!passkeysSupported()) {
+        say("This browser does not support passkeys.", true);
+        return;
+      }
+      say("");
+      add.disabled = true;
+      authed("POST", "passkeys/register/begin").then(function (r) {
+        if (r.status !== 200) {
+          return r;
+        }
+        var begun = r.body;
+        return askBrowser("create", function () {
+          return { publicKey: creationOptions(begun.publicKey) };
+        }).then(function (cred) {
+          return authed("POST", "passkeys/register/finish", { ceremony: begun.ceremony, credential: credentialJSON(cred) });
+        });
+      }).then(function (r) {
+        add.disabled = false;
+        if (r.status === 201) {
+          say("Passkey added.");
+          listPasskeys();
+          return;
+        }
+        if (!sessionEnded(r)) {
+          say(problem(r), true);
+        }
+      }, function (err) {
+        add.disabled = false;
+        passkeyFailed()(err);
+      });
+    });
+    listPasskeys();
+  }
+
+  // listPasskeys shows the user's passkeys, and resolves to the answer of
+  // GET /passkeys (null if it failed or the view has changed).
+  function listPasskeys() {
+    var line = document.getElementById("passkeys-line");
+    var list = document.getElementById("passkeys");
+    return authed("GET", "passkeys").then(function (r) {
+      if (!list.isConnected) {
+        return null;
+      }
+      if (r.status !== 200) {
+        line.textContent = r.status === 404 ? passkeysOff : problem(r);
+        document.getElementById("passkey-add").hidden = r.status === 404;
+        return null;
+      }
+      var keys = r.body.passkeys || [];
+      line.textContent = keys.length ? "These passkeys sign you in without a password:" : "No passkeys yet. Add one to sign in without a password.";
+      list.replaceChildren.apply(list, keys.map(passkeyItem));
+      return r.body;
+    }, function () {
+      line.textContent = "The server cannot be reached.";
+      return null;
+    });
+  }
+
+  function passkeyItem(k) {
+    var item = document.createElement("li");
+    var name = document.createElement("span");
+    name.className = "name";
+    name.id = "passkey-name-" + (++passkeySerial);
+    name.textContent = k.name;
+    var remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "secondary";
+    remove.textContent = "Remove";
+    remove.setAttribute("aria-describedby", name.id);
+    remove.addEventListener("click", function () {
+      removePasskey(k, remove);
+    });
+    var dates = document.createElement("span");
+    dates.className = "dates";
+    dates.textContent = "Created " + when(k.created_at) + ", " + (k.last_used_at ? "last used " + when(k.last_used_at) : "never used");
+    item.append(name, remove, dates);
+    return item;
+  }
+
+  function when(s) {
+    var d = new Date(s);
+    return isNaN(d.getTime()) ? String(s) : d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  }
+
+  // removePasskey removes a passkey (DELETE /passkeys/{id}); the last way
+  // to sign in cannot go (409 last_credential), and the server says why.
+  // Then the browser learns which passkeys of the user the server still
+  // accepts (Signal API), so that its password manager drops the other.
+  function removePasskey(k, button) {
+    say("");
+    button.disabled = true;
+    authed("DELETE", "passkeys/" + encodeURIComponent(k.id)).then(function (r) {
+      button.disabled = false;
+      if (r.status === 204) {
+        say("Passkey removed.");
+        return listPasskeys().then(function (now) {
+          if (now && now.user_handle && passkeysSupported() &&
+              typeof PublicKeyCredential.signalAllAcceptedCredentials === "function") {
+            PublicKeyCredential.signalAllAcceptedCredentials({
+              rpId: rpId,
+              userId: now.user_handle,
+              allAcceptedCredentialIds: (now.passkeys || []).map(function (p) { return p.id; })
+            }).catch(function () {});
+          }
+        });
+      }
+      if (!sessionEnded(r)) {
+        say(problem(r), true);
+      }
+    }, function () {
+      button.disabled = false;
+      say("The server cannot be reached. Try again.", true);
+    });
+  }
+
+  // sessionEnded handles a 401 after a refresh: the session is gone. It
+  // reports whether it did.
+  function sessionEnded(r) {
+    if (r.status === 401) {
+      say("Your session has ended. Log in again.", true);
+      showSignedOut();
       return true;
     }
     return false;
