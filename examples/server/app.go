@@ -649,7 +649,9 @@ func readKey(path, setting string, logger *slog.Logger) ([]byte, error) {
 // origins the public one and those of AUTH_CORS_ORIGINS on the relying
 // party's domain. With the default relying party and a public URL whose
 // host is an IP address (which cannot be one), passkeys are off (nil), and
-// a log line says how to turn them on.
+// a log line says how to turn them on; so are they with an http public URL
+// on another host than localhost (browsers offer passkeys to secure
+// contexts only). An AUTH_PASSKEY_RP_ID was checked by loadSettings.
 func newPasskeys(a *auth.Authenticator, h *authhttp.Handlers, s settings, publicURL string, logger *slog.Logger) (*passkeyhttp.Handlers, error) {
 	u, err := url.Parse(publicURL)
 	if err != nil {
@@ -658,8 +660,12 @@ func newPasskeys(a *auth.Authenticator, h *authhttp.Handlers, s settings, public
 	rpID := s.passkeyRPID
 	if rpID == "" {
 		rpID = strings.ToLower(u.Hostname())
-		if net.ParseIP(rpID) != nil {
+		switch {
+		case net.ParseIP(rpID) != nil:
 			logger.Info("passkeys are off: their relying party cannot be an IP address; serve the pages from http://localhost:PORT (AUTH_PUBLIC_URL) or set AUTH_PASSKEY_RP_ID", "public_url", publicURL)
+			return nil, nil
+		case u.Scheme != "https" && rpID != "localhost" && !strings.HasSuffix(rpID, ".localhost"):
+			logger.Info("passkeys are off: browsers offer them to pages served over https (or from localhost) only", "public_url", publicURL)
 			return nil, nil
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/goauthkit/auth/breached"
 	authmail "github.com/goauthkit/auth/mail"
@@ -199,8 +200,9 @@ Environment only:
   AUTH_PASSKEY_RP_ID       the relying party of passkeys: the domain they are
                            bound to (default the host of AUTH_PUBLIC_URL;
                            passkeys are off when that is an IP address, which
-                           cannot be one: serve the pages from
-                           http://localhost:PORT)
+                           cannot be one, or an http URL on another host than
+                           localhost: serve the pages from
+                           http://localhost:PORT or over https)
   AUTH_PASSKEY_RP_NAME     the name authenticators show (default goauthkit)
   AUTH_PASSKEY_CEREMONY_TTL how long a passkey ceremony lives (default 5m, at
                            most 1h)
@@ -342,6 +344,9 @@ func loadSettings(args []string, getenv func(string) string) (settings, error) {
 	}
 	s.passkeyRPID = getenv("AUTH_PASSKEY_RP_ID")
 	s.passkeyRPName = env("AUTH_PASSKEY_RP_NAME", "goauthkit")
+	if len(s.passkeyRPName) > 64 || !utf8.ValidString(s.passkeyRPName) {
+		return s, badSetting("AUTH_PASSKEY_RP_NAME", "must be at most 64 bytes of UTF-8")
+	}
 	if s.passkeyCeremonyTTL, err = duration(getenv, "AUTH_PASSKEY_CEREMONY_TTL", 5*time.Minute, false); err != nil {
 		return s, err
 	}
@@ -443,6 +448,9 @@ func loadSettings(args []string, getenv func(string) string) (settings, error) {
 			s.proxies = append(s.proxies, p)
 		}
 	}
+	if err := checkPasskeySettings(s); err != nil {
+		return s, err
+	}
 	return s, nil
 }
 
@@ -523,4 +531,40 @@ func configSetting(err error) error {
 		}
 	}
 	return err
+}
+
+// checkPasskeySettings checks an AUTH_PASSKEY_RP_ID against the host the
+// pages are served from (AUTH_PUBLIC_URL's, else -addr's), before
+// anything is written: a host name, the public host or a domain it is
+// under, and pages on https or localhost (browsers offer passkeys to
+// secure contexts only). Without it, the relying party is the public
+// host when passkeys can work there, and they are off otherwise (see
+// newPasskeys).
+func checkPasskeySettings(s settings) error {
+	rp := s.passkeyRPID
+	if rp == "" {
+		return nil
+	}
+	if net.ParseIP(strings.Trim(rp, "[]")) != nil {
+		return badSetting("AUTH_PASSKEY_RP_ID", "%q is an IP address: a relying party is a host name (browsers refuse an IP address)", rp)
+	}
+	if strings.ToLower(rp) != rp || strings.Trim(rp, ".") != rp || strings.ContainsAny(rp, "/:@ ") || len(rp) > 253 {
+		return badSetting("AUTH_PASSKEY_RP_ID", "%q is not a lower-case host name such as example.com", rp)
+	}
+	scheme, host := "http", s.addr
+	if s.publicURL != "" {
+		u, _ := url.Parse(s.publicURL) // checked above
+		scheme, host = u.Scheme, u.Host
+	}
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.ToLower(host)
+	if host != rp && !strings.HasSuffix(host, "."+rp) {
+		return badSetting("AUTH_PASSKEY_RP_ID", "%q is neither the host the pages are served from (%s, AUTH_PUBLIC_URL) nor a domain it is under", rp, host)
+	}
+	if scheme != "https" && host != "localhost" && !strings.HasSuffix(host, ".localhost") {
+		return badSetting("AUTH_PASSKEY_RP_ID", "passkeys need pages served over https (or from localhost): AUTH_PUBLIC_URL is %s", s.publicURL)
+	}
+	return nil
 }
