@@ -86,7 +86,6 @@ func (p *Passkeys) FinishSignup(ctx context.Context, s SignupFinish) (*auth.User
 				}
 				return err
 			}
-			c.UserID = u.ID // a store that makes its own keys set u.ID
 			return nil
 		}})
 	if err != nil {

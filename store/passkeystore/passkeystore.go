@@ -125,9 +125,11 @@ type Store interface {
 	AddCredential(ctx context.Context, c *Credential) error
 	// CreateUserWithCredential creates u as auth.UserStore.CreateUser
 	// does (with its errors), with handle as its user handle and c
-	// (c.UserID is u.ID; auth.ErrInvalidInput if not) as its passkey: all
-	// or nothing. It returns auth.ErrConflict, and creates nothing, if a
-	// credential with c.ID exists, or handle is another user's.
+	// (c.UserID is u.ID as given; auth.ErrInvalidInput if not) as its
+	// passkey: all or nothing. A store over a table that makes its own
+	// keys (see auth.UserStore.CreateUser) sets both u.ID and c.UserID to
+	// the key it made. It returns auth.ErrConflict, and creates nothing,
+	// if a credential with c.ID exists, or handle is another user's.
 	CreateUserWithCredential(ctx context.Context, u *auth.User, handle []byte, c *Credential) error
 	// Credential returns the credential with this id, whoever's, or
 	// auth.ErrNotFound.
