@@ -26,12 +26,7 @@ import (
 // cookie. It needs AUTH_TEST_CHROMIUM (the browser's path), node, and
 // `npm ci` run in browsertest; .ci/run provides all three.
 func TestBrowser(t *testing.T) {
-	chromium := os.Getenv("AUTH_TEST_CHROMIUM")
-	node, nodeErr := exec.LookPath("node")
-	_, modErr := os.Stat(filepath.Join("browsertest", "node_modules", "playwright-core", "package.json"))
-	if chromium == "" || nodeErr != nil || modErr != nil {
-		testenv.Missing(t, "browser tests need AUTH_TEST_CHROMIUM=/usr/bin/chromium (apt install chromium), node, and `npm ci` in examples/server/browsertest")
-	}
+	chromium, node := browserTools(t)
 
 	// The pages of other origins, each a static page the script loads:
 	// the app of AUTH_CORS_ORIGINS, on the same site as the server (another
@@ -238,4 +233,18 @@ func TestE2ESessionWiring(t *testing.T) {
 			t.Errorf("preflight from %s: %d %v", origin, r.status, r.header)
 		}
 	}
+}
+
+// browserTools returns the paths of Chromium (AUTH_TEST_CHROMIUM) and node,
+// for a browser test, which it skips (fails, in CI) when they, or
+// playwright-core installed by `npm ci` in browsertest, are missing.
+func browserTools(t *testing.T) (chromium, node string) {
+	t.Helper()
+	chromium = os.Getenv("AUTH_TEST_CHROMIUM")
+	node, nodeErr := exec.LookPath("node")
+	_, modErr := os.Stat(filepath.Join("browsertest", "node_modules", "playwright-core", "package.json"))
+	if chromium == "" || nodeErr != nil || modErr != nil {
+		testenv.Missing(t, "browser tests need AUTH_TEST_CHROMIUM=/usr/bin/chromium (apt install chromium), node, and `npm ci` in examples/server/browsertest")
+	}
+	return chromium, node
 }

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/goauthkit/auth/internal/testenv"
 )
 
 // TestBrowserPasskeys drives the demo page's passkeys from headless
@@ -24,12 +22,7 @@ import (
 // kind or user, or expired), the tokens' amr, and a user with TOTP on who
 // is not asked for a code. It needs what TestBrowser needs.
 func TestBrowserPasskeys(t *testing.T) {
-	chromium := os.Getenv("AUTH_TEST_CHROMIUM")
-	node, nodeErr := exec.LookPath("node")
-	_, modErr := os.Stat(filepath.Join("browsertest", "node_modules", "playwright-core", "package.json"))
-	if chromium == "" || nodeErr != nil || modErr != nil {
-		testenv.Missing(t, "browser tests need AUTH_TEST_CHROMIUM=/usr/bin/chromium (apt install chromium), node, and `npm ci` in examples/server/browsertest")
-	}
+	chromium, node := browserTools(t)
 
 	const rpName = "goauthkit browser test"
 	e := newEnv(t, envOptions{publicHost: "localhost", vars: map[string]string{"AUTH_PASSKEY_RP_NAME": rpName}})

@@ -24,23 +24,16 @@
 // uses the page's buttons. Every test gets a fresh browser context; any
 // Content-Security-Policy violation or page error fails it. It prints
 // "ok - NAME" or "not ok - NAME" per test, and "# all passed" at the end.
-import { chromium } from "playwright-core";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
+import { launch, run, TIMEOUT } from "./harness.mjs";
 import { totp } from "./totp.mjs";
 
 const { BASE, RP_NAME, CLOCK, CHROMIUM, OUTBOX, SCREENSHOTS } = process.env;
-const TIMEOUT = 15000;
 const RP_ID = new URL(BASE).hostname;
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  // Playwright gives the browser a fresh --user-data-dir of its own.
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run"],
-});
+const browser = await launch(CHROMIUM);
 
 const tests = [];
 const test = (name, fn) => tests.push({ name, fn });
@@ -816,31 +809,4 @@ test("without the browser's JSON helpers (older browsers): sign up, sign in, exc
 
 // --- run ---
 
-let failed = 0;
-for (const t of tests) {
-  const context = await browser.newContext();
-  context.setDefaultTimeout(TIMEOUT);
-  const problems = [];
-  context.on("console", (m) => {
-    if (/Content Security Policy|Refused to/i.test(m.text())) {
-      problems.push(`CSP: ${m.text()}`);
-    }
-  });
-  context.on("weberror", (e) => problems.push(`page error: ${e.error().message}`));
-  try {
-    await t.fn(context);
-    assert.deepEqual(problems, [], "the pages reported problems");
-    console.log(`ok - ${t.name}`);
-  } catch (e) {
-    failed++;
-    console.log(`not ok - ${t.name}\n${e.stack}`);
-  } finally {
-    await context.close();
-  }
-}
-await browser.close();
-if (failed) {
-  console.log(`# ${failed} of ${tests.length} failed`);
-  process.exit(1);
-}
-console.log(`# all passed (${tests.length} tests)`);
+await run(browser, tests);

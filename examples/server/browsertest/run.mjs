@@ -18,22 +18,15 @@
 // button names of the contract. Every test gets a fresh browser context;
 // any Content-Security-Policy violation or page error fails it. It prints
 // "ok - NAME" or "not ok - NAME" per test, and "# all passed" at the end.
-import { chromium } from "playwright-core";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
+import { launch, run, TIMEOUT } from "./harness.mjs";
 import { base32Decode, totp } from "./totp.mjs";
 
 const { BASE, APP, EVIL_SAME_SITE, EVIL_CROSS_SITE, SIBLING, SIBLING_EVIL, OUTBOX, CLOCK, CHROMIUM, SCREENSHOTS } = process.env;
-const TIMEOUT = 15000;
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  // Playwright gives the browser a fresh --user-data-dir of its own.
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run"],
-});
+const browser = await launch(CHROMIUM);
 
 const tests = [];
 const test = (name, fn) => tests.push({ name, fn });
@@ -522,31 +515,4 @@ test("/docs: Authorize with the password flow, then try GET /users/me", async (c
 
 // --- run ---
 
-let failed = 0;
-for (const t of tests) {
-  const context = await browser.newContext();
-  context.setDefaultTimeout(TIMEOUT);
-  const problems = [];
-  context.on("console", (m) => {
-    if (/Content Security Policy|Refused to/i.test(m.text())) {
-      problems.push(`CSP: ${m.text()}`);
-    }
-  });
-  context.on("weberror", (e) => problems.push(`page error: ${e.error().message}`));
-  try {
-    await t.fn(context);
-    assert.deepEqual(problems, [], "the pages reported problems");
-    console.log(`ok - ${t.name}`);
-  } catch (e) {
-    failed++;
-    console.log(`not ok - ${t.name}\n${e.stack}`);
-  } finally {
-    await context.close();
-  }
-}
-await browser.close();
-if (failed) {
-  console.log(`# ${failed} of ${tests.length} failed`);
-  process.exit(1);
-}
-console.log(`# all passed (${tests.length} tests)`);
+await run(browser, tests);
