@@ -328,14 +328,12 @@
     var setup = document.getElementById("mfa-setup");
     setup.addEventListener("click", function () {
       say("");
-      if (!loginPassword) {
-        showSetupPassword();
-        return;
-      }
       // The password typed at this page's login: straight to the QR code.
-      // (After a reload the page has none, and asks for it.)
+      // Without one (after a reload, or a passkey's sign-in), the request
+      // goes without: an account without a password is confirmed by its
+      // recent login, and one with a password answers that it wants it.
       setup.disabled = true;
-      authed("POST", "mfa/totp", { password: loginPassword }).then(function (r) {
+      authed("POST", "mfa/totp", loginPassword ? { password: loginPassword } : {}).then(function (r) {
         setup.disabled = false;
         if (r.status === 200) {
           showSetupScan(r.body);
@@ -357,7 +355,7 @@
         return;
       }
       if (!r.body.totp) {
-        line.textContent = "Two-factor authentication is off: your password alone logs you in.";
+        line.textContent = "Two-factor authentication is off.";
         setup.hidden = false;
         return;
       }
