@@ -11,9 +11,10 @@ import (
 // TestE2EOpenAPIValid validates the document the server serves at
 // /openapi.json with a real OpenAPI 3.1 validator (kin-openapi), a
 // dependency of this module's tests only: package authhttp checks the
-// document's operations against its routes without it.
+// document's operations against its routes without it. The server is on
+// localhost, so that the passkeys' routes are in it too.
 func TestE2EOpenAPIValid(t *testing.T) {
-	e := newEnv(t, envOptions{})
+	e := newEnv(t, envOptions{publicHost: "localhost"})
 	r := e.do(request{method: "GET", path: "/openapi.json"})
 	if r.status != http.StatusOK {
 		t.Fatalf("GET /openapi.json: %d", r.status)
@@ -32,7 +33,7 @@ func TestE2EOpenAPIValid(t *testing.T) {
 	if scheme == nil || scheme.Value.Type != "oauth2" || scheme.Value.Flows.Password == nil || scheme.Value.Flows.Password.TokenURL != "/token" {
 		t.Fatalf("no OAuth 2.0 password flow with tokenUrl /token: %+v", scheme)
 	}
-	for _, path := range []string{"/token", "/users/me", "/session/refresh", "/password/forgot"} {
+	for _, path := range []string{"/token", "/users/me", "/session/refresh", "/password/forgot", "/passkeys/login/finish", "/passkeys/{id}", "/mfa"} {
 		if doc.Paths.Find(path) == nil {
 			t.Errorf("%s is not documented", path)
 		}
