@@ -1686,3 +1686,38 @@ func TestE2EPasskeyFamiliar(t *testing.T) {
 		})
 	}
 }
+
+// TestE2EPasskeyTwoInstances: two instances of the server on one
+// PostgreSQL database, behind one public URL: a ceremony begun on one is
+// finished on the other (registration, login, sign-up), and a ceremony
+// finished on one is spent on both.
+func TestE2EPasskeyTwoInstances(t *testing.T) {
+	db := pgDatabase(t)
+	const public = "http://localhost:8443" // the balancer's, the same for both
+	vars := map[string]string{"AUTH_PUBLIC_URL": public}
+	a := newEnv(t, envOptions{db: db, vars: vars})
+	b := newEnv(t, envOptions{db: db, vars: vars})
+	key := passkeytest.New(public)
+
+	// A sign-up begun on a, finished on b.
+	begun := a.post("/passkeys/signup/begin", `{"username":"dora"}`, "")
+	r := b.post("/passkeys/signup/finish", finishJSON(begun.str("ceremony"), create(t, key, begun), ""), "")
+	r.want(t, 201, "")
+	user, _ := r.body["user"].(map[string]any)
+	access := r.str("access_token")
+
+	// A registration begun on b, finished on a.
+	second := passkeytest.New(public)
+	begun = b.registerBegin(access)
+	a.registerFinish(access, finishJSON(begun.str("ceremony"), create(t, second, begun), "")).want(t, 201, "")
+	if n := len(a.passkeys(access).list()); n != 2 {
+		t.Fatalf("%d passkeys after a registration across instances, want 2", n)
+	}
+
+	// A login begun on a, finished on b; the same finish again, on a, is
+	// refused: the ceremony is spent for both.
+	begun = a.loginBegin()
+	finish := finishJSON(begun.str("ceremony"), get(t, key, begun), "")
+	b.wantPasskeyLogin(b.loginFinish(finish), user["id"].(string))
+	a.loginFinish(finish).wantRefused(t, false)
+}
