@@ -108,7 +108,7 @@ func TestModuleGraph(t *testing.T) {
 // Go 1.26: package passkey's, since go-webauthn v0.18.2 requires it, the
 // examples' that import it, and the workspace.
 func TestGoLines(t *testing.T) {
-	go126 := map[string]bool{"go.work": true, filepath.Join("passkey", "go.mod"): true, filepath.Join("examples", "go.mod"): true}
+	go126 := map[string]bool{"go.work": true, filepath.Join("passkey", "go.mod"): true, filepath.Join("oidc", "go.mod"): true, filepath.Join("examples", "go.mod"): true}
 	n := 0
 	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil {

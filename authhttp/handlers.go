@@ -574,14 +574,11 @@ func (h *Handlers) endpoint(method string, kind endpointKind, serve func(http.Re
 // writeError answers err, returned by an endpoint of kind, through
 // errorTable, and logs the cause of a 5xx.
 func (h *Handlers) writeError(w http.ResponseWriter, r *http.Request, kind endpointKind, err error) {
-	for _, f := range h.answers {
-		if p := f(err); p != nil {
-			if p.Err == nil {
-				p.Err = err
-			}
-			err = p
-			break
+	if p := h.ProblemFor(err); p != nil {
+		if p.Err == nil {
+			p.Err = err
 		}
+		err = p
 	}
 	h.logFailure(r, err)
 	if kind == authenticated {

@@ -280,3 +280,31 @@ func (h *Handlers) WriteTokens(w http.ResponseWriter, status int, u *auth.User, 
 // Authenticator returns the Authenticator that h serves: a feature's
 // endpoints read what they need of it (its Store's capabilities).
 func (h *Handlers) Authenticator() *auth.Authenticator { return h.a }
+
+// Device returns the browser's device value (its device cookie's, or a
+// new one), for a browser sign-in that a feature answers itself (package
+// oidc's callback, which ends in a redirect): give it to
+// auth.Verified.Device, then to StartSession.
+func (h *Handlers) Device(r *http.Request) string { return deviceValue(r) }
+
+// StartSession sets the cookies of a browser sign-in, as SessionLogin
+// does: the session cookie with pair's refresh token, and the device
+// cookie with device (Device). It writes no body: for a feature whose
+// sign-in ends in a redirect rather than JSON.
+func (h *Handlers) StartSession(w http.ResponseWriter, pair *auth.TokenPair, device string) {
+	setCookie(w, DeviceCookieName, device, deviceCookieMaxAge)
+	h.setSessionCookie(w, pair.RefreshToken)
+	w.Header().Set("Cache-Control", "no-store")
+}
+
+// ProblemFor returns the Problem that the features' answers
+// (Handlers.Answer) make of err, or nil: how an endpoint that answers in
+// HTML learns a feature's answer (a second factor's mfa_token).
+func (h *Handlers) ProblemFor(err error) *Problem {
+	for _, f := range h.answers {
+		if p := f(err); p != nil {
+			return p
+		}
+	}
+	return nil
+}

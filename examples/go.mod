@@ -11,6 +11,7 @@ require (
 	github.com/goauthkit/auth/mail v0.0.0-00010101000000-000000000000
 	github.com/goauthkit/auth/metrics v0.0.0-00010101000000-000000000000
 	github.com/goauthkit/auth/mfa v0.0.0-00010101000000-000000000000
+	github.com/goauthkit/auth/oidc v0.0.0-00010101000000-000000000000
 	github.com/goauthkit/auth/passkey v0.0.0-00010101000000-000000000000
 	github.com/goauthkit/auth/redislimit v0.0.0-00010101000000-000000000000
 	github.com/goauthkit/auth/store/postgres v0.0.0-00010101000000-000000000000
@@ -32,12 +33,14 @@ require (
 	github.com/bytedance/sonic/loader v0.5.0 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/cloudwego/base64x v0.1.6 // indirect
+	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
 	github.com/dustin/go-humanize v1.0.1 // indirect
 	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6 // indirect
 	github.com/emersion/go-smtp v0.25.1 // indirect
 	github.com/fxamacker/cbor/v2 v2.9.4 // indirect
 	github.com/gabriel-vasile/mimetype v1.4.12 // indirect
 	github.com/gin-contrib/sse v1.1.0 // indirect
+	github.com/go-jose/go-jose/v4 v4.1.9 // indirect
 	github.com/go-openapi/jsonpointer v0.22.5 // indirect
 	github.com/go-openapi/swag/jsonname v0.25.5 // indirect
 	github.com/go-playground/locales v0.14.1 // indirect
@@ -86,6 +89,7 @@ require (
 	go.yaml.in/yaml/v4 v4.0.0 // indirect
 	golang.org/x/arch v0.22.0 // indirect
 	golang.org/x/net v0.58.0 // indirect
+	golang.org/x/oauth2 v0.38.0 // indirect
 	golang.org/x/sync v0.23.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
@@ -108,6 +112,8 @@ replace github.com/goauthkit/auth/metrics => ../metrics
 replace github.com/goauthkit/auth/mfa => ../mfa
 
 replace github.com/goauthkit/auth/passkey => ../passkey
+
+replace github.com/goauthkit/auth/oidc => ../oidc
 
 replace github.com/goauthkit/auth/mail => ../mail
 

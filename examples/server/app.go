@@ -36,6 +36,8 @@ import (
 	authmetrics "github.com/goauthkit/auth/metrics"
 	"github.com/goauthkit/auth/mfa"
 	"github.com/goauthkit/auth/mfa/mfahttp"
+	"github.com/goauthkit/auth/oidc"
+	"github.com/goauthkit/auth/oidc/oidchttp"
 	"github.com/goauthkit/auth/passkey"
 	"github.com/goauthkit/auth/passkey/passkeyhttp"
 	"github.com/goauthkit/auth/recovery"
@@ -198,7 +200,12 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, tweak func(*au
 		_ = closeStore()
 		return nil, err
 	}
-	router, err := newRouter(h, recoveryhttp.New(h, rec), adminhttp.New(h, admin.New(a)), mfahttp.New(h, second), keys, cfg.Keys)
+	providers, err := newProviders(ctx, a, h, s, publicURL)
+	if err != nil {
+		_ = closeStore()
+		return nil, err
+	}
+	router, err := newRouter(h, recoveryhttp.New(h, rec), adminhttp.New(h, admin.New(a)), mfahttp.New(h, second), keys, providers, cfg.Keys)
 	if err != nil {
 		_ = closeStore()
 		return nil, err
@@ -336,15 +343,19 @@ func runtimeFigures() map[string]uint64 {
 
 // newRouter mounts every route the server answers: the library's handlers,
 // account recovery's, administration's, the second factor's, the passkeys'
-// (unless passkeys is nil: they are off), the JWKS (the public keys of an
+// (unless passkeys is nil: they are off), the other providers' (unless
+// providers is nil: none is configured), the JWKS (the public keys of an
 // asymmetric key set, or under HS256, keys == nil, a 404) and the OpenAPI
 // document of all of them.
-func newRouter(h *authhttp.Handlers, rec *recoveryhttp.Handlers, adm *adminhttp.Handlers, second *mfahttp.Handlers, passkeys *passkeyhttp.Handlers, keys *auth.KeySet) (*authhttp.Router, error) {
+func newRouter(h *authhttp.Handlers, rec *recoveryhttp.Handlers, adm *adminhttp.Handlers, second *mfahttp.Handlers, passkeys *passkeyhttp.Handlers, providers *oidchttp.Handlers, keys *auth.KeySet) (*authhttp.Router, error) {
 	routes := append(h.Routes(), rec.Routes()...)
 	routes = append(routes, adm.Routes()...)
 	routes = append(routes, second.Routes()...)
 	if passkeys != nil {
 		routes = append(routes, passkeys.Routes()...)
+	}
+	if providers != nil {
+		routes = append(routes, providers.Routes()...)
 	}
 	routes = append(routes, authhttp.JWKSRoute(keys))
 	doc, err := authhttp.OpenAPIRoute(routes)
@@ -682,4 +693,31 @@ func newPasskeys(a *auth.Authenticator, h *authhttp.Handlers, s settings, public
 		return nil, configSetting(err)
 	}
 	return passkeyhttp.New(h, p), nil
+}
+
+// discoveryTimeout bounds the reading of every provider's discovery
+// document at start.
+const discoveryTimeout = 15 * time.Second
+
+// newProviders returns the endpoints of sign-in through the providers of
+// AUTH_OIDC_PROVIDERS, each read through its discovery document now (a
+// failure stops start-up, naming the provider's issuer setting), or nil
+// when none is configured.
+func newProviders(ctx context.Context, a *auth.Authenticator, h *authhttp.Handlers, s settings, publicURL string) (*oidchttp.Handlers, error) {
+	if len(s.oidcProviders) == 0 {
+		return nil, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, discoveryTimeout)
+	defer cancel()
+	o, err := oidc.New(ctx, a, oidc.Config{Providers: s.oidcProviders, PublicURL: publicURL})
+	if err != nil {
+		msg := strings.TrimPrefix(err.Error(), "oidc: ")
+		for _, p := range s.oidcProviders {
+			if strings.HasPrefix(msg, "provider "+p.Name+":") {
+				return nil, badSetting("AUTH_OIDC_"+strings.ToUpper(p.Name)+"_ISSUER", "%s", msg)
+			}
+		}
+		return nil, badSetting("AUTH_OIDC_PROVIDERS", "%s", msg)
+	}
+	return oidchttp.New(h, o), nil
 }

@@ -9,12 +9,14 @@ import (
 	"net/mail"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/goauthkit/auth/breached"
 	authmail "github.com/goauthkit/auth/mail"
+	"github.com/goauthkit/auth/oidc"
 	"github.com/goauthkit/auth/redislimit"
 	"github.com/redis/go-redis/v9"
 )
@@ -78,6 +80,10 @@ type settings struct {
 	passkeyRPID        string
 	passkeyRPName      string
 	passkeyCeremonyTTL time.Duration
+
+	// oidcProviders are AUTH_OIDC_PROVIDERS, each with its
+	// AUTH_OIDC_NAME_* settings: the providers one signs in through.
+	oidcProviders []oidc.Provider
 
 	// loadtestBare mounts GET /loadtest/bare (AUTH_LOADTEST_BARE=1), a
 	// route doing no work: the ceiling cmd/loadtest compares with.
@@ -206,6 +212,17 @@ Environment only:
   AUTH_PASSKEY_RP_NAME     the name authenticators show (default goauthkit)
   AUTH_PASSKEY_CEREMONY_TTL how long a passkey ceremony lives (default 5m, at
                            most 1h)
+  AUTH_OIDC_PROVIDERS      comma-separated names (lower-case letters and
+                           digits) of OpenID Connect providers to sign in
+                           through, each with AUTH_OIDC_NAME_ISSUER (its
+                           issuer URL, https but on a loopback host, read
+                           through discovery at start), AUTH_OIDC_NAME_CLIENT_ID,
+                           AUTH_OIDC_NAME_CLIENT_SECRET, and optionally
+                           AUTH_OIDC_NAME_SCOPES (default "openid email
+                           profile") and AUTH_OIDC_NAME_LABEL (the button's
+                           text; default the name), NAME upper-cased. The
+                           redirect URI to register at the provider is
+                           AUTH_PUBLIC_URL/login/NAME/callback
   AUTH_LOADTEST_BARE       load-testing aid: 1 mounts GET /loadtest/bare,
                            answering 204 with no work, as the ceiling
                            cmd/loadtest measures, and GET /loadtest/runtime,
@@ -451,6 +468,9 @@ func loadSettings(args []string, getenv func(string) string) (settings, error) {
 	if err := checkPasskeySettings(s); err != nil {
 		return s, err
 	}
+	if s.oidcProviders, err = oidcSettings(getenv); err != nil {
+		return s, err
+	}
 	return s, nil
 }
 
@@ -567,4 +587,57 @@ func checkPasskeySettings(s settings) error {
 		return badSetting("AUTH_PASSKEY_RP_ID", "passkeys need pages served over https (or from localhost): AUTH_PUBLIC_URL is %s", s.publicURL)
 	}
 	return nil
+}
+
+// oidcSettings reads AUTH_OIDC_PROVIDERS and each provider's settings.
+func oidcSettings(getenv func(string) string) ([]oidc.Provider, error) {
+	list := strings.TrimSpace(getenv("AUTH_OIDC_PROVIDERS"))
+	if list == "" {
+		return nil, nil
+	}
+	var out []oidc.Provider
+	seen := map[string]bool{}
+	for name := range strings.SplitSeq(list, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" || len(name) > 32 || strings.Trim(name, "abcdefghijklmnopqrstuvwxyz0123456789") != "" {
+			return nil, badSetting("AUTH_OIDC_PROVIDERS", "%q is not a provider name: 1 to 32 lower-case letters and digits", name)
+		}
+		if seen[name] {
+			return nil, badSetting("AUTH_OIDC_PROVIDERS", "%q is named twice", name)
+		}
+		seen[name] = true
+		prefix := "AUTH_OIDC_" + strings.ToUpper(name) + "_"
+		p := oidc.Provider{Name: name, Issuer: getenv(prefix + "ISSUER"), ClientID: getenv(prefix + "CLIENT_ID"),
+			ClientSecret: getenv(prefix + "CLIENT_SECRET"), Label: getenv(prefix + "LABEL")}
+		u, err := url.Parse(p.Issuer)
+		switch {
+		case p.Issuer == "":
+			return nil, badSetting(prefix+"ISSUER", "is required for the provider %s", name)
+		case err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "":
+			return nil, badSetting(prefix+"ISSUER", "is not a URL such as https://accounts.google.com")
+		case u.Scheme != "https" && !(u.Scheme == "http" && loopbackHost(u.Hostname())):
+			return nil, badSetting(prefix+"ISSUER", "must be https (http only on a loopback host: localhost, 127.0.0.0/8, [::1])")
+		case p.ClientID == "":
+			return nil, badSetting(prefix+"CLIENT_ID", "is required for the provider %s", name)
+		case len(p.Label) > 64:
+			return nil, badSetting(prefix+"LABEL", "must be at most 64 bytes")
+		}
+		if scopes := strings.Fields(getenv(prefix + "SCOPES")); len(scopes) > 0 {
+			if !slices.Contains(scopes, "openid") {
+				return nil, badSetting(prefix+"SCOPES", "must hold openid")
+			}
+			p.Scopes = scopes
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// loopbackHost reports whether host is localhost, in 127.0.0.0/8 or ::1.
+func loopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

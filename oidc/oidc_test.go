@@ -1,0 +1,386 @@
+package oidc_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	capoidc "github.com/hashicorp/cap/oidc"
+
+	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/internal/authtest"
+	"github.com/goauthkit/auth/oidc"
+	"github.com/goauthkit/auth/store/memory"
+)
+
+const (
+	public   = "https://app.example"
+	clientID = "the-client"
+	secret   = "the-client-secret"
+	code     = "the-code"
+)
+
+var (
+	ctx        = context.Background()
+	testSecret = []byte("0123456789abcdef0123456789abcdef-test-only")
+)
+
+// recorder sees every request to the provider: the test checks the PKCE
+// verifier the token request carries, and can rewrite the token answer
+// (a provider that misbehaves).
+type recorder struct {
+	next http.RoundTripper
+
+	mu       sync.Mutex
+	verifier string
+	auth     string                             // the token request's Authorization
+	rewrite  func(body []byte) []byte           // of the token answer
+	fail     func(*http.Request) *http.Response // instead of the provider
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.mu.Lock()
+	fail, rewrite := r.fail, r.rewrite
+	r.mu.Unlock()
+	if fail != nil {
+		if resp := fail(req); resp != nil {
+			return resp, nil
+		}
+	}
+	isToken := req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/token")
+	if isToken {
+		body, _ := io.ReadAll(req.Body)
+		form, _ := url.ParseQuery(string(body))
+		r.mu.Lock()
+		r.verifier, r.auth = form.Get("code_verifier"), req.Header.Get("Authorization")
+		r.mu.Unlock()
+		req.Body = io.NopCloser(strings.NewReader(string(body)))
+	}
+	resp, err := r.next.RoundTrip(req)
+	if err != nil || !isToken || rewrite == nil {
+		return resp, err
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	body = rewrite(body)
+	resp.Body = io.NopCloser(strings.NewReader(string(body)))
+	resp.ContentLength = int64(len(body))
+	resp.Header.Del("Content-Length")
+	return resp, nil
+}
+
+type env struct {
+	a      *auth.Authenticator
+	o      *oidc.OIDC
+	store  *memory.Store
+	clock  *authtest.Clock
+	events *authtest.Events
+	tp     *capoidc.TestProvider
+	rec    *recorder
+	client *http.Client // the browser's: no redirects followed
+	nonce  string       // the last attempt's
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	e := &env{store: memory.New(), clock: authtest.NewClock(time.Now().UTC().Truncate(time.Second)), events: &authtest.Events{}}
+	a, err := auth.New(auth.Config{Store: e.store, SecretKey: testSecret, Now: e.clock.Now, OnEvent: e.events.Add,
+		Passwords: auth.PasswordConfig{Hasher: authtest.PlainHasher{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.a = a
+	e.tp = capoidc.StartTestProvider(t)
+	t.Cleanup(e.tp.Stop)
+	e.tp.SetClientCreds(clientID, secret)
+	e.tp.SetAllowedRedirectURIs([]string{public + "/login/test/callback"})
+	e.tp.SetExpectedAuthCode(code)
+	e.tp.SetExpectedSubject("sub-alice")
+	e.tp.SetNowFunc(e.clock.Now)
+	base := e.tp.HTTPClient()
+	e.rec = &recorder{next: base.Transport}
+	e.client = &http.Client{Transport: base.Transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	e.o, err = oidc.New(ctx, a, oidc.Config{PublicURL: public, HTTPClient: &http.Client{Transport: e.rec},
+		Providers: []oidc.Provider{{Name: "test", Label: "Test provider", Issuer: e.tp.Addr(), ClientID: clientID, ClientSecret: secret}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// claims sets the claims the provider adds to its ID tokens.
+func (e *env) claims(c map[string]any) { e.tp.SetCustomClaims(c) }
+
+// begin begins a sign-in (link: a link for that user) and runs the
+// browser to the provider and back: the callback's parameters.
+func (e *env) begin(t *testing.T, link *auth.User) (cb oidc.Callback, authorize url.Values) {
+	t.Helper()
+	b, err := e.o.Begin(ctx, "test", link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(b.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	authorize = u.Query()
+	e.nonce = authorize.Get("nonce")
+	e.tp.SetExpectedAuthNonce(e.nonce)
+	resp, err := e.client.Get(b.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || resp.StatusCode != http.StatusFound {
+		t.Fatalf("the provider's authorize: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	q := loc.Query()
+	return oidc.Callback{Provider: "test", State: q.Get("state"), Code: q.Get("code"), Error: q.Get("error"),
+		Binding: b.Binding, Client: auth.Client{Addr: "192.0.2.1"}}, authorize
+}
+
+// signIn runs a whole sign-in.
+func (e *env) signIn(t *testing.T) (*oidc.Result, error) {
+	t.Helper()
+	cb, _ := e.begin(t, nil)
+	return e.o.Finish(ctx, cb)
+}
+
+func (e *env) wantFed(t *testing.T, r *oidc.Result, err error) *auth.User {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("sign-in: %v", err)
+	}
+	_, claims, err := e.a.Authenticate(ctx, r.Pair.AccessToken)
+	if err != nil || !slices.Equal(claims.Methods, []string{auth.MethodFederated}) || claims.Subject != r.User.ID {
+		t.Fatalf("the sign-in's token: %+v, %v", claims, err)
+	}
+	return r.User
+}
+
+// TestSignIn: the code flow with state, nonce and PKCE S256, and a new
+// account for a provider account nobody has.
+func TestSignIn(t *testing.T) {
+	e := newEnv(t)
+	e.claims(map[string]any{"email": "Alice@Example.com", "email_verified": true, "preferred_username": "Alice"})
+	cb, authorize := e.begin(t, nil)
+	for _, p := range []string{"state", "nonce", "code_challenge"} {
+		if len(authorize.Get(p)) < 43 {
+			t.Errorf("%s %q: want at least 256 bits", p, authorize.Get(p))
+		}
+	}
+	if authorize.Get("code_challenge_method") != "S256" || authorize.Get("response_type") != "code" ||
+		authorize.Get("redirect_uri") != public+"/login/test/callback" || authorize.Get("client_id") != clientID ||
+		!strings.Contains(authorize.Get("scope"), "openid") {
+		t.Errorf("the authorization request: %v", authorize)
+	}
+	r, err := e.o.Finish(ctx, cb)
+	u := e.wantFed(t, r, err)
+	if u.Username != "alice" || u.Email != "alice@example.com" || !u.EmailVerified || u.PasswordHash != "" {
+		t.Errorf("the new account: %+v", u)
+	}
+	// PKCE: the token request carried the verifier of the challenge;
+	// client_secret_basic.
+	sum := sha256.Sum256([]byte(e.rec.verifier))
+	if base64.RawURLEncoding.EncodeToString(sum[:]) != authorize.Get("code_challenge") {
+		t.Errorf("the code_verifier %q is not the challenge's", e.rec.verifier)
+	}
+	if !strings.HasPrefix(e.rec.auth, "Basic ") {
+		t.Errorf("client authentication %q, want client_secret_basic", e.rec.auth)
+	}
+	ids, _ := e.o.Identities(ctx, u.ID)
+	if len(ids) != 1 || ids[0].Provider != "test" || ids[0].Subject != "sub-alice" || ids[0].Issuer != e.tp.Addr() {
+		t.Errorf("identities %+v", ids)
+	}
+	// The same provider account again: the same account.
+	r, err = e.signIn(t)
+	if again := e.wantFed(t, r, err); again.ID != u.ID {
+		t.Errorf("a second sign-in made another account")
+	}
+	if e.events.Count(oidc.EventSignIn) != 2 {
+		t.Errorf("events %v", e.events.All())
+	}
+}
+
+// TestRefusals: every check of a callback and of its ID token, each
+// refused with its error, and nobody signed in.
+func TestRefusals(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		setup func(t *testing.T, e *env)
+		edit  func(cb *oidc.Callback)
+		want  error
+	}{
+		{name: "wrong nonce", setup: func(t *testing.T, e *env) {
+			e.claims(map[string]any{"nonce": "not the attempt's"})
+			e.tp.SetExpectedAuthNonce("")
+		}, want: oidc.ErrInvalidIDToken},
+		{name: "wrong audience", setup: func(t *testing.T, e *env) { e.claims(map[string]any{"aud": "another-client"}) }, want: oidc.ErrInvalidIDToken},
+		{name: "several audiences, azp another", setup: func(t *testing.T, e *env) {
+			e.claims(map[string]any{"aud": []string{clientID, "other"}, "azp": "other"})
+		}, want: oidc.ErrInvalidIDToken},
+		{name: "wrong issuer", setup: func(t *testing.T, e *env) { e.claims(map[string]any{"iss": "https://evil.example"}) }, want: oidc.ErrInvalidIDToken},
+		{name: "expired", setup: func(t *testing.T, e *env) {
+			e.claims(map[string]any{"exp": float64(e.clock.Now().Add(-31 * time.Second).Unix())})
+		}, want: oidc.ErrInvalidIDToken},
+		{name: "no exp", setup: func(t *testing.T, e *env) { e.claims(map[string]any{"exp": nil}) }, want: oidc.ErrInvalidIDToken},
+		{name: "issued ahead", setup: func(t *testing.T, e *env) {
+			e.claims(map[string]any{"iat": float64(e.clock.Now().Add(time.Minute).Unix())})
+		}, want: oidc.ErrInvalidIDToken},
+		{name: "no sub", setup: func(t *testing.T, e *env) { e.claims(map[string]any{"sub": ""}) }, want: oidc.ErrInvalidIDToken},
+		{name: "a key not in the provider's set", setup: func(t *testing.T, e *env) {
+			_, _, alg, kid := e.tp.SigningKeys()
+			other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			// Sign with another key under the same key id: the cached set
+			// (fetched at the first sign-in) does not verify it.
+			r, err := e.signIn(t)
+			e.wantFed(t, r, err)
+			e.tp.SetSigningKeys(other, other.Public(), alg, kid)
+		}, want: oidc.ErrInvalidIDToken},
+		{name: "alg none", setup: func(t *testing.T, e *env) { e.rec.rewrite = replaceIDToken(unsignedToken(e)) }, want: oidc.ErrInvalidIDToken},
+		{name: "alg HS256 under the client secret", setup: func(t *testing.T, e *env) {
+			e.rec.rewrite = replaceIDToken(hmacToken(e))
+		}, want: oidc.ErrInvalidIDToken},
+		{name: "no id_token", setup: func(t *testing.T, e *env) { e.tp.SetOmitIDTokens(true) }, want: oidc.ErrInvalidIDToken},
+		{name: "the code refused", edit: func(cb *oidc.Callback) { cb.Code = "another code" }, want: oidc.ErrProviderRefused},
+		{name: "an error from the provider", edit: func(cb *oidc.Callback) { cb.Error, cb.Code = "access_denied", "" }, want: oidc.ErrProviderRefused},
+		{name: "another browser", edit: func(cb *oidc.Callback) { cb.Binding = "not this browser's cookie" }, want: oidc.ErrInvalidAttempt},
+		{name: "no cookie", edit: func(cb *oidc.Callback) { cb.Binding = "" }, want: oidc.ErrInvalidAttempt},
+		{name: "another state", edit: func(cb *oidc.Callback) { cb.State = "forged" }, want: oidc.ErrInvalidAttempt},
+		{name: "another provider's path", edit: func(cb *oidc.Callback) { cb.Provider = "nope" }, want: oidc.ErrUnknownProvider},
+		{name: "the token endpoint down", setup: func(t *testing.T, e *env) {
+			e.rec.fail = func(r *http.Request) *http.Response {
+				if strings.HasSuffix(r.URL.Path, "/token") {
+					return &http.Response{StatusCode: 503, Body: io.NopCloser(strings.NewReader("down")), Header: http.Header{}, Request: r}
+				}
+				return nil
+			}
+		}, want: oidc.ErrProviderUnavailable},
+		{name: "the token endpoint answers HTML", setup: func(t *testing.T, e *env) {
+			e.rec.fail = func(r *http.Request) *http.Response {
+				if strings.HasSuffix(r.URL.Path, "/token") {
+					return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader("<html>hello</html>")),
+						Header: http.Header{"Content-Type": {"text/html"}}, Request: r}
+				}
+				return nil
+			}
+		}, want: oidc.ErrProviderUnavailable},
+		{name: "the keys unreachable", setup: func(t *testing.T, e *env) { e.tp.SetDisableJWKs(true) }, want: oidc.ErrProviderUnavailable},
+		{name: "the keys not a key set", setup: func(t *testing.T, e *env) { e.tp.SetInvalidJWKS(true) }, want: oidc.ErrProviderUnavailable},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t)
+			if c.setup != nil {
+				c.setup(t, e)
+			}
+			before := e.events.Count(auth.EventLoginSucceeded)
+			cb, _ := e.begin(t, nil)
+			if c.name == "wrong nonce" {
+				e.tp.SetExpectedAuthNonce("")
+			}
+			if c.edit != nil {
+				c.edit(&cb)
+			}
+			r, err := e.o.Finish(ctx, cb)
+			if !errors.Is(err, c.want) || r != nil {
+				t.Fatalf("Finish: %v, want %v", err, c.want)
+			}
+			if e.events.Count(auth.EventLoginSucceeded) != before {
+				t.Error("a refused callback signed someone in")
+			}
+		})
+	}
+}
+
+// TestAttemptOnce: an attempt's state is spent by its callback, whatever
+// the outcome, and expires.
+func TestAttemptOnce(t *testing.T) {
+	e := newEnv(t)
+	cb, _ := e.begin(t, nil)
+	r, err := e.o.Finish(ctx, cb)
+	e.wantFed(t, r, err)
+	if _, err := e.o.Finish(ctx, cb); !errors.Is(err, oidc.ErrInvalidAttempt) {
+		t.Errorf("the callback again: %v", err)
+	}
+	cb, _ = e.begin(t, nil)
+	e.clock.Advance(10 * time.Minute)
+	if _, err := e.o.Finish(ctx, cb); !errors.Is(err, oidc.ErrInvalidAttempt) {
+		t.Errorf("an expired attempt: %v", err)
+	}
+}
+
+// TestKeyRotation: a key id the cached set lacks makes it fetch the set
+// again, at most once a minute.
+func TestKeyRotation(t *testing.T) {
+	e := newEnv(t)
+	r, err := e.signIn(t)
+	e.wantFed(t, r, err)
+	_, _, alg, _ := e.tp.SigningKeys()
+	next, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	e.tp.SetSigningKeys(next, next.Public(), alg, "rotated")
+	if _, err := e.signIn(t); !errors.Is(err, oidc.ErrInvalidIDToken) {
+		t.Fatalf("a new key id within a minute of the last fetch: %v", err)
+	}
+	e.clock.Advance(time.Minute)
+	r, err = e.signIn(t)
+	e.wantFed(t, r, err)
+}
+
+// replaceIDToken rewrites a token answer's id_token.
+func replaceIDToken(token func() string) func([]byte) []byte {
+	return func(body []byte) []byte {
+		s := string(body)
+		i := strings.Index(s, `"id_token":"`)
+		if i < 0 {
+			return body
+		}
+		j := strings.Index(s[i+12:], `"`)
+		return []byte(s[:i+12] + token() + s[i+12+j:])
+	}
+}
+
+// goodClaims are the claims of a right ID token for the last attempt.
+func goodClaims(e *env) map[string]any {
+	now := e.clock.Now()
+	return map[string]any{"iss": e.tp.Addr(), "sub": "sub-alice", "aud": clientID, "nonce": e.nonce,
+		"exp": now.Add(time.Minute).Unix(), "iat": now.Unix()}
+}
+
+// unsignedToken is a token of the right claims with alg none.
+func unsignedToken(e *env) func() string {
+	return func() string {
+		return segment(map[string]any{"alg": "none", "typ": "JWT"}) + "." + segment(goodClaims(e)) + "."
+	}
+}
+
+// hmacToken is a token of the right claims signed with HS256 under the
+// client secret, which a confused verifier would take for the provider's.
+func hmacToken(e *env) func() string {
+	return func() string {
+		_, _, _, kid := e.tp.SigningKeys()
+		signing := segment(map[string]any{"alg": "HS256", "typ": "JWT", "kid": kid}) + "." + segment(goodClaims(e))
+		mac := hmac.New(sha256.New, []byte(secret))
+		mac.Write([]byte(signing))
+		return signing + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+	}
+}
+
+func segment(v any) string {
+	b, _ := json.Marshal(v)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
