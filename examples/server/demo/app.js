@@ -17,6 +17,16 @@
 // parseRequestOptionsFromJSON and toJSON(), converted by hand where the
 // browser lacks them; the WebAuthn Signal API tells the browser about
 // passkeys that the server no longer knows, where the browser has it.
+//
+// Other providers (OpenID Connect; GET /login/providers) are links to
+// /login/NAME, which the browser follows to the provider and back to the
+// server's callback, which sets the cookie and sends it here. A user with a
+// second factor comes back to #mfa_token=…: the page takes the token out of
+// the address at once (history.replaceState) and asks for the code, as after
+// a password. Signed in, the page lists the linked provider accounts
+// (GET /identities) with an Unlink button each, and a Link button for each
+// provider not linked, which opens the URL that POST /identities/NAME/link
+// answers (a recent sign-in only).
 (function () {
   var accessToken = null;
   // loginPassword is the password typed at this page's login, for the
@@ -181,6 +191,7 @@
     document.getElementById("passkey-signup").addEventListener("click", function () {
       signUpWithPasskey(form);
     });
+    showProviders();
     startConditional();
     document.getElementById("username").focus();
   }
@@ -300,6 +311,7 @@
     });
     showMFAStatus();
     showPasskeys();
+    showIdentities();
     var form = document.getElementById("password-form");
     form.addEventListener("submit", function (ev) {
       ev.preventDefault();
@@ -941,6 +953,173 @@
     });
   }
 
+  // providers resolves to the server's providers, [{name, label}], from GET
+  // /login/providers, asked once; none when the server has none (404), or
+  // when it cannot say now (asked again next time).
+  var providersAsked = null;
+  function providers() {
+    if (!providersAsked) {
+      providersAsked = api("GET", "login/providers").then(function (r) {
+        if (r.status === 200 && Array.isArray(r.body.providers)) {
+          return r.body.providers;
+        }
+        if (r.status !== 404) {
+          providersAsked = null;
+        }
+        return [];
+      }, function () {
+        providersAsked = null;
+        return [];
+      });
+    }
+    return providersAsked;
+  }
+
+  function providerLabel(p) {
+    return p.label || p.name;
+  }
+
+  // showProviders fills the sign-in view's links to the providers, each
+  // named by its label: the browser goes to the provider (GET
+  // /login/NAME) and comes back signed in.
+  function showProviders() {
+    var section = document.getElementById("providers-section");
+    var box = document.getElementById("providers");
+    providers().then(function (list) {
+      if (!box.isConnected || !list.length) {
+        return;
+      }
+      box.replaceChildren.apply(box, list.map(function (p) {
+        var a = document.createElement("a");
+        a.className = "provider";
+        a.href = "login/" + encodeURIComponent(p.name);
+        a.textContent = providerLabel(p);
+        return a;
+      }));
+      section.hidden = false;
+    });
+  }
+
+  // showIdentities fills the signed-in view's section on other providers,
+  // when the server has some.
+  function showIdentities() {
+    var section = document.getElementById("identities-section");
+    providers().then(function (list) {
+      if (!section.isConnected || !list.length) {
+        return;
+      }
+      section.hidden = false;
+      listIdentities(list);
+    });
+  }
+
+  // listIdentities shows the provider accounts linked to the user (GET
+  // /identities), each with an Unlink button, and a Link button for each
+  // provider of list that has none.
+  function listIdentities(list) {
+    var line = document.getElementById("identities-line");
+    var items = document.getElementById("identities");
+    var links = document.getElementById("identity-links");
+    return authed("GET", "identities").then(function (r) {
+      if (!items.isConnected) {
+        return;
+      }
+      if (r.status !== 200) {
+        line.textContent = problem(r);
+        return;
+      }
+      var ids = r.body.identities || [];
+      var labels = {};
+      var linked = {};
+      list.forEach(function (p) { labels[p.name] = providerLabel(p); });
+      ids.forEach(function (id) { linked[id.provider] = true; });
+      line.textContent = ids.length ? "You also sign in with these accounts:" : "No account of another provider is linked to this one.";
+      items.replaceChildren.apply(items, ids.map(function (id) {
+        return identityItem(id, labels[id.provider] || id.provider, list);
+      }));
+      links.replaceChildren.apply(links, list.filter(function (p) { return !linked[p.name]; }).map(function (p) {
+        var link = document.createElement("button");
+        link.type = "button";
+        link.className = "secondary";
+        link.textContent = "Link " + providerLabel(p);
+        link.addEventListener("click", function () {
+          linkIdentity(p, link);
+        });
+        return link;
+      }));
+    }, function () {
+      line.textContent = "The server cannot be reached.";
+    });
+  }
+
+  function identityItem(id, label, list) {
+    var item = document.createElement("li");
+    var name = document.createElement("span");
+    name.className = "name";
+    name.id = "identity-name-" + (++passkeySerial);
+    name.textContent = label;
+    var unlink = document.createElement("button");
+    unlink.type = "button";
+    unlink.className = "secondary";
+    unlink.textContent = "Unlink";
+    unlink.setAttribute("aria-describedby", name.id);
+    unlink.addEventListener("click", function () {
+      unlinkIdentity(id, label, unlink, list);
+    });
+    var dates = document.createElement("span");
+    dates.className = "dates";
+    dates.textContent = (id.email ? id.email + ", linked " : "Linked ") + when(id.linked_at);
+    item.append(name, unlink, dates);
+    return item;
+  }
+
+  // unlinkIdentity unlinks a provider account (DELETE /identities/NAME);
+  // the last way to sign in cannot go (409 last_credential), and the
+  // server says why.
+  function unlinkIdentity(id, label, button, list) {
+    say("");
+    button.disabled = true;
+    authed("DELETE", "identities/" + encodeURIComponent(id.provider)).then(function (r) {
+      button.disabled = false;
+      if (r.status === 204) {
+        say(label + " unlinked.");
+        listIdentities(list);
+        return;
+      }
+      if (!sessionEnded(r)) {
+        say(problem(r), true);
+      }
+    }, function () {
+      button.disabled = false;
+      say("The server cannot be reached. Try again.", true);
+    });
+  }
+
+  // linkIdentity asks to link an account of provider p (POST
+  // /identities/NAME/link), and goes to the URL of the answer: the
+  // provider, then back here. It needs a recent sign-in.
+  function linkIdentity(p, button) {
+    say("");
+    button.disabled = true;
+    authed("POST", "identities/" + encodeURIComponent(p.name) + "/link").then(function (r) {
+      if (r.status === 200 && r.body.url) {
+        location.assign(r.body.url);
+        return;
+      }
+      button.disabled = false;
+      if (r.status === 401 && r.body.error === "insufficient_user_authentication") {
+        say("Linking an account needs a recent sign-in. Log out, sign in again, then link " + providerLabel(p) + ".", true);
+        return;
+      }
+      if (!sessionEnded(r)) {
+        say(problem(r), true);
+      }
+    }, function () {
+      button.disabled = false;
+      say("The server cannot be reached. Try again.", true);
+    });
+  }
+
   // sessionEnded handles a 401 after a refresh: the session is gone. It
   // reports whether it did.
   function sessionEnded(r) {
@@ -986,7 +1165,30 @@
     }
   });
 
-  // Start: a cookie from an earlier visit keeps the user signed in.
+  // takeMFAToken takes the mfa_token of the address's fragment, where a
+  // provider's sign-in of a user with a second factor ends
+  // (#mfa_token=…), out of the address (and so of the history), and
+  // returns it; null when there is none.
+  function takeMFAToken() {
+    var m = /^#mfa_token=(.+)$/.exec(location.hash);
+    if (!m) {
+      return null;
+    }
+    history.replaceState(null, "", location.pathname + location.search);
+    try {
+      return decodeURIComponent(m[1]);
+    } catch (e) {
+      return null;
+    }
+  }
+
+  // Start: the second factor of a provider's sign-in, or a cookie from an
+  // earlier visit, which keeps the user signed in.
+  var fragmentToken = takeMFAToken();
+  if (fragmentToken) {
+    showChallenge(fragmentToken, "otp");
+    return;
+  }
   refresh().then(function (ok) {
     if (ok) {
       return loadUser();
