@@ -171,17 +171,19 @@ func (o *OIDC) create(ctx context.Context, p *provider, id *identity, email stri
 	var lastErr error
 	for _, name := range candidates(id, email) {
 		rec := o.record(p, "", id)
-		create := func(ctx context.Context, u *auth.User) error {
-			rec.UserID = u.ID
-			// The email is the one the provider verified, or none.
-			u.EmailVerified = u.Email != ""
-			return o.store.CreateUserWithIdentity(ctx, u, rec)
-		}
-		u, err := o.a.Register(ctx, auth.NewUser{Username: name, Email: email, NoPassword: true, Client: c, Create: create})
+		u, err := o.a.Register(ctx, auth.NewUser{Username: name, Email: email, NoPassword: true, Client: c,
+			Create: func(ctx context.Context, u *auth.User) error {
+				rec.UserID = u.ID
+				return o.store.CreateUserWithIdentity(ctx, u, rec)
+			}})
 		if errors.Is(err, auth.ErrEmailExists) && email != "" {
 			// Taken meanwhile: the account goes without.
 			email = ""
-			u, err = o.a.Register(ctx, auth.NewUser{Username: name, NoPassword: true, Client: c, Create: create})
+			u, err = o.a.Register(ctx, auth.NewUser{Username: name, NoPassword: true, Client: c,
+				Create: func(ctx context.Context, u *auth.User) error {
+					rec.UserID = u.ID
+					return o.store.CreateUserWithIdentity(ctx, u, rec)
+				}})
 		}
 		switch {
 		case err == nil:
