@@ -171,7 +171,7 @@ func (o *OIDC) create(ctx context.Context, p *provider, id *identity, email stri
 	var lastErr error
 	for _, name := range candidates(id, email) {
 		rec := o.record(p, "", id)
-		u, err := o.a.Register(ctx, auth.NewUser{Username: name, Email: email, NoPassword: true, Client: c,
+		u, err := o.a.Register(ctx, auth.NewUser{Username: name, Email: email, EmailVerified: true, NoPassword: true, Client: c,
 			Create: func(ctx context.Context, u *auth.User) error {
 				rec.UserID = u.ID
 				return o.store.CreateUserWithIdentity(ctx, u, rec)

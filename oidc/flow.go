@@ -183,10 +183,11 @@ func (o *OIDC) exchange(ctx context.Context, p *provider, code string, d *attemp
 	if raw == "" {
 		return nil, fmt.Errorf("%w: the token response has no id_token", ErrInvalidIDToken)
 	}
-	t, err := p.verifier.Verify(gooidc.ClientContext(ctx, o.client), raw)
+	var keysErr error
+	t, err := p.verifier.Verify(withKeysFailed(ctx, &keysErr), raw)
 	if err != nil {
-		if errors.Is(err, ErrProviderUnavailable) {
-			return nil, err
+		if keysErr != nil {
+			return nil, keysErr // the keys could not be fetched: ErrProviderUnavailable
 		}
 		return nil, fmt.Errorf("%w: %w", ErrInvalidIDToken, err)
 	}

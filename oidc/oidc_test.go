@@ -51,6 +51,7 @@ type recorder struct {
 	auth     string                             // the token request's Authorization
 	rewrite  func(body []byte) []byte           // of the token answer
 	fail     func(*http.Request) *http.Response // instead of the provider
+	onToken  func(verifier string)              // before the token request goes
 }
 
 func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -68,7 +69,11 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 		form, _ := url.ParseQuery(string(body))
 		r.mu.Lock()
 		r.verifier, r.auth = form.Get("code_verifier"), req.Header.Get("Authorization")
+		onToken := r.onToken
 		r.mu.Unlock()
+		if onToken != nil {
+			onToken(form.Get("code_verifier"))
+		}
 		req.Body = io.NopCloser(strings.NewReader(string(body)))
 	}
 	resp, err := r.next.RoundTrip(req)
@@ -94,6 +99,23 @@ type env struct {
 	rec    *recorder
 	client *http.Client // the browser's: no redirects followed
 	nonce  string       // the last attempt's
+	// challenge is the last attempt's PKCE code_challenge: the provider
+	// takes only the verifier whose S256 it is.
+	challenge string
+}
+
+// pkce is a code verifier for cap's test provider, which compares the
+// token request's code_verifier with its own.
+type pkce string
+
+func (v pkce) Verifier() string                { return string(v) }
+func (v pkce) Challenge() string               { return s256(string(v)) }
+func (v pkce) Method() capoidc.ChallengeMethod { return capoidc.S256 }
+func (v pkce) Copy() capoidc.CodeVerifier      { return v }
+
+func s256(v string) string {
+	sum := sha256.Sum256([]byte(v))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 func newEnv(t *testing.T) *env {
@@ -114,9 +136,19 @@ func newEnv(t *testing.T) *env {
 	e.tp.SetNowFunc(e.clock.Now)
 	base := e.tp.HTTPClient()
 	e.rec = &recorder{next: base.Transport}
+	e.rec.onToken = func(verifier string) {
+		if s256(verifier) == e.challenge {
+			e.tp.SetPKCEVerifier(pkce(verifier))
+		} else {
+			e.tp.SetPKCEVerifier(pkce("not the attempt's verifier"))
+		}
+	}
 	e.client = &http.Client{Transport: base.Transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	e.o, err = oidc.New(ctx, a, oidc.Config{PublicURL: public, HTTPClient: &http.Client{Transport: e.rec},
-		Providers: []oidc.Provider{{Name: "test", Label: "Test provider", Issuer: e.tp.Addr(), ClientID: clientID, ClientSecret: secret}}})
+		// One scope: cap's test provider takes the scope parameter's value
+		// as one scope name, and knows "openid" but not "openid email".
+		Providers: []oidc.Provider{{Name: "test", Label: "Test provider", Issuer: e.tp.Addr(), ClientID: clientID, ClientSecret: secret,
+			Scopes: []string{"openid"}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +171,7 @@ func (e *env) begin(t *testing.T, link *auth.User) (cb oidc.Callback, authorize 
 		t.Fatal(err)
 	}
 	authorize = u.Query()
-	e.nonce = authorize.Get("nonce")
+	e.nonce, e.challenge = authorize.Get("nonce"), authorize.Get("code_challenge")
 	e.tp.SetExpectedAuthNonce(e.nonce)
 	resp, err := e.client.Get(b.URL)
 	if err != nil {
@@ -462,13 +494,20 @@ func TestWhoGetsSignedIn(t *testing.T) {
 			}
 		}
 	})
-	t.Run("a taken name: a suffix", func(t *testing.T) {
+	t.Run("taken names: the next rule, then a suffix", func(t *testing.T) {
 		e := newEnv(t)
 		register(t, e, "carol", "", false)
+		register(t, e, "user", "", false)
 		e.claims(map[string]any{"preferred_username": "carol"})
 		r, err := e.signIn(t)
-		if u := e.wantFed(t, r, err); u.Username != "carol2" {
-			t.Errorf("username %q, want carol2", u.Username)
+		if u := e.wantFed(t, r, err); u.Username != "user2" {
+			t.Errorf("username %q, want user2 (carol taken, no email)", u.Username)
+		}
+		e.tp.SetExpectedSubject("sub-carol-2")
+		e.claims(map[string]any{"preferred_username": "carol", "email": "Carol.Two@example.com", "email_verified": true})
+		r, err = e.signIn(t)
+		if u := e.wantFed(t, r, err); u.Username != "carol.two" || u.Email != "carol.two@example.com" || !u.EmailVerified {
+			t.Errorf("new account %+v, want carol.two with the verified email", u)
 		}
 	})
 	t.Run("a disabled account", func(t *testing.T) {
