@@ -33,6 +33,10 @@ func (o *OIDC) link(ctx context.Context, p *provider, userID string, id *identit
 		}
 		return nil, err
 	}
+	if u.Disabled {
+		o.emit(ctx, EventRefused, u, c, "disabled")
+		return nil, auth.ErrUserDisabled
+	}
 	if err := o.store.LinkIdentity(ctx, o.record(p, u.ID, id)); err != nil {
 		if !errors.Is(err, auth.ErrConflict) {
 			return nil, err

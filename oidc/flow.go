@@ -33,13 +33,22 @@ type Begun struct {
 	ExpiresAt time.Time
 }
 
-// Begin begins a sign-in through the provider name; with link, a link of
-// the provider's account to link (a user signed in, whose login the
-// caller checked is recent) instead. It returns ErrUnknownProvider.
-func (o *OIDC) Begin(ctx context.Context, name string, link *auth.User) (*Begun, error) {
+// Begin begins a sign-in through the provider name for c; with link, a
+// link of the provider's account to link (a user signed in, whose login
+// the caller checked is recent) instead. It returns ErrUnknownProvider,
+// or a *auth.RateLimitError when c's address has begun too many attempts
+// (Config.AttemptAddress).
+func (o *OIDC) Begin(ctx context.Context, name string, link *auth.User, c auth.Client) (*Begun, error) {
 	p, ok := o.providers[name]
 	if !ok {
 		return nil, ErrUnknownProvider
+	}
+	if c.Addr != "" {
+		res, err := o.a.Limiter().Reserve(ctx, o.perAddr.Key("oidc-attempt-address", c.Addr))
+		if err != nil {
+			return nil, err
+		}
+		res.Settle(auth.AttemptFailed) // every one counts
 	}
 	state, binding := randomString(32), randomString(32)
 	d := attemptData{Nonce: randomString(32), Verifier: oauth2.GenerateVerifier()}

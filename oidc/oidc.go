@@ -102,6 +102,10 @@ type Config struct {
 	// Leeway is the clock skew allowed for an ID token's exp and iat.
 	// Default 30 seconds; at most 5 minutes.
 	Leeway time.Duration
+	// AttemptAddress bounds the attempts begun from one client address,
+	// each stored until its callback or its expiry: every one counts, in
+	// the Authenticator's Limiter. Default 300, then one per 200ms.
+	AttemptAddress auth.Rate
 }
 
 // OIDC is sign-in through the providers of a Config. It is safe for
@@ -115,6 +119,7 @@ type OIDC struct {
 	public    string
 	ttl       time.Duration
 	leeway    time.Duration
+	perAddr   auth.Rate
 }
 
 // provider is a Provider, discovered.
@@ -202,8 +207,16 @@ func New(ctx context.Context, a *auth.Authenticator, c Config) (*OIDC, error) {
 		return nil, errors.New("oidc: Config.AttemptTTL must be between 0 (10 minutes) and 1h")
 	case c.Leeway < 0 || c.Leeway > 5*time.Minute:
 		return nil, errors.New("oidc: Config.Leeway must be between 0 (30s) and 5m")
+	case c.AttemptAddress.Burst < 0 || c.AttemptAddress.Interval < 0:
+		return nil, errors.New("oidc: Config.AttemptAddress must not be negative")
 	}
-	o := &OIDC{a: a, store: store, providers: map[string]*provider{}, ttl: c.AttemptTTL, leeway: c.Leeway}
+	o := &OIDC{a: a, store: store, providers: map[string]*provider{}, ttl: c.AttemptTTL, leeway: c.Leeway, perAddr: c.AttemptAddress}
+	if o.perAddr.Burst == 0 {
+		o.perAddr.Burst = 300
+	}
+	if o.perAddr.Interval == 0 {
+		o.perAddr.Interval = 200 * time.Millisecond
+	}
 	if o.ttl == 0 {
 		o.ttl = 10 * time.Minute
 	}

@@ -162,7 +162,7 @@ func (e *env) claims(c map[string]any) { e.tp.SetCustomClaims(c) }
 // browser to the provider and back: the callback's parameters.
 func (e *env) begin(t *testing.T, link *auth.User) (cb oidc.Callback, authorize url.Values) {
 	t.Helper()
-	b, err := e.o.Begin(ctx, "test", link)
+	b, err := e.o.Begin(ctx, "test", link, auth.Client{Addr: "192.0.2.1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -595,5 +595,28 @@ func verifyEmail(t *testing.T, e *env, u *auth.User) {
 	}
 	if _, err := e.store.RedeemLinkToken(ctx, recovery.Redemption{Hash: hash[:], Purpose: recovery.LinkVerifyEmail, Now: now}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestAttemptBudget: attempts begun from one address are bounded, since
+// each is a store record and anyone may begin one.
+func TestAttemptBudget(t *testing.T) {
+	e := newEnv(t)
+	o, err := oidc.New(ctx, e.a, oidc.Config{PublicURL: public, HTTPClient: e.tp.HTTPClient(), AttemptAddress: auth.Rate{Burst: 3, Interval: time.Minute},
+		Providers: []oidc.Provider{{Name: "test", Issuer: e.tp.Addr(), ClientID: clientID, ClientSecret: secret}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := auth.Client{Addr: "192.0.2.77"}
+	for range 3 {
+		if _, err := o.Begin(ctx, "test", nil, client); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := o.Begin(ctx, "test", nil, client); !errors.Is(err, auth.ErrTooManyAttempts) {
+		t.Errorf("a fourth attempt: %v", err)
+	}
+	if _, err := o.Begin(ctx, "test", nil, auth.Client{Addr: "192.0.2.78"}); err != nil {
+		t.Errorf("another address: %v", err)
 	}
 }
