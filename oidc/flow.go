@@ -174,6 +174,9 @@ type idClaims struct {
 func (o *OIDC) exchange(ctx context.Context, p *provider, code string, d *attemptData) (*identity, error) {
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, o.client)
 	tok, err := p.oauth.Exchange(ctx, code, oauth2.VerifierOption(d.Verifier))
+	if err == nil && p.api != "" {
+		return o.githubIdentity(ctx, p, tok)
+	}
 	if err != nil {
 		var re *oauth2.RetrieveError
 		var ne net.Error

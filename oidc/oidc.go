@@ -80,8 +80,15 @@ type Provider struct {
 	Issuer       string
 	ClientID     string
 	ClientSecret string
-	// Scopes are asked for. Default openid, email and profile.
+	// Scopes are asked for. Default openid, email and profile (for
+	// GitHub: read:user and user:email).
 	Scopes []string
+	// GitHub marks GitHub, which speaks OAuth 2.0 but not OpenID Connect:
+	// Issuer is https://github.com (or a GitHub Enterprise Server's base
+	// URL), read without discovery; the account is the API's user (its
+	// numeric id the subject, its login the preferred username) and its
+	// email the primary one the API says is verified.
+	GitHub bool
 }
 
 // Config configures sign-in through providers.
@@ -129,6 +136,7 @@ type provider struct {
 	oauth    oauth2.Config
 	verifier *gooidc.IDTokenVerifier
 	keys     *keySet
+	api      string // GitHub's API base URL; "" for OpenID Connect
 }
 
 // Errors of sign-in through providers, for errors.Is. Package oidchttp
@@ -296,6 +304,9 @@ func (o *OIDC) discover(ctx context.Context, p Provider, origin string) (*provid
 	}
 	if p.Label == "" {
 		p.Label = p.Name
+	}
+	if p.GitHub {
+		return o.github(p, origin), nil
 	}
 	if len(p.Scopes) == 0 {
 		p.Scopes = []string{gooidc.ScopeOpenID, "email", "profile"}
