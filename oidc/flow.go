@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strings"
 	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
@@ -167,6 +168,7 @@ type idClaims struct {
 	Email             string          `json:"email"`
 	EmailVerified     json.RawMessage `json:"email_verified"`
 	PreferredUsername string          `json:"preferred_username"`
+	TenantID          string          `json:"tid"`
 }
 
 // exchange trades the code for tokens, with the attempt's PKCE verifier,
@@ -219,6 +221,12 @@ func (o *OIDC) exchange(ctx context.Context, p *provider, code string, d *attemp
 // when there are several audiences, the nonce, and sub.
 func (o *OIDC) checkClaims(p *provider, t *gooidc.IDToken, c *idClaims, nonce string) error {
 	now := o.a.Now()
+	if p.tenants != "" {
+		// A multi-tenant provider: the token's issuer is its tenant's.
+		if !tenantID(c.TenantID) || t.Issuer != strings.Replace(p.tenants, "{tenantid}", c.TenantID, 1) {
+			return errors.New("the issuer is not the token's tenant's")
+		}
+	}
 	if c.Expiry == nil {
 		return errors.New("no exp")
 	}
@@ -241,4 +249,13 @@ func (o *OIDC) checkClaims(p *provider, t *gooidc.IDToken, c *idClaims, nonce st
 		return errors.New("no sub, or one too long")
 	}
 	return nil
+}
+
+// tenantID reports whether s can be a tenant id (Entra's are GUIDs): 1 to
+// 64 letters, digits and dashes.
+func tenantID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	return strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == ""
 }

@@ -137,6 +137,31 @@ type provider struct {
 	verifier *gooidc.IDTokenVerifier
 	keys     *keySet
 	api      string // GitHub's API base URL; "" for OpenID Connect
+	// tenants is the issuer template of a multi-tenant provider
+	// (".../{tenantid}/v2.0"), "" for others.
+	tenants string
+}
+
+// tenantTemplate reports whether discovered is the multi-tenant issuer
+// template of configured: the same URL but for one path segment, the
+// tenant, which is "{tenantid}" in discovered and common, organizations
+// or consumers in configured.
+func tenantTemplate(configured, discovered string) bool {
+	c, d := strings.Split(configured, "/"), strings.Split(discovered, "/")
+	if len(c) != len(d) {
+		return false
+	}
+	diff := 0
+	for i := range c {
+		if c[i] == d[i] {
+			continue
+		}
+		diff++
+		if d[i] != "{tenantid}" || (c[i] != "common" && c[i] != "organizations" && c[i] != "consumers") {
+			return false
+		}
+	}
+	return diff == 1
 }
 
 // Errors of sign-in through providers, for errors.Is. Package oidchttp
@@ -312,6 +337,16 @@ func (o *OIDC) discover(ctx context.Context, p Provider, origin string) (*provid
 		p.Scopes = []string{gooidc.ScopeOpenID, "email", "profile"}
 	}
 	gp, err := gooidc.NewProvider(gooidc.ClientContext(ctx, o.client), p.Issuer)
+	var mismatch *gooidc.IssuerMismatchError
+	template := ""
+	if errors.As(err, &mismatch) && tenantTemplate(p.Issuer, mismatch.Discovered) {
+		// Microsoft Entra's multi-tenant endpoints (common, organizations,
+		// consumers): discovery names the issuer of every tenant at once,
+		// https://login.microsoftonline.com/{tenantid}/v2.0, and each ID
+		// token's iss is its tenant's (checkClaims).
+		template = mismatch.Discovered
+		gp, err = gooidc.NewProvider(gooidc.InsecureIssuerURLContext(gooidc.ClientContext(ctx, o.client), template), p.Issuer)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("oidc: provider %s: discovery at %s failed: %w", p.Name, p.Issuer, err)
 	}
@@ -336,8 +371,10 @@ func (o *OIDC) discover(ctx context.Context, p Provider, origin string) (*provid
 			RedirectURL: origin + "/login/" + p.Name + "/callback", Scopes: p.Scopes},
 		keys: &keySet{url: extra.JWKSURL, client: o.client, algs: algs, now: o.a.Now},
 	}
+	d.tenants = template
 	d.verifier = gooidc.NewVerifier(p.Issuer, d.keys, &gooidc.Config{ClientID: p.ClientID, SupportedSigningAlgs: algs,
-		SkipExpiryCheck: true, Now: o.a.Now}) // exp and iat: checkClaims, with the leeway
+		SkipExpiryCheck: true, Now: o.a.Now, // exp and iat: checkClaims, with the leeway
+		SkipIssuerCheck: template != ""}) // the tenant's: checkClaims
 	return d, nil
 }
 
