@@ -499,6 +499,10 @@ type NewUser struct {
 	// who makes it, for the event (Event.Actor). Such an account does not
 	// count in Limits.SignupAddress, which bounds signups.
 	Actor string
+	// EmailVerified stores Email as proven already: another provider
+	// vouched for it (package oidc). EventRegistered then carries no
+	// email, so that no verification link is mailed.
+	EmailVerified bool
 	// Create, if set, stores the account in place of Store.CreateUser,
 	// with its errors: a feature that makes the account together with
 	// records of its own (package passkey: its first passkey) stores both
@@ -609,7 +613,7 @@ func (a *Authenticator) Register(ctx context.Context, n NewUser) (*User, error) 
 	}
 	now := a.timestamp()
 	u := &User{
-		ID: newUUID(), Username: name, Email: email, PasswordHash: hash,
+		ID: newUUID(), Username: name, Email: email, EmailVerified: email != "" && n.EmailVerified, PasswordHash: hash,
 		Roles: cleanRoles, CreatedAt: now, UpdatedAt: now,
 	}
 	create := a.store.CreateUser
@@ -620,6 +624,9 @@ func (a *Authenticator) Register(ctx context.Context, n NewUser) (*User, error) 
 		return nil, err
 	}
 	e := Event{Type: EventRegistered, UserID: u.ID, Username: u.Username, Email: email, ClientAddr: n.Client.Addr, Actor: n.Actor}
+	if u.EmailVerified {
+		e.Email = "" // proven: no verification link
+	}
 	if n.Actor != "" {
 		e.Change = "created, roles=" + strings.Join(u.Roles, ",")
 	}

@@ -105,8 +105,9 @@ func TestModuleGraph(t *testing.T) {
 
 // TestGoLines: every module of the repository says go 1.25.0, the oldest
 // Go this library supports (README: support policy), but those that need
-// Go 1.26: package passkey's, since go-webauthn v0.18.2 requires it, the
-// examples' that import it, and the workspace.
+// Go 1.26: package passkey's and package oidc's, since go-webauthn v0.18.2
+// and x/oauth2 v0.38.0 require it, the examples' that import them, and the
+// workspace.
 func TestGoLines(t *testing.T) {
 	go126 := map[string]bool{"go.work": true, filepath.Join("passkey", "go.mod"): true, filepath.Join("oidc", "go.mod"): true, filepath.Join("examples", "go.mod"): true}
 	n := 0

@@ -336,3 +336,27 @@ func TestLimitSignIn(t *testing.T) {
 		res.Settle(AttemptFailed)
 	}
 }
+
+// TestRegisterEmailVerified: an email another provider vouched for is
+// stored proven, and the event asks no verification mail.
+func TestRegisterEmailVerified(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	u, err := f.a.Register(ctx, NewUser{Username: "dora", Email: "Dora@Example.com", EmailVerified: true, NoPassword: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !u.EmailVerified || u.Email != "dora@example.com" {
+		t.Errorf("registered %+v", u)
+	}
+	if stored, _ := f.store.UserByID(ctx, u.ID); !stored.EmailVerified {
+		t.Error("the store did not keep the email as verified")
+	}
+	if e := f.events.last(EventRegistered); e.Email != "" {
+		t.Errorf("EventRegistered carries %q: a verification mail would go", e.Email)
+	}
+	// Without an email, nothing is verified.
+	if u, _ := f.a.Register(ctx, NewUser{Username: "erin", EmailVerified: true, NoPassword: true}); u.EmailVerified {
+		t.Error("an account without an email has a verified one")
+	}
+}

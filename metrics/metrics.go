@@ -44,6 +44,7 @@ type Metrics struct {
 	mfaChecks *prometheus.CounterVec
 	mfaAsked  prometheus.Counter
 	passkeys  *prometheus.CounterVec
+	providers *prometheus.CounterVec
 	events    *prometheus.CounterVec
 	hashWait  prometheus.Histogram
 }
@@ -75,6 +76,13 @@ const (
 	eventPasskeyRefused auth.EventType = "passkey_refused"
 )
 
+// Sign-in through other providers' events, as package oidc names them
+// (oidc.EventSignIn, oidc.EventRefused): module oidc is not imported here.
+const (
+	eventOIDCSignIn  auth.EventType = "oidc_sign_in"
+	eventOIDCRefused auth.EventType = "oidc_refused"
+)
+
 // The reasons of an mfa_failed event for a code refused unchecked; the
 // others ("totp", "recovery_code") are codes checked and refused.
 const (
@@ -90,6 +98,7 @@ const (
 //	goauthkit_mfa_checks_total{outcome="success"|"failure"|"throttled"}
 //	goauthkit_mfa_challenges_total
 //	goauthkit_passkey_checks_total{outcome="success"|"failure"}
+//	goauthkit_provider_sign_ins_total{outcome="success"|"failure"}
 //	goauthkit_events_total{event="login_succeeded"|…}   every event type
 //	goauthkit_login_hash_wait_seconds                   histogram
 //
@@ -106,6 +115,10 @@ const (
 // success, one that signed its user in (a login, a sign-up); failure, one
 // refused at a login, a registration or a sign-up (a bad signature, a
 // ceremony spent or expired, an unknown credential, a counter gone back).
+// goauthkit_provider_sign_ins_total counts the callbacks of sign-in
+// through another provider: success, a provider account signed its user
+// in; failure, a callback refused (a state, an ID token, a provider that
+// could not be reached, a link refused).
 // goauthkit_logins_total counts every sign-in (a passkey's too), and
 // goauthkit_login_hash_wait_seconds the password logins only.
 //
@@ -131,6 +144,9 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"outcome"}),
 		passkeys: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "goauthkit_passkey_checks_total", Help: "Passkey credentials checked, by outcome: success (it signed its user in, at a login or a sign-up) or failure (refused at a login, a registration or a sign-up).",
+		}, []string{"outcome"}),
+		providers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "goauthkit_provider_sign_ins_total", Help: "Callbacks of sign-in through another (OpenID Connect) provider, by outcome: success (a provider account signed its user in) or failure (the callback was refused).",
 		}, []string{"outcome"}),
 		mfaAsked: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "goauthkit_mfa_challenges_total", Help: "Logins answered with a second-factor challenge (mfa_required) instead of tokens.",
@@ -158,8 +174,9 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 	}
 	for _, o := range []string{outcomeSuccess, outcomeFailure} {
 		m.passkeys.WithLabelValues(o)
+		m.providers.WithLabelValues(o)
 	}
-	for _, c := range []prometheus.Collector{m.logins, m.refreshes, m.emails, m.mfaChecks, m.mfaAsked, m.passkeys, m.events, m.hashWait} {
+	for _, c := range []prometheus.Collector{m.logins, m.refreshes, m.emails, m.mfaChecks, m.mfaAsked, m.passkeys, m.providers, m.events, m.hashWait} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -204,6 +221,10 @@ func (m *Metrics) Observe(_ context.Context, e auth.Event) {
 		m.passkeys.WithLabelValues(outcomeSuccess).Inc()
 	case eventPasskeyRefused:
 		m.passkeys.WithLabelValues(outcomeFailure).Inc()
+	case eventOIDCSignIn:
+		m.providers.WithLabelValues(outcomeSuccess).Inc()
+	case eventOIDCRefused:
+		m.providers.WithLabelValues(outcomeFailure).Inc()
 	case eventMFAFailed:
 		if e.Reason == reasonThrottled || e.Reason == reasonDeadChallenge {
 			m.mfaChecks.WithLabelValues(outcomeThrottled).Inc()

@@ -259,3 +259,21 @@ func histogramCount(t *testing.T, reg *prometheus.Registry, name string) uint64 
 	t.Fatalf("no %s", name)
 	return 0
 }
+
+// TestMetricsProviders: sign-in through other providers' events (package
+// oidc's, by their type strings) move goauthkit_provider_sign_ins_total.
+func TestMetricsProviders(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := metrics.New(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	m.Observe(ctx, auth.Event{Type: "oidc_sign_in", UserID: "u1", Reason: "created"})
+	m.Observe(ctx, auth.Event{Type: "oidc_refused", Reason: "id_token", Warning: true})
+	m.Observe(ctx, auth.Event{Type: "oidc_refused", Reason: "attempt", Warning: true})
+	m.Observe(ctx, auth.Event{Type: "oidc_linked", UserID: "u1"})
+	if s, f := value(t, reg, "goauthkit_provider_sign_ins_total", "success"), value(t, reg, "goauthkit_provider_sign_ins_total", "failure"); s != 1 || f != 2 {
+		t.Errorf("success %v, failure %v; want 1, 2", s, f)
+	}
+}

@@ -33,6 +33,10 @@ func (o *OIDC) link(ctx context.Context, p *provider, userID string, id *identit
 		}
 		return nil, err
 	}
+	if u.Disabled {
+		o.emit(ctx, EventRefused, u, c, "disabled")
+		return nil, auth.ErrUserDisabled
+	}
 	if err := o.store.LinkIdentity(ctx, o.record(p, u.ID, id)); err != nil {
 		if !errors.Is(err, auth.ErrConflict) {
 			return nil, err
@@ -171,7 +175,7 @@ func (o *OIDC) create(ctx context.Context, p *provider, id *identity, email stri
 	var lastErr error
 	for _, name := range candidates(id, email) {
 		rec := o.record(p, "", id)
-		u, err := o.a.Register(ctx, auth.NewUser{Username: name, Email: email, NoPassword: true, Client: c,
+		u, err := o.a.Register(ctx, auth.NewUser{Username: name, Email: email, EmailVerified: true, NoPassword: true, Client: c,
 			Create: func(ctx context.Context, u *auth.User) error {
 				rec.UserID = u.ID
 				return o.store.CreateUserWithIdentity(ctx, u, rec)

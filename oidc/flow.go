@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strings"
 	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
@@ -33,13 +34,22 @@ type Begun struct {
 	ExpiresAt time.Time
 }
 
-// Begin begins a sign-in through the provider name; with link, a link of
-// the provider's account to link (a user signed in, whose login the
-// caller checked is recent) instead. It returns ErrUnknownProvider.
-func (o *OIDC) Begin(ctx context.Context, name string, link *auth.User) (*Begun, error) {
+// Begin begins a sign-in through the provider name for c; with link, a
+// link of the provider's account to link (a user signed in, whose login
+// the caller checked is recent) instead. It returns ErrUnknownProvider,
+// or a *auth.RateLimitError when c's address has begun too many attempts
+// (Config.AttemptAddress).
+func (o *OIDC) Begin(ctx context.Context, name string, link *auth.User, c auth.Client) (*Begun, error) {
 	p, ok := o.providers[name]
 	if !ok {
 		return nil, ErrUnknownProvider
+	}
+	if c.Addr != "" {
+		res, err := o.a.Limiter().Reserve(ctx, o.perAddr.Key("oidc-attempt-address", c.Addr))
+		if err != nil {
+			return nil, err
+		}
+		res.Settle(auth.AttemptFailed) // every one counts
 	}
 	state, binding := randomString(32), randomString(32)
 	d := attemptData{Nonce: randomString(32), Verifier: oauth2.GenerateVerifier()}
@@ -158,6 +168,7 @@ type idClaims struct {
 	Email             string          `json:"email"`
 	EmailVerified     json.RawMessage `json:"email_verified"`
 	PreferredUsername string          `json:"preferred_username"`
+	TenantID          string          `json:"tid"`
 }
 
 // exchange trades the code for tokens, with the attempt's PKCE verifier,
@@ -165,6 +176,9 @@ type idClaims struct {
 func (o *OIDC) exchange(ctx context.Context, p *provider, code string, d *attemptData) (*identity, error) {
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, o.client)
 	tok, err := p.oauth.Exchange(ctx, code, oauth2.VerifierOption(d.Verifier))
+	if err == nil && p.api != "" {
+		return o.githubIdentity(ctx, p, tok)
+	}
 	if err != nil {
 		var re *oauth2.RetrieveError
 		var ne net.Error
@@ -183,10 +197,11 @@ func (o *OIDC) exchange(ctx context.Context, p *provider, code string, d *attemp
 	if raw == "" {
 		return nil, fmt.Errorf("%w: the token response has no id_token", ErrInvalidIDToken)
 	}
-	t, err := p.verifier.Verify(gooidc.ClientContext(ctx, o.client), raw)
+	var keysErr error
+	t, err := p.verifier.Verify(withKeysFailed(ctx, &keysErr), raw)
 	if err != nil {
-		if errors.Is(err, ErrProviderUnavailable) {
-			return nil, err
+		if keysErr != nil {
+			return nil, keysErr // the keys could not be fetched: ErrProviderUnavailable
 		}
 		return nil, fmt.Errorf("%w: %w", ErrInvalidIDToken, err)
 	}
@@ -206,6 +221,12 @@ func (o *OIDC) exchange(ctx context.Context, p *provider, code string, d *attemp
 // when there are several audiences, the nonce, and sub.
 func (o *OIDC) checkClaims(p *provider, t *gooidc.IDToken, c *idClaims, nonce string) error {
 	now := o.a.Now()
+	if p.tenants != "" {
+		// A multi-tenant provider: the token's issuer is its tenant's.
+		if !tenantID(c.TenantID) || t.Issuer != strings.Replace(p.tenants, "{tenantid}", c.TenantID, 1) {
+			return errors.New("the issuer is not the token's tenant's")
+		}
+	}
 	if c.Expiry == nil {
 		return errors.New("no exp")
 	}
@@ -228,4 +249,13 @@ func (o *OIDC) checkClaims(p *provider, t *gooidc.IDToken, c *idClaims, nonce st
 		return errors.New("no sub, or one too long")
 	}
 	return nil
+}
+
+// tenantID reports whether s can be a tenant id (Entra's are GUIDs): 1 to
+// 64 letters, digits and dashes.
+func tenantID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	return strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == ""
 }

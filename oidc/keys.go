@@ -75,6 +75,17 @@ func (e *errUnavailable) Error() string {
 }
 func (e *errUnavailable) Unwrap() error { return ErrProviderUnavailable }
 
+// keysFailed is the context key of the slot where VerifySignature puts a
+// failure to get the keys: go-oidc's Verify does not wrap its KeySet's
+// error, and the caller must tell a provider that cannot be reached (502)
+// from a token that is wrong (400).
+type keysFailed struct{}
+
+// withKeysFailed returns ctx with a slot for a failure to get the keys.
+func withKeysFailed(ctx context.Context, slot *error) context.Context {
+	return context.WithValue(ctx, keysFailed{}, slot)
+}
+
 // VerifySignature verifies raw's signature by a key of the set, and
 // returns its payload.
 func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
@@ -86,25 +97,51 @@ func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error
 		return nil, errors.New("oidc: an ID token has exactly one signature")
 	}
 	h := jws.Signatures[0].Header
-	keys, err := k.candidates(ctx, h.KeyID)
-	if err != nil {
+	fail := func(err error) ([]byte, error) {
+		if slot, ok := ctx.Value(keysFailed{}).(*error); ok {
+			*slot = err
+		}
 		return nil, err
 	}
-	for i := range keys {
-		if !k.allows(&keys[i], h.Algorithm) {
-			continue
+	keys, fresh, err := k.candidates(ctx, h.KeyID, false)
+	if err != nil {
+		return fail(err)
+	}
+	if payload, ok := k.verify(jws, keys, h.Algorithm); ok {
+		return payload, nil
+	}
+	if !fresh && h.KeyID == "" {
+		// A token without a key id that no cached key verifies: the
+		// provider may have rotated its keys.
+		if keys, fresh, err = k.candidates(ctx, "", true); err != nil {
+			return fail(err)
 		}
-		if payload, err := jws.Verify(&keys[i]); err == nil {
+		if payload, ok := k.verify(jws, keys, h.Algorithm); fresh && ok {
 			return payload, nil
 		}
 	}
 	return nil, errors.New("oidc: no key of the provider verifies the ID token with its algorithm")
 }
 
+// verify verifies jws with the first of keys that allows alg and
+// verifies it.
+func (k *keySet) verify(jws *jose.JSONWebSignature, keys []jose.JSONWebKey, alg string) ([]byte, bool) {
+	for i := range keys {
+		if !k.allows(&keys[i], alg) {
+			continue
+		}
+		if payload, err := jws.Verify(&keys[i]); err == nil {
+			return payload, true
+		}
+	}
+	return nil, false
+}
+
 // candidates returns the keys that may have signed a token naming kid
 // (every key for a token without one), fetching the set when it was never
-// fetched, or when no key has kid and the last fetch is a minute old.
-func (k *keySet) candidates(ctx context.Context, kid string) ([]jose.JSONWebKey, error) {
+// fetched, or, when no key has kid (or with again), when the last fetch is
+// a minute old; fresh reports a fetch now.
+func (k *keySet) candidates(ctx context.Context, kid string, again bool) (keys []jose.JSONWebKey, fresh bool, err error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	match := func() []jose.JSONWebKey {
@@ -120,16 +157,16 @@ func (k *keySet) candidates(ctx context.Context, kid string) ([]jose.JSONWebKey,
 		return out
 	}
 	if !k.fetched.IsZero() {
-		if m := match(); len(m) > 0 || k.now().Sub(k.fetched) < refetchEvery {
-			return m, nil
+		if m := match(); (len(m) > 0 && !again) || k.now().Sub(k.fetched) < refetchEvery {
+			return m, false, nil
 		}
 	}
-	keys, err := k.fetch(ctx)
+	fetched, err := k.fetch(ctx)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	k.keys, k.fetched = keys, k.now()
-	return match(), nil
+	k.keys, k.fetched = fetched, k.now()
+	return match(), true, nil
 }
 
 // fetch reads the provider's JWKS.

@@ -80,8 +80,15 @@ type Provider struct {
 	Issuer       string
 	ClientID     string
 	ClientSecret string
-	// Scopes are asked for. Default openid, email and profile.
+	// Scopes are asked for. Default openid, email and profile (for
+	// GitHub: read:user and user:email).
 	Scopes []string
+	// GitHub marks GitHub, which speaks OAuth 2.0 but not OpenID Connect:
+	// Issuer is https://github.com (or a GitHub Enterprise Server's base
+	// URL), read without discovery; the account is the API's user (its
+	// numeric id the subject, its login the preferred username) and its
+	// email the primary one the API says is verified.
+	GitHub bool
 }
 
 // Config configures sign-in through providers.
@@ -102,6 +109,10 @@ type Config struct {
 	// Leeway is the clock skew allowed for an ID token's exp and iat.
 	// Default 30 seconds; at most 5 minutes.
 	Leeway time.Duration
+	// AttemptAddress bounds the attempts begun from one client address,
+	// each stored until its callback or its expiry: every one counts, in
+	// the Authenticator's Limiter. Default 300, then one per 200ms.
+	AttemptAddress auth.Rate
 }
 
 // OIDC is sign-in through the providers of a Config. It is safe for
@@ -115,6 +126,7 @@ type OIDC struct {
 	public    string
 	ttl       time.Duration
 	leeway    time.Duration
+	perAddr   auth.Rate
 }
 
 // provider is a Provider, discovered.
@@ -124,6 +136,32 @@ type provider struct {
 	oauth    oauth2.Config
 	verifier *gooidc.IDTokenVerifier
 	keys     *keySet
+	api      string // GitHub's API base URL; "" for OpenID Connect
+	// tenants is the issuer template of a multi-tenant provider
+	// (".../{tenantid}/v2.0"), "" for others.
+	tenants string
+}
+
+// tenantTemplate reports whether discovered is the multi-tenant issuer
+// template of configured: the same URL but for one path segment, the
+// tenant, which is "{tenantid}" in discovered and common, organizations
+// or consumers in configured.
+func tenantTemplate(configured, discovered string) bool {
+	c, d := strings.Split(configured, "/"), strings.Split(discovered, "/")
+	if len(c) != len(d) {
+		return false
+	}
+	diff := 0
+	for i := range c {
+		if c[i] == d[i] {
+			continue
+		}
+		diff++
+		if d[i] != "{tenantid}" || (c[i] != "common" && c[i] != "organizations" && c[i] != "consumers") {
+			return false
+		}
+	}
+	return diff == 1
 }
 
 // Errors of sign-in through providers, for errors.Is. Package oidchttp
@@ -202,8 +240,16 @@ func New(ctx context.Context, a *auth.Authenticator, c Config) (*OIDC, error) {
 		return nil, errors.New("oidc: Config.AttemptTTL must be between 0 (10 minutes) and 1h")
 	case c.Leeway < 0 || c.Leeway > 5*time.Minute:
 		return nil, errors.New("oidc: Config.Leeway must be between 0 (30s) and 5m")
+	case c.AttemptAddress.Burst < 0 || c.AttemptAddress.Interval < 0:
+		return nil, errors.New("oidc: Config.AttemptAddress must not be negative")
 	}
-	o := &OIDC{a: a, store: store, providers: map[string]*provider{}, ttl: c.AttemptTTL, leeway: c.Leeway}
+	o := &OIDC{a: a, store: store, providers: map[string]*provider{}, ttl: c.AttemptTTL, leeway: c.Leeway, perAddr: c.AttemptAddress}
+	if o.perAddr.Burst == 0 {
+		o.perAddr.Burst = 300
+	}
+	if o.perAddr.Interval == 0 {
+		o.perAddr.Interval = 200 * time.Millisecond
+	}
 	if o.ttl == 0 {
 		o.ttl = 10 * time.Minute
 	}
@@ -284,10 +330,23 @@ func (o *OIDC) discover(ctx context.Context, p Provider, origin string) (*provid
 	if p.Label == "" {
 		p.Label = p.Name
 	}
+	if p.GitHub {
+		return o.github(p, origin), nil
+	}
 	if len(p.Scopes) == 0 {
 		p.Scopes = []string{gooidc.ScopeOpenID, "email", "profile"}
 	}
 	gp, err := gooidc.NewProvider(gooidc.ClientContext(ctx, o.client), p.Issuer)
+	var mismatch *gooidc.IssuerMismatchError
+	template := ""
+	if errors.As(err, &mismatch) && tenantTemplate(p.Issuer, mismatch.Discovered) {
+		// Microsoft Entra's multi-tenant endpoints (common, organizations,
+		// consumers): discovery names the issuer of every tenant at once,
+		// https://login.microsoftonline.com/{tenantid}/v2.0, and each ID
+		// token's iss is its tenant's (checkClaims).
+		template = mismatch.Discovered
+		gp, err = gooidc.NewProvider(gooidc.InsecureIssuerURLContext(gooidc.ClientContext(ctx, o.client), template), p.Issuer)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("oidc: provider %s: discovery at %s failed: %w", p.Name, p.Issuer, err)
 	}
@@ -312,8 +371,10 @@ func (o *OIDC) discover(ctx context.Context, p Provider, origin string) (*provid
 			RedirectURL: origin + "/login/" + p.Name + "/callback", Scopes: p.Scopes},
 		keys: &keySet{url: extra.JWKSURL, client: o.client, algs: algs, now: o.a.Now},
 	}
+	d.tenants = template
 	d.verifier = gooidc.NewVerifier(p.Issuer, d.keys, &gooidc.Config{ClientID: p.ClientID, SupportedSigningAlgs: algs,
-		SkipExpiryCheck: true, Now: o.a.Now}) // exp and iat: checkClaims, with the leeway
+		SkipExpiryCheck: true, Now: o.a.Now, // exp and iat: checkClaims, with the leeway
+		SkipIssuerCheck: template != ""}) // the tenant's: checkClaims
 	return d, nil
 }
 

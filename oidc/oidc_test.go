@@ -24,6 +24,7 @@ import (
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/internal/authtest"
 	"github.com/goauthkit/auth/oidc"
+	"github.com/goauthkit/auth/recovery"
 	"github.com/goauthkit/auth/store/memory"
 )
 
@@ -50,6 +51,7 @@ type recorder struct {
 	auth     string                             // the token request's Authorization
 	rewrite  func(body []byte) []byte           // of the token answer
 	fail     func(*http.Request) *http.Response // instead of the provider
+	onToken  func(verifier string)              // before the token request goes
 }
 
 func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -67,7 +69,11 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 		form, _ := url.ParseQuery(string(body))
 		r.mu.Lock()
 		r.verifier, r.auth = form.Get("code_verifier"), req.Header.Get("Authorization")
+		onToken := r.onToken
 		r.mu.Unlock()
+		if onToken != nil {
+			onToken(form.Get("code_verifier"))
+		}
 		req.Body = io.NopCloser(strings.NewReader(string(body)))
 	}
 	resp, err := r.next.RoundTrip(req)
@@ -93,6 +99,23 @@ type env struct {
 	rec    *recorder
 	client *http.Client // the browser's: no redirects followed
 	nonce  string       // the last attempt's
+	// challenge is the last attempt's PKCE code_challenge: the provider
+	// takes only the verifier whose S256 it is.
+	challenge string
+}
+
+// pkce is a code verifier for cap's test provider, which compares the
+// token request's code_verifier with its own.
+type pkce string
+
+func (v pkce) Verifier() string                { return string(v) }
+func (v pkce) Challenge() string               { return s256(string(v)) }
+func (v pkce) Method() capoidc.ChallengeMethod { return capoidc.S256 }
+func (v pkce) Copy() capoidc.CodeVerifier      { return v }
+
+func s256(v string) string {
+	sum := sha256.Sum256([]byte(v))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 func newEnv(t *testing.T) *env {
@@ -113,9 +136,19 @@ func newEnv(t *testing.T) *env {
 	e.tp.SetNowFunc(e.clock.Now)
 	base := e.tp.HTTPClient()
 	e.rec = &recorder{next: base.Transport}
+	e.rec.onToken = func(verifier string) {
+		if s256(verifier) == e.challenge {
+			e.tp.SetPKCEVerifier(pkce(verifier))
+		} else {
+			e.tp.SetPKCEVerifier(pkce("not the attempt's verifier"))
+		}
+	}
 	e.client = &http.Client{Transport: base.Transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	e.o, err = oidc.New(ctx, a, oidc.Config{PublicURL: public, HTTPClient: &http.Client{Transport: e.rec},
-		Providers: []oidc.Provider{{Name: "test", Label: "Test provider", Issuer: e.tp.Addr(), ClientID: clientID, ClientSecret: secret}}})
+		// One scope: cap's test provider takes the scope parameter's value
+		// as one scope name, and knows "openid" but not "openid email".
+		Providers: []oidc.Provider{{Name: "test", Label: "Test provider", Issuer: e.tp.Addr(), ClientID: clientID, ClientSecret: secret,
+			Scopes: []string{"openid"}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +162,7 @@ func (e *env) claims(c map[string]any) { e.tp.SetCustomClaims(c) }
 // browser to the provider and back: the callback's parameters.
 func (e *env) begin(t *testing.T, link *auth.User) (cb oidc.Callback, authorize url.Values) {
 	t.Helper()
-	b, err := e.o.Begin(ctx, "test", link)
+	b, err := e.o.Begin(ctx, "test", link, auth.Client{Addr: "192.0.2.1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +171,7 @@ func (e *env) begin(t *testing.T, link *auth.User) (cb oidc.Callback, authorize 
 		t.Fatal(err)
 	}
 	authorize = u.Query()
-	e.nonce = authorize.Get("nonce")
+	e.nonce, e.challenge = authorize.Get("nonce"), authorize.Get("code_challenge")
 	e.tp.SetExpectedAuthNonce(e.nonce)
 	resp, err := e.client.Get(b.URL)
 	if err != nil {
@@ -383,4 +416,207 @@ func hmacToken(e *env) func() string {
 func segment(v any) string {
 	b, _ := json.Marshal(v)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// TestWhoGetsSignedIn: by the provider account's issuer and subject, never
+// by an email alone; a verified email finds an account whose email was
+// proven (linked), or takes back one whose email was not (reclaimed).
+func TestWhoGetsSignedIn(t *testing.T) {
+	register := func(t *testing.T, e *env, name, email string, verified bool) *auth.User {
+		t.Helper()
+		u, err := e.a.Register(ctx, auth.NewUser{Username: name, Email: email, Password: "the attacker's password"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if verified {
+			verifyEmail(t, e, u)
+		}
+		return u
+	}
+	t.Run("a verified local email: linked, its password kept", func(t *testing.T) {
+		e := newEnv(t)
+		local := register(t, e, "alice", "alice@example.com", true)
+		e.claims(map[string]any{"email": "alice@example.com", "email_verified": true})
+		r, err := e.signIn(t)
+		if u := e.wantFed(t, r, err); u.ID != local.ID || u.PasswordHash == "" {
+			t.Fatalf("signed in %+v, want alice with her password", u)
+		}
+	})
+	t.Run("an unverified local email: reclaimed", func(t *testing.T) {
+		e := newEnv(t)
+		squatter := register(t, e, "mallory", "victim@example.com", false)
+		pair, err := e.a.Login(ctx, auth.Credentials{Username: "mallory", Password: "the attacker's password"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.claims(map[string]any{"email": "victim@example.com", "email_verified": true})
+		r, err := e.signIn(t)
+		u := e.wantFed(t, r, err)
+		if u.ID != squatter.ID || u.PasswordHash != "" || !u.EmailVerified {
+			t.Fatalf("reclaimed %+v", u)
+		}
+		if _, err := e.a.Login(ctx, auth.Credentials{Username: "mallory", Password: "the attacker's password"}); err == nil {
+			t.Error("the squatter's password still opens the account")
+		}
+		if _, _, err := e.a.Authenticate(ctx, pair.AccessToken); err == nil {
+			t.Error("the squatter's access token still works")
+		}
+		if _, err := e.a.Refresh(ctx, auth.Client{}, pair.RefreshToken); err == nil {
+			t.Error("the squatter's refresh token still works")
+		}
+	})
+	t.Run("an email the provider did not verify: a new account, without it", func(t *testing.T) {
+		for _, verified := range []any{false, "true", nil, 1} {
+			e := newEnv(t)
+			local := register(t, e, "alice", "alice@example.com", true)
+			e.claims(map[string]any{"email": "alice@example.com", "email_verified": verified})
+			r, err := e.signIn(t)
+			if u := e.wantFed(t, r, err); u.ID == local.ID || u.Email != "" || u.Username != "alice2" {
+				t.Fatalf("email_verified %#v: signed in %+v", verified, u)
+			}
+		}
+	})
+	t.Run("names", func(t *testing.T) {
+		for _, c := range []struct {
+			claims map[string]any
+			want   string
+		}{
+			{map[string]any{"preferred_username": "Bob.Smith"}, "bob.smith"},
+			{map[string]any{"preferred_username": "бob", "email": "Bob+x@Example.com", "email_verified": true}, "bobx"},
+			{map[string]any{"preferred_username": "ab"}, "user"},
+			{map[string]any{}, "user"},
+		} {
+			e := newEnv(t)
+			e.claims(c.claims)
+			r, err := e.signIn(t)
+			if u := e.wantFed(t, r, err); u.Username != c.want {
+				t.Errorf("claims %v: username %q, want %q", c.claims, u.Username, c.want)
+			}
+		}
+	})
+	t.Run("taken names: the next rule, then a suffix", func(t *testing.T) {
+		e := newEnv(t)
+		register(t, e, "carol", "", false)
+		register(t, e, "user", "", false)
+		e.claims(map[string]any{"preferred_username": "carol"})
+		r, err := e.signIn(t)
+		if u := e.wantFed(t, r, err); u.Username != "user2" {
+			t.Errorf("username %q, want user2 (carol taken, no email)", u.Username)
+		}
+		e.tp.SetExpectedSubject("sub-carol-2")
+		e.claims(map[string]any{"preferred_username": "carol", "email": "Carol.Two@example.com", "email_verified": true})
+		r, err = e.signIn(t)
+		if u := e.wantFed(t, r, err); u.Username != "carol.two" || u.Email != "carol.two@example.com" || !u.EmailVerified {
+			t.Errorf("new account %+v, want carol.two with the verified email", u)
+		}
+	})
+	t.Run("a disabled account", func(t *testing.T) {
+		e := newEnv(t)
+		r, err := e.signIn(t)
+		u := e.wantFed(t, r, err)
+		disabled := true
+		if _, err := e.store.ChangeUser(ctx, u.ID, auth.UserChange{Disabled: &disabled, Now: e.clock.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.signIn(t); !errors.Is(err, auth.ErrUserDisabled) {
+			t.Errorf("a disabled account's sign-in: %v", err)
+		}
+	})
+}
+
+// TestLink: a link attempt links the provider account to its user, and
+// refuses one linked elsewhere or a second one at the provider; unlinking
+// keeps the last way in.
+func TestLink(t *testing.T) {
+	e := newEnv(t)
+	alice, err := e.a.Register(ctx, auth.NewUser{Username: "alice", Password: "alice's password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, _ := e.begin(t, alice)
+	r, err := e.o.Finish(ctx, cb)
+	if err != nil || !r.Linked || r.Pair != nil || r.User.ID != alice.ID {
+		t.Fatalf("link: %+v, %v", r, err)
+	}
+	r, err = e.signIn(t)
+	if u := e.wantFed(t, r, err); u.ID != alice.ID {
+		t.Errorf("the linked account signed in %s", u.Username)
+	}
+	// Linked already: for alice again, and for bob.
+	cb, _ = e.begin(t, alice)
+	if _, err := e.o.Finish(ctx, cb); !errors.Is(err, oidc.ErrAlreadyLinked) {
+		t.Errorf("a second link at the provider: %v", err)
+	}
+	bob, _ := e.a.Register(ctx, auth.NewUser{Username: "bob", Password: "bob's password"})
+	cb, _ = e.begin(t, bob)
+	if _, err := e.o.Finish(ctx, cb); !errors.Is(err, oidc.ErrLinkedElsewhere) {
+		t.Errorf("a link of alice's provider account for bob: %v", err)
+	}
+	// alice has a password: unlinking is fine.
+	if err := e.o.Unlink(ctx, alice, "test", auth.Client{}); err != nil {
+		t.Errorf("Unlink: %v", err)
+	}
+	if err := e.o.Unlink(ctx, alice, "test", auth.Client{}); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("Unlink again: %v", err)
+	}
+	// An account made by a provider sign-in has no other way in.
+	e.tp.SetExpectedSubject("sub-dora")
+	r, err = e.signIn(t)
+	dora := e.wantFed(t, r, err)
+	if err := e.o.Unlink(ctx, dora, "test", auth.Client{}); !errors.Is(err, oidc.ErrLastCredential) {
+		t.Errorf("unlinking the last way in: %v", err)
+	}
+}
+
+func TestNewRefuses(t *testing.T) {
+	e := newEnv(t)
+	for _, c := range []oidc.Config{
+		{PublicURL: "not a url", Providers: []oidc.Provider{{Name: "x", Issuer: e.tp.Addr(), ClientID: "c"}}},
+		{PublicURL: public, Providers: []oidc.Provider{{Name: "Upper", Issuer: e.tp.Addr(), ClientID: "c"}}},
+		{PublicURL: public, Providers: []oidc.Provider{{Name: "x", Issuer: "http://idp.example", ClientID: "c"}}},
+		{PublicURL: public, Providers: []oidc.Provider{{Name: "x", Issuer: e.tp.Addr()}}},
+		{PublicURL: public, Providers: []oidc.Provider{{Name: "x", Issuer: e.tp.Addr() + "/other", ClientID: "c"}}},
+		{PublicURL: public, Providers: []oidc.Provider{{Name: "x", Issuer: e.tp.Addr(), ClientID: "c"}, {Name: "x", Issuer: e.tp.Addr(), ClientID: "c"}}},
+	} {
+		if _, err := oidc.New(ctx, e.a, oidc.Config{PublicURL: c.PublicURL, Providers: c.Providers, HTTPClient: e.tp.HTTPClient()}); err == nil {
+			t.Errorf("New(%+v) took it", c)
+		}
+	}
+}
+
+// verifyEmail proves u's email as a mailed link's redemption does.
+func verifyEmail(t *testing.T, e *env, u *auth.User) {
+	t.Helper()
+	hash := sha256.Sum256([]byte("a link token of " + u.ID))
+	now := e.clock.Now()
+	if err := e.store.CreateLinkToken(ctx, &recovery.LinkToken{Hash: hash[:], UserID: u.ID, Purpose: recovery.LinkVerifyEmail,
+		Email: u.Email, UserVersion: u.TokenVersion, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.RedeemLinkToken(ctx, recovery.Redemption{Hash: hash[:], Purpose: recovery.LinkVerifyEmail, Now: now}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAttemptBudget: attempts begun from one address are bounded, since
+// each is a store record and anyone may begin one.
+func TestAttemptBudget(t *testing.T) {
+	e := newEnv(t)
+	o, err := oidc.New(ctx, e.a, oidc.Config{PublicURL: public, HTTPClient: e.tp.HTTPClient(), AttemptAddress: auth.Rate{Burst: 3, Interval: time.Minute},
+		Providers: []oidc.Provider{{Name: "test", Issuer: e.tp.Addr(), ClientID: clientID, ClientSecret: secret}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := auth.Client{Addr: "192.0.2.77"}
+	for range 3 {
+		if _, err := o.Begin(ctx, "test", nil, client); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := o.Begin(ctx, "test", nil, client); !errors.Is(err, auth.ErrTooManyAttempts) {
+		t.Errorf("a fourth attempt: %v", err)
+	}
+	if _, err := o.Begin(ctx, "test", nil, auth.Client{Addr: "192.0.2.78"}); err != nil {
+		t.Errorf("another address: %v", err)
+	}
 }

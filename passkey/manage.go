@@ -54,9 +54,10 @@ func (p *Passkeys) Rename(ctx context.Context, u *auth.User, id []byte, name str
 // Remove removes the user's passkey id. It returns auth.ErrNotFound if the
 // user has no passkey id (another user's included), and
 // ErrLastCredential if it is the user's last way to sign in: the account
-// has no password and no other passkey. (The check and the removal are
+// has no password, no other passkey and no linked provider account (when
+// the store keeps them: identitystore). (The check and the removal are
 // one step of the store: two removals at once of an account's last two
-// passkeys leave one.)
+// ways in leave one.)
 func (p *Passkeys) Remove(ctx context.Context, u *auth.User, id []byte, c auth.Client) error {
 	if len(id) == 0 || len(id) > passkeystore.MaxCredentialIDBytes {
 		return auth.ErrNotFound

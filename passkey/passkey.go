@@ -131,8 +131,9 @@ var (
 	// expired, of another kind or, for a registration, of another user.
 	ErrInvalidCeremony = errors.New("passkey: the ceremony is unknown, spent or expired")
 	// ErrLastCredential refuses to remove the user's last way to sign
-	// in: a passkey of an account without a password and without another
-	// passkey.
+	// in: a passkey of an account without a password, another passkey or
+	// a linked provider account (identitystore, when the store keeps
+	// them).
 	ErrLastCredential = errors.New("passkey: it is the account's last way to sign in")
 	// ErrInvalidName refuses a passkey name that is not 1 to 64
 	// characters of valid UTF-8 without control characters.

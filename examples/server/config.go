@@ -220,7 +220,9 @@ Environment only:
                            AUTH_OIDC_NAME_CLIENT_SECRET, and optionally
                            AUTH_OIDC_NAME_SCOPES (default "openid email
                            profile") and AUTH_OIDC_NAME_LABEL (the button's
-                           text; default the name), NAME upper-cased. The
+                           text; default the name), NAME upper-cased. GitHub,
+                           which is OAuth 2.0 only, is the issuer
+                           https://github.com. The
                            redirect URI to register at the provider is
                            AUTH_PUBLIC_URL/login/NAME/callback
   AUTH_LOADTEST_BARE       load-testing aid: 1 mounts GET /loadtest/bare,
@@ -622,8 +624,10 @@ func oidcSettings(getenv func(string) string) ([]oidc.Provider, error) {
 		case len(p.Label) > 64:
 			return nil, badSetting(prefix+"LABEL", "must be at most 64 bytes")
 		}
+		// GitHub speaks OAuth 2.0, not OpenID Connect: its API says who.
+		p.GitHub = strings.TrimSuffix(p.Issuer, "/") == "https://github.com"
 		if scopes := strings.Fields(getenv(prefix + "SCOPES")); len(scopes) > 0 {
-			if !slices.Contains(scopes, "openid") {
+			if !p.GitHub && !slices.Contains(scopes, "openid") {
 				return nil, badSetting(prefix+"SCOPES", "must hold openid")
 			}
 			p.Scopes = scopes

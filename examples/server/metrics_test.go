@@ -9,6 +9,7 @@ import (
 
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/mfa"
+	"github.com/goauthkit/auth/oidc"
 	"github.com/goauthkit/auth/passkey"
 )
 
@@ -127,6 +128,8 @@ func TestMetricsEventNames(t *testing.T) {
 		{mfa.EventTOTPEnabled, "mfa_totp_enabled"},
 		{passkey.EventUsed, "passkey_used"},
 		{passkey.EventRefused, "passkey_refused"},
+		{oidc.EventSignIn, "oidc_sign_in"},
+		{oidc.EventRefused, "oidc_refused"},
 	} {
 		if string(c.got) != c.want {
 			t.Errorf("%q, package metrics counts %q", c.got, c.want)

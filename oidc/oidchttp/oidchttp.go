@@ -131,7 +131,7 @@ func clearAttempt(w http.ResponseWriter) {
 // 404.
 func (x *Handlers) Redirect() http.Handler {
 	return x.h.Public(http.MethodGet, func(w http.ResponseWriter, r *http.Request, c authhttp.Call) error {
-		b, err := x.o.Begin(c.Context, x.h.PathValue(r, "provider"), nil)
+		b, err := x.o.Begin(c.Context, x.h.PathValue(r, "provider"), nil, x.h.Client(r))
 		if err != nil {
 			return err
 		}
@@ -239,7 +239,7 @@ func (x *Handlers) Link() http.Handler {
 		if c.Claims.AuthTime.IsZero() || now.Sub(c.Claims.AuthTime) >= recentLogin {
 			return auth.ErrRecentLoginRequired
 		}
-		b, err := x.o.Begin(c.Context, x.h.PathValue(r, "provider"), c.User)
+		b, err := x.o.Begin(c.Context, x.h.PathValue(r, "provider"), c.User, c.Client)
 		if err != nil {
 			return err
 		}

@@ -106,7 +106,7 @@ func answer(err error) *authhttp.Problem {
 		return &authhttp.Problem{Status: http.StatusBadRequest, Code: "invalid_grant", Description: "the ceremony is unknown, spent or expired: begin again"}
 	case errors.Is(err, passkey.ErrLastCredential):
 		return &authhttp.Problem{Status: http.StatusConflict, Code: "last_credential",
-			Description: "this passkey is the account's last way to sign in: add a password or another passkey first"}
+			Description: "this passkey is the account's last way to sign in: add a password, another passkey or a provider account first"}
 	case errors.Is(err, passkey.ErrInvalidName):
 		return &authhttp.Problem{Status: http.StatusBadRequest, Code: "invalid_request", Description: "a name is 1 to 64 characters, without control characters"}
 	case errors.Is(err, passkey.ErrTooMany):
@@ -364,7 +364,8 @@ func (x *Handlers) Rename() http.Handler {
 
 // Remove returns DELETE /passkeys/{id} (Bearer): 204. An id that is not
 // one of the caller's passkeys is 404; the account's last way to sign in
-// (no password, no other passkey) 409 last_credential.
+// (no password, no other passkey, no linked provider account) 409
+// last_credential.
 func (x *Handlers) Remove() http.Handler {
 	return x.h.Authenticated(http.MethodDelete, func(w http.ResponseWriter, r *http.Request, c authhttp.Call) error {
 		err := x.p.Remove(c.Context, c.User, x.id(r), c.Client)

@@ -45,7 +45,9 @@ type Identity struct {
 	// one identity per provider.
 	Provider string
 	// Issuer and Subject name the provider's account, as the ID token's
-	// iss and sub say: unique together, among every user's identities.
+	// iss and sub say: unique together, among every user's identities,
+	// compared byte for byte. Neither is empty (1 to MaxIssuerBytes, 1 to
+	// MaxSubjectBytes).
 	Issuer  string
 	Subject string
 	// Email is the address the provider gave for the account when it was
@@ -125,19 +127,24 @@ type Store interface {
 	// vouched for: in one atomic step, if the user's Email is still email
 	// and not verified, it links id to the user, makes the email
 	// verified, and removes every way in that the account had: its
-	// password (PasswordHash becomes empty), passkeys (passkeystore),
+	// password (PasswordHash becomes empty), passkeys (passkeystore: its
+	// credentials, its user handle and its registration ceremonies),
 	// second factors, recovery codes and pending challenges (mfastore),
-	// other identities, pending mailed links (recovery's), and every
-	// login (its sessions revoked, its TokenVersion incremented and
-	// TokensEndedAt set to now, as InvalidateTokens does). It returns
-	// auth.ErrConflict, changing nothing, if the email changed or was
-	// verified meanwhile, or the provider account is linked already;
+	// other identities, pending attempts (a link begun before would
+	// otherwise link its provider account after), pending mailed links
+	// (recovery's), and every login (its sessions revoked, its
+	// TokenVersion incremented and TokensEndedAt set to now, as
+	// InvalidateTokens does). id.UserID is userID (auth.ErrInvalidInput
+	// if not, or if email is empty). It returns auth.ErrConflict, changing
+	// nothing, if the email changed or was verified meanwhile, or the
+	// provider account is linked already (to anyone, this user included);
 	// auth.ErrNotFound if the user does not exist.
 	ReclaimAccount(ctx context.Context, userID, email string, id *Identity, now time.Time) error
 
 	// CreateAttempt stores a; auth.ErrNotFound if a.UserID is not empty
-	// and that user does not exist. The store may delete attempts that
-	// expired before a.CreatedAt.
+	// and that user does not exist; auth.ErrConflict if an attempt with
+	// a.ID is stored (a random state never repeats). The store may delete
+	// attempts that expired before a.CreatedAt.
 	CreateAttempt(ctx context.Context, a *Attempt) error
 	// TakeAttempt deletes the attempt with this id and returns it, expired
 	// or not: of any number of calls at once, exactly one gets it. It

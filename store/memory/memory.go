@@ -4,7 +4,8 @@
 //
 // Its Store implements auth.Store and every optional capability the
 // library defines (recovery.LinkStore, admin.UserLister, auth.UserDeleter,
-// mfastore.Store, passkeystore.Store and auth.Pinger), with the same
+// mfastore.Store, passkeystore.Store, identitystore.Store and auth.Pinger),
+// with the same
 // contracts as store/sqlite and store/postgres:
 // store/storetest runs the same cases on all three. It is safe for
 // concurrent use.
@@ -23,6 +24,7 @@ import (
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/admin"
 	"github.com/goauthkit/auth/recovery"
+	"github.com/goauthkit/auth/store/identitystore"
 	"github.com/goauthkit/auth/store/mfastore"
 	"github.com/goauthkit/auth/store/passkeystore"
 	"github.com/goauthkit/auth/store/storable"
@@ -53,6 +55,12 @@ type Store struct {
 	handles     map[string]string
 	credentials map[string]*passkeystore.Credential
 	ceremonies  map[string]*passkeystore.Ceremony
+	// The linked identities (identitystore.Store): every identity by its
+	// provider account (identityKey), each user's by user id then
+	// provider (the same values), and the attempts by string(id).
+	identities     map[string]*identitystore.Identity
+	userIdentities map[string]map[string]*identitystore.Identity
+	attempts       map[string]*identitystore.Attempt
 	// sweepAt is the session count at which CreateSession next drops
 	// revoked and expired sessions, so memory stays bounded by live ones.
 	sweepAt int
@@ -81,18 +89,23 @@ func New() *Store {
 		handles:     make(map[string]string),
 		credentials: make(map[string]*passkeystore.Credential),
 		ceremonies:  make(map[string]*passkeystore.Ceremony),
+
+		identities:     make(map[string]*identitystore.Identity),
+		userIdentities: make(map[string]map[string]*identitystore.Identity),
+		attempts:       make(map[string]*identitystore.Attempt),
 	}
 }
 
 // Store offers every optional capability.
 var (
-	_ auth.Store         = (*Store)(nil)
-	_ recovery.LinkStore = (*Store)(nil)
-	_ admin.UserLister   = (*Store)(nil)
-	_ auth.UserDeleter   = (*Store)(nil)
-	_ mfastore.Store     = (*Store)(nil)
-	_ passkeystore.Store = (*Store)(nil)
-	_ auth.Pinger        = (*Store)(nil)
+	_ auth.Store          = (*Store)(nil)
+	_ recovery.LinkStore  = (*Store)(nil)
+	_ admin.UserLister    = (*Store)(nil)
+	_ auth.UserDeleter    = (*Store)(nil)
+	_ mfastore.Store      = (*Store)(nil)
+	_ passkeystore.Store  = (*Store)(nil)
+	_ identitystore.Store = (*Store)(nil)
+	_ auth.Pinger         = (*Store)(nil)
 )
 
 // lock takes the write lock, unless ctx has ended.
@@ -350,6 +363,7 @@ func (m *Store) DeleteUser(ctx context.Context, id string) error {
 	}
 	m.deleteMFALocked(id)
 	m.deletePasskeysLocked(id)
+	m.deleteIdentitiesLocked(id)
 	return nil
 }
 

@@ -47,3 +47,14 @@ func TestMemoryStoreDropsDeadSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestMemoryStoreShared runs storetest's cases of two stores over one
+// backend on one Store given twice: the memory store has no other way to
+// share its data, and the cases still race every compare-and-set through
+// both.
+func TestMemoryStoreShared(t *testing.T) {
+	storetest.RunShared(t, func(t *testing.T) (auth.Store, auth.Store) {
+		s := memory.New()
+		return s, s
+	})
+}

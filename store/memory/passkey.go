@@ -13,8 +13,9 @@ import (
 )
 
 // The passkeys (passkeystore.Store). Every method holds the store's lock
-// throughout, so each compare-and-set, and the check of the last
-// credential with its deletion, is atomic; values are copied in and out.
+// throughout, so each compare-and-set, and the check of the last way in
+// (the user's last credential, when the user has no linked identity) with
+// its deletion, is atomic; values are copied in and out.
 
 // passkeyHolder is what the store keeps of a user's passkeys: the user's
 // handle and credentials by string(id).
@@ -247,8 +248,8 @@ func (m *Store) DeleteCredential(ctx context.Context, userID string, id []byte, 
 		return auth.ErrNotFound
 	}
 	p := m.passkeys[userID]
-	if keepLast && len(p.creds) <= 1 {
-		return auth.ErrConflict
+	if keepLast && len(p.creds) <= 1 && len(m.userIdentities[userID]) == 0 {
+		return auth.ErrConflict // the user's last way in
 	}
 	delete(p.creds, string(id))
 	delete(m.credentials, string(id))

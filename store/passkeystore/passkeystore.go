@@ -151,8 +151,10 @@ type Store interface {
 	// refuses, with auth.ErrConflict and changing nothing, to delete the
 	// user's only credential (the check and the deletion are one atomic
 	// step: of two deletions at once of a user's two credentials, one
-	// fails). It returns auth.ErrNotFound if the user has no such
-	// credential (another user's included).
+	// fails). A store that also keeps linked identities
+	// (identitystore.Store) refuses only when the user has no identity
+	// either, in the same atomic step. It returns auth.ErrNotFound if the
+	// user has no such credential (another user's included).
 	DeleteCredential(ctx context.Context, userID string, id []byte, keepLast bool) error
 
 	// CreateCeremony stores c; auth.ErrNotFound if c.UserID is not empty

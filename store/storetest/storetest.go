@@ -10,7 +10,8 @@
 //
 // The suite has a part for the required auth.Store, which every store
 // runs, and a part for each optional capability (recovery.LinkStore,
-// admin.UserLister, auth.UserDeleter, mfastore.Store, passkeystore.Store),
+// admin.UserLister, auth.UserDeleter, mfastore.Store, passkeystore.Store,
+// identitystore.Store),
 // which only the stores that implement it run: the cases of a capability a store does not offer are not
 // registered at all (a skipped test would read as a failure in CI), and
 // the suite logs which capabilities those are.
@@ -32,6 +33,7 @@ import (
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/admin"
 	"github.com/goauthkit/auth/recovery"
+	"github.com/goauthkit/auth/store/identitystore"
 	"github.com/goauthkit/auth/store/mfastore"
 	"github.com/goauthkit/auth/store/passkeystore"
 )
@@ -58,11 +60,13 @@ func Run(t *testing.T, newStore func(t *testing.T) auth.Store) {
 	_, deleter := probe.(auth.UserDeleter)
 	_, mfa := probe.(mfastore.Store)
 	_, passkey := probe.(passkeystore.Store)
+	_, identity := probe.(identitystore.Store)
 	offers("recovery.LinkStore", links, func() { runCases(t, newStore, linkCases) })
 	offers("admin.UserLister", lister, func() { runCases(t, newStore, listerCases) })
 	offers("auth.UserDeleter", deleter, func() { runCases(t, newStore, deleterCases) })
 	offers("mfastore.Store", mfa, func() { runCases(t, newStore, mfaCases) })
 	offers("passkeystore.Store", passkey, func() { runCases(t, newStore, passkeyCases) })
+	offers("identitystore.Store", identity, func() { runCases(t, newStore, identityCases) })
 	if links && deleter {
 		runCases(t, newStore, linkDeleterCases)
 	}
@@ -71,6 +75,12 @@ func Run(t *testing.T, newStore func(t *testing.T) auth.Store) {
 	}
 	if passkey && deleter {
 		runCases(t, newStore, passkeyDeleterCases)
+	}
+	if identity && deleter {
+		runCases(t, newStore, identityDeleterCases)
+	}
+	if identity && passkey {
+		runCases(t, newStore, identityPasskeyCases)
 	}
 }
 
@@ -108,6 +118,18 @@ type (
 	passkeyDeleterStore interface {
 		passkeyStore
 		auth.UserDeleter
+	}
+	identityStore interface {
+		auth.Store
+		identitystore.Store
+	}
+	identityDeleterStore interface {
+		identityStore
+		auth.UserDeleter
+	}
+	identityPasskeyStore interface {
+		identityStore
+		passkeystore.Store
 	}
 )
 
