@@ -476,6 +476,14 @@ func TestE2EOIDCSignIn(t *testing.T) {
 				seen = append(seen, q)
 			}
 			e.do(request{method: "GET", path: "/login/nope"}).want(t, 404, "not_found")
+			doc := e.do(request{method: "GET", path: "/openapi.json"})
+			doc.want(t, 200, "")
+			paths, _ := doc.body["paths"].(map[string]any)
+			for _, p := range []string{"/login/providers", "/login/{provider}", "/login/{provider}/callback", "/identities", "/identities/{provider}", "/identities/{provider}/link"} {
+				if paths[p] == nil {
+					t.Errorf("/openapi.json has no %s", p)
+				}
+			}
 
 			// A new account: named by preferred_username, with the
 			// provider's verified email, verified, and no password.
@@ -584,19 +592,19 @@ func TestE2EOIDCTakeover(t *testing.T) {
 			const pw = "mallory's long password"
 			e.signupReq2("mallory", pw, "victim@example.com").want(t, 201, "")
 			e.mailedToken("victim@example.com") // the verification mail, never opened
-			access, refresh := e.login("mallory", pw)
-			accountID := e.me(access).str("id")
+			first, firstRefresh := e.login("mallory", pw)
+			accountID := e.me(first).str("id")
 			key := e.authenticator()
-			e.addPasskey(key, access, "mallory's")
-			r := e.post("/mfa/totp", `{"password":"`+pw+`"}`, access)
+			e.addPasskey(key, first, "mallory's")
+			r := e.post("/mfa/totp", `{"password":"`+pw+`"}`, first)
 			r.want(t, 200, "")
 			secret := r.str("secret")
-			r = e.post("/mfa/totp/confirm", `{"code":"`+e.totpCode(secret, 0)+`"}`, access)
+			r = e.post("/mfa/totp/confirm", `{"code":"`+e.totpCode(secret, 0)+`"}`, first)
 			r.want(t, 200, "")
 			e.clock.Advance(30 * time.Second)
 			r = e.mfaLogin(mfaUser{name: "mallory", password: pw, secret: secret})
 			r.want(t, 200, "")
-			access, refresh = r.str("access_token"), r.str("refresh_token")
+			access, refresh := r.str("access_token"), r.str("refresh_token")
 			e.post("/email/change", `{"password":"`+pw+`","new_email":"mallory@evil.example"}`, access).wantAccepted(t)
 			change := e.mailedToken("mallory@evil.example")
 
@@ -613,8 +621,10 @@ func TestE2EOIDCTakeover(t *testing.T) {
 			// The attacker keeps no way in.
 			e.tokenReq("grant_type", "password", "username", "mallory", "password", pw).want(t, 400, "invalid_grant")
 			e.tokenReq("grant_type", "password", "username", "victim@example.com", "password", pw).want(t, 400, "invalid_grant")
-			e.refresh(refresh).want(t, 400, "invalid_grant")
-			e.me(access).want(t, 401, "invalid_token")
+			for _, login := range [][2]string{{first, firstRefresh}, {access, refresh}} {
+				e.refresh(login[1]).want(t, 400, "invalid_grant")
+				e.me(login[0]).want(t, 401, "invalid_token")
+			}
 			e.passkeyLogin(key).wantRefused(t, true)
 			e.post("/email/verify", `{"token":"`+change+`"}`, "").want(t, 400, "invalid_grant")
 			if r := e.do(request{method: "GET", path: "/mfa", bearer: victim}); r.body["totp"] != false || r.body["recovery_codes_left"] != float64(0) || r.body["passkeys"] != float64(0) {
@@ -654,6 +664,13 @@ func TestE2EOIDCVerifiedEmail(t *testing.T) {
 		t.Fatalf("GET /identities after the unlink: %v", ids)
 	}
 	e.unlink(access).want(t, 404, "not_found")
+
+	// A new account's email, verified by the provider, is verified: no
+	// link is mailed to prove it.
+	e.user("quinn-sub", "quinn", "quinn@example.com", true)
+	quinn := e.browser().signIn("quinn")
+	e.post("/email/verify/resend", "", quinn).want(t, 409, "nothing_to_verify")
+	e.noMail()
 }
 
 // TestE2EOIDCSecondFactor: a user with TOTP on who signs in through a
