@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
@@ -37,6 +39,16 @@ type testProvider struct {
 	// Zitadel's unless its "User Info inside ID Token" is set).
 	idTokenClaims bool
 	stopped       bool
+	// broken are the paths that answer as broken says instead of the
+	// provider.
+	broken map[string]brokenAnswer
+}
+
+// brokenAnswer is the answer of a broken path.
+type brokenAnswer struct {
+	status      int
+	contentType string
+	body        string
 }
 
 // providerOptions adjust a testProvider.
@@ -61,7 +73,18 @@ func startProvider(t *testing.T, o providerOptions) *testProvider {
 	st := storage.NewStorageWithClients(providerUsers{p}, map[string]*storage.Client{})
 	// No logger: SetupServer would make it the process's default.
 	router := exampleop.SetupServer(p.issuer, providerStorage{st, p}, nil, false)
-	p.srv = httptest.NewUnstartedServer(router)
+	p.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		b, ok := p.broken[r.URL.Path]
+		p.mu.Unlock()
+		if !ok {
+			router.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", b.contentType)
+		w.WriteHeader(b.status)
+		_, _ = io.WriteString(w, b.body)
+	}))
 	p.srv.Listener.Close()
 	p.srv.Listener = ln
 	p.srv.Start()
@@ -78,6 +101,17 @@ func (p *testProvider) stop() {
 	if !stopped {
 		p.srv.Close()
 	}
+}
+
+// breakPath makes the provider answer status, a body of type ct, at path
+// from now on (its token endpoint is /oauth/token, its keys /keys).
+func (p *testProvider) breakPath(path string, status int, ct, body string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.broken == nil {
+		p.broken = map[string]brokenAnswer{}
+	}
+	p.broken[path] = brokenAnswer{status, ct, body}
 }
 
 // addUser adds an account to the provider: its ID is the subject of its

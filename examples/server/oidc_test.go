@@ -222,11 +222,19 @@ func (b *browser) atProvider(authURL, name string) string {
 	return pg.location
 }
 
-// callback opens the callback URL u, the clock caught up first.
+// callback opens the callback URL u, the clock caught up first, as the
+// provider's redirect does: a top-level cross-site GET.
 func (b *browser) callback(u string) page {
 	b.t.Helper()
 	b.e.catchUp()
-	return b.get(u)
+	r, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	r.Header.Set("Sec-Fetch-Site", "cross-site")
+	r.Header.Set("Sec-Fetch-Mode", "navigate")
+	r.Header.Set("Sec-Fetch-Dest", "document")
+	return b.send(r)
 }
 
 // signIn signs in through the provider as name, and returns the access
@@ -261,6 +269,9 @@ func (b *browser) wantSignedIn(pg page) {
 	session := setCookie(pg.header, sessionCookie)
 	if session == nil || session.Value == "" || !session.HttpOnly || !session.Secure || session.SameSite != http.SameSiteStrictMode || session.Path != "/" {
 		b.t.Fatalf("the callback's session cookie: %v", pg.header.Values("Set-Cookie"))
+	}
+	if setCookie(pg.header, "__Host-device") == nil {
+		b.t.Fatalf("the callback set no device cookie: %v", pg.header.Values("Set-Cookie"))
 	}
 	b.wantAttemptCleared(pg)
 }
@@ -998,6 +1009,93 @@ func TestE2EOIDCBadSettings(t *testing.T) {
 			if _, err := os.Stat(dir); err == nil && !c.discovery {
 				t.Errorf("the data directory was created before the settings were checked")
 			}
+		})
+	}
+}
+
+// TestE2EOIDCProviderFails: a provider that answers the code exchange, or
+// the fetch of its keys, with a server error or something that is not
+// JSON ends on the failure page with 502, signing nobody in.
+func TestE2EOIDCProviderFails(t *testing.T) {
+	for _, c := range []struct {
+		name, path, ct, body string
+		status               int
+	}{
+		{"token endpoint: server error", "/oauth/token", "application/json", `{"error":"server_error"}`, 500},
+		{"token endpoint: unavailable, an HTML page", "/oauth/token", "text/html", "<h1>Down for maintenance</h1>", 503},
+		{"token endpoint: not JSON", "/oauth/token", "text/html", "<h1>Welcome</h1>", 200},
+		{"keys: server error", "/keys", "application/json", `{"error":"server_error"}`, 500},
+		{"keys: not JSON", "/keys", "text/html", "<h1>Welcome</h1>", 200},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newOIDCEnv(t, "memory", providerOptions{}, envOptions{})
+			e.user("sub", "wendy", "wendy@example.com", true)
+			b := e.browser()
+			cb := b.atProvider(b.begin(), "wendy")
+			e.p.breakPath(c.path, c.status, c.ct, c.body)
+			pg := b.callback(cb)
+			b.wantFailure(pg, http.StatusBadGateway)
+			if !strings.Contains(pg.raw, "could not be reached") {
+				t.Errorf("the 502 page: %s", pg.raw)
+			}
+			if e.events("oidc_sign_in") != nil {
+				t.Fatal("signed in")
+			}
+		})
+	}
+}
+
+// TestE2EOIDCLastWayIn: a passkey and a linked provider account are each
+// a way in: either may go while the other stays, not the last.
+func TestE2EOIDCLastWayIn(t *testing.T) {
+	for name, db := range oidcStores(t) {
+		t.Run(name, func(t *testing.T) {
+			e := newOIDCEnv(t, db(t), providerOptions{}, envOptions{})
+			e.user("xena-sub", "xena", "xena@example.com", true)
+			access := e.browser().signIn("xena")
+			id := claims(t, access)["sub"].(string)
+			key := e.authenticator()
+			passkey := e.addPasskey(key, access, "").str("id")
+			e.unlink(access).want(t, 204, "")
+			r := e.passkeyLogin(key)
+			e.wantPasskeyLogin(r, id)
+			access = r.str("access_token")
+			e.do(request{method: "DELETE", path: "/passkeys/" + passkey, bearer: access}).want(t, 409, "last_credential")
+
+			b := e.browser()
+			b.wantLinked(b.callback(b.atProvider(b.link(access), "xena")))
+			e.do(request{method: "DELETE", path: "/passkeys/" + passkey, bearer: access}).want(t, 204, "")
+			e.unlink(access).want(t, 409, "last_credential")
+			e.wantIdentity(access, "xena-sub", "xena@example.com")
+			e.wantClaims(e.browser().signIn("xena"), id, "fed")
+		})
+	}
+}
+
+// TestE2EOIDCDeleteAccount: an account without a password deletes itself
+// with a recent provider sign-in; its provider account is free again, and
+// signs in a new account.
+func TestE2EOIDCDeleteAccount(t *testing.T) {
+	for name, db := range oidcStores(t) {
+		t.Run(name, func(t *testing.T) {
+			e := newOIDCEnv(t, db(t), providerOptions{}, envOptions{})
+			e.user("yan-sub", "yan", "yan@example.com", true)
+			access := e.browser().signIn("yan")
+			id := claims(t, access)["sub"].(string)
+			del := func() resp {
+				return e.do(request{method: "DELETE", path: "/users/me", contentType: ctJSON, body: `{}`, bearer: access})
+			}
+			e.clock.Advance(5 * time.Minute)
+			del().want(t, 401, "insufficient_user_authentication")
+			access = e.browser().signIn("yan")
+			del().want(t, 204, "")
+			e.me(access).want(t, 401, "invalid_token")
+			again := e.browser().signIn("yan")
+			me := e.me(again)
+			if me.str("id") == id || me.str("username") != "yan" || me.str("email") != "yan@example.com" {
+				t.Fatalf("the account after the deletion: %s", me.raw)
+			}
+			e.wantIdentity(again, "yan-sub", "yan@example.com")
 		})
 	}
 }
