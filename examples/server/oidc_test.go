@@ -906,6 +906,12 @@ func TestE2EOIDCCallbackRefused(t *testing.T) {
 			if got := e.events("oidc_sign_in"); len(got) != 2 {
 				t.Fatalf("sign-ins: %q", got)
 			}
+			refused := strings.Join(e.events("oidc_refused"), "")
+			for _, reason := range []string{"attempt", "provider_error", "exchange"} {
+				if !strings.Contains(refused, "reason="+reason) {
+					t.Errorf("no refusal with reason %s in %s", reason, refused)
+				}
+			}
 
 			// The provider gone after the user logged in there: 502.
 			b = e.browser()
