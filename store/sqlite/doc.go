@@ -2,7 +2,7 @@
 // sessions in one SQLite database file, through the pure-Go driver
 // modernc.org/sqlite (no cgo), with every optional capability
 // ([recovery.LinkStore], [admin.UserLister], [auth.UserDeleter],
-// [mfastore.Store], [passkeystore.Store]).
+// [mfastore.Store], [passkeystore.Store], [identitystore.Store]).
 //
 // # Design
 //
@@ -28,8 +28,8 @@
 // journal_mode=WAL (readers never block the writer and the writer never
 // blocks readers), busy_timeout=5000 (5 s of waiting, rather than an
 // immediate "database is locked", should another process hold the lock),
-// foreign_keys=ON (sessions, link tokens, second factors and passkeys die
-// with their user through ON DELETE CASCADE) and synchronous=FULL (a commit, such as a
+// foreign_keys=ON (sessions, link tokens, second factors, passkeys and
+// linked identities die with their user through ON DELETE CASCADE) and synchronous=FULL (a commit, such as a
 // logout-all, survives a power loss).
 //
 // # Exclusive mode

@@ -21,7 +21,7 @@ import (
 // exactly one changes it. They are UseCredential's UPDATE ... WHERE
 // sign_count = prev, TakeCeremony's DELETE ... RETURNING, and
 // DeleteCredential's DELETE, whose WHERE clause also counts the user's
-// credentials (keepLast). What writes or reads several statements
+// credentials and linked identities (keepLast: the last way in stays). What writes or reads several statements
 // (UserHandle's first handle, CreateUserWithCredential, DeleteCredential's
 // answer, CreateCeremony) runs them in one immediate transaction on the
 // writer. A user's handle and ceremonies go with the user, the credentials
@@ -314,9 +314,9 @@ func (s *Store) RenameCredential(ctx context.Context, userID string, id []byte, 
 
 // DeleteCredential implements passkeystore.Store, in one immediate
 // transaction: one DELETE, whose WHERE clause with keepLast counts the
-// user's credentials, and when it changes no row, a read that tells
-// auth.ErrConflict (the user's credential is there: the last one) from
-// auth.ErrNotFound.
+// user's credentials and identities, and when it changes no row, a read
+// that tells auth.ErrConflict (the user's credential is there: the last
+// way in) from auth.ErrNotFound.
 func (s *Store) DeleteCredential(ctx context.Context, userID string, id []byte, keepLast bool) error {
 	if err := s.check(ctx); err != nil {
 		return err
@@ -339,7 +339,7 @@ func (s *Store) DeleteCredential(ctx context.Context, userID string, id []byte, 
 			return s.fail(ctx, op, err)
 		}
 		if exists {
-			return auth.ErrConflict // the user's last one
+			return auth.ErrConflict // the user's last way in
 		}
 		return auth.ErrNotFound
 	})

@@ -135,21 +135,56 @@ const (
 		WHERE id = ?1 AND sign_count = ?2`
 	qRenameCredential = `UPDATE passkey_credentials SET name = ?3 WHERE id = ?1 AND user_id = ?2 RETURNING ` + credentialColumns
 	// The user's credential, unless (with keepLast, ?3) it is the user's
-	// only one: the count and the deletion are one statement.
+	// last way in: the only credential of a user without an identity. The
+	// count and the deletion are one statement.
 	qDeleteCredential = `DELETE FROM passkey_credentials WHERE id = ?1 AND user_id = ?2
-		AND (NOT ?3 OR (SELECT count(*) FROM passkey_credentials WHERE user_id = ?2) > 1)`
+		AND (NOT ?3 OR (SELECT count(*) FROM passkey_credentials WHERE user_id = ?2) > 1
+			OR EXISTS (SELECT 1 FROM identities WHERE user_id = ?2))`
 	qUserCredentialExists = `SELECT EXISTS (SELECT 1 FROM passkey_credentials WHERE id = ? AND user_id = ?)`
 	qDeleteOldCeremonies  = `DELETE FROM passkey_ceremonies WHERE expires_at < ?`
 	qCreateCeremony       = `INSERT INTO passkey_ceremonies (id, kind, user_id, data, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`
 	// A ceremony is taken once: one DELETE, which of calls at once only
 	// one makes.
 	qTakeCeremony = `DELETE FROM passkey_ceremonies WHERE id = ? RETURNING kind, user_id, data, created_at, expires_at`
+
+	// Linked identities (identitystore.Store).
+	identityColumns = `user_id, provider, issuer, subject, email, linked_at`
+	qIdentity       = `SELECT ` + identityColumns + ` FROM identities WHERE issuer = ? AND subject = ?`
+	qIdentities     = `SELECT ` + identityColumns + ` FROM identities WHERE user_id = ? ORDER BY linked_at, provider`
+	qLinkIdentity   = `INSERT INTO identities (` + identityColumns + `) VALUES (?, ?, ?, ?, ?, ?)`
+	// The user's identity at a provider, unless (with keepLast, ?3) it is
+	// the user's last way in: the only identity of a user without a
+	// passkey. The count and the deletion are one statement.
+	qUnlinkIdentity = `DELETE FROM identities WHERE user_id = ?1 AND provider = ?2
+		AND (NOT ?3 OR (SELECT count(*) FROM identities WHERE user_id = ?1) > 1
+			OR EXISTS (SELECT 1 FROM passkey_credentials WHERE user_id = ?1))`
+	qIdentityExists = `SELECT EXISTS (SELECT 1 FROM identities WHERE user_id = ? AND provider = ?)`
+	qAccountLinked  = `SELECT EXISTS (SELECT 1 FROM identities WHERE issuer = ? AND subject = ?)`
+	// ReclaimAccount: the user's email and whether it is verified, then
+	// every way in of the user removed, and every login ended as
+	// qBumpTokenVersion ends them (with qRevokeUserSessions).
+	qUserEmail            = `SELECT email, email_verified FROM users WHERE id = ?`
+	qDeleteUserIdentities = `DELETE FROM identities WHERE user_id = ?`
+	qDeleteUserAttempts   = `DELETE FROM identity_attempts WHERE user_id = ?`
+	qDeleteUserHandle     = `DELETE FROM passkey_user_handles WHERE user_id = ?` // and the credentials, ON DELETE CASCADE
+	qDeleteUserCeremonies = `DELETE FROM passkey_ceremonies WHERE user_id = ?`
+	qDeleteUserChallenges = `DELETE FROM mfa_challenges WHERE user_id = ?`
+	qReclaimUser          = `UPDATE users
+		SET password_hash = '', email_verified = 1, token_version = token_version + 1, updated_at = ?1,
+			tokens_ended_at = max(coalesce(tokens_ended_at, ?1), ?1)
+		WHERE id = ?2`
+	qDeleteOldAttempts = `DELETE FROM identity_attempts WHERE expires_at < ?`
+	qCreateAttempt     = `INSERT INTO identity_attempts (id, binding, provider, user_id, data, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`
+	// An attempt is taken once: one DELETE, which of calls at once only
+	// one makes.
+	qTakeAttempt = `DELETE FROM identity_attempts WHERE id = ? RETURNING binding, provider, user_id, data, created_at, expires_at`
 )
 
 var (
 	readerQueries = []string{qLiveSessions, qUserByID, qUserByUsername, qUserByEmail, qUserBySession, qLinkToken, qListUsers, qUserSessions,
 		qTOTP, qConfirmedTOTP, qRecoveryCodesLeft, qChallenge,
-		qUserHandle, qCredential, qCredentials, qCredentialExists}
+		qUserHandle, qCredential, qCredentials, qCredentialExists,
+		qIdentity, qIdentities}
 	writerQueries = []string{
 		qCreateUser, qNamesTaken, qChangeUser, qOtherHolder, qUserByID, qPasswordHash, qSetPasswordHash, qBumpTokenVersion,
 		qRevokeUserSessions, qDeleteUser, qCreateSession, qSession, qRotateCurrent,
@@ -159,6 +194,9 @@ var (
 		qUseRecoveryCode, qDeleteOldChallenges, qCreateChallenge, qSpendChallenge,
 		qUserHandle, qAddUserHandle, qAddCredential, qUseCredential, qRenameCredential, qDeleteCredential, qUserCredentialExists,
 		qDeleteOldCeremonies, qCreateCeremony, qTakeCeremony,
+		qLinkIdentity, qUnlinkIdentity, qIdentityExists, qAccountLinked, qUserEmail, qDeleteUserIdentities, qDeleteUserAttempts,
+		qDeleteUserHandle, qDeleteUserCeremonies, qDeleteUserChallenges, qReclaimUser, qDeleteOldAttempts, qCreateAttempt,
+		qTakeAttempt,
 	}
 )
 

@@ -133,6 +133,32 @@ var migrations = []string{
 	) STRICT;
 	CREATE INDEX passkey_ceremonies_user_id ON passkey_ceremonies (user_id);
 	CREATE INDEX passkey_ceremonies_expires_at ON passkey_ceremonies (expires_at);`,
+
+	// 8: sign-in through other providers (identitystore.Store): the
+	// provider accounts linked to users, each linked once and each user's
+	// one per provider; and the sign-ins and links in progress, a link's
+	// with its user.
+	`CREATE TABLE identities (
+		user_id   TEXT    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+		provider  TEXT    NOT NULL,
+		issuer    TEXT    NOT NULL,
+		subject   TEXT    NOT NULL,
+		email     TEXT    NOT NULL,
+		linked_at INTEGER NOT NULL,
+		PRIMARY KEY (user_id, provider),
+		UNIQUE (issuer, subject)
+	) STRICT;
+	CREATE TABLE identity_attempts (
+		id         BLOB    PRIMARY KEY, -- SHA-256 of the state parameter
+		binding    BLOB    NOT NULL, -- SHA-256 of the browser's cookie
+		provider   TEXT    NOT NULL,
+		user_id    TEXT    REFERENCES users (id) ON DELETE CASCADE, -- NULL: a sign-in
+		data       BLOB    NOT NULL,
+		created_at INTEGER NOT NULL,
+		expires_at INTEGER NOT NULL
+	) STRICT;
+	CREATE INDEX identity_attempts_user_id ON identity_attempts (user_id);
+	CREATE INDEX identity_attempts_expires_at ON identity_attempts (expires_at);`,
 }
 
 // prechecks run before the migration of the same index, in its

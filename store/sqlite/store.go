@@ -20,6 +20,7 @@ import (
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/admin"
 	"github.com/goauthkit/auth/recovery"
+	"github.com/goauthkit/auth/store/identitystore"
 	"github.com/goauthkit/auth/store/mfastore"
 	"github.com/goauthkit/auth/store/passkeystore"
 )
@@ -88,14 +89,15 @@ type Config struct {
 
 // Store offers every optional capability of an auth.Store.
 var (
-	_ auth.Store         = (*Store)(nil)
-	_ recovery.LinkStore = (*Store)(nil)
-	_ admin.UserLister   = (*Store)(nil)
-	_ auth.UserDeleter   = (*Store)(nil)
-	_ mfastore.Store     = (*Store)(nil)
-	_ passkeystore.Store = (*Store)(nil)
-	_ auth.Pinger        = (*Store)(nil)
-	_ io.Closer          = (*Store)(nil)
+	_ auth.Store          = (*Store)(nil)
+	_ recovery.LinkStore  = (*Store)(nil)
+	_ admin.UserLister    = (*Store)(nil)
+	_ auth.UserDeleter    = (*Store)(nil)
+	_ mfastore.Store      = (*Store)(nil)
+	_ passkeystore.Store  = (*Store)(nil)
+	_ identitystore.Store = (*Store)(nil)
+	_ auth.Pinger         = (*Store)(nil)
+	_ io.Closer           = (*Store)(nil)
 )
 
 // busyTimeoutMillis is how long a connection waits for a lock held by

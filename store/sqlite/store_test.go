@@ -168,7 +168,7 @@ func TestReopen(t *testing.T) {
 		if err := s.w.QueryRow("SELECT group_concat(name, ' ' ORDER BY name) FROM sqlite_schema WHERE type = 'table'").Scan(&tables); err != nil {
 			t.Fatal(err)
 		}
-		if want := "link_tokens mfa_challenges mfa_recovery_codes mfa_totp passkey_ceremonies passkey_credentials passkey_user_handles sessions users"; tables != want {
+		if want := "identities identity_attempts link_tokens mfa_challenges mfa_recovery_codes mfa_totp passkey_ceremonies passkey_credentials passkey_user_handles sessions users"; tables != want {
 			t.Fatalf("tables %q, want %q", tables, want)
 		}
 		got, err := s.UserByUsername(ctx, "alice")

@@ -694,13 +694,13 @@ func testReclaimAccount(t *testing.T, s identityStore) {
 	want.TokenVersion++
 	want.TokensEndedAt, want.UpdatedAt = now, now
 	wantUser(t, s, want)
+	for i, sess := range w.sessions {
+		sessionRevoked(t, s, sess, w.secrets[i])
+	}
 	if got, err := s.UserByEmail(ctx, u.Email); err != nil || got.ID != u.ID || !got.EmailVerified {
 		t.Fatalf("UserByEmail after ReclaimAccount = %+v, %v", got, err)
 	}
 	isErr(t, "UpdatePasswordHash from the old password hash", s.UpdatePasswordHash(ctx, u.ID, u.PasswordHash, "$2b$new", false, now), auth.ErrConflict)
-	for i, sess := range w.sessions {
-		sessionRevoked(t, s, sess, w.secrets[i])
-	}
 	// The identity: the new one, the only one; the old one's provider
 	// account is free.
 	wantIdentities(t, s, u.ID, id)
