@@ -116,13 +116,16 @@ func (p *testProvider) breakPath(path string, status int, ct, body string) {
 
 // addUser adds an account to the provider: its ID is the subject of its
 // ID tokens, its Username the login name of the provider's form and the
-// preferred_username claim.
+// preferred_username claim. Both are unique: the example's storage looks a
+// login name up among its users in no set order.
 func (p *testProvider) addUser(u storage.User) {
 	p.t.Helper()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if _, dup := p.users[u.ID]; dup {
-		p.t.Fatalf("the provider has a user %s already", u.ID)
+	for _, v := range p.users {
+		if v.ID == u.ID || v.Username == u.Username {
+			p.t.Fatalf("the provider has a user %s or %s already", u.ID, u.Username)
+		}
 	}
 	p.users[u.ID] = &u
 }

@@ -562,7 +562,7 @@ func TestE2EOIDCUsernames(t *testing.T) {
 				{"s5", "y", "", false, "user2", nil},
 				{"s6", "ivan", "ivan@example.com", false, "ivan", nil},
 				{"s7", "judy", "taken@example.com", false, "judy", nil},
-				{"s8", "Grace", "grace@example.net", true, "grace2", "grace@example.net"},
+				{"s8", "GRACE", "grace@example.net", true, "grace2", "grace@example.net"}, // "grace" once normalised
 				{"s9", "!!", "k@example.com", true, "user3", "k@example.com"},
 			} {
 				e.user(c.sub, c.name, c.email, c.verified)
