@@ -552,6 +552,18 @@ func TestLink(t *testing.T) {
 	if _, err := e.o.Finish(ctx, cb); !errors.Is(err, oidc.ErrLinkedElsewhere) {
 		t.Errorf("a link of alice's provider account for bob: %v", err)
 	}
+	// A link begun before the user's logins were ended (a password
+	// change, a reclaim of the account) is refused.
+	carol, _ := e.a.Register(ctx, auth.NewUser{Username: "carol", Password: "carol's password"})
+	e.tp.SetExpectedSubject("sub-carol")
+	cb, _ = e.begin(t, carol)
+	if err := e.store.InvalidateTokens(ctx, carol.ID, e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.o.Finish(ctx, cb); !errors.Is(err, oidc.ErrInvalidAttempt) {
+		t.Errorf("a link across an ending of the user's logins: %v", err)
+	}
+	e.tp.SetExpectedSubject("sub-alice")
 	// alice has a password: unlinking is fine.
 	if err := e.o.Unlink(ctx, alice, "test", auth.Client{}); err != nil {
 		t.Errorf("Unlink: %v", err)
