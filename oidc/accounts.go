@@ -99,6 +99,10 @@ func (o *OIDC) account(ctx context.Context, p *provider, id *identity, c auth.Cl
 	if id.EmailVerified && email != "" && auth.ValidateEmail(email) == nil {
 		u, err = users.UserByEmail(ctx, email)
 		switch {
+		case err == nil && u.Disabled:
+			// Neither linked nor taken back: a disabled account stays as
+			// its administrator left it.
+			return u, "linked", nil
 		case err == nil && u.EmailVerified:
 			if err := o.store.LinkIdentity(ctx, o.record(p, u.ID, id)); err != nil {
 				return nil, "", o.raced(err)
