@@ -510,6 +510,24 @@ func TestWhoGetsSignedIn(t *testing.T) {
 			t.Errorf("new account %+v, want carol.two with the verified email", u)
 		}
 	})
+	t.Run("a disabled account found by its email: left alone", func(t *testing.T) {
+		e := newEnv(t)
+		squatter := register(t, e, "mallory", "victim@example.com", false)
+		disabled := true
+		if _, err := e.store.ChangeUser(ctx, squatter.ID, auth.UserChange{Disabled: &disabled, Now: e.clock.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		e.claims(map[string]any{"email": "victim@example.com", "email_verified": true})
+		if _, err := e.signIn(t); !errors.Is(err, auth.ErrUserDisabled) {
+			t.Fatalf("sign-in: %v", err)
+		}
+		if ids, _ := e.o.Identities(ctx, squatter.ID); len(ids) != 0 {
+			t.Errorf("the disabled account was linked: %+v", ids)
+		}
+		if u, _ := e.store.UserByID(ctx, squatter.ID); u.PasswordHash == "" || u.EmailVerified {
+			t.Errorf("the disabled account was taken back: %+v", u)
+		}
+	})
 	t.Run("a disabled account", func(t *testing.T) {
 		e := newEnv(t)
 		r, err := e.signIn(t)
