@@ -23,8 +23,11 @@ func (o *OIDC) record(p *provider, userID string, id *identity) *identitystore.I
 		Email: email, LinkedAt: o.a.Now()}
 }
 
-// link links the provider account id to the user userID.
-func (o *OIDC) link(ctx context.Context, p *provider, userID string, id *identity, c auth.Client) (*Result, error) {
+// link links the provider account id to the user userID, whose
+// TokenVersion was version when the link began: one whose logins were
+// ended since (a password change, a logout everywhere, the account taken
+// back by the owner of its email) is refused.
+func (o *OIDC) link(ctx context.Context, p *provider, userID string, version int64, id *identity, c auth.Client) (*Result, error) {
 	u, err := o.a.Store().UserByID(ctx, userID)
 	if err != nil {
 		if errors.Is(err, auth.ErrNotFound) {
@@ -36,6 +39,10 @@ func (o *OIDC) link(ctx context.Context, p *provider, userID string, id *identit
 	if u.Disabled {
 		o.emit(ctx, EventRefused, u, c, "disabled")
 		return nil, auth.ErrUserDisabled
+	}
+	if u.TokenVersion != version {
+		o.emit(ctx, EventRefused, u, c, "attempt")
+		return nil, ErrInvalidAttempt
 	}
 	if err := o.store.LinkIdentity(ctx, o.record(p, u.ID, id)); err != nil {
 		if !errors.Is(err, auth.ErrConflict) {
@@ -92,6 +99,10 @@ func (o *OIDC) account(ctx context.Context, p *provider, id *identity, c auth.Cl
 	if id.EmailVerified && email != "" && auth.ValidateEmail(email) == nil {
 		u, err = users.UserByEmail(ctx, email)
 		switch {
+		case err == nil && u.Disabled:
+			// Neither linked nor taken back: a disabled account stays as
+			// its administrator left it.
+			return u, "linked", nil
 		case err == nil && u.EmailVerified:
 			if err := o.store.LinkIdentity(ctx, o.record(p, u.ID, id)); err != nil {
 				return nil, "", o.raced(err)

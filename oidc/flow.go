@@ -22,6 +22,10 @@ import (
 type attemptData struct {
 	Nonce    string `json:"n"`
 	Verifier string `json:"v"`
+	// UserVersion is, for a link, the user's TokenVersion when it began:
+	// a link whose user's logins were ended since (a password change, a
+	// reclaim of the account) is refused.
+	UserVersion int64 `json:"uv,omitempty"`
 }
 
 // Begun is an attempt begun: the provider's authorization URL to send the
@@ -53,6 +57,9 @@ func (o *OIDC) Begin(ctx context.Context, name string, link *auth.User, c auth.C
 	}
 	state, binding := randomString(32), randomString(32)
 	d := attemptData{Nonce: randomString(32), Verifier: oauth2.GenerateVerifier()}
+	if link != nil {
+		d.UserVersion = link.TokenVersion
+	}
 	data, err := json.Marshal(d)
 	if err != nil {
 		return nil, err
@@ -145,7 +152,7 @@ func (o *OIDC) Finish(ctx context.Context, cb Callback) (*Result, error) {
 		return refuse(nil, reason, err)
 	}
 	if a.UserID != "" {
-		return o.link(ctx, p, a.UserID, id, cb.Client)
+		return o.link(ctx, p, a.UserID, d.UserVersion, id, cb.Client)
 	}
 	return o.signIn(ctx, p, id, cb)
 }

@@ -510,6 +510,24 @@ func TestWhoGetsSignedIn(t *testing.T) {
 			t.Errorf("new account %+v, want carol.two with the verified email", u)
 		}
 	})
+	t.Run("a disabled account found by its email: left alone", func(t *testing.T) {
+		e := newEnv(t)
+		squatter := register(t, e, "mallory", "victim@example.com", false)
+		disabled := true
+		if _, err := e.store.ChangeUser(ctx, squatter.ID, auth.UserChange{Disabled: &disabled, Now: e.clock.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		e.claims(map[string]any{"email": "victim@example.com", "email_verified": true})
+		if _, err := e.signIn(t); !errors.Is(err, auth.ErrUserDisabled) {
+			t.Fatalf("sign-in: %v", err)
+		}
+		if ids, _ := e.o.Identities(ctx, squatter.ID); len(ids) != 0 {
+			t.Errorf("the disabled account was linked: %+v", ids)
+		}
+		if u, _ := e.store.UserByID(ctx, squatter.ID); u.PasswordHash == "" || u.EmailVerified {
+			t.Errorf("the disabled account was taken back: %+v", u)
+		}
+	})
 	t.Run("a disabled account", func(t *testing.T) {
 		e := newEnv(t)
 		r, err := e.signIn(t)
@@ -552,6 +570,18 @@ func TestLink(t *testing.T) {
 	if _, err := e.o.Finish(ctx, cb); !errors.Is(err, oidc.ErrLinkedElsewhere) {
 		t.Errorf("a link of alice's provider account for bob: %v", err)
 	}
+	// A link begun before the user's logins were ended (a password
+	// change, a reclaim of the account) is refused.
+	carol, _ := e.a.Register(ctx, auth.NewUser{Username: "carol", Password: "carol's password"})
+	e.tp.SetExpectedSubject("sub-carol")
+	cb, _ = e.begin(t, carol)
+	if err := e.store.InvalidateTokens(ctx, carol.ID, e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.o.Finish(ctx, cb); !errors.Is(err, oidc.ErrInvalidAttempt) {
+		t.Errorf("a link across an ending of the user's logins: %v", err)
+	}
+	e.tp.SetExpectedSubject("sub-alice")
 	// alice has a password: unlinking is fine.
 	if err := e.o.Unlink(ctx, alice, "test", auth.Client{}); err != nil {
 		t.Errorf("Unlink: %v", err)

@@ -176,6 +176,33 @@ CREATE TABLE {schema}.auth_passkey_ceremonies (
 CREATE INDEX auth_passkey_ceremonies_user_id_idx ON {schema}.auth_passkey_ceremonies (user_id);
 CREATE INDEX auth_passkey_ceremonies_expires_at_idx ON {schema}.auth_passkey_ceremonies (expires_at);
 `},
+	{10, "sign-in through other providers: linked identities, attempts", `
+-- identitystore.Store: the provider accounts linked to users, each linked
+-- once (issuer, subject) and each user's one per provider; and the
+-- sign-ins and links in progress, by the SHA-256 of their state, a link's
+-- with its user. Everything goes with the user.
+CREATE TABLE {schema}.auth_identities (
+	user_id   text NOT NULL REFERENCES {schema}.auth_users (id) ON DELETE CASCADE,
+	provider  text COLLATE "C" NOT NULL,
+	issuer    text COLLATE "C" NOT NULL,
+	subject   text COLLATE "C" NOT NULL,
+	email     text NOT NULL,
+	linked_at timestamptz NOT NULL,
+	PRIMARY KEY (user_id, provider),
+	UNIQUE (issuer, subject)
+);
+CREATE TABLE {schema}.auth_identity_attempts (
+	id         bytea PRIMARY KEY,
+	binding    bytea NOT NULL, -- SHA-256 of the browser's cookie
+	provider   text NOT NULL,
+	user_id    text REFERENCES {schema}.auth_users (id) ON DELETE CASCADE, -- NULL: a sign-in
+	data       bytea NOT NULL,
+	created_at timestamptz NOT NULL,
+	expires_at timestamptz NOT NULL
+);
+CREATE INDEX auth_identity_attempts_user_id_idx ON {schema}.auth_identity_attempts (user_id);
+CREATE INDEX auth_identity_attempts_expires_at_idx ON {schema}.auth_identity_attempts (expires_at);
+`},
 }
 
 // lockName is the first key of the advisory lock; the schema name is the

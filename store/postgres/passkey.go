@@ -19,9 +19,9 @@ import (
 // WHERE sign_count = prev (in a CTE that also says whether the credential
 // is there), TakeCeremony's DELETE ... RETURNING, and the first handle's
 // INSERT ... ON CONFLICT DO NOTHING, which waits for an insert in flight.
-// DeleteCredential is a transaction that first locks the user's handle,
-// which the user's credentials reference: the deletions of a user's
-// credentials run one after the other, and each counts what the one before
+// DeleteCredential is a transaction that first locks the user's row, as
+// UnlinkIdentity does: the deletions of a user's ways in (credentials and
+// identities) run one after the other, and each counts what the one before
 // left (a DELETE with a count in its WHERE clause alone would not: two
 // at once, each deleting a different row, would both count two).
 // CreateUserWithCredential is CreateUser's transaction, with the handle
@@ -283,10 +283,11 @@ func (s *Store) RenameCredential(ctx context.Context, userID string, id []byte, 
 }
 
 // DeleteCredential implements passkeystore.Store, in one transaction: the
-// user's handle locked (none: the user has no credential), then one
-// DELETE, whose WHERE clause with keepLast counts the user's credentials,
-// and which says whether the user's credential is there (the last one:
-// auth.ErrConflict) or not (auth.ErrNotFound) when it deleted nothing.
+// user's row locked (none: the user has no credential), then one DELETE,
+// whose WHERE clause with keepLast counts the user's credentials and
+// identities, and which says whether the user's credential is there (the
+// last way in: auth.ErrConflict) or not (auth.ErrNotFound) when it deleted
+// nothing.
 func (s *Store) DeleteCredential(ctx context.Context, userID string, id []byte, keepLast bool) error {
 	if err := s.ready(ctx); err != nil {
 		return err
@@ -296,7 +297,7 @@ func (s *Store) DeleteCredential(ctx context.Context, userID string, id []byte, 
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		var one int
-		err := tx.QueryRow(ctx, s.q.lockUserHandle, userID).Scan(&one)
+		err := tx.QueryRow(ctx, s.q.lockUser, userID).Scan(&one)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
 			return auth.ErrNotFound
@@ -312,7 +313,7 @@ func (s *Store) DeleteCredential(ctx context.Context, userID string, id []byte, 
 		case deleted == 1:
 			return nil
 		case exists:
-			return auth.ErrConflict // the user's last one
+			return auth.ErrConflict // the user's last way in
 		}
 		return auth.ErrNotFound
 	})

@@ -1,7 +1,7 @@
 // Package postgres is an auth.Store on PostgreSQL, for services that run
 // more than one instance against one database. It offers every optional
 // capability (recovery.LinkStore, admin.UserLister, auth.UserDeleter,
-// mfastore.Store, passkeystore.Store).
+// mfastore.Store, passkeystore.Store, identitystore.Store).
 //
 // # Use
 //
@@ -19,7 +19,7 @@
 // The store keeps its tables (auth_users, auth_sessions, auth_link_tokens,
 // auth_mfa_totp, auth_mfa_recovery_codes, auth_mfa_challenges,
 // auth_passkey_user_handles, auth_passkey_credentials,
-// auth_passkey_ceremonies,
+// auth_passkey_ceremonies, auth_identities, auth_identity_attempts,
 // auth_schema_migrations, and auth_limit_budgets and auth_limit_familiar
 // for Limiter, with its functions) in one PostgreSQL schema: by default the current
 // schema of the connection (the first existing entry of its search_path,
@@ -57,11 +57,14 @@
 // The compare-and-sets of the second factors are single statements the
 // same way: AdvanceTOTP's UPDATE ... WHERE last_step < step, and the
 // DELETE of a recovery code or a challenge, of which one call changes the
-// row and every call waiting for it finds the row changed; and those of
+// row and every call waiting for it finds the row changed; those of
 // the passkeys: UseCredential's UPDATE ... WHERE sign_count = prev, and
-// TakeCeremony's DELETE ... RETURNING.
+// TakeCeremony's DELETE ... RETURNING; and TakeAttempt's DELETE ...
+// RETURNING. LinkIdentity is one INSERT whose unique keys link a provider
+// account once, and give a user one identity per provider; it shares the
+// user's row (FOR SHARE) while it inserts.
 //
-// Seven are transactions, each for a check that must hold when its write
+// Ten are transactions, each for a check that must hold when its write
 // commits. CreateUser, and RedeemLinkToken for a verification, first take
 // a transaction-scoped advisory lock on each login name they claim (a
 // username or an email, per schema), then check it against every username
@@ -76,12 +79,16 @@
 // last two administrators run one after the other, and the second is
 // refused. ConfirmTOTP and ReplaceRecoveryCodes lock the user's enrolment
 // (by confirming it, or SELECT ... FOR NO KEY UPDATE) before they replace
-// its recovery codes, all or nothing. CreateUserWithCredential is
-// CreateUser's transaction with the user's passkey inserted in it, all or
-// nothing. DeleteCredential locks the user's passkey handle (SELECT ...
-// FOR NO KEY UPDATE) before it counts the user's credentials and deletes
-// one, so that of two deletions at once of a user's last two credentials
-// with keepLast, the second counts one and refuses.
+// its recovery codes, all or nothing. CreateUserWithCredential and
+// CreateUserWithIdentity are CreateUser's transaction with the user's
+// passkey, or identity, inserted in it, all or nothing. DeleteCredential
+// and UnlinkIdentity lock the user's row (SELECT ... FOR NO KEY UPDATE)
+// before they count the user's ways in (credentials and identities) and
+// delete one, so that of two deletions at once of a user's last two ways
+// in with keepLast, whichever their kinds, the second counts one and
+// refuses. ReclaimAccount locks the user's row the same way, compares the
+// email, and then replaces the user's identities and removes every other
+// way in, in that one transaction.
 //
 // Hashes are compared with SQL equality, which is not constant-time. The
 // values compared are SHA-256 digests of refresh-token secrets and password
@@ -122,6 +129,7 @@ import (
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/admin"
 	"github.com/goauthkit/auth/recovery"
+	"github.com/goauthkit/auth/store/identitystore"
 	"github.com/goauthkit/auth/store/mfastore"
 	"github.com/goauthkit/auth/store/passkeystore"
 )
@@ -142,14 +150,15 @@ type Store struct {
 
 // Store offers every optional capability of an auth.Store.
 var (
-	_ auth.Store         = (*Store)(nil)
-	_ recovery.LinkStore = (*Store)(nil)
-	_ admin.UserLister   = (*Store)(nil)
-	_ auth.UserDeleter   = (*Store)(nil)
-	_ mfastore.Store     = (*Store)(nil)
-	_ passkeystore.Store = (*Store)(nil)
-	_ auth.Pinger        = (*Store)(nil)
-	_ io.Closer          = (*Store)(nil)
+	_ auth.Store          = (*Store)(nil)
+	_ recovery.LinkStore  = (*Store)(nil)
+	_ admin.UserLister    = (*Store)(nil)
+	_ auth.UserDeleter    = (*Store)(nil)
+	_ mfastore.Store      = (*Store)(nil)
+	_ passkeystore.Store  = (*Store)(nil)
+	_ identitystore.Store = (*Store)(nil)
+	_ auth.Pinger         = (*Store)(nil)
+	_ io.Closer           = (*Store)(nil)
 )
 
 // Config configures Open and New. The zero value keeps the tables in the

@@ -20,13 +20,21 @@ type queries struct {
 	createChallenge, challenge, spendChallenge                                    string
 
 	userHandle, addUserHandle, insertUserHandle, addCredential, credential, credentials string
-	useCredential, renameCredential, lockUserHandle, deleteCredential                   string
+	useCredential, renameCredential, lockUser, deleteCredential                         string
 	createCeremony, takeCeremony                                                        string
+
+	identity, identities, linkIdentity, insertIdentity, unlinkIdentity string
+	userEmailForUpdate, accountLinked, deleteUserIdentities, reclaim   string
+	createAttempt, takeAttempt                                         string
 }
 
 // credentialColumns are the columns of a passkey credential, as
 // scanCredential reads them.
 const credentialColumns = `id, user_id, name, public_key, sign_count, backup_eligible, backup_state, aaguid, transports, created_at, last_used_at`
+
+// identityColumns are the columns of a linked identity, as scanIdentity
+// reads them.
+const identityColumns = `user_id, provider, issuer, subject, email, linked_at`
 
 const userColumns = `id, username, email, email_verified, password_hash, disabled, roles, token_version, created_at, updated_at, tokens_ended_at`
 
@@ -53,7 +61,8 @@ func buildQueries(schema string) queries {
 		"{totp}", ident(schema, "auth_mfa_totp"), "{codes}", ident(schema, "auth_mfa_recovery_codes"),
 		"{challenges}", ident(schema, "auth_mfa_challenges"),
 		"{handles}", ident(schema, "auth_passkey_user_handles"), "{credentials}", ident(schema, "auth_passkey_credentials"),
-		"{ceremonies}", ident(schema, "auth_passkey_ceremonies"))
+		"{ceremonies}", ident(schema, "auth_passkey_ceremonies"),
+		"{identities}", ident(schema, "auth_identities"), "{attempts}", ident(schema, "auth_identity_attempts"))
 	return queries{
 		createUser: r.Replace(`INSERT INTO {users} (` + newUserColumns + `)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`),
@@ -235,20 +244,22 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`),
 )
 SELECT (SELECT count(*) FROM u), EXISTS (SELECT 1 FROM {credentials} WHERE id = $1)`),
 		renameCredential: r.Replace(`UPDATE {credentials} SET name = $3 WHERE id = $1 AND user_id = $2 RETURNING ` + credentialColumns),
-		// DeleteCredential holds the user's handle until it commits, so
-		// that the deletions of the user's credentials run one after the
-		// other, each counting what the one before left (a new statement
-		// takes a new snapshot, under READ COMMITTED). FOR NO KEY UPDATE
-		// leaves the handle's key free to the inserts of credentials
-		// (FOR KEY SHARE).
-		lockUserHandle: r.Replace(`SELECT 1 FROM {handles} WHERE user_id = $1 FOR NO KEY UPDATE`),
+		// DeleteCredential and UnlinkIdentity hold the user's row until
+		// they commit, so that the deletions of the user's ways in
+		// (credentials and identities) run one after the other, each
+		// counting what the one before left (a new statement takes a new
+		// snapshot, under READ COMMITTED). FOR NO KEY UPDATE leaves the
+		// user's key free to the inserts that reference it (FOR KEY
+		// SHARE): sessions, credentials' handles, challenges.
+		lockUser: r.Replace(`SELECT 1 FROM {users} WHERE id = $1 FOR NO KEY UPDATE`),
 		// The user's credential, unless (with keepLast, $3) it is the
-		// user's only one; it returns (deleted, whether the user's
-		// credential is there): 0 deleted is ErrConflict if it is,
-		// ErrNotFound if not.
+		// user's last way in: the only credential of a user without an
+		// identity. It returns (deleted, whether the user's credential is
+		// there): 0 deleted is ErrConflict if it is, ErrNotFound if not.
 		deleteCredential: r.Replace(`WITH d AS (
 	DELETE FROM {credentials} WHERE id = $1 AND user_id = $2
-		AND (NOT $3 OR (SELECT count(*) FROM {credentials} WHERE user_id = $2) > 1)
+		AND (NOT $3 OR (SELECT count(*) FROM {credentials} WHERE user_id = $2) > 1
+			OR EXISTS (SELECT 1 FROM {identities} WHERE user_id = $2))
 	RETURNING 1
 )
 SELECT (SELECT count(*) FROM d), EXISTS (SELECT 1 FROM {credentials} WHERE id = $1 AND user_id = $2)`),
@@ -262,5 +273,69 @@ INSERT INTO {ceremonies} (id, kind, user_id, data, created_at, expires_at) VALUE
 		// deletes the row returns it, the others wait for its row lock and
 		// find the row gone.
 		takeCeremony: r.Replace(`DELETE FROM {ceremonies} WHERE id = $1 RETURNING kind, user_id, data, created_at, expires_at`),
+
+		// Linked identities (identitystore.Store).
+		identity:   r.Replace(`SELECT ` + identityColumns + ` FROM {identities} WHERE issuer = $1 AND subject = $2`),
+		identities: r.Replace(`SELECT ` + identityColumns + ` FROM {identities} WHERE user_id = $1 ORDER BY linked_at, provider`),
+		// A link shares the user's row (FOR SHARE) while it inserts: it
+		// waits for a DeleteCredential, an UnlinkIdentity or a
+		// ReclaimAccount of the user in flight (FOR NO KEY UPDATE), and
+		// they for it. No row inserted: no such user.
+		linkIdentity: r.Replace(`WITH u AS (SELECT id FROM {users} WHERE id = $1 FOR SHARE)
+INSERT INTO {identities} (` + identityColumns + `) SELECT u.id, $2, $3, $4, $5, $6 FROM u`),
+		insertIdentity: r.Replace(`INSERT INTO {identities} (` + identityColumns + `) VALUES ($1, $2, $3, $4, $5, $6)`),
+		// The user's identity at a provider, unless (with keepLast, $3) it
+		// is the user's last way in: the only identity of a user without a
+		// passkey. It returns (deleted, whether the user's identity is
+		// there), as deleteCredential does.
+		unlinkIdentity: r.Replace(`WITH d AS (
+	DELETE FROM {identities} WHERE user_id = $1 AND provider = $2
+		AND (NOT $3 OR (SELECT count(*) FROM {identities} WHERE user_id = $1) > 1
+			OR EXISTS (SELECT 1 FROM {credentials} WHERE user_id = $1))
+	RETURNING 1
+)
+SELECT (SELECT count(*) FROM d), EXISTS (SELECT 1 FROM {identities} WHERE user_id = $1 AND provider = $2)`),
+		// ReclaimAccount: the user's row locked first (as DeleteUser and
+		// the endings of tokens lock it before the user's other rows),
+		// with the email to compare.
+		userEmailForUpdate:   r.Replace(`SELECT email, email_verified FROM {users} WHERE id = $1 FOR NO KEY UPDATE`),
+		accountLinked:        r.Replace(`SELECT EXISTS (SELECT 1 FROM {identities} WHERE issuer = $1 AND subject = $2)`),
+		deleteUserIdentities: r.Replace(`DELETE FROM {identities} WHERE user_id = $1`),
+		// Then, in one statement, every way in of the user removed and
+		// every login ended, as invalidateTokens ends them: the handle
+		// (and the credentials, ON DELETE CASCADE), the passkey ceremonies,
+		// the TOTP enrolment (and the codes), the challenges, the attempts
+		// and the mailed links, but those a redemption holds (it locks the
+		// link before the user, so waiting for it here could deadlock; it
+		// finds the link dead once this commits, the token version moved,
+		// and deletes it).
+		reclaim: r.Replace(`WITH s AS (
+	UPDATE {sessions} SET revoked = true WHERE user_id = $1 AND NOT revoked
+), h AS (
+	DELETE FROM {handles} WHERE user_id = $1
+), c AS (
+	DELETE FROM {ceremonies} WHERE user_id = $1
+), t AS (
+	DELETE FROM {totp} WHERE user_id = $1
+), ch AS (
+	DELETE FROM {challenges} WHERE user_id = $1
+), a AS (
+	DELETE FROM {attempts} WHERE user_id = $1
+), l AS (
+	DELETE FROM {links} WHERE hash IN (SELECT hash FROM {links} WHERE user_id = $1 FOR UPDATE SKIP LOCKED)
+)
+UPDATE {users} SET password_hash = '', email_verified = true, token_version = token_version + 1, updated_at = $2,
+	tokens_ended_at = GREATEST(tokens_ended_at, $2)
+WHERE id = $1`),
+		// A new attempt takes along the attempts that expired before it
+		// was made, but those another statement holds (as createChallenge).
+		createAttempt: r.Replace(`WITH d AS (
+	DELETE FROM {attempts} WHERE id IN (SELECT id FROM {attempts} WHERE expires_at < $6 FOR UPDATE SKIP LOCKED)
+)
+INSERT INTO {attempts} (id, binding, provider, user_id, data, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`),
+		// An attempt is taken once: of DELETEs at once, the one that
+		// deletes the row returns it, the others wait for its row lock and
+		// find the row gone.
+		takeAttempt: r.Replace(`DELETE FROM {attempts} WHERE id = $1 RETURNING binding, provider, user_id, data, created_at, expires_at`),
 	}
 }

@@ -35,6 +35,7 @@ var identityCases = []storeCase[identityStore]{
 	{"ConcurrentCreateUserWithIdentity", testConcurrentCreateWithIdentity},
 	{"ConcurrentUnlinkIdentityKeepLast", testConcurrentUnlinkKeepLast},
 	{"ConcurrentReclaimAccount", testConcurrentReclaim},
+	{"ConcurrentReclaimAndRedeem", testConcurrentReclaimRedeem},
 	{"ConcurrentTakeAttempt", testConcurrentTakeAttempt},
 }
 
@@ -1241,6 +1242,63 @@ func testConcurrentReclaim(t *testing.T, s identityStore) {
 		want.PasswordHash, want.EmailVerified, want.TokenVersion, want.TokensEndedAt, want.UpdatedAt = "", true, 1, now, now
 		wantUser(t, s, want)
 		sessionRevoked(t, s, sess, fmt.Sprint("squatter session ", round))
+	}
+}
+
+// testConcurrentReclaimRedeem: of reclaimings of an account and
+// redemptions of its mailed link at once (where the store keeps links),
+// exactly one succeeds, whichever: a redemption first verifies the email,
+// a reclaiming first kills the link; the others lose with an error of the
+// contract, never with an unavailable store (a deadlock).
+func testConcurrentReclaimRedeem(t *testing.T, s identityStore) {
+	l, ok := s.(linkStore)
+	if !ok {
+		t.Log("storetest: the store does not implement recovery.LinkStore: its part is not run")
+		return
+	}
+	ctx := context.Background()
+	for round := range 6 {
+		u := newUser(fmt.Sprint("user", round))
+		mustCreate(t, s, u)
+		purpose := []recovery.LinkPurpose{recovery.LinkResetPassword, recovery.LinkVerifyEmail}[round%2]
+		lt := linkToken(u.ID, fmt.Sprint("link ", round), purpose, base)
+		lt.Email = u.Email
+		if err := l.CreateLinkToken(ctx, lt); err != nil {
+			t.Fatal(err)
+		}
+		now := base.Add(time.Minute)
+		errs := atOnce(func(i int) error {
+			if i%2 == 0 {
+				return s.ReclaimAccount(ctx, u.ID, u.Email, identity(u.ID, "google", fmt.Sprint("owner ", round, " ", i), now), now)
+			}
+			_, err := l.RedeemLinkToken(ctx, recovery.Redemption{Hash: lt.Hash, Purpose: purpose, Now: now, NewPasswordHash: "$2b$reset"})
+			return err
+		})
+		won := -1
+		for i, err := range errs {
+			switch {
+			case err == nil && won < 0:
+				won = i
+			case err == nil:
+				t.Fatalf("round %d: calls %d and %d both succeeded", round, won, i)
+			case (errors.Is(err, auth.ErrConflict) || errors.Is(err, auth.ErrNotFound)) && !errors.Is(err, auth.ErrStoreUnavailable):
+			default:
+				t.Fatalf("round %d: call %d: %v", round, i, err)
+			}
+		}
+		if won < 0 {
+			t.Fatalf("round %d: neither a reclaiming nor a redemption succeeded", round)
+		}
+		got, err := s.UserByID(ctx, u.ID)
+		if err != nil || !got.EmailVerified {
+			t.Fatalf("round %d: the user after the race: %+v, %v", round, got, err)
+		}
+		ids, err := s.Identities(ctx, u.ID)
+		if err != nil || won%2 == 0 && len(ids) != 1 || won%2 == 1 && len(ids) != 0 {
+			t.Fatalf("round %d: call %d won, and the user has identities %v (%v)", round, won, ids, err)
+		}
+		_, err = l.LinkToken(ctx, lt.Hash)
+		isErr(t, "the link after the race", err, auth.ErrNotFound)
 	}
 }
 
