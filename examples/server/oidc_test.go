@@ -753,6 +753,17 @@ func TestE2EOIDCLink(t *testing.T) {
 				t.Fatalf("GET /identities: %v", ids)
 			}
 
+			// A link begun before the user's logins were ended (here, logout
+			// everywhere from another device) is refused.
+			begun := b.link(access)
+			fresh, _ := e.login("henry", "henry's long password")
+			e.post("/logout/all", "", fresh).want(t, 204, "")
+			b.wantFailure(b.callback(b.atProvider(begun, "henry-p")), 400)
+			access, _ = e.login("henry", "henry's long password")
+			if ids := e.identities(access); len(ids) != 0 {
+				t.Fatalf("GET /identities: %v", ids)
+			}
+
 			// In the same browser, it links, and changes no login.
 			b.wantLinked(b.callback(b.atProvider(b.link(access), "henry-p")))
 			e.wantIdentity(access, "henry-sub", nil)
@@ -793,7 +804,7 @@ func TestE2EOIDCLink(t *testing.T) {
 				t.Fatalf("a refused link set the attempt cookie: %v", pg.header.Values("Set-Cookie"))
 			}
 			b.call(http.MethodPost, "/identities/zitadel/link", "", "", "").want(t, 401, "")
-			fresh, _ := e.login("other", "other's long password")
+			fresh, _ = e.login("other", "other's long password")
 			b.call(http.MethodPost, "/identities/nope/link", "", "", fresh).want(t, 404, "not_found")
 
 			// Henry has a password: the identity may go; the provider
@@ -927,9 +938,10 @@ func TestE2EOIDCCallbackRefused(t *testing.T) {
 }
 
 // TestE2EOIDCDisabled: a disabled account's provider sign-in ends on the
-// failure page.
+// failure page, whether the account is linked or found by its email (then
+// neither linked nor taken back).
 func TestE2EOIDCDisabled(t *testing.T) {
-	e := newOIDCEnv(t, "memory", providerOptions{}, envOptions{})
+	e := newOIDCEnv(t, "memory", providerOptions{}, envOptions{smtp: true})
 	e.user("sub", "vera", "vera@example.com", true)
 	e.browser().signIn("vera")
 	e.signup("root", "root's long password")
@@ -941,6 +953,24 @@ func TestE2EOIDCDisabled(t *testing.T) {
 	b.wantFailure(pg, 400)
 	if !strings.Contains(pg.raw, "disabled") {
 		t.Errorf("the failure page: %s", pg.raw)
+	}
+
+	e.verifiedHere("zack")                                                            // email proven
+	e.signupReq2("zoey", "zoey's long password", "zoey@example.com").want(t, 201, "") // never proven
+	e.mailedToken("zoey@example.com")
+	for _, name := range []string{"zack", "zoey"} {
+		e.do(request{method: "PATCH", path: "/admin/users/" + e.id(name), contentType: ctJSON, body: `{"disabled":true}`, bearer: rootAccess}).want(t, 200, "")
+		e.user(name+"-sub", name+"-p", name+"@example.com", true)
+		b := e.browser()
+		b.wantFailure(b.callback(b.atProvider(b.begin(), name+"-p")), 400)
+		e.do(request{method: "PATCH", path: "/admin/users/" + e.id(name), contentType: ctJSON, body: `{"disabled":false}`, bearer: rootAccess}).want(t, 200, "")
+		access, _ := e.login(name, name+"'s long password") // its password stays
+		if ids := e.identities(access); len(ids) != 0 {
+			t.Fatalf("%s: GET /identities: %v", name, ids)
+		}
+		if me := e.me(access); me.body["email_verified"] != (name == "zack") {
+			t.Fatalf("%s: %s", name, me.raw)
+		}
 	}
 }
 
