@@ -250,16 +250,7 @@ func (m *Store) CreateAttempt(ctx context.Context, a *identitystore.Attempt) err
 	if _, ok := m.users[a.UserID]; !ok && a.UserID != "" {
 		return auth.ErrNotFound
 	}
-	if _, ok := m.attempts[string(a.ID)]; ok {
-		return auth.ErrConflict // the same hash twice: a random state never repeats
-	}
-	for id, old := range m.attempts {
-		if old.ExpiresAt.Before(a.CreatedAt) {
-			delete(m.attempts, id)
-		}
-	}
-	m.attempts[string(a.ID)] = copyAttempt(a)
-	return nil
+	return putExpiring(m.attempts, a.ID, copyAttempt(a), a.CreatedAt, func(a *identitystore.Attempt) time.Time { return a.ExpiresAt })
 }
 
 // TakeAttempt implements identitystore.Store.
@@ -268,12 +259,7 @@ func (m *Store) TakeAttempt(ctx context.Context, id []byte) (*identitystore.Atte
 		return nil, err
 	}
 	defer m.mu.Unlock()
-	a, ok := m.attempts[string(id)]
-	if !ok {
-		return nil, auth.ErrNotFound
-	}
-	delete(m.attempts, string(id))
-	return a, nil // no longer the store's
+	return takeOnce(m.attempts, id) // no longer the store's
 }
 
 // deleteIdentitiesLocked deletes the user's identities and attempts:

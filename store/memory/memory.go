@@ -636,3 +636,33 @@ func (m *Store) RedeemLinkToken(ctx context.Context, r recovery.Redemption) (*au
 	}
 	return u.Clone(), nil
 }
+
+// putExpiring stores v under id in records, having deleted the records
+// that expired before now: how the store keeps what is spent once
+// (second-factor challenges, passkey ceremonies, sign-in attempts). It
+// returns auth.ErrConflict, storing nothing, if id is taken (the hash of a
+// random token never repeats). The caller holds the lock.
+func putExpiring[T any](records map[string]T, id []byte, v T, now time.Time, expires func(T) time.Time) error {
+	if _, ok := records[string(id)]; ok {
+		return auth.ErrConflict
+	}
+	for k, old := range records {
+		if expires(old).Before(now) {
+			delete(records, k)
+		}
+	}
+	records[string(id)] = v
+	return nil
+}
+
+// takeOnce deletes the record id from records and returns it, or
+// auth.ErrNotFound. The caller holds the lock.
+func takeOnce[T any](records map[string]T, id []byte) (T, error) {
+	v, ok := records[string(id)]
+	if !ok {
+		var zero T
+		return zero, auth.ErrNotFound
+	}
+	delete(records, string(id))
+	return v, nil
+}

@@ -3,6 +3,7 @@ package memory
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/store/mfastore"
@@ -168,16 +169,7 @@ func (m *Store) CreateChallenge(ctx context.Context, c *mfastore.Challenge) erro
 	if _, ok := m.users[c.UserID]; !ok {
 		return auth.ErrNotFound
 	}
-	if _, ok := m.challenges[string(c.ID)]; ok {
-		return auth.ErrConflict // the same hash twice: a random token never repeats
-	}
-	for id, old := range m.challenges {
-		if old.ExpiresAt.Before(c.CreatedAt) {
-			delete(m.challenges, id)
-		}
-	}
-	m.challenges[string(c.ID)] = copyChallenge(c)
-	return nil
+	return putExpiring(m.challenges, c.ID, copyChallenge(c), c.CreatedAt, func(c *mfastore.Challenge) time.Time { return c.ExpiresAt })
 }
 
 // Challenge implements mfastore.Store.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"slices"
+	"time"
 	"unicode/utf8"
 
 	"github.com/goauthkit/auth"
@@ -269,16 +270,7 @@ func (m *Store) CreateCeremony(ctx context.Context, c *passkeystore.Ceremony) er
 	if _, ok := m.users[c.UserID]; !ok && c.UserID != "" {
 		return auth.ErrNotFound
 	}
-	if _, ok := m.ceremonies[string(c.ID)]; ok {
-		return auth.ErrConflict // the same hash twice: a random token never repeats
-	}
-	for id, old := range m.ceremonies {
-		if old.ExpiresAt.Before(c.CreatedAt) {
-			delete(m.ceremonies, id)
-		}
-	}
-	m.ceremonies[string(c.ID)] = copyCeremony(c)
-	return nil
+	return putExpiring(m.ceremonies, c.ID, copyCeremony(c), c.CreatedAt, func(c *passkeystore.Ceremony) time.Time { return c.ExpiresAt })
 }
 
 // TakeCeremony implements passkeystore.Store.
@@ -287,12 +279,7 @@ func (m *Store) TakeCeremony(ctx context.Context, id []byte) (*passkeystore.Cere
 		return nil, err
 	}
 	defer m.mu.Unlock()
-	c, ok := m.ceremonies[string(id)]
-	if !ok {
-		return nil, auth.ErrNotFound
-	}
-	delete(m.ceremonies, string(id))
-	return c, nil // no longer the store's
+	return takeOnce(m.ceremonies, id) // no longer the store's
 }
 
 // deletePasskeysLocked deletes everything passkeystore.Store keeps of the
