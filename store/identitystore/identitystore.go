@@ -15,9 +15,11 @@ package identitystore
 
 import (
 	"context"
+	"crypto/sha256"
 	"time"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/store/storable"
 )
 
 // Limits on what a Store must keep; package oidc never gives more.
@@ -150,4 +152,39 @@ type Store interface {
 	// or not: of any number of calls at once, exactly one gets it. It
 	// returns auth.ErrNotFound if there is no such attempt.
 	TakeAttempt(ctx context.Context, id []byte) (*Attempt, error)
+}
+
+// ValidProvider reports whether p is a provider name a Store keeps: 1 to
+// MaxProviderBytes lower-case letters and digits.
+func ValidProvider(p string) bool {
+	if p == "" || len(p) > MaxProviderBytes {
+		return false
+	}
+	for _, c := range []byte(p) {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidAccount reports whether issuer and subject can name a provider
+// account a Store keeps.
+func ValidAccount(issuer, subject string) bool {
+	return issuer != "" && len(issuer) <= MaxIssuerBytes && subject != "" &&
+		len(subject) <= MaxSubjectBytes && storable.Strings(issuer, subject)
+}
+
+// Valid reports whether every field of id is within the limits a Store
+// keeps (else the Store answers auth.ErrInvalidInput).
+func (id *Identity) Valid() bool {
+	return ValidProvider(id.Provider) && ValidAccount(id.Issuer, id.Subject) &&
+		len(id.Email) <= MaxEmailBytes && storable.Strings(id.UserID, id.Email)
+}
+
+// Valid reports whether every field of a is within the limits a Store
+// keeps (else the Store answers auth.ErrInvalidInput).
+func (a *Attempt) Valid() bool {
+	return len(a.ID) == sha256.Size && len(a.Binding) == sha256.Size && ValidProvider(a.Provider) &&
+		storable.Strings(a.UserID) && len(a.Data) <= MaxAttemptDataBytes
 }

@@ -2,7 +2,6 @@ package memory
 
 import (
 	"context"
-	"crypto/sha256"
 	"slices"
 	"strings"
 	"time"
@@ -33,48 +32,13 @@ func copyAttempt(a *identitystore.Attempt) *identitystore.Attempt {
 	return &o
 }
 
-// providerValid reports whether p is a provider's name: 1 to
-// identitystore.MaxProviderBytes lower-case letters and digits.
-func providerValid(p string) bool {
-	if p == "" || len(p) > identitystore.MaxProviderBytes {
-		return false
-	}
-	for _, c := range []byte(p) {
-		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
-			return false
-		}
-	}
-	return true
-}
-
-// providerAccountValid reports whether issuer and subject can name a
-// provider account the store keeps.
-func providerAccountValid(issuer, subject string) bool {
-	return issuer != "" && len(issuer) <= identitystore.MaxIssuerBytes && subject != "" &&
-		len(subject) <= identitystore.MaxSubjectBytes && storable.Strings(issuer, subject)
-}
-
-// identityValid reports whether every field of id is within the limits of
-// identitystore.Identity.
-func identityValid(id *identitystore.Identity) bool {
-	return providerValid(id.Provider) && providerAccountValid(id.Issuer, id.Subject) &&
-		len(id.Email) <= identitystore.MaxEmailBytes && storable.Strings(id.UserID, id.Email)
-}
-
-// attemptValid reports whether every field of a is within the limits of
-// identitystore.Attempt.
-func attemptValid(a *identitystore.Attempt) bool {
-	return len(a.ID) == sha256.Size && len(a.Binding) == sha256.Size && providerValid(a.Provider) &&
-		storable.Strings(a.UserID) && len(a.Data) <= identitystore.MaxAttemptDataBytes
-}
-
 // Identity implements identitystore.Store.
 func (m *Store) Identity(ctx context.Context, issuer, subject string) (*identitystore.Identity, error) {
 	if err := m.rlock(ctx); err != nil {
 		return nil, err
 	}
 	defer m.mu.RUnlock()
-	if !providerAccountValid(issuer, subject) {
+	if !identitystore.ValidAccount(issuer, subject) {
 		return nil, auth.ErrNotFound
 	}
 	id, ok := m.identities[identityKey(issuer, subject)]
@@ -135,7 +99,7 @@ func (m *Store) linkLocked(userID string, id *identitystore.Identity) {
 
 // LinkIdentity implements identitystore.Store.
 func (m *Store) LinkIdentity(ctx context.Context, id *identitystore.Identity) error {
-	if !identityValid(id) {
+	if !id.Valid() {
 		return auth.ErrInvalidInput
 	}
 	if err := m.lock(ctx); err != nil {
@@ -156,7 +120,7 @@ func (m *Store) LinkIdentity(ctx context.Context, id *identitystore.Identity) er
 // CreateUser and of the provider account, then the inserts, all under the
 // lock.
 func (m *Store) CreateUserWithIdentity(ctx context.Context, u *auth.User, id *identitystore.Identity) error {
-	if !userStorable(u) || !identityValid(id) || id.UserID != u.ID {
+	if !userStorable(u) || !id.Valid() || id.UserID != u.ID {
 		return auth.ErrInvalidInput
 	}
 	if err := m.lock(ctx); err != nil {
@@ -205,7 +169,7 @@ func (m *Store) UnlinkIdentity(ctx context.Context, userID, provider string, kee
 // ReclaimAccount implements identitystore.Store: the checks, then every
 // change, under the lock.
 func (m *Store) ReclaimAccount(ctx context.Context, userID, email string, id *identitystore.Identity, now time.Time) error {
-	if !identityValid(id) || id.UserID != userID || email == "" || !storable.Strings(email) {
+	if !id.Valid() || id.UserID != userID || email == "" || !storable.Strings(email) {
 		return auth.ErrInvalidInput
 	}
 	if err := m.lock(ctx); err != nil {
@@ -240,7 +204,7 @@ func (m *Store) ReclaimAccount(ctx context.Context, userID, email string, id *id
 // CreateAttempt implements identitystore.Store. It deletes the attempts,
 // any user's, that expired before a.CreatedAt.
 func (m *Store) CreateAttempt(ctx context.Context, a *identitystore.Attempt) error {
-	if !attemptValid(a) {
+	if !a.Valid() {
 		return auth.ErrInvalidInput
 	}
 	if err := m.lock(ctx); err != nil {

@@ -3,14 +3,11 @@ package memory
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"slices"
 	"time"
-	"unicode/utf8"
 
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/store/passkeystore"
-	"github.com/goauthkit/auth/store/storable"
 )
 
 // The passkeys (passkeystore.Store). Every method holds the store's lock
@@ -43,50 +40,9 @@ func copyCeremony(c *passkeystore.Ceremony) *passkeystore.Ceremony {
 	return &o
 }
 
-// handleValid reports whether h is a handle the store keeps: 1 to
-// passkeystore.MaxHandleBytes bytes.
-func handleValid(h []byte) bool {
-	return len(h) >= 1 && len(h) <= passkeystore.MaxHandleBytes
-}
-
-// credentialIDValid reports whether id is a credential id the store
-// keeps: 1 to passkeystore.MaxCredentialIDBytes bytes.
-func credentialIDValid(id []byte) bool {
-	return len(id) >= 1 && len(id) <= passkeystore.MaxCredentialIDBytes
-}
-
-// credentialNameValid reports whether name is a credential's name: 1 to
-// 64 characters of valid UTF-8 without NUL.
-func credentialNameValid(name string) bool {
-	return name != "" && storable.Strings(name) && utf8.RuneCountInString(name) <= 64
-}
-
-// credentialValid reports whether every field of c is within the limits
-// of passkeystore.Credential.
-func credentialValid(c *passkeystore.Credential) bool {
-	if !credentialIDValid(c.ID) || !storable.Strings(c.UserID) || !credentialNameValid(c.Name) ||
-		len(c.PublicKey) > passkeystore.MaxPublicKeyBytes || len(c.AAGUID) != 0 && len(c.AAGUID) != 16 ||
-		len(c.Transports) > 8 || !storable.Strings(c.Transports...) {
-		return false
-	}
-	for _, t := range c.Transports {
-		if len(t) > 32 {
-			return false
-		}
-	}
-	return true
-}
-
-// ceremonyValid reports whether every field of c is within the limits of
-// passkeystore.Ceremony.
-func ceremonyValid(c *passkeystore.Ceremony) bool {
-	return len(c.ID) == sha256.Size && len(c.Kind) <= 16 && storable.Strings(c.Kind, c.UserID) &&
-		len(c.Data) <= passkeystore.MaxCeremonyDataBytes
-}
-
 // UserHandle implements passkeystore.Store.
 func (m *Store) UserHandle(ctx context.Context, userID string, handle []byte) ([]byte, error) {
-	if handle != nil && !handleValid(handle) {
+	if handle != nil && !passkeystore.ValidHandle(handle) {
 		return nil, auth.ErrInvalidInput
 	}
 	if err := m.lock(ctx); err != nil {
@@ -117,7 +73,7 @@ func (m *Store) putHandleLocked(userID string, handle []byte) {
 
 // AddCredential implements passkeystore.Store.
 func (m *Store) AddCredential(ctx context.Context, c *passkeystore.Credential) error {
-	if !credentialValid(c) {
+	if !c.Valid() {
 		return auth.ErrInvalidInput
 	}
 	if err := m.lock(ctx); err != nil {
@@ -146,7 +102,7 @@ func (m *Store) addCredentialLocked(p *passkeyHolder, c *passkeystore.Credential
 // CreateUser, of the handle and of the credential, then the inserts, all
 // under the lock.
 func (m *Store) CreateUserWithCredential(ctx context.Context, u *auth.User, handle []byte, c *passkeystore.Credential) error {
-	if !userStorable(u) || !handleValid(handle) || !credentialValid(c) || c.UserID != u.ID {
+	if !userStorable(u) || !passkeystore.ValidHandle(handle) || !c.Valid() || c.UserID != u.ID {
 		return auth.ErrInvalidInput
 	}
 	if err := m.lock(ctx); err != nil {
@@ -223,7 +179,7 @@ func (m *Store) UseCredential(ctx context.Context, id []byte, prev uint32, u pas
 
 // RenameCredential implements passkeystore.Store.
 func (m *Store) RenameCredential(ctx context.Context, userID string, id []byte, name string) (*passkeystore.Credential, error) {
-	if !credentialNameValid(name) {
+	if !passkeystore.ValidName(name) {
 		return nil, auth.ErrInvalidInput
 	}
 	if err := m.lock(ctx); err != nil {
@@ -260,7 +216,7 @@ func (m *Store) DeleteCredential(ctx context.Context, userID string, id []byte, 
 // CreateCeremony implements passkeystore.Store. It deletes the
 // ceremonies, any user's, that expired before c.CreatedAt.
 func (m *Store) CreateCeremony(ctx context.Context, c *passkeystore.Ceremony) error {
-	if !ceremonyValid(c) {
+	if !c.Valid() {
 		return auth.ErrInvalidInput
 	}
 	if err := m.lock(ctx); err != nil {

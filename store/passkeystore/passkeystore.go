@@ -19,9 +19,12 @@ package passkeystore
 
 import (
 	"context"
+	"crypto/sha256"
 	"time"
+	"unicode/utf8"
 
 	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/store/storable"
 )
 
 // Limits on what a Store must keep; package passkey never gives more.
@@ -165,4 +168,41 @@ type Store interface {
 	// expired or not: of any number of calls at once, exactly one gets it.
 	// It returns auth.ErrNotFound if there is no such ceremony.
 	TakeCeremony(ctx context.Context, id []byte) (*Ceremony, error)
+}
+
+// ValidHandle reports whether h is a user handle a Store keeps: 1 to
+// MaxHandleBytes bytes.
+func ValidHandle(h []byte) bool { return len(h) >= 1 && len(h) <= MaxHandleBytes }
+
+// ValidCredentialID reports whether id is a credential id a Store keeps:
+// 1 to MaxCredentialIDBytes bytes.
+func ValidCredentialID(id []byte) bool { return len(id) >= 1 && len(id) <= MaxCredentialIDBytes }
+
+// ValidName reports whether name is a credential's name: 1 to 64
+// characters of valid UTF-8 without NUL.
+func ValidName(name string) bool {
+	return name != "" && storable.Strings(name) && utf8.RuneCountInString(name) <= 64
+}
+
+// Valid reports whether every field of c is within the limits a Store
+// keeps (else the Store answers auth.ErrInvalidInput).
+func (c *Credential) Valid() bool {
+	if !ValidCredentialID(c.ID) || !storable.Strings(c.UserID) || !ValidName(c.Name) ||
+		len(c.PublicKey) > MaxPublicKeyBytes || len(c.AAGUID) != 0 && len(c.AAGUID) != 16 ||
+		len(c.Transports) > 8 || !storable.Strings(c.Transports...) {
+		return false
+	}
+	for _, t := range c.Transports {
+		if len(t) > 32 {
+			return false
+		}
+	}
+	return true
+}
+
+// Valid reports whether every field of c is within the limits a Store
+// keeps (else the Store answers auth.ErrInvalidInput).
+func (c *Ceremony) Valid() bool {
+	return len(c.ID) == sha256.Size && len(c.Kind) <= 16 && storable.Strings(c.Kind, c.UserID) &&
+		len(c.Data) <= MaxCeremonyDataBytes
 }

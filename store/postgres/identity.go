@@ -25,41 +25,6 @@ import (
 // so that it comes before or after each of them. A user's identities and
 // attempts go with the user (ON DELETE CASCADE).
 
-// providerValid reports whether p is a provider's name: 1 to
-// identitystore.MaxProviderBytes lower-case letters and digits.
-func providerValid(p string) bool {
-	if p == "" || len(p) > identitystore.MaxProviderBytes {
-		return false
-	}
-	for _, c := range []byte(p) {
-		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
-			return false
-		}
-	}
-	return true
-}
-
-// providerAccountValid reports whether issuer and subject can name a
-// provider account the Store keeps.
-func providerAccountValid(issuer, subject string) bool {
-	return issuer != "" && len(issuer) <= identitystore.MaxIssuerBytes && subject != "" &&
-		len(subject) <= identitystore.MaxSubjectBytes && storable(issuer, subject)
-}
-
-// identityValid reports whether every field of id is within the limits of
-// identitystore.Identity.
-func identityValid(id *identitystore.Identity) bool {
-	return providerValid(id.Provider) && providerAccountValid(id.Issuer, id.Subject) &&
-		len(id.Email) <= identitystore.MaxEmailBytes && storable(id.UserID, id.Email)
-}
-
-// attemptValid reports whether every field of a is within the limits of
-// identitystore.Attempt.
-func attemptValid(a *identitystore.Attempt) bool {
-	return len(a.ID) == sha256.Size && len(a.Binding) == sha256.Size && providerValid(a.Provider) &&
-		storable(a.UserID) && len(a.Data) <= identitystore.MaxAttemptDataBytes
-}
-
 // identityArgs are the values of identityColumns for id, as userID's.
 func identityArgs(userID string, id *identitystore.Identity) []any {
 	return []any{userID, id.Provider, id.Issuer, id.Subject, id.Email, id.LinkedAt}
@@ -84,7 +49,7 @@ func (s *Store) Identity(ctx context.Context, issuer, subject string) (*identity
 	if err := s.ready(ctx); err != nil {
 		return nil, err
 	}
-	if !providerAccountValid(issuer, subject) {
+	if !identitystore.ValidAccount(issuer, subject) {
 		return nil, auth.ErrNotFound
 	}
 	return scanIdentity(ctx, s.pool.QueryRow(ctx, s.q.identity, issuer, subject))
@@ -125,7 +90,7 @@ func (s *Store) LinkIdentity(ctx context.Context, id *identitystore.Identity) er
 	if err := s.ready(ctx); err != nil {
 		return err
 	}
-	if !identityValid(id) {
+	if !id.Valid() {
 		return auth.ErrInvalidInput
 	}
 	tag, err := s.pool.Exec(ctx, s.q.linkIdentity, identityArgs(id.UserID, id)...)
@@ -147,7 +112,7 @@ func (s *Store) CreateUserWithIdentity(ctx context.Context, u *auth.User, id *id
 	if err := s.ready(ctx); err != nil {
 		return err
 	}
-	if !userStorable(u) || !identityValid(id) || id.UserID != u.ID {
+	if !userStorable(u) || !id.Valid() || id.UserID != u.ID {
 		return auth.ErrInvalidInput
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
@@ -174,7 +139,7 @@ func (s *Store) UnlinkIdentity(ctx context.Context, userID, provider string, kee
 	if err := s.ready(ctx); err != nil {
 		return err
 	}
-	if !storable(userID) || !providerValid(provider) {
+	if !storable(userID) || !identitystore.ValidProvider(provider) {
 		return auth.ErrNotFound
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
@@ -210,7 +175,7 @@ func (s *Store) ReclaimAccount(ctx context.Context, userID, email string, id *id
 	if err := s.ready(ctx); err != nil {
 		return err
 	}
-	if !identityValid(id) || id.UserID != userID || email == "" || !storable(email) {
+	if !id.Valid() || id.UserID != userID || email == "" || !storable(email) {
 		return auth.ErrInvalidInput
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
@@ -255,7 +220,7 @@ func (s *Store) CreateAttempt(ctx context.Context, a *identitystore.Attempt) err
 	if err := s.ready(ctx); err != nil {
 		return err
 	}
-	if !attemptValid(a) {
+	if !a.Valid() {
 		return auth.ErrInvalidInput
 	}
 	var userID *string // NULL: a sign-in

@@ -24,41 +24,6 @@ import (
 // change after it. A user's identities and attempts go with the user (ON
 // DELETE CASCADE).
 
-// providerValid reports whether p is a provider's name: 1 to
-// identitystore.MaxProviderBytes lower-case letters and digits.
-func providerValid(p string) bool {
-	if p == "" || len(p) > identitystore.MaxProviderBytes {
-		return false
-	}
-	for _, c := range []byte(p) {
-		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
-			return false
-		}
-	}
-	return true
-}
-
-// providerAccountValid reports whether issuer and subject can name a
-// provider account the Store keeps.
-func providerAccountValid(issuer, subject string) bool {
-	return issuer != "" && len(issuer) <= identitystore.MaxIssuerBytes && subject != "" &&
-		len(subject) <= identitystore.MaxSubjectBytes && storable(issuer, subject)
-}
-
-// identityValid reports whether every field of id is within the limits of
-// identitystore.Identity.
-func identityValid(id *identitystore.Identity) bool {
-	return providerValid(id.Provider) && providerAccountValid(id.Issuer, id.Subject) &&
-		len(id.Email) <= identitystore.MaxEmailBytes && storable(id.UserID, id.Email)
-}
-
-// attemptValid reports whether every field of a is within the limits of
-// identitystore.Attempt.
-func attemptValid(a *identitystore.Attempt) bool {
-	return len(a.ID) == sha256.Size && len(a.Binding) == sha256.Size && providerValid(a.Provider) &&
-		storable(a.UserID) && len(a.Data) <= identitystore.MaxAttemptDataBytes
-}
-
 // scanIdentity reads a row of identityColumns.
 func scanIdentity(row scanner) (*identitystore.Identity, error) {
 	var id identitystore.Identity
@@ -75,7 +40,7 @@ func (s *Store) Identity(ctx context.Context, issuer, subject string) (*identity
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
-	if !providerAccountValid(issuer, subject) {
+	if !identitystore.ValidAccount(issuer, subject) {
 		return nil, auth.ErrNotFound
 	}
 	id, err := scanIdentity(s.rs[qIdentity].QueryRowContext(ctx, issuer, subject))
@@ -138,7 +103,7 @@ func (s *Store) LinkIdentity(ctx context.Context, id *identitystore.Identity) er
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	if !identityValid(id) {
+	if !id.Valid() {
 		return auth.ErrInvalidInput
 	}
 	return s.linkIdentity(ctx, s.ws[qLinkIdentity], "LinkIdentity", id.UserID, id)
@@ -150,7 +115,7 @@ func (s *Store) CreateUserWithIdentity(ctx context.Context, u *auth.User, id *id
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	if !userStorable(u) || !identityValid(id) || id.UserID != u.ID {
+	if !userStorable(u) || !id.Valid() || id.UserID != u.ID {
 		return auth.ErrInvalidInput
 	}
 	defer s.forget(u.ID, false)
@@ -172,7 +137,7 @@ func (s *Store) UnlinkIdentity(ctx context.Context, userID, provider string, kee
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	if !storable(userID) || !providerValid(provider) {
+	if !storable(userID) || !identitystore.ValidProvider(provider) {
 		return auth.ErrNotFound
 	}
 	const op = "UnlinkIdentity"
@@ -209,7 +174,7 @@ func (s *Store) ReclaimAccount(ctx context.Context, userID, email string, id *id
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	if !identityValid(id) || id.UserID != userID || email == "" || !storable(email) {
+	if !id.Valid() || id.UserID != userID || email == "" || !storable(email) {
 		return auth.ErrInvalidInput
 	}
 	defer s.forget(userID, true)
@@ -258,7 +223,7 @@ func (s *Store) CreateAttempt(ctx context.Context, a *identitystore.Attempt) err
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	if !attemptValid(a) {
+	if !a.Valid() {
 		return auth.ErrInvalidInput
 	}
 	var userID any // NULL: a sign-in

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/store/passkeystore"
@@ -27,47 +26,6 @@ import (
 // writer. A user's handle and ceremonies go with the user, the credentials
 // with the handle (ON DELETE CASCADE).
 
-// handleValid reports whether h is a handle the Store keeps: 1 to
-// passkeystore.MaxHandleBytes bytes.
-func handleValid(h []byte) bool {
-	return len(h) >= 1 && len(h) <= passkeystore.MaxHandleBytes
-}
-
-// credentialIDValid reports whether id is a credential id the Store
-// keeps: 1 to passkeystore.MaxCredentialIDBytes bytes.
-func credentialIDValid(id []byte) bool {
-	return len(id) >= 1 && len(id) <= passkeystore.MaxCredentialIDBytes
-}
-
-// credentialNameValid reports whether name is a credential's name: 1 to
-// 64 characters of valid UTF-8 without NUL.
-func credentialNameValid(name string) bool {
-	return name != "" && storable(name) && utf8.RuneCountInString(name) <= 64
-}
-
-// credentialValid reports whether every field of c is within the limits
-// of passkeystore.Credential.
-func credentialValid(c *passkeystore.Credential) bool {
-	if !credentialIDValid(c.ID) || !storable(c.UserID) || !credentialNameValid(c.Name) ||
-		len(c.PublicKey) > passkeystore.MaxPublicKeyBytes || len(c.AAGUID) != 0 && len(c.AAGUID) != 16 ||
-		len(c.Transports) > 8 || !storable(c.Transports...) {
-		return false
-	}
-	for _, t := range c.Transports {
-		if len(t) > 32 {
-			return false
-		}
-	}
-	return true
-}
-
-// ceremonyValid reports whether every field of c is within the limits of
-// passkeystore.Ceremony.
-func ceremonyValid(c *passkeystore.Ceremony) bool {
-	return len(c.ID) == sha256.Size && len(c.Kind) <= 16 && storable(c.Kind, c.UserID) &&
-		len(c.Data) <= passkeystore.MaxCeremonyDataBytes
-}
-
 // nullMicros is the stored form of a time that may be zero: NULL.
 func nullMicros(t time.Time) any {
 	if t.IsZero() {
@@ -83,7 +41,7 @@ func (s *Store) UserHandle(ctx context.Context, userID string, handle []byte) ([
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
-	if handle != nil && !handleValid(handle) {
+	if handle != nil && !passkeystore.ValidHandle(handle) {
 		return nil, auth.ErrInvalidInput
 	}
 	if !storable(userID) {
@@ -158,7 +116,7 @@ func (s *Store) AddCredential(ctx context.Context, c *passkeystore.Credential) e
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	if !credentialValid(c) {
+	if !c.Valid() {
 		return auth.ErrInvalidInput
 	}
 	return s.addCredential(ctx, s.ws[qAddCredential], "AddCredential", c)
@@ -171,7 +129,7 @@ func (s *Store) CreateUserWithCredential(ctx context.Context, u *auth.User, hand
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	if !userStorable(u) || !handleValid(handle) || !credentialValid(c) || c.UserID != u.ID {
+	if !userStorable(u) || !passkeystore.ValidHandle(handle) || !c.Valid() || c.UserID != u.ID {
 		return auth.ErrInvalidInput
 	}
 	defer s.forget(u.ID, false)
@@ -220,7 +178,7 @@ func (s *Store) Credential(ctx context.Context, id []byte) (*passkeystore.Creden
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
-	if !credentialIDValid(id) {
+	if !passkeystore.ValidCredentialID(id) {
 		return nil, auth.ErrNotFound
 	}
 	c, err := scanCredential(s.rs[qCredential].QueryRowContext(ctx, id))
@@ -268,7 +226,7 @@ func (s *Store) UseCredential(ctx context.Context, id []byte, prev uint32, u pas
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	if !credentialIDValid(id) {
+	if !passkeystore.ValidCredentialID(id) {
 		return auth.ErrNotFound
 	}
 	const op = "UseCredential"
@@ -296,10 +254,10 @@ func (s *Store) RenameCredential(ctx context.Context, userID string, id []byte, 
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
-	if !credentialNameValid(name) {
+	if !passkeystore.ValidName(name) {
 		return nil, auth.ErrInvalidInput
 	}
-	if !storable(userID) || !credentialIDValid(id) {
+	if !storable(userID) || !passkeystore.ValidCredentialID(id) {
 		return nil, auth.ErrNotFound
 	}
 	c, err := scanCredential(s.ws[qRenameCredential].QueryRowContext(ctx, id, userID, name))
@@ -321,7 +279,7 @@ func (s *Store) DeleteCredential(ctx context.Context, userID string, id []byte, 
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	if !storable(userID) || !credentialIDValid(id) {
+	if !storable(userID) || !passkeystore.ValidCredentialID(id) {
 		return auth.ErrNotFound
 	}
 	const op = "DeleteCredential"
@@ -352,7 +310,7 @@ func (s *Store) CreateCeremony(ctx context.Context, c *passkeystore.Ceremony) er
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	if !ceremonyValid(c) {
+	if !c.Valid() {
 		return auth.ErrInvalidInput
 	}
 	var userID any // NULL: a login or a sign-up
