@@ -5,6 +5,7 @@ go 1.25.0
 require (
 	github.com/goauthkit/auth v0.0.0-00010101000000-000000000000
 	github.com/jackc/pgx/v5 v5.12.0
+	golang.org/x/sync v0.22.0
 )
 
 require (
@@ -14,7 +15,6 @@ require (
 	github.com/jackc/puddle/v2 v2.2.3 // indirect
 	golang.org/x/crypto v0.55.0 // indirect
 	golang.org/x/net v0.58.0 // indirect
-	golang.org/x/sync v0.22.0 // indirect
 	golang.org/x/sys v0.47.0 // indirect
 	golang.org/x/text v0.41.0 // indirect
 )

@@ -178,7 +178,7 @@ func (s *Store) ReclaimAccount(ctx context.Context, userID, email string, id *id
 	if !id.Valid() || id.UserID != userID || email == "" || !storable(email) {
 		return auth.ErrInvalidInput
 	}
-	return s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var cur string
 		var verified bool
 		err := tx.QueryRow(ctx, s.q.userEmailForUpdate, userID).Scan(&cur, &verified)
@@ -211,6 +211,10 @@ func (s *Store) ReclaimAccount(ctx context.Context, userID, email string, id *id
 		_, err = tx.Exec(ctx, s.q.reclaim, userID, now)
 		return err
 	})
+	if err != nil {
+		return err
+	}
+	return s.settle(ctx)
 }
 
 // CreateAttempt implements identitystore.Store, in one statement that

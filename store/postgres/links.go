@@ -113,5 +113,8 @@ func (s *Store) RedeemLinkToken(ctx context.Context, r recovery.Redemption) (*au
 	case dead:
 		return nil, auth.ErrNotFound
 	}
+	if err := s.settle(ctx); err != nil {
+		return nil, err
+	}
 	return u, nil
 }

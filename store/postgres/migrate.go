@@ -203,7 +203,64 @@ CREATE TABLE {schema}.auth_identity_attempts (
 CREATE INDEX auth_identity_attempts_user_id_idx ON {schema}.auth_identity_attempts (user_id);
 CREATE INDEX auth_identity_attempts_expires_at_idx ON {schema}.auth_identity_attempts (expires_at);
 `},
+	{11, "every instance's cache told of each change to users and sessions", cacheMigration},
 }
+
+// cacheMigration is migration 11 (see the package documentation, "Caching
+// and exact revocation"): triggers that notify, in the changing
+// transaction, every change to a user or to a session's liveness, on the
+// schema's channel (goauthkit_ and the MD5 of the schema's name, which
+// Go's cacheChannel computes alike); the barrier clock; and the instances
+// that cache, with their leases and the last barrier each acknowledged.
+const cacheMigration = `
+CREATE FUNCTION {schema}.auth_cache_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+	chan text := 'goauthkit_' || md5(TG_TABLE_SCHEMA);
+BEGIN
+	IF TG_LEVEL = 'STATEMENT' THEN -- TRUNCATE
+		PERFORM pg_notify(chan, '*');
+	ELSIF TG_TABLE_NAME = 'auth_users' THEN
+		PERFORM pg_notify(chan, 'u:' || OLD.id);
+		IF TG_OP = 'UPDATE' AND NEW.id IS DISTINCT FROM OLD.id THEN
+			PERFORM pg_notify(chan, 'u:' || NEW.id);
+		END IF;
+	ELSE
+		PERFORM pg_notify(chan, 'u:' || OLD.user_id);
+		IF TG_OP = 'UPDATE' AND NEW.user_id IS DISTINCT FROM OLD.user_id THEN
+			PERFORM pg_notify(chan, 'u:' || NEW.user_id);
+		END IF;
+	END IF;
+	RETURN NULL;
+END
+$$;
+CREATE TRIGGER auth_cache_user_changed AFTER UPDATE ON {schema}.auth_users
+	FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION {schema}.auth_cache_notify();
+CREATE TRIGGER auth_cache_user_deleted AFTER DELETE ON {schema}.auth_users
+	FOR EACH ROW EXECUTE FUNCTION {schema}.auth_cache_notify();
+CREATE TRIGGER auth_cache_users_truncated AFTER TRUNCATE ON {schema}.auth_users
+	FOR EACH STATEMENT EXECUTE FUNCTION {schema}.auth_cache_notify();
+-- A rotation changes a session's token, not its liveness: no notification.
+CREATE TRIGGER auth_cache_session_changed AFTER UPDATE ON {schema}.auth_sessions
+	FOR EACH ROW WHEN (OLD.revoked IS DISTINCT FROM NEW.revoked OR OLD.id IS DISTINCT FROM NEW.id
+		OR OLD.user_id IS DISTINCT FROM NEW.user_id) EXECUTE FUNCTION {schema}.auth_cache_notify();
+CREATE TRIGGER auth_cache_session_deleted AFTER DELETE ON {schema}.auth_sessions
+	FOR EACH ROW EXECUTE FUNCTION {schema}.auth_cache_notify();
+CREATE TRIGGER auth_cache_sessions_truncated AFTER TRUNCATE ON {schema}.auth_sessions
+	FOR EACH STATEMENT EXECUTE FUNCTION {schema}.auth_cache_notify();
+-- The barrier clock: one row, which every barrier increments, so that
+-- barriers commit (and their notifications arrive) in the order of their
+-- numbers.
+CREATE TABLE {schema}.auth_cache_clock (
+	one boolean PRIMARY KEY DEFAULT true CHECK (one),
+	n   bigint NOT NULL
+);
+INSERT INTO {schema}.auth_cache_clock (n) VALUES (0);
+CREATE TABLE {schema}.auth_cache_instances (
+	id         text PRIMARY KEY,
+	acked      bigint NOT NULL, -- every barrier up to this one is heard
+	expires_at timestamptz NOT NULL
+);
+`
 
 // lockName is the first key of the advisory lock; the schema name is the
 // second, so stores in different schemas do not wait for each other.

@@ -96,6 +96,89 @@
 // reaches the store after its signature was verified, so the timing tells an
 // attacker nothing usable.
 //
+// # Caching and exact revocation
+//
+// Every authenticated request asks the store for its user (UserByID, or
+// UserBySession with the token's session). The Store answers from memory
+// when it can, and stays exact: once a write that changes a user or ends
+// a session (a logout, a logout everywhere, a password change, a
+// disabling, a session's revocation, a deletion) has returned on one
+// instance, no instance answers from memory what that write changed.
+// Set CacheConfig.Off for a Store that reads the database every time.
+//
+// Three parts make it so.
+//
+// Notifications. Migration 11 puts triggers on auth_users and
+// auth_sessions that, for every row changed or deleted (for a session,
+// only when its liveness or owner changes, not at each rotation), send
+// the user's id on the schema's channel with pg_notify. They run in the
+// changing transaction, whoever runs it (this store, another release of
+// it, the service's own SQL, an operator's psql), and PostgreSQL delivers
+// a transaction's notifications only after it commits, to every session
+// listening, in the order of the commits. Each Store with a cache holds
+// one connection of its own that LISTENs on the channel and forgets the
+// users it hears of, with their sessions.
+//
+// A barrier and its acknowledgements. A notification alone cannot make
+// the write exact: it may still be in flight when the write returns and
+// the next request arrives elsewhere. So every write of this store that
+// can change what the cache holds, after it commits and before it
+// returns, sends a barrier: one statement that increments a one-row clock
+// (whose row lock makes barriers commit in the order of their numbers),
+// notifies its number, and lists the instances that hold a lease. Each
+// listener acts on notifications in the order they arrive; when it
+// reaches barrier n it has acted on every change committed before the
+// barrier was sent, and acknowledges n on its connection (which also
+// renews its lease, and notifies the waiting writers). The write returns
+// once every instance listed has acknowledged n, or has given up its
+// lease, or has let it run out, which the write learns from the table.
+// Settle is the same wait, for changes made without this store.
+//
+// Leases. An instance that stops hearing must stop answering before any
+// writer stops waiting for it. Its lease (CacheConfig.Lease, 3 s by
+// default) runs out at a database time set by the statement that renewed
+// it, which began after the instance sent it; the instance answers from
+// memory only until the time of sending plus nine tenths of the lease, by
+// its own clocks (the monotonic one, and the wall clock, which goes on
+// through a suspended machine). As long as the two clocks run at about
+// the same rate (a tenth of the lease is the margin), the instance has
+// stopped answering before the database sees its lease expired, whatever
+// their offsets. A renewal every third of the lease keeps a healthy
+// instance answering; it renews only on the listening connection, and
+// only if that connection has heard every acknowledgement it sent itself,
+// so a broken or deaf listener (behind a pooler in transaction mode,
+// where LISTEN does not work) loses its lease.
+//
+// The argument. Take a write that committed and then returned, after its
+// barrier n, and a request that starts on instance B after that. If B
+// held a lease when the barrier listed the instances, B acknowledged n
+// before the write returned, so B had forgotten the user first, and what
+// B caches after that it read after the commit. A read that began before
+// the commit and ends after B forgot the user is not cached: every
+// forgetting increments a generation, and a read is cached only if the
+// generation has not moved since it began (concurrent reads of one user
+// share one query, and only at one generation). If B held no lease then,
+// B had stopped answering from memory by then, and answers again only
+// after a renewal, which forgets everything first, or after it joins
+// again: it LISTENs, then registers (reading the clock, so that its
+// acknowledgement covers every barrier before), and only then empties
+// its cache and answers; every later change it hears. A lost or killed
+// listening connection, a PostgreSQL restart, a gap of any kind: the
+// cache stops answering and is emptied at once, and the database answers
+// until the instance has joined again. Correctness never rests on a
+// notification arriving; only speed does.
+//
+// What it costs. A request whose user (and session) the cache holds sends
+// no statement. A miss is the query it always was. Each instance renews
+// its lease once a second (by default) on its own connection, and
+// acknowledges each barrier there. A write that changes users or
+// sessions adds one statement (the barrier) and waits about one round
+// trip to each other instance; when an instance vanishes without giving
+// up its lease (a crash, a partition), writes wait for its lease to run
+// out, or for their context to end (an error wrapping
+// auth.ErrStoreUnavailable after the write committed). Memory: at most
+// CacheConfig.Size users, each with up to 8 live sessions.
+//
 // # Failures
 //
 // A store that cannot reach PostgreSQL, or is closed, returns errors
@@ -115,12 +198,14 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -146,6 +231,11 @@ type Store struct {
 	closed  atomic.Bool
 	schema  string
 	q       queries
+
+	channel string       // the schema's notification channel
+	cq      cacheQueries // the caching protocol's statements
+	cache   *userCache   // nil with CacheConfig.Off
+	inst    *instance    // nil with CacheConfig.Off
 }
 
 // Store offers every optional capability of an auth.Store.
@@ -179,12 +269,42 @@ type Config struct {
 	// the release are accepted, as without SkipMigrations. Default false:
 	// Open and New bring the schema up to date.
 	SkipMigrations bool
+
+	// Cache configures the memory of users and sessions that answers
+	// UserByID and UserBySession, the store's reads on every
+	// authenticated request (see "Caching and exact revocation").
+	Cache CacheConfig
+}
+
+// CacheConfig configures a Store's cache. The zero value caches up to
+// 10,000 users with a lease of 3 seconds.
+type CacheConfig struct {
+	// Off turns the cache off: every UserByID and UserBySession reads the
+	// database, and the Store opens no connection of its own to listen.
+	// Its writes still wait for the instances that do cache (cmd/authctl
+	// opens its store this way).
+	Off bool
+
+	// Size bounds the users held, each with up to 8 of its live sessions;
+	// a full cache drops an arbitrary user for a new one. Zero means
+	// 10,000; negative is refused.
+	Size int
+
+	// Lease is how long the cache may answer after the database last
+	// confirmed that this instance hears every change (which it renews
+	// every third of the lease). It is also about the longest that a
+	// write which ends tokens waits for an instance that stopped
+	// answering without saying so (a crash, a network partition).
+	// Zero means 3 seconds; below 100 ms is refused.
+	Lease time.Duration
 }
 
 // Open connects to the PostgreSQL database at url (a postgres:// URL or a
 // key=value connection string, as pgxpool.ParseConfig reads it), brings the
 // schema up to date (unless Config.SkipMigrations) and returns a Store that
-// owns its connection pool: Close closes it. An empty url is refused: it
+// owns its connection pool: Close closes it. Unless Config.Cache.Off, it
+// also opens the cache's listening connection (one more, outside the
+// pool) and waits until that has joined. An empty url is refused: it
 // would connect to whatever libpq's defaults and PG* environment variables
 // name. An unreachable database is an error wrapping
 // auth.ErrStoreUnavailable.
@@ -210,8 +330,10 @@ func Open(ctx context.Context, url string, c Config) (*Store, error) {
 }
 
 // New returns a Store on the caller's pool, after bringing the schema up to
-// date (unless Config.SkipMigrations). Close does not close the pool; the
-// caller does, after Close.
+// date (unless Config.SkipMigrations), and, unless Config.Cache.Off, with
+// the cache's listening connection joined (opened with the pool's
+// connection settings, outside the pool). Close does not close the pool;
+// the caller does, after Close.
 func New(ctx context.Context, pool *pgxpool.Pool, c Config) (*Store, error) {
 	if pool == nil {
 		return nil, errors.New("postgres: New: nil pool")
@@ -224,6 +346,12 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, own bool, c Config) (*Sto
 		// PostgreSQL would silently truncate it (NAMEDATALEN).
 		return nil, fmt.Errorf("postgres: schema name longer than 63 bytes")
 	}
+	switch {
+	case c.Cache.Size < 0:
+		return nil, fmt.Errorf("postgres: Config.Cache.Size is negative (%d)", c.Cache.Size)
+	case c.Cache.Lease < 0 || (c.Cache.Lease > 0 && c.Cache.Lease < minCacheLease):
+		return nil, fmt.Errorf("postgres: Config.Cache.Lease %v is below %v", c.Cache.Lease, minCacheLease)
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -235,7 +363,18 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, own bool, c Config) (*Sto
 	if err != nil {
 		return nil, err
 	}
-	return &Store{pool: pool, ownPool: own, schema: schema, q: buildQueries(schema)}, nil
+	s := &Store{pool: pool, ownPool: own, schema: schema, q: buildQueries(schema),
+		channel: cacheChannel(schema), cq: buildCacheQueries(schema)}
+	if !c.Cache.Off {
+		size, lease := cmp.Or(c.Cache.Size, defaultCacheSize), cmp.Or(c.Cache.Lease, defaultCacheLease)
+		s.cache = newUserCache(size)
+		s.inst = newInstance(pool, schema, &s.cq, s.cache, lease)
+		if err := s.inst.start(ctx); err != nil {
+			s.inst.close()
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
 // Schema returns the name of the PostgreSQL schema that holds the store's
@@ -243,17 +382,35 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, own bool, c Config) (*Sto
 func (s *Store) Schema() string { return s.schema }
 
 // Close marks the store closed, so that every later call fails with an
-// error wrapping auth.ErrStoreUnavailable and ErrClosed, and closes the
-// pool if Open made it (waiting for calls in flight to return their
-// connections). It is safe to call more than once; it always returns nil.
+// error wrapping auth.ErrStoreUnavailable and ErrClosed, stops its cache's
+// listening connection and gives up its lease, and closes the pool if
+// Open made it (waiting for calls in flight to return their connections).
+// It is safe to call more than once; it always returns nil.
 func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
+	}
+	if s.inst != nil {
+		s.inst.close()
 	}
 	if s.ownPool {
 		s.pool.Close()
 	}
 	return nil
+}
+
+// Settle returns once every instance that caches this schema's users (a
+// Store without CacheConfig.Off, in any process) has acted on every change
+// to auth_users and auth_sessions committed before the call, or has
+// stopped answering from memory. The Store's own writes settle before they
+// return; a service that changes those tables with its own SQL calls
+// Settle after committing, for the same guarantee. Without it, such a
+// change reaches the caches as soon as its notification arrives.
+func (s *Store) Settle(ctx context.Context) error {
+	if err := s.ready(ctx); err != nil {
+		return err
+	}
+	return s.settle(ctx)
 }
 
 // Ping checks that PostgreSQL answers, for health checks. It implements

@@ -66,6 +66,9 @@ func (s *Store) RotateSession(ctx context.Context, r auth.Rotation) (*auth.Sessi
 	case err != nil:
 		return nil, unavailable(ctx, err)
 	case revoked:
+		if err := s.settle(ctx); err != nil {
+			return nil, err
+		}
 		return nil, auth.ErrRefreshReuse
 	}
 	out.CreatedAt, out.RotatedAt, out.ExpiresAt = out.CreatedAt.UTC(), out.RotatedAt.UTC(), out.ExpiresAt.UTC()
@@ -81,10 +84,14 @@ func (s *Store) RevokeSession(ctx context.Context, id string) error {
 	if !storable(id) {
 		return nil // no session has such an id
 	}
-	if _, err := s.pool.Exec(ctx, s.q.revokeSession, id); err != nil {
+	tag, err := s.pool.Exec(ctx, s.q.revokeSession, id)
+	switch {
+	case err != nil:
 		return unavailable(ctx, err)
+	case tag.RowsAffected() == 0:
+		return nil
 	}
-	return nil
+	return s.settle(ctx)
 }
 
 // TrimSessions implements auth.SessionStore, in one statement: a function
@@ -106,6 +113,11 @@ func (s *Store) TrimSessions(ctx context.Context, userID string, keep int, now t
 	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
 		return nil, unavailable(ctx, err)
+	}
+	if len(out) > 0 {
+		if err := s.settle(ctx); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -151,6 +163,11 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64
 	tag, err := s.pool.Exec(ctx, s.q.deleteExpired, now)
 	if err != nil {
 		return 0, unavailable(ctx, err)
+	}
+	if tag.RowsAffected() > 0 {
+		if err := s.settle(ctx); err != nil {
+			return 0, err
+		}
 	}
 	return tag.RowsAffected(), nil
 }

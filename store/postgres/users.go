@@ -87,9 +87,18 @@ func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	return unavailable(ctx, err)
 }
 
-// UserByID implements auth.UserStore.
+// UserByID implements auth.UserStore, from the cache when it holds the
+// user.
 func (s *Store) UserByID(ctx context.Context, id string) (*auth.User, error) {
-	return s.user(ctx, s.q.userByID, id)
+	if s.cache == nil || !storable(id) {
+		return s.user(ctx, s.q.userByID, id)
+	}
+	if err := s.ready(ctx); err != nil {
+		return nil, err
+	}
+	return s.cache.load(ctx, id, "", func(ctx context.Context) (*auth.User, error) {
+		return scanUser(ctx, s.pool.QueryRow(ctx, s.q.userByID, id))
+	})
 }
 
 // UserByUsername implements auth.UserStore. The username is compared byte
@@ -108,7 +117,8 @@ func (s *Store) user(ctx context.Context, query, key string) (*auth.User, error)
 	return scanUser(ctx, s.pool.QueryRow(ctx, query, key))
 }
 
-// UserBySession implements auth.SessionStore, in one query.
+// UserBySession implements auth.SessionStore, in one query, or from the
+// cache when it holds the user and knows the session live.
 func (s *Store) UserBySession(ctx context.Context, userID, sessionID string) (*auth.User, error) {
 	if err := s.ready(ctx); err != nil {
 		return nil, err
@@ -119,6 +129,15 @@ func (s *Store) UserBySession(ctx context.Context, userID, sessionID string) (*a
 	if !storable(sessionID) {
 		sessionID = "" // matches no session
 	}
+	if s.cache == nil || sessionID == "" {
+		return s.userBySession(ctx, userID, sessionID)
+	}
+	return s.cache.load(ctx, userID, sessionID, func(ctx context.Context) (*auth.User, error) {
+		return s.userBySession(ctx, userID, sessionID)
+	})
+}
+
+func (s *Store) userBySession(ctx context.Context, userID, sessionID string) (*auth.User, error) {
 	var revoked *bool
 	u, err := scanUser(ctx, s.pool.QueryRow(ctx, s.q.userBySession, userID, sessionID), &revoked)
 	if err != nil {
@@ -219,6 +238,9 @@ func (s *Store) ChangeUser(ctx context.Context, id string, c auth.UserChange) (*
 	if err != nil {
 		return nil, err
 	}
+	if err := s.settle(ctx); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -248,7 +270,7 @@ func (s *Store) UpdatePasswordHash(ctx context.Context, id, oldHash, newHash str
 	case err != nil:
 		return unavailable(ctx, err)
 	case updated == 1:
-		return nil
+		return s.settle(ctx)
 	case !exists:
 		return auth.ErrNotFound
 	}
@@ -271,7 +293,7 @@ func (s *Store) InvalidateTokens(ctx context.Context, id string, now time.Time) 
 	if updated == 0 {
 		return auth.ErrNotFound
 	}
-	return nil
+	return s.settle(ctx)
 }
 
 // DeleteUser implements auth.UserDeleter. The user's sessions go with it (ON
@@ -290,7 +312,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	case tag.RowsAffected() == 0:
 		return auth.ErrNotFound
 	}
-	return nil
+	return s.settle(ctx)
 }
 
 // storable reports whether every one of values is text PostgreSQL keeps:

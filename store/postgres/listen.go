@@ -1,0 +1,482 @@
+package postgres
+
+import (
+	"context"
+	"crypto/md5" // names a channel; not a security use
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// cacheChannel is the schema's notification channel, as migration 11's
+// trigger function names it: "goauthkit_" and the MD5 of the schema's
+// name in hex (a channel name is at most 63 bytes; a schema name can be
+// that long already).
+func cacheChannel(schema string) string {
+	sum := md5.Sum([]byte(schema))
+	return "goauthkit_" + hex.EncodeToString(sum[:])
+}
+
+// cacheQueries are the statements of the caching protocol.
+type cacheQueries struct {
+	register, ack, leave, barrier, poll string
+}
+
+func buildCacheQueries(schema string) cacheQueries {
+	r := strings.NewReplacer("{instances}", ident(schema, "auth_cache_instances"), "{clock}", ident(schema, "auth_cache_clock"))
+	return cacheQueries{
+		// An instance (re)joins: its lease, and as its acknowledgement the
+		// clock's current barrier, read after its LISTEN. Instances whose
+		// lease ran out over an hour ago are forgotten on the way. $1 id,
+		// $2 lease in µs, $3 channel.
+		register: r.Replace(`WITH gc AS (
+	DELETE FROM {instances} WHERE expires_at < now() - interval '1 hour' AND id <> $1
+), up AS (
+	INSERT INTO {instances} AS i (id, acked, expires_at)
+	SELECT $1, n, now() + $2 * interval '1 microsecond' FROM {clock}
+	ON CONFLICT (id) DO UPDATE SET acked = EXCLUDED.acked, expires_at = EXCLUDED.expires_at
+	RETURNING acked
+)
+SELECT acked, pg_notify($3, 'a:' || $1 || ':' || acked) IS NULL FROM up`),
+		// A barrier acknowledged and the lease renewed ($1 id, $2 the
+		// latest barrier heard, $3 lease in µs), announced to the
+		// instances waiting for it and to the listener itself ($4
+		// channel).
+		ack: r.Replace(`WITH up AS (
+	INSERT INTO {instances} AS i (id, acked, expires_at) VALUES ($1, $2, now() + $3 * interval '1 microsecond')
+	ON CONFLICT (id) DO UPDATE SET acked = GREATEST(i.acked, EXCLUDED.acked), expires_at = EXCLUDED.expires_at
+	RETURNING acked
+)
+SELECT pg_notify($4, 'a:' || $1 || ':' || acked) IS NULL FROM up`),
+		// An instance that stopped answering from memory gives up its
+		// lease at once, so that no barrier waits for it ($2 channel).
+		leave: r.Replace(`WITH up AS (
+	UPDATE {instances} SET expires_at = LEAST(expires_at, now()) WHERE id = $1 RETURNING id
+)
+SELECT pg_notify($2, 'g:' || id) IS NULL FROM up`),
+		// A barrier: the clock incremented and announced, if any instance
+		// holds a lease, and the instances that hold one, with their
+		// acknowledgements ($1 channel). Its snapshot is taken after the
+		// caller's write committed.
+		barrier: r.Replace(`WITH live AS (
+	SELECT id, acked FROM {instances} WHERE expires_at > now()
+), b AS (
+	UPDATE {clock} SET n = n + 1 WHERE EXISTS (SELECT 1 FROM live)
+	RETURNING n, pg_notify($1, 'b:' || n) IS NULL AS sent
+)
+SELECT (SELECT n FROM b), id, acked FROM live`),
+		// Which of the instances $1 no longer need waiting for: those that
+		// acknowledged barrier $2, whose lease ran out, or that are gone.
+		poll: r.Replace(`SELECT id FROM {instances} WHERE id = ANY($1) AND acked < $2 AND expires_at > now()`),
+	}
+}
+
+// instance is the Store's membership in the caching protocol: a
+// connection of its own that listens on the schema's channel, keeps the
+// Store's lease, acknowledges barriers, and tells the cache when it may
+// answer.
+type instance struct {
+	id      string
+	channel string
+	lease   time.Duration
+	connCfg *pgx.ConnConfig
+	pool    *pgxpool.Pool
+	q       *cacheQueries
+	cache   *userCache
+
+	mu      sync.Mutex
+	heard   int64            // the latest barrier heard (after a registration: the clock it read)
+	acks    map[string]int64 // the latest acknowledgement heard from each instance
+	gone    uint64           // departures heard
+	changed chan struct{}    // closed and replaced whenever heard, acks or gone change
+	pid     uint32           // the listening connection's backend, 0 while there is none
+
+	stop  context.CancelFunc
+	done  chan struct{}
+	first chan error // the first registration's outcome
+}
+
+// maxAcks bounds instance.acks; past it, the map starts again empty (the
+// waiters then learn the acknowledgements from the table).
+const maxAcks = 1024
+
+func newInstance(pool *pgxpool.Pool, schema string, q *cacheQueries, c *userCache, lease time.Duration) *instance {
+	cfg := pool.Config().ConnConfig.Copy()
+	cfg.RuntimeParams["application_name"] = "goauthkit cache listener"
+	var id [12]byte
+	rand.Read(id[:])
+	return &instance{
+		id: hex.EncodeToString(id[:]), channel: cacheChannel(schema), lease: lease, connCfg: cfg, pool: pool, q: q, cache: c,
+		acks: make(map[string]int64), changed: make(chan struct{}), done: make(chan struct{}), first: make(chan error, 1),
+	}
+}
+
+// start runs the instance until close, and waits for its first
+// registration (or its failure, which the instance then retries).
+func (i *instance) start(ctx context.Context) error {
+	rctx, stop := context.WithCancel(context.Background())
+	i.stop = stop
+	go i.run(rctx)
+	select {
+	case err := <-i.first:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// close stops the instance, and gives up its lease.
+func (i *instance) close() {
+	i.stop()
+	<-i.done
+	i.leave()
+}
+
+// trustFor is how long after sending a statement that renewed the lease
+// the cache may answer: the lease less a tenth, for clocks that do not
+// run at exactly the database's rate.
+func (i *instance) trustFor() time.Duration { return i.lease - i.lease/10 }
+
+// run listens until ctx ends, reconnecting after every failure, with the
+// cache distrusted from each failure until the next registration.
+func (i *instance) run(ctx context.Context) {
+	defer close(i.done)
+	backoff := 50 * time.Millisecond
+	for {
+		began := time.Now()
+		err := i.listen(ctx)
+		i.cache.distrust()
+		i.setPID(0)
+		select {
+		case i.first <- err:
+		default:
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		i.leave()
+		if time.Since(began) > i.lease {
+			backoff = 50 * time.Millisecond
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
+}
+
+// errDeaf is the listening connection's failure when it does not hear its
+// own notifications: a connection through a pooler in transaction mode,
+// say, where LISTEN does not work.
+var errDeaf = errors.New("postgres: the cache's listening connection does not hear its own notifications")
+
+// listen connects, listens, registers, and then hears notifications and
+// renews the lease until the connection fails or ctx ends.
+//
+// Every statement it sends on the connection (the registration, and each
+// acknowledgement, which also renews the lease) is announced on the
+// channel; the connection must have heard all of them by the time the next
+// renewal is due (a third of the lease later), or it is given up as deaf.
+// A deaf listener that keeps its lease would hold every barrier until its
+// caller gave up.
+func (i *instance) listen(ctx context.Context) error {
+	conn, err := pgx.ConnectConfig(ctx, i.connCfg)
+	if err != nil {
+		return unavailable(ctx, err)
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		conn.Close(cctx)
+		cancel()
+	}()
+	i.setPID(conn.PgConn().PID())
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{i.channel}.Sanitize()); err != nil {
+		return unavailable(ctx, err)
+	}
+	sent := time.Now()
+	var heard int64
+	var null bool
+	if err := i.exec(ctx, conn, sent, i.q.register, i.id, i.lease.Microseconds(), i.channel).Scan(&heard, &null); err != nil {
+		return unavailable(ctx, err)
+	}
+	// The clock was read after the LISTEN: every change committed since
+	// will be heard, and every one before is in what the database now
+	// answers. trust forgets what the cache held (it was distrusted).
+	i.cache.trust(sent.Add(i.trustFor()))
+	i.setHeard(heard)
+	select {
+	case i.first <- nil:
+	default:
+	}
+	echoes, echoed := 1, 0
+	renewAt := sent.Add(i.lease / 3)
+	for {
+		ack := int64(0)
+		if !time.Now().Before(renewAt) {
+			if echoed < echoes {
+				return errDeaf
+			}
+			ack = i.heardNow()
+		} else {
+			wctx, cancel := context.WithDeadline(ctx, renewAt)
+			n, err := conn.WaitForNotification(wctx)
+			cancel()
+			switch {
+			case ctx.Err() != nil:
+				return ctx.Err()
+			case err != nil && wctx.Err() != nil && !conn.IsClosed():
+				continue // time to renew; the connection is fine
+			case err != nil:
+				return unavailable(ctx, err)
+			}
+			var echo bool
+			ack, echo = i.hear(n.Payload)
+			if echo {
+				echoed++
+			}
+			if ack == 0 {
+				continue
+			}
+		}
+		sent = time.Now()
+		if err := i.exec(ctx, conn, sent, i.q.ack, i.id, ack, i.lease.Microseconds(), i.channel).Scan(&null); err != nil {
+			return unavailable(ctx, err)
+		}
+		echoes++
+		i.cache.trust(sent.Add(i.trustFor()))
+		renewAt = sent.Add(i.lease / 3)
+	}
+}
+
+// exec runs a one-row statement on the listening connection, given a
+// third of the lease from sent.
+func (i *instance) exec(ctx context.Context, conn *pgx.Conn, sent time.Time, query string, args ...any) pgx.Row {
+	sctx, cancel := context.WithDeadline(ctx, sent.Add(i.lease/3))
+	return &cancelRow{conn.QueryRow(sctx, query, args...), cancel}
+}
+
+type cancelRow struct {
+	pgx.Row
+	cancel context.CancelFunc
+}
+
+func (r *cancelRow) Scan(dest ...any) error {
+	defer r.cancel()
+	return r.Row.Scan(dest...)
+}
+
+// hear acts on one notification, and returns the barrier to acknowledge,
+// if it was one, and whether it was this instance's own acknowledgement.
+func (i *instance) hear(payload string) (barrier int64, echo bool) {
+	n := parseNote(payload)
+	switch n.kind {
+	case noteUser:
+		i.cache.invalidate(n.id)
+	case noteBarrier:
+		i.setHeard(n.n)
+		return n.n, false
+	case noteAck:
+		if n.id == i.id {
+			return 0, true
+		}
+		i.mu.Lock()
+		if len(i.acks) >= maxAcks {
+			clear(i.acks)
+		}
+		i.acks[n.id] = max(i.acks[n.id], n.n)
+		i.signal()
+		i.mu.Unlock()
+	case noteGone:
+		i.mu.Lock()
+		i.gone++
+		i.signal()
+		i.mu.Unlock()
+	default: // everything, or something this release does not know
+		i.cache.clear()
+	}
+	return 0, false
+}
+
+func (i *instance) setHeard(n int64) {
+	i.mu.Lock()
+	i.heard = max(i.heard, n)
+	i.signal()
+	i.mu.Unlock()
+}
+
+func (i *instance) heardNow() int64 {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.heard
+}
+
+func (i *instance) setPID(pid uint32) {
+	i.mu.Lock()
+	i.pid = pid
+	i.mu.Unlock()
+}
+
+// signal wakes the waiters; i.mu is held.
+func (i *instance) signal() {
+	close(i.changed)
+	i.changed = make(chan struct{})
+}
+
+// leave gives up the lease (the cache is already distrusted), so that no
+// barrier waits for this instance until it registers again. It is only an
+// optimisation: a lease left alone runs out.
+func (i *instance) leave() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	var null bool
+	_ = i.pool.QueryRow(ctx, i.q.leave, i.id, i.channel).Scan(&null)
+}
+
+// note is a parsed notification.
+type note struct {
+	kind byte // one of the note kinds; 0: anything else
+	id   string
+	n    int64
+}
+
+// The kinds of notification on a schema's channel: a user (or one of its
+// sessions) changed, from the triggers; a barrier; an instance's
+// acknowledgement of one; an instance gone.
+const (
+	noteUser    = 'u'
+	noteBarrier = 'b'
+	noteAck     = 'a'
+	noteGone    = 'g'
+)
+
+// parseNote reads a notification's payload: "u:<user id>", "b:<n>",
+// "a:<instance id>:<n>" or "g:<instance id>". Anything else (the
+// triggers' "*" after a TRUNCATE, or a payload this release does not
+// know, or one that does not parse) is kind 0, which clears the cache.
+func parseNote(p string) note {
+	if len(p) < 2 || p[1] != ':' {
+		return note{}
+	}
+	rest := p[2:]
+	switch p[0] {
+	case noteUser:
+		return note{kind: noteUser, id: rest}
+	case noteGone:
+		return note{kind: noteGone, id: rest}
+	case noteBarrier:
+		if n, err := strconv.ParseInt(rest, 10, 64); err == nil && n > 0 {
+			return note{kind: noteBarrier, n: n}
+		}
+	case noteAck:
+		if k := strings.LastIndexByte(rest, ':'); k > 0 {
+			if n, err := strconv.ParseInt(rest[k+1:], 10, 64); err == nil && n >= 0 {
+				return note{kind: noteAck, id: rest[:k], n: n}
+			}
+		}
+	}
+	return note{}
+}
+
+// settle returns once every instance that holds a lease has heard every
+// change to users and sessions committed before settle was called: it
+// sends a barrier and waits until each of them acknowledged it, or gave
+// up or lost its lease. Every write that can change what UserByID or
+// UserBySession answer calls it after committing, before returning.
+func (s *Store) settle(ctx context.Context) error {
+	rows, err := s.pool.Query(ctx, s.cq.barrier, s.channel)
+	if err != nil {
+		return unavailable(ctx, err)
+	}
+	var n int64
+	wait := make(map[string]bool)
+	for rows.Next() {
+		var b *int64
+		var id string
+		var acked int64
+		if err := rows.Scan(&b, &id, &acked); err != nil {
+			rows.Close()
+			return unavailable(ctx, err)
+		}
+		if b == nil { // cannot happen: the clock has its row
+			rows.Close()
+			return errors.New("postgres: the cache's clock has no row")
+		}
+		n = *b
+		if acked < n {
+			wait[id] = true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return unavailable(ctx, err)
+	}
+	pollEvery := 5 * time.Millisecond
+	var gone uint64
+	for {
+		var changed <-chan struct{}
+		if i := s.inst; i != nil {
+			i.mu.Lock()
+			for id := range wait {
+				if (id == i.id && i.heard >= n) || i.acks[id] >= n {
+					delete(wait, id)
+				}
+			}
+			changed = i.changed
+			g := i.gone
+			i.mu.Unlock()
+			if g != gone && len(wait) > 0 {
+				gone = g
+				if err := s.pollInstances(ctx, wait, n); err != nil {
+					return err
+				}
+				continue
+			}
+		}
+		if len(wait) == 0 {
+			return nil
+		}
+		t := time.NewTimer(pollEvery)
+		select {
+		case <-changed:
+			t.Stop()
+		case <-t.C:
+			if err := s.pollInstances(ctx, wait, n); err != nil {
+				return err
+			}
+			pollEvery = min(2*pollEvery, 50*time.Millisecond)
+		case <-ctx.Done():
+			t.Stop()
+			return unavailable(ctx, ctx.Err())
+		}
+	}
+}
+
+// pollInstances removes from wait the instances the table shows need no
+// more waiting for barrier n.
+func (s *Store) pollInstances(ctx context.Context, wait map[string]bool, n int64) error {
+	ids := make([]string, 0, len(wait))
+	for id := range wait {
+		ids = append(ids, id)
+	}
+	rows, err := s.pool.Query(ctx, s.cq.poll, ids, n)
+	if err != nil {
+		return unavailable(ctx, err)
+	}
+	still, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return unavailable(ctx, err)
+	}
+	clear(wait)
+	for _, id := range still {
+		wait[id] = true
+	}
+	return nil
+}
