@@ -124,7 +124,9 @@ func openStore(ctx context.Context, dataDir, db string) (auth.Store, func(), err
 	case db == "memory":
 		return nil, nil, errors.New("-db memory is a server's own memory: there is nothing to administer from here")
 	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
-		st, err := postgres.Open(ctx, db, postgres.Config{})
+		// A command that runs once has nothing to cache; its writes still
+		// wait for the servers' caches.
+		st, err := postgres.Open(ctx, db, postgres.Config{Cache: postgres.CacheConfig{Off: true}})
 		if err != nil {
 			return nil, nil, fmt.Errorf("cannot use the PostgreSQL database: %v", err)
 		}

@@ -177,7 +177,8 @@ func (i *instance) run(ctx context.Context) {
 // errDeaf is the listening connection's failure when it does not hear its
 // own notifications: a connection through a pooler in transaction mode,
 // say, where LISTEN does not work.
-var errDeaf = errors.New("postgres: the cache's listening connection does not hear its own notifications")
+var errDeaf = errors.New("postgres: the cache's listening connection does not hear its own notifications " +
+	"(through a pooler in transaction mode?): connect the store to PostgreSQL directly, or set Config.Cache.Off")
 
 // listen connects, listens, registers, and then hears notifications and
 // renews the lease until the connection fails or ctx ends.
@@ -201,6 +202,9 @@ func (i *instance) listen(ctx context.Context) error {
 	i.setPID(conn.PgConn().PID())
 	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{i.channel}.Sanitize()); err != nil {
 		return unavailable(ctx, err)
+	}
+	if err := i.probe(ctx, conn); err != nil {
+		return err
 	}
 	sent := time.Now()
 	var heard int64
@@ -257,6 +261,34 @@ func (i *instance) listen(ctx context.Context) error {
 	}
 }
 
+// probe checks, before the instance joins, that the connection hears its
+// own notification within a third of the lease: one that does not (behind
+// a pooler in transaction mode, say) never takes a lease that barriers
+// would wait for. What it hears meanwhile it acts on, but for barriers:
+// it does not hold a lease to acknowledge them with.
+func (i *instance) probe(ctx context.Context, conn *pgx.Conn) error {
+	me := string(noteProbe) + ":" + i.id
+	if _, err := conn.Exec(ctx, "SELECT pg_notify($1, $2)", i.channel, me); err != nil {
+		return unavailable(ctx, err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, i.lease/3)
+	defer cancel()
+	for {
+		n, err := conn.WaitForNotification(pctx)
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case err != nil && pctx.Err() != nil:
+			return errDeaf
+		case err != nil:
+			return unavailable(ctx, err)
+		case n.Payload == me:
+			return nil
+		}
+		i.hear(n.Payload)
+	}
+}
+
 // exec runs a one-row statement on the listening connection, given a
 // third of the lease from sent.
 func (i *instance) exec(ctx context.Context, conn *pgx.Conn, sent time.Time, query string, args ...any) pgx.Row {
@@ -300,6 +332,7 @@ func (i *instance) hear(payload string) (barrier int64, echo bool) {
 		i.gone++
 		i.signal()
 		i.mu.Unlock()
+	case noteProbe: // another instance's, or this one's, late
 	default: // everything, or something this release does not know
 		i.cache.clear()
 	}
@@ -350,18 +383,21 @@ type note struct {
 
 // The kinds of notification on a schema's channel: a user (or one of its
 // sessions) changed, from the triggers; a barrier; an instance's
-// acknowledgement of one; an instance gone.
+// acknowledgement of one; an instance gone; an instance's probe of its
+// own connection.
 const (
 	noteUser    = 'u'
 	noteBarrier = 'b'
 	noteAck     = 'a'
 	noteGone    = 'g'
+	noteProbe   = 'p'
 )
 
 // parseNote reads a notification's payload: "u:<user id>", "b:<n>",
-// "a:<instance id>:<n>" or "g:<instance id>". Anything else (the
-// triggers' "*" after a TRUNCATE, or a payload this release does not
-// know, or one that does not parse) is kind 0, which clears the cache.
+// "a:<instance id>:<n>", "g:<instance id>" or "p:<instance id>".
+// Anything else (the triggers' "*" after a TRUNCATE, or a payload this
+// release does not know, or one that does not parse) is kind 0, which
+// clears the cache.
 func parseNote(p string) note {
 	if len(p) < 2 || p[1] != ':' {
 		return note{}
@@ -370,8 +406,8 @@ func parseNote(p string) note {
 	switch p[0] {
 	case noteUser:
 		return note{kind: noteUser, id: rest}
-	case noteGone:
-		return note{kind: noteGone, id: rest}
+	case noteGone, noteProbe:
+		return note{kind: p[0], id: rest}
 	case noteBarrier:
 		if n, err := strconv.ParseInt(rest, 10, 64); err == nil && n > 0 {
 			return note{kind: noteBarrier, n: n}

@@ -146,8 +146,11 @@
 // their offsets. A renewal every third of the lease keeps a healthy
 // instance answering; it renews only on the listening connection, and
 // only if that connection has heard every acknowledgement it sent itself,
-// so a broken or deaf listener (behind a pooler in transaction mode,
-// where LISTEN does not work) loses its lease.
+// so a broken or deaf listener loses its lease. A connection joins only
+// after it heard its own probe: behind a pooler in transaction mode,
+// where LISTEN does not work, Open fails saying so, and a Store whose
+// connection turns deaf later stays uncached, without a lease that
+// writers would wait for.
 //
 // The argument. Take a write that committed and then returned, after its
 // barrier n, and a request that starts on instance B after that. If B
