@@ -12,6 +12,7 @@ import (
 
 	"github.com/goauthkit/auth"
 	"github.com/goauthkit/auth/internal/testenv"
+	"github.com/goauthkit/auth/store/postgres"
 )
 
 // pgctl runs pg_ctlcluster on the local cluster (the only one under
@@ -168,5 +169,75 @@ func waitReady(t *testing.T, url string, limit time.Duration) {
 			return
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestCacheRestart restarts PostgreSQL under two caching instances: a
+// logout everywhere made on one instance as soon as the database is back,
+// before the listeners have joined again, is refused on the other at the
+// very next request; an ending made just before the stop stays ended; and
+// once the listeners are back, the caches answer again and stay exact.
+// Gated as TestOutage is.
+func TestCacheRestart(t *testing.T) {
+	url := testURL(t)
+	if os.Getenv("AUTH_TEST_PG_RESTART") != "1" {
+		testenv.Missing(t, "AUTH_TEST_PG_RESTART not set to 1; set it to let this test stop and restart the local PostgreSQL cluster (it breaks other packages' PostgreSQL tests for a few seconds)")
+	}
+	ctx := context.Background()
+	in := newInstances(t, 2, postgres.Config{})
+	a, b := in.auths[0], in.auths[1]
+	before, after := register(t, a, "before", nil), register(t, a, "after", nil)
+	pb, pa := login(t, a, before), login(t, a, after)
+	for range 2 { // the second from B's cache
+		for _, p := range []*auth.TokenPair{pb, pa} {
+			if _, _, err := b.Authenticate(ctx, p.AccessToken); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := a.LogoutAll(ctx, auth.Client{}, before.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Cleanup(func() {
+		if out, err := pgctl("start"); err != nil {
+			t.Logf("pg_ctlcluster start: %v: %s (fine if already running)", err, out)
+		}
+		waitReady(t, url, 60*time.Second)
+	})
+	if out, err := pgctl("stop -m fast"); err != nil {
+		t.Fatalf("pg_ctlcluster stop: %v: %s", err, out)
+	}
+	if out, err := pgctl("start"); err != nil {
+		t.Fatalf("pg_ctlcluster start: %v: %s", err, out)
+	}
+	waitReady(t, url, 60*time.Second)
+	// As soon as a write goes through.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := a.LogoutAll(ctx, auth.Client{}, after.ID)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("LogoutAll after the restart: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for name, p := range map[string]*auth.TokenPair{"ended before the stop": pb, "ended after the start": pa} {
+		if _, _, err := b.Authenticate(ctx, p.AccessToken); !errors.Is(err, auth.ErrTokenRevoked) {
+			t.Errorf("%s: the other instance answered %v, want ErrTokenRevoked", name, err)
+		}
+	}
+	for _, s := range in.stores {
+		for postgres.ListenerPID(s) == 0 {
+			if time.Now().After(deadline) {
+				t.Fatal("a listener did not come back")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if hits := runTrials(t, in, 1, nil); hits == 0 {
+		t.Error("the caches never answered after the restart")
 	}
 }
