@@ -190,6 +190,8 @@ func (c *userCache) len() int {
 // what it read. Concurrent loads of one key at one generation share one
 // read; a caller whose own context is alive never takes the context error
 // of another caller's read.
+//
+// The caller tries get first: a hit then costs no closure.
 func (c *userCache) load(ctx context.Context, id, sid string, read func(context.Context) (*auth.User, error)) (*auth.User, error) {
 	u, gen := c.get(id, sid)
 	if u != nil {

@@ -87,9 +87,13 @@ type instance struct {
 	channel string
 	lease   time.Duration
 	connCfg *pgx.ConnConfig
-	pool    *pgxpool.Pool
-	q       *cacheQueries
-	cache   *userCache
+	// The pool's hooks, which the listening connection runs too (one
+	// that sets a fresh password before each connection, say).
+	beforeConnect func(context.Context, *pgx.ConnConfig) error
+	afterConnect  func(context.Context, *pgx.Conn) error
+	pool          *pgxpool.Pool
+	q             *cacheQueries
+	cache         *userCache
 
 	mu      sync.Mutex
 	heard   int64            // the latest barrier heard (after a registration: the clock it read)
@@ -108,12 +112,14 @@ type instance struct {
 const maxAcks = 1024
 
 func newInstance(pool *pgxpool.Pool, schema string, q *cacheQueries, c *userCache, lease time.Duration) *instance {
-	cfg := pool.Config().ConnConfig.Copy()
+	pc := pool.Config()
+	cfg := pc.ConnConfig
 	cfg.RuntimeParams["application_name"] = "goauthkit cache listener"
 	var id [12]byte
 	rand.Read(id[:])
 	return &instance{
-		id: hex.EncodeToString(id[:]), channel: cacheChannel(schema), lease: lease, connCfg: cfg, pool: pool, q: q, cache: c,
+		id: hex.EncodeToString(id[:]), channel: cacheChannel(schema), lease: lease, connCfg: cfg,
+		beforeConnect: pc.BeforeConnect, afterConnect: pc.AfterConnect, pool: pool, q: q, cache: c,
 		acks: make(map[string]int64), changed: make(chan struct{}), done: make(chan struct{}), first: make(chan error, 1),
 	}
 }
@@ -190,7 +196,13 @@ var errDeaf = errors.New("postgres: the cache's listening connection does not he
 // A deaf listener that keeps its lease would hold every barrier until its
 // caller gave up.
 func (i *instance) listen(ctx context.Context) error {
-	conn, err := pgx.ConnectConfig(ctx, i.connCfg)
+	cfg := i.connCfg.Copy()
+	if i.beforeConnect != nil {
+		if err := i.beforeConnect(ctx, cfg); err != nil {
+			return unavailable(ctx, err)
+		}
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return unavailable(ctx, err)
 	}
@@ -199,6 +211,11 @@ func (i *instance) listen(ctx context.Context) error {
 		conn.Close(cctx)
 		cancel()
 	}()
+	if i.afterConnect != nil {
+		if err := i.afterConnect(ctx, conn); err != nil {
+			return unavailable(ctx, err)
+		}
+	}
 	i.setPID(conn.PgConn().PID())
 	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{i.channel}.Sanitize()); err != nil {
 		return unavailable(ctx, err)

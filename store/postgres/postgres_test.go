@@ -62,8 +62,15 @@ func freshSchema(t testing.TB) string {
 // newStore returns a Store on its own pool and its own fresh schema.
 func newStore(t testing.TB) *postgres.Store {
 	t.Helper()
-	schema := freshSchema(t)
-	s, err := postgres.Open(context.Background(), testURL(t), postgres.Config{Schema: schema})
+	return newStoreWith(t, postgres.Config{})
+}
+
+// newStoreWith returns a Store configured by c on its own pool and its own
+// fresh schema.
+func newStoreWith(t testing.TB, c postgres.Config) *postgres.Store {
+	t.Helper()
+	c.Schema = freshSchema(t)
+	s, err := postgres.Open(context.Background(), testURL(t), c)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

@@ -96,6 +96,9 @@ func (s *Store) UserByID(ctx context.Context, id string) (*auth.User, error) {
 	if err := s.ready(ctx); err != nil {
 		return nil, err
 	}
+	if u, _ := s.cache.get(id, ""); u != nil {
+		return u, nil
+	}
 	return s.cache.load(ctx, id, "", func(ctx context.Context) (*auth.User, error) {
 		return scanUser(ctx, s.pool.QueryRow(ctx, s.q.userByID, id))
 	})
@@ -131,6 +134,9 @@ func (s *Store) UserBySession(ctx context.Context, userID, sessionID string) (*a
 	}
 	if s.cache == nil || sessionID == "" {
 		return s.userBySession(ctx, userID, sessionID)
+	}
+	if u, _ := s.cache.get(userID, sessionID); u != nil {
+		return u, nil
 	}
 	return s.cache.load(ctx, userID, sessionID, func(ctx context.Context) (*auth.User, error) {
 		return s.userBySession(ctx, userID, sessionID)
