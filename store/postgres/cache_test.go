@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -298,4 +299,45 @@ func TestCacheDeadInstance(t *testing.T) {
 		t.Fatalf("LogoutAll returned after %v, while the dead instance still held its lease", time.Since(start))
 	}
 	t.Logf("LogoutAll waited %v for the dead instance's lease", time.Since(start))
+}
+
+// TestCacheNoStampede: many requests at once for one user whom the cache
+// does not hold yet send one query, not one each.
+func TestCacheNoStampede(t *testing.T) {
+	ctx := context.Background()
+	in := newInstances(t, 1, postgres.Config{})
+	a, s, count := in.auths[0], in.stores[0], in.counts[0]
+	u := register(t, a, "alice", nil)
+	sid := claims(t, a, login(t, a, u).AccessToken).SessionID
+	for _, tc := range []struct {
+		name string
+		get  func() (*auth.User, error)
+	}{
+		{"UserBySession", func() (*auth.User, error) { return s.UserBySession(ctx, u.ID, sid) }},
+		{"UserByID", func() (*auth.User, error) { return s.UserByID(ctx, u.ID) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// Make the cache forget the user: a change of its roles.
+			roles := []string{strings.ToLower(tc.name)}
+			if _, err := admin.New(a).UpdateUser(ctx, u.ID, admin.Update{Roles: &roles, Actor: "test"}); err != nil {
+				t.Fatal(err)
+			}
+			before := count.n.Load()
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			for range 64 {
+				wg.Go(func() {
+					<-start
+					if _, err := tc.get(); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			close(start)
+			wg.Wait()
+			if n := count.n.Load() - before; n < 1 || n > 2 {
+				t.Errorf("64 concurrent lookups on a cold cache sent %d statements, want 1 (2 if a read overlapped an invalidation)", n)
+			}
+		})
+	}
 }
