@@ -424,6 +424,49 @@ func TestUserCacheLoadShares(t *testing.T) {
 	}
 }
 
+// TestUserCacheLoadKeys: concurrent loads share a read only for one user
+// and one session: a load with another session, or without one, or of
+// another user, makes a read of its own, and gets its own answer.
+func TestUserCacheLoadKeys(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := trustedCache(10)
+		keys := []struct{ id, sid string }{{"u1", ""}, {"u1", "s1"}, {"u1", "s2"}, {"u2", "s1"}, {"u2", ""}}
+		release := make(chan struct{})
+		var calls atomic.Int32
+		got := make([]*auth.User, 2*len(keys))
+		errs := make([]error, 2*len(keys))
+		var wg sync.WaitGroup
+		for i, k := range keys {
+			for j := range 2 {
+				wg.Go(func() {
+					u, err := c.load(context.Background(), k.id, k.sid, func(context.Context) (*auth.User, error) {
+						calls.Add(1)
+						<-release
+						u := testUser(k.id)
+						u.Username = k.id + "/" + k.sid
+						return u, nil
+					})
+					if err == nil && u.Username != k.id+"/"+k.sid {
+						err = fmt.Errorf("got the answer of %s", u.Username)
+					}
+					got[2*i+j], errs[2*i+j] = u, err
+				})
+			}
+		}
+		synctest.Wait()
+		if n := calls.Load(); n != int32(len(keys)) {
+			t.Errorf("loads of %d keys, two each, made %d reads; want one a key", len(keys), n)
+		}
+		close(release)
+		wg.Wait()
+		for i := range got {
+			if k := keys[i/2]; errs[i] != nil || got[i] == nil {
+				t.Errorf("load of %s with session %q: %v", k.id, k.sid, errs[i])
+			}
+		}
+	})
+}
+
 // TestUserCacheLoadAfterInvalidation: a load that starts after an
 // invalidation never joins a read that began before it, and the older
 // read, though it ends last, is not cached.
