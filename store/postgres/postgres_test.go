@@ -83,6 +83,20 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) auth.Store { return newStore(t) })
 }
 
+// The conformance suite again, on stores without a cache: every read
+// goes to the database.
+func TestConformanceCacheOff(t *testing.T) {
+	testURL(t)
+	storetest.Run(t, func(t *testing.T) auth.Store {
+		s, err := postgres.Open(context.Background(), testURL(t), postgres.Config{Schema: freshSchema(t), Cache: postgres.CacheConfig{Off: true}})
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
+
 // The conformance suite again, on a caller's pool shared by every store.
 func TestConformanceSharedPool(t *testing.T) {
 	pool := testPool(t)

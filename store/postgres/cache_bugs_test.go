@@ -1,0 +1,232 @@
+package postgres_test
+
+// Tests that show defects of the cache (migration 11, listen.go) found
+// while testing it. Each fails until its defect is fixed.
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/goauthkit/auth"
+	"github.com/goauthkit/auth/store/postgres"
+)
+
+// TestCacheLongUserID: a user whose id the store accepted (a long one,
+// which PostgreSQL compresses in its index) can still be changed, have
+// its sessions revoked, and be deleted. The triggers notify "u:" and the
+// id, and pg_notify refuses a payload of 8000 bytes or more, failing the
+// changing statement.
+func TestCacheLongUserID(t *testing.T) {
+	ctx := context.Background()
+	s, err := postgres.Open(ctx, testURL(t), postgres.Config{Schema: freshSchema(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	id := strings.Repeat("x", 8000)
+	now := time.Now().UTC()
+	if err := s.CreateUser(ctx, &auth.User{ID: id, Username: "alice", PasswordHash: "h", CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	if err := s.CreateSession(ctx, &auth.Session{ID: "s1", UserID: id, TokenHash: []byte("t"), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatalf("CreateSession: %v", err)
+	}
+	if err := s.RevokeSession(ctx, "s1"); err != nil {
+		t.Errorf("RevokeSession: %v", err)
+	}
+	if err := s.InvalidateTokens(ctx, id, now); err != nil {
+		t.Errorf("InvalidateTokens: %v", err)
+	}
+	if err := s.DeleteUser(ctx, id); err != nil {
+		t.Errorf("DeleteUser: %v", err)
+	}
+}
+
+// TestCacheNoopRevokeSettles: a RevokeSession that finds the session
+// already revoked, by a revocation on another instance that has committed
+// but not yet settled, returns at once, before the other instances heard
+// of the revocation: a caching instance still answers the session live
+// after the caller was told it is revoked. (The caching instance is kept
+// from hearing, as in TestSettleWaitsForListener, to make the window
+// wide; it is the delivery of one notification otherwise, or up to the
+// lease when that instance cannot hear.)
+func TestCacheNoopRevokeSettles(t *testing.T) {
+	ctx := context.Background()
+	schema := freshSchema(t)
+	a, err := postgres.New(ctx, testPool(t), postgres.Config{Schema: schema, Cache: postgres.CacheConfig{Off: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	var bCount statementCounter
+	b, err := postgres.New(ctx, countedPool(t, &bCount), postgres.Config{Schema: schema, Cache: postgres.CacheConfig{Lease: 9 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	seedUser(t, a, "u1", "s1")
+	warm(t, b, &bCount, "u1", "s1")
+
+	raw := testPool(t)
+	lock, err := raw.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Rollback(ctx)
+	if _, err := lock.Exec(ctx, tables(schema, `SELECT 1 FROM {instances} FOR UPDATE`)); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 2)
+	go func() { done <- a.Settle(ctx) }()
+	waitForLock(t, raw, postgres.ListenerPID(b))
+	go func() { done <- a.RevokeSession(ctx, "s1") }() // commits, then waits for b
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		var revoked bool
+		if err := raw.QueryRow(ctx, tables(schema, `SELECT revoked FROM {sessions} WHERE id = 's1'`)).Scan(&revoked); err != nil {
+			t.Fatal(err)
+		}
+		if revoked {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first RevokeSession did not commit")
+		}
+		time.Sleep(time.Millisecond)
+	}
+
+	second := make(chan error, 1)
+	go func() { second <- a.RevokeSession(ctx, "s1") }()
+	wait := []chan error{done, done}
+	select {
+	case err := <-second:
+		if _, serr := b.UserBySession(ctx, "u1", "s1"); !errors.Is(serr, auth.ErrSessionRevoked) {
+			t.Errorf("RevokeSession returned %v, and then the caching instance answered the session with %v, want ErrSessionRevoked", err, serr)
+		}
+	case <-time.After(300 * time.Millisecond):
+		// It waits for the caching instance, as it should.
+		wait = append(wait, second)
+	}
+	if err := lock.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range wait {
+		select {
+		case err := <-ch:
+			if err != nil {
+				t.Error(err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a call did not return after the listener was let go")
+		}
+	}
+}
+
+// TestCacheNonUTF8Database: in a database whose encoding is not UTF8,
+// reached with client_encoding UTF8, a schema whose name is not ASCII
+// has two channels: the triggers take the MD5 of the name in the
+// database's encoding (md5(TG_TABLE_SCHEMA)), Go that of its UTF-8
+// (cacheChannel). The listener hears the barriers and
+// acknowledgements, sent on Go's channel, so writers settle, but none of
+// the triggers' notifications: a caching instance answers changed users
+// from memory, indefinitely.
+func TestCacheNonUTF8Database(t *testing.T) {
+	ctx := context.Background()
+	admin := testPool(t)
+	db := "authtest_latin1_" + strings.ToLower(rand.Text()[:10])
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+db+" ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"); err != nil {
+		t.Skipf("cannot create a LATIN1 database: %v", err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin.Exec(context.Background(), "DROP DATABASE "+db+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop database %s: %v", db, err)
+		}
+	})
+	pool := func(count *statementCounter) *pgxpool.Pool {
+		cfg, err := pgxpool.ParseConfig(testURL(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.ConnConfig.Database = db
+		// Without it, the client encoding is the database's, and pgx's
+		// UTF-8 passes through as LATIN1 bytes, unconverted: the two
+		// MD5s then agree.
+		cfg.ConnConfig.RuntimeParams["client_encoding"] = "UTF8"
+		if count != nil {
+			cfg.ConnConfig.Tracer = count
+		}
+		p, err := pgxpool.NewWithConfig(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(p.Close)
+		return p
+	}
+	schema := "Schéma"
+	a, err := postgres.New(ctx, pool(nil), postgres.Config{Schema: schema, Cache: postgres.CacheConfig{Off: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	var bCount statementCounter
+	b, err := postgres.New(ctx, pool(&bCount), postgres.Config{Schema: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	seedUser(t, a, "u1", "s1")
+	warm(t, b, &bCount, "u1", "s1")
+	applyRaw(t, pool(nil), schema, []string{`UPDATE {users} SET disabled = true WHERE id = {u}`}, "u1", "s1")
+	settle(t, a)
+	if u, err := b.UserByID(ctx, "u1"); err != nil || !u.Disabled {
+		t.Errorf("after a raw change and Settle, the caching instance answered %+v, %v; want the user disabled", u, err)
+	}
+	// The store's own writes alike.
+	if err := a.RevokeSession(ctx, "s1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.UserBySession(ctx, "u1", "s1"); !errors.Is(err, auth.ErrSessionRevoked) {
+		t.Errorf("after RevokeSession, the caching instance answered the session with %v, want ErrSessionRevoked", err)
+	}
+}
+
+// TestCachePoolBeforeConnect: New takes a pool whose connections get
+// their settings from its BeforeConnect hook (as pools using short-lived
+// credentials do, e.g. IAM tokens), and works with it. The cache's
+// listener connects with a copy of the pool's ConnConfig, without the
+// hook, so it fails, and New with it.
+func TestCachePoolBeforeConnect(t *testing.T) {
+	ctx := context.Background()
+	cfg, err := pgxpool.ParseConfig(testURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := cfg.ConnConfig.Port
+	cfg.ConnConfig.Port = 1 // nothing listens there; the hook sets the real port
+	cfg.BeforeConnect = func(_ context.Context, c *pgx.ConnConfig) error {
+		c.Port = port
+		return nil
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if err := pool.Ping(ctx); err != nil {
+		t.Fatalf("the pool itself does not connect: %v", err)
+	}
+	for _, c := range []postgres.CacheConfig{{Off: true}, {}} {
+		s, err := postgres.New(ctx, pool, postgres.Config{Schema: freshSchema(t), Cache: c})
+		if err != nil {
+			t.Errorf("New with %+v on a pool configured by BeforeConnect: %v", c, err)
+			continue
+		}
+		s.Close()
+	}
+}
