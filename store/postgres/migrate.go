@@ -213,21 +213,27 @@ CREATE INDEX auth_identity_attempts_expires_at_idx ON {schema}.auth_identity_att
 // Go's cacheChannel computes alike); the barrier clock; and the instances
 // that cache, with their leases and the last barrier each acknowledged.
 const cacheMigration = `
+-- The user's id, or '*' (everything) for an id too long for a payload
+-- (under 8000 bytes) or after a TRUNCATE. The schema's name is hashed as
+-- UTF-8, as Go hashes it, whatever the database's encoding.
+CREATE FUNCTION {schema}.auth_cache_note(id text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+	SELECT CASE WHEN octet_length(id) < 4000 THEN 'u:' || id ELSE '*' END
+$$;
 CREATE FUNCTION {schema}.auth_cache_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-	chan text := 'goauthkit_' || md5(TG_TABLE_SCHEMA);
+	chan text := 'goauthkit_' || md5(convert_to(TG_TABLE_SCHEMA, 'UTF8'));
 BEGIN
 	IF TG_LEVEL = 'STATEMENT' THEN -- TRUNCATE
 		PERFORM pg_notify(chan, '*');
 	ELSIF TG_TABLE_NAME = 'auth_users' THEN
-		PERFORM pg_notify(chan, 'u:' || OLD.id);
+		PERFORM pg_notify(chan, {schema}.auth_cache_note(OLD.id));
 		IF TG_OP = 'UPDATE' AND NEW.id IS DISTINCT FROM OLD.id THEN
-			PERFORM pg_notify(chan, 'u:' || NEW.id);
+			PERFORM pg_notify(chan, {schema}.auth_cache_note(NEW.id));
 		END IF;
 	ELSE
-		PERFORM pg_notify(chan, 'u:' || OLD.user_id);
+		PERFORM pg_notify(chan, {schema}.auth_cache_note(OLD.user_id));
 		IF TG_OP = 'UPDATE' AND NEW.user_id IS DISTINCT FROM OLD.user_id THEN
-			PERFORM pg_notify(chan, 'u:' || NEW.user_id);
+			PERFORM pg_notify(chan, {schema}.auth_cache_note(NEW.user_id));
 		END IF;
 	END IF;
 	RETURN NULL;
@@ -247,6 +253,12 @@ CREATE TRIGGER auth_cache_session_deleted AFTER DELETE ON {schema}.auth_sessions
 	FOR EACH ROW EXECUTE FUNCTION {schema}.auth_cache_notify();
 CREATE TRIGGER auth_cache_sessions_truncated AFTER TRUNCATE ON {schema}.auth_sessions
 	FOR EACH STATEMENT EXECUTE FUNCTION {schema}.auth_cache_notify();
+-- Even where triggers are off for replication (session_replication_role
+-- replica: a logical replica's apply, pg_restore --disable-triggers).
+ALTER TABLE {schema}.auth_users ENABLE ALWAYS TRIGGER auth_cache_user_changed,
+	ENABLE ALWAYS TRIGGER auth_cache_user_deleted, ENABLE ALWAYS TRIGGER auth_cache_users_truncated;
+ALTER TABLE {schema}.auth_sessions ENABLE ALWAYS TRIGGER auth_cache_session_changed,
+	ENABLE ALWAYS TRIGGER auth_cache_session_deleted, ENABLE ALWAYS TRIGGER auth_cache_sessions_truncated;
 -- The barrier clock: one row, which every barrier increments, so that
 -- barriers commit (and their notifications arrive) in the order of their
 -- numbers.

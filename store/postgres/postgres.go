@@ -111,9 +111,12 @@
 // Notifications. Migration 11 puts triggers on auth_users and
 // auth_sessions that, for every row changed or deleted (for a session,
 // only when its liveness or owner changes, not at each rotation), send
-// the user's id on the schema's channel with pg_notify. They run in the
+// the user's id on the schema's channel with pg_notify ("everything" for
+// an id too long for a payload, and for a TRUNCATE). They run in the
 // changing transaction, whoever runs it (this store, another release of
-// it, the service's own SQL, an operator's psql), and PostgreSQL delivers
+// it, the service's own SQL, an operator's psql; they are enabled ALWAYS,
+// so a replica's apply and a restore without triggers run them too), and
+// PostgreSQL delivers
 // a transaction's notifications only after it commits, to every session
 // listening, in the order of the commits. Each Store with a cache holds
 // one connection of its own that LISTENs on the channel and forgets the

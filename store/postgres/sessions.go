@@ -84,13 +84,12 @@ func (s *Store) RevokeSession(ctx context.Context, id string) error {
 	if !storable(id) {
 		return nil // no session has such an id
 	}
-	tag, err := s.pool.Exec(ctx, s.q.revokeSession, id)
-	switch {
-	case err != nil:
+	if _, err := s.pool.Exec(ctx, s.q.revokeSession, id); err != nil {
 		return unavailable(ctx, err)
-	case tag.RowsAffected() == 0:
-		return nil
 	}
+	// Even when it revoked nothing: a revocation of the same session in
+	// flight elsewhere may have committed and not yet been heard, and
+	// this call promises the session ended.
 	return s.settle(ctx)
 }
 

@@ -296,10 +296,13 @@ func (s *Store) InvalidateTokens(ctx context.Context, id string, now time.Time) 
 	if err := s.pool.QueryRow(ctx, s.q.invalidateTokens, id, now).Scan(&updated); err != nil {
 		return unavailable(ctx, err)
 	}
+	if err := s.settle(ctx); err != nil { // even for a user deleted meanwhile
+		return err
+	}
 	if updated == 0 {
 		return auth.ErrNotFound
 	}
-	return s.settle(ctx)
+	return nil
 }
 
 // DeleteUser implements auth.UserDeleter. The user's sessions go with it (ON
@@ -312,13 +315,16 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 		return auth.ErrNotFound
 	}
 	tag, err := s.pool.Exec(ctx, s.q.deleteUser, id)
-	switch {
-	case err != nil:
+	if err != nil {
 		return unavailable(ctx, err)
-	case tag.RowsAffected() == 0:
+	}
+	if err := s.settle(ctx); err != nil { // even for a user deleted meanwhile
+		return err
+	}
+	if tag.RowsAffected() == 0 {
 		return auth.ErrNotFound
 	}
-	return s.settle(ctx)
+	return nil
 }
 
 // storable reports whether every one of values is text PostgreSQL keeps:

@@ -1,7 +1,10 @@
 package postgres_test
 
-// Tests that show defects of the cache (migration 11, listen.go) found
-// while testing it. Each fails until its defect is fixed.
+// Tests of the cache at its edges (migration 11, listen.go), each written
+// as a failing test of a defect found while testing it, then fixed: a user
+// id too long for a notification's payload, a revocation that finds its
+// session already revoked, a database not in UTF-8, a pool whose
+// BeforeConnect hook supplies the credentials.
 
 import (
 	"context"
