@@ -40,7 +40,9 @@ key=0123456789abcdef0123456789abcdef-wrk-usersme
 start() {
   local name=$1 bin=$2 db=$3
   mkdir -p "$work/$name"
-  AUTH_SECRET_KEY=$key "$bin" -addr 127.0.0.1:0 -data "$work/$name" -db "$db" >"$work/$name.log" 2>&1 &
+  # Trusting the loopback as a proxy lets each user sign up from an
+  # address of its own (X-Forwarded-For), under the signup limit.
+  AUTH_SECRET_KEY=$key "$bin" -addr 127.0.0.1:0 -data "$work/$name" -db "$db" -trusted-proxies 127.0.0.1 >"$work/$name.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do
     if grep -qo 'listening on http://[0-9.:]*' "$work/$name.log"; then
@@ -58,9 +60,10 @@ tokens() {
   url=$(cat "$work/$name.url")
   : >"$work/$name.tokens"
   for i in $(seq 1 "$users"); do
-    curl -sf "$url/signup" -H 'Content-Type: application/json' \
+    from="X-Forwarded-For: 10.$((i / 65536 % 256)).$((i / 256 % 256)).$((i % 256))"
+    curl -sf "$url/signup" -H "$from" -H 'Content-Type: application/json' \
       -d "{\"username\": \"wrk$i\", \"password\": \"correct horse battery staple\"}" >/dev/null
-    curl -sf "$url/token" -d username="wrk$i" --data-urlencode 'password=correct horse battery staple' |
+    curl -sf "$url/token" -H "$from" -d username="wrk$i" --data-urlencode 'password=correct horse battery staple' |
       jq -r .access_token >>"$work/$name.tokens"
   done
 }
