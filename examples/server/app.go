@@ -463,7 +463,7 @@ func openStore(ctx context.Context, s settings, logger *slog.Logger) (auth.Store
 		return memory.New(), func() error { return nil }, nil
 
 	case strings.HasPrefix(s.db, "postgres://"), strings.HasPrefix(s.db, "postgresql://"):
-		st, err := postgres.Open(ctx, s.db, postgres.Config{})
+		st, err := postgres.Open(ctx, s.db, postgres.Config{Cache: postgres.CacheConfig{Off: s.pgCacheOff}})
 		if err == nil {
 			err = st.Ping(ctx)
 			if err != nil {
@@ -473,7 +473,7 @@ func openStore(ctx context.Context, s settings, logger *slog.Logger) (auth.Store
 		if err != nil {
 			return nil, nil, badSetting(s.dbSetting, "cannot use the PostgreSQL database: %s", redact(err, s.db))
 		}
-		logger.Info("store", "kind", "postgres", "database", safeURL(s.db))
+		logger.Info("store", "kind", "postgres", "database", safeURL(s.db), "cache", !s.pgCacheOff)
 		return st, st.Close, nil
 
 	default: // "", "sqlite" or "sqlite-shared"

@@ -27,6 +27,9 @@ type settings struct {
 	addr    string
 	dataDir string
 	db      string // "", "memory", "sqlite", "sqlite-shared" or a postgres:// URL
+	// pgCacheOff is AUTH_POSTGRES_CACHE=off: the PostgreSQL store reads
+	// every lookup from the database.
+	pgCacheOff bool
 	// The names of the settings dataDir, db and proxies came from (a flag
 	// or an environment variable), for messages; dataSet says whether the
 	// data directory was set at all.
@@ -185,6 +188,12 @@ Environment only:
                            (default: in PostgreSQL with a PostgreSQL store,
                            else in this process). Unreachable, logins
                            answer 503: never unlimited
+  AUTH_POSTGRES_CACHE      on (default): the PostgreSQL store answers
+                           lookups from memory, exact across instances
+                           (one more connection each, which must reach
+                           PostgreSQL directly: LISTEN does not work
+                           through a pooler in transaction mode); off:
+                           every lookup reads the database
   AUTH_REDIS_PREFIX        the prefix of the limiter's Redis keys (default
                            goauthkit:limit:); instances sharing budgets use
                            the same
@@ -284,6 +293,13 @@ func loadSettings(args []string, getenv func(string) string) (settings, error) {
 	default:
 		// The value is not repeated: it could hold a password.
 		return s, badSetting(s.dbSetting, "want sqlite, sqlite-shared, memory or a postgres:// URL")
+	}
+	switch getenv("AUTH_POSTGRES_CACHE") {
+	case "", "on":
+	case "off":
+		s.pgCacheOff = true
+	default:
+		return s, badSetting("AUTH_POSTGRES_CACHE", "want on or off")
 	}
 
 	if k := getenv("AUTH_SECRET_KEY"); k != "" {

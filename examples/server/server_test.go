@@ -271,6 +271,7 @@ func TestBadSettings(t *testing.T) {
 		{"Redis URL with an unknown option", nil, map[string]string{"AUTH_REDIS_URL": "redis://:hunter2-secret@127.0.0.1:6379/0?colour=blue"}, "AUTH_REDIS_URL", ""},
 		{"unreachable Redis", nil, map[string]string{"AUTH_REDIS_URL": "redis://:hunter2-secret@127.0.0.1:1/0"}, "AUTH_REDIS_URL", "does not answer"},
 		{"Redis prefix too long", nil, map[string]string{"AUTH_REDIS_PREFIX": strings.Repeat("p", 101)}, "AUTH_REDIS_PREFIX", "100"},
+		{"PostgreSQL cache neither on nor off", nil, map[string]string{"AUTH_POSTGRES_CACHE": "yes"}, "AUTH_POSTGRES_CACHE", "on or off"},
 		{"unknown flag", []string{"-port", "80"}, nil, "flags", ""},
 		{"stray argument", []string{"serve"}, nil, "flags", ""},
 	} {
