@@ -41,8 +41,13 @@ func testPool(t testing.TB) *pgxpool.Pool {
 // cleanups run last-registered first).
 func freshSchema(t testing.TB) string {
 	t.Helper()
+	return dropAtCleanup(t, "authtest_"+strings.ToLower(rand.Text()))
+}
+
+// dropAtCleanup returns the schema's name, and drops the schema at cleanup.
+func dropAtCleanup(t testing.TB, name string) string {
+	t.Helper()
 	url := testURL(t)
-	name := "authtest_" + strings.ToLower(rand.Text())
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()

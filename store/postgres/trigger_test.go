@@ -31,22 +31,7 @@ func channelOf(schema string) string {
 // a space, a quote, letters beyond ASCII), dropped at cleanup.
 func oddSchema(t *testing.T) string {
 	t.Helper()
-	name := "AuthTest " + strings.ToLower(rand.Text()[:12]) + ` "Ünï"`
-	url := testURL(t)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, url)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{name}.Sanitize()+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", name, err)
-		}
-	})
-	return name
+	return dropAtCleanup(t, "AuthTest "+strings.ToLower(rand.Text()[:12])+` "Ünï"`)
 }
 
 // execer is a connection, a pool or a transaction.
@@ -476,44 +461,60 @@ func TestCacheOff(t *testing.T) {
 	}
 }
 
-// TestSettleWaitsForListener: Settle waits for a caching instance that has
-// not heard of a change yet; without that wait, the instance would go on
-// answering the user from memory as it was. The instance is kept from
-// hearing by a lock on its lease's row: its listening connection, sending
-// its acknowledgement of a barrier, waits for the lock, and PostgreSQL
-// delivers no notification to a connection in the middle of a statement.
-func TestSettleWaitsForListener(t *testing.T) {
-	ctx := context.Background()
-	schema := freshSchema(t)
-	off, err := postgres.New(ctx, testPool(t), postgres.Config{Schema: schema, Cache: postgres.CacheConfig{Off: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { off.Close() })
-	var bCount statementCounter
-	// The lease bounds each statement of the listener (a third of it), and
-	// so how long this test may hold one back.
-	b, err := postgres.New(ctx, countedPool(t, &bCount), postgres.Config{Schema: schema, Cache: postgres.CacheConfig{Lease: 9 * time.Second}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	seedUser(t, off, "u1", "s1")
-	warm(t, b, &bCount, "u1", "s1")
+// held is a store without a cache (off) and a caching instance (b) on one
+// schema, b holding u1 and its session s1 in memory, and b's listening
+// connection held: blocked in its acknowledgement of a barrier of off's
+// (a Settle, whose outcome goes to settled), behind a lock on b's lease's
+// row in the transaction lock. PostgreSQL delivers no notification to a
+// connection in the middle of a statement; rolling lock back lets b go.
+type held struct {
+	schema  string
+	off, b  *postgres.Store
+	bCount  *statementCounter
+	raw     *pgxpool.Pool
+	lock    pgx.Tx
+	settled chan error
+}
 
-	raw := testPool(t)
-	lock, err := raw.Begin(ctx)
+func holdListener(t *testing.T) *held {
+	t.Helper()
+	ctx := context.Background()
+	h := &held{schema: freshSchema(t), bCount: new(statementCounter), raw: testPool(t), settled: make(chan error, 4)}
+	var err error
+	if h.off, err = postgres.New(ctx, testPool(t), postgres.Config{Schema: h.schema, Cache: postgres.CacheConfig{Off: true}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.off.Close() })
+	// The lease bounds each statement of the listener (a third of it), and
+	// so how long a test may hold one back.
+	h.b, err = postgres.New(ctx, countedPool(t, h.bCount), postgres.Config{Schema: h.schema, Cache: postgres.CacheConfig{Lease: 9 * time.Second}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer lock.Rollback(ctx)
-	tag, err := lock.Exec(ctx, tables(schema, `SELECT 1 FROM {instances} WHERE expires_at > now() FOR UPDATE`))
+	t.Cleanup(func() { h.b.Close() })
+	seedUser(t, h.off, "u1", "s1")
+	warm(t, h.b, h.bCount, "u1", "s1")
+
+	if h.lock, err = h.raw.Begin(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.lock.Rollback(context.Background()) })
+	tag, err := h.lock.Exec(ctx, tables(h.schema, `SELECT 1 FROM {instances} WHERE expires_at > now() FOR UPDATE`))
 	if err != nil || tag.RowsAffected() != 1 {
 		t.Fatalf("locking the lease of the caching instance: %v, %d rows", err, tag.RowsAffected())
 	}
-	settled := make(chan error, 2)
-	go func() { settled <- off.Settle(ctx) }() // its barrier makes b acknowledge
-	waitForLock(t, raw, postgres.ListenerPID(b))
+	go func() { h.settled <- h.off.Settle(ctx) }() // its barrier makes b acknowledge
+	waitForLock(t, h.raw, postgres.ListenerPID(h.b))
+	return h
+}
+
+// TestSettleWaitsForListener: Settle waits for a caching instance that has
+// not heard of a change yet; without that wait, the instance would go on
+// answering the user from memory as it was.
+func TestSettleWaitsForListener(t *testing.T) {
+	ctx := context.Background()
+	h := holdListener(t)
+	schema, off, b, bCount, raw, lock, settled := h.schema, h.off, h.b, h.bCount, h.raw, h.lock, h.settled
 
 	applyRaw(t, raw, schema, []string{`UPDATE {users} SET disabled = true WHERE id = {u}`}, "u1", "s1")
 	before := bCount.n.Load()
