@@ -69,11 +69,15 @@ func newUserCache(size int) *userCache {
 // goes on while a machine (or a virtual machine) is suspended, when the
 // monotonic one stops. A wall clock set back ends the trust too.
 func (c *userCache) trusted(now time.Time) bool {
-	if now.Compare(c.until) >= 0 {
-		return false
-	}
-	wallLeft := c.until.Round(0).Sub(now.Round(0))
-	return wallLeft > 0 && wallLeft <= c.until.Sub(now)+time.Second/10
+	return trustLeft(c.until.Sub(now), c.until.Round(0).Sub(now.Round(0)))
+}
+
+// trustLeft decides from what is left of the trust window by the
+// monotonic clock and by the wall clock: something by both, and not more
+// by the wall clock than a tenth of a second beyond the monotonic one (a
+// wall clock set back; small corrections pass).
+func trustLeft(mono, wall time.Duration) bool {
+	return mono > 0 && wall > 0 && wall <= mono+time.Second/10
 }
 
 // get returns a copy of the cached user with this id if sid is "" or one
