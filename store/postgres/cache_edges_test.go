@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -205,5 +206,85 @@ func TestCachePoolBeforeConnect(t *testing.T) {
 			continue
 		}
 		s.Close()
+	}
+}
+
+// TestCacheForgedNotifications: anyone who can connect to the database
+// can send notifications on the channel, but cannot make a write return
+// early: a forged acknowledgement of the held instance does not end a
+// Settle (the waiters read the table), and a forged barrier beyond the
+// next makes the instance that hears it rejoin, its cache emptied, rather
+// than acknowledge barriers it has not heard.
+func TestCacheForgedNotifications(t *testing.T) {
+	ctx := context.Background()
+	h := holdListener(t)
+	var bID string
+	if err := h.raw.QueryRow(ctx, tables(h.schema, `SELECT id FROM {instances} WHERE expires_at > now()`)).Scan(&bID); err != nil {
+		t.Fatal(err)
+	}
+	notify := func(payload string) {
+		t.Helper()
+		if _, err := h.raw.Exec(ctx, "SELECT pg_notify($1, $2)", channelOf(h.schema), payload); err != nil {
+			t.Fatal(err)
+		}
+	}
+	applyRaw(t, h.raw, h.schema, []string{`UPDATE {users} SET disabled = true WHERE id = {u}`}, "u1", "s1")
+	go func() { h.settled <- h.off.Settle(ctx) }()
+	notify("a:" + bID + ":9000000000")
+	notify("g:" + bID)
+	select {
+	case err := <-h.settled:
+		t.Fatalf("Settle returned (%v) on a forged acknowledgement, while the instance had not heard", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if err := h.lock.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := <-h.settled; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if u, err := h.b.UserByID(ctx, "u1"); err != nil || !u.Disabled {
+		t.Fatalf("after Settle: %+v, %v; want the user disabled", u, err)
+	}
+
+	applyRaw(t, h.raw, h.schema, []string{`UPDATE {users} SET disabled = false WHERE id = {u}`}, "u1", "s1")
+	if err := h.off.Settle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	warm(t, h.b, h.bCount, "u1", "s1")
+	var clock int64
+	if err := h.raw.QueryRow(ctx, "SELECT n FROM "+pgx.Identifier{h.schema, "auth_cache_clock"}.Sanitize()).Scan(&clock); err != nil {
+		t.Fatal(err)
+	}
+	// Beyond the next: a gap. The next, before a Store sent it: beyond
+	// the clock.
+	for _, next := range []bool{false, true} {
+		b := int64(9000000000)
+		if next {
+			b = clock + 1
+		}
+		pid := postgres.ListenerPID(h.b)
+		notify(fmt.Sprint("b:", b))
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			if p := postgres.ListenerPID(h.b); p != 0 && p != pid {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the instance did not rejoin after the forged barrier %d", b)
+			}
+		}
+		var acked int64
+		if err := h.raw.QueryRow(ctx, tables(h.schema, `SELECT acked FROM {instances} WHERE id = {id}`, "{id}", bID)).Scan(&acked); err != nil {
+			t.Fatal(err)
+		}
+		if acked > clock {
+			t.Fatalf("the instance acknowledged %d, beyond the clock %d (the forged barrier was %d)", acked, clock, b)
+		}
+		if err := h.off.Settle(ctx); err != nil {
+			t.Fatalf("Settle after the rejoin: %v", err)
+		}
+		clock++ // Settle's barrier
 	}
 }

@@ -49,8 +49,11 @@ SELECT acked, pg_notify($3, 'a:' || $1 || ':' || acked) IS NULL FROM up`),
 		// latest barrier heard, $3 lease in µs), announced to the
 		// instances waiting for it and to the listener itself ($4
 		// channel).
+		// A barrier the clock has not reached yet was not sent by a
+		// Store: nothing is written, and no row comes back.
 		ack: r.Replace(`WITH up AS (
-	INSERT INTO {instances} AS i (id, acked, expires_at) VALUES ($1, $2, now() + $3 * interval '1 microsecond')
+	INSERT INTO {instances} AS i (id, acked, expires_at)
+	SELECT $1, $2, now() + $3 * interval '1 microsecond' FROM {clock} WHERE $2 <= n
 	ON CONFLICT (id) DO UPDATE SET acked = GREATEST(i.acked, EXCLUDED.acked), expires_at = EXCLUDED.expires_at
 	RETURNING acked
 )
@@ -96,20 +99,15 @@ type instance struct {
 	cache         *userCache
 
 	mu      sync.Mutex
-	heard   int64            // the latest barrier heard (after a registration: the clock it read)
-	acks    map[string]int64 // the latest acknowledgement heard from each instance
-	gone    uint64           // departures heard
-	changed chan struct{}    // closed and replaced whenever heard, acks or gone change
-	pid     uint32           // the listening connection's backend, 0 while there is none
+	heard   int64         // the latest barrier heard (after a registration: the clock it read)
+	hints   uint64        // other instances' acknowledgements and departures heard
+	changed chan struct{} // closed and replaced whenever heard or hints change
+	pid     uint32        // the listening connection's backend, 0 while there is none
 
 	stop  context.CancelFunc
 	done  chan struct{}
 	first chan error // the first registration's outcome
 }
-
-// maxAcks bounds instance.acks; past it, the map starts again empty (the
-// waiters then learn the acknowledgements from the table).
-const maxAcks = 1024
 
 func newInstance(pool *pgxpool.Pool, schema string, q *cacheQueries, c *userCache, lease time.Duration) *instance {
 	pc := pool.Config()
@@ -120,7 +118,7 @@ func newInstance(pool *pgxpool.Pool, schema string, q *cacheQueries, c *userCach
 	return &instance{
 		id: hex.EncodeToString(id[:]), channel: cacheChannel(schema), lease: lease, connCfg: cfg,
 		beforeConnect: pc.BeforeConnect, afterConnect: pc.AfterConnect, pool: pool, q: q, cache: c,
-		acks: make(map[string]int64), changed: make(chan struct{}), done: make(chan struct{}), first: make(chan error, 1),
+		changed: make(chan struct{}), done: make(chan struct{}), first: make(chan error, 1),
 	}
 }
 
@@ -260,7 +258,9 @@ func (i *instance) listen(ctx context.Context) error {
 				return unavailable(ctx, err)
 			}
 			var echo bool
-			ack, echo = i.hear(n.Payload)
+			if ack, echo, err = i.hear(n.Payload, true); err != nil {
+				return err
+			}
 			if echo {
 				echoed++
 			}
@@ -269,7 +269,10 @@ func (i *instance) listen(ctx context.Context) error {
 			}
 		}
 		sent = time.Now()
-		if err := i.exec(ctx, conn, sent, i.q.ack, i.id, ack, i.lease.Microseconds(), i.channel).Scan(&null); err != nil {
+		switch err := i.exec(ctx, conn, sent, i.q.ack, i.id, ack, i.lease.Microseconds(), i.channel).Scan(&null); {
+		case errors.Is(err, pgx.ErrNoRows):
+			return errGap // a barrier beyond the clock
+		case err != nil:
 			return unavailable(ctx, err)
 		}
 		echoes++
@@ -302,7 +305,7 @@ func (i *instance) probe(ctx context.Context, conn *pgx.Conn) error {
 		case n.Payload == me:
 			return nil
 		}
-		i.hear(n.Payload)
+		i.hear(n.Payload, false)
 	}
 }
 
@@ -323,37 +326,54 @@ func (r *cancelRow) Scan(dest ...any) error {
 	return r.Row.Scan(dest...)
 }
 
-// hear acts on one notification, and returns the barrier to acknowledge,
-// if it was one, and whether it was this instance's own acknowledgement.
-func (i *instance) hear(payload string) (barrier int64, echo bool) {
+// errGap is the listening connection's failure when a barrier is not the
+// one after the last it heard (it missed one, so it may have missed
+// changes), or is beyond the clock. Barriers are numbered in the order
+// they commit, and a live listener hears every one: this is a
+// notification sent by someone else than this package, or a defect.
+var errGap = errors.New("postgres: the cache's listening connection heard barriers out of order")
+
+// hear acts on one notification. It returns the barrier to acknowledge,
+// if it was the next one (only once joined: before, barriers are left to
+// the registration's reading of the clock); whether it was this instance's
+// own acknowledgement; and errGap for a barrier beyond the next.
+//
+// Other instances' acknowledgements and departures only wake the waiting
+// writers, which then read the table: anyone who can connect to the
+// database can send a notification, but not write the table.
+func (i *instance) hear(payload string, joined bool) (barrier int64, echo bool, err error) {
 	n := parseNote(payload)
 	switch n.kind {
 	case noteUser:
 		i.cache.invalidate(n.id)
 	case noteBarrier:
-		i.setHeard(n.n)
-		return n.n, false
-	case noteAck:
+		if !joined {
+			break
+		}
+		i.mu.Lock()
+		defer i.mu.Unlock()
+		switch {
+		case n.n <= i.heard: // committed before this instance joined
+		case n.n == i.heard+1:
+			i.heard = n.n
+			i.signal()
+			return n.n, false, nil
+		default:
+			return 0, false, errGap
+		}
+	case noteAck, noteGone:
 		if n.id == i.id {
-			return 0, true
+			return 0, n.kind == noteAck, nil
 		}
 		i.mu.Lock()
-		if len(i.acks) >= maxAcks {
-			clear(i.acks)
-		}
-		i.acks[n.id] = max(i.acks[n.id], n.n)
-		i.signal()
-		i.mu.Unlock()
-	case noteGone:
-		i.mu.Lock()
-		i.gone++
+		i.hints++
 		i.signal()
 		i.mu.Unlock()
 	case noteProbe: // another instance's, or this one's, late
 	default: // everything, or something this release does not know
 		i.cache.clear()
 	}
-	return 0, false
+	return 0, false, nil
 }
 
 func (i *instance) setHeard(n int64) {
@@ -445,6 +465,12 @@ func parseNote(p string) note {
 // up or lost its lease. Every write that can change what UserByID or
 // UserBySession answer calls it after committing, before returning.
 func (s *Store) settle(ctx context.Context) error {
+	var hints uint64 // read before the barrier: any acknowledgement after it wakes the wait
+	if i := s.inst; i != nil {
+		i.mu.Lock()
+		hints = i.hints
+		i.mu.Unlock()
+	}
 	rows, err := s.pool.Query(ctx, s.cq.barrier, s.channel)
 	if err != nil {
 		return unavailable(ctx, err)
@@ -472,29 +498,28 @@ func (s *Store) settle(ctx context.Context) error {
 		return unavailable(ctx, err)
 	}
 	pollEvery := 5 * time.Millisecond
-	var gone uint64
 	for {
 		var changed <-chan struct{}
+		poll := false
 		if i := s.inst; i != nil {
 			i.mu.Lock()
-			for id := range wait {
-				if (id == i.id && i.heard >= n) || i.acks[id] >= n {
-					delete(wait, id)
-				}
+			if wait[i.id] && i.heard >= n {
+				delete(wait, i.id)
 			}
 			changed = i.changed
-			g := i.gone
-			i.mu.Unlock()
-			if g != gone && len(wait) > 0 {
-				gone = g
-				if err := s.pollInstances(ctx, wait, n); err != nil {
-					return err
-				}
-				continue
+			if i.hints != hints {
+				hints, poll = i.hints, true
 			}
+			i.mu.Unlock()
 		}
 		if len(wait) == 0 {
 			return nil
+		}
+		if poll { // another instance acknowledged, or left: the table says which
+			if err := s.pollInstances(ctx, wait, n); err != nil {
+				return err
+			}
+			continue
 		}
 		t := time.NewTimer(pollEvery)
 		select {

@@ -174,6 +174,20 @@
 // until the instance has joined again. Correctness never rests on a
 // notification arriving; only speed does.
 //
+// Forged notifications. Any role that can connect to the database can
+// send notifications on any channel. Writers therefore learn
+// acknowledgements and departures from the table, which such a role
+// cannot write; a notification only wakes them to read it. A listener
+// acknowledges a barrier only if it is the one after the last it heard
+// and the clock has reached it, and rejoins (its cache emptied) on any
+// other. A forged user or "everything" notification only empties a
+// cache. What remains: a forged barrier numbered like the next one, heard
+// between the real one's commit and the listener's acknowledgement, is
+// indistinguishable from it; the write that sent the real one may then
+// return before that listener heard the changes committed just before it
+// (a window of one notification's delivery). Keep roles you do not trust
+// off the database.
+//
 // What it costs. A request whose user (and session) the cache holds sends
 // no statement. A miss is the query it always was. Each instance renews
 // its lease once a second (by default) on its own connection, and
