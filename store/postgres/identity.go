@@ -142,28 +142,7 @@ func (s *Store) UnlinkIdentity(ctx context.Context, userID, provider string, kee
 	if !storable(userID) || !identitystore.ValidProvider(provider) {
 		return auth.ErrNotFound
 	}
-	return s.inTx(ctx, func(tx pgx.Tx) error {
-		var one int
-		err := tx.QueryRow(ctx, s.q.lockUser, userID).Scan(&one)
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			return auth.ErrNotFound
-		case err != nil:
-			return err
-		}
-		var deleted int64
-		var exists bool
-		if err := tx.QueryRow(ctx, s.q.unlinkIdentity, userID, provider, keepLast).Scan(&deleted, &exists); err != nil {
-			return err
-		}
-		switch {
-		case deleted == 1:
-			return nil
-		case exists:
-			return auth.ErrConflict // the user's last way in
-		}
-		return auth.ErrNotFound
-	})
+	return s.deleteWayIn(ctx, userID, s.q.unlinkIdentity, userID, provider, keepLast)
 }
 
 // ReclaimAccount implements identitystore.Store, in one transaction: the

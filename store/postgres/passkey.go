@@ -253,6 +253,15 @@ func (s *Store) DeleteCredential(ctx context.Context, userID string, id []byte, 
 	if !storable(userID) || !passkeystore.ValidCredentialID(id) {
 		return auth.ErrNotFound
 	}
+	return s.deleteWayIn(ctx, userID, s.q.deleteCredential, id, userID, keepLast)
+}
+
+// deleteWayIn is DeleteCredential's and UnlinkIdentity's transaction: the
+// user's row locked (none: auth.ErrNotFound), then the query, a DELETE
+// that returns how many rows it deleted and whether the row was there: if
+// it was and was not deleted, it was the user's last way in
+// (auth.ErrConflict); if it was not, auth.ErrNotFound.
+func (s *Store) deleteWayIn(ctx context.Context, userID, query string, args ...any) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		var one int
 		err := tx.QueryRow(ctx, s.q.lockUser, userID).Scan(&one)
@@ -264,7 +273,7 @@ func (s *Store) DeleteCredential(ctx context.Context, userID string, id []byte, 
 		}
 		var deleted int64
 		var exists bool
-		if err := tx.QueryRow(ctx, s.q.deleteCredential, id, userID, keepLast).Scan(&deleted, &exists); err != nil {
+		if err := tx.QueryRow(ctx, query, args...).Scan(&deleted, &exists); err != nil {
 			return err
 		}
 		switch {
