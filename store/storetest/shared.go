@@ -26,35 +26,24 @@ import (
 // across the last two), when the stores implement them.
 func RunShared(t *testing.T, newPair func(t *testing.T) (auth.Store, auth.Store)) {
 	t.Helper()
-	t.Run("mfastore.Store/CompareAndSetsAcrossStores", func(t *testing.T) {
+	sharedCase(t, "mfastore.Store", newPair, sharedMFACompareAndSets)
+	sharedCase(t, "passkeystore.Store", newPair, sharedPasskeyCompareAndSets)
+	sharedCase(t, "identitystore.Store", newPair, sharedIdentityCompareAndSets)
+}
+
+// sharedCase runs one capability's shared cases, named for the
+// capability S, on a new pair of stores, if both implement it.
+func sharedCase[S any](t *testing.T, name string, newPair func(t *testing.T) (auth.Store, auth.Store), run func(*testing.T, auth.Store, [2]S)) {
+	t.Helper()
+	t.Run(name+"/CompareAndSetsAcrossStores", func(t *testing.T) {
 		a, b := newPair(t)
-		ma, okA := a.(mfastore.Store)
-		mb, okB := b.(mfastore.Store)
+		sa, okA := a.(S)
+		sb, okB := b.(S)
 		if !okA || !okB {
-			t.Log("storetest: the stores do not implement mfastore.Store: its shared cases are not run")
+			t.Logf("storetest: the stores do not implement %s: its shared cases are not run", name)
 			return
 		}
-		sharedMFACompareAndSets(t, a, [2]mfastore.Store{ma, mb})
-	})
-	t.Run("passkeystore.Store/CompareAndSetsAcrossStores", func(t *testing.T) {
-		a, b := newPair(t)
-		pa, okA := a.(passkeystore.Store)
-		pb, okB := b.(passkeystore.Store)
-		if !okA || !okB {
-			t.Log("storetest: the stores do not implement passkeystore.Store: its shared cases are not run")
-			return
-		}
-		sharedPasskeyCompareAndSets(t, a, [2]passkeystore.Store{pa, pb})
-	})
-	t.Run("identitystore.Store/CompareAndSetsAcrossStores", func(t *testing.T) {
-		a, b := newPair(t)
-		ia, okA := a.(identitystore.Store)
-		ib, okB := b.(identitystore.Store)
-		if !okA || !okB {
-			t.Log("storetest: the stores do not implement identitystore.Store: its shared cases are not run")
-			return
-		}
-		sharedIdentityCompareAndSets(t, a, [2]identitystore.Store{ia, ib})
+		run(t, a, [2]S{sa, sb})
 	})
 }
 
